@@ -1,0 +1,59 @@
+//! Audit trail entries and the cluster registry record.
+
+use serde::{Deserialize, Serialize};
+
+use super::job::{JobId, Requester};
+
+/// What came of an audited command.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum AuditOutcome {
+    /// A job was queued for it.
+    Queued {
+        /// The job.
+        job: JobId,
+    },
+    /// It was carried out at once (e.g. `/cancel`).
+    Done,
+    /// Authorisation refused it.
+    Refused {
+        /// Why, as told to the user.
+        reason: String,
+    },
+    /// It was allowed but could not be carried out (e.g. not available in this build).
+    Rejected {
+        /// Why, as told to the user.
+        reason: String,
+    },
+}
+
+/// One audited command: every mutating command and every refusal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Sequence number, assigned by the store (0 when handed in).
+    #[serde(default)]
+    pub seq: u64,
+    /// Unix milliseconds.
+    pub at_ms: u64,
+    /// Who.
+    pub who: Requester,
+    /// Room id on `who.platform`.
+    pub room: String,
+    /// The command text with secrets redacted.
+    pub command: String,
+    /// What came of it.
+    pub outcome: AuditOutcome,
+}
+
+/// A cluster the bot knows: provisioned by it, or declared in the config.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterRecord {
+    /// DNS-1123 name.
+    pub name: String,
+    /// Platform of the owning room.
+    pub owner_platform: String,
+    /// The room that created it; only that room (or an admin) may change it.
+    pub owner_room: String,
+    /// Unix milliseconds.
+    pub created_ms: u64,
+}

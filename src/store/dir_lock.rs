@@ -1,0 +1,44 @@
+//! The data directory lock: one `labkube.lock` file, locked (`flock` on Linux) for as long as
+//! a [`SledStore`](super::SledStore) is open, so a second labkube on the same directory gets a
+//! clear error instead of sled's "could not acquire lock" (or, with another storage engine, a
+//! corrupt database).
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::Path;
+
+use super::StoreError;
+
+/// Name of the lock file in the data directory.
+pub(crate) const LOCK_FILE: &str = "labkube.lock";
+
+/// A [`StoreError::Open`] for `dir` with our own message.
+pub(crate) fn open_error(dir: &Path, msg: String) -> StoreError {
+    StoreError::Open {
+        path: dir.display().to_string(),
+        source: sled::Error::Io(std::io::Error::other(msg)),
+    }
+}
+
+/// Creates `dir` if needed and takes its lock file, so two bots never share one store. The
+/// lock lasts as long as the returned file is open (and ends with the process).
+pub(crate) fn lock_dir(dir: &Path) -> Result<File, StoreError> {
+    let io = |what: &str, e: std::io::Error| open_error(dir, format!("{what}: {e}"));
+    std::fs::create_dir_all(dir).map_err(|e| io("cannot create the data directory", e))?;
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(LOCK_FILE))
+        .map_err(|e| io("cannot create the lock file", e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(open_error(
+            dir,
+            format!(
+                "the data directory is locked by another process ({LOCK_FILE}); another labkube \
+                 may be using this data directory. Stop it or choose another data directory"
+            ),
+        )),
+        Err(TryLockError::Error(e)) => Err(io("cannot lock the data directory", e)),
+    }
+}

@@ -1,0 +1,204 @@
+//! [`MemoryStore`]: the same contract as [`SledStore`](super::SledStore), in memory. For tests
+//! and as the benchmarks' baseline; nothing survives the process.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard};
+
+use super::transition::{self, IndexOp};
+use super::{
+    AuditEntry, ClusterRecord, Enqueued, Job, JobChange, JobId, JobStore, LogLine, NewJob,
+    StoreError, now_ms,
+};
+
+/// A [`JobStore`] held in memory behind one mutex. `flush` is a no-op.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    jobs: BTreeMap<JobId, Job>,
+    queue: BTreeSet<JobId>,
+    active: BTreeSet<JobId>,
+    events: BTreeMap<JobId, Vec<LogLine>>,
+    dedupe: BTreeMap<String, JobId>,
+    audit: BTreeMap<u64, AuditEntry>,
+    clusters: BTreeMap<String, ClusterRecord>,
+    /// Highest job id handed out (0: none yet).
+    last_job_id: JobId,
+    /// Highest audit sequence number handed out (0: none yet).
+    last_audit_seq: u64,
+}
+
+fn apply_index(index: &mut BTreeSet<JobId>, id: JobId, op: IndexOp) {
+    match op {
+        IndexOp::Keep => {}
+        IndexOp::Insert => {
+            index.insert(id);
+        }
+        IndexOp::Remove => {
+            index.remove(&id);
+        }
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while the lock was held cannot have left `Inner` half-changed: every method
+        // does its fallible work (including the caller's `update` closure, which runs on a
+        // copy) before it mutates anything, and each mutation is a plain map insert or
+        // remove. So the data behind a poisoned lock is consistent and we keep serving it,
+        // as a sled-backed store would after the same panic.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Same contract as [`SledStore::import_finished`](super::SledStore::import_finished).
+    pub fn import_finished(
+        &self,
+        jobs: impl IntoIterator<Item = Job>,
+    ) -> Result<usize, StoreError> {
+        let jobs: Vec<Job> = jobs.into_iter().collect();
+        let max = transition::check_import(&jobs)?;
+        let mut inner = self.lock();
+        let mut fresh = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            if transition::check_import_over(inner.jobs.get(&job.id), &job)? {
+                fresh.push(job);
+            }
+        }
+        inner.last_job_id = inner.last_job_id.max(max);
+        let written = fresh.len();
+        inner.jobs.extend(fresh.into_iter().map(|j| (j.id, j)));
+        Ok(written)
+    }
+}
+
+impl Inner {
+    fn jobs_in(&self, index: &BTreeSet<JobId>) -> Vec<Job> {
+        index
+            .iter()
+            .filter_map(|id| self.jobs.get(id))
+            .cloned()
+            .collect()
+    }
+}
+
+impl JobStore for MemoryStore {
+    fn enqueue(&self, new: NewJob, dedupe_key: &str) -> Result<Enqueued, StoreError> {
+        let mut inner = self.lock();
+        if let Some(job) = inner
+            .dedupe
+            .get(dedupe_key)
+            .and_then(|id| inner.jobs.get(id))
+        {
+            return Ok(Enqueued::Duplicate(job.clone()));
+        }
+        let id = inner.last_job_id.saturating_add(1);
+        let job = transition::new_job(id, new, now_ms());
+        inner.last_job_id = id;
+        inner.jobs.insert(id, job.clone());
+        inner.queue.insert(id);
+        inner.active.insert(id);
+        inner.dedupe.insert(dedupe_key.to_owned(), id);
+        Ok(Enqueued::New(job))
+    }
+
+    fn get(&self, id: JobId) -> Result<Option<Job>, StoreError> {
+        Ok(self.lock().jobs.get(&id).cloned())
+    }
+
+    /// As the trait says. `change` runs with the store locked: it must not call back into it.
+    fn update(&self, id: JobId, change: JobChange<'_>) -> Result<Job, StoreError> {
+        let mut inner = self.lock();
+        let current = inner.jobs.get(&id).ok_or(StoreError::NoSuchJob(id))?;
+        let t = transition::apply(current, change)?;
+        if t.changed {
+            apply_index(&mut inner.queue, id, t.queue);
+            apply_index(&mut inner.active, id, t.active);
+            inner.jobs.insert(id, t.job.clone());
+        }
+        Ok(t.job)
+    }
+
+    fn queued(&self) -> Result<Vec<Job>, StoreError> {
+        let inner = self.lock();
+        Ok(inner.jobs_in(&inner.queue))
+    }
+
+    fn active(&self) -> Result<Vec<Job>, StoreError> {
+        let inner = self.lock();
+        Ok(inner.jobs_in(&inner.active))
+    }
+
+    fn recent(&self, limit: usize) -> Result<Vec<Job>, StoreError> {
+        Ok(self
+            .lock()
+            .jobs
+            .values()
+            .rev()
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn append_log(&self, id: JobId, text: &str) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if !inner.jobs.contains_key(&id) {
+            return Err(StoreError::NoSuchJob(id));
+        }
+        let line = LogLine {
+            at_ms: now_ms(),
+            text: text.to_owned(),
+        };
+        inner.events.entry(id).or_default().push(line);
+        Ok(())
+    }
+
+    fn log_tail(&self, id: JobId, n: usize) -> Result<Vec<LogLine>, StoreError> {
+        let inner = self.lock();
+        let lines = inner.events.get(&id).map(Vec::as_slice).unwrap_or_default();
+        Ok(lines[lines.len().saturating_sub(n)..].to_vec())
+    }
+
+    fn append_audit(&self, mut entry: AuditEntry) -> Result<u64, StoreError> {
+        let mut inner = self.lock();
+        let seq = inner.last_audit_seq.saturating_add(1);
+        inner.last_audit_seq = seq;
+        entry.seq = seq;
+        inner.audit.insert(seq, entry);
+        Ok(seq)
+    }
+
+    fn recent_audit(&self, n: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        Ok(self.lock().audit.values().rev().take(n).cloned().collect())
+    }
+
+    fn cluster(&self, name: &str) -> Result<Option<ClusterRecord>, StoreError> {
+        Ok(self.lock().clusters.get(name).cloned())
+    }
+
+    fn put_cluster(&self, record: ClusterRecord) -> Result<(), StoreError> {
+        self.lock().clusters.insert(record.name.clone(), record);
+        Ok(())
+    }
+
+    fn remove_cluster(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().clusters.remove(name).is_some())
+    }
+
+    fn clusters(&self) -> Result<Vec<ClusterRecord>, StoreError> {
+        Ok(self.lock().clusters.values().cloned().collect())
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,152 @@
+//! The bot's one database: jobs and their queue, job logs, dedupe of chat events, the audit
+//! trail and the cluster registry. Everything else reads and writes state through [`JobStore`].
+//!
+//! Two implementations pass the same contract tests (`tests/it/store_contract.rs`):
+//! [`SledStore`] (durable, the product) and [`MemoryStore`] (tests and benchmarks' baseline).
+//!
+//! Durability rule: every method that changes a job's state, the queue, the audit trail or the
+//! cluster registry returns only after the change is flushed to disk. Log lines are written
+//! without their own flush and become durable with the next checkpoint.
+
+mod audit;
+mod codec;
+mod dir_lock;
+mod job;
+mod memory;
+mod sled_store;
+mod transition;
+
+pub use audit::{AuditEntry, AuditOutcome, ClusterRecord};
+pub use job::{
+    ClusterSpec, GeInstallSpec, GeTarget, Job, JobId, JobKind, JobState, NewJob, Origin, Requester,
+    StepRecord, now_ms,
+};
+pub use memory::MemoryStore;
+pub use sled_store::SledStore;
+
+/// Failures of the store. None of them carries user secrets.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened (locked by another process, unreadable, corrupt).
+    #[error("cannot open the job store at {path}: {source}")]
+    Open {
+        /// Data directory.
+        path: String,
+        /// Cause.
+        #[source]
+        source: sled::Error,
+    },
+    /// A read, write, transaction or flush failed.
+    #[error("job store I/O failed: {0}")]
+    Io(#[from] sled::Error),
+    /// A stored value could not be decoded (written by an incompatible version, or corrupt).
+    #[error("job store record {key} is unreadable: {source}")]
+    Decode {
+        /// Tree and key of the record.
+        key: String,
+        /// Cause.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A value could not be encoded (should not happen for our own types).
+    #[error("cannot encode a job store record: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// The job does not exist.
+    #[error("there is no job #{0}")]
+    NoSuchJob(JobId),
+    /// The requested change is not allowed in the job's current state.
+    #[error("job #{id} is {state}: {what}")]
+    Conflict {
+        /// Job number.
+        id: JobId,
+        /// Its current state word.
+        state: &'static str,
+        /// What was refused.
+        what: String,
+    },
+}
+
+/// Result of [`JobStore::enqueue`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Enqueued {
+    /// A new job was stored durably.
+    New(Job),
+    /// The chat event was seen before; this is the job it created then.
+    Duplicate(Job),
+}
+
+impl Enqueued {
+    /// The job, new or old.
+    pub fn job(&self) -> &Job {
+        match self {
+            Enqueued::New(j) | Enqueued::Duplicate(j) => j,
+        }
+    }
+}
+
+/// One line of a job's log.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LogLine {
+    /// Unix milliseconds.
+    pub at_ms: u64,
+    /// Text, secrets already redacted.
+    pub text: String,
+}
+
+/// A change that [`JobStore::update`] applies to one job, atomically. It returns `Err` with a
+/// reason to refuse (the job is left unchanged and the store returns [`StoreError::Conflict`]).
+pub type JobChange<'a> = &'a mut dyn FnMut(&mut Job) -> Result<(), String>;
+
+/// The durable job store. Methods are synchronous: sled is, and every call is short. Async
+/// callers run them directly (a flush is ~1 ms) — see docs/ARCHITECTURE.md.
+pub trait JobStore: Send + Sync + 'static {
+    /// Stores a new job (state `Queued`) and flushes, unless `dedupe_key` was stored before, in
+    /// which case nothing changes and the earlier job is returned. The key is normally
+    /// `platform/room/event id` so a redelivered chat event never creates a second job.
+    fn enqueue(&self, new: NewJob, dedupe_key: &str) -> Result<Enqueued, StoreError>;
+
+    /// The job with this id.
+    fn get(&self, id: JobId) -> Result<Option<Job>, StoreError>;
+
+    /// Applies `change` to the job atomically and flushes. Moving a job out of `Queued` takes it
+    /// off the queue; moving it to a terminal state takes it out of the active set. Terminal
+    /// jobs are immutable: a change to one is refused.
+    fn update(&self, id: JobId, change: JobChange<'_>) -> Result<Job, StoreError>;
+
+    /// Queued jobs, oldest first.
+    fn queued(&self) -> Result<Vec<Job>, StoreError>;
+
+    /// Jobs that are queued or running, oldest first. Cost is proportional to the number of
+    /// active jobs, not to the history.
+    fn active(&self) -> Result<Vec<Job>, StoreError>;
+
+    /// The newest `limit` jobs of any state, newest first.
+    fn recent(&self, limit: usize) -> Result<Vec<Job>, StoreError>;
+
+    /// Appends a line to the job's log (durable with the next flushing call).
+    fn append_log(&self, id: JobId, text: &str) -> Result<(), StoreError>;
+
+    /// The last `n` lines of the job's log, oldest first.
+    fn log_tail(&self, id: JobId, n: usize) -> Result<Vec<LogLine>, StoreError>;
+
+    /// Appends an entry to the audit trail and flushes; returns its sequence number.
+    fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError>;
+
+    /// The newest `n` audit entries, newest first.
+    fn recent_audit(&self, n: usize) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// The registered cluster with this name.
+    fn cluster(&self, name: &str) -> Result<Option<ClusterRecord>, StoreError>;
+
+    /// Registers or replaces a cluster and flushes.
+    fn put_cluster(&self, record: ClusterRecord) -> Result<(), StoreError>;
+
+    /// Removes a cluster from the registry and flushes; `true` if it was there.
+    fn remove_cluster(&self, name: &str) -> Result<bool, StoreError>;
+
+    /// Every registered cluster, by name.
+    fn clusters(&self) -> Result<Vec<ClusterRecord>, StoreError>;
+
+    /// Makes everything written so far durable.
+    fn flush(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,413 @@
+//! [`SledStore`]: the durable [`JobStore`] over sled 0.34.
+//!
+//! Layout (integers big-endian, values JSON):
+//!
+//! | tree       | key                  | value                         |
+//! |------------|----------------------|-------------------------------|
+//! | `jobs`     | job id               | [`Job`]                       |
+//! | `queue`    | job id               | empty: the job is queued      |
+//! | `active`   | job id               | empty: queued or running      |
+//! | `events`   | job id ++ line seq   | [`LogLine`]                   |
+//! | `dedupe`   | dedupe key bytes     | job id                        |
+//! | `audit`    | audit seq            | [`AuditEntry`]                |
+//! | `clusters` | cluster name         | [`ClusterRecord`]             |
+//! | `meta`     | counter name         | `next_job_id`, `next_audit_seq` |
+//!
+//! Job ids and audit sequence numbers are dense from 1: each is allocated from its `meta` counter
+//! inside the same sled transaction as the records that use it, so a crash leaves all of a
+//! change or none of it, and never a hole. (sled's own `generate_id` would skip a million after
+//! a crash; it is only used for log line numbers, where gaps do not matter.)
+//!
+//! "Flushed" means on the disk, not only written: on Linux sled's `flush` writes its log with
+//! `sync_file_range`, which neither flushes the drive's write cache nor commits file metadata
+//! (its man page: "no guarantees that the data will be available after a crash"). So every
+//! flushing method also calls `sync_data` (fdatasync) on sled's log file `<dir>/db` — any
+//! descriptor of the file will do — after sled's own flush. That costs one drive cache flush
+//! per acknowledged change, the same floor as any durable store.
+//!
+//! sled 0.34 runs every transaction under one process-wide lock, so the closures below never
+//! retry in practice; they are written so a retry would still be correct.
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, Transactional as _, TransactionalTree,
+};
+use sled::{Batch, Db, Tree};
+
+use super::codec::{self, NEXT_AUDIT_SEQ, NEXT_JOB_ID, be, decode, decode_u64, encode};
+use super::dir_lock::{lock_dir, open_error};
+use super::transition::{self, IndexOp};
+use super::{
+    AuditEntry, ClusterRecord, Enqueued, Job, JobChange, JobId, JobStore, LogLine, NewJob,
+    StoreError, now_ms,
+};
+
+/// What a transaction closure returns: our own errors travel as `Abort`.
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(e)
+}
+
+fn from_tx(e: TransactionError<StoreError>) -> StoreError {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => StoreError::Io(e),
+    }
+}
+
+/// The product's job store: one sled database in the bot's data directory.
+///
+/// Every state-changing method flushes before it returns (see the module rule in
+/// [`crate::store`]); `append_log` does not.
+pub struct SledStore {
+    db: Db,
+    jobs: Tree,
+    queue: Tree,
+    active: Tree,
+    events: Tree,
+    dedupe: Tree,
+    audit: Tree,
+    clusters: Tree,
+    meta: Tree,
+    /// sled's log file, opened to `sync_data` it (see the module doc).
+    log_file: File,
+    path: PathBuf,
+    /// Held (locked) for the store's lifetime; declared last so sled has closed its files
+    /// before another process can take the directory over.
+    _lock: File,
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SledStore {
+    /// Opens (creating if needed) the store in `dir`.
+    ///
+    /// Fails with [`StoreError::Open`] if another process holds the directory (normally another
+    /// labkube using the same data directory) or the database cannot be read.
+    pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        let lock = lock_dir(dir)?;
+        let db = sled::Config::new().path(dir).open().map_err(|source| match source {
+            sled::Error::Io(e) if e.to_string().contains("could not acquire lock") => open_error(
+                dir,
+                format!("another process (perhaps another labkube) is using this data directory: {e}"),
+            ),
+            source => StoreError::Open { path: dir.display().to_string(), source },
+        })?;
+        let log_file = File::open(dir.join("db"))
+            .map_err(|e| open_error(dir, format!("cannot open sled's log file `db`: {e}")))?;
+        // Make the directory entries of files sled may just have created durable.
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| open_error(dir, format!("cannot sync the data directory: {e}")))?;
+        let tree = |name: &str| {
+            db.open_tree(name).map_err(|source| StoreError::Open {
+                path: dir.display().to_string(),
+                source,
+            })
+        };
+        Ok(SledStore {
+            jobs: tree("jobs")?,
+            queue: tree("queue")?,
+            active: tree("active")?,
+            events: tree("events")?,
+            dedupe: tree("dedupe")?,
+            audit: tree("audit")?,
+            clusters: tree("clusters")?,
+            meta: tree("meta")?,
+            db,
+            log_file,
+            path: dir.to_path_buf(),
+            _lock: lock,
+        })
+    }
+
+    /// The data directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes already finished jobs (history restored from elsewhere) as they are, and flushes
+    /// once at the end; returns how many were written.
+    ///
+    /// Refused with [`StoreError::Conflict`], writing no job, if a job is not terminal, is
+    /// numbered 0 or twice in the batch, or if the store holds a different job under the same
+    /// number (in that last case the id counter has already moved past the batch, leaving a gap
+    /// in future numbers). A job identical to the stored one is skipped, so an import can be
+    /// repeated. Future job numbers continue after the highest imported one. Imported jobs get
+    /// no dedupe entry and no index entries (they are finished). Meant for a quiet store (restore,
+    /// benchmarks); it is safe next to concurrent enqueues but not atomic as a whole.
+    pub fn import_finished(
+        &self,
+        jobs: impl IntoIterator<Item = Job>,
+    ) -> Result<usize, StoreError> {
+        let jobs: Vec<Job> = jobs.into_iter().collect();
+        let max = transition::check_import(&jobs)?;
+        if jobs.is_empty() {
+            return Ok(0);
+        }
+        // Reserve the numbers first: from here on no enqueue can take one of them, and any
+        // enqueue that took one earlier has committed its job, which the check below sees.
+        self.meta
+            .transaction(|meta| {
+                let next = read_counter(meta, NEXT_JOB_ID)?;
+                if next <= max {
+                    meta.insert(NEXT_JOB_ID, &be(max.saturating_add(1)))?;
+                }
+                Ok(())
+            })
+            .map_err(from_tx)?;
+        let mut batch = Batch::default();
+        let mut written = 0;
+        for job in &jobs {
+            let existing = self.get(job.id)?;
+            if transition::check_import_over(existing.as_ref(), job)? {
+                batch.insert(&be(job.id), encode(job)?);
+                written += 1;
+            }
+        }
+        self.jobs.apply_batch(batch)?;
+        self.sync()?;
+        Ok(written)
+    }
+
+    /// sled's flush, then `sync_data` of its log file: what makes a change survive a power loss.
+    fn sync(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        self.log_file
+            .sync_data()
+            .map_err(|e| StoreError::Io(sled::Error::Io(e)))
+    }
+
+    /// Decodes the jobs whose ids are the keys of an index tree, keeping those `keep` accepts
+    /// (an update may commit between reading the index and reading the job).
+    fn jobs_in(
+        &self,
+        index: &Tree,
+        name: &str,
+        keep: fn(&Job) -> bool,
+    ) -> Result<Vec<Job>, StoreError> {
+        let mut out = Vec::new();
+        for key in index.iter().keys() {
+            let key = key?;
+            let id = decode_u64(name, &codec::show_key(&key), &key)?;
+            let job = self.get(id)?.ok_or_else(|| {
+                codec::corrupt(name, &id.to_string(), "indexes a job that does not exist")
+            })?;
+            if keep(&job) {
+                out.push(job);
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn read_counter(meta: &TransactionalTree, name: &[u8]) -> TxResult<u64> {
+    match meta.get(name)? {
+        None => Ok(1),
+        Some(raw) => decode_u64("meta", &codec::show_key(name), &raw).map_err(abort),
+    }
+}
+
+fn decode_job(id: JobId, raw: &[u8]) -> Result<Job, StoreError> {
+    decode("jobs", &id.to_string(), raw)
+}
+
+fn apply_index(tree: &TransactionalTree, key: &[u8; 8], op: IndexOp) -> TxResult<()> {
+    match op {
+        IndexOp::Keep => {}
+        IndexOp::Insert => {
+            tree.insert(key, &[])?;
+        }
+        IndexOp::Remove => {
+            tree.remove(key)?;
+        }
+    }
+    Ok(())
+}
+
+impl JobStore for SledStore {
+    fn enqueue(&self, new: NewJob, dedupe_key: &str) -> Result<Enqueued, StoreError> {
+        let created_ms = now_ms();
+        let trees = (
+            &self.jobs,
+            &self.queue,
+            &self.active,
+            &self.dedupe,
+            &self.meta,
+        );
+        let result = trees
+            .transaction(|(jobs, queue, active, dedupe, meta)| {
+                if let Some(raw) = dedupe.get(dedupe_key.as_bytes())? {
+                    let id = decode_u64("dedupe", dedupe_key, &raw).map_err(abort)?;
+                    let Some(raw) = jobs.get(be(id))? else {
+                        let msg = format!("names job #{id}, which does not exist");
+                        return Err(abort(codec::corrupt("dedupe", dedupe_key, &msg)));
+                    };
+                    return Ok(Enqueued::Duplicate(decode_job(id, &raw).map_err(abort)?));
+                }
+                let id = read_counter(meta, NEXT_JOB_ID)?;
+                let key = be(id);
+                if jobs.get(key)?.is_some() {
+                    let msg = format!("is {id}, but job #{id} exists already");
+                    return Err(abort(codec::corrupt("meta", "next_job_id", &msg)));
+                }
+                let job = transition::new_job(id, new.clone(), created_ms);
+                jobs.insert(&key, encode(&job).map_err(abort)?)?;
+                queue.insert(&key, &[])?;
+                active.insert(&key, &[])?;
+                dedupe.insert(dedupe_key.as_bytes(), &key)?;
+                meta.insert(NEXT_JOB_ID, &be(id.saturating_add(1)))?;
+                Ok(Enqueued::New(job))
+            })
+            .map_err(from_tx)?;
+        // Also for a duplicate: the job it returns may have been committed by a concurrent
+        // enqueue that has not flushed yet, and the caller acknowledges it in chat.
+        self.sync()?;
+        Ok(result)
+    }
+
+    fn get(&self, id: JobId) -> Result<Option<Job>, StoreError> {
+        self.jobs
+            .get(be(id))?
+            .map(|raw| decode_job(id, &raw))
+            .transpose()
+    }
+
+    /// As the trait says. `change` runs while sled's transaction lock is held: it must not call
+    /// back into the store, and it may in principle run more than once (each time on a fresh
+    /// copy of the stored job) if sled retries the transaction.
+    fn update(&self, id: JobId, change: JobChange<'_>) -> Result<Job, StoreError> {
+        let change = RefCell::new(change);
+        let job = (&self.jobs, &self.queue, &self.active)
+            .transaction(|(jobs, queue, active)| {
+                let key = be(id);
+                let raw = jobs
+                    .get(key)?
+                    .ok_or_else(|| abort(StoreError::NoSuchJob(id)))?;
+                let current = decode_job(id, &raw).map_err(abort)?;
+                let mut change = change.borrow_mut();
+                let t = transition::apply(&current, &mut **change).map_err(abort)?;
+                if t.changed {
+                    jobs.insert(&key, encode(&t.job).map_err(abort)?)?;
+                    apply_index(queue, &key, t.queue)?;
+                    apply_index(active, &key, t.active)?;
+                }
+                Ok(t.job)
+            })
+            .map_err(from_tx)?;
+        self.sync()?;
+        Ok(job)
+    }
+
+    fn queued(&self) -> Result<Vec<Job>, StoreError> {
+        self.jobs_in(&self.queue, "queue", |j| transition::in_queue(&j.state))
+    }
+
+    fn active(&self) -> Result<Vec<Job>, StoreError> {
+        self.jobs_in(&self.active, "active", |j| transition::in_active(&j.state))
+    }
+
+    fn recent(&self, limit: usize) -> Result<Vec<Job>, StoreError> {
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for entry in self.jobs.iter().rev().take(limit) {
+            let (key, raw) = entry?;
+            let id = decode_u64("jobs", &codec::show_key(&key), &key)?;
+            out.push(decode_job(id, &raw)?);
+        }
+        Ok(out)
+    }
+
+    fn append_log(&self, id: JobId, text: &str) -> Result<(), StoreError> {
+        if !self.jobs.contains_key(be(id))? {
+            return Err(StoreError::NoSuchJob(id));
+        }
+        let line = LogLine {
+            at_ms: now_ms(),
+            text: text.to_owned(),
+        };
+        let seq = self.db.generate_id()?;
+        self.events
+            .insert(codec::event_key(id, seq), encode(&line)?)?;
+        Ok(())
+    }
+
+    fn log_tail(&self, id: JobId, n: usize) -> Result<Vec<LogLine>, StoreError> {
+        let mut out = Vec::with_capacity(n.min(1024));
+        for entry in self.events.scan_prefix(be(id)).rev().take(n) {
+            let (key, raw) = entry?;
+            out.push(decode("events", &codec::show_event_key(&key), &raw)?);
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError> {
+        let seq = (&self.audit, &self.meta)
+            .transaction(|(audit, meta)| {
+                let seq = read_counter(meta, NEXT_AUDIT_SEQ)?;
+                let entry = AuditEntry {
+                    seq,
+                    ..entry.clone()
+                };
+                audit.insert(&be(seq), encode(&entry).map_err(abort)?)?;
+                meta.insert(NEXT_AUDIT_SEQ, &be(seq.saturating_add(1)))?;
+                Ok(seq)
+            })
+            .map_err(from_tx)?;
+        self.sync()?;
+        Ok(seq)
+    }
+
+    fn recent_audit(&self, n: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut out = Vec::with_capacity(n.min(1024));
+        for entry in self.audit.iter().rev().take(n) {
+            let (key, raw) = entry?;
+            let seq = decode_u64("audit", &codec::show_key(&key), &key)?;
+            out.push(decode("audit", &seq.to_string(), &raw)?);
+        }
+        Ok(out)
+    }
+
+    fn cluster(&self, name: &str) -> Result<Option<ClusterRecord>, StoreError> {
+        self.clusters
+            .get(name.as_bytes())?
+            .map(|raw| decode("clusters", name, &raw))
+            .transpose()
+    }
+
+    fn put_cluster(&self, record: ClusterRecord) -> Result<(), StoreError> {
+        self.clusters
+            .insert(record.name.as_bytes(), encode(&record)?)?;
+        self.sync()?;
+        Ok(())
+    }
+
+    fn remove_cluster(&self, name: &str) -> Result<bool, StoreError> {
+        let was = self.clusters.remove(name.as_bytes())?.is_some();
+        self.sync()?;
+        Ok(was)
+    }
+
+    fn clusters(&self) -> Result<Vec<ClusterRecord>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.clusters.iter() {
+            let (key, raw) = entry?;
+            out.push(decode("clusters", &codec::show_key(&key), &raw)?);
+        }
+        Ok(out)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.sync()
+    }
+}

@@ -1,0 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The one integration-test binary: every module below runs against real things (the real
+//! binary as a child process, real sled stores in temporary directories).
+
+mod store_contract;

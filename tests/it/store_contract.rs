@@ -1,0 +1,157 @@
+//! The [`JobStore`] contract. Every test in [`contract`] is one generic function run against
+//! both [`MemoryStore`] and [`SledStore`] by [`contract_tests!`]; [`sled_only`] covers what
+//! only a durable store can do (reopen, the directory lock, on-disk decode errors).
+
+// Shared helpers are plain functions, which clippy's `allow-unwrap-in-tests` does not cover; in
+// a test a failed unwrap is a failed test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+
+use labkube::store::{
+    AuditEntry, AuditOutcome, ClusterRecord, Enqueued, Job, JobId, JobKind, JobState, JobStore,
+    MemoryStore, NewJob, Origin, Requester, SledStore, StoreError,
+};
+
+/// Bulk import of history, an inherent method of both stores (not part of the trait).
+pub trait Import: JobStore {
+    fn import(&self, jobs: Vec<Job>) -> Result<usize, StoreError>;
+}
+
+impl Import for MemoryStore {
+    fn import(&self, jobs: Vec<Job>) -> Result<usize, StoreError> {
+        self.import_finished(jobs)
+    }
+}
+
+impl Import for SledStore {
+    fn import(&self, jobs: Vec<Job>) -> Result<usize, StoreError> {
+        self.import_finished(jobs)
+    }
+}
+
+pub fn who() -> Requester {
+    Requester {
+        platform: "console".into(),
+        user: "alice".into(),
+    }
+}
+
+pub fn new_job(n: u32) -> NewJob {
+    NewJob {
+        kind: JobKind::Selftest {
+            steps: n,
+            step_ms: 10,
+            lock: None,
+        },
+        requested_by: who(),
+        origin: Origin {
+            platform: "console".into(),
+            room: "lab".into(),
+            event_id: format!("ev{n}"),
+        },
+        command_text: format!("/selftest {n}"),
+    }
+}
+
+/// Enqueues `new_job(n)` under key `k{n}` and returns the new job's id.
+pub fn add<S: JobStore>(s: &S, n: u32) -> JobId {
+    match s.enqueue(new_job(n), &format!("k{n}")).unwrap() {
+        Enqueued::New(job) => job.id,
+        Enqueued::Duplicate(job) => panic!("k{n} was a duplicate of #{}", job.id),
+    }
+}
+
+pub fn set_state<S: JobStore>(s: &S, id: JobId, state: JobState) -> Result<Job, StoreError> {
+    s.update(id, &mut |job: &mut Job| {
+        job.state = state.clone();
+        Ok(())
+    })
+}
+
+pub fn ids(jobs: &[Job]) -> Vec<JobId> {
+    jobs.iter().map(|j| j.id).collect()
+}
+
+pub fn finished_job(id: JobId) -> Job {
+    Job {
+        id,
+        kind: JobKind::Selftest {
+            steps: 1,
+            step_ms: 1,
+            lock: None,
+        },
+        requested_by: who(),
+        origin: Origin {
+            platform: "console".into(),
+            room: "lab".into(),
+            event_id: format!("old{id}"),
+        },
+        command_text: "/selftest 1".into(),
+        target: None,
+        state: JobState::Succeeded,
+        plan: vec!["step 1".into()],
+        steps: Vec::new(),
+        cancel_requested: None,
+        resumes: 0,
+        created_ms: 1_000,
+        started_ms: Some(1_001),
+        finished_ms: Some(1_002),
+    }
+}
+
+pub fn audit_entry(command: &str) -> AuditEntry {
+    AuditEntry {
+        seq: 0,
+        at_ms: 5,
+        who: who(),
+        room: "lab".into(),
+        command: command.into(),
+        outcome: AuditOutcome::Done,
+    }
+}
+
+pub fn cluster(name: &str, room: &str) -> ClusterRecord {
+    ClusterRecord {
+        name: name.into(),
+        owner_platform: "console".into(),
+        owner_room: room.into(),
+        created_ms: 7,
+    }
+}
+
+/// Instantiates every contract test for one store; `$make` yields `(store, guard)`, the guard
+/// (e.g. a temporary directory) living as long as the test.
+macro_rules! contract_tests {
+    ($module:ident, $make:expr) => {
+        contract_tests!(@tests $module, $make, [
+            dense_ids_from_one, dedupe_returns_the_first_job, lifecycle_moves_through_indexes,
+            terminal_jobs_are_immutable, refused_change_leaves_job_unchanged,
+            running_cannot_go_back_to_queue, renumbering_is_refused, update_of_missing_job,
+            recent_is_newest_first_and_limited, log_tail_order_and_count, audit_is_dense,
+            cluster_registry, concurrent_enqueues_are_dense, import_finished_history,
+        ]);
+    };
+    (@tests $module:ident, $make:expr, [$($test:ident),* $(,)?]) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[test]
+                fn $test() {
+                    let (store, _guard) = $make;
+                    super::contract::$test(&store);
+                }
+            )*
+        }
+    };
+}
+
+contract_tests!(memory, (MemoryStore::new(), ()));
+contract_tests!(sled_store, {
+    let dir = tempfile::tempdir().unwrap();
+    (SledStore::open(dir.path()).unwrap(), dir)
+});
+
+mod contract;
+mod sled_only;

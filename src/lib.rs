@@ -4,6 +4,8 @@
 //! reports progress back in the room.
 //!
 //! # Layout
+//! - [`command`]: the one chat-neutral grammar, its help and its errors.
 //! - [`store`]: the sled database behind the [`store::JobStore`] trait.
 
+pub mod command;
 pub mod store;

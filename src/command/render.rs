@@ -1,0 +1,216 @@
+//! From a [`Command`] back to text: its path, whether it changes anything, and the canonical
+//! command line with secrets masked, ordered by the spec table.
+
+use super::spec;
+use super::types::{ClusterArgs, Command, GeScope};
+
+/// The mask that replaces secret values.
+pub(crate) const MASK: &str = "***";
+
+impl Command {
+    /// The canonical command words, space-separated: `"cluster create"`, `"ge install"`,
+    /// `"rollback"` (also for `/ge rollback`), `"help"`. Suitable as a metrics or audit label.
+    #[must_use]
+    pub fn path(&self) -> &'static str {
+        match self {
+            Command::Help { .. } => "help",
+            Command::ClusterCreate(_) => "cluster create",
+            Command::ClusterPlan(_) => "cluster plan",
+            Command::ClusterList => "cluster list",
+            Command::ClusterStatus { .. } => "cluster status",
+            Command::ClusterUse { .. } => "cluster use",
+            Command::ClusterDelete { .. } => "cluster delete",
+            Command::GeCatalog => "ge catalog",
+            Command::GeInstall { .. } => "ge install",
+            Command::GeUpgrade { .. } => "ge upgrade",
+            Command::GeScale { .. } => "ge scale",
+            Command::GeStatus { .. } => "ge status",
+            Command::GeList { .. } => "ge list",
+            Command::GeHistory { .. } => "ge history",
+            Command::GeUninstall { .. } => "ge uninstall",
+            Command::Rollback { .. } => "rollback",
+            Command::Jobs { .. } => "jobs",
+            Command::Job { .. } => "job",
+            Command::Cancel { .. } => "cancel",
+            Command::Whoami => "whoami",
+            Command::Audit { .. } => "audit",
+            Command::HostForget { .. } => "host forget",
+            Command::Selftest { .. } => "selftest",
+        }
+    }
+
+    /// Whether the command changes state anywhere (hosts, clusters, releases, jobs, the bot's
+    /// records) and so needs the operator role: cluster create (even with `dry-run`, which
+    /// connects to hosts and pins their keys), plan, use and delete; ge install, upgrade,
+    /// scale and uninstall; rollback; cancel; host forget; selftest. Everything else only reads.
+    #[must_use]
+    pub fn is_mutating(&self) -> bool {
+        // Unknown to the table cannot happen (tested); treating it as mutating fails safe.
+        spec::find(self.path()).is_none_or(|s| s.mutating)
+    }
+
+    /// The canonical command line, fit for audit logs and confirmations: `/` prefix, canonical
+    /// words, positionals, then options and flags in table order, secrets (`confirm=`) masked
+    /// as `***`. For example `/cluster delete lab-1 confirm=***` or
+    /// `/ge install orion ns=demo version=4.1.0`. A command from [`super::parse()`] re-parses
+    /// from it to itself (unless a secret was masked), and it holds only printable ASCII.
+    #[must_use]
+    pub fn redacted(&self) -> String {
+        let path = self.path();
+        let mut line = format!("/{path}");
+        let Some(spec) = spec::find(path) else {
+            return line;
+        };
+        let fields = self.fields();
+        let values = |key: &'static str| {
+            fields
+                .iter()
+                .filter(move |(k, _)| *k == key)
+                .map(|(_, v)| v)
+        };
+        for pos in spec.positionals {
+            for value in values(pos.key) {
+                line.push(' ');
+                line.push_str(value);
+            }
+        }
+        for opt in spec.options {
+            if let Some(value) = values(opt.key).next() {
+                let value = if opt.kind.is_secret() {
+                    MASK
+                } else {
+                    value.as_str()
+                };
+                line.push_str(&format!(" {}={value}", opt.key));
+            }
+        }
+        for flag in spec.flags {
+            if values(flag.word).next().is_some() {
+                line.push(' ');
+                line.push_str(flag.word);
+            }
+        }
+        line
+    }
+
+    /// The command's values keyed like its spec: positional keys, option keys, and flag words
+    /// (with an empty value) for flags that are set.
+    pub(crate) fn fields(&self) -> Fields {
+        let mut f: Fields = Vec::new();
+        match self {
+            Command::Help { topic } => {
+                // Parser output is already lowercase words; keep hand-built values harmless.
+                let clean = |w: &String| -> String {
+                    w.chars()
+                        .filter(|c| c.is_ascii_lowercase() || *c == '-')
+                        .collect()
+                };
+                let words = topic.iter().map(clean).filter(|w| !w.is_empty());
+                f.extend(words.map(|w| ("topic", w)));
+            }
+            Command::ClusterCreate(a) => {
+                cluster(&mut f, a);
+                flag(&mut f, "dry-run", a.dry_run);
+            }
+            Command::ClusterPlan(a) => cluster(&mut f, a),
+            Command::ClusterList | Command::GeCatalog | Command::Whoami => {}
+            Command::ClusterStatus { name } => some(&mut f, "name", name.as_ref()),
+            Command::ClusterUse { name } => f.push(("name", name.to_string())),
+            Command::ClusterDelete { name, confirm } => {
+                f.push(("name", name.to_string()));
+                // Never copy a secret, even into a value that is about to be masked.
+                some(&mut f, "confirm", confirm.as_ref().map(|_| &MASK));
+            }
+            Command::GeInstall {
+                ge,
+                scope: s,
+                version,
+                replicas,
+                expose_nodeport,
+            } => {
+                f.push(("ge", ge.to_string()));
+                scope(&mut f, s);
+                some(&mut f, "version", version.as_ref());
+                some(&mut f, "replicas", replicas.as_ref());
+                if *expose_nodeport {
+                    f.push(("expose", "nodeport".into()));
+                }
+            }
+            Command::GeUpgrade {
+                ge,
+                scope: s,
+                version,
+            } => {
+                f.push(("ge", ge.to_string()));
+                scope(&mut f, s);
+                f.push(("version", version.to_string()));
+            }
+            Command::GeScale {
+                ge,
+                scope: s,
+                replicas,
+            } => {
+                f.push(("ge", ge.to_string()));
+                scope(&mut f, s);
+                f.push(("replicas", replicas.to_string()));
+            }
+            Command::GeStatus { ge, scope: s } | Command::GeHistory { ge, scope: s } => {
+                f.push(("ge", ge.to_string()));
+                scope(&mut f, s);
+            }
+            Command::GeList { scope: s } => scope(&mut f, s),
+            Command::GeUninstall {
+                ge,
+                scope: s,
+                purge,
+            } => {
+                f.push(("ge", ge.to_string()));
+                scope(&mut f, s);
+                flag(&mut f, "purge", *purge);
+            }
+            Command::Rollback { ge, scope: s, to } => {
+                f.push(("ge", ge.to_string()));
+                scope(&mut f, s);
+                some(&mut f, "to", to.as_ref());
+            }
+            Command::Jobs { all } => flag(&mut f, "all", *all),
+            Command::Job { id } | Command::Cancel { id } => f.push(("id", id.to_string())),
+            Command::Audit { n } => some(&mut f, "n", n.as_ref()),
+            Command::HostForget { ip } => f.push(("ip", ip.to_string())),
+            Command::Selftest { steps, step_ms } => {
+                f.push(("steps", steps.to_string()));
+                f.push(("ms", step_ms.to_string()));
+            }
+        }
+        f
+    }
+}
+
+/// A command's values keyed like its spec (see [`Command::fields`]).
+pub(crate) type Fields = Vec<(&'static str, String)>;
+
+fn some<T: ToString>(f: &mut Fields, key: &'static str, value: Option<&T>) {
+    if let Some(v) = value {
+        f.push((key, v.to_string()));
+    }
+}
+
+fn flag(f: &mut Fields, word: &'static str, on: bool) {
+    if on {
+        f.push((word, String::new()));
+    }
+}
+
+fn scope(f: &mut Fields, s: &GeScope) {
+    some(f, "ns", s.ns.as_ref());
+    some(f, "cluster", s.cluster.as_ref());
+}
+
+fn cluster(f: &mut Fields, a: &ClusterArgs) {
+    f.extend(a.hosts.iter().map(|ip| ("ip", ip.to_string())));
+    some(f, "name", a.name.as_ref());
+    some(f, "user", a.user.as_ref());
+    some(f, "port", a.port.as_ref());
+    some(f, "k8s", a.k8s.as_ref());
+    some(f, "pod-cidr", a.pod_cidr.as_ref());
+}

@@ -1,0 +1,499 @@
+//! Table tests: every command parses to its typed form, re-renders canonically, and the
+//! addressing rules (prefix, `@botname`) decide what is ours.
+
+use std::net::IpAddr;
+
+use super::spec::{self, Fallback};
+use super::*;
+
+pub(super) const BOT: Option<&str> = Some("labkube_bot");
+
+pub(super) fn ok(line: &str) -> Command {
+    match parse(line, BOT) {
+        Ok(Some(cmd)) => cmd,
+        other => panic!("{line:?} should parse, got {other:?}"),
+    }
+}
+
+fn name(s: &str) -> Name {
+    Name::parse(s).unwrap()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn scope(ns: Option<&str>, cluster: Option<&str>) -> GeScope {
+    GeScope {
+        ns: ns.map(name),
+        cluster: cluster.map(name),
+    }
+}
+
+fn cluster_args(hosts: &[&str]) -> ClusterArgs {
+    ClusterArgs {
+        hosts: hosts.iter().map(|h| ip(h)).collect(),
+        name: None,
+        user: None,
+        port: None,
+        k8s: None,
+        pod_cidr: None,
+        dry_run: false,
+    }
+}
+
+/// (input, expected command, canonical redacted form)
+fn cases() -> Vec<(&'static str, Command, &'static str)> {
+    let full = ClusterArgs {
+        name: Some(name("lab-1")),
+        user: Some(UserName::parse("ubuntu").unwrap()),
+        port: Some(2222),
+        k8s: Some(K8sMinor::parse("1.31").unwrap()),
+        pod_cidr: Some(Cidr::parse("10.244.0.0/16").unwrap()),
+        dry_run: true,
+        ..cluster_args(&["10.0.0.11", "10.0.0.12", "fd00::13"])
+    };
+    vec![
+        ("/help", Command::Help { topic: vec![] }, "/help"),
+        (
+            "/help /Cluster create",
+            Command::Help {
+                topic: vec!["cluster".into(), "create".into()],
+            },
+            "/help cluster create",
+        ),
+        (
+            "!help ge",
+            Command::Help {
+                topic: vec!["ge".into()],
+            },
+            "/help ge",
+        ),
+        (
+            "/cluster create 10.0.0.11 10.0.0.12 fd00::13 name=lab-1 user=ubuntu port=2222 \
+             k8s=1.31 pod-cidr=10.244.0.0/16 dry-run",
+            Command::ClusterCreate(full.clone()),
+            "/cluster create 10.0.0.11 10.0.0.12 fd00::13 name=lab-1 user=ubuntu port=2222 \
+             k8s=1.31 pod-cidr=10.244.0.0/16 dry-run",
+        ),
+        (
+            "/CLUSTER Create DRY-RUN Pod-Cidr=10.244.0.0/16 10.0.0.11 K8S=1.31 10.0.0.12 \
+             USER=ubuntu fd00::13 port=2222 name=lab-1",
+            Command::ClusterCreate(full.clone()),
+            "/cluster create 10.0.0.11 10.0.0.12 fd00::13 name=lab-1 user=ubuntu port=2222 \
+             k8s=1.31 pod-cidr=10.244.0.0/16 dry-run",
+        ),
+        (
+            "/cluster create 127.0.0.1",
+            Command::ClusterCreate(cluster_args(&["127.0.0.1"])),
+            "/cluster create 127.0.0.1",
+        ),
+        (
+            "/cluster plan 127.0.0.2 127.0.0.3 name=lab-2",
+            Command::ClusterPlan(ClusterArgs {
+                name: Some(name("lab-2")),
+                dry_run: true,
+                ..cluster_args(&["127.0.0.2", "127.0.0.3"])
+            }),
+            "/cluster plan 127.0.0.2 127.0.0.3 name=lab-2",
+        ),
+        ("/cluster list", Command::ClusterList, "/cluster list"),
+        (
+            "/cluster status",
+            Command::ClusterStatus { name: None },
+            "/cluster status",
+        ),
+        (
+            "/cluster status lab-1",
+            Command::ClusterStatus {
+                name: Some(name("lab-1")),
+            },
+            "/cluster status lab-1",
+        ),
+        (
+            "/cluster use lab-1",
+            Command::ClusterUse {
+                name: name("lab-1"),
+            },
+            "/cluster use lab-1",
+        ),
+        (
+            "/cluster delete lab-1",
+            Command::ClusterDelete {
+                name: name("lab-1"),
+                confirm: None,
+            },
+            "/cluster delete lab-1",
+        ),
+        (
+            "/cluster delete lab-1 confirm=k3x9p2",
+            Command::ClusterDelete {
+                name: name("lab-1"),
+                confirm: Some("k3x9p2".into()),
+            },
+            "/cluster delete lab-1 confirm=***",
+        ),
+        ("/ge catalog", Command::GeCatalog, "/ge catalog"),
+        (
+            "/ge install orion",
+            Command::GeInstall {
+                ge: name("orion"),
+                scope: GeScope::default(),
+                version: None,
+                replicas: None,
+                expose_nodeport: false,
+            },
+            "/ge install orion",
+        ),
+        (
+            "/ge install expose=nodeport cluster=lab-1 replicas=2 orion version=4.1.0 ns=demo",
+            Command::GeInstall {
+                ge: name("orion"),
+                scope: scope(Some("demo"), Some("lab-1")),
+                version: Some(Version::parse("4.1.0").unwrap()),
+                replicas: Some(2),
+                expose_nodeport: true,
+            },
+            "/ge install orion ns=demo version=4.1.0 replicas=2 cluster=lab-1 expose=nodeport",
+        ),
+        (
+            "/ge upgrade orion version=4.1.1_rc-2 ns=demo",
+            Command::GeUpgrade {
+                ge: name("orion"),
+                scope: scope(Some("demo"), None),
+                version: Version::parse("4.1.1_rc-2").unwrap(),
+            },
+            "/ge upgrade orion version=4.1.1_rc-2 ns=demo",
+        ),
+        (
+            "/ge scale orion replicas=0",
+            Command::GeScale {
+                ge: name("orion"),
+                scope: GeScope::default(),
+                replicas: 0,
+            },
+            "/ge scale orion replicas=0",
+        ),
+        (
+            "/ge status orion cluster=lab-1",
+            Command::GeStatus {
+                ge: name("orion"),
+                scope: scope(None, Some("lab-1")),
+            },
+            "/ge status orion cluster=lab-1",
+        ),
+        (
+            "/ge list",
+            Command::GeList {
+                scope: GeScope::default(),
+            },
+            "/ge list",
+        ),
+        (
+            "/ge list ns=demo",
+            Command::GeList {
+                scope: scope(Some("demo"), None),
+            },
+            "/ge list ns=demo",
+        ),
+        (
+            "/ge history orion",
+            Command::GeHistory {
+                ge: name("orion"),
+                scope: GeScope::default(),
+            },
+            "/ge history orion",
+        ),
+        (
+            "/ge uninstall orion Purge",
+            Command::GeUninstall {
+                ge: name("orion"),
+                scope: GeScope::default(),
+                purge: true,
+            },
+            "/ge uninstall orion purge",
+        ),
+        (
+            "/ge rollback orion to=3",
+            Command::Rollback {
+                ge: name("orion"),
+                scope: GeScope::default(),
+                to: Some(3),
+            },
+            "/rollback orion to=3",
+        ),
+        (
+            "/rollback orion ns=demo",
+            Command::Rollback {
+                ge: name("orion"),
+                scope: scope(Some("demo"), None),
+                to: None,
+            },
+            "/rollback orion ns=demo",
+        ),
+        ("/jobs", Command::Jobs { all: false }, "/jobs"),
+        ("/jobs all", Command::Jobs { all: true }, "/jobs all"),
+        ("/job 42", Command::Job { id: 42 }, "/job 42"),
+        ("/job #42", Command::Job { id: 42 }, "/job 42"),
+        (
+            "/job 18446744073709551615",
+            Command::Job { id: u64::MAX },
+            "/job 18446744073709551615",
+        ),
+        ("/cancel #7", Command::Cancel { id: 7 }, "/cancel 7"),
+        ("/whoami", Command::Whoami, "/whoami"),
+        ("/audit", Command::Audit { n: None }, "/audit"),
+        ("/audit 100", Command::Audit { n: Some(100) }, "/audit 100"),
+        (
+            "/host forget 127.0.0.5",
+            Command::HostForget {
+                ip: ip("127.0.0.5"),
+            },
+            "/host forget 127.0.0.5",
+        ),
+        (
+            "/selftest",
+            Command::Selftest {
+                steps: 3,
+                step_ms: 1000,
+            },
+            "/selftest steps=3 ms=1000",
+        ),
+        (
+            "/selftest steps=50 ms=0",
+            Command::Selftest {
+                steps: 50,
+                step_ms: 0,
+            },
+            "/selftest steps=50 ms=0",
+        ),
+    ]
+}
+
+#[test]
+fn every_command_parses_to_its_typed_form_and_canonical_text() {
+    for (line, expected, canonical) in cases() {
+        let cmd = ok(line);
+        assert_eq!(cmd, expected, "{line}");
+        assert_eq!(cmd.redacted(), canonical, "{line}");
+    }
+}
+
+#[test]
+fn the_cases_cover_every_spec() {
+    let cases = cases();
+    for spec in spec::specs() {
+        assert!(
+            cases.iter().any(|(_, c, _)| c.path() == spec.path),
+            "no case for /{}",
+            spec.path
+        );
+    }
+}
+
+#[test]
+fn every_example_in_the_table_parses_to_its_own_spec() {
+    for (path, spec) in spec::paths() {
+        for example in spec.examples {
+            assert_eq!(
+                ok(example).path(),
+                spec.path,
+                "example {example:?} of /{path}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_value_default_in_the_table_is_valid() {
+    for spec in spec::specs() {
+        for opt in spec.options {
+            if let Fallback::Value(text) = opt.fallback {
+                assert!(
+                    opt.kind.validate(text).is_ok(),
+                    "/{} {}={text}",
+                    spec.path,
+                    opt.key
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn rendered_fields_all_belong_to_the_spec() {
+    for (line, cmd, _) in cases() {
+        let spec = spec::find(cmd.path()).unwrap();
+        for (key, _) in cmd.fields() {
+            let known = spec.positionals.iter().any(|p| p.key == key)
+                || spec.options.iter().any(|o| o.key == key)
+                || spec.flags.iter().any(|f| f.word == key);
+            assert!(known, "{line}: field {key} is not in /{}", spec.path);
+        }
+    }
+}
+
+#[test]
+fn paths_and_mutation_follow_the_grammar() {
+    let mutating = [
+        "cluster create",
+        "cluster plan",
+        "cluster use",
+        "cluster delete",
+        "ge install",
+        "ge upgrade",
+        "ge scale",
+        "ge uninstall",
+        "rollback",
+        "cancel",
+        "host forget",
+        "selftest",
+    ];
+    for (line, cmd, _) in cases() {
+        assert!(spec::find(cmd.path()).is_some(), "{line}");
+        assert_eq!(cmd.is_mutating(), mutating.contains(&cmd.path()), "{line}");
+    }
+    assert!(ok("/cluster create 127.0.0.1 dry-run").is_mutating());
+    assert_eq!(ok("/ge rollback orion").path(), "rollback");
+}
+
+#[test]
+fn loopback_and_ipv6_hosts_are_accepted() {
+    for host in [
+        "127.0.0.1",
+        "127.0.0.99",
+        "::1",
+        "fe80::1",
+        "2001:db8::1",
+        "::ffff:10.0.0.1",
+    ] {
+        ok(&format!("/host forget {host}"));
+    }
+}
+
+#[test]
+fn a_hundred_hosts_are_accepted() {
+    let hosts: Vec<String> = (1..=100)
+        .map(|i| format!("10.0.{}.{}", i / 50, i % 50 + 1))
+        .collect();
+    match ok(&format!("/cluster create {}", hosts.join(" "))) {
+        Command::ClusterCreate(a) => assert_eq!(a.hosts.len(), 100),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn boundary_values_are_accepted() {
+    ok("/cluster create 127.0.0.1 port=1 k8s=1.24 pod-cidr=10.0.0.0/8 user=_x");
+    ok("/cluster create 127.0.0.1 port=65535 k8s=1.99 pod-cidr=10.1.2.16/28");
+    ok("/cluster create ::1 pod-cidr=fd00::/48");
+    ok("/cluster create ::1 pod-cidr=fd00::100/120");
+    ok(&format!("/cluster use {}", "a".repeat(63)));
+    ok(&format!("/ge upgrade orion version={}", "v".repeat(128)));
+    ok("/ge install orion replicas=20");
+    ok("/rollback orion to=1000000");
+    ok("/audit 1");
+    ok("/selftest steps=1 ms=60000");
+    ok("/cluster delete lab-1 confirm=abcd");
+    ok(&format!("/cluster delete lab-1 confirm={}", "z".repeat(16)));
+    ok("/job 0007");
+}
+
+#[test]
+fn cidr_is_stored_canonically() {
+    match ok("/cluster create ::1 pod-cidr=fd00:0:0:0::/64") {
+        Command::ClusterCreate(a) => assert_eq!(a.pod_cidr.unwrap().as_str(), "fd00::/64"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn text_that_is_not_a_command_is_ignored() {
+    for text in [
+        "",
+        "hello",
+        " /help",
+        "/",
+        "!",
+        "/ help",
+        "!\thelp",
+        "!!!",
+        "!!",
+        "//",
+        "// a comment",
+        "/3 of us",
+        "!:)",
+        "/etc/hosts is broken",
+        "/usr/bin/env",
+    ] {
+        assert_eq!(parse(text, BOT), Ok(None), "{text:?}");
+    }
+}
+
+#[test]
+fn commands_for_other_bots_are_ignored() {
+    assert_eq!(parse("/help@other_bot", BOT), Ok(None));
+    assert_eq!(parse("/cluster@other_bot create nonsense", BOT), Ok(None));
+    assert_eq!(parse("/help@", BOT), Ok(None));
+    assert_eq!(parse("/help@labkube_bot", None), Ok(None));
+    // Too long, but not ours: still quiet.
+    assert_eq!(
+        parse(&format!("/help@other_bot {}", "x".repeat(3000)), BOT),
+        Ok(None)
+    );
+}
+
+#[test]
+fn our_bot_name_is_stripped_case_insensitively() {
+    assert_eq!(
+        parse("/help@LabKube_Bot", BOT),
+        Ok(Some(Command::Help { topic: vec![] }))
+    );
+    assert_eq!(
+        parse("/whoami@labkube_bot", Some("@labkube_bot")),
+        Ok(Some(Command::Whoami))
+    );
+    assert_eq!(
+        parse("/cluster@labkube_bot list", BOT),
+        Ok(Some(Command::ClusterList)),
+    );
+    assert_eq!(parse("/whoami", None), Ok(Some(Command::Whoami)));
+}
+
+#[test]
+fn whitespace_of_any_ascii_kind_separates_tokens() {
+    assert_eq!(
+        ok("/ge\tstatus  orion\n ns=demo\r\n"),
+        ok("/ge status orion ns=demo")
+    );
+}
+
+#[test]
+fn names_that_look_like_flags_elsewhere_are_still_names() {
+    assert_eq!(
+        ok("/cluster use all"),
+        Command::ClusterUse { name: name("all") }
+    );
+    assert_eq!(ok("/ge status purge").path(), "ge status");
+}
+
+#[test]
+fn exactly_2000_characters_are_accepted() {
+    let line = format!("/jobs{}", " ".repeat(1995));
+    assert_eq!(line.chars().count(), 2000);
+    assert_eq!(ok(&line), Command::Jobs { all: false });
+}
+
+#[test]
+fn validated_newtypes_deserialize_only_valid_text() {
+    let n: Name = serde_json_like(r#"lab-1"#).unwrap();
+    assert_eq!(n.as_str(), "lab-1");
+    assert!(serde_json_like::<Name>("Lab_1").is_err());
+    assert!(serde_json_like::<Cidr>("10.0.0.1/8").is_err());
+}
+
+/// Deserialises a bare string through serde's value deserializer (no JSON crate needed).
+fn serde_json_like<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, serde::de::value::Error> {
+    use serde::de::IntoDeserializer;
+    T::deserialize(s.to_owned().into_deserializer())
+}

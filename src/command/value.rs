@@ -1,0 +1,401 @@
+//! The kinds of argument value and their validators.
+//!
+//! Every validator accepts a strict subset of printable ASCII that contains no shell
+//! metacharacter (`;|&$`'"<>(){}*?~!#%^[]\` and space are never accepted), so nothing the
+//! parser returns needs quoting to be harmless.
+
+use std::net::IpAddr;
+
+use super::types::{Cidr, K8sMinor, Name, UserName, Version};
+
+/// A validator's complaint: `Some(reason)` when it can say more than "expected FORM".
+pub(crate) type Reason = Option<String>;
+
+/// The kind of one argument value; decides its validator and its accepted-form text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A host address (IPv4 or IPv6).
+    Ip,
+    /// A DNS-1123 label.
+    Label,
+    /// An image tag.
+    Tag,
+    /// A Kubernetes minor version.
+    K8sMinor,
+    /// A pod network CIDR.
+    Cidr,
+    /// A POSIX user name.
+    User,
+    /// A whole number in `min..=max`.
+    Int { min: u64, max: u64 },
+    /// A job number, `42` or `#42`.
+    JobId,
+    /// A confirmation code; a secret, masked in audits.
+    Code,
+    /// Exactly this word.
+    Keyword(&'static str),
+    /// A command word asked about in `/help`.
+    Topic,
+}
+
+/// A validated value, before a builder puts it into a [`super::Command`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Value {
+    /// From [`Kind::Ip`].
+    Ip(IpAddr),
+    /// From [`Kind::Label`].
+    Name(Name),
+    /// From [`Kind::Tag`].
+    Version(Version),
+    /// From [`Kind::K8sMinor`].
+    K8sMinor(K8sMinor),
+    /// From [`Kind::Cidr`].
+    Cidr(Cidr),
+    /// From [`Kind::User`].
+    User(UserName),
+    /// From [`Kind::Int`] and [`Kind::JobId`].
+    Int(u64),
+    /// From [`Kind::Code`], [`Kind::Keyword`] and [`Kind::Topic`] (lowercase).
+    Text(String),
+}
+
+impl std::fmt::Display for Value {
+    /// The canonical text of the value, as it re-parses.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Ip(v) => v.fmt(f),
+            Value::Name(v) => v.fmt(f),
+            Value::Version(v) => v.fmt(f),
+            Value::K8sMinor(v) => v.fmt(f),
+            Value::Cidr(v) => v.fmt(f),
+            Value::User(v) => v.fmt(f),
+            Value::Int(v) => v.fmt(f),
+            Value::Text(v) => v.fmt(f),
+        }
+    }
+}
+
+impl Kind {
+    /// The accepted form, as shown after "expected" and in `/help`.
+    pub(crate) fn form(self) -> String {
+        match self {
+            Kind::Ip => "an IPv4 or IPv6 address such as 10.0.0.1 or fd00::1 \
+                         (no leading zeros, brackets or %zone)"
+                .into(),
+            Kind::Label => "a DNS label: 1-63 lowercase letters, digits or '-', starting and \
+                            ending with a letter or digit"
+                .into(),
+            Kind::Tag => "an image tag: up to 128 letters, digits, '_', '.' or '-', not starting \
+                          with '.' or '-', such as 4.1.0"
+                .into(),
+            Kind::K8sMinor => "a Kubernetes minor version from 1.24 to 1.99, such as 1.31".into(),
+            Kind::Cidr => "an IPv4 network with a prefix of /8 to /28 or an IPv6 network with a \
+                           prefix of /48 to /120, host bits zero, such as 10.244.0.0/16"
+                .into(),
+            Kind::User => "a user name: up to 32 lowercase letters, digits, '_' or '-', \
+                           starting with a letter or '_', such as ubuntu"
+                .into(),
+            Kind::Int { min, max } => format!("a whole number from {min} to {max}"),
+            Kind::JobId => "a job number such as 42 or #42".into(),
+            Kind::Code => "4 to 16 lowercase letters and digits, as the bot gave them".into(),
+            Kind::Keyword(word) => format!("the word {word} (the only accepted value)"),
+            Kind::Topic => "a command word such as cluster or ge".into(),
+        }
+    }
+
+    /// Whether values of this kind are secrets, masked as `***` in audits and logs.
+    pub(crate) fn is_secret(self) -> bool {
+        self == Kind::Code
+    }
+
+    /// Validates `text` (already known to be printable ASCII without spaces).
+    pub(crate) fn validate(self, text: &str) -> Result<Value, Reason> {
+        match self {
+            Kind::Ip => ip(text).map(Value::Ip),
+            Kind::Label => label(text).map(|()| Value::Name(Name(text.to_owned()))),
+            Kind::Tag => tag(text).map(|()| Value::Version(Version(text.to_owned()))),
+            Kind::K8sMinor => k8s_minor(text).map(|()| Value::K8sMinor(K8sMinor(text.to_owned()))),
+            Kind::Cidr => cidr(text).map(|canonical| Value::Cidr(Cidr(canonical))),
+            Kind::User => user(text).map(|()| Value::User(UserName(text.to_owned()))),
+            Kind::Int { min, max } => int(text, min, max).map(Value::Int),
+            Kind::JobId => job_id(text).map(Value::Int),
+            Kind::Code => code(text).map(|()| Value::Text(text.to_owned())),
+            Kind::Keyword(word) if text == word => Ok(Value::Text(word.to_owned())),
+            Kind::Keyword(_) => Err(None),
+            Kind::Topic => topic(text).map(Value::Text),
+        }
+    }
+}
+
+fn is_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Says which character of `s` is the first one `ok` refuses (escaped for echoing).
+fn first_bad(s: &str, ok: impl Fn(u8) -> bool) -> Option<String> {
+    let c = char::from(*s.as_bytes().iter().find(|b| !ok(**b))?);
+    let mut shown = String::new();
+    super::escape::push_escaped(&mut shown, c);
+    Some(format!("'{shown}' is not allowed"))
+}
+
+/// A host address: what [`Kind::Ip`] accepts.
+pub(crate) fn ip(s: &str) -> Result<IpAddr, Reason> {
+    if s.contains('%') {
+        return Err(Some("zone ids (the %... part) are not accepted".into()));
+    }
+    if s.starts_with('[') || s.ends_with(']') {
+        return Err(Some("write the address without brackets".into()));
+    }
+    if s.contains('/') {
+        return Err(Some("that is a network; give a single host address".into()));
+    }
+    let Ok(addr) = s.parse::<IpAddr>() else {
+        if let Some((host, port)) = s.rsplit_once(':')
+            && host.parse::<std::net::Ipv4Addr>().is_ok()
+            && is_digits(port)
+        {
+            return Err(Some(
+                "give the SSH port as port=, not after the address".into(),
+            ));
+        }
+        let dotted = s.split('.').collect::<Vec<_>>();
+        if dotted.len() == 4 && dotted.iter().all(|p| is_digits(p)) {
+            if dotted.iter().any(|p| p.len() > 1 && p.starts_with('0')) {
+                return Err(Some(
+                    "leading zeros are not accepted (they may mean octal)".into(),
+                ));
+            }
+            return Err(Some("each of the four numbers must be 0-255".into()));
+        }
+        return Err(None);
+    };
+    let plain = addr.to_canonical();
+    if plain.is_unspecified() {
+        return Err(Some(format!(
+            "{addr} is the unspecified address, not a host"
+        )));
+    }
+    if plain.is_multicast() {
+        return Err(Some(format!("{addr} is a multicast address, not a host")));
+    }
+    if let IpAddr::V4(v4) = plain
+        && v4.is_broadcast()
+    {
+        return Err(Some(format!("{addr} is the broadcast address, not a host")));
+    }
+    Ok(addr)
+}
+
+/// A DNS-1123 label: what [`Kind::Label`] accepts.
+pub(crate) fn label(s: &str) -> Result<(), Reason> {
+    if s.is_empty() {
+        return Err(Some("it is empty".into()));
+    }
+    if s.len() > 63 {
+        return Err(Some(format!(
+            "it is {} characters long; the limit is 63",
+            s.len()
+        )));
+    }
+    let ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-';
+    if let Some(reason) = first_bad(s, |b| ok(b) || b.is_ascii_uppercase()) {
+        return Err(Some(reason));
+    }
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(Some(format!(
+            "names are lowercase: {}",
+            s.to_ascii_lowercase()
+        )));
+    }
+    if s.starts_with('-') || s.ends_with('-') {
+        return Err(Some("it must start and end with a letter or digit".into()));
+    }
+    Ok(())
+}
+
+/// An image tag: what [`Kind::Tag`] accepts.
+pub(crate) fn tag(s: &str) -> Result<(), Reason> {
+    let ok = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-';
+    if s.is_empty() {
+        return Err(Some("it is empty".into()));
+    }
+    if s.len() > 128 {
+        return Err(Some(format!(
+            "it is {} characters long; the limit is 128",
+            s.len()
+        )));
+    }
+    if let Some(reason) = first_bad(s, ok) {
+        return Err(Some(reason));
+    }
+    if s.starts_with('.') || s.starts_with('-') {
+        return Err(Some("it must not start with '.' or '-'".into()));
+    }
+    Ok(())
+}
+
+/// A Kubernetes minor version: what [`Kind::K8sMinor`] accepts.
+pub(crate) fn k8s_minor(s: &str) -> Result<(), Reason> {
+    if let Some(rest) = s.strip_prefix(['v', 'V'])
+        && k8s_minor(rest).is_ok()
+    {
+        return Err(Some(format!("write it without the v: {rest}")));
+    }
+    let mut parts = s.split('.');
+    let (major, minor) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    if !is_digits(major) || !is_digits(minor) {
+        return Err(None);
+    }
+    if parts.next().is_some() {
+        return Err(Some(format!(
+            "give only the minor version, such as {major}.{minor}"
+        )));
+    }
+    if major != "1" {
+        return Err(Some("the major version must be 1".into()));
+    }
+    match minor.parse::<u32>() {
+        Ok(n) if minor.len() == 2 && (24..=99).contains(&n) => Ok(()),
+        Ok(n) if n < 24 => Err(Some(format!(
+            "1.{n} is older than the oldest supported version, 1.24"
+        ))),
+        _ => Err(None),
+    }
+}
+
+/// A pod network: what [`Kind::Cidr`] accepts. Returns the canonical text.
+pub(crate) fn cidr(s: &str) -> Result<String, Reason> {
+    let Some((addr, len)) = s.split_once('/') else {
+        return Err(Some("add the prefix length, such as /16".into()));
+    };
+    let Ok(addr) = addr.parse::<IpAddr>() else {
+        return Err(None);
+    };
+    if !is_digits(len) || len.len() > 3 {
+        return Err(None);
+    }
+    let len = len.parse::<u32>().map_err(|_| None)?;
+    match addr {
+        IpAddr::V4(v4) => {
+            if !(8..=28).contains(&len) {
+                return Err(Some(format!(
+                    "an IPv4 prefix must be /8 to /28, not /{len}"
+                )));
+            }
+            let bits = u32::from(v4);
+            let net = bits & (u32::MAX << (32 - len));
+            if net != bits {
+                let net = std::net::Ipv4Addr::from(net);
+                return Err(Some(format!(
+                    "host bits are set; the network is {net}/{len}"
+                )));
+            }
+        }
+        IpAddr::V6(v6) => {
+            if !(48..=120).contains(&len) {
+                return Err(Some(format!(
+                    "an IPv6 prefix must be /48 to /120, not /{len}"
+                )));
+            }
+            let bits = u128::from(v6);
+            let net = bits & (u128::MAX << (128 - len));
+            if net != bits {
+                let net = std::net::Ipv6Addr::from(net);
+                return Err(Some(format!(
+                    "host bits are set; the network is {net}/{len}"
+                )));
+            }
+        }
+    }
+    Ok(format!("{addr}/{len}"))
+}
+
+/// A POSIX user name: what [`Kind::User`] accepts.
+pub(crate) fn user(s: &str) -> Result<(), Reason> {
+    let ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-';
+    if s.is_empty() {
+        return Err(Some("it is empty".into()));
+    }
+    if s.len() > 32 {
+        return Err(Some(format!(
+            "it is {} characters long; the limit is 32",
+            s.len()
+        )));
+    }
+    if let Some(reason) = first_bad(s, |b| ok(b) || b.is_ascii_uppercase()) {
+        return Err(Some(reason));
+    }
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(Some(format!(
+            "user names are lowercase: {}",
+            s.to_ascii_lowercase()
+        )));
+    }
+    if s.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+        return Err(Some("it must start with a letter or '_'".into()));
+    }
+    Ok(())
+}
+
+/// A decimal number without sign, at most 20 digits (leading zeros are harmless).
+fn number(s: &str) -> Result<u64, Reason> {
+    if !is_digits(s) {
+        return Err(None);
+    }
+    let digits = s.trim_start_matches('0');
+    if digits.len() > 20 {
+        return Err(Some("it is far too large".into()));
+    }
+    if digits.is_empty() {
+        return Ok(0);
+    }
+    digits
+        .parse::<u64>()
+        .map_err(|_| Some("it is far too large".into()))
+}
+
+/// A whole number in `min..=max`: what [`Kind::Int`] accepts.
+pub(crate) fn int(s: &str, min: u64, max: u64) -> Result<u64, Reason> {
+    let n = number(s)?;
+    if n < min {
+        return Err(Some(format!("{n} is less than {min}")));
+    }
+    if n > max {
+        return Err(Some(format!("{n} is more than {max}")));
+    }
+    Ok(n)
+}
+
+/// A job number, `42` or `#42`: what [`Kind::JobId`] accepts.
+pub(crate) fn job_id(s: &str) -> Result<u64, Reason> {
+    let n = number(s.strip_prefix('#').unwrap_or(s))?;
+    if n == 0 {
+        return Err(Some("job numbers start at 1".into()));
+    }
+    Ok(n)
+}
+
+/// A confirmation code: what [`Kind::Code`] accepts.
+pub(crate) fn code(s: &str) -> Result<(), Reason> {
+    let ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if (4..=16).contains(&s.len()) && s.bytes().all(ok) {
+        return Ok(());
+    }
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(Some("codes are lowercase".into()));
+    }
+    Err(None)
+}
+
+/// A command word in `/help`: an optional `/` or `!`, then letters and `-`. Lowercased.
+fn topic(s: &str) -> Result<String, Reason> {
+    let word = s.strip_prefix(['/', '!']).unwrap_or(s);
+    if word.is_empty()
+        || word.len() > 40
+        || !word.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-')
+    {
+        return Err(None);
+    }
+    Ok(word.to_ascii_lowercase())
+}

@@ -4,8 +4,12 @@
 //! reports progress back in the room.
 //!
 //! # Layout
+//! - [`config`]: the typed TOML config; every problem reported at once.
 //! - [`command`]: the one chat-neutral grammar, its help and its errors.
+//! - [`auth`]: roles, rooms and cluster ownership; [`auth::authorize`] is pure.
 //! - [`store`]: the sled database behind the [`store::JobStore`] trait.
 
+pub mod auth;
 pub mod command;
+pub mod config;
 pub mod store;

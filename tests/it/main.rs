@@ -2,4 +2,5 @@
 //! The one integration-test binary: every module below runs against real things (the real
 //! binary as a child process, real sled stores in temporary directories).
 
+mod auth_table;
 mod store_contract;

@@ -1,0 +1,370 @@
+//! Reading and validating a config file, collecting every problem instead of stopping at the
+//! first: each top-level section is decoded on its own, unknown keys are collected with
+//! `serde_ignored`, type errors carry their key path (`serde_path_to_error`), and the semantic
+//! checks run over whatever decoded.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+
+use super::Config;
+
+/// One thing wrong with a config file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key path, e.g. `limits.concurrent_jobs` or `users[2].role`.
+    pub key: String,
+    /// What is wrong and what is accepted.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// Why a config could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML (only the first syntax error can be reported).
+    #[error("{path} is not valid TOML: {message}")]
+    Syntax {
+        /// The file.
+        path: String,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// The file parsed, but some values are wrong; every problem is listed.
+    #[error("{path} has {} problem(s):\n{}", problems.len(), list(problems))]
+    Invalid {
+        /// The file.
+        path: String,
+        /// Every problem found.
+        problems: Vec<Problem>,
+    },
+}
+
+fn list(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl Config {
+    /// Reads, decodes and validates the file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_with(path, &|_| Vec::new())
+    }
+
+    /// Like [`Config::load`], with `extra` checks whose problems are reported together with
+    /// the file's own (the caller's knowledge, e.g. which chat platforms exist).
+    pub fn load_with(
+        path: &Path,
+        extra: &dyn Fn(&Config) -> Vec<Problem>,
+    ) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        Config::parse_with(&text, &shown, extra)
+    }
+
+    /// Decodes and validates config text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        Config::parse_with(text, origin, &|_| Vec::new())
+    }
+
+    /// Like [`Config::parse`], with `extra` checks reported together with the rest.
+    pub fn parse_with(
+        text: &str,
+        origin: &str,
+        extra: &dyn Fn(&Config) -> Vec<Problem>,
+    ) -> Result<Config, ConfigError> {
+        let table: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: origin.into(),
+            message: e.to_string(),
+        })?;
+        let mut problems = Vec::new();
+        let mut cfg = Config::default();
+        for (key, value) in table {
+            let p = &mut problems;
+            match key.as_str() {
+                "data_dir" => set(p, &key, value, &mut cfg.data_dir),
+                "limits" => set(p, &key, value, &mut cfg.limits),
+                "ssh" => set(p, &key, value, &mut cfg.ssh),
+                "cluster" => set(p, &key, value, &mut cfg.cluster),
+                "console" => set(p, &key, value, &mut cfg.console),
+                "users" => set(p, &key, value, &mut cfg.users),
+                "rooms" => set(p, &key, value, &mut cfg.rooms),
+                "clusters" => set(p, &key, value, &mut cfg.clusters),
+                _ => p.push(Problem {
+                    key: key.clone(),
+                    message: "unknown key; accepted top-level keys are data_dir, limits, ssh, \
+                              cluster, console, users, rooms, clusters"
+                        .into(),
+                }),
+            }
+        }
+        problems.extend(cfg.problems());
+        problems.extend(extra(&cfg));
+        if problems.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(ConfigError::Invalid {
+                path: origin.into(),
+                problems,
+            })
+        }
+    }
+
+    /// Semantic checks of a decoded config: ranges, names, duplicates, files that must exist,
+    /// secrets that must resolve. Platform names are checked by the caller that knows the chat
+    /// adapters (see `app::check_config`).
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let mut bad = |key: String, message: String| out.push(Problem { key, message });
+        if self.data_dir.as_os_str().is_empty() {
+            bad("data_dir".into(), "must not be empty".into());
+        }
+        let l = &self.limits;
+        range(
+            &mut bad,
+            "limits.concurrent_jobs",
+            l.concurrent_jobs as u64,
+            1,
+            64,
+        );
+        range(
+            &mut bad,
+            "limits.progress_interval_ms",
+            l.progress_interval_ms,
+            250,
+            60_000,
+        );
+        range(
+            &mut bad,
+            "limits.shutdown_grace_secs",
+            l.shutdown_grace_secs,
+            1,
+            600,
+        );
+        range(
+            &mut bad,
+            "limits.min_cluster_hosts",
+            l.min_cluster_hosts as u64,
+            1,
+            100,
+        );
+        range(
+            &mut bad,
+            "limits.job_log_lines",
+            l.job_log_lines as u64,
+            1,
+            100,
+        );
+        let s = &self.ssh;
+        if !is_posix_user(&s.user) {
+            bad(
+                "ssh.user".into(),
+                format!("{:?} is not a user name ([a-z_][a-z0-9_-]*)", s.user),
+            );
+        }
+        range(&mut bad, "ssh.port", u64::from(s.port), 1, 65_535);
+        range(
+            &mut bad,
+            "ssh.connect_timeout_secs",
+            s.connect_timeout_secs,
+            1,
+            300,
+        );
+        range(
+            &mut bad,
+            "ssh.command_timeout_secs",
+            s.command_timeout_secs,
+            1,
+            86_400,
+        );
+        range(&mut bad, "ssh.keepalive_secs", s.keepalive_secs, 1, 3_600);
+        for (key, path) in [
+            ("ssh.key_path", &s.key_path),
+            ("ssh.known_hosts", &s.known_hosts),
+        ] {
+            if let Some(p) = path
+                && !p.is_file()
+            {
+                bad(
+                    key.into(),
+                    format!("{} is not a readable file", p.display()),
+                );
+            }
+        }
+        if let Some(secret) = &s.key_passphrase
+            && let Err(e) = secret.resolve()
+        {
+            bad("ssh.key_passphrase".into(), e);
+        }
+        if !is_k8s_minor(&self.cluster.k8s) {
+            bad(
+                "cluster.k8s".into(),
+                format!(
+                    "{:?} is not a Kubernetes minor such as 1.33",
+                    self.cluster.k8s
+                ),
+            );
+        }
+        if self.cluster.pod_cidr.parse::<std::net::IpAddr>().is_ok()
+            || !self.cluster.pod_cidr.contains('/')
+        {
+            bad(
+                "cluster.pod_cidr".into(),
+                format!(
+                    "{:?} is not a CIDR such as 10.244.0.0/16",
+                    self.cluster.pod_cidr
+                ),
+            );
+        }
+        if let Some(ns) = &self.console.namespace
+            && !is_dns1123_label(ns)
+        {
+            bad("console.namespace".into(), dns_message(ns));
+        }
+        let mut seen = HashSet::new();
+        for (i, u) in self.users.iter().enumerate() {
+            if u.id.trim().is_empty() {
+                bad(format!("users[{i}].id"), "must not be empty".into());
+            }
+            if !seen.insert((&u.platform, &u.id)) {
+                bad(
+                    format!("users[{i}]"),
+                    format!("user {} on {} is listed twice", u.id, u.platform),
+                );
+            }
+        }
+        let mut seen = HashSet::new();
+        for (i, r) in self.rooms.iter().enumerate() {
+            if r.id.trim().is_empty() {
+                bad(format!("rooms[{i}].id"), "must not be empty".into());
+            }
+            if !is_dns1123_label(&r.namespace) {
+                bad(format!("rooms[{i}].namespace"), dns_message(&r.namespace));
+            }
+            if !seen.insert((&r.platform, &r.id)) {
+                bad(
+                    format!("rooms[{i}]"),
+                    format!("room {} on {} is listed twice", r.id, r.platform),
+                );
+            }
+        }
+        let mut seen = HashSet::new();
+        for (i, c) in self.clusters.iter().enumerate() {
+            if !is_dns1123_label(&c.name) {
+                bad(format!("clusters[{i}].name"), dns_message(&c.name));
+            }
+            if !seen.insert(&c.name) {
+                bad(
+                    format!("clusters[{i}].name"),
+                    format!("cluster {} is listed twice", c.name),
+                );
+            }
+            if !c.kubeconfig.is_file() {
+                bad(
+                    format!("clusters[{i}].kubeconfig"),
+                    format!("{} is not a readable file", c.kubeconfig.display()),
+                );
+            }
+        }
+        out
+    }
+}
+
+/// Decodes `value` into `slot`, recording unknown keys and type errors under `key`.
+fn set<T: DeserializeOwned>(
+    problems: &mut Vec<Problem>,
+    key: &str,
+    value: toml::Value,
+    slot: &mut T,
+) {
+    let mut unknown: Vec<String> = Vec::new();
+    let mut track = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
+    let de = serde_ignored::Deserializer::new(value, &mut track);
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => *slot = v,
+        Err(e) => {
+            let inner = e.path().to_string();
+            let key = if inner == "." {
+                key.to_string()
+            } else {
+                join(key, &inner)
+            };
+            problems.push(Problem {
+                key,
+                message: e.into_inner().to_string(),
+            });
+        }
+    }
+    for path in unknown {
+        problems.push(Problem {
+            key: join(key, &path),
+            message: "unknown key".into(),
+        });
+    }
+}
+
+fn join(key: &str, inner: &str) -> String {
+    if inner.starts_with('[') {
+        format!("{key}{inner}")
+    } else {
+        format!("{key}.{inner}")
+    }
+}
+
+fn range(bad: &mut impl FnMut(String, String), key: &str, v: u64, lo: u64, hi: u64) {
+    if !(lo..=hi).contains(&v) {
+        bad(
+            key.into(),
+            format!("{v} is out of range; accepted: {lo} to {hi}"),
+        );
+    }
+}
+
+fn dns_message(v: &str) -> String {
+    format!(
+        "{v:?} is not a DNS-1123 label (1-63 of a-z, 0-9, '-', starting and ending with a letter or digit)"
+    )
+}
+
+/// `true` for a DNS-1123 label.
+pub(crate) fn is_dns1123_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+fn is_posix_user(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
+        && s.len() <= 32
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+fn is_k8s_minor(s: &str) -> bool {
+    matches!(s.split_once('.'), Some(("1", m)) if !m.is_empty() && m.len() <= 2 && m.bytes().all(|b| b.is_ascii_digit()))
+}

@@ -1,0 +1,204 @@
+//! The bot's configuration: a TOML file, typed and validated. Every problem in a file is
+//! reported at once ([`ConfigError::Invalid`] lists them all), so an operator fixes a file in
+//! one pass. Defaults live here, in one place; `config.example.toml` documents each key.
+
+mod load;
+mod secret;
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::auth::Role;
+
+pub use load::{ConfigError, Problem};
+pub use secret::{Secret, SecretSource};
+
+/// Default data directory, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "./labkube-data";
+
+/// The whole configuration.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Config {
+    /// Where the sled store (and, later, chat sessions) live.
+    pub data_dir: PathBuf,
+    /// Concurrency, rate and time limits.
+    pub limits: Limits,
+    /// SSH defaults for provisioning.
+    pub ssh: Ssh,
+    /// Defaults for new clusters.
+    pub cluster: ClusterDefaults,
+    /// Console chat settings.
+    pub console: Console,
+    /// Authorised users, per platform.
+    pub users: Vec<User>,
+    /// Rooms the bot answers in, with their default namespace.
+    pub rooms: Vec<Room>,
+    /// Existing clusters, given by kubeconfig.
+    pub clusters: Vec<ExistingCluster>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            limits: Limits::default(),
+            ssh: Ssh::default(),
+            cluster: ClusterDefaults::default(),
+            console: Console::default(),
+            users: Vec::new(),
+            rooms: Vec::new(),
+            clusters: Vec::new(),
+        }
+    }
+}
+
+/// `[limits]`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Limits {
+    /// Jobs run at once (1-64).
+    pub concurrent_jobs: usize,
+    /// Minimum time between two edits of a job's live message, in ms (250-60000).
+    pub progress_interval_ms: u64,
+    /// On shutdown, how long running steps get to reach a checkpoint, in s (1-600).
+    pub shutdown_grace_secs: u64,
+    /// Fewest hosts `/cluster create` accepts (1-100).
+    pub min_cluster_hosts: usize,
+    /// Log lines `/job` shows (1-100).
+    pub job_log_lines: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            concurrent_jobs: 4,
+            progress_interval_ms: 2000,
+            shutdown_grace_secs: 30,
+            min_cluster_hosts: 3,
+            job_log_lines: 10,
+        }
+    }
+}
+
+/// `[ssh]`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Ssh {
+    /// Login user; privileged steps use `sudo -n` when it is not root.
+    pub user: String,
+    /// Port.
+    pub port: u16,
+    /// Private key (ed25519 or RSA); `None`: `~/.ssh/id_ed25519`.
+    pub key_path: Option<PathBuf>,
+    /// Passphrase of the key, if it has one.
+    pub key_passphrase: Option<SecretSource>,
+    /// OpenSSH known_hosts file to trust; `None`: keys are pinned on first contact.
+    pub known_hosts: Option<PathBuf>,
+    /// TCP connect + handshake timeout, s.
+    pub connect_timeout_secs: u64,
+    /// Timeout of one remote command, s.
+    pub command_timeout_secs: u64,
+    /// Keep-alive interval, s.
+    pub keepalive_secs: u64,
+}
+
+impl Default for Ssh {
+    fn default() -> Self {
+        Ssh {
+            user: "root".into(),
+            port: 22,
+            key_path: None,
+            key_passphrase: None,
+            known_hosts: None,
+            connect_timeout_secs: 15,
+            command_timeout_secs: 900,
+            keepalive_secs: 15,
+        }
+    }
+}
+
+/// `[cluster]`: defaults for `/cluster create`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct ClusterDefaults {
+    /// Kubernetes minor installed when `k8s=` is not given.
+    pub k8s: String,
+    /// Pod network CIDR when `pod-cidr=` is not given.
+    pub pod_cidr: String,
+}
+
+impl Default for ClusterDefaults {
+    fn default() -> Self {
+        ClusterDefaults {
+            k8s: "1.33".into(),
+            pod_cidr: "10.244.0.0/16".into(),
+        }
+    }
+}
+
+/// `[console]`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Console {
+    /// The console user's name; `None`: `$USER`, else `local`. The console user is an admin.
+    pub user: Option<String>,
+    /// Default namespace of the console room.
+    pub namespace: Option<String>,
+}
+
+/// `[[users]]`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+
+pub struct User {
+    /// Chat platform: `matrix`, `telegram` or `console`.
+    pub platform: String,
+    /// The platform's user id: `@alice:lab.example`, a Telegram numeric id.
+    pub id: String,
+    /// `viewer`, `operator` or `admin`.
+    pub role: Role,
+}
+
+/// `[[rooms]]`.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+
+pub struct Room {
+    /// Chat platform.
+    pub platform: String,
+    /// The platform's room id: `!abc:lab.example`, a Telegram chat id.
+    pub id: String,
+    /// Namespace GE commands use when `ns=` is not given.
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+}
+
+fn default_namespace() -> String {
+    "default".into()
+}
+
+/// `[[clusters]]`: a cluster the bot did not create.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+
+pub struct ExistingCluster {
+    /// DNS-1123 name used in commands.
+    pub name: String,
+    /// Path of its kubeconfig (a secret: never shown).
+    pub kubeconfig: PathBuf,
+    /// The room that owns it (may change it besides admins); absent: only admins may.
+    #[serde(default)]
+    pub owner: Option<Owner>,
+}
+
+/// A room reference in the config.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+
+pub struct Owner {
+    /// Chat platform.
+    pub platform: String,
+    /// Room id.
+    pub room: String,
+}
+
+#[cfg(test)]
+mod tests;

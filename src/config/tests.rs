@@ -1,0 +1,149 @@
+use super::*;
+
+#[test]
+fn example_config_is_valid_and_matches_defaults() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"))
+        .unwrap();
+    let cfg = Config::parse(&text, "config.example.toml").unwrap();
+    assert_eq!(
+        cfg,
+        Config::default(),
+        "config.example.toml must show the defaults"
+    );
+}
+
+#[test]
+fn example_config_documents_every_key() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"))
+        .unwrap();
+    let keys = [
+        "data_dir",
+        "concurrent_jobs",
+        "progress_interval_ms",
+        "shutdown_grace_secs",
+        "min_cluster_hosts",
+        "job_log_lines",
+        "user",
+        "port",
+        "key_path",
+        "key_passphrase",
+        "known_hosts",
+        "connect_timeout_secs",
+        "command_timeout_secs",
+        "keepalive_secs",
+        "k8s",
+        "pod_cidr",
+        "namespace",
+        "[[users]]",
+        "role",
+        "[[rooms]]",
+        "[[clusters]]",
+        "kubeconfig",
+        "owner",
+    ];
+    for k in keys {
+        assert!(text.contains(k), "config.example.toml does not mention {k}");
+    }
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = r#"
+        data_dir = ""
+        colour = "blue"
+        [limits]
+        concurrent_jobs = 0
+        progress_interval_ms = 10
+        bogus = 1
+        [ssh]
+        port = "twenty-two"
+        [cluster]
+        k8s = "2.0"
+        [[users]]
+        platform = "matrix"
+        id = "@a:x"
+        role = "superuser"
+        [[rooms]]
+        platform = "matrix"
+        id = "!r:x"
+        namespace = "Bad_NS"
+        [[rooms]]
+        platform = "matrix"
+        id = "!r:x"
+        [[clusters]]
+        name = "lab"
+        kubeconfig = "/nonexistent/kubeconfig"
+    "#;
+    let err = Config::parse(text, "t.toml").unwrap_err();
+    let ConfigError::Invalid { problems, .. } = &err else {
+        panic!("expected Invalid, got {err}")
+    };
+    let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+    for want in [
+        "data_dir",
+        "colour",
+        "limits.concurrent_jobs",
+        "limits.progress_interval_ms",
+        "limits.bogus",
+        "ssh.port",
+        "cluster.k8s",
+        "users[0].role",
+        "rooms[0].namespace",
+        "rooms[1]",
+        "clusters[0].kubeconfig",
+    ] {
+        assert!(
+            keys.contains(&want),
+            "missing problem for {want}; got {keys:?}"
+        );
+    }
+    let shown = err.to_string();
+    assert!(shown.contains("superuser"), "{shown}");
+    assert!(shown.contains("accepted: 1 to 64"), "{shown}");
+}
+
+#[test]
+fn syntax_errors_name_the_line() {
+    let err = Config::parse("[limits\nx=1", "bad.toml").unwrap_err();
+    assert!(matches!(err, ConfigError::Syntax { .. }));
+    assert!(err.to_string().contains("bad.toml"));
+    assert!(err.to_string().contains("line"), "{err}");
+}
+
+#[test]
+fn secrets_in_problems_are_not_shown() {
+    let text = r#"
+        [ssh]
+        key_passphrase = { value = "hunter2", env = "X" }
+    "#;
+    let err = Config::parse(text, "t.toml").unwrap_err().to_string();
+    assert!(err.contains("ssh.key_passphrase"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
+#[test]
+fn users_rooms_and_clusters_decode() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kc");
+    std::fs::write(&kc, "apiVersion: v1").unwrap();
+    let text = format!(
+        r#"
+        [[users]]
+        platform = "telegram"
+        id = "42"
+        role = "operator"
+        [[rooms]]
+        platform = "telegram"
+        id = "-100"
+        [[clusters]]
+        name = "fiware-lab"
+        kubeconfig = "{}"
+        owner = {{ platform = "telegram", room = "-100" }}
+        "#,
+        kc.display()
+    );
+    let cfg = Config::parse(&text, "t.toml").unwrap();
+    assert_eq!(cfg.users[0].role, Role::Operator);
+    assert_eq!(cfg.rooms[0].namespace, "default");
+    assert_eq!(cfg.clusters[0].owner.as_ref().unwrap().room, "-100");
+}

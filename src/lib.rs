@@ -4,12 +4,27 @@
 //! reports progress back in the room.
 //!
 //! # Layout
+//! The flow reads straight off the modules: **chat → command → auth → dispatch → jobs →
+//! progress → chat**, with the store underneath.
+//!
 //! - [`config`]: the typed TOML config; every problem reported at once.
+//! - [`chat`]: the [`chat::ChatAdapter`] seam, the console adapter, the live-progress sink.
 //! - [`command`]: the one chat-neutral grammar, its help and its errors.
 //! - [`auth`]: roles, rooms and cluster ownership; [`auth::authorize`] is pure.
+//! - [`dispatch`]: from message to answer or durable job, with the audit trail.
+//! - [`jobs`]: the worker (claim, run, checkpoint, cancel, resume) and job executors.
+//! - [`progress`]: progress events and the [`progress::ProgressSink`] seam.
 //! - [`store`]: the sled database behind the [`store::JobStore`] trait.
+//! - [`app`]: wiring and graceful shutdown.
+//!
+//! See `docs/ARCHITECTURE.md` for the reasons behind the shape.
 
+pub mod app;
 pub mod auth;
+pub mod chat;
 pub mod command;
 pub mod config;
+pub mod dispatch;
+pub mod jobs;
+pub mod progress;
 pub mod store;

@@ -3,4 +3,9 @@
 //! binary as a child process, real sled stores in temporary directories).
 
 mod auth_table;
+mod console;
+mod crash;
+mod live_progress;
 mod store_contract;
+mod support;
+mod worker;

@@ -1,0 +1,193 @@
+//! The edit-in-place progress sink: one live message per job, edited as events arrive but never
+//! more often than the configured interval (events in between are coalesced into the next
+//! edit), plus a final outcome message.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use super::Replier;
+use super::render::{render_finished, render_live, render_resumed};
+use crate::progress::{MessageRef, ProgressEvent, ProgressSink};
+use crate::store::{Job, JobId};
+
+/// How long a new job's first status waits for the acknowledgement to be attached, so it edits
+/// that message instead of sending a second one.
+const ATTACH_GRACE: Duration = Duration::from_millis(300);
+
+#[derive(Default)]
+struct Live {
+    message: Option<MessageRef>,
+    last_edit: Option<Instant>,
+    /// Text to show at the next allowed edit.
+    pending: Option<String>,
+    /// A delayed flush is scheduled.
+    scheduled: bool,
+    platform: String,
+    room: String,
+}
+
+/// Renders job events into chat messages through a [`Replier`].
+pub struct LiveProgress {
+    chat: Arc<dyn Replier>,
+    interval: Duration,
+    jobs: Arc<Mutex<HashMap<JobId, Live>>>,
+}
+
+/// Locks the map; a panic elsewhere cannot leave an entry half-written (single assignments).
+fn lock(m: &Mutex<HashMap<JobId, Live>>) -> MutexGuard<'_, HashMap<JobId, Live>> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl LiveProgress {
+    /// A sink that edits at most once per `interval` per job.
+    pub fn new(chat: Arc<dyn Replier>, interval: Duration) -> Self {
+        LiveProgress {
+            chat,
+            interval,
+            jobs: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// Records `text` as the job's latest status and shows it now or at the next allowed time.
+    async fn update(&self, job: &Job, text: String, first_delay: Duration) {
+        let due = {
+            let mut jobs = lock(&self.jobs);
+            let live = jobs.entry(job.id).or_insert_with(|| Live {
+                platform: job.origin.platform.clone(),
+                room: job.origin.room.clone(),
+                ..Live::default()
+            });
+            live.pending = Some(text);
+            if live.scheduled {
+                return;
+            }
+            let now = Instant::now();
+            let due = match live.last_edit {
+                Some(t) => t + self.interval,
+                None if live.message.is_none() => now + first_delay,
+                None => now,
+            };
+            live.scheduled = due > now;
+            due
+        };
+        if due > Instant::now() {
+            let (chat, jobs, id) = (self.chat.clone(), self.jobs.clone(), job.id);
+            tokio::spawn(async move {
+                tokio::time::sleep_until(due).await;
+                flush(&*chat, &jobs, id).await;
+            });
+        } else {
+            flush(&*self.chat, &self.jobs, job.id).await;
+        }
+    }
+}
+
+/// Shows the job's pending text: edits its message, or sends one if it has none yet.
+async fn flush(chat: &dyn Replier, jobs: &Mutex<HashMap<JobId, Live>>, id: JobId) {
+    let (text, message, platform, room) = {
+        let mut map = lock(jobs);
+        let Some(live) = map.get_mut(&id) else { return };
+        live.scheduled = false;
+        let Some(text) = live.pending.take() else {
+            return;
+        };
+        live.last_edit = Some(Instant::now());
+        (
+            text,
+            live.message.clone(),
+            live.platform.clone(),
+            live.room.clone(),
+        )
+    };
+    match message {
+        Some(m) => {
+            if let Err(e) = chat.edit(&m, &text).await {
+                tracing::warn!(job = id, error = %e, "cannot edit the job's progress message");
+            }
+        }
+        None => match chat.send(&platform, &room, &text).await {
+            Ok(m) => {
+                if let Some(live) = lock(jobs).get_mut(&id) {
+                    live.message = Some(m);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(job = id, error = %e, "cannot send the job's progress message")
+            }
+        },
+    }
+}
+
+#[async_trait]
+impl ProgressSink for LiveProgress {
+    async fn attach(&self, job: &Job, message: MessageRef) {
+        let mut jobs = lock(&self.jobs);
+        let live = jobs.entry(job.id).or_insert_with(|| Live {
+            platform: job.origin.platform.clone(),
+            room: job.origin.room.clone(),
+            ..Live::default()
+        });
+        if live.message.is_none() {
+            live.message = Some(message);
+            live.last_edit = Some(Instant::now());
+        }
+    }
+
+    async fn emit(&self, job: &Job, event: ProgressEvent) {
+        match event {
+            ProgressEvent::Started {
+                resumed_from: Some(from),
+                ..
+            } => {
+                let text = render_resumed(job, from);
+                match self
+                    .chat
+                    .send(&job.origin.platform, &job.origin.room, &text)
+                    .await
+                {
+                    Ok(m) => {
+                        let mut jobs = lock(&self.jobs);
+                        let live = jobs.entry(job.id).or_default();
+                        live.platform = job.origin.platform.clone();
+                        live.room = job.origin.room.clone();
+                        live.message = Some(m);
+                        live.last_edit = Some(Instant::now());
+                    }
+                    Err(e) => {
+                        tracing::warn!(job = job.id, error = %e, "cannot announce the resumed job")
+                    }
+                }
+            }
+            ProgressEvent::Log { .. } => {}
+            ProgressEvent::Finished { elapsed_ms, .. } => {
+                self.update(job, render_live(job), ATTACH_GRACE).await;
+                if let Err(e) = self
+                    .chat
+                    .send(
+                        &job.origin.platform,
+                        &job.origin.room,
+                        &render_finished(job, elapsed_ms),
+                    )
+                    .await
+                {
+                    tracing::warn!(job = job.id, error = %e, "cannot send the job's outcome");
+                }
+                forget_when_flushed(self.jobs.clone(), job.id, self.interval);
+            }
+            _ => self.update(job, render_live(job), ATTACH_GRACE).await,
+        }
+    }
+}
+
+/// Drops a finished job's entry once its last edit has gone out.
+fn forget_when_flushed(jobs: Arc<Mutex<HashMap<JobId, Live>>>, id: JobId, interval: Duration) {
+    tokio::spawn(async move {
+        // At most one interval plus the grace passes before the final edit is flushed.
+        tokio::time::sleep(interval + ATTACH_GRACE * 2).await;
+        lock(&jobs).remove(&id);
+    });
+}

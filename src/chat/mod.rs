@@ -1,0 +1,85 @@
+//! Chat front ends. Each platform is an adapter behind [`ChatAdapter`]: it turns platform
+//! events into [`Incoming`] messages and sends/edits messages through a [`Replier`]. Nothing
+//! outside this module names a platform; the rest of the bot sees adapter names as opaque
+//! strings.
+
+mod console;
+mod live;
+mod render;
+mod router;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub use console::{ConsoleAdapter, ConsoleIo};
+pub use live::LiveProgress;
+pub use render::{render_finished, render_live, secs};
+pub use router::Router;
+
+use crate::progress::MessageRef;
+
+/// Names of the adapters this build has (for config validation).
+pub const PLATFORMS: &[&str] = &[console::PLATFORM];
+
+/// The console adapter's name, for wiring the local admin.
+pub const CONSOLE: &str = console::PLATFORM;
+
+/// The console's one room.
+pub const CONSOLE_ROOM: &str = console::ROOM;
+
+/// A chat message addressed to the bot, as every adapter delivers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Incoming {
+    /// Adapter name.
+    pub platform: String,
+    /// Room id.
+    pub room: String,
+    /// Sender's user id.
+    pub sender: String,
+    /// The platform's id of this message (dedupe key for jobs).
+    pub event_id: String,
+    /// The text as typed.
+    pub text: String,
+    /// The bot's own user name on this platform, for `/cmd@botname`.
+    pub bot_username: Option<String>,
+}
+
+/// Chat failures.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    /// Writing to or reading from the terminal failed.
+    #[error("console I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// No adapter is registered for this platform.
+    #[error("no chat adapter for platform {0}")]
+    NoAdapter(String),
+    /// The message to edit is unknown to the adapter.
+    #[error("message {0} cannot be edited")]
+    UnknownMessage(String),
+}
+
+/// Sends and edits messages in rooms of one platform (or, through [`Router`], of any).
+#[async_trait]
+pub trait Replier: Send + Sync {
+    /// Sends `text` to `room` on `platform`; returns a reference for later edits.
+    async fn send(&self, platform: &str, room: &str, text: &str) -> Result<MessageRef, ChatError>;
+    /// Replaces the text of a message sent earlier.
+    async fn edit(&self, message: &MessageRef, text: &str) -> Result<(), ChatError>;
+}
+
+/// A chat platform connection.
+#[async_trait]
+pub trait ChatAdapter: Send {
+    /// Adapter name (`console`, `matrix`, `telegram`).
+    fn platform(&self) -> &'static str;
+    /// The replier for this platform.
+    fn replier(&self) -> std::sync::Arc<dyn Replier>;
+    /// Delivers incoming messages to `inbox` until `shutdown` or the end of input. Returns when
+    /// it will deliver no more.
+    async fn run(
+        self: Box<Self>,
+        inbox: mpsc::Sender<Incoming>,
+        shutdown: CancellationToken,
+    ) -> Result<(), ChatError>;
+}

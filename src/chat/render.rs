@@ -1,0 +1,99 @@
+//! Job progress as chat text. Plain text that reads well on every platform; the platform
+//! adapters may add markup on top.
+
+use crate::store::{Job, JobState, now_ms};
+
+/// Seconds with one decimal, e.g. `3.2 s`.
+pub fn secs(ms: u64) -> String {
+    format!("{}.{} s", ms / 1000, (ms % 1000) / 100)
+}
+
+/// The one-line live status of a job, e.g.
+/// `job #3 selftest (3 steps): step 2/3 (selftest step 2) running, 1.2 s`.
+pub fn render_live(job: &Job) -> String {
+    let head = format!("job #{} {}", job.id, job.kind.title());
+    let total = job.plan.len();
+    let elapsed = job
+        .started_ms
+        .map(|s| now_ms().saturating_sub(s))
+        .unwrap_or(0);
+    let cancel = if job.cancel_requested.is_some() && !job.state.is_terminal() {
+        ", cancel requested"
+    } else {
+        ""
+    };
+    match &job.state {
+        JobState::Queued => format!("{head}: queued"),
+        JobState::Running { step } => {
+            let name = job
+                .plan
+                .get(*step)
+                .map(String::as_str)
+                .unwrap_or("starting");
+            format!(
+                "{head}: step {}/{total} ({name}) running, {}{cancel}",
+                step + 1,
+                secs(elapsed)
+            )
+        }
+        state => format!(
+            "{head}: {} after {}/{total} steps",
+            state.word(),
+            job.steps.len()
+        ),
+    }
+}
+
+/// The final message of a job: outcome, time taken, what was done.
+pub fn render_finished(job: &Job, elapsed_ms: u64) -> String {
+    let head = format!("job #{} {}", job.id, job.kind.title());
+    let total = job.plan.len();
+    let done = job.steps.len();
+    match &job.state {
+        JobState::Succeeded => format!(
+            "{head} succeeded in {} ({done}/{total} steps)",
+            secs(elapsed_ms)
+        ),
+        JobState::Failed { reason } => {
+            format!("{head} failed after {done}/{total} steps: {reason}")
+        }
+        JobState::Cancelled => {
+            let by = job
+                .cancel_requested
+                .as_ref()
+                .map(|r| format!(" by {}", r.user))
+                .unwrap_or_default();
+            let list = |names: &[String]| {
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            };
+            let finished: Vec<String> = job.steps.iter().map(|s| s.name.clone()).collect();
+            let left: Vec<String> = job.plan.iter().skip(done).cloned().collect();
+            if job.started_ms.is_none() {
+                format!("{head} cancelled{by} before it started; nothing was done")
+            } else {
+                format!(
+                    "{head} cancelled{by} after {done}/{total} steps. Done: {}. Not done: {}.",
+                    list(&finished),
+                    list(&left)
+                )
+            }
+        }
+        other => format!("{head} is {}", other.word()),
+    }
+}
+
+/// The message telling a room that a job picks up again after a restart.
+pub fn render_resumed(job: &Job, from: usize) -> String {
+    format!(
+        "job #{} {} resumed after a restart at step {}/{} ({} already done)",
+        job.id,
+        job.kind.title(),
+        from + 1,
+        job.plan.len(),
+        from
+    )
+}

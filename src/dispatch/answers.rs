@@ -1,0 +1,222 @@
+//! Read-only answers: whoami, jobs, job details, audit trail, clusters.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use crate::auth::{Policy, Role, RoomRef};
+use crate::chat::Incoming;
+use crate::config::Config;
+use crate::store::{AuditOutcome, Job, JobState, JobStore, StoreError, now_ms};
+
+/// How many finished jobs `/jobs all` lists.
+const RECENT: usize = 20;
+
+/// `2026-11-26T15:41:39Z`.
+fn when(ms: u64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
+}
+
+fn ago(ms: u64) -> String {
+    let s = now_ms().saturating_sub(ms) / 1000;
+    match s {
+        0..=59 => format!("{s} s ago"),
+        60..=3599 => format!("{} min ago", s / 60),
+        3600..=86_399 => format!("{} h ago", s / 3600),
+        _ => format!("{} d ago", s / 86_400),
+    }
+}
+
+pub(super) fn whoami(
+    policy: &Policy,
+    msg: &Incoming,
+    room: &RoomRef,
+    role: Option<Role>,
+) -> String {
+    let ns = policy
+        .room(room)
+        .map(|r| r.namespace.as_str())
+        .unwrap_or("default");
+    match role {
+        Some(role) => format!(
+            "you are {} on {}, with the {role} role; this room's default namespace is {ns}",
+            msg.sender, msg.platform
+        ),
+        None => format!(
+            "you are {} on {}, not a labkube user: you can read /help; an admin can give you a role in the config",
+            msg.sender, msg.platform
+        ),
+    }
+}
+
+fn line(job: &Job) -> String {
+    let progress = match &job.state {
+        JobState::Running { step } => format!(" step {}/{}", step + 1, job.plan.len()),
+        _ => String::new(),
+    };
+    format!(
+        "#{} {}{progress} - {} - by {} {}",
+        job.id,
+        job.state.word(),
+        job.kind.title(),
+        job.requested_by.user,
+        ago(job.created_ms)
+    )
+}
+
+pub(super) fn jobs(
+    store: &dyn JobStore,
+    room: &RoomRef,
+    admin: bool,
+    all: bool,
+) -> Result<String, StoreError> {
+    let visible =
+        |j: &Job| admin || (j.origin.platform == room.platform && j.origin.room == room.room);
+    let active: Vec<Job> = store.active()?.into_iter().filter(visible).collect();
+    let mut out = if active.is_empty() {
+        "no jobs are queued or running".to_string()
+    } else {
+        format!(
+            "{} active job(s):\n{}",
+            active.len(),
+            active.iter().map(line).collect::<Vec<_>>().join("\n")
+        )
+    };
+    if all {
+        let done: Vec<Job> = store
+            .recent(RECENT * 5)?
+            .into_iter()
+            .filter(|j| j.state.is_terminal() && visible(j))
+            .take(RECENT)
+            .collect();
+        if done.is_empty() {
+            out.push_str("\nno finished jobs");
+        } else {
+            out.push_str(&format!(
+                "\nlast {} finished:\n{}",
+                done.len(),
+                done.iter().map(line).collect::<Vec<_>>().join("\n")
+            ));
+        }
+    } else {
+        out.push_str("\n(/jobs all also lists finished jobs)");
+    }
+    Ok(out)
+}
+
+pub(super) fn job(store: &dyn JobStore, id: u64, log_lines: usize) -> Result<String, StoreError> {
+    let Some(job) = store.get(id)? else {
+        return Ok(format!(
+            "there is no job #{id}; /jobs lists the active ones"
+        ));
+    };
+    let mut out = format!("job #{} {}: {}", job.id, job.kind.title(), job.state.word());
+    if let JobState::Failed { reason } = &job.state {
+        out.push_str(&format!(" ({reason})"));
+    }
+    out.push_str(&format!(
+        "\nrequested by {} on {} at {}: {}",
+        job.requested_by.user,
+        job.requested_by.platform,
+        when(job.created_ms),
+        job.command_text
+    ));
+    if job.resumes > 0 {
+        out.push_str(&format!(
+            "\nresumed {} time(s) after a restart",
+            job.resumes
+        ));
+    }
+    if let Some(by) = &job.cancel_requested {
+        out.push_str(&format!("\ncancel requested by {}", by.user));
+    }
+    if !job.plan.is_empty() {
+        out.push_str("\nsteps:");
+        for (i, name) in job.plan.iter().enumerate() {
+            let status = match job.steps.iter().find(|s| s.index == i) {
+                Some(s) => format!(
+                    "done in {}",
+                    crate::chat::secs(s.finished_ms.saturating_sub(s.started_ms))
+                ),
+                None if job.state == (JobState::Running { step: i }) => "running".to_string(),
+                None if job.state.is_terminal() => "not run".to_string(),
+                None => "waiting".to_string(),
+            };
+            out.push_str(&format!("\n  {}. {name}: {status}", i + 1));
+        }
+    }
+    let log = store.log_tail(id, log_lines)?;
+    if !log.is_empty() {
+        out.push_str(&format!("\nlog (last {}):", log.len()));
+        for l in log {
+            out.push_str(&format!("\n  {} {}", when(l.at_ms), l.text));
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn audit(store: &dyn JobStore, n: usize) -> Result<String, StoreError> {
+    let entries = store.recent_audit(n)?;
+    if entries.is_empty() {
+        return Ok("the audit trail is empty".into());
+    }
+    let lines: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            let outcome = match &e.outcome {
+                AuditOutcome::Queued { job } => format!("queued job #{job}"),
+                AuditOutcome::Done => "done".into(),
+                AuditOutcome::Refused { reason } => format!("refused: {reason}"),
+                AuditOutcome::Rejected { reason } => format!("rejected: {reason}"),
+            };
+            format!(
+                "{} {} {} on {} in {}: {} -> {outcome}",
+                e.seq,
+                when(e.at_ms),
+                e.who.user,
+                e.who.platform,
+                e.room,
+                e.command
+            )
+        })
+        .collect();
+    Ok(format!(
+        "last {} audit entries, newest first:\n{}",
+        lines.len(),
+        lines.join("\n")
+    ))
+}
+
+pub(super) fn clusters(
+    config: &Config,
+    store: &dyn JobStore,
+    room: &RoomRef,
+) -> Result<String, StoreError> {
+    let mut lines = Vec::new();
+    let owner = |platform: &str, r: &str| {
+        if platform == room.platform && r == room.room {
+            "this room".to_string()
+        } else {
+            "another room".to_string()
+        }
+    };
+    for c in &config.clusters {
+        let who = c
+            .owner
+            .as_ref()
+            .map(|o| owner(&o.platform, &o.room))
+            .unwrap_or_else(|| "admins only".into());
+        lines.push(format!("{} (from the config; owner: {who})", c.name));
+    }
+    for c in store.clusters()? {
+        lines.push(format!(
+            "{} (created {}; owner: {})",
+            c.name,
+            when(c.created_ms),
+            owner(&c.owner_platform, &c.owner_room)
+        ));
+    }
+    Ok(if lines.is_empty() {
+        "no clusters yet; /cluster create <ip> <ip> <ip> provisions one".into()
+    } else {
+        format!("{} cluster(s):\n{}", lines.len(), lines.join("\n"))
+    })
+}

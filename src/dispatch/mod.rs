@@ -1,0 +1,235 @@
+//! From a chat message to an answer: parse, authorise, then answer read-only commands at once
+//! or store a job durably and acknowledge it. Bad input gets one usage reply and changes
+//! nothing; refusals get one reply and an audit entry; every mutating command is audited.
+
+mod answers;
+mod queue;
+
+use std::sync::Arc;
+
+use crate::auth::{self, ClusterOwner, Facts, Policy, Principal, RoomRef};
+use crate::chat::{Incoming, Replier};
+use crate::command::{self, Command};
+use crate::config::Config;
+use crate::jobs::WorkerHandle;
+use crate::progress::ProgressSink;
+use crate::store::{AuditEntry, AuditOutcome, JobStore, Requester, now_ms};
+
+/// Everything a message handler needs.
+pub struct Dispatcher {
+    policy: Policy,
+    config: Arc<Config>,
+    store: Arc<dyn JobStore>,
+    chat: Arc<dyn Replier>,
+    progress: Arc<dyn ProgressSink>,
+    worker: WorkerHandle,
+}
+
+/// The generic answer to an internal failure: details go to the log, not the chat.
+const INTERNAL: &str =
+    "something went wrong inside labkube (details are in its log); nothing was changed";
+
+impl Dispatcher {
+    /// A dispatcher over the given parts.
+    pub fn new(
+        policy: Policy,
+        config: Arc<Config>,
+        store: Arc<dyn JobStore>,
+        chat: Arc<dyn Replier>,
+        progress: Arc<dyn ProgressSink>,
+        worker: WorkerHandle,
+    ) -> Self {
+        Dispatcher {
+            policy,
+            config,
+            store,
+            chat,
+            progress,
+            worker,
+        }
+    }
+
+    /// Handles one incoming message completely (including its replies).
+    pub async fn handle(&self, msg: &Incoming) {
+        let command = match command::parse(&msg.text, msg.bot_username.as_deref()) {
+            Ok(Some(c)) => c,
+            Ok(None) => return,
+            Err(e) => return self.reply(msg, &e.to_string()).await,
+        };
+        let who = Principal {
+            platform: msg.platform.clone(),
+            user: msg.sender.clone(),
+        };
+        let room = RoomRef {
+            platform: msg.platform.clone(),
+            room: msg.room.clone(),
+        };
+        let facts = match self.facts(&command) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(error = %e, "job store failed while authorising");
+                return self.reply(msg, INTERNAL).await;
+            }
+        };
+        let role = match auth::authorize(&self.policy, &who, &room, &command, &facts) {
+            Ok(role) => role,
+            Err(denied) => {
+                let reason = denied.to_string();
+                self.audit(
+                    msg,
+                    command.redacted(),
+                    AuditOutcome::Refused {
+                        reason: reason.clone(),
+                    },
+                );
+                return self.reply(msg, &reason).await;
+            }
+        };
+        let answer = self.run(msg, &room, role, command).await;
+        if let Some(text) = answer {
+            self.reply(msg, &text).await;
+        }
+    }
+
+    /// Carries out an authorised command; returns the reply, if one is still to be sent.
+    async fn run(
+        &self,
+        msg: &Incoming,
+        room: &RoomRef,
+        role: Option<auth::Role>,
+        command: Command,
+    ) -> Option<String> {
+        let admin = role == Some(auth::Role::Admin);
+        let text = match &command {
+            Command::Help { topic } => Ok(command::help(topic).unwrap_or_else(|e| e.to_string())),
+            Command::Whoami => Ok(answers::whoami(&self.policy, msg, room, role)),
+            Command::Jobs { all } => answers::jobs(&*self.store, room, admin, *all),
+            Command::Job { id } => {
+                answers::job(&*self.store, *id, self.config.limits.job_log_lines)
+            }
+            Command::Audit { n } => answers::audit(&*self.store, n.unwrap_or(20) as usize),
+            Command::ClusterList => answers::clusters(&self.config, &*self.store, room),
+            Command::Cancel { id } => return Some(self.cancel(msg, &command, *id).await),
+            Command::Selftest { .. }
+            | Command::ClusterCreate(_)
+            | Command::ClusterDelete { .. } => {
+                return self.queue(msg, &command).await;
+            }
+            Command::ClusterStatus { .. }
+            | Command::GeCatalog
+            | Command::GeStatus { .. }
+            | Command::GeList { .. }
+            | Command::GeHistory { .. } => Ok(unavailable(&command)),
+            Command::ClusterPlan(_)
+            | Command::ClusterUse { .. }
+            | Command::GeInstall { .. }
+            | Command::GeUpgrade { .. }
+            | Command::GeScale { .. }
+            | Command::GeUninstall { .. }
+            | Command::Rollback { .. }
+            | Command::HostForget { .. } => {
+                let reason = unavailable(&command);
+                self.audit(
+                    msg,
+                    command.redacted(),
+                    AuditOutcome::Rejected {
+                        reason: reason.clone(),
+                    },
+                );
+                Ok(reason)
+            }
+        };
+        Some(text.unwrap_or_else(|e| {
+            tracing::error!(error = %e, command = command.path(), "job store failed");
+            INTERNAL.to_string()
+        }))
+    }
+
+    /// Looks up what authorisation needs to know about the command's targets.
+    fn facts(&self, command: &Command) -> Result<Facts, crate::store::StoreError> {
+        let mut facts = Facts::default();
+        let cluster = match command {
+            Command::ClusterDelete { name, .. } | Command::ClusterUse { name } => {
+                Some(name.as_str())
+            }
+            Command::ClusterCreate(args) => args.name.as_ref().map(|n| n.as_str()),
+            Command::GeInstall { scope, .. }
+            | Command::GeUpgrade { scope, .. }
+            | Command::GeScale { scope, .. }
+            | Command::GeUninstall { scope, .. }
+            | Command::Rollback { scope, .. } => scope.cluster.as_ref().map(|n| n.as_str()),
+            _ => None,
+        };
+        if let Some(name) = cluster {
+            facts.cluster = self.owner_of(name)?.map(|o| (name.to_string(), o));
+        }
+        if let Command::Job { id } | Command::Cancel { id } = command
+            && let Some(job) = self.store.get(*id)?
+        {
+            facts.job_room = Some((
+                *id,
+                RoomRef {
+                    platform: job.origin.platform,
+                    room: job.origin.room,
+                },
+            ));
+        }
+        Ok(facts)
+    }
+
+    /// The owner of a known cluster; `None` for an unknown one.
+    fn owner_of(&self, name: &str) -> Result<Option<ClusterOwner>, crate::store::StoreError> {
+        if let Some(c) = self.config.clusters.iter().find(|c| c.name == name) {
+            return Ok(Some(match &c.owner {
+                Some(o) => ClusterOwner::Room(RoomRef {
+                    platform: o.platform.clone(),
+                    room: o.room.clone(),
+                }),
+                None => ClusterOwner::Nobody,
+            }));
+        }
+        Ok(self.store.cluster(name)?.map(|c| {
+            ClusterOwner::Room(RoomRef {
+                platform: c.owner_platform,
+                room: c.owner_room,
+            })
+        }))
+    }
+
+    async fn reply(&self, msg: &Incoming, text: &str) {
+        if let Err(e) = self.chat.send(&msg.platform, &msg.room, text).await {
+            tracing::warn!(error = %e, platform = %msg.platform, "cannot send a reply");
+        }
+    }
+
+    /// Appends to the audit trail; a failure is logged (the command's effect already happened).
+    fn audit(&self, msg: &Incoming, command: String, outcome: AuditOutcome) {
+        let entry = AuditEntry {
+            seq: 0,
+            at_ms: now_ms(),
+            who: Requester {
+                platform: msg.platform.clone(),
+                user: msg.sender.clone(),
+            },
+            room: msg.room.clone(),
+            command,
+            outcome,
+        };
+        if let Err(e) = self.store.append_audit(entry) {
+            tracing::error!(error = %e, "cannot write the audit trail");
+        }
+    }
+}
+
+/// The answer for a command whose layer is not in this build.
+fn unavailable(command: &Command) -> String {
+    format!(
+        "/{} is not available in this build of labkube yet (it arrives with the {} layer); nothing was queued or changed",
+        command.path(),
+        if command.path().starts_with("cluster") || command.path().starts_with("host") {
+            "provisioning"
+        } else {
+            "Kubernetes"
+        }
+    )
+}

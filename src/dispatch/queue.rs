@@ -1,0 +1,186 @@
+//! Commands that create or cancel jobs.
+
+use super::{Dispatcher, INTERNAL, unavailable};
+use crate::chat::Incoming;
+use crate::command::Command;
+use crate::jobs::{self, CancelOutcome};
+use crate::store::{AuditOutcome, ClusterSpec, Enqueued, JobKind, NewJob, Origin, Requester};
+
+impl Dispatcher {
+    /// Turns a job-creating command into a durable job and acknowledges it (only after the
+    /// store has flushed it). Returns a reply still to send, if any.
+    pub(super) async fn queue(&self, msg: &Incoming, command: &Command) -> Option<String> {
+        let kind = match self.job_kind(command) {
+            Ok(kind) => kind,
+            Err(reason) => {
+                self.audit(
+                    msg,
+                    command.redacted(),
+                    AuditOutcome::Rejected {
+                        reason: reason.clone(),
+                    },
+                );
+                return Some(reason);
+            }
+        };
+        if !jobs::available(&kind) {
+            let reason = unavailable(command);
+            self.audit(
+                msg,
+                command.redacted(),
+                AuditOutcome::Rejected {
+                    reason: reason.clone(),
+                },
+            );
+            return Some(reason);
+        }
+        let new = NewJob {
+            kind,
+            requested_by: Requester {
+                platform: msg.platform.clone(),
+                user: msg.sender.clone(),
+            },
+            origin: Origin {
+                platform: msg.platform.clone(),
+                room: msg.room.clone(),
+                event_id: msg.event_id.clone(),
+            },
+            command_text: command.redacted(),
+        };
+        // Unit separators cannot occur in platform ids, so keys of different rooms never collide.
+        let key = format!("{}\u{1f}{}\u{1f}{}", msg.platform, msg.room, msg.event_id);
+        let job = match self.store.enqueue(new, &key) {
+            Ok(Enqueued::New(job)) => job,
+            Ok(Enqueued::Duplicate(job)) => {
+                return Some(format!(
+                    "this message was already handled: it queued job #{} ({}), which is {}",
+                    job.id,
+                    job.kind.title(),
+                    job.state.word()
+                ));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot store a job");
+                return Some(format!(
+                    "{INTERNAL}: the job could not be stored, so it was not queued"
+                ));
+            }
+        };
+        self.audit(
+            msg,
+            command.redacted(),
+            AuditOutcome::Queued { job: job.id },
+        );
+        let ack = format!(
+            "queued job #{}: {} (/job {} for details, /cancel {} to stop it)",
+            job.id,
+            job.kind.title(),
+            job.id,
+            job.id
+        );
+        match self.chat.send(&msg.platform, &msg.room, &ack).await {
+            Ok(m) => self.progress.attach(&job, m).await,
+            Err(e) => tracing::warn!(job = job.id, error = %e, "cannot acknowledge a queued job"),
+        }
+        self.worker.wake();
+        None
+    }
+
+    /// The job a command asks for, with the checks that need the config.
+    fn job_kind(&self, command: &Command) -> Result<JobKind, String> {
+        match command {
+            Command::Selftest { steps, step_ms } => Ok(JobKind::Selftest {
+                steps: *steps,
+                step_ms: *step_ms,
+                lock: None,
+            }),
+            Command::ClusterCreate(args) => {
+                let min = self.config.limits.min_cluster_hosts;
+                if args.hosts.len() < min {
+                    return Err(format!(
+                        "/cluster create needs at least {min} hosts (the first is the control plane, the rest workers); got {}",
+                        args.hosts.len()
+                    ));
+                }
+                let name = match &args.name {
+                    Some(n) => n.to_string(),
+                    None => self.next_cluster_name().map_err(|e| {
+                        tracing::error!(error = %e, "cannot list clusters");
+                        INTERNAL.to_string()
+                    })?,
+                };
+                Ok(JobKind::ClusterCreate(ClusterSpec {
+                    name,
+                    hosts: args.hosts.clone(),
+                    user: args.user.as_ref().map(ToString::to_string),
+                    port: args.port,
+                    k8s: args.k8s.as_ref().map(ToString::to_string),
+                    pod_cidr: args.pod_cidr.as_ref().map(ToString::to_string),
+                }))
+            }
+            Command::ClusterDelete { name, .. } => Ok(JobKind::ClusterDelete {
+                cluster: name.to_string(),
+            }),
+            other => Err(unavailable(other)),
+        }
+    }
+
+    /// `lab-N` with the lowest N not in use.
+    fn next_cluster_name(&self) -> Result<String, crate::store::StoreError> {
+        let taken: Vec<String> = self
+            .store
+            .clusters()?
+            .into_iter()
+            .map(|c| c.name)
+            .chain(self.config.clusters.iter().map(|c| c.name.clone()))
+            .collect();
+        let n = (1..)
+            .find(|n| !taken.contains(&format!("lab-{n}")))
+            .unwrap_or(1);
+        Ok(format!("lab-{n}"))
+    }
+
+    /// `/cancel <id>`.
+    pub(super) async fn cancel(&self, msg: &Incoming, command: &Command, id: u64) -> String {
+        let by = Requester {
+            platform: msg.platform.clone(),
+            user: msg.sender.clone(),
+        };
+        match self.worker.cancel(id, &by).await {
+            Ok(CancelOutcome::Cancelled(job)) => {
+                self.audit(msg, command.redacted(), AuditOutcome::Done);
+                format!(
+                    "cancelled job #{} ({}) before it started; nothing was done",
+                    job.id,
+                    job.kind.title()
+                )
+            }
+            Ok(CancelOutcome::WillStop(job)) => {
+                self.audit(msg, command.redacted(), AuditOutcome::Done);
+                let done = match (job.steps.len(), job.plan.len()) {
+                    (0, _) => "no step has finished yet".to_string(),
+                    (d, t) => format!("{d}/{t} steps are done so far"),
+                };
+                format!(
+                    "job #{} ({}) stops after its current step; {done}",
+                    job.id,
+                    job.kind.title()
+                )
+            }
+            Ok(CancelOutcome::AlreadyFinished(job)) => {
+                format!(
+                    "job #{} already {}; nothing to cancel",
+                    job.id,
+                    job.state.word()
+                )
+            }
+            Err(crate::jobs::WorkerError::Store(crate::store::StoreError::NoSuchJob(_))) => {
+                format!("there is no job #{id}; /jobs lists the active ones")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cancel failed");
+                INTERNAL.to_string()
+            }
+        }
+    }
+}

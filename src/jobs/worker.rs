@@ -1,0 +1,382 @@
+//! The worker: claims queued jobs in order, runs them with bounded concurrency and at most one
+//! job per target, checkpoints every finished step, stops at step boundaries on `/cancel` or
+//! shutdown, and resumes jobs found running at start-up from their last checkpoint.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::executor::{self, StepCtx};
+use crate::progress::{ProgressEvent, ProgressSink};
+use crate::store::{Job, JobId, JobState, JobStore, Requester, StepRecord, StoreError, now_ms};
+
+/// How often the worker looks at the queue even without a wake-up (a safety net only).
+const POLL: Duration = Duration::from_millis(500);
+
+/// Worker failures.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What `/cancel` did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// The job had not started; it is cancelled.
+    Cancelled(Job),
+    /// The job is running; it stops at the next step boundary.
+    WillStop(Job),
+    /// The job had already finished; nothing changed.
+    AlreadyFinished(Job),
+}
+
+struct Inner {
+    store: Arc<dyn JobStore>,
+    sink: Arc<dyn ProgressSink>,
+    ctx: StepCtx,
+    max_concurrent: usize,
+    /// Wakes the claim loop: a job was queued or finished.
+    wake: Notify,
+    /// Wakes idle waiters: a job finished.
+    settled: Notify,
+    /// Targets with a running job.
+    busy: Mutex<HashSet<String>>,
+    /// Cancel tokens of running jobs.
+    running: Mutex<HashMap<JobId, CancellationToken>>,
+}
+
+/// Locks a std mutex, recovering from poisoning: the guarded sets stay consistent because every
+/// critical section is a single insert/remove, so a panic elsewhere cannot leave them half-done.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The job runner. Create it, take [`Worker::handle`]s, then [`Worker::run`] it.
+pub struct Worker {
+    inner: Arc<Inner>,
+}
+
+/// A cheap handle for the dispatcher: wake the worker, cancel jobs, wait for idleness.
+#[derive(Clone)]
+pub struct WorkerHandle {
+    inner: Arc<Inner>,
+}
+
+impl Worker {
+    /// A worker over `store`, reporting to `sink`, running at most `max_concurrent` jobs.
+    pub fn new(
+        store: Arc<dyn JobStore>,
+        sink: Arc<dyn ProgressSink>,
+        ctx: StepCtx,
+        max_concurrent: usize,
+    ) -> Self {
+        Worker {
+            inner: Arc::new(Inner {
+                store,
+                sink,
+                ctx,
+                max_concurrent: max_concurrent.max(1),
+                wake: Notify::new(),
+                settled: Notify::new(),
+                busy: Mutex::new(HashSet::new()),
+                running: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// A handle for other tasks.
+    pub fn handle(&self) -> WorkerHandle {
+        WorkerHandle {
+            inner: self.inner.clone(),
+        }
+    }
+
+    /// Resumes interrupted jobs, then claims and runs queued ones until `shutdown`. On shutdown
+    /// it starts nothing new and gives running jobs `grace` to reach a step boundary; jobs still
+    /// in a step after that are dropped there and resume from their checkpoint next start.
+    pub async fn run(
+        self,
+        shutdown: CancellationToken,
+        grace: Duration,
+    ) -> Result<(), WorkerError> {
+        let inner = self.inner;
+        let mut tasks = JoinSet::new();
+        for job in inner.store.active()? {
+            if matches!(job.state, JobState::Running { .. }) {
+                if let Some(t) = &job.target {
+                    lock(&inner.busy).insert(t.clone());
+                }
+                tracing::info!(job = job.id, "resuming job interrupted by a restart");
+                tasks.spawn(run_job(inner.clone(), job, true, shutdown.clone()));
+            }
+        }
+        loop {
+            while tasks.len() < inner.max_concurrent {
+                match claim(&inner)? {
+                    Some(job) => {
+                        tasks.spawn(run_job(inner.clone(), job, false, shutdown.clone()));
+                    }
+                    None => break,
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = inner.wake.notified() => {}
+                Some(res) = tasks.join_next(), if !tasks.is_empty() => {
+                    if let Err(e) = res {
+                        tracing::error!(error = %e, "a job task panicked");
+                    }
+                }
+                _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+        let drain = async { while tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(grace, drain).await.is_err() {
+            tracing::warn!(
+                jobs = tasks.len(),
+                "jobs still mid-step after the shutdown grace period; they resume from their last checkpoint"
+            );
+            tasks.abort_all();
+            while tasks.join_next().await.is_some() {}
+        }
+        inner.store.flush()?;
+        Ok(())
+    }
+}
+
+/// Takes the oldest queued job whose target is free and marks it running.
+fn claim(inner: &Inner) -> Result<Option<Job>, StoreError> {
+    let mut busy = lock(&inner.busy);
+    for job in inner.store.queued()? {
+        if job.target.as_ref().is_some_and(|t| busy.contains(t)) {
+            continue;
+        }
+        let now = now_ms();
+        let claimed = inner.store.update(job.id, &mut |j| {
+            if j.state != JobState::Queued {
+                return Err("it is no longer queued".into());
+            }
+            j.state = JobState::Running {
+                step: j.steps.len(),
+            };
+            j.started_ms.get_or_insert(now);
+            Ok(())
+        });
+        match claimed {
+            Ok(job) => {
+                if let Some(t) = &job.target {
+                    busy.insert(t.clone());
+                }
+                return Ok(Some(job));
+            }
+            // Cancelled between listing and claiming: look at the next one.
+            Err(StoreError::Conflict { .. }) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
+}
+
+async fn run_job(inner: Arc<Inner>, job: Job, resumed: bool, shutdown: CancellationToken) {
+    let id = job.id;
+    let target = job.target.clone();
+    let token = CancellationToken::new();
+    lock(&inner.running).insert(id, token.clone());
+    if let Err(e) = drive(&inner, job, resumed, &token, &shutdown).await {
+        tracing::error!(job = id, error = %e, "job store failed while running a job; it resumes on restart");
+    }
+    lock(&inner.running).remove(&id);
+    if let Some(t) = target {
+        lock(&inner.busy).remove(&t);
+    }
+    inner.wake.notify_one();
+    inner.settled.notify_waiters();
+}
+
+async fn drive(
+    inner: &Inner,
+    mut job: Job,
+    resumed: bool,
+    token: &CancellationToken,
+    shutdown: &CancellationToken,
+) -> Result<(), StoreError> {
+    let store = &inner.store;
+    let id = job.id;
+    if job.plan.is_empty() {
+        match executor::plan(&job.kind) {
+            Ok(plan) => {
+                job = store.update(id, &mut |j| {
+                    j.plan = plan.clone();
+                    Ok(())
+                })?
+            }
+            Err(e) => {
+                return finish(
+                    inner,
+                    id,
+                    JobState::Failed {
+                        reason: e.to_string(),
+                    },
+                )
+                .await;
+            }
+        }
+    }
+    let start = job.steps.len();
+    if resumed {
+        job = store.update(id, &mut |j| {
+            j.resumes += 1;
+            Ok(())
+        })?;
+        store.append_log(
+            id,
+            &format!("resumed after a restart at step {}", start + 1),
+        )?;
+    }
+    let plan = job.plan.clone();
+    inner
+        .sink
+        .emit(
+            &job,
+            ProgressEvent::Started {
+                plan: plan.clone(),
+                resumed_from: resumed.then_some(start),
+            },
+        )
+        .await;
+    for (index, name) in plan.iter().enumerate().skip(start) {
+        let current = store.get(id)?.ok_or(StoreError::NoSuchJob(id))?;
+        if current.cancel_requested.is_some() || token.is_cancelled() {
+            return finish(inner, id, JobState::Cancelled).await;
+        }
+        if shutdown.is_cancelled() {
+            store.append_log(id, &format!("paused by shutdown before step {}", index + 1))?;
+            return Ok(());
+        }
+        job = store.update(id, &mut |j| {
+            j.state = JobState::Running { step: index };
+            Ok(())
+        })?;
+        inner
+            .sink
+            .emit(&job, ProgressEvent::StepStarted { index })
+            .await;
+        let started_ms = now_ms();
+        let clock = Instant::now();
+        let limit = executor::step_timeout(&job.kind);
+        let outcome =
+            match tokio::time::timeout(limit, executor::run_step(&job, index, &inner.ctx)).await {
+                Ok(r) => r,
+                Err(_) => Err(executor::ExecError::Timeout(limit.as_secs())),
+            };
+        if let Err(e) = outcome {
+            let reason = format!("step {}/{} ({name}) failed: {e}", index + 1, plan.len());
+            store.append_log(id, &reason)?;
+            return finish(inner, id, JobState::Failed { reason }).await;
+        }
+        let record = StepRecord {
+            index,
+            name: name.clone(),
+            started_ms,
+            finished_ms: now_ms(),
+        };
+        job = store.update(id, &mut |j| {
+            if !j.steps.iter().any(|s| s.index == index) {
+                j.steps.push(record.clone());
+            }
+            Ok(())
+        })?;
+        let elapsed_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
+        inner
+            .sink
+            .emit(&job, ProgressEvent::StepFinished { index, elapsed_ms })
+            .await;
+    }
+    finish(inner, id, JobState::Succeeded).await
+}
+
+async fn finish(inner: &Inner, id: JobId, state: JobState) -> Result<(), StoreError> {
+    let job = inner.store.update(id, &mut |j| {
+        j.state = state.clone();
+        Ok(())
+    })?;
+    emit_finished(inner, &job).await;
+    Ok(())
+}
+
+async fn emit_finished(inner: &Inner, job: &Job) {
+    let elapsed_ms = match (job.started_ms, job.finished_ms) {
+        (Some(s), Some(f)) => f.saturating_sub(s),
+        _ => 0,
+    };
+    let event = ProgressEvent::Finished {
+        state: job.state.clone(),
+        elapsed_ms,
+        done: job.steps.len(),
+    };
+    inner.sink.emit(job, event).await;
+}
+
+impl WorkerHandle {
+    /// Tells the worker to look at the queue now.
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// Cancels job `id`: at once if it is queued, at the next step boundary if it is running.
+    pub async fn cancel(&self, id: JobId, by: &Requester) -> Result<CancelOutcome, WorkerError> {
+        let mut was = JobState::Queued;
+        let res = self.inner.store.update(id, &mut |j| {
+            was = j.state.clone();
+            match j.state {
+                JobState::Queued => j.state = JobState::Cancelled,
+                JobState::Running { .. } => {}
+                _ => return Err("it has already finished".into()),
+            }
+            j.cancel_requested = Some(by.clone());
+            Ok(())
+        });
+        let job = match res {
+            Ok(job) => job,
+            Err(StoreError::Conflict { .. }) => {
+                let job = self.inner.store.get(id)?.ok_or(StoreError::NoSuchJob(id))?;
+                return Ok(CancelOutcome::AlreadyFinished(job));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if was == JobState::Queued {
+            emit_finished(&self.inner, &job).await;
+            self.inner.settled.notify_waiters();
+            return Ok(CancelOutcome::Cancelled(job));
+        }
+        if let Some(t) = lock(&self.inner.running).get(&id) {
+            t.cancel();
+        }
+        self.inner
+            .sink
+            .emit(&job, ProgressEvent::CancelRequested)
+            .await;
+        Ok(CancelOutcome::WillStop(job))
+    }
+
+    /// Waits until no job is queued or running, or until `stop` is cancelled.
+    pub async fn wait_idle(&self, stop: &CancellationToken) -> Result<(), WorkerError> {
+        loop {
+            let settled = self.inner.settled.notified();
+            if self.inner.store.active()?.is_empty() && lock(&self.inner.running).is_empty() {
+                return Ok(());
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return Ok(()),
+                _ = settled => {}
+                _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+}

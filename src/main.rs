@@ -1,0 +1,146 @@
+//! The `labkube` command: a thin shim over the library (see `labkube --help`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use labkube::{app, chat::ConsoleIo, config::Config};
+use tokio_util::sync::CancellationToken;
+
+/// Chat-ops bot that provisions Kubernetes on lab VMs and deploys FIWARE Generic Enablers.
+#[derive(Parser)]
+#[command(name = "labkube", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the daemon with every chat adapter the config enables.
+    Run {
+        /// Config file (see config.example.toml).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// A chat room in this terminal where you are an admin; needs no config and no tokens.
+    Console {
+        /// Config file; optional.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Data directory (overrides the config's data_dir) [default: ./labkube-data].
+        #[arg(long, value_name = "DIR")]
+        data: Option<PathBuf>,
+    },
+    /// Check a config file and report every problem in it; exit 1 if there is any.
+    CheckConfig {
+        /// The config file.
+        file: PathBuf,
+    },
+    /// List jobs from a data directory while the bot is stopped.
+    Jobs {
+        /// Data directory.
+        #[arg(long, value_name = "DIR", default_value = labkube::config::DEFAULT_DATA_DIR)]
+        data: PathBuf,
+        /// How many finished jobs to list besides the active ones.
+        #[arg(long, default_value_t = 20)]
+        last: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = matches!(
+        cli.command,
+        Cmd::Console { .. } | Cmd::CheckConfig { .. } | Cmd::Jobs { .. }
+    );
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(if quiet { "warn" } else { "info" })
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    match real_main(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("labkube: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Cmd::CheckConfig { file } => match app::check_config(&file) {
+            Ok(c) => {
+                println!(
+                    "{} is valid: {} user(s), {} room(s), {} cluster(s); data in {}",
+                    file.display(),
+                    c.users.len(),
+                    c.rooms.len(),
+                    c.clusters.len(),
+                    c.data_dir.display()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        Cmd::Jobs { data, last } => {
+            let text = app::list_jobs(&data, last)
+                .with_context(|| format!("cannot list jobs in {}", data.display()))?;
+            println!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Run { config } => {
+            let config = app::check_config(&config)?;
+            runtime()?.block_on(async {
+                let shutdown = shutdown_on_signals()?;
+                app::run_daemon(config, shutdown).await?;
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+        Cmd::Console { config, data } => {
+            let mut config = match config {
+                Some(path) => app::check_config(&path)?,
+                None => Config::default(),
+            };
+            if let Some(dir) = data {
+                config.data_dir = dir;
+            }
+            runtime()?.block_on(async {
+                let shutdown = shutdown_on_signals()?;
+                app::run_console(config, ConsoleIo::stdio(), shutdown).await?;
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// A token cancelled on Ctrl-C or SIGTERM.
+fn shutdown_on_signals() -> anyhow::Result<CancellationToken> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let token = CancellationToken::new();
+    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let t = token.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("signal received; shutting down");
+        t.cancel();
+    });
+    Ok(token)
+}

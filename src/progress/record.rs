@@ -1,0 +1,56 @@
+//! A sink that remembers every event: for tests, and for anything that wants the raw stream.
+
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use super::{MessageRef, ProgressEvent, ProgressSink};
+use crate::store::{Job, JobId};
+
+/// Records every `attach` and `emit` in order.
+#[derive(Debug, Default)]
+pub struct RecordingSink {
+    events: Mutex<Vec<(JobId, ProgressEvent)>>,
+    attached: Mutex<Vec<(JobId, MessageRef)>>,
+}
+
+impl RecordingSink {
+    /// A sink with nothing recorded.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every event so far, in order.
+    pub fn events(&self) -> Vec<(JobId, ProgressEvent)> {
+        // A poisoned lock only means a panicking test thread; the data is still usable.
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Every attached message so far, in order.
+    pub fn attached(&self) -> Vec<(JobId, MessageRef)> {
+        self.attached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+#[async_trait]
+impl ProgressSink for RecordingSink {
+    async fn attach(&self, job: &Job, message: MessageRef) {
+        self.attached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((job.id, message));
+    }
+
+    async fn emit(&self, job: &Job, event: ProgressEvent) {
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((job.id, event));
+    }
+}

@@ -1,0 +1,132 @@
+//! A scripted console session against the real binary: help, a bad command, whoami, jobs, a
+//! selftest job's progress and outcome, audit, and a clean exit at end of input.
+
+use std::time::Duration;
+
+use crate::support::{Bot, fast_config};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+#[test]
+fn scripted_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = fast_config(dir.path());
+    let data = dir.path().join("data");
+    let mut bot = Bot::console(&config, &data);
+    bot.expect("labkube console: you are tester (admin)", LIMIT);
+
+    bot.say("/help");
+    bot.expect("/cluster create", LIMIT);
+    bot.expect("/selftest", LIMIT);
+
+    bot.say("/clustr list");
+    bot.expect("did you mean /cluster", LIMIT);
+
+    bot.say("/cluster create 010.0.0.1 10.0.0.2 10.0.0.3");
+    bot.expect("010.0.0.1", LIMIT);
+
+    bot.say("hello there");
+    bot.expect("commands start with / or !", LIMIT);
+
+    bot.say("!whoami");
+    bot.expect("you are tester on console, with the admin role", LIMIT);
+
+    bot.say("/jobs");
+    bot.expect("no jobs are queued or running", LIMIT);
+
+    bot.say("/selftest steps=3 ms=400");
+    bot.expect("queued job #1: selftest (3 steps)", LIMIT);
+    bot.expect("~ job #1 selftest (3 steps): step", LIMIT);
+    bot.expect("job #1 selftest (3 steps) succeeded in", LIMIT);
+
+    bot.say("/job 1");
+    bot.expect("job #1 selftest (3 steps): succeeded", LIMIT);
+    bot.expect("3. selftest step 3: done in", LIMIT);
+
+    bot.say("/cluster create 10.0.0.1 10.0.0.2 10.0.0.3");
+    bot.expect("/cluster create is not available in this build", LIMIT);
+
+    bot.say("/audit 5");
+    bot.expect("audit entries, newest first", LIMIT);
+    bot.expect("/selftest steps=3 ms=400 -> queued job #1", LIMIT);
+
+    bot.say("/jobs all");
+    bot.expect("#1 succeeded - selftest (3 steps)", LIMIT);
+
+    let out = bot.finish(LIMIT);
+    assert!(
+        !out.iter().any(|l| l.contains('\0')),
+        "no raw control characters reach the chat"
+    );
+}
+
+#[test]
+fn end_of_input_waits_for_queued_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = fast_config(dir.path());
+    let data = dir.path().join("data");
+    let mut bot = Bot::console(&config, &data);
+    bot.say("/selftest steps=2 ms=300");
+    bot.expect("queued job #1", LIMIT);
+    let out = bot.finish(LIMIT);
+    assert!(
+        out.iter()
+            .any(|l| l.contains("job #1 selftest (2 steps) succeeded")),
+        "{out:?}"
+    );
+    // Offline listing sees it too.
+    let listed = std::process::Command::new(env!("CARGO_BIN_EXE_labkube"))
+        .args(["jobs", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(listed.status.success());
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        text.contains("succeeded") && text.contains("selftest (2 steps)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn check_config_reports_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[limits]\nconcurrent_jobs = 0\n[[users]]\nplatform = \"matirx\"\nid = \"@a:x\"\nrole = \"admin\"\n")
+        .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_labkube"))
+        .arg("check-config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("limits.concurrent_jobs") && err.contains("users[0].platform"),
+        "{err}"
+    );
+    let good = std::process::Command::new(env!("CARGO_BIN_EXE_labkube"))
+        .arg("check-config")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+}
+
+#[test]
+fn run_without_adapters_says_so_and_exits_1() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_labkube"))
+        .args([
+            "run",
+            "--config",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no chat adapter is configured"));
+}

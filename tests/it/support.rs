@@ -1,0 +1,220 @@
+//! Shared test fixtures: stores, sinks, a recording chat, and a child `labkube` process driver.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use labkube::chat::{ChatError, Replier};
+use labkube::progress::MessageRef;
+use labkube::store::{JobKind, NewJob, Origin, Requester};
+
+/// A new job of `kind` from `alice` in room `r1`.
+pub fn new_job(kind: JobKind) -> NewJob {
+    NewJob {
+        kind,
+        requested_by: Requester {
+            platform: "test".into(),
+            user: "alice".into(),
+        },
+        origin: Origin {
+            platform: "test".into(),
+            room: "r1".into(),
+            event_id: "e".into(),
+        },
+        command_text: "/selftest".into(),
+    }
+}
+
+/// A selftest kind.
+pub fn selftest(steps: u32, step_ms: u64, lock: Option<&str>) -> JobKind {
+    JobKind::Selftest {
+        steps,
+        step_ms,
+        lock: lock.map(String::from),
+    }
+}
+
+/// What a [`RecordingChat`] saw.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// A new message.
+    Send {
+        id: String,
+        text: String,
+        at: tokio::time::Instant,
+    },
+    /// An edit of message `id`.
+    Edit {
+        id: String,
+        text: String,
+        at: tokio::time::Instant,
+    },
+}
+
+/// A chat that records sends and edits (with tokio time, so paused-time tests can read it).
+#[derive(Default)]
+pub struct RecordingChat {
+    pub log: Mutex<Vec<Sent>>,
+}
+
+#[async_trait]
+impl Replier for RecordingChat {
+    async fn send(&self, platform: &str, room: &str, text: &str) -> Result<MessageRef, ChatError> {
+        let mut log = self.log.lock().unwrap();
+        let id = format!("m{}", log.len() + 1);
+        log.push(Sent::Send {
+            id: id.clone(),
+            text: text.into(),
+            at: tokio::time::Instant::now(),
+        });
+        Ok(MessageRef {
+            platform: platform.into(),
+            room: room.into(),
+            id,
+        })
+    }
+
+    async fn edit(&self, message: &MessageRef, text: &str) -> Result<(), ChatError> {
+        let mut log = self.log.lock().unwrap();
+        log.push(Sent::Edit {
+            id: message.id.clone(),
+            text: text.into(),
+            at: tokio::time::Instant::now(),
+        });
+        Ok(())
+    }
+}
+
+/// Writes a config with a short progress interval (so edits show in short tests).
+pub fn fast_config(dir: &Path) -> PathBuf {
+    let path = dir.join("config.toml");
+    std::fs::write(
+        &path,
+        "[limits]\nprogress_interval_ms = 250\nshutdown_grace_secs = 5\n",
+    )
+    .unwrap();
+    path
+}
+
+/// A `labkube console` child with piped stdin/stdout, its output collected line by line.
+pub struct Bot {
+    pub child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    pub seen: Vec<String>,
+}
+
+impl Bot {
+    /// Starts `labkube console --config <config> --data <data>`.
+    pub fn console(config: &Path, data: &Path) -> Bot {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_labkube"))
+            .args(["console", "--config"])
+            .arg(config)
+            .arg("--data")
+            .arg(data)
+            .env("USER", "tester")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start labkube");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Bot {
+            stdin: child.stdin.take(),
+            child,
+            lines: rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Types a line.
+    pub fn say(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Waits (at most `limit`) for an output line containing `needle`; returns it.
+    pub fn expect(&mut self, needle: &str, limit: Duration) -> String {
+        if let Some(l) = self.seen.iter().find(|l| l.contains(needle)) {
+            return l.clone();
+        }
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!(
+                        "no line containing {needle:?} within {limit:?}; output so far:\n{}",
+                        self.seen.join("\n")
+                    )
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!(
+                        "labkube exited before printing {needle:?}; output:\n{}",
+                        self.seen.join("\n")
+                    )
+                }
+            }
+        }
+    }
+
+    /// Closes stdin (end of input) and waits, at most `limit`, for a clean exit; returns the
+    /// rest of the output.
+    pub fn finish(mut self, limit: Duration) -> Vec<String> {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(
+                    status.success(),
+                    "labkube exited with {status}; output:\n{}",
+                    self.seen.join("\n")
+                );
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "labkube did not exit within {limit:?} after end of input; output:\n{}",
+                    self.seen.join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            self.seen.push(line);
+        }
+        self.seen
+    }
+
+    /// SIGKILLs the bot and reaps it.
+    pub fn kill(mut self) -> Vec<String> {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+            self.seen.push(line);
+        }
+        self.seen
+    }
+}

@@ -1,0 +1,349 @@
+//! The worker against the in-memory store: order, concurrency bound, per-target locks, cancel,
+//! resume from checkpoints, shutdown at step boundaries, failures.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use labkube::jobs::{CancelOutcome, StepCtx, Worker};
+use labkube::progress::{ProgressEvent, RecordingSink};
+use labkube::store::{Enqueued, JobKind, JobState, JobStore, MemoryStore, Requester, StepRecord};
+use tokio_util::sync::CancellationToken;
+
+use crate::support::{new_job, selftest};
+
+struct Rig {
+    store: Arc<MemoryStore>,
+    sink: Arc<RecordingSink>,
+    dir: tempfile::TempDir,
+}
+
+impl Rig {
+    fn new() -> Rig {
+        Rig {
+            store: Arc::new(MemoryStore::new()),
+            sink: Arc::new(RecordingSink::new()),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn worker(&self, max: usize) -> Worker {
+        let ctx = StepCtx {
+            data_dir: self.dir.path().to_path_buf(),
+            store: self.store.clone(),
+        };
+        Worker::new(self.store.clone(), self.sink.clone(), ctx, max)
+    }
+
+    fn enqueue(&self, kind: JobKind, key: &str) -> u64 {
+        match self.store.enqueue(new_job(kind), key).unwrap() {
+            Enqueued::New(j) => j.id,
+            Enqueued::Duplicate(_) => panic!("duplicate"),
+        }
+    }
+
+    fn selftest_log(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("selftest.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    /// Runs a worker until every job is finished (bounded), then stops it.
+    async fn run_until_idle(&self, max: usize) {
+        let worker = self.worker(max);
+        let handle = worker.handle();
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(worker.run(stop.clone(), Duration::from_secs(5)));
+        tokio::time::timeout(
+            Duration::from_secs(20),
+            handle.wait_idle(&CancellationToken::new()),
+        )
+        .await
+        .expect("jobs finish in time")
+        .unwrap();
+        stop.cancel();
+        task.await.unwrap().unwrap();
+    }
+
+    /// Most jobs running at once, read off the event stream.
+    fn max_overlap(&self, ids: &[u64]) -> usize {
+        let (mut now, mut max) = (0usize, 0usize);
+        for (id, e) in self.sink.events() {
+            if !ids.contains(&id) {
+                continue;
+            }
+            match e {
+                ProgressEvent::Started { .. } => now += 1,
+                ProgressEvent::Finished { .. } => now -= 1,
+                _ => {}
+            }
+            max = max.max(now);
+        }
+        max
+    }
+}
+
+#[tokio::test]
+async fn runs_every_step_once_and_reports_in_order() {
+    let rig = Rig::new();
+    let id = rig.enqueue(selftest(3, 10, None), "k1");
+    rig.run_until_idle(2).await;
+    let job = rig.store.get(id).unwrap().unwrap();
+    assert_eq!(job.state, JobState::Succeeded);
+    assert_eq!(
+        job.steps.iter().map(|s| s.index).collect::<Vec<_>>(),
+        vec![0, 1, 2]
+    );
+    assert_eq!(
+        rig.selftest_log(),
+        vec!["job=1 step=1", "job=1 step=2", "job=1 step=3"]
+    );
+    let events: Vec<ProgressEvent> = rig.sink.events().into_iter().map(|(_, e)| e).collect();
+    assert!(
+        matches!(&events[0], ProgressEvent::Started { resumed_from: None, plan } if plan.len() == 3)
+    );
+    assert!(matches!(events[1], ProgressEvent::StepStarted { index: 0 }));
+    assert!(matches!(
+        events[2],
+        ProgressEvent::StepFinished { index: 0, .. }
+    ));
+    assert!(matches!(
+        events.last(),
+        Some(ProgressEvent::Finished {
+            state: JobState::Succeeded,
+            done: 3,
+            ..
+        })
+    ));
+    assert!(
+        !rig.store.log_tail(id, 10).unwrap().is_empty(),
+        "steps write to the job log"
+    );
+}
+
+#[tokio::test]
+async fn concurrency_is_bounded() {
+    let rig = Rig::new();
+    let ids: Vec<u64> = (0..5)
+        .map(|i| rig.enqueue(selftest(1, 150, None), &format!("k{i}")))
+        .collect();
+    rig.run_until_idle(2).await;
+    assert_eq!(rig.max_overlap(&ids), 2, "two run at once, never more");
+    for id in ids {
+        assert_eq!(
+            rig.store.get(id).unwrap().unwrap().state,
+            JobState::Succeeded
+        );
+    }
+}
+
+#[tokio::test]
+async fn one_job_per_target_at_a_time_in_queue_order() {
+    let rig = Rig::new();
+    let a = rig.enqueue(selftest(2, 60, Some("lab-1")), "a");
+    let b = rig.enqueue(selftest(2, 60, Some("lab-1")), "b");
+    let c = rig.enqueue(selftest(2, 60, Some("lab-2")), "c");
+    rig.run_until_idle(4).await;
+    assert_eq!(rig.max_overlap(&[a, b]), 1, "same target never overlaps");
+    assert_eq!(
+        rig.max_overlap(&[a, c]),
+        2,
+        "different targets run side by side"
+    );
+    let started: Vec<u64> = rig
+        .sink
+        .events()
+        .into_iter()
+        .filter(|(id, e)| [a, b].contains(id) && matches!(e, ProgressEvent::Started { .. }))
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(started, vec![a, b], "queue order is kept per target");
+}
+
+#[tokio::test]
+async fn cancel_queued_and_running_jobs() {
+    let rig = Rig::new();
+    let running = rig.enqueue(selftest(4, 200, Some("t")), "a");
+    let queued = rig.enqueue(selftest(1, 10, Some("t")), "b");
+    let worker = rig.worker(2);
+    let handle = worker.handle();
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(worker.run(stop.clone(), Duration::from_secs(5)));
+    let bob = Requester {
+        platform: "test".into(),
+        user: "bob".into(),
+    };
+    // Wait until the first job is in its first step.
+    for _ in 0..100 {
+        if matches!(
+            rig.store.get(running).unwrap().unwrap().state,
+            JobState::Running { .. }
+        ) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    match handle.cancel(queued, &bob).await.unwrap() {
+        CancelOutcome::Cancelled(j) => assert_eq!(j.state, JobState::Cancelled),
+        other => panic!("queued job should cancel at once, got {other:?}"),
+    }
+    assert!(matches!(
+        handle.cancel(running, &bob).await.unwrap(),
+        CancelOutcome::WillStop(_)
+    ));
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        handle.wait_idle(&CancellationToken::new()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    stop.cancel();
+    task.await.unwrap().unwrap();
+    let job = rig.store.get(running).unwrap().unwrap();
+    assert_eq!(job.state, JobState::Cancelled);
+    assert!(
+        job.steps.len() < 4,
+        "stopped at a step boundary before the end"
+    );
+    assert_eq!(job.cancel_requested.as_ref().unwrap().user, "bob");
+    let q = rig.store.get(queued).unwrap().unwrap();
+    assert!(
+        q.started_ms.is_none() && q.steps.is_empty(),
+        "a cancelled queued job never ran"
+    );
+    assert!(matches!(
+        handle.cancel(running, &bob).await.unwrap(),
+        CancelOutcome::AlreadyFinished(_)
+    ));
+    assert_eq!(
+        rig.selftest_log().len(),
+        job.steps.len(),
+        "cancelled work was not done"
+    );
+}
+
+#[tokio::test]
+async fn resumes_from_the_last_checkpoint() {
+    let rig = Rig::new();
+    let id = rig.enqueue(selftest(3, 10, None), "k");
+    // As a crash would leave it: running, plan fixed, step 1 checkpointed, in step 2.
+    rig.store
+        .update(id, &mut |j| {
+            j.state = JobState::Running { step: 1 };
+            j.started_ms = Some(1);
+            j.plan = vec![
+                "selftest step 1".into(),
+                "selftest step 2".into(),
+                "selftest step 3".into(),
+            ];
+            j.steps.push(StepRecord {
+                index: 0,
+                name: "selftest step 1".into(),
+                started_ms: 1,
+                finished_ms: 2,
+            });
+            Ok(())
+        })
+        .unwrap();
+    rig.run_until_idle(1).await;
+    let job = rig.store.get(id).unwrap().unwrap();
+    assert_eq!(job.state, JobState::Succeeded);
+    assert_eq!(job.resumes, 1);
+    assert_eq!(job.steps.len(), 3);
+    assert_eq!(
+        rig.selftest_log(),
+        vec!["job=1 step=2", "job=1 step=3"],
+        "step 1 was not run again"
+    );
+    assert!(matches!(
+        rig.sink.events()[0].1,
+        ProgressEvent::Started {
+            resumed_from: Some(1),
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn shutdown_waits_for_the_step_then_leaves_the_job_resumable() {
+    let rig = Rig::new();
+    let id = rig.enqueue(selftest(3, 300, None), "k");
+    let worker = rig.worker(1);
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(worker.run(stop.clone(), Duration::from_secs(5)));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let job = rig.store.get(id).unwrap().unwrap();
+    assert!(
+        matches!(job.state, JobState::Running { .. }),
+        "{:?}",
+        job.state
+    );
+    assert_eq!(
+        job.steps.len(),
+        1,
+        "the step in progress reached its checkpoint"
+    );
+    rig.run_until_idle(1).await;
+    let job = rig.store.get(id).unwrap().unwrap();
+    assert_eq!(job.state, JobState::Succeeded);
+    assert_eq!(rig.selftest_log().len(), 3);
+}
+
+#[tokio::test]
+async fn a_failing_step_fails_the_job_with_its_name() {
+    let rig = Rig::new();
+    let id = rig.enqueue(selftest(2, 1, None), "k");
+    // The data dir is a file: the step cannot write its record.
+    let file = rig.dir.path().join("not-a-dir");
+    std::fs::write(&file, "").unwrap();
+    let ctx = StepCtx {
+        data_dir: file,
+        store: rig.store.clone(),
+    };
+    let worker = Worker::new(rig.store.clone(), rig.sink.clone(), ctx, 1);
+    let handle = worker.handle();
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(worker.run(stop.clone(), Duration::from_secs(5)));
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        handle.wait_idle(&CancellationToken::new()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    stop.cancel();
+    task.await.unwrap().unwrap();
+    match rig.store.get(id).unwrap().unwrap().state {
+        JobState::Failed { reason } => assert!(
+            reason.contains("step 1/2 (selftest step 1) failed"),
+            "{reason}"
+        ),
+        other => panic!("expected failure, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_kind_without_executor_fails_cleanly() {
+    let rig = Rig::new();
+    let id = rig.enqueue(
+        JobKind::ClusterDelete {
+            cluster: "lab-1".into(),
+        },
+        "k",
+    );
+    rig.run_until_idle(1).await;
+    match rig.store.get(id).unwrap().unwrap().state {
+        JobState::Failed { reason } => {
+            assert!(reason.contains("not available in this build"), "{reason}")
+        }
+        other => panic!("expected failure, got {other:?}"),
+    }
+}

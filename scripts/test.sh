@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every labkube test, after installing what the tests need (apt, pip, npm and cargo only).
+# Usage: scripts/test.sh [extra cargo test args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Build outputs live outside the checkout so fresh clones reuse them.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/labkube-target}"
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# System packages the tests need. The C compiler builds sled's and tokio's dependencies.
+missing=()
+command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo is not installed: install the Rust toolchain named in rust-toolchain.toml" >&2
+  exit 1
+fi
+
+# Library, binary and integration tests (benchmarks are run separately: see docs/BENCHMARKS.md).
+exec cargo test --locked "$@"

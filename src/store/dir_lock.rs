@@ -5,6 +5,7 @@
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use super::StoreError;
 
@@ -40,5 +41,37 @@ pub(crate) fn lock_dir(dir: &Path) -> Result<File, StoreError> {
             ),
         )),
         Err(TryLockError::Error(e)) => Err(io("cannot lock the data directory", e)),
+    }
+}
+
+/// How long `open` waits for sled's own file lock once ours is held.
+const SLED_LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// Opens sled in `dir`. Our directory lock is already held, so if sled's own lock is busy the
+/// holder can only be a handle of this process that was just dropped: sled's flusher thread
+/// lets go of the database a moment after the last handle. Wait for it, within a bound.
+pub(super) fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
+    let deadline = Instant::now() + SLED_LOCK_WAIT;
+    loop {
+        match sled::Config::new().path(dir).open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                if Instant::now() >= deadline {
+                    return Err(open_error(
+                        dir,
+                        format!(
+                            "another process (perhaps another labkube) is using this data directory: {e}"
+                        ),
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(source) => {
+                return Err(StoreError::Open {
+                    path: dir.display().to_string(),
+                    source,
+                });
+            }
+        }
     }
 }

@@ -38,7 +38,7 @@ use sled::transaction::{
 use sled::{Batch, Db, Tree};
 
 use super::codec::{self, NEXT_AUDIT_SEQ, NEXT_JOB_ID, be, decode, decode_u64, encode};
-use super::dir_lock::{lock_dir, open_error};
+use super::dir_lock::{lock_dir, open_error, open_sled};
 use super::transition::{self, IndexOp};
 use super::{
     AuditEntry, ClusterRecord, Enqueued, Job, JobChange, JobId, JobStore, LogLine, NewJob,
@@ -96,13 +96,7 @@ impl SledStore {
     /// labkube using the same data directory) or the database cannot be read.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         let lock = lock_dir(dir)?;
-        let db = sled::Config::new().path(dir).open().map_err(|source| match source {
-            sled::Error::Io(e) if e.to_string().contains("could not acquire lock") => open_error(
-                dir,
-                format!("another process (perhaps another labkube) is using this data directory: {e}"),
-            ),
-            source => StoreError::Open { path: dir.display().to_string(), source },
-        })?;
+        let db = open_sled(dir)?;
         let log_file = File::open(dir.join("db"))
             .map_err(|e| open_error(dir, format!("cannot open sled's log file `db`: {e}")))?;
         // Make the directory entries of files sled may just have created durable.

@@ -98,7 +98,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Run { config } => {
             let config = app::check_config(&config)?;
-            runtime()?.block_on(async {
+            run_async(async {
                 let shutdown = shutdown_on_signals()?;
                 app::run_daemon(config, shutdown).await?;
                 Ok(ExitCode::SUCCESS)
@@ -112,7 +112,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(dir) = data {
                 config.data_dir = dir;
             }
-            runtime()?.block_on(async {
+            run_async(async {
                 let shutdown = shutdown_on_signals()?;
                 app::run_console(config, ConsoleIo::stdio(), shutdown).await?;
                 Ok(ExitCode::SUCCESS)
@@ -121,11 +121,19 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+/// Runs `work` on a new runtime, then tears the runtime down without waiting on blocked
+/// threads: tokio reads standard input on a blocking thread that cannot be interrupted, and an
+/// ordinary drop would wait for the next line of input before the process could exit.
+fn run_async<F: std::future::Future<Output = anyhow::Result<ExitCode>>>(
+    work: F,
+) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")
+        .context("cannot start the async runtime")?;
+    let result = rt.block_on(work);
+    rt.shutdown_timeout(std::time::Duration::from_millis(500));
+    result
 }
 
 /// A token cancelled on Ctrl-C or SIGTERM.

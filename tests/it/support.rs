@@ -208,6 +208,24 @@ impl Bot {
         self.seen
     }
 
+    /// Waits, at most `limit`, for the bot to exit by itself; returns its status.
+    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "labkube did not exit within {limit:?}; output:\n{}",
+                    self.seen.join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// SIGKILLs the bot and reaps it.
     pub fn kill(mut self) -> Vec<String> {
         self.child.kill().unwrap();

@@ -185,18 +185,36 @@ fn claim(inner: &Inner) -> Result<Option<Job>, StoreError> {
 
 async fn run_job(inner: Arc<Inner>, job: Job, resumed: bool, shutdown: CancellationToken) {
     let id = job.id;
-    let target = job.target.clone();
     let token = CancellationToken::new();
     lock(&inner.running).insert(id, token.clone());
+    // Releases the job's target and cancel token however the task ends, a panic included, so
+    // one broken job cannot block its cluster until the next restart.
+    let _release = Release {
+        inner: inner.clone(),
+        id,
+        target: job.target.clone(),
+    };
     if let Err(e) = drive(&inner, job, resumed, &token, &shutdown).await {
         tracing::error!(job = id, error = %e, "job store failed while running a job; it resumes on restart");
     }
-    lock(&inner.running).remove(&id);
-    if let Some(t) = target {
-        lock(&inner.busy).remove(&t);
+}
+
+/// Drop guard of a running job: frees its lock and wakes the claim loop and idle waiters.
+struct Release {
+    inner: Arc<Inner>,
+    id: JobId,
+    target: Option<String>,
+}
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        lock(&self.inner.running).remove(&self.id);
+        if let Some(t) = &self.target {
+            lock(&self.inner.busy).remove(t);
+        }
+        self.inner.wake.notify_one();
+        self.inner.settled.notify_waiters();
     }
-    inner.wake.notify_one();
-    inner.settled.notify_waiters();
 }
 
 async fn drive(

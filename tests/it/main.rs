@@ -5,6 +5,7 @@
 mod auth_table;
 mod console;
 mod crash;
+mod dispatch;
 mod live_progress;
 mod shutdown;
 mod store_contract;

@@ -1,0 +1,266 @@
+//! The dispatcher end to end on the in-memory store: one reply per message, durable
+//! acknowledgement, dedupe of redelivered events, refusals audited, bad input changing nothing.
+
+use labkube::auth::{Principal, Role, RoomRef, RoomSettings};
+use labkube::chat::Incoming;
+use labkube::config::Config;
+use labkube::dispatch::Dispatcher;
+use labkube::jobs::{StepCtx, Worker};
+use labkube::progress::RecordingSink;
+use labkube::store::{AuditOutcome, JobKind, JobState, JobStore, MemoryStore};
+use std::sync::Arc;
+
+use crate::support::{RecordingChat, Sent};
+
+struct Rig {
+    store: Arc<MemoryStore>,
+    chat: Arc<RecordingChat>,
+    sink: Arc<RecordingSink>,
+    dispatcher: Dispatcher,
+    _dir: tempfile::TempDir,
+}
+
+fn rig() -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let chat = Arc::new(RecordingChat::default());
+    let sink = Arc::new(RecordingSink::new());
+    let mut policy = labkube::auth::Policy::new();
+    policy.allow_room(
+        RoomRef {
+            platform: "t".into(),
+            room: "lab".into(),
+        },
+        RoomSettings {
+            namespace: "demo".into(),
+        },
+    );
+    policy.allow_user(
+        Principal {
+            platform: "t".into(),
+            user: "ada".into(),
+        },
+        Role::Admin,
+    );
+    policy.allow_user(
+        Principal {
+            platform: "t".into(),
+            user: "vic".into(),
+        },
+        Role::Viewer,
+    );
+    // The worker is never run here: jobs stay queued, which is what these tests look at.
+    let ctx = StepCtx {
+        data_dir: dir.path().to_path_buf(),
+        store: store.clone(),
+    };
+    let worker = Worker::new(store.clone(), sink.clone(), ctx, 1);
+    let dispatcher = Dispatcher::new(
+        policy,
+        Arc::new(Config::default()),
+        store.clone(),
+        chat.clone(),
+        sink.clone(),
+        worker.handle(),
+    );
+    Rig {
+        store,
+        chat,
+        sink,
+        dispatcher,
+        _dir: dir,
+    }
+}
+
+fn msg(sender: &str, event: &str, text: &str) -> Incoming {
+    Incoming {
+        platform: "t".into(),
+        room: "lab".into(),
+        sender: sender.into(),
+        event_id: event.into(),
+        text: text.into(),
+        bot_username: Some("labkube_bot".into()),
+    }
+}
+
+fn texts(chat: &RecordingChat) -> Vec<String> {
+    chat.log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| match s {
+            Sent::Send { text, .. } | Sent::Edit { text, .. } => text.clone(),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_redelivered_event_never_creates_a_second_job() {
+    let r = rig();
+    let m = msg("ada", "$event1", "/selftest steps=2 ms=10");
+    r.dispatcher.handle(&m).await;
+    r.dispatcher.handle(&m).await;
+    let jobs = r.store.recent(10).unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        jobs[0].kind,
+        JobKind::Selftest {
+            steps: 2,
+            step_ms: 10,
+            lock: None
+        }
+    );
+    assert_eq!(jobs[0].state, JobState::Queued);
+    let t = texts(&r.chat);
+    assert!(
+        t[0].starts_with("queued job #1: selftest (2 steps)"),
+        "{t:?}"
+    );
+    assert!(
+        t[1].contains("already handled") && t[1].contains("job #1"),
+        "{t:?}"
+    );
+    assert_eq!(
+        r.sink.attached().len(),
+        1,
+        "the acknowledgement becomes the live message"
+    );
+    assert_eq!(
+        r.store.recent_audit(10).unwrap().len(),
+        1,
+        "one audit entry for one job"
+    );
+    // A different event with the same text is a new request.
+    r.dispatcher
+        .handle(&msg("ada", "$event2", "/selftest steps=2 ms=10"))
+        .await;
+    assert_eq!(r.store.recent(10).unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn refusals_get_one_reply_and_an_audit_entry() {
+    let r = rig();
+    r.dispatcher.handle(&msg("vic", "e1", "/selftest")).await;
+    r.dispatcher.handle(&msg("mallory", "e2", "/jobs")).await;
+    let t = texts(&r.chat);
+    assert_eq!(t.len(), 2, "{t:?}");
+    assert_eq!(t[0], "/selftest needs the admin role; you are a viewer");
+    assert!(t[1].contains("mallory is not a labkube user"), "{t:?}");
+    let audit = r.store.recent_audit(10).unwrap();
+    assert_eq!(audit.len(), 2);
+    assert!(
+        matches!(&audit[1].outcome, AuditOutcome::Refused { reason } if reason.contains("admin role"))
+    );
+    assert!(r.store.recent(10).unwrap().is_empty(), "nothing queued");
+}
+
+#[tokio::test]
+async fn bad_input_gets_usage_and_changes_nothing() {
+    let r = rig();
+    for (i, text) in [
+        "/cluster create 10.0.0.1 10.0.0.1",
+        "/ge install orion ns=$(reboot)",
+        "/selftest steps=500",
+        "/frobnicate",
+    ]
+    .iter()
+    .enumerate()
+    {
+        r.dispatcher
+            .handle(&msg("ada", &format!("e{i}"), text))
+            .await;
+    }
+    let t = texts(&r.chat);
+    assert_eq!(t.len(), 4, "one reply each: {t:?}");
+    assert!(
+        t[0].contains("10.0.0.1") && t[0].contains("usage: /cluster create"),
+        "{}",
+        t[0]
+    );
+    assert!(t[2].contains("steps") && t[2].contains("50"), "{}", t[2]);
+    assert!(t[3].contains("unknown command"), "{}", t[3]);
+    assert!(r.store.recent(10).unwrap().is_empty());
+    assert!(
+        r.store.recent_audit(10).unwrap().is_empty(),
+        "parse errors are not commands"
+    );
+}
+
+#[tokio::test]
+async fn chat_noise_and_other_bots_are_ignored() {
+    let r = rig();
+    r.dispatcher.handle(&msg("ada", "e1", "good morning")).await;
+    r.dispatcher
+        .handle(&msg("ada", "e2", "/jobs@some_other_bot"))
+        .await;
+    r.dispatcher
+        .handle(&msg("ada", "e3", "/jobs@labkube_bot"))
+        .await;
+    let t = texts(&r.chat);
+    assert_eq!(t.len(), 1, "{t:?}");
+    assert!(t[0].contains("no jobs are queued or running"));
+}
+
+#[tokio::test]
+async fn unavailable_layers_say_so_and_queue_nothing() {
+    let r = rig();
+    r.dispatcher
+        .handle(&msg(
+            "ada",
+            "e1",
+            "/cluster create 10.0.0.1 10.0.0.2 10.0.0.3",
+        ))
+        .await;
+    r.dispatcher
+        .handle(&msg("ada", "e2", "/cluster create 10.0.0.1 10.0.0.2"))
+        .await;
+    r.dispatcher
+        .handle(&msg("ada", "e3", "/ge install orion"))
+        .await;
+    let t = texts(&r.chat);
+    assert!(t[0].contains("not available in this build"), "{}", t[0]);
+    assert!(t[1].contains("needs at least 3 hosts"), "{}", t[1]);
+    assert!(t[2].contains("not available in this build"), "{}", t[2]);
+    assert!(r.store.recent(10).unwrap().is_empty());
+    let audit = r.store.recent_audit(10).unwrap();
+    assert_eq!(audit.len(), 3);
+    assert!(
+        audit
+            .iter()
+            .all(|a| matches!(a.outcome, AuditOutcome::Rejected { .. }))
+    );
+}
+
+#[tokio::test]
+async fn cancel_of_a_queued_job_is_immediate_and_audited_with_redaction() {
+    let r = rig();
+    r.dispatcher.handle(&msg("ada", "e1", "/selftest")).await;
+    r.dispatcher.handle(&msg("ada", "e2", "/cancel #1")).await;
+    r.dispatcher.handle(&msg("ada", "e3", "/cancel 1")).await;
+    r.dispatcher.handle(&msg("ada", "e4", "/cancel 99")).await;
+    r.dispatcher
+        .handle(&msg("ada", "e5", "/cluster delete lab-1 confirm=s3cr3t"))
+        .await;
+    let t = texts(&r.chat);
+    assert!(
+        t.iter()
+            .any(|x| x.contains("cancelled job #1 (selftest (3 steps)) before it started")),
+        "{t:?}"
+    );
+    assert!(
+        t.iter()
+            .any(|x| x.contains("job #1 already cancelled; nothing to cancel")),
+        "{t:?}"
+    );
+    assert!(t.iter().any(|x| x.contains("there is no job #99")), "{t:?}");
+    assert_eq!(r.store.get(1).unwrap().unwrap().state, JobState::Cancelled);
+    let audit = r.store.recent_audit(10).unwrap();
+    assert!(
+        audit.iter().all(|a| !a.command.contains("s3cr3t")),
+        "{audit:?}"
+    );
+    assert!(
+        audit.iter().any(|a| a.command.contains("confirm=***")),
+        "{audit:?}"
+    );
+}

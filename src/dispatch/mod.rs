@@ -127,17 +127,7 @@ impl Dispatcher {
             | Command::GeScale { .. }
             | Command::GeUninstall { .. }
             | Command::Rollback { .. }
-            | Command::HostForget { .. } => {
-                let reason = unavailable(&command);
-                self.audit(
-                    msg,
-                    command.redacted(),
-                    AuditOutcome::Rejected {
-                        reason: reason.clone(),
-                    },
-                );
-                Ok(reason)
-            }
+            | Command::HostForget { .. } => Ok(self.reject(msg, &command, unavailable(&command))),
         };
         Some(text.unwrap_or_else(|e| {
             tracing::error!(error = %e, command = command.path(), "job store failed");
@@ -200,6 +190,18 @@ impl Dispatcher {
         if let Err(e) = self.chat.send(&msg.platform, &msg.room, text).await {
             tracing::warn!(error = %e, platform = %msg.platform, "cannot send a reply");
         }
+    }
+
+    /// Audits an allowed command that cannot be carried out; returns the reason as the reply.
+    fn reject(&self, msg: &Incoming, command: &Command, reason: String) -> String {
+        self.audit(
+            msg,
+            command.redacted(),
+            AuditOutcome::Rejected {
+                reason: reason.clone(),
+            },
+        );
+        reason
     }
 
     /// Appends to the audit trail; a failure is logged (the command's effect already happened).

@@ -11,29 +11,10 @@ impl Dispatcher {
     /// store has flushed it). Returns a reply still to send, if any.
     pub(super) async fn queue(&self, msg: &Incoming, command: &Command) -> Option<String> {
         let kind = match self.job_kind(command) {
-            Ok(kind) => kind,
-            Err(reason) => {
-                self.audit(
-                    msg,
-                    command.redacted(),
-                    AuditOutcome::Rejected {
-                        reason: reason.clone(),
-                    },
-                );
-                return Some(reason);
-            }
+            Ok(kind) if jobs::available(&kind) => kind,
+            Ok(_) => return Some(self.reject(msg, command, unavailable(command))),
+            Err(reason) => return Some(self.reject(msg, command, reason)),
         };
-        if !jobs::available(&kind) {
-            let reason = unavailable(command);
-            self.audit(
-                msg,
-                command.redacted(),
-                AuditOutcome::Rejected {
-                    reason: reason.clone(),
-                },
-            );
-            return Some(reason);
-        }
         let new = NewJob {
             kind,
             requested_by: Requester {

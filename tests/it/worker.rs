@@ -11,6 +11,35 @@ use tokio_util::sync::CancellationToken;
 
 use crate::support::{new_job, selftest};
 
+/// A worker running in a task.
+struct Running {
+    handle: labkube::jobs::WorkerHandle,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), labkube::jobs::WorkerError>>,
+}
+
+impl Running {
+    fn start(worker: Worker) -> Running {
+        let handle = worker.handle();
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(worker.run(stop.clone(), Duration::from_secs(5)));
+        Running { handle, stop, task }
+    }
+
+    /// Waits (bounded) until no job is queued or running, then stops the worker.
+    async fn idle_then_stop(self) {
+        tokio::time::timeout(
+            Duration::from_secs(20),
+            self.handle.wait_idle(&CancellationToken::new()),
+        )
+        .await
+        .expect("jobs finish in time")
+        .unwrap();
+        self.stop.cancel();
+        self.task.await.unwrap().unwrap();
+    }
+}
+
 struct Rig {
     store: Arc<MemoryStore>,
     sink: Arc<RecordingSink>,
@@ -51,19 +80,7 @@ impl Rig {
 
     /// Runs a worker until every job is finished (bounded), then stops it.
     async fn run_until_idle(&self, max: usize) {
-        let worker = self.worker(max);
-        let handle = worker.handle();
-        let stop = CancellationToken::new();
-        let task = tokio::spawn(worker.run(stop.clone(), Duration::from_secs(5)));
-        tokio::time::timeout(
-            Duration::from_secs(20),
-            handle.wait_idle(&CancellationToken::new()),
-        )
-        .await
-        .expect("jobs finish in time")
-        .unwrap();
-        stop.cancel();
-        task.await.unwrap().unwrap();
+        Running::start(self.worker(max)).idle_then_stop().await;
     }
 
     /// Most jobs running at once, read off the event stream.
@@ -166,10 +183,8 @@ async fn cancel_queued_and_running_jobs() {
     let rig = Rig::new();
     let running = rig.enqueue(selftest(4, 200, Some("t")), "a");
     let queued = rig.enqueue(selftest(1, 10, Some("t")), "b");
-    let worker = rig.worker(2);
-    let handle = worker.handle();
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(worker.run(stop.clone(), Duration::from_secs(5)));
+    let running_worker = Running::start(rig.worker(2));
+    let handle = running_worker.handle.clone();
     let bob = Requester {
         platform: "test".into(),
         user: "bob".into(),
@@ -192,15 +207,7 @@ async fn cancel_queued_and_running_jobs() {
         handle.cancel(running, &bob).await.unwrap(),
         CancelOutcome::WillStop(_)
     ));
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        handle.wait_idle(&CancellationToken::new()),
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    stop.cancel();
-    task.await.unwrap().unwrap();
+    running_worker.idle_then_stop().await;
     let job = rig.store.get(running).unwrap().unwrap();
     assert_eq!(job.state, JobState::Cancelled);
     assert!(
@@ -308,19 +315,9 @@ async fn a_failing_step_fails_the_job_with_its_name() {
         data_dir: file,
         store: rig.store.clone(),
     };
-    let worker = Worker::new(rig.store.clone(), rig.sink.clone(), ctx, 1);
-    let handle = worker.handle();
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(worker.run(stop.clone(), Duration::from_secs(5)));
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        handle.wait_idle(&CancellationToken::new()),
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    stop.cancel();
-    task.await.unwrap().unwrap();
+    Running::start(Worker::new(rig.store.clone(), rig.sink.clone(), ctx, 1))
+        .idle_then_stop()
+        .await;
     match rig.store.get(id).unwrap().unwrap().state {
         JobState::Failed { reason } => assert!(
             reason.contains("step 1/2 (selftest step 1) failed"),

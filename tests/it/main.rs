@@ -6,6 +6,7 @@ mod auth_table;
 mod console;
 mod crash;
 mod dispatch;
+mod docs;
 mod live_progress;
 mod shutdown;
 mod store_contract;

@@ -38,14 +38,32 @@ const INVALID: &[&str] = &[
     "/help nonsense",
 ];
 
+/// The peer: the least any chat command handler does with a line, splitting it on whitespace
+/// and lowercasing the command word, with no validation at all.
+fn floor(line: &str) -> usize {
+    let mut words = line.split_ascii_whitespace();
+    let head = words
+        .next()
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    head.len() + words.count()
+}
+
 /// Parses every line of `lines` repeatedly for about `budget`; returns parses and time taken.
 fn run(lines: &[&str], budget: Duration) -> (u64, Duration) {
+    run_with(lines, budget, |line| {
+        let _ = black_box(parse(black_box(line), BOT));
+    })
+}
+
+/// Runs `f` over `lines` repeatedly for about `budget`; returns calls and time taken.
+fn run_with(lines: &[&str], budget: Duration, f: impl Fn(&str)) -> (u64, Duration) {
     let start = Instant::now();
     let mut parses = 0u64;
     loop {
         for _ in 0..100 {
             for line in lines {
-                let _ = black_box(parse(black_box(line), BOT));
+                f(line);
             }
         }
         parses += 100 * lines.len() as u64;
@@ -56,11 +74,19 @@ fn run(lines: &[&str], budget: Duration) -> (u64, Duration) {
     }
 }
 
-fn row(label: &str, lines: usize, (parses, elapsed): (u64, Duration)) {
-    let secs = elapsed.as_secs_f64();
-    let per_sec = parses as f64 / secs;
-    let ns = elapsed.as_nanos() as f64 / parses as f64;
-    println!("| {label} | {lines} | {parses} | {per_sec:.0} | {ns:.0} |");
+fn ns_per((calls, elapsed): (u64, Duration)) -> f64 {
+    elapsed.as_nanos() as f64 / calls as f64
+}
+
+fn row(label: &str, lines: usize, run: (u64, Duration), peer: (u64, Duration)) {
+    let (parses, elapsed) = run;
+    let per_sec = parses as f64 / elapsed.as_secs_f64();
+    let ratio = ns_per(run) / ns_per(peer);
+    println!(
+        "| {label} | {lines} | {parses} | {per_sec:.0} | {:.0} | {:.0} | {ratio:.1} |",
+        ns_per(run),
+        ns_per(peer)
+    );
 }
 
 fn main() {
@@ -78,13 +104,24 @@ fn main() {
     // Warm up caches and the branch predictor.
     run(&all, Duration::from_millis(200));
 
-    let valid = run(VALID, Duration::from_millis(900));
-    let invalid = run(INVALID, Duration::from_millis(900));
-    let mixed = run(&all, Duration::from_millis(400));
+    let budget = Duration::from_millis(900);
+    let peer = |lines: &[&str]| {
+        run_with(lines, Duration::from_millis(300), |l| {
+            black_box(floor(black_box(l)));
+        })
+    };
+    let valid = (run(VALID, budget), peer(VALID));
+    let invalid = (run(INVALID, budget), peer(INVALID));
+    let mixed = (run(&all, budget), peer(&all));
 
-    println!("| lines | distinct | parses | parses/s | ns/parse |");
-    println!("|---|---:|---:|---:|---:|");
-    row("valid", VALID.len(), valid);
-    row("invalid", INVALID.len(), invalid);
-    row("mixed", all.len(), mixed);
+    println!("Command: cargo bench --bench grammar");
+    println!(
+        "Peer: splitting the same line on whitespace and lowercasing the command word (no validation)."
+    );
+    println!();
+    println!("| lines | distinct | parses | parses/s | ns/parse | peer ns/line | ours/peer |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    row("valid", VALID.len(), valid.0, valid.1);
+    row("invalid", INVALID.len(), invalid.0, invalid.1);
+    row("mixed", all.len(), mixed.0, mixed.1);
 }

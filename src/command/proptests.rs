@@ -285,6 +285,17 @@ fn valid_line(path: &'static str, spec: &'static Spec) -> BoxedStrategy<String> 
         .boxed()
 }
 
+/// `cases` per property; failing seeds are kept in `proptests.regressions` beside this file
+/// (not in a top-level folder) and re-run first.
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("regressions"),
+        )),
+        ..ProptestConfig::with_cases(cases)
+    }
+}
+
 fn any_valid_line() -> impl Strategy<Value = (&'static str, String)> {
     let all: Vec<usize> = (0..spec::paths().count()).collect();
     prop::sample::select(all).prop_flat_map(|i| {
@@ -294,7 +305,7 @@ fn any_valid_line() -> impl Strategy<Value = (&'static str, String)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(config(512))]
 
     #[test]
     fn arbitrary_unicode_never_panics_or_leaks(text in any::<String>()) {
@@ -339,7 +350,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(config(48))]
 
     #[test]
     fn very_long_lines_never_panic(

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use super::Replier;
-use super::render::{render_finished, render_live, render_resumed};
+use super::render::{render_finished, render_live, render_paused, render_resumed};
 use crate::progress::{MessageRef, ProgressEvent, ProgressSink};
 use crate::store::{Job, JobId};
 
@@ -26,6 +26,8 @@ struct Live {
     pending: Option<String>,
     /// A delayed flush is scheduled.
     scheduled: bool,
+    /// The text the message shows now (an identical update is not sent again).
+    shown: Option<String>,
     platform: String,
     room: String,
 }
@@ -95,6 +97,10 @@ async fn flush(chat: &dyn Replier, jobs: &Mutex<HashMap<JobId, Live>>, id: JobId
         let Some(text) = live.pending.take() else {
             return;
         };
+        if live.shown.as_ref() == Some(&text) {
+            return;
+        }
+        live.shown = Some(text.clone());
         live.last_edit = Some(Instant::now());
         (
             text,
@@ -163,6 +169,16 @@ impl ProgressSink for LiveProgress {
                 }
             }
             ProgressEvent::Log { .. } => {}
+            ProgressEvent::Paused => {
+                // Sent at once: the process is about to exit, a delayed edit would be lost.
+                if let Err(e) = self
+                    .chat
+                    .send(&job.origin.platform, &job.origin.room, &render_paused(job))
+                    .await
+                {
+                    tracing::warn!(job = job.id, error = %e, "cannot announce the paused job");
+                }
+            }
             ProgressEvent::Finished { elapsed_ms, .. } => {
                 self.update(job, render_live(job), ATTACH_GRACE).await;
                 if let Err(e) = self

@@ -97,3 +97,14 @@ pub fn render_resumed(job: &Job, from: usize) -> String {
         from
     )
 }
+
+/// The message telling a room that a job stopped for a bot shutdown and will carry on.
+pub fn render_paused(job: &Job) -> String {
+    format!(
+        "job #{} {} paused after {}/{} steps because labkube is shutting down; it resumes when labkube starts again",
+        job.id,
+        job.kind.title(),
+        job.steps.len(),
+        job.plan.len()
+    )
+}

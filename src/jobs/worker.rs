@@ -275,6 +275,7 @@ async fn drive(
         }
         if shutdown.is_cancelled() {
             store.append_log(id, &format!("paused by shutdown before step {}", index + 1))?;
+            inner.sink.emit(&current, ProgressEvent::Paused).await;
             return Ok(());
         }
         job = store.update(id, &mut |j| {

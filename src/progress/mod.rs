@@ -58,6 +58,8 @@ pub enum ProgressEvent {
     },
     /// A cancel request was accepted; the job stops at the next step boundary.
     CancelRequested,
+    /// The bot is shutting down: the job stopped at a step boundary and resumes on restart.
+    Paused,
 }
 
 /// Where a job's progress goes.

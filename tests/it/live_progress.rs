@@ -143,3 +143,38 @@ async fn a_resumed_job_announces_itself_in_a_new_message() {
         "{log:?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_unchanged_status_is_not_edited_again() {
+    let chat = Arc::new(RecordingChat::default());
+    let sink = LiveProgress::new(chat.clone(), Duration::from_secs(2));
+    let store = MemoryStore::new();
+    let j = job(&store, 2);
+    let j = store
+        .update(j.id, &mut |j| {
+            j.state = JobState::Running { step: 0 };
+            Ok(())
+        })
+        .unwrap();
+    sink.attach(
+        &j,
+        MessageRef {
+            platform: "test".into(),
+            room: "r1".into(),
+            id: "ack".into(),
+        },
+    )
+    .await;
+    for _ in 0..3 {
+        sink.emit(&j, ProgressEvent::StepStarted { index: 0 }).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    let edits = chat
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| matches!(s, Sent::Edit { .. }))
+        .count();
+    assert_eq!(edits, 1, "the same text is shown once");
+}

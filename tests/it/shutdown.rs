@@ -24,6 +24,10 @@ fn sigterm_finishes_the_step_then_exits_zero() {
         .status()
         .unwrap();
     assert!(killed.success());
+    bot.expect(
+        "paused after 1/4 steps because labkube is shutting down",
+        LIMIT,
+    );
     let status = bot.wait_exit(LIMIT);
     assert!(status.success(), "exit status {status}");
 

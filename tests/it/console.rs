@@ -130,3 +130,29 @@ fn run_without_adapters_says_so_and_exits_1() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no chat adapter is configured"));
 }
+
+#[test]
+fn a_second_process_on_a_live_data_dir_gets_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = fast_config(dir.path());
+    let data = dir.path().join("data");
+    let mut bot = Bot::console(&config, &data);
+    bot.expect("labkube console", LIMIT);
+    for args in [vec!["jobs", "--data"], vec!["console", "--data"]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_labkube"))
+            .args(&args)
+            .arg(&data)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            err.matches("another labkube may be using this data directory")
+                .count(),
+            1,
+            "{err}"
+        );
+    }
+    bot.finish(LIMIT);
+}

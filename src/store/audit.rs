@@ -56,4 +56,25 @@ pub struct ClusterRecord {
     pub owner_room: String,
     /// Unix milliseconds.
     pub created_ms: u64,
+    /// Kubernetes version installed (`v1.33.4`); empty when unknown.
+    #[serde(default)]
+    pub k8s_version: String,
+    /// Nodes, control plane first.
+    #[serde(default)]
+    pub nodes: Vec<NodeRecord>,
+}
+
+/// A node of a registered cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeRecord {
+    /// Address as given to `/cluster create`.
+    pub addr: std::net::IpAddr,
+    /// SSH port.
+    pub port: u16,
+    /// SSH user.
+    pub user: String,
+    /// `control-plane` or `worker`.
+    pub role: String,
+    /// The host's name as Kubernetes knows it.
+    pub hostname: String,
 }

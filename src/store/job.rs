@@ -40,6 +40,9 @@ pub struct Origin {
 pub enum JobKind {
     /// Provision a kubeadm cluster: the first address is the control plane, the rest workers.
     ClusterCreate(ClusterSpec),
+    /// Connect, detect, gather facts and run the preflight, then report what `create` would
+    /// do on each host; changes nothing.
+    ClusterPlan(ClusterSpec),
     /// Tear a registered cluster down and unregister it.
     ClusterDelete {
         /// Registered cluster name.
@@ -116,6 +119,7 @@ impl JobKind {
             JobKind::ClusterCreate(s) => {
                 format!("cluster create {} ({} hosts)", s.name, s.hosts.len())
             }
+            JobKind::ClusterPlan(s) => format!("cluster plan {} ({} hosts)", s.name, s.hosts.len()),
             JobKind::ClusterDelete { cluster } => format!("cluster delete {cluster}"),
             JobKind::GeInstall(t, _) => {
                 format!("ge install {} in {}/{}", t.ge, t.cluster, t.namespace)
@@ -149,6 +153,7 @@ impl JobKind {
             | JobKind::GeUninstall(t, _)
             | JobKind::Rollback(t, _) => Some(format!("ge/{}/{}/{}", t.cluster, t.namespace, t.ge)),
             JobKind::Selftest { lock, .. } => lock.as_ref().map(|l| format!("selftest/{l}")),
+            JobKind::ClusterPlan(_) => None,
         }
     }
 }
@@ -238,6 +243,16 @@ pub struct Job {
     /// How many times the job was resumed after a restart.
     #[serde(default)]
     pub resumes: u32,
+    /// Per-host status of jobs that work on hosts, in plan order (control plane first).
+    #[serde(default)]
+    pub hosts: Vec<HostProgress>,
+    /// Finer checkpoints than steps, e.g. `prepare_host@10.0.0.2`: work done on one host within
+    /// a step, so a resumed step skips the hosts that finished it.
+    #[serde(default)]
+    pub marks: std::collections::BTreeSet<String>,
+    /// What the job produced, for its final message (e.g. the cluster summary or the plan).
+    #[serde(default)]
+    pub summary: Option<String>,
     /// Unix milliseconds.
     pub created_ms: u64,
     /// Unix milliseconds of the first start.
@@ -267,4 +282,47 @@ pub fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
+}
+
+/// Where one host of a job stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostProgress {
+    /// The host as displayed (`10.0.0.1`, `127.0.0.2:2222`).
+    pub host: String,
+    /// `control-plane` or `worker`.
+    pub role: String,
+    /// Its state in the current step.
+    pub state: HostState,
+    /// Unix milliseconds when its current work began.
+    #[serde(default)]
+    pub since_ms: Option<u64>,
+    /// A short note (`ubuntu 24.04`, `exit 1 in install_kube`).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A host's state within the current step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostState {
+    /// Not started in this step.
+    Waiting,
+    /// Working.
+    Running,
+    /// Finished this step.
+    Done,
+    /// Failed this step.
+    Failed,
+}
+
+impl HostState {
+    /// One word for tables.
+    pub fn word(self) -> &'static str {
+        match self {
+            HostState::Waiting => "waiting",
+            HostState::Running => "running",
+            HostState::Done => "done",
+            HostState::Failed => "failed",
+        }
+    }
 }

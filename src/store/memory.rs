@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::transition::{self, IndexOp};
 use super::{
-    AuditEntry, ClusterRecord, Enqueued, Job, JobChange, JobId, JobStore, LogLine, NewJob,
+    AuditEntry, ClusterRecord, Enqueued, Job, JobChange, JobId, JobStore, LogLine, NewJob, Space,
     StoreError, now_ms,
 };
 
@@ -25,6 +25,7 @@ struct Inner {
     dedupe: BTreeMap<String, JobId>,
     audit: BTreeMap<u64, AuditEntry>,
     clusters: BTreeMap<String, ClusterRecord>,
+    kv: BTreeMap<(Space, String), String>,
     /// Highest job id handed out (0: none yet).
     last_job_id: JobId,
     /// Highest audit sequence number handed out (0: none yet).
@@ -196,6 +197,21 @@ impl JobStore for MemoryStore {
 
     fn clusters(&self) -> Result<Vec<ClusterRecord>, StoreError> {
         Ok(self.lock().clusters.values().cloned().collect())
+    }
+
+    fn kv_get(&self, space: Space, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.lock().kv.get(&(space, key.to_string())).cloned())
+    }
+
+    fn kv_put(&self, space: Space, key: &str, value: &str) -> Result<(), StoreError> {
+        self.lock()
+            .kv
+            .insert((space, key.to_string()), value.to_string());
+        Ok(())
+    }
+
+    fn kv_remove(&self, space: Space, key: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().kv.remove(&(space, key.to_string())).is_some())
     }
 
     fn flush(&self) -> Result<(), StoreError> {

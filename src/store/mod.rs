@@ -16,10 +16,10 @@ mod memory;
 mod sled_store;
 mod transition;
 
-pub use audit::{AuditEntry, AuditOutcome, ClusterRecord};
+pub use audit::{AuditEntry, AuditOutcome, ClusterRecord, NodeRecord};
 pub use job::{
-    ClusterSpec, GeInstallSpec, GeTarget, Job, JobId, JobKind, JobState, NewJob, Origin, Requester,
-    StepRecord, now_ms,
+    ClusterSpec, GeInstallSpec, GeTarget, HostProgress, HostState, Job, JobId, JobKind, JobState,
+    NewJob, Origin, Requester, StepRecord, now_ms,
 };
 pub use memory::MemoryStore;
 pub use sled_store::SledStore;
@@ -93,6 +93,29 @@ pub struct LogLine {
     pub text: String,
 }
 
+/// Small string records the bot keeps beside jobs, one sled tree each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Space {
+    /// SSH host keys pinned on first contact: `addr:port` → OpenSSH public-key line.
+    HostKeys,
+    /// Admin kubeconfigs of clusters the bot created: cluster name → YAML. A secret: never
+    /// shown, logged or put in a record that derives `Debug`.
+    Kubeconfigs,
+    /// Each room's current cluster: `platform \x1f room` → cluster name.
+    RoomClusters,
+}
+
+impl Space {
+    /// The sled tree name.
+    pub fn tree(self) -> &'static str {
+        match self {
+            Space::HostKeys => "host_keys",
+            Space::Kubeconfigs => "kubeconfigs",
+            Space::RoomClusters => "room_clusters",
+        }
+    }
+}
+
 /// A change that [`JobStore::update`] applies to one job, atomically. It returns `Err` with a
 /// reason to refuse (the job is left unchanged and the store returns [`StoreError::Conflict`]).
 pub type JobChange<'a> = &'a mut dyn FnMut(&mut Job) -> Result<(), String>;
@@ -146,6 +169,15 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Every registered cluster, by name.
     fn clusters(&self) -> Result<Vec<ClusterRecord>, StoreError>;
+
+    /// The value of `key` in `space`.
+    fn kv_get(&self, space: Space, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Sets `key` in `space` and flushes.
+    fn kv_put(&self, space: Space, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// Removes `key` from `space` and flushes; `true` if it was there.
+    fn kv_remove(&self, space: Space, key: &str) -> Result<bool, StoreError>;
 
     /// Makes everything written so far durable.
     fn flush(&self) -> Result<(), StoreError>;

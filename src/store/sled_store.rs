@@ -12,6 +12,7 @@
 //! | `audit`    | audit seq            | [`AuditEntry`]                |
 //! | `clusters` | cluster name         | [`ClusterRecord`]             |
 //! | `meta`     | counter name         | `next_job_id`, `next_audit_seq` |
+//! | `host_keys`, `kubeconfigs`, `room_clusters` | see [`Space`] | JSON string |
 //!
 //! Job ids and audit sequence numbers are dense from 1: each is allocated from its `meta` counter
 //! inside the same sled transaction as the records that use it, so a crash leaves all of a
@@ -41,7 +42,7 @@ use super::codec::{self, NEXT_AUDIT_SEQ, NEXT_JOB_ID, be, decode, decode_u64, en
 use super::dir_lock::{lock_dir, open_error, open_sled};
 use super::transition::{self, IndexOp};
 use super::{
-    AuditEntry, ClusterRecord, Enqueued, Job, JobChange, JobId, JobStore, LogLine, NewJob,
+    AuditEntry, ClusterRecord, Enqueued, Job, JobChange, JobId, JobStore, LogLine, NewJob, Space,
     StoreError, now_ms,
 };
 
@@ -73,6 +74,9 @@ pub struct SledStore {
     audit: Tree,
     clusters: Tree,
     meta: Tree,
+    host_keys: Tree,
+    kubeconfigs: Tree,
+    room_clusters: Tree,
     /// sled's log file, opened to `sync_data` it (see the module doc).
     log_file: File,
     path: PathBuf,
@@ -118,6 +122,9 @@ impl SledStore {
             audit: tree("audit")?,
             clusters: tree("clusters")?,
             meta: tree("meta")?,
+            host_keys: tree(Space::HostKeys.tree())?,
+            kubeconfigs: tree(Space::Kubeconfigs.tree())?,
+            room_clusters: tree(Space::RoomClusters.tree())?,
             db,
             log_file,
             path: dir.to_path_buf(),
@@ -175,6 +182,14 @@ impl SledStore {
     }
 
     /// sled's flush, then `sync_data` of its log file: what makes a change survive a power loss.
+    fn space(&self, space: Space) -> &Tree {
+        match space {
+            Space::HostKeys => &self.host_keys,
+            Space::Kubeconfigs => &self.kubeconfigs,
+            Space::RoomClusters => &self.room_clusters,
+        }
+    }
+
     fn sync(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         self.log_file
@@ -399,6 +414,24 @@ impl JobStore for SledStore {
             out.push(decode("clusters", &codec::show_key(&key), &raw)?);
         }
         Ok(out)
+    }
+
+    fn kv_get(&self, space: Space, key: &str) -> Result<Option<String>, StoreError> {
+        self.space(space)
+            .get(key.as_bytes())?
+            .map(|raw| decode(space.tree(), key, &raw))
+            .transpose()
+    }
+
+    fn kv_put(&self, space: Space, key: &str, value: &str) -> Result<(), StoreError> {
+        self.space(space).insert(key.as_bytes(), encode(&value)?)?;
+        self.sync()
+    }
+
+    fn kv_remove(&self, space: Space, key: &str) -> Result<bool, StoreError> {
+        let was = self.space(space).remove(key.as_bytes())?.is_some();
+        self.sync()?;
+        Ok(was)
     }
 
     fn flush(&self) -> Result<(), StoreError> {

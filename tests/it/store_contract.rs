@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use labkube::store::{
     AuditEntry, AuditOutcome, ClusterRecord, Enqueued, Job, JobId, JobKind, JobState, JobStore,
-    MemoryStore, NewJob, Origin, Requester, SledStore, StoreError,
+    MemoryStore, NewJob, NodeRecord, Origin, Requester, SledStore, Space, StoreError,
 };
 
 /// Bulk import of history, an inherent method of both stores (not part of the trait).
@@ -94,6 +94,9 @@ pub fn finished_job(id: JobId) -> Job {
         steps: Vec::new(),
         cancel_requested: None,
         resumes: 0,
+        hosts: Vec::new(),
+        marks: Default::default(),
+        summary: None,
         created_ms: 1_000,
         started_ms: Some(1_001),
         finished_ms: Some(1_002),
@@ -117,6 +120,14 @@ pub fn cluster(name: &str, room: &str) -> ClusterRecord {
         owner_platform: "console".into(),
         owner_room: room.into(),
         created_ms: 7,
+        k8s_version: "v1.33.4".into(),
+        nodes: vec![NodeRecord {
+            addr: "10.0.0.1".parse().unwrap(),
+            port: 22,
+            user: "root".into(),
+            role: "control-plane".into(),
+            hostname: "cp1".into(),
+        }],
     }
 }
 
@@ -129,7 +140,7 @@ macro_rules! contract_tests {
             terminal_jobs_are_immutable, refused_change_leaves_job_unchanged,
             running_cannot_go_back_to_queue, renumbering_is_refused, update_of_missing_job,
             recent_is_newest_first_and_limited, log_tail_order_and_count, audit_is_dense,
-            cluster_registry, concurrent_enqueues_are_dense, import_finished_history,
+            cluster_registry, concurrent_enqueues_are_dense, small_records_by_space, import_finished_history,
         ]);
     };
     (@tests $module:ident, $make:expr, [$($test:ident),* $(,)?]) => {

@@ -275,6 +275,38 @@ pub fn cluster_registry<S: JobStore>(s: &S) {
     assert_eq!(names(s), ["edge"]);
 }
 
+pub fn small_records_by_space<S: JobStore>(s: &S) {
+    assert_eq!(s.kv_get(Space::HostKeys, "127.0.0.2:22").unwrap(), None);
+    s.kv_put(Space::HostKeys, "127.0.0.2:22", "ssh-ed25519 AAAA")
+        .unwrap();
+    s.kv_put(Space::RoomClusters, "127.0.0.2:22", "other space")
+        .unwrap();
+    assert_eq!(
+        s.kv_get(Space::HostKeys, "127.0.0.2:22")
+            .unwrap()
+            .as_deref(),
+        Some("ssh-ed25519 AAAA")
+    );
+    assert_eq!(
+        s.kv_get(Space::RoomClusters, "127.0.0.2:22")
+            .unwrap()
+            .as_deref(),
+        Some("other space"),
+        "spaces are separate"
+    );
+    s.kv_put(Space::HostKeys, "127.0.0.2:22", "ssh-ed25519 BBBB")
+        .unwrap();
+    assert_eq!(
+        s.kv_get(Space::HostKeys, "127.0.0.2:22")
+            .unwrap()
+            .as_deref(),
+        Some("ssh-ed25519 BBBB")
+    );
+    assert!(s.kv_remove(Space::HostKeys, "127.0.0.2:22").unwrap());
+    assert!(!s.kv_remove(Space::HostKeys, "127.0.0.2:22").unwrap());
+    assert_eq!(s.kv_get(Space::Kubeconfigs, "lab").unwrap(), None);
+}
+
 pub fn concurrent_enqueues_are_dense<S: JobStore>(s: &S) {
     let per_thread: Vec<Vec<JobId>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..8u32)

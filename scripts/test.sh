@@ -25,5 +25,9 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
+# Real test peers: OpenSSH sshd (started per test on 127.0.0.x), sudo, and the two local users
+# the non-root SSH tests log in as.
+as_root bash scripts/test-setup-ssh.sh
+
 # Library, binary and integration tests (benchmarks are run separately: see docs/BENCHMARKS.md).
 exec cargo test --locked "$@"

@@ -9,6 +9,8 @@ mod dispatch;
 mod docs;
 mod live_progress;
 mod shutdown;
+mod ssh;
+mod sshd;
 mod store_contract;
 mod support;
 mod worker;

@@ -1,0 +1,359 @@
+//! The SSH implementation of [`RemoteExec`] (russh).
+//!
+//! One TCP connection and SSH session per host, kept for the whole job; every script is a new
+//! `exec` channel on it running exactly `sh -s` (or `sudo -n -- sh -s` for a privileged script
+//! of a non-root user). The script and its environment travel on the channel's stdin, never on
+//! the command line. Host keys are checked against a configured known_hosts file, or pinned on
+//! first contact in a [`HostKeyStore`].
+//!
+//! # Layout
+//! - this file: [`SshConfig`], [`SshConnector`] (handshake, host key, login) and [`SshSession`];
+//! - `script`: the command line and the stdin payload (quoting, env names, sudo detection);
+//! - `exec`: one channel run under a deadline;
+//! - `hostkey`: fingerprints, known_hosts, pinning, the russh handler that checks the host key
+//!   during the handshake, and [`MemoryHostKeys`];
+//! - `key`: loading the client key.
+
+mod exec;
+mod hostkey;
+mod key;
+mod script;
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use russh::client::{self, Handle};
+use russh::keys::{PrivateKey, PrivateKeyWithHashAlg};
+use russh::{Disconnect, Preferred};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+pub use hostkey::{MemoryHostKeys, fingerprint, fingerprint_of_line};
+
+use super::remote::{
+    Connected, Connector, HostKeyStore, Output, RemoteError, RemoteExec, Script, Target,
+};
+use hostkey::{Accepted, HandlerError, HostKeyCheck, Trust};
+
+/// How to reach hosts over SSH. `Debug` never shows the passphrase.
+#[derive(Clone)]
+pub struct SshConfig {
+    /// The client's private key (OpenSSH format; ed25519 or RSA).
+    pub key_path: PathBuf,
+    /// The key's passphrase, already resolved from its secret source. Never logged or shown.
+    pub passphrase: Option<String>,
+    /// OpenSSH known_hosts file to trust exclusively; `None`: pin keys on first contact in the
+    /// connector's [`HostKeyStore`].
+    pub known_hosts: Option<PathBuf>,
+    /// Limit for TCP connect + handshake + login.
+    pub connect_timeout: Duration,
+    /// Interval of SSH keep-alives on an idle connection (zero: none). Three unanswered ones
+    /// close the connection.
+    pub keepalive: Duration,
+}
+
+impl std::fmt::Debug for SshConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SshConfig")
+            .field("key_path", &self.key_path)
+            .field(
+                "passphrase",
+                &self.passphrase.as_ref().map(|_| "<redacted>"),
+            )
+            .field("known_hosts", &self.known_hosts)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("keepalive", &self.keepalive)
+            .finish()
+    }
+}
+
+/// Opens [`SshSession`]s. Made once per job (or process): it loads the client key once.
+pub struct SshConnector {
+    cfg: SshConfig,
+    key: Arc<PrivateKey>,
+    trust: Trust,
+}
+
+impl std::fmt::Debug for SshConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SshConnector")
+            .field("cfg", &self.cfg)
+            .field("key", &fingerprint(self.key.public_key()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl SshConnector {
+    /// Loads the client key (decrypting it with the passphrase if it is encrypted).
+    ///
+    /// # Errors
+    /// [`RemoteError::Key`] naming the key path if it is missing, unreadable, of an unsupported
+    /// type, encrypted without a passphrase, or the passphrase is wrong.
+    pub fn new(cfg: SshConfig, pins: Arc<dyn HostKeyStore>) -> Result<Self, RemoteError> {
+        let key = key::load(&cfg.key_path, cfg.passphrase.as_deref())?;
+        let trust = match &cfg.known_hosts {
+            Some(path) => Trust::KnownHosts(path.clone()),
+            None => Trust::Pins(pins),
+        };
+        Ok(SshConnector {
+            key: Arc::new(key),
+            trust,
+            cfg,
+        })
+    }
+
+    /// Connects to `target`, checks its host key and logs in with the client key.
+    ///
+    /// # Errors
+    /// [`RemoteError::Connect`] (refused, unreachable, handshake failed),
+    /// [`RemoteError::Timeout`] (`connecting`, after `connect_timeout`), [`RemoteError::Auth`],
+    /// [`RemoteError::HostKeyChanged`], [`RemoteError::HostKeyUnknown`] or
+    /// [`RemoteError::Store`].
+    pub async fn connect(&self, target: &Target) -> Result<SshSession, RemoteError> {
+        let span = tracing::info_span!("ssh_connect", host = %target);
+        let attempt = tokio::time::timeout(self.cfg.connect_timeout, self.connect_inner(target));
+        match attempt.instrument(span).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(host = %target, "connecting timed out");
+                Err(RemoteError::Timeout {
+                    host: target.to_string(),
+                    what: "connecting".into(),
+                    secs: whole_secs(self.cfg.connect_timeout),
+                })
+            }
+        }
+    }
+
+    async fn connect_inner(&self, target: &Target) -> Result<SshSession, RemoteError> {
+        let host = target.to_string();
+        let connect_err = |reason: String| RemoteError::Connect {
+            host: host.clone(),
+            reason,
+        };
+        let trusted = hostkey::trusted_keys(&self.trust, target)?;
+        let config = client::Config {
+            keepalive_interval: (!self.cfg.keepalive.is_zero()).then_some(self.cfg.keepalive),
+            keepalive_max: 3,
+            nodelay: true,
+            preferred: Preferred {
+                key: Cow::Owned(hostkey::preferred_algorithms(&trusted)),
+                ..Preferred::DEFAULT
+            },
+            ..client::Config::default()
+        };
+
+        let tcp = TcpStream::connect(SocketAddr::new(target.addr, target.port))
+            .await
+            .map_err(|e| connect_err(e.to_string()))?;
+        // Small request/response packets: Nagle would add delayed-ACK stalls to every script.
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "set_nodelay failed");
+        }
+
+        let accepted = Arc::new(Mutex::new(None));
+        let handler = HostKeyCheck {
+            trust: self.trust.clone(),
+            target: target.clone(),
+            accepted: accepted.clone(),
+        };
+        let mut handle = client::connect_stream(Arc::new(config), tcp, handler)
+            .await
+            .map_err(|e| match e {
+                HandlerError::HostKey(e) => e,
+                HandlerError::Ssh(e) => connect_err(format!("SSH handshake failed: {e}")),
+            })?;
+
+        let result = self.login(&mut handle, target, &accepted).await;
+        match result {
+            Ok(first_contact) => {
+                if let Some(fp) = &first_contact {
+                    tracing::info!(host = %target, fingerprint = %fp, "pinned the host key on first contact");
+                }
+                tracing::debug!(host = %target, user = %target.user, "connected");
+                Ok(SshSession {
+                    target: target.clone(),
+                    handle,
+                    first_contact,
+                    closed: AtomicBool::new(false),
+                })
+            }
+            Err(e) => {
+                let _ = handle.disconnect(Disconnect::ByApplication, "", "en").await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Authenticates, then pins a first-contact key (only a host that let us in is pinned).
+    async fn login(
+        &self,
+        handle: &mut Handle<HostKeyCheck>,
+        target: &Target,
+        accepted: &Mutex<Option<Accepted>>,
+    ) -> Result<Option<String>, RemoteError> {
+        let ssh_err = |e: russh::Error| RemoteError::Connect {
+            host: target.to_string(),
+            reason: format!("login failed: {e}"),
+        };
+        let hash = if self.key.algorithm().is_rsa() {
+            // rsa-sha2-512/256 as the server announces; `None` (SHA-1) only for old servers.
+            handle
+                .best_supported_rsa_hash()
+                .await
+                .map_err(ssh_err)?
+                .flatten()
+        } else {
+            None
+        };
+        let key = PrivateKeyWithHashAlg::new(self.key.clone(), hash);
+        let auth = handle
+            .authenticate_publickey(target.user.clone(), key)
+            .await
+            .map_err(ssh_err)?;
+        if !auth.success() {
+            tracing::warn!(host = %target, user = %target.user, "the SSH key was refused");
+            return Err(RemoteError::Auth {
+                host: target.to_string(),
+                user: target.user.clone(),
+            });
+        }
+        let accepted = accepted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| RemoteError::Connect {
+                host: target.to_string(),
+                reason: "the server's host key was never checked".into(),
+            })?;
+        hostkey::pin(&self.trust, target, &accepted)
+    }
+}
+
+#[async_trait]
+impl Connector for SshConnector {
+    async fn connect(&self, target: &Target) -> Result<Connected, RemoteError> {
+        let session = SshConnector::connect(self, target).await?;
+        Ok(Connected {
+            first_contact: session.first_contact(),
+            exec: Arc::new(session),
+        })
+    }
+}
+
+/// An open SSH connection to one host; every [`RemoteExec::run`] is a new channel on it.
+/// Runs may overlap (one channel each), up to the server's `MaxSessions` (OpenSSH default 10).
+/// Dropping the session closes the connection once its channels are gone.
+pub struct SshSession {
+    target: Target,
+    handle: Handle<HostKeyCheck>,
+    first_contact: Option<String>,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for SshSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SshSession")
+            .field("target", &self.target)
+            .field("first_contact", &self.first_contact)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SshSession {
+    /// The `SHA256:...` fingerprint of the host's key if this connection pinned it for the
+    /// first time (show it in the room so a human can compare it), else `None`.
+    pub fn first_contact(&self) -> Option<String> {
+        self.first_contact.clone()
+    }
+
+    /// `true` once [`RemoteExec::close`] was called or the connection died.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed) || self.handle.is_closed()
+    }
+}
+
+#[async_trait]
+impl RemoteExec for SshSession {
+    fn target(&self) -> &Target {
+        &self.target
+    }
+
+    async fn run(&self, script: &Script) -> Result<Output, RemoteError> {
+        let t = &self.target;
+        let channel_err = |reason: String| RemoteError::Channel {
+            host: t.to_string(),
+            reason: format!("step {}: {reason}", script.step),
+        };
+        let payload = script::payload(script).map_err(|e| RemoteError::Script {
+            host: t.to_string(),
+            step: script.step.clone(),
+            reason: e.to_string(),
+        })?;
+        if self.is_closed() {
+            return Err(channel_err("the connection is closed".into()));
+        }
+        let command = script::command_line(&t.user, script.privileged);
+        // Names only: values may be secrets.
+        let env_names: Vec<&str> = script.env.iter().map(|(n, _)| n.as_str()).collect();
+        tracing::debug!(host = %t, step = %script.step, command, ?env_names, "running");
+
+        let started = Instant::now();
+        let deadline = started + script.timeout;
+        let timeout = || {
+            tracing::warn!(host = %t, step = %script.step, "timed out; channel closed");
+            RemoteError::Timeout {
+                host: t.to_string(),
+                what: format!("step {}", script.step),
+                secs: whole_secs(script.timeout),
+            }
+        };
+        let channel =
+            match tokio::time::timeout_at(deadline, self.handle.channel_open_session()).await {
+                Ok(Ok(c)) => c,
+                Ok(Err(e)) => return Err(channel_err(format!("cannot open a channel: {e}"))),
+                Err(_) => return Err(timeout()),
+            };
+        let output = match exec::run(channel, command, &payload, deadline).await {
+            Ok(o) => o,
+            Err(exec::ExecError::Timeout) => return Err(timeout()),
+            Err(exec::ExecError::Channel(reason)) => return Err(channel_err(reason)),
+        };
+        tracing::debug!(
+            host = %t,
+            step = %script.step,
+            status = ?output.status,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "finished"
+        );
+        let sudo = command == script::SUDO_SH;
+        if script::sudo_wants_password(sudo, output.status, &output.stderr) {
+            return Err(RemoteError::SudoPassword {
+                host: t.to_string(),
+                user: t.user.clone(),
+            });
+        }
+        Ok(output)
+    }
+
+    async fn close(&self) {
+        if !self.closed.swap(true, Ordering::Relaxed) {
+            let _ = self
+                .handle
+                .disconnect(Disconnect::ByApplication, "", "en")
+                .await;
+            tracing::debug!(host = %self.target, "disconnected");
+        }
+    }
+}
+
+/// Whole seconds for error messages, rounded up (a 300 ms limit reads `1 s`, not `0 s`).
+fn whole_secs(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}

@@ -1,0 +1,417 @@
+//! The SSH layer against real OpenSSH sshd hosts (see `sshd.rs`): running scripts here,
+//! connecting and host-key trust in `ssh/connect.rs`.
+
+mod connect;
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use labkube::provision::remote::{HostKeyStore, RemoteError, RemoteExec, Script, Target};
+use labkube::provision::ssh::{MemoryHostKeys, SshConfig, SshConnector, SshSession};
+
+use crate::sshd::{ClientKey, PASSWORD_SUDO_USER, SUDO_USER, SshdHost, require_users};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn config(key: &ClientKey) -> SshConfig {
+    SshConfig {
+        key_path: key.path.clone(),
+        passphrase: key.passphrase.clone(),
+        known_hosts: None,
+        connect_timeout: CONNECT_TIMEOUT,
+        keepalive: Duration::from_secs(15),
+    }
+}
+
+/// A connector pinning into a fresh in-memory store (returned too).
+fn connector(key: &ClientKey) -> (SshConnector, Arc<MemoryHostKeys>) {
+    let pins = Arc::new(MemoryHostKeys::new());
+    let c = SshConnector::new(config(key), pins.clone()).expect("load key");
+    (c, pins)
+}
+
+fn target(host: &SshdHost, user: &str) -> Target {
+    Target {
+        addr: IpAddr::V4(host.ip),
+        port: host.port,
+        user: user.into(),
+    }
+}
+
+fn script(body: &str) -> Script {
+    Script {
+        step: "test".into(),
+        body: body.into(),
+        env: Vec::new(),
+        privileged: false,
+        timeout: Duration::from_secs(20),
+    }
+}
+
+async fn root_session(host: &SshdHost, key: &ClientKey) -> SshSession {
+    connector(key)
+        .0
+        .connect(&target(host, "root"))
+        .await
+        .expect("connect")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_a_script_with_stdout_stderr_and_exit_codes() {
+    let key = ClientKey::ed25519();
+    let host = SshdHost::start(&key);
+    let s = root_session(&host, &key).await;
+
+    let out = s.run(&script("echo out; echo err >&2")).await.unwrap();
+    assert_eq!(
+        (out.status, out.stdout.as_str(), out.stderr.as_str()),
+        (Some(0), "out\n", "err\n")
+    );
+    assert!(out.success());
+
+    let out = s
+        .run(&script("echo partial\nexit 3\necho never"))
+        .await
+        .unwrap();
+    assert_eq!((out.status, out.stdout.as_str()), (Some(3), "partial\n"));
+    assert!(!out.success());
+
+    let out = s.run(&script("labkube-no-such-command")).await.unwrap();
+    assert_eq!(out.status, Some(127));
+    assert!(out.stderr.contains("not found"), "{}", out.stderr);
+    s.close().await;
+    s.close().await; // idempotent
+    assert!(s.run(&script("true")).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn env_values_arrive_byte_identical_and_nothing_is_evaluated() {
+    let key = ClientKey::ed25519();
+    // A stand-in `reboot` first on PATH: if a value were ever evaluated, it would leave a mark
+    // (and the real one is never at risk).
+    let bin = tempfile::Builder::new()
+        .prefix("labkube-bin-")
+        .tempdir()
+        .unwrap();
+    let mark = bin.path().join("rebooted");
+    let fake = bin.path().join("reboot");
+    std::fs::write(&fake, format!("#!/bin/sh\ntouch {}\n", mark.display())).unwrap();
+    std::process::Command::new("chmod")
+        .args(["0755"])
+        .arg(bin.path())
+        .arg(&fake)
+        .status()
+        .unwrap();
+    let path_line = format!("SetEnv PATH={}:/usr/bin:/bin", bin.path().display());
+    let host = SshdHost::start_with(&[&key], &[&path_line]);
+    let s = root_session(&host, &key).await;
+
+    // The stand-in really is what `reboot` means there.
+    let out = s.run(&script("command -v reboot")).await.unwrap();
+    assert_eq!(out.stdout.trim(), fake.display().to_string());
+
+    let values = [
+        "$(reboot)",
+        "`reboot`",
+        "it's",
+        "\"double\" quoted",
+        "back\\slash \\n \\\\",
+        "line one\nline two\n",
+        "  leading and trailing spaces  ",
+        "tab\there",
+        "$HOME ${PATH} $$ $0",
+        "; reboot; echo '",
+        "",
+        "ünïcødé ✓",
+        "'\"'\"'",
+        "\n",
+        "!*?[a-z]{1,2}~#&|<>()",
+    ];
+    let mut sc = script("");
+    let mut body = String::new();
+    for (i, v) in values.iter().enumerate() {
+        sc.env.push((format!("V_{i}"), v.to_string()));
+        body.push_str(&format!("printf '%s\\0' \"$V_{i}\"\n"));
+    }
+    sc.body = body;
+    let out = s.run(&sc).await.unwrap();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let got: Vec<&str> = out.stdout.split('\0').collect();
+    assert_eq!(&got[..values.len()], &values[..]);
+    assert_eq!(got[values.len()], "");
+    assert!(!mark.exists(), "a value was evaluated");
+
+    // The remote command line is exactly `sh -s`: no value ever travels on it.
+    let out = s.run(&sc_with_cmdline(sc)).await.unwrap();
+    assert_eq!(
+        out.stdout.rsplit('\0').nth(1),
+        Some("sh -s"),
+        "{:?}",
+        out.stdout
+    );
+}
+
+/// `sc` plus a last line printing the running shell's own command line (space-separated).
+fn sc_with_cmdline(mut sc: Script) -> Script {
+    sc.body
+        .push_str("printf '%s\\0' \"$(tr '\\0' ' ' < /proc/$$/cmdline | sed 's/ $//')\"\n");
+    sc
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_env_names_are_rejected_before_sending() {
+    let key = ClientKey::ed25519();
+    let host = SshdHost::start(&key);
+    let s = root_session(&host, &key).await;
+    for bad in ["A-B", "1ST", "A;reboot", "a b", ""] {
+        let mut sc = script("echo ran");
+        sc.env.push((bad.into(), "x".into()));
+        match s.run(&sc).await {
+            Err(RemoteError::Script { reason, .. }) => {
+                assert!(
+                    reason.contains("invalid environment variable name"),
+                    "{reason}"
+                )
+            }
+            other => panic!("{bad:?}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_reading_stdin_do_not_swallow_the_script() {
+    let key = ClientKey::ed25519();
+    let host = SshdHost::start(&key);
+    let s = root_session(&host, &key).await;
+    let out = s
+        .run(&script("cat\nread line || echo eof\necho after"))
+        .await
+        .unwrap();
+    assert_eq!(out.stdout, "eof\nafter\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_runs_reuse_one_connection() {
+    let key = ClientKey::ed25519();
+    let host = SshdHost::start(&key);
+    let s = root_session(&host, &key).await;
+    let mut seen = HashSet::new();
+    for _ in 0..20 {
+        let out = s.run(&script("echo $SSH_CONNECTION")).await.unwrap();
+        // "client_ip client_port server_ip server_port"
+        let fields: Vec<&str> = out.stdout.split_whitespace().collect();
+        assert_eq!(fields.len(), 4, "{}", out.stdout);
+        assert_eq!(fields[2], host.ip.to_string());
+        seen.insert(fields[1].to_string());
+    }
+    assert_eq!(seen.len(), 1, "source ports: {seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_runs_share_the_connection() {
+    let key = ClientKey::ed25519();
+    let host = SshdHost::start(&key);
+    let s = Arc::new(root_session(&host, &key).await);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let s = s.clone();
+        tasks.spawn(async move {
+            let mut sc = script("sleep 0.3; echo \"$N $SSH_CONNECTION\"");
+            sc.env.push(("N".into(), i.to_string()));
+            (i, s.run(&sc).await.unwrap())
+        });
+    }
+    let t0 = Instant::now();
+    let mut conns = HashSet::new();
+    while let Some(r) = tasks.join_next().await {
+        let (i, out) = r.unwrap();
+        let (n, conn) = out.stdout.trim().split_once(' ').unwrap();
+        assert_eq!(n, i.to_string());
+        conns.insert(conn.to_string());
+    }
+    assert_eq!(conns.len(), 1);
+    // Parallel channels, not one after another (8 x 0.3 s).
+    assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_script_timeout_closes_the_channel_and_the_session_stays_usable() {
+    let key = ClientKey::ed25519();
+    let host = SshdHost::start(&key);
+    let s = root_session(&host, &key).await;
+    let mut slow = script("echo started; sleep 5");
+    slow.step = "slow_step".into();
+    slow.timeout = Duration::from_millis(700);
+    let t0 = Instant::now();
+    match s.run(&slow).await {
+        Err(RemoteError::Timeout {
+            what,
+            secs,
+            host: h,
+        }) => {
+            assert_eq!(what, "step slow_step");
+            assert_eq!(secs, 1);
+            assert_eq!(h, target(&host, "root").to_string());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
+
+    // The same connection runs the next scripts.
+    let first = s.run(&script("echo $SSH_CONNECTION")).await.unwrap();
+    let out = s.run(&script("echo still here")).await.unwrap();
+    assert_eq!(out.stdout, "still here\n");
+    assert_eq!(
+        s.run(&script("echo $SSH_CONNECTION")).await.unwrap().stdout,
+        first.stdout
+    );
+}
+
+/// For non-root logins sshd honours the TERM we send on timeout (or when the caller drops the
+/// run), so the remote shell is gone
+/// (for root logins OpenSSH refuses session signals: "session signalling requires privilege
+/// separation"; the process then runs on until it ends or next writes to the closed channel).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_out_or_abandoned_script_of_a_non_root_user_is_stopped() {
+    require_users();
+    let key = ClientKey::ed25519();
+    let host = SshdHost::start(&key);
+    let pids = host.dir().join("pids");
+    std::fs::create_dir(&pids).unwrap();
+    std::process::Command::new("chmod")
+        .arg("1777")
+        .arg(&pids)
+        .status()
+        .unwrap();
+    let (c, _) = connector(&key);
+    let s = c.connect(&target(&host, SUDO_USER)).await.unwrap();
+    // Timed out (unprivileged and through sudo), and abandoned by the caller (future dropped).
+    for (case, privileged, dropped) in [
+        ("plain", false, false),
+        ("sudo", true, false),
+        ("dropped", false, true),
+    ] {
+        let pid_file = pids.join(format!("{case}.pid"));
+        let mut slow = script(&format!("echo $$ > {}\nsleep 20", pid_file.display()));
+        slow.privileged = privileged;
+        if dropped {
+            let abandoned = tokio::time::timeout(Duration::from_millis(700), s.run(&slow)).await;
+            assert!(abandoned.is_err(), "{case}");
+        } else {
+            slow.timeout = Duration::from_millis(700);
+            let r = s.run(&slow).await;
+            assert!(
+                matches!(r, Err(RemoteError::Timeout { .. })),
+                "{case}: {r:?}"
+            );
+        }
+        let pid: u32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let gone_by = Instant::now() + Duration::from_secs(5);
+        while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            assert!(
+                Instant::now() < gone_by,
+                "{case}: remote shell {pid} still running"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    assert_eq!(s.run(&script("echo ok")).await.unwrap().stdout, "ok\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_root_user_runs_privileged_scripts_through_sudo() {
+    require_users();
+    let key = ClientKey::ed25519();
+    let host = SshdHost::start(&key);
+    let (c, _) = connector(&key);
+    let s = c.connect(&target(&host, SUDO_USER)).await.unwrap();
+
+    let mut sc = script("id -u; id -un; echo \"$GREETING\"");
+    sc.env.push(("GREETING".into(), "hello 'there'".into()));
+    sc.privileged = true;
+    let out = s.run(&sc).await.unwrap();
+    assert_eq!(out.stdout, "0\nroot\nhello 'there'\n", "{}", out.stderr);
+    // Run by exactly `sudo -n -- sh -s`.
+    let mut parent = script("tr '\\0' ' ' < /proc/$PPID/cmdline");
+    parent.privileged = true;
+    assert_eq!(
+        s.run(&parent).await.unwrap().stdout.trim_end(),
+        "sudo -n -- sh -s"
+    );
+
+    sc.privileged = false;
+    let out = s.run(&sc).await.unwrap();
+    assert_eq!(
+        out.stdout,
+        format!("{}\n{SUDO_USER}\nhello 'there'\n", uid(SUDO_USER))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sudo_asking_for_a_password_is_sudo_password() {
+    require_users();
+    let key = ClientKey::ed25519();
+    let host = SshdHost::start(&key);
+    let (c, _) = connector(&key);
+    let s = c.connect(&target(&host, PASSWORD_SUDO_USER)).await.unwrap();
+    let mut sc = script("id -u");
+    sc.privileged = true;
+    match s.run(&sc).await {
+        Err(RemoteError::SudoPassword { user, .. }) => assert_eq!(user, PASSWORD_SUDO_USER),
+        other => panic!("{other:?}"),
+    }
+    // Unprivileged scripts still run as the user.
+    sc.privileged = false;
+    assert_eq!(
+        s.run(&sc).await.unwrap().stdout.trim(),
+        uid(PASSWORD_SUDO_USER)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_hosts_at_once() {
+    let key = ClientKey::ed25519();
+    let hosts: Vec<SshdHost> = (0..30).map(|_| SshdHost::start(&key)).collect();
+    let (c, pins) = connector(&key);
+    let c = Arc::new(c);
+    let t0 = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for h in &hosts {
+        let (c, t) = (c.clone(), target(h, "root"));
+        tasks.spawn(async move {
+            let s = c.connect(&t).await?;
+            let out = s.run(&script("echo $SSH_CONNECTION")).await?;
+            s.close().await;
+            Ok::<_, RemoteError>((t, out, s.first_contact()))
+        });
+    }
+    let mut done = 0;
+    while let Some(r) = tasks.join_next().await {
+        let (t, out, fc) = r.unwrap().unwrap();
+        assert_eq!(out.status, Some(0));
+        assert!(
+            out.stdout.contains(&format!(" {} {}", t.addr, t.port)),
+            "{}",
+            out.stdout
+        );
+        assert!(fc.is_some());
+        assert!(pins.pinned(&t.pin_id()).unwrap().is_some());
+        done += 1;
+    }
+    assert_eq!(done, 30);
+    assert!(t0.elapsed() < Duration::from_secs(60), "{:?}", t0.elapsed());
+}
+
+fn uid(user: &str) -> String {
+    let out = std::process::Command::new("id")
+        .args(["-u", user])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}

@@ -9,11 +9,14 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/labkube-target}"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# System packages the tests need: a C compiler for crates with C parts, and kill(1) for the
-# SIGTERM test.
+# System packages the tests need: a C compiler for crates with C parts, kill(1) for the SIGTERM
+# test, shellcheck and unshare for the step-script tests.
 missing=()
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 type -P kill >/dev/null 2>&1 || missing+=(procps)
+# shellcheck checks commands/ and the stand-ins; unshare sandboxes the local script tests.
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   as_root apt-get update -q

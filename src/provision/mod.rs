@@ -1,5 +1,8 @@
-//! Cluster provisioning over SSH. This part: the remote-execution seam ([`remote`]) and its
-//! russh implementation ([`ssh`]); the phase engine builds on them.
+//! Cluster provisioning over SSH. So far: the remote-execution seam ([`remote`]) and its russh
+//! implementation ([`ssh`]), OS detection ([`os`]) and the embedded step scripts of
+//! `commands/` ([`scripts`]); the phase engine builds on them.
 
+pub mod os;
 pub mod remote;
+pub mod scripts;
 pub mod ssh;

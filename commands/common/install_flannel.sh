@@ -1,0 +1,86 @@
+#!/bin/sh
+# install_flannel: the flannel pod network at a pinned release, from its release manifest
+#   https://github.com/flannel-io/flannel/releases/download/$FLANNEL_VERSION/kube-flannel.yml
+#   downloaded to a temporary file (checked against FLANNEL_SHA256 when given), its "Network"
+#   set to POD_CIDR, then applied with the admin kubeconfig.
+#
+# Privileges:  root (reads /etc/kubernetes/admin.conf).
+# Env:         FLANNEL_VERSION  flannel release tag, e.g. v0.27.4 (required)
+#              POD_CIDR         the pod network given to kubeadm_init (required)
+#              FLANNEL_SHA256   sha256 of that release's kube-flannel.yml (optional)
+#              LABKUBE_ROOT (tests only) prefixes every host path; empty in production.
+# Output:      kubectl apply's output (one line per object), or one line saying it was
+#              already done.
+# Exit:        0; curl's or kubectl's status if the download or apply fails (worth a retry);
+#              1 for malformed parameters, a checksum mismatch, a manifest without the
+#              expected "Network" setting, or a host that is not the control plane.
+# Idempotency: skipped when the kube-flannel DaemonSet already runs FLANNEL_VERSION's image
+#              and the kube-flannel-cfg ConfigMap has POD_CIDR as its Network (both read with
+#              kubectl get); otherwise the apply converges the objects.
+set -eu
+R="${LABKUBE_ROOT:-}"
+
+fail() {
+    echo "install_flannel: $*" >&2
+    exit 1
+}
+
+fetch() { # URL FILE
+    curl -fsSL --proto '=https' --tlsv1.2 --retry 3 --connect-timeout 20 --max-time 300 -o "$2" "$1"
+}
+
+main() {
+    case "${FLANNEL_VERSION:-}" in
+        v[0-9]*.[0-9]*.[0-9]*) ;;
+        *) fail "FLANNEL_VERSION must be a release tag such as v0.27.4" ;;
+    esac
+    case "$FLANNEL_VERSION" in
+        *[!0-9A-Za-z.+-]*) fail "FLANNEL_VERSION must be a release tag such as v0.27.4" ;;
+    esac
+    case "${POD_CIDR:-}" in
+        "" | *[!0-9A-Fa-f.:/]* | */*/*) fail "POD_CIDR must be a network such as 10.244.0.0/16" ;;
+        */[0-9] | */[0-9][0-9] | */[0-9][0-9][0-9]) ;;
+        *) fail "POD_CIDR must be a network such as 10.244.0.0/16" ;;
+    esac
+    admin="$R/etc/kubernetes/admin.conf"
+    [ -f "$admin" ] || fail "no /etc/kubernetes/admin.conf: this is not an initialised control plane (kubeadm_init comes first)"
+
+    image=$(kubectl --kubeconfig "$admin" -n kube-flannel get daemonset kube-flannel-ds \
+        -o 'jsonpath={.spec.template.spec.containers[0].image}' 2>/dev/null || true)
+    netconf=$(kubectl --kubeconfig "$admin" -n kube-flannel get configmap kube-flannel-cfg \
+        -o 'jsonpath={.data.net-conf\.json}' 2>/dev/null || true)
+    network=$(printf '%s\n' "$netconf" | sed -n 's/.*"Network":[[:space:]]*"\([^"]*\)".*/\1/p')
+    case "$image" in
+        *":$FLANNEL_VERSION")
+            if [ "$network" = "$POD_CIDR" ]; then
+                echo "install_flannel: flannel $FLANNEL_VERSION already runs with network $POD_CIDR; nothing to do"
+                return 0
+            fi
+            ;;
+    esac
+
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    trap 'exit 129' HUP
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+
+    url="https://github.com/flannel-io/flannel/releases/download/$FLANNEL_VERSION/kube-flannel.yml"
+    fetch "$url" "$work/release.yml"
+    if [ -n "${FLANNEL_SHA256:-}" ]; then
+        actual=$(sha256sum "$work/release.yml" | awk '{ print $1 }')
+        [ "$actual" = "$FLANNEL_SHA256" ] ||
+            fail "$url has sha256 $actual, expected FLANNEL_SHA256=$FLANNEL_SHA256"
+    fi
+    grep -q '"Network":' "$work/release.yml" ||
+        fail "$url has no \"Network\" setting to point at POD_CIDR: its format changed"
+    sed "s|\"Network\":[[:space:]]*\"[^\"]*\"|\"Network\": \"$POD_CIDR\"|" \
+        "$work/release.yml" >"$work/kube-flannel.yml"
+    grep -q "image: .*flannel:$FLANNEL_VERSION\$" "$work/kube-flannel.yml" ||
+        fail "$url does not run flannel $FLANNEL_VERSION images"
+    kubectl --kubeconfig "$admin" apply -f "$work/kube-flannel.yml"
+}
+
+# The whole script is parsed before anything runs (a truncated upload runs nothing), and no
+# command can read the rest of the script from stdin (it arrives on sh -s's stdin).
+main "$@" </dev/null

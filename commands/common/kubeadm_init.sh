@@ -1,0 +1,75 @@
+#!/bin/sh
+# kubeadm_init: make this host the control plane (kubeadm init), all preflight checks on.
+#   kubeadm init --apiserver-advertise-address=$ADVERTISE_ADDRESS --pod-network-cidr=$POD_CIDR
+#                --kubernetes-version=<the installed kubeadm's own version, vK8S_MINOR.N>
+#                --cri-socket=unix:///run/containerd/containerd.sock
+#                --token-ttl=15m --skip-token-print
+#   The control plane runs exactly the installed kubeadm's release (checked to be of
+#   K8S_MINOR), not a "stable-1.33" label that kubeadm would resolve over the internet to a
+#   patch release that may be newer than the installed kubelet. The bootstrap token kubeadm
+#   init always creates is not printed and expires after 15 minutes: workers join with a
+#   token made just in time by join_command.
+#
+# Privileges:  root.
+# Env:         ADVERTISE_ADDRESS  this host's IP address the API server advertises (required)
+#              POD_CIDR           the pod network, e.g. 10.244.0.0/16 (required; the same
+#                                 value must go to install_flannel)
+#              K8S_MINOR          Kubernetes minor release, e.g. 1.33 (required)
+#              LABKUBE_ROOT (tests only) prefixes every host path; empty in production.
+# Output:      kubeadm init's output (it holds no token), or one line saying it was already done.
+# Exit:        0; kubeadm's status if init fails (preflight errors are listed on stderr);
+#              1 for malformed parameters, a kubeadm of another minor, or an earlier init that
+#              left /etc/kubernetes/admin.conf behind without a working API server.
+# Idempotency: skipped when /etc/kubernetes/admin.conf exists and the API server answers with
+#              the cluster-info ConfigMap (written at the end of a successful init).
+set -eu
+R="${LABKUBE_ROOT:-}"
+
+fail() {
+    echo "kubeadm_init: $*" >&2
+    exit 1
+}
+
+main() {
+    case "${ADVERTISE_ADDRESS:-}" in
+        "" | *[!0-9A-Fa-f.:]*) fail "ADVERTISE_ADDRESS must be an IPv4 or IPv6 address" ;;
+    esac
+    case "${POD_CIDR:-}" in
+        "" | *[!0-9A-Fa-f.:/]* | */*/*) fail "POD_CIDR must be a network such as 10.244.0.0/16" ;;
+        */[0-9] | */[0-9][0-9] | */[0-9][0-9][0-9]) ;;
+        *) fail "POD_CIDR must be a network such as 10.244.0.0/16" ;;
+    esac
+    case "${K8S_MINOR:-}" in
+        1.[0-9] | 1.[0-9][0-9]) ;;
+        *) fail "K8S_MINOR must be a Kubernetes minor release such as 1.33" ;;
+    esac
+
+    admin="$R/etc/kubernetes/admin.conf"
+    if [ -f "$admin" ]; then
+        if kubectl --kubeconfig "$admin" --request-timeout=20s -n kube-public \
+            get configmap cluster-info -o name >/dev/null 2>&1; then
+            echo "kubeadm_init: the control plane is already initialised; nothing to do"
+            return 0
+        fi
+        fail "/etc/kubernetes/admin.conf exists but the API server does not answer with the cluster-info ConfigMap: it is down, or an earlier kubeadm init stopped half-way. See 'systemctl status kubelet' and 'crictl ps -a'; if that init was incomplete, run the reset step and create the cluster again"
+    fi
+
+    version=$(kubeadm version -o short) || fail "kubeadm is not installed (the install_kube step comes first)"
+    case "$version" in
+        "v$K8S_MINOR".*) ;;
+        *) fail "the installed kubeadm is $version, not of Kubernetes $K8S_MINOR" ;;
+    esac
+
+    kubeadm init \
+        --apiserver-advertise-address="$ADVERTISE_ADDRESS" \
+        --pod-network-cidr="$POD_CIDR" \
+        --kubernetes-version="$version" \
+        --cri-socket=unix:///run/containerd/containerd.sock \
+        --token-ttl=15m \
+        --skip-token-print
+    [ -f "$admin" ] || fail "kubeadm init succeeded but wrote no /etc/kubernetes/admin.conf"
+}
+
+# The whole script is parsed before anything runs (a truncated upload runs nothing), and no
+# command can read the rest of the script from stdin (it arrives on sh -s's stdin).
+main "$@" </dev/null

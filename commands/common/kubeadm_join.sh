@@ -1,0 +1,61 @@
+#!/bin/sh
+# kubeadm_join: join this host to the cluster as a worker.
+#   kubeadm join "$JOIN_ENDPOINT" --token "$JOIN_TOKEN"
+#                --discovery-token-ca-cert-hash "$JOIN_CA_HASH"
+#                --cri-socket=unix:///run/containerd/containerd.sock
+#   All preflight checks on. The token is never echoed: no shell tracing, no message quotes it, and
+#   it is written nowhere (kubeadm keeps the node's own credentials in
+#   /etc/kubernetes/kubelet.conf, not the token). It is on kubeadm's command line while kubeadm
+#   runs, as kubeadm's CLI requires.
+#
+# Privileges:  root.
+# Env:         JOIN_ENDPOINT  API server, host:port (required)
+#              JOIN_TOKEN     bootstrap token <6 of [a-z0-9]>.<16 of [a-z0-9]> (required, secret)
+#              JOIN_CA_HASH   sha256:<64 hex>, the cluster CA's public key hash (required)
+#              LABKUBE_ROOT (tests only) prefixes every host path; empty in production.
+#              All three come from join_command's line.
+# Output:      kubeadm join's output (it holds no token), or one line saying it was already done.
+# Exit:        0; kubeadm's status if the join fails; 1 for malformed parameters.
+# Idempotency: skipped when /etc/kubernetes/kubelet.conf exists (the node already joined).
+set -eu
+R="${LABKUBE_ROOT:-}"
+
+fail() {
+    echo "kubeadm_join: $*" >&2
+    exit 1
+}
+
+main() {
+    if [ -f "$R/etc/kubernetes/kubelet.conf" ]; then
+        echo "kubeadm_join: this node has already joined a cluster (/etc/kubernetes/kubelet.conf exists); nothing to do"
+        return 0
+    fi
+    case "${JOIN_ENDPOINT:-}" in
+        "" | *[!]0-9A-Za-z.:[-]*) fail "JOIN_ENDPOINT must be host:port" ;;
+        *:[0-9] | *:[0-9][0-9] | *:[0-9][0-9][0-9] | *:[0-9][0-9][0-9][0-9] | *:[0-9][0-9][0-9][0-9][0-9]) ;;
+        *) fail "JOIN_ENDPOINT must be host:port" ;;
+    esac
+    # Checked without ever printing the value.
+    case "${JOIN_TOKEN:-}" in
+        *[!a-z0-9.]*) fail "JOIN_TOKEN is malformed (expected [a-z0-9]{6}.[a-z0-9]{16}; value not shown)" ;;
+        [a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9][a-z0-9].*) ;;
+        *) fail "JOIN_TOKEN is malformed (expected [a-z0-9]{6}.[a-z0-9]{16}; value not shown)" ;;
+    esac
+    [ "${#JOIN_TOKEN}" -eq 23 ] ||
+        fail "JOIN_TOKEN is malformed (expected [a-z0-9]{6}.[a-z0-9]{16}; value not shown)"
+    case "${JOIN_CA_HASH:-}" in
+        sha256:*[!0-9a-f]*) fail "JOIN_CA_HASH must be sha256:<64 lower-case hex digits>" ;;
+        sha256:*) ;;
+        *) fail "JOIN_CA_HASH must be sha256:<64 lower-case hex digits>" ;;
+    esac
+    [ "${#JOIN_CA_HASH}" -eq 71 ] || fail "JOIN_CA_HASH must be sha256:<64 lower-case hex digits>"
+
+    kubeadm join "$JOIN_ENDPOINT" \
+        --token "$JOIN_TOKEN" \
+        --discovery-token-ca-cert-hash "$JOIN_CA_HASH" \
+        --cri-socket=unix:///run/containerd/containerd.sock
+}
+
+# The whole script is parsed before anything runs (a truncated upload runs nothing), and no
+# command can read the rest of the script from stdin (it arrives on sh -s's stdin).
+main "$@" </dev/null

@@ -1,0 +1,132 @@
+#!/bin/sh
+# install_kube: kubelet, kubeadm and kubectl of one Kubernetes minor release, from the
+# community repository pkgs.k8s.io (the legacy Google-hosted repositories are frozen).
+#   - /etc/apt/keyrings/kubernetes-apt-keyring.gpg: the repository's Release.key, dearmored;
+#   - /etc/apt/sources.list.d/kubernetes.list: the repository of v$K8S_MINOR, which only holds
+#     that minor's patch releases (the pin);
+#   - installs the missing packages (the newest patch release of the minor), holds all three
+#     (apt-mark hold) so an upgrade never moves a node past the control plane, and enables the
+#     kubelet (it restarts in a loop until kubeadm init/join configure it: expected).
+#
+# Privileges:  root.
+# Env:         K8S_MINOR   Kubernetes minor release, e.g. 1.33 (required)
+#              LABKUBE_ROOT (tests only) prefixes every host path; empty in production.
+# Output:      apt's output when installing, one line per change, then "install_kube: done".
+# Exit:        0; curl's, gpg's or apt-get's status if a download or install fails (worth a
+#              retry); 1 if K8S_MINOR is malformed or another minor is already installed
+#              (changing a node's minor is an upgrade, done with kubeadm upgrade, not here).
+# Idempotency: installed versions (dpkg-query), holds (apt-mark showhold), the repository
+#              files' bytes and systemctl is-enabled are probed first; when the three packages
+#              of the minor are installed, held and the kubelet enabled, nothing is fetched,
+#              written or installed.
+set -eu
+R="${LABKUBE_ROOT:-}"
+
+fail() {
+    echo "install_kube: $*" >&2
+    exit 1
+}
+
+# put_file SRC DEST MODE: replace DEST by SRC (atomically, through a file beside DEST) unless
+# DEST already has the same bytes. Returns 0 if DEST changed, 1 if it was already right.
+# (Called in if conditions, where set -e is off: hence the explicit || fail.)
+put_file() {
+    if [ -f "$2" ] && cmp -s "$1" "$2"; then
+        return 1
+    fi
+    { mkdir -p "${2%/*}" && cp "$1" "$2.labkube-new" && chmod "$3" "$2.labkube-new" &&
+        mv -f "$2.labkube-new" "$2"; } || fail "cannot write ${2#"$R"}"
+}
+
+# Non-interactive apt that waits for a running apt (unattended-upgrades on a fresh VM) instead
+# of failing on its lock, and keeps existing config files.
+apt_get() {
+    apt-get -q -y -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef \
+        -o Dpkg::Options::=--force-confold "$@"
+}
+
+# Installed version of package $1 (1.33.5-1.1), empty if it is not installed.
+deb_version() {
+    # shellcheck disable=SC2016 # ${...} are dpkg-query fields, not shell expansions
+    dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null |
+        awk '$1 == "installed" { print $2 }'
+}
+
+fetch() { # URL FILE
+    curl -fsSL --proto '=https' --tlsv1.2 --retry 3 --connect-timeout 20 --max-time 300 -o "$2" "$1"
+}
+
+configure_repository() {
+    repo="https://pkgs.k8s.io/core:/stable:/v$K8S_MINOR/deb/"
+    keyring="$R/etc/apt/keyrings/kubernetes-apt-keyring.gpg"
+    cat >"$work/kubernetes.list" <<LIST
+# Managed by labkube: Kubernetes $K8S_MINOR packages (the install_kube step writes this file).
+deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] $repo /
+LIST
+    if [ -s "$keyring" ] && cmp -s "$work/kubernetes.list" "$R/etc/apt/sources.list.d/kubernetes.list"; then
+        return 0
+    fi
+    if ! command -v curl >/dev/null 2>&1 || ! command -v gpg >/dev/null 2>&1; then
+        apt_get update
+        apt_get install ca-certificates curl gnupg
+    fi
+    fetch "${repo}Release.key" "$work/Release.key"
+    mkdir -m 0700 "$work/gnupg"
+    gpg --batch --yes --homedir "$work/gnupg" --dearmor -o "$work/keyring.gpg" "$work/Release.key"
+    if put_file "$work/keyring.gpg" "$keyring" 0644; then
+        echo "kubernetes: repository key written to /etc/apt/keyrings/kubernetes-apt-keyring.gpg"
+    fi
+    if put_file "$work/kubernetes.list" "$R/etc/apt/sources.list.d/kubernetes.list" 0644; then
+        echo "kubernetes: repository $repo configured"
+    fi
+}
+
+main() {
+    case "${K8S_MINOR:-}" in
+        1.[0-9] | 1.[0-9][0-9]) ;;
+        *) fail "K8S_MINOR must be a Kubernetes minor release such as 1.33" ;;
+    esac
+    export DEBIAN_FRONTEND=noninteractive
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    trap 'exit 129' HUP
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+
+    set --
+    for package in kubelet kubeadm kubectl; do
+        version=$(deb_version "$package")
+        case "$version" in
+            "") set -- "$@" "$package" ;;
+            "$K8S_MINOR".*) ;;
+            *) fail "$package $version is installed but K8S_MINOR is $K8S_MINOR: changing a node's minor release is an upgrade (kubeadm upgrade), not an install; run the reset step first on a host that may be wiped" ;;
+        esac
+    done
+
+    configure_repository
+    if [ "$#" -gt 0 ]; then
+        apt_get update
+        apt_get install "$@"
+        echo "kubernetes: installed $*"
+    fi
+
+    held=$(apt-mark showhold)
+    set --
+    for package in kubelet kubeadm kubectl; do
+        printf '%s\n' "$held" | grep -qx "$package" || set -- "$@" "$package"
+    done
+    if [ "$#" -gt 0 ]; then
+        apt-mark hold "$@" >/dev/null
+        echo "kubernetes: held $* (apt-mark hold)"
+    fi
+
+    if ! systemctl is-enabled --quiet kubelet 2>/dev/null; then
+        systemctl enable --now kubelet
+        echo "kubernetes: kubelet enabled"
+    fi
+    echo "install_kube: done ($(kubeadm version -o short))"
+}
+
+# The whole script is parsed before anything runs (a truncated upload runs nothing), and no
+# command can read the rest of the script from stdin (it arrives on sh -s's stdin).
+main "$@" </dev/null

@@ -1,0 +1,208 @@
+#!/bin/sh
+# reset: take Kubernetes off this host again (the /cluster delete step), leaving what labkube
+# did not bring.
+#   1. kubeadm reset -f, when kubeadm is installed and the host has cluster state;
+#   2. the CNI interfaces cni0 and flannel.1, when present;
+#   3. kubelet kubeadm kubectl (and their cri-tools, kubernetes-cni), and the packages
+#      install_containerd noted in /var/lib/labkube/installed (containerd, runc), unheld and
+#      purged -- after apt's simulation shows the purge takes nothing else along (containerd
+#      is kept if, say, docker.io came to depend on it);
+#   4. if labkube installed containerd, /etc/containerd and /var/lib/containerd go too;
+#      otherwise containerd stays, its previous config is restored (config.toml.pre-labkube)
+#      or labkube's removed, and it is restarted;
+#   5. /usr/local/bin/helm, if install_helm installed it;
+#   6. the repository files labkube wrote: /etc/apt/sources.list.d/kubernetes.list (if it
+#      starts "# Managed by labkube") and /etc/apt/keyrings/kubernetes-apt-keyring.gpg (once
+#      no source list refers to it);
+#   7. leftovers: /etc/cni/net.d, /var/lib/cni, /run/flannel, /opt/cni/bin/flannel,
+#      /etc/kubernetes, /var/lib/kubelet (refused while volumes are still mounted under it:
+#      rm would reach into them), /var/lib/etcd, and /var/lib/labkube.
+#   Swap, modules, sysctls and firewall rules of prepare_host stay: they are harmless, and
+#   undoing them could break what else the host runs.
+#
+# Privileges:  root.
+# Env:         none. LABKUBE_ROOT (tests only) prefixes every host path; empty in production.
+# Output:      one line per thing removed, then "reset: done".
+# Exit:        0; the failing tool's status; 1 if volumes are still mounted under
+#              /var/lib/kubelet.
+# Idempotency: every removal is probed first; on a host that was never set up, or already
+#              reset, it changes nothing.
+set -eu
+R="${LABKUBE_ROOT:-}"
+
+fail() {
+    echo "reset: $*" >&2
+    exit 1
+}
+
+# Non-interactive apt that waits for a running apt (unattended-upgrades on a fresh VM) instead
+# of failing on its lock, and keeps existing config files.
+apt_get() {
+    apt-get -q -y -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef \
+        -o Dpkg::Options::=--force-confold "$@"
+}
+
+deb_installed() {
+    # shellcheck disable=SC2016 # ${...} is a dpkg-query field, not a shell expansion
+    [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = installed ]
+}
+
+installed_by_labkube() {
+    grep -qx "$1" "$R/var/lib/labkube/installed" 2>/dev/null
+}
+
+remove() { # PATH... : rm -rf those that exist, saying so
+    for path in "$@"; do
+        if [ -e "$R$path" ] || [ -L "$R$path" ]; then
+            rm -rf "$R$path"
+            echo "reset: removed $path"
+        fi
+    done
+}
+
+kubeadm_reset() {
+    kubeadm version -o short >/dev/null 2>&1 || return 0
+    for state in etc/kubernetes/admin.conf etc/kubernetes/kubelet.conf etc/kubernetes/pki \
+        etc/kubernetes/manifests/kube-apiserver.yaml var/lib/kubelet/config.yaml var/lib/etcd/member; do
+        if [ -e "$R/$state" ]; then
+            kubeadm reset -f --cri-socket=unix:///run/containerd/containerd.sock
+            echo "reset: kubeadm reset done"
+            return 0
+        fi
+    done
+}
+
+delete_links() {
+    for link in cni0 flannel.1; do
+        if ip link show "$link" >/dev/null 2>&1; then
+            ip link delete "$link"
+            echo "reset: network interface $link deleted"
+        fi
+    done
+}
+
+# Packages to remove: kubelet kubeadm kubectl and their cri-tools and kubernetes-cni whenever
+# installed, and what install_containerd noted it installed (containerd, runc). apt's
+# simulation is checked first: if the purge would take other packages along (say docker.io,
+# installed later on top of labkube's containerd), containerd and runc are kept; if even the
+# Kubernetes packages alone would take others along, reset stops and names them.
+purge_packages() {
+    kube=""
+    for package in kubelet kubeadm kubectl cri-tools kubernetes-cni; do
+        if deb_installed "$package"; then kube="$kube $package"; fi
+    done
+    noted=""
+    if [ -f "$R/var/lib/labkube/installed" ]; then
+        while IFS= read -r package || [ -n "$package" ]; do
+            case "$package" in
+                helm | "" | *[!a-z0-9.+-]*) continue ;;
+            esac
+            if deb_installed "$package"; then noted="$noted $package"; fi
+        done <"$R/var/lib/labkube/installed"
+    fi
+    # shellcheck disable=SC2086 # package names, checked to be plain words
+    set -- $kube $noted
+    [ "$#" -gt 0 ] || return 0
+    taken=$(taken_along "$@")
+    if [ -n "$taken" ] && [ -n "$noted" ]; then
+        echo "reset: keeping$noted: purging it would also remove $taken"
+        CONTAINERD_KEPT=yes
+        # shellcheck disable=SC2086 # package names, checked to be plain words
+        set -- $kube
+        [ "$#" -gt 0 ] || return 0
+        taken=$(taken_along "$@")
+    fi
+    [ -z "$taken" ] || fail "purging $* would also remove $taken; remove those first or keep this host's Kubernetes packages"
+    held=$(apt-mark showhold)
+    for package in "$@"; do
+        if printf '%s\n' "$held" | grep -qx "$package"; then
+            apt-mark unhold "$package" >/dev/null
+        fi
+    done
+    apt_get purge "$@"
+    echo "reset: purged $*"
+}
+
+# taken_along PACKAGE...: the other packages a purge of these would remove (apt's simulation),
+# space-separated, empty if none.
+taken_along() {
+    apt-get -s purge "$@" | awk '$1 == "Purg" || $1 == "Remv" { print $2 }' |
+        while IFS= read -r package; do
+            case " $* " in
+                *" $package "*) ;;
+                *) printf '%s ' "$package" ;;
+            esac
+        done
+}
+
+# containerd's config: gone with containerd if labkube installed (and removed) it; otherwise
+# the previous config comes back (or labkube's goes) and the running containerd restarts.
+restore_containerd_config() {
+    conf="$R/etc/containerd/config.toml"
+    if installed_by_labkube containerd && [ "$CONTAINERD_KEPT" = no ]; then
+        remove /etc/containerd /var/lib/containerd
+        return 0
+    fi
+    restored=no
+    if [ -f "$conf.pre-labkube" ]; then
+        mv -f "$conf.pre-labkube" "$conf"
+        restored=yes
+        echo "reset: restored the previous /etc/containerd/config.toml"
+    elif [ -f "$conf" ] && grep -q '^# Managed by labkube' "$conf"; then
+        rm -f "$conf"
+        restored=yes
+        echo "reset: removed labkube's /etc/containerd/config.toml"
+    fi
+    if [ "$restored" = yes ] && systemctl is-active --quiet containerd; then
+        systemctl restart containerd
+        echo "reset: containerd restarted with its previous config"
+    fi
+}
+
+# kubeadm reset unmounts the pods' volumes; if some are still mounted (an NFS volume that
+# hangs, say), deleting /var/lib/kubelet would delete their data: stop before anything else.
+refuse_mounted_volumes() {
+    if awk '$2 ~ "^/var/lib/kubelet(/|$)" { found = 1 } END { exit !found }' "$R/proc/mounts" 2>/dev/null; then
+        fail "volumes are still mounted under /var/lib/kubelet (see /proc/mounts); unmount them or reboot, then run reset again. Not deleting through mounts"
+    fi
+}
+
+remove_state() {
+    remove /etc/cni/net.d /var/lib/cni /run/flannel /opt/cni/bin/flannel \
+        /etc/kubernetes /var/lib/kubelet /var/lib/etcd
+    for dir in /opt/cni/bin /opt/cni /etc/cni; do
+        rmdir "$R$dir" 2>/dev/null || true
+    done
+}
+
+remove_repository() {
+    list=/etc/apt/sources.list.d/kubernetes.list
+    if [ -f "$R$list" ] && grep -q '^# Managed by labkube' "$R$list"; then
+        remove "$list"
+    fi
+    if [ -e "$R/etc/apt/keyrings/kubernetes-apt-keyring.gpg" ] &&
+        ! grep -rqs 'kubernetes-apt-keyring.gpg' "$R/etc/apt/sources.list.d" "$R/etc/apt/sources.list"; then
+        remove /etc/apt/keyrings/kubernetes-apt-keyring.gpg
+    fi
+}
+
+main() {
+    export DEBIAN_FRONTEND=noninteractive
+    CONTAINERD_KEPT=no
+    kubeadm_reset
+    refuse_mounted_volumes
+    delete_links
+    purge_packages
+    restore_containerd_config
+    if installed_by_labkube helm; then
+        remove /usr/local/bin/helm
+    fi
+    remove_repository
+    remove_state
+    remove /var/lib/labkube
+    echo "reset: done"
+}
+
+# The whole script is parsed before anything runs (a truncated upload runs nothing), and no
+# command can read the rest of the script from stdin (it arrives on sh -s's stdin).
+main "$@" </dev/null

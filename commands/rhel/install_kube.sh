@@ -1,0 +1,96 @@
+#!/bin/sh
+# install_kube: kubelet, kubeadm and kubectl of one Kubernetes minor release, from the
+# community repository pkgs.k8s.io (the legacy Google-hosted repositories are frozen).
+#   - /etc/yum.repos.d/kubernetes.repo: the repository of v$K8S_MINOR, which only holds that
+#     minor's patch releases (the pin), with exclude= so that a plain 'dnf upgrade' never moves
+#     a node past the control plane (RHEL's equivalent of apt-mark hold);
+#   - installs the missing packages with --disableexcludes=kubernetes (the newest patch release
+#     of the minor; dnf imports the repository key named by gpgkey=);
+#   - enables and starts the kubelet (it restarts in a loop until kubeadm init/join configure
+#     it: expected).
+#
+# Privileges:  root.
+# Env:         K8S_MINOR   Kubernetes minor release, e.g. 1.33 (required)
+#              LABKUBE_ROOT (tests only) prefixes every host path; empty in production.
+# Output:      dnf's output when installing, one line per change, then "install_kube: done".
+# Exit:        0; dnf's status if a download or install fails (worth a retry); 1 if K8S_MINOR
+#              is malformed or another minor is already installed (changing a node's minor is
+#              an upgrade, done with kubeadm upgrade, not here).
+# Idempotency: installed versions (rpm -q), the repository file's bytes and systemctl
+#              is-enabled are probed first; when the three packages of the minor are installed
+#              and the kubelet enabled, nothing is written or installed.
+set -eu
+R="${LABKUBE_ROOT:-}"
+
+fail() {
+    echo "install_kube: $*" >&2
+    exit 1
+}
+
+# put_file SRC DEST MODE: replace DEST by SRC (atomically, through a file beside DEST) unless
+# DEST already has the same bytes. Returns 0 if DEST changed, 1 if it was already right.
+# (Called in if conditions, where set -e is off: hence the explicit || fail.)
+put_file() {
+    if [ -f "$2" ] && cmp -s "$1" "$2"; then
+        return 1
+    fi
+    { mkdir -p "${2%/*}" && cp "$1" "$2.labkube-new" && chmod "$3" "$2.labkube-new" &&
+        mv -f "$2.labkube-new" "$2"; } || fail "cannot write ${2#"$R"}"
+}
+
+# Installed version of package $1 (1.33.5), empty if it is not installed.
+rpm_version() {
+    rpm -q --qf '%{VERSION}\n' "$1" 2>/dev/null || true
+}
+
+main() {
+    case "${K8S_MINOR:-}" in
+        1.[0-9] | 1.[0-9][0-9]) ;;
+        *) fail "K8S_MINOR must be a Kubernetes minor release such as 1.33" ;;
+    esac
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    trap 'exit 129' HUP
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+
+    set --
+    for package in kubelet kubeadm kubectl; do
+        version=$(rpm_version "$package")
+        case "$version" in
+            "" | *"not installed"*) set -- "$@" "$package" ;;
+            "$K8S_MINOR".*) ;;
+            *) fail "$package $version is installed but K8S_MINOR is $K8S_MINOR: changing a node's minor release is an upgrade (kubeadm upgrade), not an install; run the reset step first on a host that may be wiped" ;;
+        esac
+    done
+
+    repo="https://pkgs.k8s.io/core:/stable:/v$K8S_MINOR/rpm/"
+    cat >"$work/kubernetes.repo" <<REPO
+# Managed by labkube: Kubernetes $K8S_MINOR packages (the install_kube step writes this file).
+[kubernetes]
+name=Kubernetes $K8S_MINOR
+baseurl=$repo
+enabled=1
+gpgcheck=1
+gpgkey=${repo}repodata/repomd.xml.key
+exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
+REPO
+    if put_file "$work/kubernetes.repo" "$R/etc/yum.repos.d/kubernetes.repo" 0644; then
+        echo "kubernetes: repository $repo configured"
+    fi
+
+    if [ "$#" -gt 0 ]; then
+        dnf install -y --disableexcludes=kubernetes "$@"
+        echo "kubernetes: installed $*"
+    fi
+
+    if ! systemctl is-enabled --quiet kubelet 2>/dev/null; then
+        systemctl enable --now kubelet
+        echo "kubernetes: kubelet enabled"
+    fi
+    echo "install_kube: done ($(kubeadm version -o short))"
+}
+
+# The whole script is parsed before anything runs (a truncated upload runs nothing), and no
+# command can read the rest of the script from stdin (it arrives on sh -s's stdin).
+main "$@" </dev/null

@@ -1,0 +1,184 @@
+//! The step scripts of `commands/`, embedded in the binary, and the lookup that picks the one
+//! for a host: `commands/<os>/<step>.sh`, trying the folders of [`OsInfo::lookup_chain`] in
+//! order (ubuntu → debian → common, rocky | centos | almalinux → rhel → common).
+//!
+//! The contract of every step (environment, output, idempotency) is in `commands/README.md`
+//! and in each script's header.
+
+use include_dir::{Dir, include_dir};
+
+use super::os::{OsError, OsInfo};
+
+/// Everything under `commands/`, read at compile time (`build.rs` makes cargo rebuild when a
+/// script changes).
+static COMMANDS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/commands");
+
+/// Every step the engine runs, in the order a full `/cluster create` uses them (`reset` is
+/// `/cluster delete`'s).
+pub const STEPS: &[&str] = &[
+    "os_release",
+    "facts",
+    "prepare_host",
+    "install_containerd",
+    "install_kube",
+    "kubeadm_init",
+    "install_flannel",
+    "install_helm",
+    "join_command",
+    "kubeadm_join",
+    "nodes",
+    "kubeconfig",
+    "reset",
+];
+
+/// Folders `commands/` may have: `common`, the family folders, and distribution folders that
+/// override their family's script for one distribution.
+pub const OS_FOLDERS: &[&str] = &[
+    "common",
+    "debian",
+    "ubuntu",
+    "rhel",
+    "rocky",
+    "centos",
+    "almalinux",
+];
+
+/// A resolved step script.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StepScript {
+    /// Path under `commands/` (`debian/prepare_host.sh`), for logs and error reports.
+    pub path: &'static str,
+    /// The script text, to send to `sh -s`.
+    pub body: &'static str,
+}
+
+/// Why no script could be picked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScriptError {
+    /// The step name is not one of [`STEPS`].
+    #[error("unknown step {step:?}; the steps are: {}", STEPS.join(", "))]
+    UnknownStep {
+        /// The name asked for.
+        step: String,
+    },
+    /// The host's OS is not supported.
+    #[error(transparent)]
+    Os(#[from] OsError),
+    /// No folder of the lookup chain has the step (a packaging mistake: a test checks every
+    /// step exists for every supported OS).
+    #[error("no script for step {step} on {os}: looked in commands/{{{tried}}}")]
+    Missing {
+        /// The step.
+        step: String,
+        /// The host's `PRETTY_NAME`.
+        os: String,
+        /// The folders tried, comma-separated.
+        tried: String,
+    },
+    /// The file is not UTF-8 text.
+    #[error("commands/{path} is not UTF-8 text")]
+    NotText {
+        /// Path under `commands/`.
+        path: String,
+    },
+}
+
+/// The script text of `step` for a host running `os`.
+///
+/// # Errors
+/// See [`locate`].
+pub fn resolve(step: &str, os: &OsInfo) -> Result<&'static str, ScriptError> {
+    locate(step, os).map(|s| s.body)
+}
+
+/// The `common/` script of `step`, for steps that run before the OS is known (`os_release`).
+///
+/// # Errors
+/// [`ScriptError::UnknownStep`], or [`ScriptError::Missing`] if `common/` lacks the step.
+pub fn resolve_common(step: &str) -> Result<&'static str, ScriptError> {
+    if !STEPS.contains(&step) {
+        return Err(ScriptError::UnknownStep { step: step.into() });
+    }
+    COMMANDS
+        .get_file(format!("common/{step}.sh"))
+        .and_then(|f| f.contents_utf8())
+        .ok_or_else(|| ScriptError::Missing {
+            step: step.into(),
+            os: "any".into(),
+            tried: "common".into(),
+        })
+}
+
+/// The script of `step` for a host running `os`, with the path it came from.
+///
+/// # Errors
+/// [`ScriptError::UnknownStep`] for a name not in [`STEPS`]; [`ScriptError::Os`] for an
+/// unsupported OS; [`ScriptError::Missing`] if no folder of the chain has the step;
+/// [`ScriptError::NotText`] if the file is not UTF-8.
+pub fn locate(step: &str, os: &OsInfo) -> Result<StepScript, ScriptError> {
+    if !STEPS.contains(&step) {
+        return Err(ScriptError::UnknownStep { step: step.into() });
+    }
+    os.family()?;
+    let chain = os.lookup_chain();
+    for folder in &chain {
+        if let Some(file) = COMMANDS.get_file(format!("{folder}/{step}.sh")) {
+            let path = file.path().to_str().unwrap_or_default();
+            let body = file
+                .contents_utf8()
+                .ok_or_else(|| ScriptError::NotText { path: path.into() })?;
+            return Ok(StepScript { path, body });
+        }
+    }
+    Err(ScriptError::Missing {
+        step: step.into(),
+        os: os.pretty_name.clone(),
+        tried: chain.join(","),
+    })
+}
+
+/// Every embedded file, as paths under `commands/` (for the layout test and diagnostics).
+pub fn embedded_files() -> Vec<&'static str> {
+    fn walk(dir: &'static Dir<'static>, out: &mut Vec<&'static str>) {
+        for file in dir.files() {
+            out.push(file.path().to_str().unwrap_or("<non-UTF-8 name>"));
+        }
+        for sub in dir.dirs() {
+            walk(sub, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(&COMMANDS, &mut out);
+    out.sort_unstable();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_steps_and_oses_are_named() {
+        let ubuntu = OsInfo::parse("ID=ubuntu\nID_LIKE=debian\n");
+        let e = resolve("kubeadm_upgrade", &ubuntu).unwrap_err().to_string();
+        assert!(
+            e.contains("kubeadm_upgrade") && e.contains("prepare_host"),
+            "{e}"
+        );
+        let alpine = OsInfo::parse("ID=alpine\nPRETTY_NAME=\"Alpine Linux v3.20\"\n");
+        let e = resolve("facts", &alpine).unwrap_err().to_string();
+        assert!(e.contains("alpine") && e.contains("rocky"), "{e}");
+    }
+
+    #[test]
+    fn family_folder_wins_over_common_when_both_exist() {
+        let s = locate(
+            "reset",
+            &OsInfo::parse("ID=rocky\nID_LIKE=\"rhel centos fedora\"\n"),
+        )
+        .unwrap();
+        assert_eq!(s.path, "rhel/reset.sh");
+        let s = locate("facts", &OsInfo::parse("ID=ubuntu\nID_LIKE=debian\n")).unwrap();
+        assert_eq!(s.path, "common/facts.sh");
+    }
+}

@@ -1,0 +1,270 @@
+//! Steps that fail: injected tool failures, bad parameters, truncated uploads, kubeadm's
+//! preflight, bad downloads, another Kubernetes minor.
+
+use super::calls::{JoinLine, mutating, node_table, parse_facts};
+use super::hosts::Flavour;
+use super::lab::Lab;
+
+#[test]
+fn injected_failures_fail_the_step_with_the_tools_message() {
+    let cases = [
+        (
+            Flavour::Debian,
+            "apt-get install",
+            "install_containerd",
+            "Could not resolve 'prod-cdn.packages.k8s.io'",
+        ),
+        (
+            Flavour::Rocky,
+            "dnf",
+            "install_containerd",
+            "Failed to download metadata for repo",
+        ),
+        (
+            Flavour::Ubuntu,
+            "curl",
+            "install_kube",
+            "curl: (6) Could not resolve host: pkgs.k8s.io",
+        ),
+        (
+            Flavour::Ubuntu,
+            "systemctl restart",
+            "install_containerd",
+            "Job for containerd.service failed",
+        ),
+        (
+            Flavour::Rocky,
+            "setenforce",
+            "prepare_host",
+            "setenforce() failed",
+        ),
+        (
+            Flavour::Debian,
+            "modprobe br_netfilter",
+            "prepare_host",
+            "could not insert 'br_netfilter'",
+        ),
+        (
+            Flavour::Ubuntu,
+            "kubeadm init",
+            "kubeadm_init",
+            "error execution phase wait-control-plane",
+        ),
+        (
+            Flavour::Rocky,
+            "kubectl apply",
+            "install_flannel",
+            "The connection to the server 10.0.0.1:6443 was refused",
+        ),
+        (
+            Flavour::Debian,
+            "curl",
+            "install_helm",
+            "Could not resolve host: get.helm.sh",
+        ),
+    ];
+    for (flavour, what, step, message) in cases {
+        let lab = Lab::ready_for(flavour, step);
+        lab.inject(0, what);
+        let run = lab.step(0, step, &[]);
+        assert!(!run.ok(), "{what} injected: {run}");
+        assert!(
+            run.stderr.contains(message),
+            "{what}: expected {message:?} on stderr: {run}"
+        );
+        // Fixed, the same step converges.
+        lab.heal(0);
+        lab.must(0, step, &[]);
+    }
+}
+
+#[test]
+fn a_failing_join_shows_kubeadms_error_but_not_the_token() {
+    let lab = Lab::cluster_of(Flavour::Ubuntu);
+    for step in ["prepare_host", "install_containerd", "install_kube"] {
+        for i in 0..3 {
+            lab.must(i, step, &[]);
+        }
+    }
+    lab.must(0, "kubeadm_init", &[]);
+    lab.must(0, "install_flannel", &[]);
+    let join = JoinLine::parse(&lab.must(0, "join_command", &[]).stdout);
+    let env = [
+        ("JOIN_ENDPOINT", join.endpoint.as_str()),
+        ("JOIN_TOKEN", join.token.as_str()),
+        ("JOIN_CA_HASH", join.ca_hash.as_str()),
+    ];
+    lab.inject(2, "kubeadm join");
+    let failed = lab.step(2, "kubeadm_join", &env);
+    assert!(!failed.ok());
+    assert!(
+        failed
+            .stderr
+            .contains("couldn't validate the identity of the API Server"),
+        "{failed}"
+    );
+    let secret = join.token.split_once('.').unwrap().1;
+    assert!(
+        !failed.stderr.contains(secret) && !failed.stdout.contains(secret),
+        "{failed}"
+    );
+    lab.must(1, "kubeadm_join", &env);
+    assert_eq!(parse_facts(&lab.must(2, "facts", &[]).stdout)["joined"], "");
+    // A wrong token or CA hash is kubeadm's error too, and still not echoed by the script.
+    lab.heal(2);
+    let wrong = "abcdef.0123456789abcdef";
+    let bad = lab.step(2, "kubeadm_join", &[env[0], ("JOIN_TOKEN", wrong), env[2]]);
+    assert!(
+        bad.stderr.contains(
+            "could not find a JWS signature in the cluster-info ConfigMap for token ID \"abcdef\""
+        ),
+        "{bad}"
+    );
+    assert!(!bad.stderr.contains("0123456789abcdef"), "{bad}");
+    lab.must(2, "kubeadm_join", &env);
+    let nodes = node_table(&lab.must(0, "nodes", &[]).stdout);
+    assert_eq!(
+        nodes.iter().filter(|(_, s)| s == "Ready").count(),
+        3,
+        "{nodes:?}"
+    );
+}
+
+#[test]
+fn malformed_parameters_are_refused_before_anything_changes() {
+    let lab = Lab::new(&[("cp1", Flavour::Debian)]);
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: [Case; 8] = [
+        (
+            "prepare_host",
+            vec![("ROLE", "master")],
+            "ROLE must be control-plane or worker",
+        ),
+        ("prepare_host", vec![], "ROLE must be"),
+        (
+            "install_kube",
+            vec![("K8S_MINOR", "1.33; reboot")],
+            "K8S_MINOR must be",
+        ),
+        (
+            "kubeadm_init",
+            vec![
+                ("ADVERTISE_ADDRESS", "$(reboot)"),
+                ("POD_CIDR", "10.244.0.0/16"),
+                ("K8S_MINOR", "1.33"),
+            ],
+            "ADVERTISE_ADDRESS must be",
+        ),
+        (
+            "kubeadm_init",
+            vec![
+                ("ADVERTISE_ADDRESS", "10.0.0.1"),
+                ("POD_CIDR", "10.244.0.0"),
+                ("K8S_MINOR", "1.33"),
+            ],
+            "POD_CIDR must be",
+        ),
+        (
+            "install_flannel",
+            vec![("FLANNEL_VERSION", "latest"), ("POD_CIDR", "10.244.0.0/16")],
+            "FLANNEL_VERSION must be",
+        ),
+        (
+            "install_helm",
+            vec![("HELM_VERSION", "v3.19.0/../../x")],
+            "HELM_VERSION must be",
+        ),
+        (
+            "kubeadm_join",
+            vec![
+                ("JOIN_ENDPOINT", "10.0.0.1:6443"),
+                ("JOIN_TOKEN", "abcdef.0123456789abcdeX"),
+                ("JOIN_CA_HASH", "sha256:00"),
+            ],
+            "JOIN_TOKEN is malformed",
+        ),
+    ];
+    for (step, env, message) in cases {
+        let run = lab.run(0, step, &env);
+        assert_eq!(run.status, Some(1), "{run}");
+        assert!(run.stderr.contains(message), "{run}");
+        assert!(
+            !run.stderr.contains("0123456789abcdeX"),
+            "the token is not echoed: {run}"
+        );
+        let changed = mutating(&lab.take_calls(0));
+        assert!(changed.is_empty(), "{step}: {changed:?}");
+    }
+}
+
+#[test]
+fn a_truncated_upload_runs_nothing() {
+    let lab = Lab::new(&[("cp1", Flavour::Ubuntu)]);
+    let body = labkube::provision::scripts::resolve("prepare_host", &lab.hosts[0].os).unwrap();
+    let cut = body.rfind("\n}\n").unwrap() - 10; // inside main's body
+    let run = lab.run_script(0, &body[..cut], &[("ROLE", "worker")]);
+    assert_eq!(run.status, Some(2), "a syntax error: {run}");
+    assert!(lab.calls(0).is_empty(), "{:?}", lab.calls(0));
+    assert!(lab.read(0, "/etc/sysctl.d/k8s.conf").is_none());
+}
+
+#[test]
+fn kubeadm_preflight_is_never_bypassed() {
+    // Skipping prepare_host leaves ip_forward off: kubeadm refuses, and the script lets it.
+    let lab = Lab::new(&[("cp1", Flavour::Ubuntu)]);
+    lab.must(0, "install_containerd", &[]);
+    lab.must(0, "install_kube", &[]);
+    let run = lab.step(0, "kubeadm_init", &[]);
+    assert_eq!(run.status, Some(1), "{run}");
+    assert!(
+        run.stderr
+            .contains("[ERROR FileContent--proc-sys-net-ipv4-ip_forward]"),
+        "{run}"
+    );
+    assert!(lab.read(0, "/etc/kubernetes/admin.conf").is_none());
+    lab.must(0, "prepare_host", &[]);
+    lab.must(0, "kubeadm_init", &[]);
+}
+
+#[test]
+fn helm_is_not_installed_from_a_download_that_fails_its_checksum() {
+    let lab = Lab::ready_for(Flavour::Debian, "install_helm");
+    lab.write(
+        0,
+        "/.corrupt",
+        "https://get.helm.sh/helm-v*-linux-*.tar.gz\n",
+    );
+    let run = lab.step(0, "install_helm", &[]);
+    assert_eq!(run.status, Some(1), "{run}");
+    assert!(run.stderr.contains("but get.helm.sh publishes"), "{run}");
+    assert!(lab.read(0, "/usr/local/bin/helm").is_none());
+    std::fs::remove_file(lab.path(0, "/.corrupt")).unwrap();
+    // A digest the engine pins wins over the published one.
+    let run = lab.step(0, "install_helm", &[("HELM_SHA256", &"0".repeat(64))]);
+    assert_eq!(run.status, Some(1), "{run}");
+    assert!(run.stderr.contains("expected HELM_SHA256="), "{run}");
+    assert!(lab.read(0, "/usr/local/bin/helm").is_none());
+    lab.must(0, "install_helm", &[]);
+    assert!(
+        lab.read(0, "/var/lib/labkube/installed")
+            .unwrap()
+            .lines()
+            .any(|l| l == "helm")
+    );
+}
+
+#[test]
+fn another_minor_is_refused_not_silently_upgraded() {
+    for flavour in [Flavour::Debian, Flavour::Rocky] {
+        let lab = Lab::new(&[("cp1", flavour)]);
+        lab.must(0, "install_kube", &[]);
+        lab.clear_calls();
+        let run = lab.run(0, "install_kube", &[("K8S_MINOR", "1.34")]);
+        assert_eq!(run.status, Some(1), "{run}");
+        assert!(
+            run.stderr.contains("is installed but K8S_MINOR is 1.34"),
+            "{run}"
+        );
+        assert!(mutating(&lab.take_calls(0)).is_empty());
+    }
+}

@@ -1,0 +1,224 @@
+# shellcheck shell=sh
+# Shared by the stand-ins (sourced, never run). A stand-in replaces a tool that must not really
+# run in tests (it would change this machine or reach the network). Each one:
+#   - refuses to run unless LABKUBE_ROOT names a per-host test directory (never /) and
+#     LABKUBE_RECORD names the host's recording file;
+#   - appends one line per call to $LABKUBE_RECORD: the tool name and its arguments,
+#     tab-separated (tabs and newlines inside an argument become spaces);
+#   - keeps the host's state under $LABKUBE_ROOT/.standin (installed packages, services,
+#     loaded modules, firewall rules...) and the cluster's under $LABKUBE_STANDIN_CLUSTER;
+#   - fails on purpose, with the real tool's kind of message on stderr, when
+#     $LABKUBE_ROOT/.fail has a line "<tool>" or "<tool> <subcommand>";
+#   - dies loudly (exit 97, "stand-in <tool>: ...") on an invocation it does not model, so a
+#     script that starts using a new option is noticed instead of silently "succeeding".
+
+STANDIN_DIR=${0%/*}
+FIXTURES=$STANDIN_DIR/fixtures
+
+# standin_begin TOOL ARG...: check the environment, record the call, set R (the host root) and
+# S (the stand-in state directory).
+standin_begin() {
+    TOOL=$1
+    shift
+    case "${LABKUBE_ROOT:-}" in
+        "" | / | //) standin_die "LABKUBE_ROOT must name a per-host test directory; refusing to act on the real host" ;;
+    esac
+    [ -d "$LABKUBE_ROOT" ] || standin_die "LABKUBE_ROOT=$LABKUBE_ROOT is not a directory"
+    [ -n "${LABKUBE_RECORD:-}" ] || standin_die "LABKUBE_RECORD is not set"
+    R=$LABKUBE_ROOT
+    S=$R/.standin
+    mkdir -p "$S"
+    {
+        printf '%s' "$TOOL"
+        for arg in "$@"; do
+            case "$arg" in
+                *"	"* | *"
+"*) arg=$(printf '%s' "$arg" | tr '\t\n' '  ') ;;
+            esac
+            printf '\t%s' "$arg"
+        done
+        printf '\n'
+    } >>"$LABKUBE_RECORD"
+}
+
+standin_die() {
+    printf 'stand-in %s: %s\n' "${TOOL:-?}" "$*" >&2
+    exit 97
+}
+
+# standin_injected SUBCOMMAND: true if .fail asks this call to fail.
+standin_injected() {
+    [ -f "$LABKUBE_ROOT/.fail" ] || return 1
+    while IFS= read -r line || [ -n "$line" ]; do
+        case "$line" in
+            "$TOOL" | "$TOOL $1") return 0 ;;
+        esac
+    done <"$LABKUBE_ROOT/.fail"
+    return 1
+}
+
+# standin_maybe_fail SUBCOMMAND STATUS MESSAGE: exit with MESSAGE on stderr if injected.
+standin_maybe_fail() {
+    if standin_injected "$1"; then
+        printf '%s\n' "$3" >&2
+        exit "$2"
+    fi
+}
+
+# What dash prints for a command that is not installed.
+standin_not_found() {
+    printf 'sh: 1: %s: not found\n' "$TOOL" >&2
+    exit 127
+}
+
+# Packages: $S/pkgs/<name> holds the installed version.
+pkg_installed() { [ -f "$S/pkgs/$1" ]; }
+pkg_version() { cat "$S/pkgs/$1" 2>/dev/null || true; }
+pkg_set() {
+    mkdir -p "$S/pkgs"
+    printf '%s\n' "$2" >"$S/pkgs/$1"
+}
+pkg_unset() { rm -f "$S/pkgs/$1" "$S/held/$1"; }
+
+# Services: $S/systemd/<unit>.enabled and .active exist when the unit is.
+svc_set() { # UNIT enabled|active yes|no
+    mkdir -p "$S/systemd"
+    if [ "$3" = yes ]; then : >"$S/systemd/$1.$2"; else rm -f "$S/systemd/$1.$2"; fi
+}
+svc_is() { [ -f "$S/systemd/$1.$2" ]; }
+svc_forget() { rm -f "$S/systemd/$1.enabled" "$S/systemd/$1.active"; }
+
+# os_field KEY: a value of the host's os-release.
+os_field() {
+    sed -n "s/^$1=//p" "$R/etc/os-release" 2>/dev/null | tr -d "\"'"
+}
+
+host_name() {
+    cat "$R/proc/sys/kernel/hostname" 2>/dev/null || echo localhost
+}
+
+# The containerd version a node reports (1.7.28), empty if none is installed.
+containerd_version() {
+    for p in containerd containerd.io; do
+        if pkg_installed "$p"; then
+            pkg_version "$p" | sed 's/-.*//'
+            return 0
+        fi
+    done
+}
+
+# Installed packages that depend on package $1 (a small table of the relationships the tests
+# care about: software a user may have installed on top of labkube's containerd).
+pkg_dependents() {
+    case "$1" in
+        containerd | runc) deps="docker.io" ;;
+        containerd.io) deps="docker-ce" ;;
+        container-selinux) deps="podman" ;;
+        *) deps="" ;;
+    esac
+    for dep in $deps; do
+        if pkg_installed "$dep"; then echo "$dep"; fi
+    done
+}
+
+# standin_cluster: C = the cluster-wide state directory.
+standin_cluster() {
+    [ -n "${LABKUBE_STANDIN_CLUSTER:-}" ] || standin_die "LABKUBE_STANDIN_CLUSTER is not set"
+    C=$LABKUBE_STANDIN_CLUSTER
+    mkdir -p "$C"
+}
+
+# random_hex BYTES
+random_hex() {
+    od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'
+}
+
+# urls_match FILE URL: true if a line of FILE (a glob) matches URL.
+urls_match() {
+    [ -f "$1" ] || return 1
+    while IFS= read -r pattern || [ -n "$pattern" ]; do
+        [ -n "$pattern" ] || continue
+        # shellcheck disable=SC2254 # the line is a glob on purpose
+        case "$2" in $pattern) return 0 ;; esac
+    done <"$1"
+    return 1
+}
+
+# The deterministic test release tarball of Helm VERSION for ARCH: linux-ARCH/helm is a
+# stand-in that reports VERSION (fixtures/helm.in).
+helm_tarball() { # VERSION ARCH
+    tmp=$(mktemp -d)
+    mkdir -p "$tmp/linux-$2"
+    sed "s/@VERSION@/$1/g" "$FIXTURES/helm.in" >"$tmp/linux-$2/helm"
+    printf 'Test fixture standing in for the Helm %s release (Apache-2.0).\n' "$1" >"$tmp/linux-$2/LICENSE"
+    chmod 0755 "$tmp/linux-$2" "$tmp/linux-$2/helm"
+    chmod 0644 "$tmp/linux-$2/LICENSE"
+    tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@1700000000 \
+        -C "$tmp" -cf - "linux-$2" | gzip -n
+    rm -rf "$tmp"
+}
+
+# standin_serve URL: write the fixture for URL to stdout; status 7 (curl's "couldn't connect")
+# with a message for a URL without one. Nothing here ever touches the network.
+standin_serve() {
+    url=$1
+    body=""
+    case "$url" in
+        https://pkgs.k8s.io/core:/stable:/v1.[0-9]*/deb/Release.key)
+            body=$(cat "$FIXTURES/pkgs.k8s.io-Release.key")
+            ;;
+        https://github.com/flannel-io/flannel/releases/download/v[0-9]*/kube-flannel.yml)
+            version=${url#https://github.com/flannel-io/flannel/releases/download/}
+            version=${version%%/*}
+            body=$(sed "s/@FLANNEL_VERSION@/$version/g" "$FIXTURES/kube-flannel.yml.in")
+            ;;
+        https://get.helm.sh/helm-v[0-9]*-linux-amd64.tar.gz | https://get.helm.sh/helm-v[0-9]*-linux-arm64.tar.gz)
+            name=${url#https://get.helm.sh/helm-}
+            version=${name%-linux-*}
+            arch=${name##*-linux-}
+            arch=${arch%.tar.gz}
+            helm_tarball "$version" "$arch"
+            if urls_match "$LABKUBE_ROOT/.corrupt" "$url"; then printf 'corrupted in transit\n'; fi
+            return 0
+            ;;
+        https://get.helm.sh/helm-v[0-9]*-linux-amd64.tar.gz.sha256sum | https://get.helm.sh/helm-v[0-9]*-linux-arm64.tar.gz.sha256sum)
+            name=${url#https://get.helm.sh/helm-}
+            version=${name%-linux-*}
+            arch=${name##*-linux-}
+            arch=${arch%.tar.gz.sha256sum}
+            sum=$(helm_tarball "$version" "$arch" | sha256sum | cut -c1-64)
+            body=$(printf '%s  helm-%s-linux-%s.tar.gz' "$sum" "$version" "$arch")
+            ;;
+        *)
+            printf 'curl: (7) stand-in: no fixture for %s (tests never reach the network; add one to tests/stand-ins/fixtures)\n' "$url" >&2
+            return 7
+            ;;
+    esac
+    printf '%s\n' "$body"
+    if urls_match "$LABKUBE_ROOT/.corrupt" "$url"; then printf 'corrupted in transit\n'; fi
+}
+
+# A kubeconfig for SERVER and USER with made-up key material (never a token).
+kubeconfig_for() { # SERVER USER
+    cat <<KUBECONFIG
+apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: $(random_hex 48)
+    server: https://$1
+  name: kubernetes
+contexts:
+- context:
+    cluster: kubernetes
+    user: $2
+  name: $2@kubernetes
+current-context: $2@kubernetes
+kind: Config
+preferences: {}
+users:
+- name: $2
+  user:
+    client-certificate-data: $(random_hex 48)
+    client-key-data: $(random_hex 48)
+KUBECONFIG
+}

@@ -13,7 +13,7 @@
 //! - [`auth`]: roles, rooms and cluster ownership; [`auth::authorize`] is pure.
 //! - [`dispatch`]: from message to answer or durable job, with the audit trail.
 //! - [`jobs`]: the worker (claim, run, checkpoint, cancel, resume) and job executors.
-//! - [`provision`]: remote execution over SSH (russh), the base of cluster provisioning.
+//! - [`provision`]: cluster creation over SSH (kubeadm), as phases over many hosts.
 //! - [`progress`]: progress events and the [`progress::ProgressSink`] seam.
 //! - [`store`]: the sled database behind the [`store::JobStore`] trait.
 //! - [`app`]: wiring and graceful shutdown.

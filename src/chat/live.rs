@@ -169,6 +169,19 @@ impl ProgressSink for LiveProgress {
                 }
             }
             ProgressEvent::Log { .. } => {}
+            ProgressEvent::Notice { text } => {
+                if let Err(e) = self
+                    .chat
+                    .send(
+                        &job.origin.platform,
+                        &job.origin.room,
+                        &format!("job #{}: {text}", job.id),
+                    )
+                    .await
+                {
+                    tracing::warn!(job = job.id, error = %e, "cannot send a job notice");
+                }
+            }
             ProgressEvent::Paused => {
                 // Sent at once: the process is about to exit, a delayed edit would be lost.
                 if let Err(e) = self

@@ -1,16 +1,53 @@
 //! Job progress as chat text. Plain text that reads well on every platform; the platform
 //! adapters may add markup on top.
 
-use crate::store::{Job, JobState, now_ms};
+use crate::store::{HostState, Job, JobState, now_ms};
 
 /// Seconds with one decimal, e.g. `3.2 s`.
 pub fn secs(ms: u64) -> String {
     format!("{}.{} s", ms / 1000, (ms % 1000) / 100)
 }
 
-/// The one-line live status of a job, e.g.
-/// `job #3 selftest (3 steps): step 2/3 (selftest step 2) running, 1.2 s`.
+/// A job's per-host table, one line per host: address, role, state, time in the state, note.
+fn host_table(job: &Job) -> String {
+    let width = job.hosts.iter().map(|h| h.host.len()).max().unwrap_or(0);
+    let now = now_ms();
+    job.hosts
+        .iter()
+        .map(|h| {
+            let since = match (h.state, h.since_ms) {
+                (HostState::Running, Some(t)) => format!(" {}", secs(now.saturating_sub(t))),
+                _ => String::new(),
+            };
+            let note = h
+                .note
+                .as_ref()
+                .map(|n| format!(" - {n}"))
+                .unwrap_or_default();
+            format!(
+                "  {:<width$}  {:<13} {}{since}{note}",
+                h.host,
+                h.role,
+                h.state.word()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The live status of a job: one line, e.g.
+/// `job #3 selftest (3 steps): step 2/3 (selftest step 2) running, 1.2 s`, followed by the
+/// per-host table for jobs that work on hosts.
 pub fn render_live(job: &Job) -> String {
+    let line = live_line(job);
+    if job.hosts.is_empty() {
+        line
+    } else {
+        format!("{line}\n{}", host_table(job))
+    }
+}
+
+fn live_line(job: &Job) -> String {
     let head = format!("job #{} {}", job.id, job.kind.title());
     let total = job.plan.len();
     let elapsed = job
@@ -44,8 +81,22 @@ pub fn render_live(job: &Job) -> String {
     }
 }
 
-/// The final message of a job: outcome, time taken, what was done.
+/// The final message of a job: outcome, time taken, what was done, the job's summary, and for
+/// failed or cancelled host jobs where each host stands.
 pub fn render_finished(job: &Job, elapsed_ms: u64) -> String {
+    let mut text = outcome_line(job, elapsed_ms);
+    if let Some(summary) = &job.summary {
+        text.push('\n');
+        text.push_str(summary);
+    }
+    if !job.hosts.is_empty() && matches!(job.state, JobState::Failed { .. } | JobState::Cancelled) {
+        text.push_str("\nhosts:\n");
+        text.push_str(&host_table(job));
+    }
+    text
+}
+
+fn outcome_line(job: &Job, elapsed_ms: u64) -> String {
     let head = format!("job #{} {}", job.id, job.kind.title());
     let total = job.plan.len();
     let done = job.steps.len();

@@ -217,6 +217,79 @@ impl Config {
         {
             bad("ssh.key_passphrase".into(), e);
         }
+        for (i, net) in s.allowed_networks.iter().enumerate() {
+            if net.parse::<ipnet::IpNet>().is_err() {
+                bad(
+                    format!("ssh.allowed_networks[{i}]"),
+                    format!("{net:?} is not a CIDR such as 10.0.0.0/16"),
+                );
+            }
+        }
+        for name in s.remote_env.keys() {
+            let ok = name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ok {
+                bad(
+                    format!("ssh.remote_env.{name}"),
+                    "not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)".into(),
+                );
+            }
+        }
+        let c = &self.cluster;
+        range(
+            &mut bad,
+            "cluster.parallel_hosts",
+            c.parallel_hosts as u64,
+            1,
+            500,
+        );
+        range(
+            &mut bad,
+            "cluster.step_retries",
+            c.step_retries as u64,
+            0,
+            10,
+        );
+        range(
+            &mut bad,
+            "cluster.retry_backoff_ms",
+            c.retry_backoff_ms,
+            0,
+            600_000,
+        );
+        range(
+            &mut bad,
+            "cluster.nodes_ready_timeout_secs",
+            c.nodes_ready_timeout_secs,
+            10,
+            7200,
+        );
+        range(
+            &mut bad,
+            "cluster.nodes_poll_ms",
+            c.nodes_poll_ms,
+            100,
+            60_000,
+        );
+        for (key, v) in [
+            ("cluster.flannel_version", &c.flannel_version),
+            ("cluster.helm_version", &c.helm_version),
+        ] {
+            let ok = v.starts_with('v')
+                && v.len() > 1
+                && v[1..]
+                    .split('.')
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+            if !ok {
+                bad(
+                    key.into(),
+                    format!("{v:?} is not a release tag such as v1.2.3"),
+                );
+            }
+        }
         if !is_k8s_minor(&self.cluster.k8s) {
             bad(
                 "cluster.k8s".into(),

@@ -102,6 +102,12 @@ pub struct Ssh {
     pub command_timeout_secs: u64,
     /// Keep-alive interval, s.
     pub keepalive_secs: u64,
+    /// Networks the bot may provision (CIDRs); empty: any address. Addresses outside are
+    /// refused before any connection.
+    pub allowed_networks: Vec<String>,
+    /// Extra environment for every step script on the hosts (e.g. `http_proxy`); names are
+    /// `[A-Z_][A-Z0-9_]*` in any case, values any text.
+    pub remote_env: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for Ssh {
@@ -115,7 +121,25 @@ impl Default for Ssh {
             connect_timeout_secs: 15,
             command_timeout_secs: 900,
             keepalive_secs: 15,
+            allowed_networks: Vec::new(),
+            remote_env: Default::default(),
         }
+    }
+}
+
+impl Ssh {
+    /// The allowed networks, parsed (invalid entries are reported by validation, skipped here).
+    pub fn networks(&self) -> Vec<ipnet::IpNet> {
+        self.allowed_networks
+            .iter()
+            .filter_map(|n| n.parse().ok())
+            .collect()
+    }
+
+    /// `true` if `addr` may be provisioned.
+    pub fn allows(&self, addr: std::net::IpAddr) -> bool {
+        let nets = self.networks();
+        nets.is_empty() || nets.iter().any(|n| n.contains(&addr))
     }
 }
 
@@ -127,6 +151,20 @@ pub struct ClusterDefaults {
     pub k8s: String,
     /// Pod network CIDR when `pod-cidr=` is not given.
     pub pod_cidr: String,
+    /// Hosts worked on at once within a step (1-500).
+    pub parallel_hosts: usize,
+    /// Extra attempts of steps that download (0-10).
+    pub step_retries: usize,
+    /// Wait before the first retry, ms; doubles each time (0-600000).
+    pub retry_backoff_ms: u64,
+    /// How long new nodes may take to become Ready, s (10-7200).
+    pub nodes_ready_timeout_secs: u64,
+    /// How often node readiness is checked, ms (100-60000).
+    pub nodes_poll_ms: u64,
+    /// flannel release installed (a flannel-io/flannel release tag).
+    pub flannel_version: String,
+    /// Helm release installed.
+    pub helm_version: String,
 }
 
 impl Default for ClusterDefaults {
@@ -134,6 +172,13 @@ impl Default for ClusterDefaults {
         ClusterDefaults {
             k8s: "1.33".into(),
             pod_cidr: "10.244.0.0/16".into(),
+            parallel_hosts: 50,
+            step_retries: 2,
+            retry_backoff_ms: 5000,
+            nodes_ready_timeout_secs: 600,
+            nodes_poll_ms: 5000,
+            flannel_version: crate::provision::FLANNEL_VERSION.into(),
+            helm_version: crate::provision::HELM_VERSION.into(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! nothing; refusals get one reply and an audit entry; every mutating command is audited.
 
 mod answers;
+mod cluster;
 mod queue;
 
 use std::sync::Arc;
@@ -23,6 +24,8 @@ pub struct Dispatcher {
     chat: Arc<dyn Replier>,
     progress: Arc<dyn ProgressSink>,
     worker: WorkerHandle,
+    /// Confirmation codes handed out by `/cluster delete`, by room and cluster.
+    pending_deletes: std::sync::Mutex<cluster::Pending>,
 }
 
 /// The generic answer to an internal failure: details go to the log, not the chat.
@@ -46,6 +49,7 @@ impl Dispatcher {
             chat,
             progress,
             worker,
+            pending_deletes: Default::default(),
         }
     }
 
@@ -110,24 +114,26 @@ impl Dispatcher {
             Command::Audit { n } => answers::audit(&*self.store, n.unwrap_or(20) as usize),
             Command::ClusterList => answers::clusters(&self.config, &*self.store, room),
             Command::Cancel { id } => return Some(self.cancel(msg, &command, *id).await),
-            Command::Selftest { .. }
-            | Command::ClusterCreate(_)
-            | Command::ClusterDelete { .. } => {
+            Command::Selftest { .. } | Command::ClusterCreate(_) | Command::ClusterPlan(_) => {
                 return self.queue(msg, &command).await;
             }
-            Command::ClusterStatus { .. }
-            | Command::GeCatalog
+            Command::ClusterDelete { name, confirm } => {
+                return self
+                    .delete(msg, &command, name.as_str(), confirm.as_deref())
+                    .await;
+            }
+            Command::ClusterUse { name } => self.use_cluster(msg, &command, name.as_str()),
+            Command::ClusterStatus { name } => self.status(room, name.as_ref().map(|n| n.as_str())),
+            Command::HostForget { ip } => self.forget_host(msg, &command, *ip),
+            Command::GeCatalog
             | Command::GeStatus { .. }
             | Command::GeList { .. }
             | Command::GeHistory { .. } => Ok(unavailable(&command)),
-            Command::ClusterPlan(_)
-            | Command::ClusterUse { .. }
-            | Command::GeInstall { .. }
+            Command::GeInstall { .. }
             | Command::GeUpgrade { .. }
             | Command::GeScale { .. }
             | Command::GeUninstall { .. }
-            | Command::Rollback { .. }
-            | Command::HostForget { .. } => Ok(self.reject(msg, &command, unavailable(&command))),
+            | Command::Rollback { .. } => Ok(self.reject(msg, &command, unavailable(&command))),
         };
         Some(text.unwrap_or_else(|e| {
             tracing::error!(error = %e, command = command.path(), "job store failed");
@@ -142,7 +148,9 @@ impl Dispatcher {
             Command::ClusterDelete { name, .. } | Command::ClusterUse { name } => {
                 Some(name.as_str())
             }
-            Command::ClusterCreate(args) => args.name.as_ref().map(|n| n.as_str()),
+            Command::ClusterCreate(args) | Command::ClusterPlan(args) => {
+                args.name.as_ref().map(|n| n.as_str())
+            }
             Command::GeInstall { scope, .. }
             | Command::GeUpgrade { scope, .. }
             | Command::GeScale { scope, .. }
@@ -226,12 +234,7 @@ impl Dispatcher {
 /// The answer for a command whose layer is not in this build.
 fn unavailable(command: &Command) -> String {
     format!(
-        "/{} is not available in this build of labkube yet (it arrives with the {} layer); nothing was queued or changed",
-        command.path(),
-        if command.path().starts_with("cluster") || command.path().starts_with("host") {
-            "provisioning"
-        } else {
-            "Kubernetes"
-        }
+        "/{} is not available in this build of labkube yet (it arrives with the Kubernetes layer); nothing was queued or changed",
+        command.path()
     )
 }

@@ -75,12 +75,30 @@ impl Dispatcher {
                 step_ms: *step_ms,
                 lock: None,
             }),
-            Command::ClusterCreate(args) => {
+            Command::ClusterCreate(args) | Command::ClusterPlan(args) => {
+                let verb = command.path();
                 let min = self.config.limits.min_cluster_hosts;
                 if args.hosts.len() < min {
                     return Err(format!(
-                        "/cluster create needs at least {min} hosts (the first is the control plane, the rest workers); got {}",
+                        "/{verb} needs at least {min} hosts (the first is the control plane, the rest workers); got {}",
                         args.hosts.len()
+                    ));
+                }
+                let outside: Vec<String> = args
+                    .hosts
+                    .iter()
+                    .filter(|a| !self.config.ssh.allows(**a))
+                    .map(ToString::to_string)
+                    .collect();
+                if !outside.is_empty() {
+                    return Err(format!(
+                        "{} outside the networks this bot may provision ({}); nothing was contacted",
+                        if outside.len() == 1 {
+                            format!("{} is", outside[0])
+                        } else {
+                            format!("{} are", outside.join(", "))
+                        },
+                        self.config.ssh.allowed_networks.join(", ")
                     ));
                 }
                 let name = match &args.name {
@@ -90,14 +108,27 @@ impl Dispatcher {
                         INTERNAL.to_string()
                     })?,
                 };
-                Ok(JobKind::ClusterCreate(ClusterSpec {
+                if self.config.clusters.iter().any(|c| c.name == name) {
+                    return Err(format!(
+                        "cluster {name} is declared in the config; choose another name= for a new cluster"
+                    ));
+                }
+                let spec = ClusterSpec {
                     name,
                     hosts: args.hosts.clone(),
                     user: args.user.as_ref().map(ToString::to_string),
                     port: args.port,
                     k8s: args.k8s.as_ref().map(ToString::to_string),
                     pod_cidr: args.pod_cidr.as_ref().map(ToString::to_string),
-                }))
+                };
+                // `dry-run` on create is a plan: it connects and checks, changing nothing.
+                Ok(
+                    if matches!(command, Command::ClusterPlan(_)) || args.dry_run {
+                        JobKind::ClusterPlan(spec)
+                    } else {
+                        JobKind::ClusterCreate(spec)
+                    },
+                )
             }
             Command::ClusterDelete { name, .. } => Ok(JobKind::ClusterDelete {
                 cluster: name.to_string(),

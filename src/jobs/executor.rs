@@ -1,11 +1,14 @@
-//! The steps of each job kind. This build executes selftests; cluster and GE kinds arrive with
-//! the provisioning and Kubernetes layers, and until then they are refused before queuing
-//! ([`available`]), so a queued job of such a kind (e.g. from a store written by a newer build)
-//! fails cleanly instead of hanging.
+//! The steps of each job kind. A job gets a [`Runner`] when it starts (or resumes): it holds
+//! what must live across steps, such as a cluster job's SSH connections. GE kinds arrive with
+//! the Kubernetes layer; until then they are refused before queuing ([`available`]), and a
+//! queued one (e.g. from a store written by a newer build) fails cleanly instead of hanging.
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
+use crate::progress::ProgressSink;
+use crate::provision::{self, ClusterRun, Engine, Io, ProvisionError};
 use crate::store::{Job, JobKind, JobStore};
 
 /// A step failure; `Display` is shown in chat, so it never carries secrets.
@@ -26,47 +29,105 @@ pub enum ExecError {
     /// The step did not finish in time.
     #[error("step timed out after {0} s")]
     Timeout(u64),
+    /// A cluster step failed.
+    #[error(transparent)]
+    Provision(#[from] ProvisionError),
 }
 
-/// What a step may use.
+/// What steps may use.
 #[derive(Clone)]
 pub struct StepCtx {
     /// The bot's data directory.
     pub data_dir: PathBuf,
     /// For the job's log.
     pub store: Arc<dyn JobStore>,
+    /// Provisioning settings and connections; `None` where cluster jobs cannot run.
+    pub engine: Option<Engine>,
 }
 
 /// `true` if this build can execute jobs of this kind.
 pub fn available(kind: &JobKind) -> bool {
-    matches!(kind, JobKind::Selftest { .. })
+    matches!(
+        kind,
+        JobKind::Selftest { .. }
+            | JobKind::ClusterCreate(_)
+            | JobKind::ClusterPlan(_)
+            | JobKind::ClusterDelete { .. }
+    )
 }
 
 /// The step names of a job, fixed when it first starts.
 pub fn plan(kind: &JobKind) -> Result<Vec<String>, ExecError> {
     match kind {
         JobKind::Selftest { steps, .. } => Ok(super::selftest::plan(*steps)),
-        other => Err(ExecError::Unavailable(other.title())),
+        other => provision::plan(other).ok_or_else(|| ExecError::Unavailable(other.title())),
     }
 }
 
-/// Runs step `index` of `job`. Steps are idempotent: a step interrupted by a crash is run
-/// again on resume and must converge rather than repeat its effect.
-pub async fn run_step(job: &Job, index: usize, ctx: &StepCtx) -> Result<(), ExecError> {
-    match &job.kind {
-        JobKind::Selftest { step_ms, .. } => {
-            super::selftest::run_step(job.id, index, *step_ms, ctx).await
-        }
-        other => Err(ExecError::Unavailable(other.title())),
-    }
-}
-
-/// Longest a step of this job may take before it is failed.
-pub fn step_timeout(kind: &JobKind) -> std::time::Duration {
+/// Longest a step of this job may take before it is failed (cluster steps bound each script
+/// themselves; this is the outer guard).
+pub fn step_timeout(kind: &JobKind) -> Duration {
     match kind {
-        JobKind::Selftest { step_ms, .. } => {
-            std::time::Duration::from_millis(step_ms.saturating_add(30_000))
+        JobKind::Selftest { step_ms, .. } => Duration::from_millis(step_ms.saturating_add(30_000)),
+        _ => Duration::from_secs(2 * 3600),
+    }
+}
+
+/// A job being worked on.
+pub enum Runner {
+    /// A selftest.
+    Selftest {
+        /// Milliseconds per step.
+        step_ms: u64,
+    },
+    /// A cluster job with its hosts and connections.
+    Cluster(Box<ClusterRun>),
+}
+
+impl Runner {
+    /// Prepares to run (or resume) `job`.
+    pub async fn start(
+        job: &Job,
+        ctx: &StepCtx,
+        sink: Arc<dyn ProgressSink>,
+    ) -> Result<Runner, ExecError> {
+        match &job.kind {
+            JobKind::Selftest { step_ms, .. } => Ok(Runner::Selftest { step_ms: *step_ms }),
+            kind @ (JobKind::ClusterCreate(_)
+            | JobKind::ClusterPlan(_)
+            | JobKind::ClusterDelete { .. }) => {
+                let engine = ctx
+                    .engine
+                    .clone()
+                    .ok_or_else(|| ExecError::Unavailable(kind.title()))?;
+                let io = Io {
+                    store: ctx.store.clone(),
+                    sink,
+                    job: job.id,
+                };
+                Ok(Runner::Cluster(Box::new(
+                    ClusterRun::new(engine, kind, io).await?,
+                )))
+            }
+            other => Err(ExecError::Unavailable(other.title())),
         }
-        _ => std::time::Duration::from_secs(3600),
+    }
+
+    /// Runs step `index`. Steps are idempotent: one interrupted by a crash runs again on resume
+    /// and must converge rather than repeat its effect.
+    pub async fn step(&mut self, job: &Job, index: usize, ctx: &StepCtx) -> Result<(), ExecError> {
+        match self {
+            Runner::Selftest { step_ms } => {
+                super::selftest::run_step(job.id, index, *step_ms, ctx).await
+            }
+            Runner::Cluster(run) => Ok(run.step(index).await?),
+        }
+    }
+
+    /// Releases what the job held (connections).
+    pub async fn close(&mut self) {
+        if let Runner::Cluster(run) = self {
+            run.close().await;
+        }
     }
 }

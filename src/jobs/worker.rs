@@ -10,8 +10,9 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::executor::{self, StepCtx};
+use super::executor::{self, Runner, StepCtx};
 use crate::progress::{ProgressEvent, ProgressSink};
+use crate::provision;
 use crate::store::{Job, JobId, JobState, JobStore, Requester, StepRecord, StoreError, now_ms};
 
 /// How often the worker looks at the queue even without a wake-up (a safety net only).
@@ -234,16 +235,7 @@ async fn drive(
                     Ok(())
                 })?
             }
-            Err(e) => {
-                return finish(
-                    inner,
-                    id,
-                    JobState::Failed {
-                        reason: e.to_string(),
-                    },
-                )
-                .await;
-            }
+            Err(e) => return fail(inner, id, e.to_string()).await,
         }
     }
     let start = job.steps.len();
@@ -258,25 +250,45 @@ async fn drive(
         )?;
     }
     let plan = job.plan.clone();
-    inner
-        .sink
-        .emit(
-            &job,
-            ProgressEvent::Started {
-                plan: plan.clone(),
-                resumed_from: resumed.then_some(start),
-            },
-        )
-        .await;
+    let started = ProgressEvent::Started {
+        plan: plan.clone(),
+        resumed_from: resumed.then_some(start),
+    };
+    inner.sink.emit(&job, started).await;
+    let mut runner = match Runner::start(&job, &inner.ctx, inner.sink.clone()).await {
+        Ok(r) => r,
+        Err(e) => return fail(inner, id, e.to_string()).await,
+    };
+    let outcome = steps(inner, &mut runner, job, start, token, shutdown).await;
+    runner.close().await;
+    match outcome? {
+        Some(state) => finish(inner, id, state).await,
+        None => Ok(()),
+    }
+}
+
+/// Runs the steps from `start`; returns the terminal state to record, or `None` when the job
+/// paused for a shutdown (it stays running and resumes on the next start).
+async fn steps(
+    inner: &Inner,
+    runner: &mut Runner,
+    mut job: Job,
+    start: usize,
+    token: &CancellationToken,
+    shutdown: &CancellationToken,
+) -> Result<Option<JobState>, StoreError> {
+    let store = &inner.store;
+    let id = job.id;
+    let plan = job.plan.clone();
     for (index, name) in plan.iter().enumerate().skip(start) {
         let current = store.get(id)?.ok_or(StoreError::NoSuchJob(id))?;
         if current.cancel_requested.is_some() || token.is_cancelled() {
-            return finish(inner, id, JobState::Cancelled).await;
+            return Ok(Some(JobState::Cancelled));
         }
         if shutdown.is_cancelled() {
             store.append_log(id, &format!("paused by shutdown before step {}", index + 1))?;
             inner.sink.emit(&current, ProgressEvent::Paused).await;
-            return Ok(());
+            return Ok(None);
         }
         job = store.update(id, &mut |j| {
             j.state = JobState::Running { step: index };
@@ -289,15 +301,15 @@ async fn drive(
         let started_ms = now_ms();
         let clock = Instant::now();
         let limit = executor::step_timeout(&job.kind);
-        let outcome =
-            match tokio::time::timeout(limit, executor::run_step(&job, index, &inner.ctx)).await {
-                Ok(r) => r,
-                Err(_) => Err(executor::ExecError::Timeout(limit.as_secs())),
-            };
+        let outcome = match tokio::time::timeout(limit, runner.step(&job, index, &inner.ctx)).await
+        {
+            Ok(r) => r,
+            Err(_) => Err(executor::ExecError::Timeout(limit.as_secs())),
+        };
         if let Err(e) = outcome {
             let reason = format!("step {}/{} ({name}) failed: {e}", index + 1, plan.len());
-            store.append_log(id, &reason)?;
-            return finish(inner, id, JobState::Failed { reason }).await;
+            store.append_log(id, &provision::redact(&reason))?;
+            return Ok(Some(JobState::Failed { reason }));
         }
         let record = StepRecord {
             index,
@@ -317,7 +329,11 @@ async fn drive(
             .emit(&job, ProgressEvent::StepFinished { index, elapsed_ms })
             .await;
     }
-    finish(inner, id, JobState::Succeeded).await
+    Ok(Some(JobState::Succeeded))
+}
+
+async fn fail(inner: &Inner, id: JobId, reason: String) -> Result<(), StoreError> {
+    finish(inner, id, JobState::Failed { reason }).await
 }
 
 async fn finish(inner: &Inner, id: JobId, state: JobState) -> Result<(), StoreError> {

@@ -58,6 +58,13 @@ pub enum ProgressEvent {
     },
     /// A cancel request was accepted; the job stops at the next step boundary.
     CancelRequested,
+    /// The per-host table changed (see [`Job::hosts`]).
+    Hosts,
+    /// Something the room should read now, as its own message (e.g. a newly pinned host key).
+    Notice {
+        /// The text (no secrets).
+        text: String,
+    },
     /// The bot is shutting down: the job stopped at a step boundary and resumes on restart.
     Paused,
 }

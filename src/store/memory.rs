@@ -210,6 +210,16 @@ impl JobStore for MemoryStore {
         Ok(())
     }
 
+    fn kv_list(&self, space: Space) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(self
+            .lock()
+            .kv
+            .iter()
+            .filter(|((s, _), _)| *s == space)
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
     fn kv_remove(&self, space: Space, key: &str) -> Result<bool, StoreError> {
         Ok(self.lock().kv.remove(&(space, key.to_string())).is_some())
     }

@@ -176,6 +176,9 @@ pub trait JobStore: Send + Sync + 'static {
     /// Sets `key` in `space` and flushes.
     fn kv_put(&self, space: Space, key: &str, value: &str) -> Result<(), StoreError>;
 
+    /// Every key and value in `space`, by key.
+    fn kv_list(&self, space: Space) -> Result<Vec<(String, String)>, StoreError>;
+
     /// Removes `key` from `space` and flushes; `true` if it was there.
     fn kv_remove(&self, space: Space, key: &str) -> Result<bool, StoreError>;
 

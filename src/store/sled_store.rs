@@ -428,6 +428,17 @@ impl JobStore for SledStore {
         self.sync()
     }
 
+    fn kv_list(&self, space: Space) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.space(space).iter() {
+            let (key, raw) = entry?;
+            let key = String::from_utf8_lossy(&key).into_owned();
+            let value = decode(space.tree(), &key, &raw)?;
+            out.push((key, value));
+        }
+        Ok(out)
+    }
+
     fn kv_remove(&self, space: Space, key: &str) -> Result<bool, StoreError> {
         let was = self.space(space).remove(key.as_bytes())?.is_some();
         self.sync()?;

@@ -22,7 +22,7 @@ fn scripted_session() {
     bot.say("/clustr list");
     bot.expect("did you mean /cluster", LIMIT);
 
-    bot.say("/cluster create 010.0.0.1 10.0.0.2 10.0.0.3");
+    bot.say("/cluster create 010.0.0.1 127.0.0.2 127.0.0.3");
     bot.expect("010.0.0.1", LIMIT);
 
     bot.say("hello there");
@@ -43,8 +43,9 @@ fn scripted_session() {
     bot.expect("job #1 selftest (3 steps): succeeded", LIMIT);
     bot.expect("3. selftest step 3: done in", LIMIT);
 
-    bot.say("/cluster create 10.0.0.1 10.0.0.2 10.0.0.3");
-    bot.expect("/cluster create is not available in this build", LIMIT);
+    // Never a real address here: a cluster job would connect to it.
+    bot.say("/ge install orion ns=demo");
+    bot.expect("/ge install is not available in this build", LIMIT);
 
     bot.say("/audit 5");
     bot.expect("audit entries, newest first", LIMIT);
@@ -154,5 +155,21 @@ fn a_second_process_on_a_live_data_dir_gets_one_clear_error() {
             "{err}"
         );
     }
+    bot.finish(LIMIT);
+}
+
+#[test]
+fn addresses_outside_the_allowed_networks_are_refused_before_any_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = fast_config(dir.path());
+    let data = dir.path().join("data");
+    let mut bot = Bot::console(&config, &data);
+    bot.say("/cluster plan 127.0.0.2 10.0.0.2 192.168.1.3");
+    bot.expect(
+        "10.0.0.2, 192.168.1.3 are outside the networks this bot may provision (127.0.0.0/8)",
+        LIMIT,
+    );
+    bot.say("/jobs");
+    bot.expect("no jobs are queued or running", LIMIT);
     bot.finish(LIMIT);
 }

@@ -7,7 +7,9 @@ use labkube::config::Config;
 use labkube::dispatch::Dispatcher;
 use labkube::jobs::{StepCtx, Worker};
 use labkube::progress::RecordingSink;
-use labkube::store::{AuditOutcome, JobKind, JobState, JobStore, MemoryStore};
+use labkube::store::{
+    AuditOutcome, ClusterRecord, JobKind, JobState, JobStore, MemoryStore, NodeRecord, Space,
+};
 use std::sync::Arc;
 
 use crate::support::{RecordingChat, Sent};
@@ -53,6 +55,7 @@ fn rig() -> Rig {
     let ctx = StepCtx {
         data_dir: dir.path().to_path_buf(),
         store: store.clone(),
+        engine: None,
     };
     let worker = Worker::new(store.clone(), sink.clone(), ctx, 1);
     let dispatcher = Dispatcher::new(
@@ -202,7 +205,7 @@ async fn chat_noise_and_other_bots_are_ignored() {
 }
 
 #[tokio::test]
-async fn unavailable_layers_say_so_and_queue_nothing() {
+async fn cluster_commands_queue_jobs_and_check_the_config_first() {
     let r = rig();
     r.dispatcher
         .handle(&msg(
@@ -215,25 +218,169 @@ async fn unavailable_layers_say_so_and_queue_nothing() {
         .handle(&msg("ada", "e2", "/cluster create 10.0.0.1 10.0.0.2"))
         .await;
     r.dispatcher
-        .handle(&msg("ada", "e3", "/ge install orion"))
+        .handle(&msg(
+            "ada",
+            "e3",
+            "/cluster create 10.0.0.4 10.0.0.5 10.0.0.6 name=edge dry-run",
+        ))
+        .await;
+    r.dispatcher
+        .handle(&msg("ada", "e4", "/ge install orion"))
         .await;
     let t = texts(&r.chat);
-    assert!(t[0].contains("not available in this build"), "{}", t[0]);
-    assert!(t[1].contains("needs at least 3 hosts"), "{}", t[1]);
-    assert!(t[2].contains("not available in this build"), "{}", t[2]);
-    assert!(r.store.recent(10).unwrap().is_empty());
-    let audit = r.store.recent_audit(10).unwrap();
-    assert_eq!(audit.len(), 3);
     assert!(
-        audit
-            .iter()
-            .all(|a| matches!(a.outcome, AuditOutcome::Rejected { .. }))
+        t[0].starts_with("queued job #1: cluster create lab-1 (3 hosts)"),
+        "{}",
+        t[0]
+    );
+    assert!(t[1].contains("needs at least 3 hosts"), "{}", t[1]);
+    assert!(
+        t[2].starts_with("queued job #2: cluster plan edge (3 hosts)"),
+        "dry-run is a plan: {}",
+        t[2]
+    );
+    assert!(t[3].contains("not available in this build"), "{}", t[3]);
+    let jobs = r.store.recent(10).unwrap();
+    assert_eq!(jobs.len(), 2);
+    assert!(
+        matches!(&jobs[1].kind, JobKind::ClusterCreate(s) if s.hosts.len() == 3 && s.name == "lab-1")
+    );
+    assert!(matches!(&jobs[0].kind, JobKind::ClusterPlan(s) if s.name == "edge"));
+    let audit = r.store.recent_audit(10).unwrap();
+    assert_eq!(audit.len(), 4);
+}
+
+fn register(r: &Rig, name: &str, room: &str) {
+    r.store
+        .put_cluster(ClusterRecord {
+            name: name.into(),
+            owner_platform: "t".into(),
+            owner_room: room.into(),
+            created_ms: 1,
+            k8s_version: "v1.33.4".into(),
+            nodes: vec![NodeRecord {
+                addr: "10.0.0.1".parse().unwrap(),
+                port: 22,
+                user: "root".into(),
+                role: "control-plane".into(),
+                hostname: "cp1".into(),
+            }],
+        })
+        .unwrap();
+}
+
+#[tokio::test]
+async fn delete_asks_for_a_code_and_queues_only_with_the_right_one() {
+    let r = rig();
+    register(&r, "lab-1", "lab");
+    r.dispatcher
+        .handle(&msg("ada", "e1", "/cluster delete lab-1"))
+        .await;
+    let t = texts(&r.chat);
+    let code = t[0].rsplit("confirm=").next().unwrap().trim().to_string();
+    assert!(
+        t[0].contains("kubeadm reset") && t[0].contains("10.0.0.1 (control-plane)"),
+        "{}",
+        t[0]
+    );
+    assert_eq!(code.len(), 6, "{}", t[0]);
+    assert!(
+        r.store.recent(10).unwrap().is_empty(),
+        "nothing queued without confirmation"
+    );
+    r.dispatcher
+        .handle(&msg("ada", "e2", "/cluster delete lab-1 confirm=wrong1"))
+        .await;
+    r.dispatcher
+        .handle(&msg(
+            "ada",
+            "e3",
+            &format!("/cluster delete lab-1 confirm={code}"),
+        ))
+        .await;
+    r.dispatcher
+        .handle(&msg(
+            "ada",
+            "e4",
+            &format!("/cluster delete lab-1 confirm={code}"),
+        ))
+        .await;
+    r.dispatcher
+        .handle(&msg("ada", "e5", "/cluster delete nope"))
+        .await;
+    let t = texts(&r.chat);
+    assert!(t[1].contains("wrong or has expired"), "{}", t[1]);
+    assert!(
+        t[2].starts_with("queued job #1: cluster delete lab-1"),
+        "{}",
+        t[2]
+    );
+    assert!(
+        t[3].contains("wrong or has expired"),
+        "a code works once: {}",
+        t[3]
+    );
+    assert!(t[4].contains("there is no cluster named nope"), "{}", t[4]);
+    let audit = r.store.recent_audit(10).unwrap();
+    assert!(
+        audit.iter().all(|a| !a.command.contains(&code)),
+        "codes are redacted in the audit"
+    );
+}
+
+#[tokio::test]
+async fn use_status_and_host_forget() {
+    let r = rig();
+    register(&r, "lab-1", "lab");
+    r.dispatcher
+        .handle(&msg("ada", "e1", "/cluster status"))
+        .await;
+    r.dispatcher
+        .handle(&msg("ada", "e2", "/cluster use lab-1"))
+        .await;
+    r.dispatcher
+        .handle(&msg("ada", "e3", "/cluster status"))
+        .await;
+    r.store
+        .kv_put(Space::HostKeys, "10.0.0.1:22", "ssh-ed25519 AAAA")
+        .unwrap();
+    r.store
+        .kv_put(Space::HostKeys, "10.0.0.1:2222", "ssh-ed25519 BBBB")
+        .unwrap();
+    r.store
+        .kv_put(Space::HostKeys, "10.0.0.10:22", "ssh-ed25519 CCCC")
+        .unwrap();
+    r.dispatcher
+        .handle(&msg("ada", "e4", "/host forget 10.0.0.1"))
+        .await;
+    let t = texts(&r.chat);
+    assert!(t[0].contains("no current cluster"), "{}", t[0]);
+    assert!(
+        t[1].contains("lab-1 is now this room's current cluster"),
+        "{}",
+        t[1]
+    );
+    assert!(
+        t[2].contains("cluster lab-1: Kubernetes v1.33.4, owned by this room"),
+        "{}",
+        t[2]
+    );
+    assert!(
+        t[3].contains("forgot 2 pinned SSH host key(s) of 10.0.0.1"),
+        "{}",
+        t[3]
+    );
+    assert_eq!(
+        r.store.kv_list(Space::HostKeys).unwrap().len(),
+        1,
+        "10.0.0.10 is another host"
     );
 }
 
 #[tokio::test]
 async fn cancel_of_a_queued_job_is_immediate_and_audited_with_redaction() {
     let r = rig();
+    register(&r, "lab-1", "lab");
     r.dispatcher.handle(&msg("ada", "e1", "/selftest")).await;
     r.dispatcher.handle(&msg("ada", "e2", "/cancel #1")).await;
     r.dispatcher.handle(&msg("ada", "e3", "/cancel 1")).await;

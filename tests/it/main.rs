@@ -3,6 +3,7 @@
 //! binary as a child process, real sled stores in temporary directories).
 
 mod auth_table;
+mod cluster;
 mod commands;
 mod console;
 mod crash;

@@ -97,6 +97,11 @@ pub fn next_loopback() -> Ipv4Addr {
     Ipv4Addr::new(127, 0, (i / 240) as u8, (10 + i % 240) as u8)
 }
 
+/// `n` fresh loopback addresses, reserved for one test.
+pub fn reserve_loopbacks(n: usize) -> Vec<Ipv4Addr> {
+    (0..n).map(|_| next_loopback()).collect()
+}
+
 /// A port nobody listens on at `ip` right now (bind `ip:0`, read it, let go).
 pub fn free_port(ip: Ipv4Addr) -> u16 {
     assert!(ip.is_loopback(), "tests bind to 127.0.0.0/8 only");
@@ -210,9 +215,35 @@ impl SshdHost {
     /// sshd_config. `SetEnv` lines are merged into the one the harness writes (sshd honours only
     /// the first `SetEnv` line), e.g. `SetEnv PATH=/stand-ins:/usr/bin:/bin`.
     pub fn start_with(keys: &[&ClientKey], extra: &[&str]) -> SshdHost {
-        require_sshd();
         let ip = next_loopback();
-        let port = free_port(ip);
+        Self::start_on(ip, free_port(ip), keys, extra)
+    }
+
+    /// Hosts at `ips` (from [`reserve_loopbacks`]) sharing one port, as `/cluster create`
+    /// takes one `port=` for all hosts; `extra(i)` gives host `i`'s extra config lines.
+    pub fn start_many_at(
+        ips: &[Ipv4Addr],
+        keys: &[&ClientKey],
+        extra: impl Fn(usize) -> Vec<String>,
+    ) -> Vec<SshdHost> {
+        let port = (0..50)
+            .map(|_| free_port(ips[0]))
+            .find(|p| ips.iter().all(|ip| TcpListener::bind((*ip, *p)).is_ok()))
+            .expect("a port free on every test address");
+        ips.iter()
+            .enumerate()
+            .map(|(i, ip)| {
+                let lines = extra(i);
+                let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+                Self::start_on(*ip, port, keys, &refs)
+            })
+            .collect()
+    }
+
+    /// A host at `ip:port` (both chosen by the caller; `ip` must be loopback).
+    pub fn start_on(ip: Ipv4Addr, port: u16, keys: &[&ClientKey], extra: &[&str]) -> SshdHost {
+        require_sshd();
+        assert!(ip.is_loopback(), "tests use 127.0.0.0/8 only");
         let dir = tempfile::Builder::new()
             .prefix("labkube-sshd-")
             .tempdir()

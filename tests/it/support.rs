@@ -92,9 +92,11 @@ impl Replier for RecordingChat {
 /// Writes a config with a short progress interval (so edits show in short tests).
 pub fn fast_config(dir: &Path) -> PathBuf {
     let path = dir.join("config.toml");
+    // Tests provision loopback only: anything else is refused before a connection is tried.
     std::fs::write(
         &path,
-        "[limits]\nprogress_interval_ms = 250\nshutdown_grace_secs = 5\n",
+        "[limits]\nprogress_interval_ms = 250\nshutdown_grace_secs = 5\n\
+         [ssh]\nallowed_networks = [\"127.0.0.0/8\"]\n",
     )
     .unwrap();
     path

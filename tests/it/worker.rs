@@ -59,6 +59,7 @@ impl Rig {
         let ctx = StepCtx {
             data_dir: self.dir.path().to_path_buf(),
             store: self.store.clone(),
+            engine: None,
         };
         Worker::new(self.store.clone(), self.sink.clone(), ctx, max)
     }
@@ -314,6 +315,7 @@ async fn a_failing_step_fails_the_job_with_its_name() {
     let ctx = StepCtx {
         data_dir: file,
         store: rig.store.clone(),
+        engine: None,
     };
     Running::start(Worker::new(rig.store.clone(), rig.sink.clone(), ctx, 1))
         .idle_then_stop()

@@ -302,6 +302,16 @@ pub fn small_records_by_space<S: JobStore>(s: &S) {
             .as_deref(),
         Some("ssh-ed25519 BBBB")
     );
+    s.kv_put(Space::HostKeys, "127.0.0.1:22", "ssh-ed25519 CCCC")
+        .unwrap();
+    assert_eq!(
+        s.kv_list(Space::HostKeys).unwrap(),
+        vec![
+            ("127.0.0.1:22".to_string(), "ssh-ed25519 CCCC".to_string()),
+            ("127.0.0.2:22".to_string(), "ssh-ed25519 BBBB".to_string()),
+        ],
+        "listed by key, one space only"
+    );
     assert!(s.kv_remove(Space::HostKeys, "127.0.0.2:22").unwrap());
     assert!(!s.kv_remove(Space::HostKeys, "127.0.0.2:22").unwrap());
     assert_eq!(s.kv_get(Space::Kubeconfigs, "lab").unwrap(), None);

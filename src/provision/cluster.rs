@@ -1,0 +1,660 @@
+//! The cluster flows as step lists, read top to bottom: create, plan and delete. Each step
+//! probes before it changes (the scripts do), runs on its hosts in parallel, records per-host
+//! checkpoints, and reports every host's failure together.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::engine::{Engine, Io};
+use super::facts::Facts;
+use super::fanout::{self, Fanned, HostError};
+use super::join::Join;
+use super::nodes;
+use super::os::OsInfo;
+use super::preflight::{self, Checked};
+use super::remote::{Connector, RemoteExec, Target};
+use super::run::{self, Step};
+use crate::store::{
+    ClusterRecord, HostProgress, HostState, JobKind, JobStore, NodeRecord, Space, StoreError,
+    now_ms,
+};
+
+/// Why a cluster step failed. `Display` is the chat message (secrets already redacted).
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    /// Some hosts failed; each is listed with its reason.
+    #[error("{}", list_hosts(.0))]
+    Hosts(Vec<HostError>),
+    /// The preflight found problems (every host's, together).
+    #[error("preflight found problems; nothing was changed:\n{}", .0.join("\n"))]
+    Preflight(Vec<String>),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Anything else, already phrased for the room.
+    #[error("{0}")]
+    Other(String),
+}
+
+fn list_hosts(errors: &[HostError]) -> String {
+    match errors {
+        [one] => one.to_string(),
+        many => format!(
+            "{} hosts failed:\n{}",
+            many.len(),
+            many.iter()
+                .map(|e| format!("- {e}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    }
+}
+
+/// Step names of each flow, as shown in chat.
+const CREATE: &[&str] = &[
+    "connect",
+    "detect OS",
+    "gather facts",
+    "preflight",
+    "prepare hosts",
+    "install containerd",
+    "install Kubernetes packages",
+    "initialise the control plane",
+    "install flannel",
+    "install Helm",
+    "join workers",
+    "wait for nodes Ready",
+    "fetch kubeconfig",
+    "register cluster",
+];
+const PLAN: &[&str] = &["connect", "detect OS", "gather facts", "preflight", "plan"];
+const DELETE: &[&str] = &["connect", "detect OS", "reset hosts", "unregister cluster"];
+
+/// The steps of a cluster job kind; `None` for other kinds.
+pub fn plan(kind: &JobKind) -> Option<Vec<String>> {
+    let steps = match kind {
+        JobKind::ClusterCreate(_) => CREATE,
+        JobKind::ClusterPlan(_) => PLAN,
+        JobKind::ClusterDelete { .. } => DELETE,
+        _ => return None,
+    };
+    Some(steps.iter().map(|s| s.to_string()).collect())
+}
+
+/// `control-plane` or `worker`.
+fn role(control_plane: bool) -> &'static str {
+    if control_plane {
+        "control-plane"
+    } else {
+        "worker"
+    }
+}
+
+/// One host of the job and what is known about it so far.
+pub(super) struct Host {
+    pub(super) target: Target,
+    pub(super) control_plane: bool,
+    pub(super) conn: Option<Arc<dyn RemoteExec>>,
+    pub(super) os: Option<OsInfo>,
+    pub(super) facts: Option<Facts>,
+}
+
+/// A cluster job in progress: its hosts and their connections, kept across steps.
+pub struct ClusterRun {
+    pub(super) engine: Engine,
+    connector: Arc<dyn Connector>,
+    pub(super) io: Io,
+    steps: &'static [&'static str],
+    name: String,
+    pub(super) k8s: String,
+    pub(super) pod_cidr: String,
+    pub(super) hosts: Vec<Host>,
+    preflight_problems: Vec<String>,
+    owner: (String, String),
+}
+
+impl ClusterRun {
+    /// Prepares a run of `kind` (a cluster kind) for job `io.job`.
+    pub async fn new(engine: Engine, kind: &JobKind, io: Io) -> Result<ClusterRun, ProvisionError> {
+        let s = &engine.settings;
+        let job = io.store.get(io.job)?.ok_or(StoreError::NoSuchJob(io.job))?;
+        let (steps, name, k8s, pod_cidr, targets) = match kind {
+            JobKind::ClusterCreate(spec) | JobKind::ClusterPlan(spec) => {
+                let targets: Vec<Target> = spec
+                    .hosts
+                    .iter()
+                    .map(|a| Target {
+                        addr: *a,
+                        port: spec.port.unwrap_or(s.port),
+                        user: spec.user.clone().unwrap_or_else(|| s.user.clone()),
+                    })
+                    .collect();
+                let steps = if matches!(kind, JobKind::ClusterCreate(_)) {
+                    CREATE
+                } else {
+                    PLAN
+                };
+                let k8s = spec.k8s.clone().unwrap_or_else(|| s.k8s.clone());
+                let cidr = spec.pod_cidr.clone().unwrap_or_else(|| s.pod_cidr.clone());
+                (steps, spec.name.clone(), k8s, cidr, targets)
+            }
+            JobKind::ClusterDelete { cluster } => {
+                let record = io.store.cluster(cluster)?.ok_or_else(|| {
+                    ProvisionError::Other(format!("there is no cluster named {cluster}"))
+                })?;
+                let targets = record
+                    .nodes
+                    .iter()
+                    .map(|n| Target {
+                        addr: n.addr,
+                        port: n.port,
+                        user: n.user.clone(),
+                    })
+                    .collect();
+                (
+                    DELETE,
+                    cluster.clone(),
+                    s.k8s.clone(),
+                    s.pod_cidr.clone(),
+                    targets,
+                )
+            }
+            other => {
+                return Err(ProvisionError::Other(format!(
+                    "{} is not a cluster job",
+                    other.title()
+                )));
+            }
+        };
+        let hosts: Vec<Host> = targets
+            .into_iter()
+            .enumerate()
+            .map(|(i, target)| Host {
+                target,
+                control_plane: i == 0,
+                conn: None,
+                os: None,
+                facts: None,
+            })
+            .collect();
+        let table = hosts
+            .iter()
+            .map(|h| HostProgress {
+                host: h.target.to_string(),
+                role: role(h.control_plane).into(),
+                state: HostState::Waiting,
+                since_ms: None,
+                note: None,
+            })
+            .collect();
+        io.init_hosts(table).await?;
+        let connector = (engine.connect)().map_err(|e| ProvisionError::Other(e.to_string()))?;
+        let owner = (job.origin.platform, job.origin.room);
+        Ok(ClusterRun {
+            engine,
+            connector,
+            io,
+            steps,
+            name,
+            k8s,
+            pod_cidr,
+            hosts,
+            preflight_problems: Vec::new(),
+            owner,
+        })
+    }
+
+    /// Runs step `index` of the flow.
+    pub async fn step(&mut self, index: usize) -> Result<(), ProvisionError> {
+        let name = self.steps.get(index).copied().unwrap_or("?");
+        let needs_facts = self.steps.contains(&"gather facts") && index > 2;
+        if index > 0 {
+            self.ensure(needs_facts).await?;
+        }
+        match name {
+            "connect" => self.connect_all().await,
+            "detect OS" => self.detect_all().await,
+            "gather facts" => self.facts_all().await,
+            "preflight" => self.preflight(),
+            "prepare hosts" => self.on_all(Step::PrepareHost).await,
+            "install containerd" => self.on_all(Step::InstallContainerd).await,
+            "install Kubernetes packages" => self.on_all(Step::InstallKube).await,
+            "initialise the control plane" => self.on_control_plane(Step::KubeadmInit).await,
+            "install flannel" => self.on_control_plane(Step::InstallFlannel).await,
+            "install Helm" => self.on_control_plane(Step::InstallHelm).await,
+            "join workers" => self.join_workers().await,
+            "wait for nodes Ready" => self.wait_nodes().await,
+            "fetch kubeconfig" => self.fetch_kubeconfig().await,
+            "register cluster" => self.register(),
+            "plan" => self.write_plan(),
+            "reset hosts" => self.reset_hosts().await,
+            "unregister cluster" => self.unregister(),
+            other => Err(ProvisionError::Other(format!("unknown step {other}"))),
+        }
+    }
+
+    /// Closes every connection.
+    pub async fn close(&mut self) {
+        for h in &mut self.hosts {
+            if let Some(c) = h.conn.take() {
+                c.close().await;
+            }
+        }
+    }
+
+    /// Reconnects, re-detects and re-gathers what a resumed job no longer has in memory.
+    async fn ensure(&mut self, facts: bool) -> Result<(), ProvisionError> {
+        if self.hosts.iter().any(|h| h.conn.is_none()) {
+            self.connect_all().await?;
+        }
+        if self.hosts.iter().any(|h| h.os.is_none()) {
+            self.detect_all().await?;
+        }
+        if facts && self.hosts.iter().any(|h| h.facts.is_none()) {
+            self.facts_all().await?;
+        }
+        Ok(())
+    }
+
+    fn all(&self) -> Vec<(usize, String)> {
+        self.hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (i, h.target.to_string()))
+            .collect()
+    }
+
+    fn check<T>(r: Fanned<T>) -> Result<Vec<(usize, T)>, ProvisionError> {
+        r.map_err(ProvisionError::Hosts)
+    }
+
+    async fn connect_all(&mut self) -> Result<(), ProvisionError> {
+        let todo: Vec<(usize, String)> = self
+            .all()
+            .into_iter()
+            .filter(|(i, _)| self.hosts[*i].conn.is_none())
+            .collect();
+        let connector = self.connector.clone();
+        let hosts = &self.hosts;
+        let r = fanout::each(&self.io, &todo, self.engine.settings.parallel_hosts, |i| {
+            let connector = connector.clone();
+            async move {
+                let h = &hosts[i];
+                let c = connector.connect(&h.target).await.map_err(|e| HostError {
+                    host: h.target.to_string(),
+                    reason: strip_host(&e.to_string(), &h.target),
+                })?;
+                let note = c
+                    .first_contact
+                    .as_ref()
+                    .map(|fp| format!("new host key {fp}"));
+                Ok(((c.exec, c.first_contact), note))
+            }
+        })
+        .await?;
+        for (i, (conn, first)) in Self::check(r)? {
+            if let Some(fp) = first {
+                let host = self.hosts[i].target.to_string();
+                self.io
+                    .notice(format!(
+                        "{host}: first contact; its SSH host key {fp} is now pinned"
+                    ))
+                    .await?;
+            }
+            self.hosts[i].conn = Some(conn);
+        }
+        Ok(())
+    }
+
+    async fn detect_all(&mut self) -> Result<(), ProvisionError> {
+        let r = run::on(self, &self.all(), Step::OsRelease, |_, out| {
+            let os = OsInfo::parse(&out.stdout);
+            os.family().map_err(|e| e.to_string())?;
+            let note = format!("{} {}", os.id, os.version_id);
+            Ok((os, Some(note)))
+        })
+        .await?;
+        for (i, os) in Self::check(r)? {
+            self.hosts[i].os = Some(os);
+        }
+        Ok(())
+    }
+
+    async fn facts_all(&mut self) -> Result<(), ProvisionError> {
+        let r = run::on(self, &self.all(), Step::Facts, |_, out| {
+            let f = Facts::parse(&out.stdout)?;
+            let note = format!("{}, {} CPU, {} MB", f.hostname, f.cpus, f.mem_mb);
+            Ok((f, Some(note)))
+        })
+        .await?;
+        for (i, f) in Self::check(r)? {
+            self.hosts[i].facts = Some(f);
+        }
+        Ok(())
+    }
+
+    fn preflight(&mut self) -> Result<(), ProvisionError> {
+        let checked: Vec<Checked<'_>> = self
+            .hosts
+            .iter()
+            .filter_map(|h| {
+                h.facts.as_ref().map(|facts| Checked {
+                    host: h.target.to_string(),
+                    control_plane: h.control_plane,
+                    facts,
+                })
+            })
+            .collect();
+        let problems = preflight::check(&checked);
+        if problems.is_empty() {
+            return Ok(());
+        }
+        if self.steps == PLAN {
+            self.preflight_problems = problems;
+            return Ok(());
+        }
+        Err(ProvisionError::Preflight(problems))
+    }
+
+    /// Runs a per-host step on every host that has not finished it (per-host checkpoints).
+    async fn on_all(&mut self, step: Step) -> Result<(), ProvisionError> {
+        let mut todo = Vec::new();
+        for (i, host) in self.all() {
+            if self.io.marked(&mark(step, &host))? {
+                self.io
+                    .host(i, HostState::Done, Some("already done".into()))
+                    .await?;
+            } else {
+                todo.push((i, host));
+            }
+        }
+        let r = run::on(self, &todo, step, |_, _| Ok(((), None))).await?;
+        for (i, ()) in Self::check(r)? {
+            self.io
+                .mark(&mark(step, &self.hosts[i].target.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Workers first, then the control plane: resetting the control plane wipes etcd, and the
+    /// workers' resets should find it still there.
+    async fn reset_hosts(&mut self) -> Result<(), ProvisionError> {
+        let workers: Vec<(usize, String)> = self.all().into_iter().skip(1).collect();
+        let r = run::on(self, &workers, Step::Reset, |_, _| Ok(((), None))).await?;
+        Self::check(r)?;
+        self.on_control_plane(Step::Reset).await
+    }
+
+    async fn on_control_plane(&mut self, step: Step) -> Result<(), ProvisionError> {
+        let cp = vec![(0, self.hosts[0].target.to_string())];
+        let r = run::on(self, &cp, step, |_, _| Ok(((), None))).await?;
+        Self::check(r).map(|_| ())
+    }
+
+    async fn join_workers(&mut self) -> Result<(), ProvisionError> {
+        let mut todo = Vec::new();
+        for (i, host) in self.all().into_iter().skip(1) {
+            let joined = self.hosts[i].facts.as_ref().is_some_and(|f| f.joined);
+            if joined || self.io.marked(&mark(Step::KubeadmJoin, &host))? {
+                self.io
+                    .host(i, HostState::Done, Some("already joined".into()))
+                    .await?;
+            } else {
+                todo.push((i, host));
+            }
+        }
+        if todo.is_empty() {
+            return Ok(());
+        }
+        // A fresh join command, valid 15 minutes, held only in memory for this step.
+        let cp = vec![(0, self.hosts[0].target.to_string())];
+        let r = run::on(self, &cp, Step::JoinCommand, |_, out| {
+            Join::parse(&out.stdout)
+                .map(|j| (j, None))
+                .ok_or_else(|| "the join command it printed has an unexpected shape (output withheld: it holds a token)".to_string())
+        })
+        .await?;
+        let join = Self::check(r)?.into_iter().next().map(|(_, j)| j);
+        let Some(join) = join else {
+            return Err(ProvisionError::Other("no join command".into()));
+        };
+        let r = run::on_with(self, &todo, Step::KubeadmJoin, join.env(), |_, _| {
+            Ok(((), None))
+        })
+        .await?;
+        for (i, ()) in Self::check(r)? {
+            self.io
+                .mark(&mark(Step::KubeadmJoin, &self.hosts[i].target.to_string()))?;
+        }
+        Ok(())
+    }
+
+    async fn wait_nodes(&mut self) -> Result<(), ProvisionError> {
+        let want: Vec<String> = self
+            .hosts
+            .iter()
+            .filter_map(|h| h.facts.as_ref().map(|f| f.hostname.clone()))
+            .collect();
+        let deadline = Instant::now() + self.engine.settings.nodes_ready_timeout;
+        let cp = vec![(0, self.hosts[0].target.to_string())];
+        loop {
+            let r = run::on(self, &cp, Step::Nodes, |_, out| {
+                Ok((nodes::parse(&out.stdout), None))
+            })
+            .await?;
+            let seen = Self::check(r)?
+                .into_iter()
+                .next()
+                .map(|(_, n)| n)
+                .unwrap_or_default();
+            let missing: Vec<String> = want
+                .iter()
+                .filter_map(|w| match seen.iter().find(|n| &n.name == w) {
+                    Some(n) if n.ready => None,
+                    Some(_) => Some(format!("{w} (NotReady)")),
+                    None => Some(format!("{w} (not registered)")),
+                })
+                .collect();
+            if missing.is_empty() {
+                let version = seen.first().map(|n| n.version.clone()).unwrap_or_default();
+                self.io
+                    .log(&format!("all {} nodes Ready ({version})", want.len()))?;
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(ProvisionError::Other(format!(
+                    "nodes not Ready after {} s: {}",
+                    self.engine.settings.nodes_ready_timeout.as_secs(),
+                    missing.join(", ")
+                )));
+            }
+            tokio::time::sleep(self.engine.settings.poll_interval).await;
+        }
+    }
+
+    async fn fetch_kubeconfig(&mut self) -> Result<(), ProvisionError> {
+        let cp = vec![(0, self.hosts[0].target.to_string())];
+        let r = run::on(self, &cp, Step::Kubeconfig, |_, out| {
+            if out.stdout.contains("apiVersion") && out.stdout.contains("clusters:") {
+                Ok((out.stdout.clone(), None))
+            } else {
+                Err("it printed no kubeconfig (output withheld)".to_string())
+            }
+        })
+        .await?;
+        let config = Self::check(r)?
+            .into_iter()
+            .next()
+            .map(|(_, c)| c)
+            .unwrap_or_default();
+        self.io
+            .store
+            .kv_put(Space::Kubeconfigs, &self.name, &config)?;
+        self.io.log("admin kubeconfig stored (not shown)")?;
+        Ok(())
+    }
+
+    fn register(&mut self) -> Result<(), ProvisionError> {
+        let nodes: Vec<NodeRecord> = self
+            .hosts
+            .iter()
+            .map(|h| NodeRecord {
+                addr: h.target.addr,
+                port: h.target.port,
+                user: h.target.user.clone(),
+                role: role(h.control_plane).into(),
+                hostname: h
+                    .facts
+                    .as_ref()
+                    .map(|f| f.hostname.clone())
+                    .unwrap_or_default(),
+            })
+            .collect();
+        let version = self.k8s_version_from_log();
+        let record = ClusterRecord {
+            name: self.name.clone(),
+            owner_platform: self.owner.0.clone(),
+            owner_room: self.owner.1.clone(),
+            created_ms: now_ms(),
+            k8s_version: version.clone(),
+            nodes: nodes.clone(),
+        };
+        let store = &self.io.store;
+        store.put_cluster(record)?;
+        store.kv_put(
+            Space::RoomClusters,
+            &room_key(&self.owner.0, &self.owner.1),
+            &self.name,
+        )?;
+        let list: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("{} ({}, {})", n.addr, n.role, n.hostname))
+            .collect();
+        self.io.summary(format!(
+            "cluster {} is ready: Kubernetes {}, {} node(s): {}. It is now this room's current cluster; next: /ge catalog, then /ge install orion",
+            self.name,
+            if version.is_empty() { self.k8s.clone() } else { version },
+            nodes.len(),
+            list.join(", ")
+        ))?;
+        Ok(())
+    }
+
+    /// The version the readiness check logged (`all N nodes Ready (v1.33.4)`).
+    fn k8s_version_from_log(&self) -> String {
+        self.io
+            .store
+            .log_tail(self.io.job, 50)
+            .unwrap_or_default()
+            .iter()
+            .rev()
+            .find_map(|l| {
+                l.text
+                    .strip_prefix("all ")
+                    .and_then(|t| t.split_once('('))
+                    .map(|(_, v)| v.trim_end_matches(')').to_string())
+            })
+            .unwrap_or_default()
+    }
+
+    fn write_plan(&mut self) -> Result<(), ProvisionError> {
+        let mut out = vec![format!(
+            "plan for cluster {} (Kubernetes {}, pod network {}); nothing was changed:",
+            self.name, self.k8s, self.pod_cidr
+        )];
+        for h in &self.hosts {
+            let Some(f) = &h.facts else { continue };
+            let os =
+                h.os.as_ref()
+                    .map(|o| o.pretty_name.clone())
+                    .unwrap_or_default();
+            let mut steps = vec![
+                "prepare host (swap off, kernel modules, sysctls, firewall ports)".to_string(),
+            ];
+            steps.push(if f.containerd.is_empty() {
+                "install containerd".into()
+            } else {
+                format!("containerd {} already installed", f.containerd)
+            });
+            steps.push(if f.kubeadm_is(&self.k8s) {
+                format!("kubeadm {} already installed", f.kubeadm)
+            } else {
+                format!("install kubeadm/kubelet/kubectl {}", self.k8s)
+            });
+            if h.control_plane {
+                steps.push(if f.control_plane {
+                    "control plane already initialised".into()
+                } else {
+                    "kubeadm init".into()
+                });
+                steps.push(format!("flannel {}", self.engine.settings.flannel_version));
+                steps.push(format!("Helm {}", self.engine.settings.helm_version));
+            } else {
+                steps.push(if f.joined {
+                    "already joined".into()
+                } else {
+                    "kubeadm join".into()
+                });
+            }
+            out.push(format!(
+                "- {} {} ({}, {os}, {} CPU, {} MB): {}",
+                h.target,
+                role(h.control_plane),
+                f.hostname,
+                f.cpus,
+                f.mem_mb,
+                steps.join("; ")
+            ));
+        }
+        if self.preflight_problems.is_empty() {
+            out.push(format!(
+                "preflight passed. /cluster create {} name={} runs it.",
+                self.hosts
+                    .iter()
+                    .map(|h| h.target.addr.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                self.name
+            ));
+        } else {
+            out.push("create would stop at the preflight:".into());
+            out.extend(self.preflight_problems.iter().map(|p| format!("- {p}")));
+        }
+        self.io.summary(out.join("\n"))?;
+        Ok(())
+    }
+
+    fn unregister(&mut self) -> Result<(), ProvisionError> {
+        let store: &dyn JobStore = &*self.io.store;
+        store.remove_cluster(&self.name)?;
+        store.kv_remove(Space::Kubeconfigs, &self.name)?;
+        for (room, cluster) in store.kv_list(Space::RoomClusters)? {
+            if cluster == self.name {
+                store.kv_remove(Space::RoomClusters, &room)?;
+            }
+        }
+        self.io.summary(format!(
+            "cluster {} is deleted: kubeadm reset on {} host(s), CNI state and Kubernetes packages removed, registration and kubeconfig dropped",
+            self.name,
+            self.hosts.len()
+        ))?;
+        Ok(())
+    }
+}
+
+/// The per-host checkpoint of `step` on `host`.
+fn mark(step: Step, host: &str) -> String {
+    format!("{}@{host}", step.name())
+}
+
+/// Key of a room in [`Space::RoomClusters`].
+pub fn room_key(platform: &str, room: &str) -> String {
+    format!("{platform}\u{1f}{room}")
+}
+
+/// Drops a leading `host: ` from an error that names its host, since the table does too.
+fn strip_host(text: &str, target: &Target) -> String {
+    text.strip_prefix(&format!("{target}: "))
+        .unwrap_or(text)
+        .to_string()
+}

@@ -1,0 +1,109 @@
+//! What the `facts` step reports about a host, parsed from its `key=value` lines.
+
+/// A host's facts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Host name (what Kubernetes will call the node).
+    pub hostname: String,
+    /// CPU count.
+    pub cpus: u32,
+    /// Memory, MB.
+    pub mem_mb: u64,
+    /// Swap, MB.
+    pub swap_mb: u64,
+    /// Kernel release.
+    pub kernel: String,
+    /// DMI product UUID (must differ between nodes).
+    pub product_uuid: String,
+    /// Required ports already listening.
+    pub ports_busy: Vec<u16>,
+    /// `ufw`, `firewalld` or `none`.
+    pub firewall: String,
+    /// Installed containerd version, empty if none.
+    pub containerd: String,
+    /// Installed kubeadm version (`v1.33.4`), empty if none.
+    pub kubeadm: String,
+    /// `kubeadm init` has run here.
+    pub control_plane: bool,
+    /// `kubeadm join` has run here.
+    pub joined: bool,
+}
+
+impl Facts {
+    /// Parses the step's output; unknown keys are ignored, malformed numbers are an error
+    /// naming the key.
+    pub fn parse(out: &str) -> Result<Facts, String> {
+        let mut f = Facts::default();
+        for line in out.lines() {
+            let Some((k, v)) = line.split_once('=') else {
+                continue;
+            };
+            let v = v.trim();
+            let num = |v: &str| {
+                v.parse::<u64>()
+                    .map_err(|_| format!("facts: {k}={v:?} is not a number"))
+            };
+            match k.trim() {
+                "hostname" => f.hostname = v.to_ascii_lowercase(),
+                "cpus" => f.cpus = u32::try_from(num(v)?).unwrap_or(u32::MAX),
+                "mem_mb" => f.mem_mb = num(v)?,
+                "swap_mb" => f.swap_mb = num(v)?,
+                "kernel" => f.kernel = v.into(),
+                "product_uuid" => f.product_uuid = v.to_ascii_lowercase(),
+                "ports_busy" => {
+                    f.ports_busy = v
+                        .split(',')
+                        .filter(|p| !p.is_empty())
+                        .filter_map(|p| p.trim().parse().ok())
+                        .collect();
+                }
+                "firewall" => f.firewall = v.into(),
+                "containerd" => f.containerd = v.into(),
+                "kubeadm" => f.kubeadm = v.into(),
+                "control_plane" => f.control_plane = v == "yes",
+                "joined" => f.joined = v == "yes",
+                _ => {}
+            }
+        }
+        if f.hostname.is_empty() {
+            return Err("facts: the host reported no hostname".into());
+        }
+        Ok(f)
+    }
+
+    /// `true` if this host already runs Kubernetes (as control plane or joined worker).
+    pub fn in_cluster(&self) -> bool {
+        self.control_plane || self.joined
+    }
+
+    /// `true` if the installed kubeadm is of Kubernetes minor `minor` (`1.33`).
+    pub fn kubeadm_is(&self, minor: &str) -> bool {
+        let v = self.kubeadm.trim_start_matches('v');
+        v == minor || v.starts_with(&format!("{minor}."))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_step_output() {
+        let f = Facts::parse(
+            "hostname=CP1\ncpus=4\nmem_mb=7900\nswap_mb=0\nkernel=6.8.0\nproduct_uuid=ABC\nports_busy=6443,10250\n\
+             firewall=ufw\ncontainerd=1.7.24\nkubeadm=v1.33.4\ncontrol_plane=yes\njoined=\n",
+        )
+        .unwrap();
+        assert_eq!(f.hostname, "cp1");
+        assert_eq!(f.ports_busy, vec![6443, 10250]);
+        assert!(f.control_plane && !f.joined && f.in_cluster());
+        assert!(f.kubeadm_is("1.33") && !f.kubeadm_is("1.3"));
+    }
+
+    #[test]
+    fn malformed_numbers_are_named() {
+        let e = Facts::parse("hostname=a\ncpus=many\n").unwrap_err();
+        assert!(e.contains("cpus"), "{e}");
+        assert!(Facts::parse("cpus=2\n").is_err());
+    }
+}

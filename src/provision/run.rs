@@ -1,0 +1,282 @@
+//! Running a step script on hosts: which script, with which environment, as root or not, how
+//! often to retry, and how a failure is reported (host, step, exit code, the last 20 lines of
+//! output with secrets masked — or no output at all for steps whose output is a secret).
+
+use backon::{ExponentialBuilder, Retryable};
+
+use super::cluster::ClusterRun;
+use super::fanout::{self, Fanned, HostError};
+use super::redact;
+use super::remote::{Output, RemoteError, Script};
+use super::scripts;
+use crate::store::StoreError;
+
+/// Lines of output a failure report shows.
+const TAIL_LINES: usize = 20;
+
+/// The step scripts of `commands/`, with what the engine must know about each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Print /etc/os-release.
+    OsRelease,
+    /// Print `key=value` facts.
+    Facts,
+    /// Swap off, kernel modules, sysctls, firewall ports.
+    PrepareHost,
+    /// containerd with systemd cgroups.
+    InstallContainerd,
+    /// kubeadm, kubelet, kubectl from pkgs.k8s.io.
+    InstallKube,
+    /// `kubeadm init`.
+    KubeadmInit,
+    /// flannel CNI.
+    InstallFlannel,
+    /// Helm.
+    InstallHelm,
+    /// Print a fresh join command (secret).
+    JoinCommand,
+    /// `kubeadm join`.
+    KubeadmJoin,
+    /// `kubectl get nodes`.
+    Nodes,
+    /// Print the admin kubeconfig (secret).
+    Kubeconfig,
+    /// `kubeadm reset` and removal of what was installed.
+    Reset,
+}
+
+impl Step {
+    /// Script name in `commands/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::OsRelease => "os_release",
+            Step::Facts => "facts",
+            Step::PrepareHost => "prepare_host",
+            Step::InstallContainerd => "install_containerd",
+            Step::InstallKube => "install_kube",
+            Step::KubeadmInit => "kubeadm_init",
+            Step::InstallFlannel => "install_flannel",
+            Step::InstallHelm => "install_helm",
+            Step::JoinCommand => "join_command",
+            Step::KubeadmJoin => "kubeadm_join",
+            Step::Nodes => "nodes",
+            Step::Kubeconfig => "kubeconfig",
+            Step::Reset => "reset",
+        }
+    }
+
+    /// Runs as root (through `sudo -n` for other users).
+    fn privileged(self) -> bool {
+        !matches!(self, Step::OsRelease)
+    }
+
+    /// Downloads, so a failure may be passing and is retried with backoff.
+    fn transient(self) -> bool {
+        matches!(
+            self,
+            Step::InstallContainerd | Step::InstallKube | Step::InstallFlannel | Step::InstallHelm
+        )
+    }
+
+    /// Its output holds a secret: never shown, even on failure.
+    fn secret_output(self) -> bool {
+        matches!(self, Step::JoinCommand | Step::Kubeconfig)
+    }
+}
+
+/// Runs `step` on `hosts` of `run`, then `parse` on each success; see [`on_with`].
+pub async fn on<T, P>(
+    run: &ClusterRun,
+    hosts: &[(usize, String)],
+    step: Step,
+    parse: P,
+) -> Result<Fanned<T>, StoreError>
+where
+    P: Fn(usize, &Output) -> Result<(T, Option<String>), String>,
+{
+    on_with(run, hosts, step, Vec::new(), parse).await
+}
+
+/// Runs `step` on `hosts` (in parallel, bounded) with `extra` environment on top of the step's
+/// own, then `parse` on each successful output.
+pub async fn on_with<T, P>(
+    run: &ClusterRun,
+    hosts: &[(usize, String)],
+    step: Step,
+    extra: Vec<(String, String)>,
+    parse: P,
+) -> Result<Fanned<T>, StoreError>
+where
+    P: Fn(usize, &Output) -> Result<(T, Option<String>), String>,
+{
+    let parse = &parse;
+    let extra = &extra;
+    fanout::each(
+        &run.io,
+        hosts,
+        run.engine.settings.parallel_hosts,
+        |i| async move {
+            let host = run.hosts[i].target.to_string();
+            let out = script(run, i, step, extra).await?;
+            parse(i, &out).map_err(|reason| HostError {
+                host,
+                reason: format!("{}: {reason}", step.name()),
+            })
+        },
+    )
+    .await
+}
+
+/// The environment a step gets on host `i`.
+fn env(
+    run: &ClusterRun,
+    i: usize,
+    step: Step,
+    extra: &[(String, String)],
+) -> Vec<(String, String)> {
+    let s = &run.engine.settings;
+    let mut env = s.remote_env.clone();
+    let mut set = |k: &str, v: &str| env.push((k.to_string(), v.to_string()));
+    match step {
+        Step::PrepareHost => set(
+            "ROLE",
+            if run.hosts[i].control_plane {
+                "control-plane"
+            } else {
+                "worker"
+            },
+        ),
+        Step::InstallKube => set("K8S_MINOR", &run.k8s),
+        Step::KubeadmInit => {
+            set("ADVERTISE_ADDRESS", &run.hosts[0].target.addr.to_string());
+            set("POD_CIDR", &run.pod_cidr);
+            set("K8S_MINOR", &run.k8s);
+        }
+        Step::InstallFlannel => {
+            set("FLANNEL_VERSION", &s.flannel_version);
+            set("POD_CIDR", &run.pod_cidr);
+        }
+        Step::InstallHelm => set("HELM_VERSION", &s.helm_version),
+        _ => {}
+    }
+    env.extend(extra.iter().cloned());
+    env
+}
+
+/// Runs one step on host `i`, retrying transient failures; a non-zero exit is a [`HostError`]
+/// naming the step, the exit code and the output's tail.
+async fn script(
+    run: &ClusterRun,
+    i: usize,
+    step: Step,
+    extra: &[(String, String)],
+) -> Result<Output, HostError> {
+    let h = &run.hosts[i];
+    let host = h.target.to_string();
+    let fail = |reason: String| HostError {
+        host: host.clone(),
+        reason,
+    };
+    let conn = h.conn.clone().ok_or_else(|| fail("not connected".into()))?;
+    // Before the OS is detected only `common/` steps can run (os_release itself).
+    let body = match &h.os {
+        Some(os) => scripts::resolve(step.name(), os),
+        None => scripts::resolve_common(step.name()),
+    }
+    .map_err(|e| fail(e.to_string()))?;
+    let s = &run.engine.settings;
+    let script = Script {
+        step: step.name().to_string(),
+        body: body.to_string(),
+        env: env(run, i, step, extra),
+        privileged: step.privileged(),
+        timeout: s.command_timeout,
+    };
+    let attempt = || async {
+        match conn.run(&script).await {
+            Ok(out) if out.success() => Ok(out),
+            Ok(out) => Err(Failure::Exit(out)),
+            Err(e) => Err(Failure::Remote(e)),
+        }
+    };
+    let retries = if step.transient() { s.retries } else { 0 };
+    let policy = ExponentialBuilder::default()
+        .with_min_delay(s.retry_backoff)
+        .with_max_delay(s.retry_backoff.saturating_mul(8))
+        .with_max_times(retries);
+    let io = &run.io;
+    let result = attempt
+        .retry(policy)
+        .sleep(tokio::time::sleep)
+        .when(Failure::retryable)
+        .notify(|e: &Failure, wait| {
+            let line = format!(
+                "{host}: {} failed ({}); retrying in {} s",
+                step.name(),
+                e.short(),
+                wait.as_secs()
+            );
+            if let Err(err) = io.log(&line) {
+                tracing::warn!(error = %err, "cannot write the job log");
+            }
+        })
+        .await;
+    result.map_err(|e| fail(e.report(step)))
+}
+
+/// A failed attempt.
+enum Failure {
+    /// The script exited non-zero.
+    Exit(Output),
+    /// The transport failed.
+    Remote(RemoteError),
+}
+
+impl Failure {
+    /// Worth another attempt: script failures and timeouts; not key, auth or sudo problems.
+    fn retryable(&self) -> bool {
+        match self {
+            Failure::Exit(_) => true,
+            Failure::Remote(e) => {
+                matches!(e, RemoteError::Timeout { .. } | RemoteError::Channel { .. })
+            }
+        }
+    }
+
+    fn short(&self) -> String {
+        match self {
+            Failure::Exit(out) => exit_text(out),
+            Failure::Remote(e) => e.to_string(),
+        }
+    }
+
+    /// The failure as the room reads it.
+    fn report(&self, step: Step) -> String {
+        match self {
+            Failure::Remote(e) => e.to_string(),
+            Failure::Exit(_) if step.secret_output() => {
+                format!(
+                    "{} {}; output withheld: it holds secrets",
+                    step.name(),
+                    self.short()
+                )
+            }
+            Failure::Exit(out) => {
+                let both = format!("{}\n{}", out.stdout.trim_end(), out.stderr.trim_end());
+                let tail = redact::tail(both.trim(), TAIL_LINES);
+                if tail.is_empty() {
+                    format!("{} {} with no output", step.name(), self.short())
+                } else {
+                    format!("{} {}; last output:\n{tail}", step.name(), self.short())
+                }
+            }
+        }
+    }
+}
+
+fn exit_text(out: &Output) -> String {
+    match out.status {
+        Some(code) => format!("exited with {code}"),
+        None => "was killed by a signal".into(),
+    }
+}

@@ -1,0 +1,172 @@
+//! The happy paths: create a mixed cluster, create it again (converges, changes nothing), plan
+//! (changes nothing), delete.
+
+use labkube::progress::ProgressEvent;
+use labkube::store::{JobKind, JobState, JobStore, Space};
+
+use super::Site;
+use crate::commands::calls::calls_of;
+use crate::commands::hosts::Flavour;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_converge_and_delete_a_mixed_cluster() {
+    let site = Site::new(&[Flavour::Ubuntu, Flavour::Debian, Flavour::Rocky]);
+    let job = site.run(JobKind::ClusterCreate(site.spec("lab-1"))).await;
+    assert_eq!(
+        job.state,
+        JobState::Succeeded,
+        "{:?}\n{:?}",
+        job.state,
+        site.store.log_tail(job.id, 40)
+    );
+    assert_eq!(job.steps.len(), 14);
+
+    // The cluster is registered, owned by the room, current there, its kubeconfig kept.
+    let c = site.store.cluster("lab-1").unwrap().expect("registered");
+    assert_eq!(
+        (c.owner_platform.as_str(), c.owner_room.as_str()),
+        ("test", "lab")
+    );
+    let names: Vec<(String, String)> = c
+        .nodes
+        .iter()
+        .map(|n| (n.hostname.clone(), n.role.clone()))
+        .collect();
+    assert_eq!(
+        names,
+        [("cp1", "control-plane"), ("w1", "worker"), ("w2", "worker")]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    assert!(c.k8s_version.starts_with("v1.33."), "{}", c.k8s_version);
+    let kubeconfig = site
+        .store
+        .kv_get(Space::Kubeconfigs, "lab-1")
+        .unwrap()
+        .expect("kubeconfig stored");
+    assert!(kubeconfig.contains("clusters:"));
+    assert_eq!(
+        site.store
+            .kv_get(Space::RoomClusters, "test\u{1f}lab")
+            .unwrap()
+            .as_deref(),
+        Some("lab-1")
+    );
+    let summary = job.summary.clone().unwrap();
+    assert!(
+        summary.contains("cluster lab-1 is ready") && summary.contains("/ge install"),
+        "{summary}"
+    );
+    assert!(
+        !summary.contains("client-key-data"),
+        "the kubeconfig is never shown"
+    );
+
+    // First contact pinned every host key and told the room.
+    assert_eq!(site.store.kv_list(Space::HostKeys).unwrap().len(), 3);
+    let notices = site
+        .sink
+        .events()
+        .into_iter()
+        .filter(|(_, e)| matches!(e, ProgressEvent::Notice { .. }))
+        .count();
+    assert_eq!(notices, 3);
+
+    // What ran where: init on the control plane only, a join per worker, nothing forced.
+    let cp = site.calls(0);
+    assert_eq!(calls_of(&cp, "kubeadm", "init").len(), 1);
+    assert!(calls_of(&cp, "kubeadm", "join").is_empty());
+    for w in [1, 2] {
+        let calls = site.calls(w);
+        assert_eq!(calls_of(&calls, "kubeadm", "join").len(), 1, "worker {w}");
+        assert!(calls_of(&calls, "kubeadm", "init").is_empty());
+    }
+    for i in 0..3 {
+        assert!(
+            !site
+                .calls(i)
+                .iter()
+                .flatten()
+                .any(|a| a.contains("ignore-preflight-errors")),
+            "preflight is never bypassed"
+        );
+    }
+    // The join token went to the workers' kubeadm only: never to the log.
+    let log: Vec<String> = site
+        .store
+        .log_tail(job.id, 200)
+        .unwrap()
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
+    assert!(
+        !log.iter().any(|l| labkube::provision::redact(l) != *l),
+        "log lines carry no secrets: {log:?}"
+    );
+
+    // Creating again converges: every step probes and finds its work done.
+    site.take_mutating();
+    let again = site.run(JobKind::ClusterCreate(site.spec("lab-1"))).await;
+    assert_eq!(again.state, JobState::Succeeded, "{:?}", again.state);
+    for (host, calls) in site.take_mutating() {
+        assert!(
+            calls.is_empty(),
+            "{host} changed on a converged cluster: {calls:?}"
+        );
+    }
+
+    // Delete resets every host and forgets the cluster.
+    let deleted = site
+        .run(JobKind::ClusterDelete {
+            cluster: "lab-1".into(),
+        })
+        .await;
+    assert_eq!(deleted.state, JobState::Succeeded, "{:?}", deleted.state);
+    for i in 0..3 {
+        assert_eq!(
+            calls_of(&site.calls(i), "kubeadm", "reset").len(),
+            1,
+            "host {i}"
+        );
+    }
+    assert!(site.store.cluster("lab-1").unwrap().is_none());
+    assert!(
+        site.store
+            .kv_get(Space::Kubeconfigs, "lab-1")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        site.store
+            .kv_get(Space::RoomClusters, "test\u{1f}lab")
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_reports_per_host_steps_and_changes_nothing() {
+    let site = Site::new(&[Flavour::Debian, Flavour::Ubuntu, Flavour::Debian]);
+    let job = site.run(JobKind::ClusterPlan(site.spec("edge"))).await;
+    assert_eq!(job.state, JobState::Succeeded, "{:?}", job.state);
+    let plan = job.summary.clone().unwrap();
+    assert!(plan.contains("nothing was changed"), "{plan}");
+    assert!(
+        plan.contains("control-plane (cp1") && plan.contains("kubeadm init"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("worker (w1") && plan.contains("kubeadm join"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("install containerd") && plan.contains("preflight passed"),
+        "{plan}"
+    );
+    for (host, calls) in site.take_mutating() {
+        assert!(calls.is_empty(), "plan changed {host}: {calls:?}");
+    }
+    assert!(
+        site.store.cluster("edge").unwrap().is_none(),
+        "a plan registers nothing"
+    );
+}

@@ -1,0 +1,161 @@
+//! What goes wrong, and how it is reported: a failing worker, an unreachable host, a refused
+//! key, a changed host key, sudo wanting a password, and a cancel at a phase boundary.
+
+use labkube::store::{HostState, JobKind, JobState, JobStore, Requester};
+
+use super::{Site, failure};
+use crate::commands::calls::calls_of;
+use crate::commands::hosts::Flavour;
+use crate::sshd::{ClientKey, PASSWORD_SUDO_USER};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_worker_is_named_then_a_second_create_converges() {
+    let site = Site::new(&[Flavour::Ubuntu, Flavour::Ubuntu, Flavour::Ubuntu]);
+    site.lab.inject(2, "kubeadm join");
+    let job = site.run(JobKind::ClusterCreate(site.spec("lab-2"))).await;
+    let reason = failure(&job);
+    let w2 = format!("{}:{}", site.sshd[2].ip, site.sshd[2].port);
+    assert!(reason.contains("(join workers) failed"), "{reason}");
+    assert!(
+        reason.contains(&format!("{w2}: kubeadm_join exited with")),
+        "names host, step, exit: {reason}"
+    );
+    assert!(
+        reason.contains("last output:"),
+        "shows the output's tail: {reason}"
+    );
+    assert!(
+        !reason.contains(&format!("{}:{}", site.sshd[1].ip, site.sshd[1].port)),
+        "w1 joined fine: {reason}"
+    );
+    assert_eq!(job.hosts[2].state, HostState::Failed);
+    assert_eq!(job.hosts[1].state, HostState::Done);
+
+    site.lab.heal(2);
+    let again = site.run(JobKind::ClusterCreate(site.spec("lab-2"))).await;
+    assert_eq!(again.state, JobState::Succeeded, "{:?}", again.state);
+    assert_eq!(
+        calls_of(&site.calls(1), "kubeadm", "join").len(),
+        1,
+        "w1 is not joined twice"
+    );
+    assert_eq!(
+        calls_of(&site.calls(0), "kubeadm", "init").len(),
+        1,
+        "init ran once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_host_fails_the_connect_step_and_names_it() {
+    let site = Site::new(&[Flavour::Debian, Flavour::Debian]);
+    let mut spec = site.spec("lab-3");
+    // A fresh loopback address where nothing listens.
+    let nobody = crate::sshd::reserve_loopbacks(1)[0];
+    spec.hosts.push(std::net::IpAddr::V4(nobody));
+    let job = site.run(JobKind::ClusterCreate(spec)).await;
+    let reason = failure(&job);
+    assert!(reason.starts_with("step 1/14 (connect) failed"), "{reason}");
+    assert!(
+        reason.contains(&format!("{nobody}:{}: cannot connect", site.sshd[0].port)),
+        "{reason}"
+    );
+    for (host, calls) in site.take_mutating() {
+        assert!(
+            calls.is_empty(),
+            "{host} was changed although the job could not start: {calls:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_key_and_a_changed_host_key_are_reported() {
+    let mut site = Site::new(&[Flavour::Ubuntu, Flavour::Ubuntu]);
+    let stranger = ClientKey::ed25519();
+    let job = site
+        .run_with(
+            JobKind::ClusterPlan(site.spec("lab-4")),
+            site.engine_with(&stranger, "root"),
+        )
+        .await;
+    let reason = failure(&job);
+    assert!(
+        reason.contains("the SSH key was refused for user root"),
+        "{reason}"
+    );
+    assert!(
+        site.store
+            .kv_list(labkube::store::Space::HostKeys)
+            .unwrap()
+            .is_empty(),
+        "nothing pinned on refusal"
+    );
+
+    let ok = site.run(JobKind::ClusterPlan(site.spec("lab-4"))).await;
+    assert_eq!(ok.state, JobState::Succeeded, "{:?}", ok.state);
+    let old = site.sshd[1].host_key_fingerprint();
+    site.sshd[1].restart_with_new_key();
+    let new = site.sshd[1].host_key_fingerprint();
+    let job = site.run(JobKind::ClusterPlan(site.spec("lab-4"))).await;
+    let reason = failure(&job);
+    assert!(reason.contains("the host key changed"), "{reason}");
+    assert!(
+        reason.contains(&old) && reason.contains(&new),
+        "both fingerprints: {reason}"
+    );
+    assert!(
+        reason.contains(&format!("/host forget {}", site.sshd[1].ip)),
+        "{reason}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sudo_wanting_a_password_is_reported_as_such() {
+    crate::sshd::require_users();
+    let site = Site::new(&[Flavour::Debian, Flavour::Debian]);
+    let job = site
+        .run_with(
+            JobKind::ClusterPlan(site.spec("lab-5")),
+            site.engine_with(&site.key, PASSWORD_SUDO_USER),
+        )
+        .await;
+    let reason = failure(&job);
+    assert!(
+        reason.contains(&format!(
+            "sudo asks user {PASSWORD_SUDO_USER} for a password"
+        )),
+        "{reason}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_stops_at_a_phase_boundary_and_says_where_hosts_are() {
+    let site = Site::new(&[Flavour::Ubuntu, Flavour::Ubuntu, Flavour::Ubuntu]);
+    let id = site.enqueue(JobKind::ClusterCreate(site.spec("lab-6")));
+    let store = site.store.clone();
+    site.work(site.engine_with(&site.key, "root"), |handle| async move {
+        // Cancel once the job is past its first step.
+        for _ in 0..600 {
+            let job = store.get(id).unwrap().unwrap();
+            if !job.steps.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let bob = Requester {
+            platform: "test".into(),
+            user: "bob".into(),
+        };
+        handle.cancel(id, &bob).await.unwrap();
+    })
+    .await;
+    let job = site.store.get(id).unwrap().unwrap();
+    assert_eq!(job.state, JobState::Cancelled);
+    assert!(job.steps.len() < 14, "stopped before the end");
+    let text = labkube::chat::render_finished(&job, 0);
+    assert!(
+        text.contains("cancelled by bob") && text.contains("hosts:"),
+        "{text}"
+    );
+    assert!(site.store.cluster("lab-6").unwrap().is_none());
+}

@@ -3,21 +3,16 @@
 //! checkpoints, and reports every host's failure together.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use super::engine::{Engine, Io};
 use super::facts::Facts;
 use super::fanout::{self, Fanned, HostError};
 use super::join::Join;
-use super::nodes;
 use super::os::OsInfo;
 use super::preflight::{self, Checked};
 use super::remote::{Connector, RemoteExec, Target};
 use super::run::{self, Step};
-use crate::store::{
-    ClusterRecord, HostProgress, HostState, JobKind, JobStore, NodeRecord, Space, StoreError,
-    now_ms,
-};
+use crate::store::{HostProgress, HostState, JobKind, StoreError};
 
 /// Why a cluster step failed. `Display` is the chat message (secrets already redacted).
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +77,7 @@ pub fn plan(kind: &JobKind) -> Option<Vec<String>> {
 }
 
 /// `control-plane` or `worker`.
-fn role(control_plane: bool) -> &'static str {
+pub(super) fn role(control_plane: bool) -> &'static str {
     if control_plane {
         "control-plane"
     } else {
@@ -104,13 +99,13 @@ pub struct ClusterRun {
     pub(super) engine: Engine,
     connector: Arc<dyn Connector>,
     pub(super) io: Io,
-    steps: &'static [&'static str],
-    name: String,
+    pub(super) steps: &'static [&'static str],
+    pub(super) name: String,
     pub(super) k8s: String,
     pub(super) pod_cidr: String,
     pub(super) hosts: Vec<Host>,
-    preflight_problems: Vec<String>,
-    owner: (String, String),
+    pub(super) preflight_problems: Vec<String>,
+    pub(super) owner: (String, String),
 }
 
 impl ClusterRun {
@@ -264,7 +259,7 @@ impl ClusterRun {
             .collect()
     }
 
-    fn check<T>(r: Fanned<T>) -> Result<Vec<(usize, T)>, ProvisionError> {
+    pub(super) fn check<T>(r: Fanned<T>) -> Result<Vec<(usize, T)>, ProvisionError> {
         r.map_err(ProvisionError::Hosts)
     }
 
@@ -426,218 +421,6 @@ impl ClusterRun {
             self.io
                 .mark(&mark(Step::KubeadmJoin, &self.hosts[i].target.to_string()))?;
         }
-        Ok(())
-    }
-
-    async fn wait_nodes(&mut self) -> Result<(), ProvisionError> {
-        let want: Vec<String> = self
-            .hosts
-            .iter()
-            .filter_map(|h| h.facts.as_ref().map(|f| f.hostname.clone()))
-            .collect();
-        let deadline = Instant::now() + self.engine.settings.nodes_ready_timeout;
-        let cp = vec![(0, self.hosts[0].target.to_string())];
-        loop {
-            let r = run::on(self, &cp, Step::Nodes, |_, out| {
-                Ok((nodes::parse(&out.stdout), None))
-            })
-            .await?;
-            let seen = Self::check(r)?
-                .into_iter()
-                .next()
-                .map(|(_, n)| n)
-                .unwrap_or_default();
-            let missing: Vec<String> = want
-                .iter()
-                .filter_map(|w| match seen.iter().find(|n| &n.name == w) {
-                    Some(n) if n.ready => None,
-                    Some(_) => Some(format!("{w} (NotReady)")),
-                    None => Some(format!("{w} (not registered)")),
-                })
-                .collect();
-            if missing.is_empty() {
-                let version = seen.first().map(|n| n.version.clone()).unwrap_or_default();
-                self.io
-                    .log(&format!("all {} nodes Ready ({version})", want.len()))?;
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(ProvisionError::Other(format!(
-                    "nodes not Ready after {} s: {}",
-                    self.engine.settings.nodes_ready_timeout.as_secs(),
-                    missing.join(", ")
-                )));
-            }
-            tokio::time::sleep(self.engine.settings.poll_interval).await;
-        }
-    }
-
-    async fn fetch_kubeconfig(&mut self) -> Result<(), ProvisionError> {
-        let cp = vec![(0, self.hosts[0].target.to_string())];
-        let r = run::on(self, &cp, Step::Kubeconfig, |_, out| {
-            if out.stdout.contains("apiVersion") && out.stdout.contains("clusters:") {
-                Ok((out.stdout.clone(), None))
-            } else {
-                Err("it printed no kubeconfig (output withheld)".to_string())
-            }
-        })
-        .await?;
-        let config = Self::check(r)?
-            .into_iter()
-            .next()
-            .map(|(_, c)| c)
-            .unwrap_or_default();
-        self.io
-            .store
-            .kv_put(Space::Kubeconfigs, &self.name, &config)?;
-        self.io.log("admin kubeconfig stored (not shown)")?;
-        Ok(())
-    }
-
-    fn register(&mut self) -> Result<(), ProvisionError> {
-        let nodes: Vec<NodeRecord> = self
-            .hosts
-            .iter()
-            .map(|h| NodeRecord {
-                addr: h.target.addr,
-                port: h.target.port,
-                user: h.target.user.clone(),
-                role: role(h.control_plane).into(),
-                hostname: h
-                    .facts
-                    .as_ref()
-                    .map(|f| f.hostname.clone())
-                    .unwrap_or_default(),
-            })
-            .collect();
-        let version = self.k8s_version_from_log();
-        let record = ClusterRecord {
-            name: self.name.clone(),
-            owner_platform: self.owner.0.clone(),
-            owner_room: self.owner.1.clone(),
-            created_ms: now_ms(),
-            k8s_version: version.clone(),
-            nodes: nodes.clone(),
-        };
-        let store = &self.io.store;
-        store.put_cluster(record)?;
-        store.kv_put(
-            Space::RoomClusters,
-            &room_key(&self.owner.0, &self.owner.1),
-            &self.name,
-        )?;
-        let list: Vec<String> = nodes
-            .iter()
-            .map(|n| format!("{} ({}, {})", n.addr, n.role, n.hostname))
-            .collect();
-        self.io.summary(format!(
-            "cluster {} is ready: Kubernetes {}, {} node(s): {}. It is now this room's current cluster; next: /ge catalog, then /ge install orion",
-            self.name,
-            if version.is_empty() { self.k8s.clone() } else { version },
-            nodes.len(),
-            list.join(", ")
-        ))?;
-        Ok(())
-    }
-
-    /// The version the readiness check logged (`all N nodes Ready (v1.33.4)`).
-    fn k8s_version_from_log(&self) -> String {
-        self.io
-            .store
-            .log_tail(self.io.job, 50)
-            .unwrap_or_default()
-            .iter()
-            .rev()
-            .find_map(|l| {
-                l.text
-                    .strip_prefix("all ")
-                    .and_then(|t| t.split_once('('))
-                    .map(|(_, v)| v.trim_end_matches(')').to_string())
-            })
-            .unwrap_or_default()
-    }
-
-    fn write_plan(&mut self) -> Result<(), ProvisionError> {
-        let mut out = vec![format!(
-            "plan for cluster {} (Kubernetes {}, pod network {}); nothing was changed:",
-            self.name, self.k8s, self.pod_cidr
-        )];
-        for h in &self.hosts {
-            let Some(f) = &h.facts else { continue };
-            let os =
-                h.os.as_ref()
-                    .map(|o| o.pretty_name.clone())
-                    .unwrap_or_default();
-            let mut steps = vec![
-                "prepare host (swap off, kernel modules, sysctls, firewall ports)".to_string(),
-            ];
-            steps.push(if f.containerd.is_empty() {
-                "install containerd".into()
-            } else {
-                format!("containerd {} already installed", f.containerd)
-            });
-            steps.push(if f.kubeadm_is(&self.k8s) {
-                format!("kubeadm {} already installed", f.kubeadm)
-            } else {
-                format!("install kubeadm/kubelet/kubectl {}", self.k8s)
-            });
-            if h.control_plane {
-                steps.push(if f.control_plane {
-                    "control plane already initialised".into()
-                } else {
-                    "kubeadm init".into()
-                });
-                steps.push(format!("flannel {}", self.engine.settings.flannel_version));
-                steps.push(format!("Helm {}", self.engine.settings.helm_version));
-            } else {
-                steps.push(if f.joined {
-                    "already joined".into()
-                } else {
-                    "kubeadm join".into()
-                });
-            }
-            out.push(format!(
-                "- {} {} ({}, {os}, {} CPU, {} MB): {}",
-                h.target,
-                role(h.control_plane),
-                f.hostname,
-                f.cpus,
-                f.mem_mb,
-                steps.join("; ")
-            ));
-        }
-        if self.preflight_problems.is_empty() {
-            out.push(format!(
-                "preflight passed. /cluster create {} name={} runs it.",
-                self.hosts
-                    .iter()
-                    .map(|h| h.target.addr.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                self.name
-            ));
-        } else {
-            out.push("create would stop at the preflight:".into());
-            out.extend(self.preflight_problems.iter().map(|p| format!("- {p}")));
-        }
-        self.io.summary(out.join("\n"))?;
-        Ok(())
-    }
-
-    fn unregister(&mut self) -> Result<(), ProvisionError> {
-        let store: &dyn JobStore = &*self.io.store;
-        store.remove_cluster(&self.name)?;
-        store.kv_remove(Space::Kubeconfigs, &self.name)?;
-        for (room, cluster) in store.kv_list(Space::RoomClusters)? {
-            if cluster == self.name {
-                store.kv_remove(Space::RoomClusters, &room)?;
-            }
-        }
-        self.io.summary(format!(
-            "cluster {} is deleted: kubeadm reset on {} host(s), CNI state and Kubernetes packages removed, registration and kubeconfig dropped",
-            self.name,
-            self.hosts.len()
-        ))?;
         Ok(())
     }
 }

@@ -12,6 +12,7 @@ pub mod cluster;
 mod engine;
 mod facts;
 mod fanout;
+mod finish;
 mod join;
 mod nodes;
 pub mod os;

@@ -3,6 +3,7 @@
 //! their own root (`LABKUBE_ROOT`), so the real step scripts run and nothing on this machine
 //! changes. The engine, worker and store are the product's own.
 
+mod console;
 mod create;
 mod failures;
 

@@ -9,6 +9,8 @@
 #     loaded modules, firewall rules...) and the cluster's under $LABKUBE_STANDIN_CLUSTER;
 #   - fails on purpose, with the real tool's kind of message on stderr, when
 #     $LABKUBE_ROOT/.fail has a line "<tool>" or "<tool> <subcommand>";
+#   - takes its time when $LABKUBE_ROOT/.slow holds a number of seconds (crash tests use it
+#     to kill the bot in the middle of a phase);
 #   - dies loudly (exit 97, "stand-in <tool>: ...") on an invocation it does not model, so a
 #     script that starts using a new option is noticed instead of silently "succeeding".
 
@@ -39,6 +41,11 @@ standin_begin() {
         done
         printf '\n'
     } >>"$LABKUBE_RECORD"
+    if [ -f "$R/.slow" ]; then
+        delay=0
+        read -r delay <"$R/.slow" || true
+        sleep "$delay"
+    fi
 }
 
 standin_die() {

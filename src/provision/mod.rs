@@ -8,6 +8,7 @@
 //! - [`run`]: one step on many hosts: script, environment, sudo, retries, failure reports.
 //! - [`os`], [`scripts`]: OS detection and the embedded `commands/` scripts.
 
+mod batch;
 pub mod cluster;
 mod engine;
 mod facts;
@@ -24,6 +25,7 @@ mod run;
 pub mod scripts;
 pub mod ssh;
 
+pub use batch::{Batch, BatchError};
 pub use cluster::{ClusterRun, ProvisionError, plan, room_key};
 pub use engine::{ConnectorFactory, Engine, FLANNEL_VERSION, HELM_VERSION, Io, Settings};
 pub use facts::Facts;

@@ -170,3 +170,67 @@ async fn plan_reports_per_host_steps_and_changes_nothing() {
         "a plan registers nothing"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_runs_each_step_on_every_host_and_names_failures() {
+    use labkube::provision::remote::{Script, Target};
+    use labkube::provision::{Batch, BatchError, Io};
+    let site = Site::new(&[Flavour::Debian, Flavour::Debian, Flavour::Debian]);
+    let id = site.enqueue(JobKind::Selftest {
+        steps: 1,
+        step_ms: 0,
+        lock: None,
+    });
+    let io = Io {
+        store: site.store.clone(),
+        sink: site.sink.clone(),
+        job: id,
+    };
+    let engine = site.engine_with(&site.key, "root");
+    let targets: Vec<Target> = site
+        .ips()
+        .into_iter()
+        .map(|addr| Target {
+            addr,
+            port: site.sshd[0].port,
+            user: "root".into(),
+        })
+        .collect();
+    let batch = Batch::connect((engine.connect)().unwrap(), targets, io, 8)
+        .await
+        .unwrap();
+    let script = |step: &str, body: &str| Script {
+        step: step.into(),
+        body: body.into(),
+        env: vec![],
+        privileged: true,
+        timeout: std::time::Duration::from_secs(10),
+    };
+    batch
+        .step(&script("touch", "touch \"$LABKUBE_ROOT/batch-was-here\""))
+        .await
+        .unwrap();
+    for h in &site.lab.hosts {
+        assert!(h.root.join("batch-was-here").exists(), "{}", h.name);
+    }
+    let err = batch
+        .step(&script(
+            "only-w1-fails",
+            "[ \"$(cat \"$LABKUBE_ROOT/etc/hostname\")\" != w1 ]",
+        ))
+        .await
+        .unwrap_err();
+    match err {
+        BatchError::Hosts(failed) => {
+            assert_eq!(failed.len(), 1);
+            assert_eq!(
+                failed[0].host,
+                format!("{}:{}", site.sshd[1].ip, site.sshd[1].port)
+            );
+        }
+        other => panic!("{other}"),
+    }
+    let job = site.store.get(id).unwrap().unwrap();
+    assert_eq!(job.hosts.len(), 3, "progress recorded per host");
+    batch.close().await;
+}

@@ -147,14 +147,17 @@ impl Dispatcher {
         } else {
             "another room"
         };
+        let version = if c.k8s_version.is_empty() {
+            "(version unknown)"
+        } else {
+            c.k8s_version.as_str()
+        };
+        let registered = humantime::format_rfc3339_seconds(
+            std::time::UNIX_EPOCH + Duration::from_millis(c.created_ms),
+        );
         let mut out = format!(
-            "cluster {}: Kubernetes {}, owned by {owner}, {} node(s) at registration:",
+            "cluster {}: Kubernetes {version}, owned by {owner}; {} node(s), all Ready when it was registered ({registered}):",
             c.name,
-            if c.k8s_version.is_empty() {
-                "(version unknown)"
-            } else {
-                &c.k8s_version
-            },
             c.nodes.len()
         );
         for n in &c.nodes {

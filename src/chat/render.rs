@@ -9,7 +9,7 @@ pub fn secs(ms: u64) -> String {
 }
 
 /// A job's per-host table, one line per host: address, role, state, time in the state, note.
-fn host_table(job: &Job) -> String {
+pub fn host_table(job: &Job) -> String {
     let width = job.hosts.iter().map(|h| h.host.len()).max().unwrap_or(0);
     let now = now_ms();
     job.hosts

@@ -143,6 +143,14 @@ pub(super) fn job(store: &dyn JobStore, id: u64, log_lines: usize) -> Result<Str
             out.push_str(&format!("\n  {}. {name}: {status}", i + 1));
         }
     }
+    if !job.hosts.is_empty() {
+        out.push_str("\nhosts:\n");
+        out.push_str(&crate::chat::host_table(&job));
+    }
+    if let Some(summary) = &job.summary {
+        out.push('\n');
+        out.push_str(summary);
+    }
     let log = store.log_tail(id, log_lines)?;
     if !log.is_empty() {
         out.push_str(&format!("\nlog (last {}):", log.len()));
@@ -207,9 +215,15 @@ pub(super) fn clusters(
         lines.push(format!("{} (from the config; owner: {who})", c.name));
     }
     for c in store.clusters()? {
+        let version = if c.k8s_version.is_empty() {
+            "?"
+        } else {
+            c.k8s_version.as_str()
+        };
         lines.push(format!(
-            "{} (created {}; owner: {})",
+            "{} (Kubernetes {version}, {} node(s), created {}; owner: {})",
             c.name,
+            c.nodes.len(),
             when(c.created_ms),
             owner(&c.owner_platform, &c.owner_room)
         ));

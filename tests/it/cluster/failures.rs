@@ -153,6 +153,8 @@ async fn cancel_stops_at_a_phase_boundary_and_says_where_hosts_are() {
     assert_eq!(job.state, JobState::Cancelled);
     assert!(job.steps.len() < 14, "stopped before the end");
     let text = labkube::chat::render_finished(&job, 0);
+    let table = labkube::chat::host_table(&job);
+    assert_eq!(table.lines().count(), 3, "{table}");
     assert!(
         text.contains("cancelled by bob") && text.contains("hosts:"),
         "{text}"

@@ -353,6 +353,9 @@ async fn use_status_and_host_forget() {
     r.dispatcher
         .handle(&msg("ada", "e4", "/host forget 10.0.0.1"))
         .await;
+    r.dispatcher
+        .handle(&msg("ada", "e5", "/cluster list"))
+        .await;
     let t = texts(&r.chat);
     assert!(t[0].contains("no current cluster"), "{}", t[0]);
     assert!(
@@ -369,6 +372,11 @@ async fn use_status_and_host_forget() {
         t[3].contains("forgot 2 pinned SSH host key(s) of 10.0.0.1"),
         "{}",
         t[3]
+    );
+    assert!(
+        t[4].contains("lab-1 (Kubernetes v1.33.4, 1 node(s), created"),
+        "{}",
+        t[4]
     );
     assert_eq!(
         r.store.kv_list(Space::HostKeys).unwrap().len(),

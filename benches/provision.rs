@@ -1,0 +1,1013 @@
+//! Provisioning benchmark, labkube against Ansible: run it with `scripts/bench-provision.sh`
+//! (which installs ansible-core into a venv, prepares sshd, and runs `cargo bench --bench
+//! provision` with `LABKUBE_ANSIBLE_PLAYBOOK` set; without it this bench fails, never skips).
+//!
+//! The same step scripts run by labkube ([`Batch`]: one russh connection per host, each step a
+//! channel on every host at once, progress recorded per host) and by `ansible-playbook`
+//! (pipelining on, forks = host count, linear strategy, ControlPersist as by default) against the
+//! same OpenSSH sshd hosts on 127.0.0.N (the integration tests' harness, `tests/it/sshd.rs`), in
+//! the same run:
+//! - overhead: 20 steps with empty bodies (`:`) on 3 hosts; wall time per step;
+//! - fan-out: 10 steps of `sleep 1` on 1 and on 30 hosts; wall time of the 10 steps.
+//!
+//! Connection setup is timed apart from the steps, the same way for both tools: Ansible's first
+//! task (`raw: ":"`, which opens every ControlMaster connection and runs a first command), and
+//! labkube's `Batch::connect` followed by one `:` step (a fresh russh connection's first command
+//! is markedly slower than the next ones, so it belongs with the connection). Ansible's
+//! task times come from a callback plugin written next to the playbook that stamps each task's
+//! start with the controller's monotonic clock (the linear strategy starts a task only when
+//! every host finished the previous one, as `Batch::step` does). Ansible's steps are measured
+//! in two forms, `ansible.builtin.raw` (the command over the multiplexed ssh, no Python on the
+//! host) and `ansible.builtin.shell` (the pipelined module); the faster is the peer.
+//!
+//! Both tools trust the same generated known_hosts file (labkube `known_hosts`, OpenSSH
+//! `StrictHostKeyChecking=yes`). labkube's progress goes to a `MemoryStore` (the rows the
+//! targets are judged on) and, in extra rows, to a `SledStore` on disk as in the product, where
+//! every host state change is a durable write. Two more rows explain the figures: a floor (the
+//! same commands as one `RemoteExec::run` per host at once, no progress at all) and the CPU time
+//! the machine spends per step (client, sshd and shells all share its cores).
+
+// A benchmark: any failure should stop it loudly, so unwrap/expect are fine here.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../tests/it/sshd.rs"]
+#[allow(dead_code)]
+mod sshd;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use labkube::progress::RecordingSink;
+use labkube::provision::remote::{Connector, Script, Target};
+use labkube::provision::ssh::{MemoryHostKeys, SshConfig, SshConnector};
+use labkube::provision::{Batch, Io};
+use labkube::store::{JobKind, JobStore, MemoryStore, NewJob, Origin, Requester, SledStore};
+use sshd::{ClientKey, SshdHost};
+
+/// Overhead scenario: hosts and empty steps.
+const OVERHEAD_HOSTS: usize = 3;
+const OVERHEAD_STEPS: usize = 20;
+/// Fan-out scenario: steps of one second, on 1 and on 30 hosts.
+const FANOUT_STEPS: usize = 10;
+const FANOUT_SMALL: usize = 1;
+const FANOUT_LARGE: usize = 30;
+const EMPTY: &str = ":";
+const SLEEP: &str = "sleep 1";
+/// labkube runs per scenario (the median is reported); Ansible runs per scenario and form.
+const LABKUBE_RUNS: usize = 5;
+const LABKUBE_FANOUT_RUNS: usize = 3;
+const ANSIBLE_RUNS: usize = 2;
+const ANSIBLE_FANOUT_RUNS: usize = 1;
+/// labkube's parallelism: the product's default `cluster.parallel_hosts` (at least the host
+/// count in every scenario, as Ansible's forks are).
+const PARALLEL: usize = 50;
+/// Targets from the issue.
+const OVERHEAD_TARGET: f64 = 0.10;
+const FANOUT_TARGET: f64 = 1.2;
+
+fn main() {
+    println!("command: scripts/bench-provision.sh (runs `cargo bench --bench provision`)\n");
+    sshd::require_sshd();
+    assert!(
+        sshd::on_path("ssh"),
+        "ssh (openssh-client) is missing: {}",
+        sshd::SETUP_HINT
+    );
+    let playbook_bin = std::env::var_os("LABKUBE_ANSIBLE_PLAYBOOK").map(PathBuf::from);
+    let playbook_bin = playbook_bin.expect(
+        "LABKUBE_ANSIBLE_PLAYBOOK is not set: run scripts/bench-provision.sh, which installs \
+         ansible-core into a venv and points this at its ansible-playbook",
+    );
+    let ansible_version = ansible_version(&playbook_bin);
+
+    let key = ClientKey::ed25519();
+    let ips = sshd::reserve_loopbacks(FANOUT_LARGE);
+    let hosts = SshdHost::start_many_at(&ips, &[&key], |_| vec![]);
+    let work = tempfile::Builder::new()
+        .prefix("labkube-bench-provision-")
+        .tempdir()
+        .unwrap();
+    let known_hosts = work.path().join("known_hosts");
+    let lines: Vec<String> = hosts.iter().map(SshdHost::known_hosts_line).collect();
+    sshd::write_known_hosts(&known_hosts, &lines);
+    let ansible = Ansible {
+        bin: playbook_bin,
+        key: key.path.clone(),
+        known_hosts: known_hosts.clone(),
+        work: work.path().to_path_buf(),
+        runs: AtomicU64::new(0),
+    };
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let connector: Arc<dyn Connector> = Arc::new(
+        SshConnector::new(
+            SshConfig {
+                key_path: key.path.clone(),
+                passphrase: None,
+                known_hosts: Some(known_hosts.clone()),
+                connect_timeout: Duration::from_secs(30),
+                keepalive: Duration::from_secs(15),
+            },
+            Arc::new(MemoryHostKeys::new()),
+        )
+        .unwrap(),
+    );
+    let memory: Arc<dyn JobStore> = Arc::new(MemoryStore::new());
+    let sled_dir = work.path().join("sled");
+    std::fs::create_dir(&sled_dir).unwrap();
+    let sled: Arc<dyn JobStore> = Arc::new(SledStore::open(&sled_dir).unwrap());
+    let lk = |store: &Arc<dyn JobStore>, n: usize, body: &str, steps: usize| {
+        rt.block_on(labkube_run(
+            &connector,
+            store.clone(),
+            &targets(&hosts[..n]),
+            body,
+            steps,
+        ))
+    };
+    let three = &hosts[..OVERHEAD_HOSTS];
+
+    // Warm-up (not reported): page cache, Python bytecode, sshd's first logins.
+    eprintln!("warming up");
+    lk(&memory, OVERHEAD_HOSTS, EMPTY, 5);
+    lk(&sled, OVERHEAD_HOSTS, EMPTY, 5);
+    ansible.run(three, Form::Raw, EMPTY, 5);
+    ansible.run(three, Form::Shell, EMPTY, 5);
+
+    eprintln!("overhead: {OVERHEAD_STEPS} x `{EMPTY}` on {OVERHEAD_HOSTS} hosts");
+    let ovh_mem: Vec<LkRun> = (0..LABKUBE_RUNS)
+        .map(|_| lk(&memory, OVERHEAD_HOSTS, EMPTY, OVERHEAD_STEPS))
+        .collect();
+    let ovh_sled: Vec<LkRun> = (0..LABKUBE_RUNS)
+        .map(|_| lk(&sled, OVERHEAD_HOSTS, EMPTY, OVERHEAD_STEPS))
+        .collect();
+    let ovh_floor: Vec<Duration> = (0..LABKUBE_RUNS)
+        .flat_map(|_| {
+            rt.block_on(floor_run(
+                &connector,
+                &targets(three),
+                EMPTY,
+                OVERHEAD_STEPS,
+            ))
+        })
+        .collect();
+    let ovh_raw: Vec<AnsibleRun> = (0..ANSIBLE_RUNS)
+        .map(|_| ansible.run(three, Form::Raw, EMPTY, OVERHEAD_STEPS))
+        .collect();
+    let ovh_shell: Vec<AnsibleRun> = (0..ANSIBLE_RUNS)
+        .map(|_| ansible.run(three, Form::Shell, EMPTY, OVERHEAD_STEPS))
+        .collect();
+
+    let mut fan = Vec::new();
+    for n in [FANOUT_SMALL, FANOUT_LARGE] {
+        eprintln!("fan-out: {FANOUT_STEPS} x `{SLEEP}` on {n} host(s)");
+        let mem: Vec<LkRun> = (0..LABKUBE_FANOUT_RUNS)
+            .map(|_| lk(&memory, n, SLEEP, FANOUT_STEPS))
+            .collect();
+        let sl: Vec<LkRun> = (0..LABKUBE_FANOUT_RUNS)
+            .map(|_| lk(&sled, n, SLEEP, FANOUT_STEPS))
+            .collect();
+        let raw: Vec<AnsibleRun> = (0..ANSIBLE_FANOUT_RUNS)
+            .map(|_| ansible.run(&hosts[..n], Form::Raw, SLEEP, FANOUT_STEPS))
+            .collect();
+        let shell: Vec<AnsibleRun> = (0..ANSIBLE_FANOUT_RUNS)
+            .map(|_| ansible.run(&hosts[..n], Form::Shell, SLEEP, FANOUT_STEPS))
+            .collect();
+        fan.push(Fan {
+            hosts: n,
+            mem,
+            sled: sl,
+            raw,
+            shell,
+        });
+    }
+
+    report(
+        &ansible_version,
+        &ovh_mem,
+        &ovh_sled,
+        &ovh_floor,
+        &ovh_raw,
+        &ovh_shell,
+        &fan,
+    );
+}
+
+/// The targets of `hosts`, as root.
+fn targets(hosts: &[SshdHost]) -> Vec<Target> {
+    hosts
+        .iter()
+        .map(|h| Target {
+            addr: IpAddr::V4(h.ip),
+            port: h.port,
+            user: "root".into(),
+        })
+        .collect()
+}
+
+/// One labkube run: connect, the steps one after another, close.
+struct LkRun {
+    /// `Batch::connect`.
+    connect: Duration,
+    /// The first step (`:`) after connecting, as Ansible's first task.
+    first: Duration,
+    steps: Vec<Duration>,
+    close: Duration,
+    /// CPU time used during the steps: by this process (labkube), and by the whole machine.
+    cpu_self: Duration,
+    cpu_all: Duration,
+}
+
+impl LkRun {
+    fn steps_total(&self) -> Duration {
+        self.steps.iter().sum()
+    }
+    fn opening(&self) -> Duration {
+        self.connect + self.first
+    }
+    fn total(&self) -> Duration {
+        self.connect + self.first + self.steps_total() + self.close
+    }
+}
+
+/// A job to record progress in (as the cluster flows do).
+fn enqueue(store: &dyn JobStore) -> u64 {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let new = NewJob {
+        kind: JobKind::Selftest {
+            steps: 1,
+            step_ms: 0,
+            lock: None,
+        },
+        requested_by: Requester {
+            platform: "bench".into(),
+            user: "bench".into(),
+        },
+        origin: Origin {
+            platform: "bench".into(),
+            room: "bench".into(),
+            event_id: format!("e{n}"),
+        },
+        command_text: "/bench".into(),
+    };
+    store.enqueue(new, &format!("bench-{n}")).unwrap().job().id
+}
+
+async fn labkube_run(
+    connector: &Arc<dyn Connector>,
+    store: Arc<dyn JobStore>,
+    targets: &[Target],
+    body: &str,
+    steps: usize,
+) -> LkRun {
+    let job = enqueue(&*store);
+    let io = Io {
+        store,
+        sink: Arc::new(RecordingSink::new()),
+        job,
+    };
+    let t0 = Instant::now();
+    let batch = Batch::connect(connector.clone(), targets.to_vec(), io, PARALLEL)
+        .await
+        .unwrap();
+    let connect = t0.elapsed();
+    let mut script = Script {
+        step: "connect".into(),
+        body: EMPTY.into(),
+        env: Vec::new(),
+        privileged: true,
+        timeout: Duration::from_secs(60),
+    };
+    let t0 = Instant::now();
+    batch.step(&script).await.unwrap();
+    let first = t0.elapsed();
+    script.body = body.into();
+    let mut times = Vec::with_capacity(steps);
+    let cpu0 = (cpu_self(), cpu_all());
+    for i in 0..steps {
+        script.step = format!("step-{:02}", i + 1);
+        let t0 = Instant::now();
+        batch.step(&script).await.unwrap();
+        times.push(t0.elapsed());
+    }
+    let cpu1 = (cpu_self(), cpu_all());
+    let t0 = Instant::now();
+    batch.close().await;
+    LkRun {
+        connect,
+        first,
+        steps: times,
+        close: t0.elapsed(),
+        cpu_self: cpu1.0.saturating_sub(cpu0.0),
+        cpu_all: cpu1.1.saturating_sub(cpu0.1),
+    }
+}
+
+/// The floor under `Batch::step`: the same scripts on the same kind of connections, each step
+/// one `RemoteExec::run` per host at once (join_all), with no progress recorded.
+async fn floor_run(
+    connector: &Arc<dyn Connector>,
+    targets: &[Target],
+    body: &str,
+    steps: usize,
+) -> Vec<Duration> {
+    let mut execs = Vec::new();
+    for t in targets {
+        execs.push(connector.connect(t).await.unwrap().exec);
+    }
+    let mut script = Script {
+        step: "floor".into(),
+        body: EMPTY.into(),
+        env: Vec::new(),
+        privileged: true,
+        timeout: Duration::from_secs(60),
+    };
+    // A first command on each connection, untimed, as in the other runs.
+    for e in &execs {
+        assert!(e.run(&script).await.unwrap().success());
+    }
+    script.body = body.into();
+    let mut times = Vec::with_capacity(steps);
+    for _ in 0..steps {
+        let t0 = Instant::now();
+        let outs = futures::future::join_all(execs.iter().map(|e| e.run(&script))).await;
+        times.push(t0.elapsed());
+        for out in outs {
+            assert!(out.unwrap().success());
+        }
+    }
+    for e in execs {
+        e.close().await;
+    }
+    times
+}
+
+/// Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`; 100 on Linux).
+fn clock_ticks() -> u64 {
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        let out = Command::new("getconf").arg("CLK_TCK").output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    })
+}
+
+fn ticks(n: u64) -> Duration {
+    Duration::from_secs_f64(n as f64 / clock_ticks() as f64)
+}
+
+/// CPU time (user + system) of this process, all threads.
+fn cpu_self() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    // Fields 14 and 15 (utime, stime); `after` starts at field 3.
+    ticks(f[11] + f[12])
+}
+
+/// Busy CPU time of the whole machine, all cores (everything but idle and iowait).
+fn cpu_all() -> Duration {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap();
+    let f: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .skip(1)
+        .map(|x| x.parse().unwrap())
+        .collect();
+    // user nice system idle iowait irq softirq steal
+    ticks(f[0] + f[1] + f[2] + f[5] + f[6] + f[7])
+}
+
+/// How Ansible runs a step's body.
+#[derive(Clone, Copy, Debug)]
+enum Form {
+    /// `ansible.builtin.raw`: the body as the ssh command (through the ControlMaster).
+    Raw,
+    /// `ansible.builtin.shell`: the pipelined module runs `/bin/sh -c body`.
+    Shell,
+}
+
+impl Form {
+    fn module(self) -> &'static str {
+        match self {
+            Form::Raw => "ansible.builtin.raw",
+            Form::Shell => "ansible.builtin.shell",
+        }
+    }
+}
+
+/// One `ansible-playbook` run.
+struct AnsibleRun {
+    /// The first task (`raw: ":"`): opens every connection.
+    connect: Duration,
+    /// Each step task, from its start to the next task's start.
+    steps: Vec<Duration>,
+    /// The whole process, from spawn to exit.
+    total: Duration,
+    /// Busy CPU time of the whole machine during the step tasks.
+    cpu_steps: Duration,
+}
+
+impl AnsibleRun {
+    fn steps_total(&self) -> Duration {
+        self.steps.iter().sum()
+    }
+}
+
+struct Ansible {
+    bin: PathBuf,
+    key: PathBuf,
+    known_hosts: PathBuf,
+    work: PathBuf,
+    runs: AtomicU64,
+}
+
+/// Stamps every task start and the end of the play with the controller's monotonic clock and
+/// the machine's busy CPU ticks, and writes them as JSON to `$LABKUBE_BENCH_TIMES`.
+const TIMER_PLUGIN: &str = r#"import json
+import os
+import time
+
+from ansible.plugins.callback import CallbackBase
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "labkube_timer"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self):
+        super().__init__()
+        self.marks = []
+
+    def mark(self, name):
+        # Busy CPU ticks of the whole machine: user nice system irq softirq steal.
+        with open("/proc/stat") as f:
+            t = [int(x) for x in f.readline().split()[1:9]]
+        busy = t[0] + t[1] + t[2] + t[5] + t[6] + t[7]
+        self.marks.append([name, time.monotonic(), busy])
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self.mark(task.get_name())
+
+    def v2_playbook_on_stats(self, stats):
+        self.mark("end")
+        with open(os.environ["LABKUBE_BENCH_TIMES"], "w") as f:
+            json.dump(self.marks, f)
+"#;
+
+impl Ansible {
+    /// Runs `steps` tasks of `body` in `form` on `hosts` after a first `raw: ":"` task.
+    fn run(&self, hosts: &[SshdHost], form: Form, body: &str, steps: usize) -> AnsibleRun {
+        let n = self.runs.fetch_add(1, Ordering::Relaxed);
+        let dir = self.work.join(format!("ansible-{n}"));
+        let sub = |name: &str| {
+            let d = dir.join(name);
+            std::fs::create_dir_all(&d).unwrap();
+            d
+        };
+        let (plugins, control, local_tmp, remote_tmp, home) = (
+            sub("plugins"),
+            sub("cp"),
+            sub("tmp"),
+            sub("rtmp"),
+            sub("home"),
+        );
+        std::fs::write(plugins.join("labkube_timer.py"), TIMER_PLUGIN).unwrap();
+
+        let mut inventory = String::from("[bench]\n");
+        for (i, h) in hosts.iter().enumerate() {
+            inventory.push_str(&format!("h{i:02} ansible_host={}\n", h.ip));
+        }
+        inventory.push_str(&format!(
+            "\n[bench:vars]\nansible_port={}\nansible_user=root\n\
+             ansible_ssh_private_key_file={}\nansible_python_interpreter=/usr/bin/python3\n",
+            hosts[0].port,
+            self.key.display()
+        ));
+        std::fs::write(dir.join("inventory.ini"), inventory).unwrap();
+
+        // Ansible's default ssh_args (`-C -o ControlMaster=auto -o ControlPersist=60s`) plus a
+        // strict check against the generated known_hosts, and no user or system ssh_config.
+        let cfg = format!(
+            "[defaults]\n\
+             inventory = {dir}/inventory.ini\n\
+             forks = {forks}\n\
+             gathering = explicit\n\
+             host_key_checking = True\n\
+             retry_files_enabled = False\n\
+             display_ok_hosts = False\n\
+             display_skipped_hosts = False\n\
+             callback_plugins = {plugins}\n\
+             callbacks_enabled = labkube_timer\n\
+             interpreter_python = /usr/bin/python3\n\
+             \n\
+             [ssh_connection]\n\
+             pipelining = True\n\
+             ssh_args = -F /dev/null -C -o ControlMaster=auto -o ControlPersist=60s \
+             -o UserKnownHostsFile={kh} -o GlobalKnownHostsFile=/dev/null \
+             -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o BatchMode=yes\n",
+            dir = dir.display(),
+            forks = hosts.len(),
+            plugins = plugins.display(),
+            kh = self.known_hosts.display(),
+        );
+        std::fs::write(dir.join("ansible.cfg"), cfg).unwrap();
+
+        let quoted = serde_json::to_string(body).unwrap();
+        let mut playbook = String::from(
+            "- hosts: bench\n  gather_facts: false\n  tasks:\n    - name: connect\n      \
+             ansible.builtin.raw: \":\"\n",
+        );
+        for i in 0..steps {
+            playbook.push_str(&format!(
+                "    - name: step-{:02}\n      {}: {quoted}\n",
+                i + 1,
+                form.module()
+            ));
+        }
+        std::fs::write(dir.join("playbook.yml"), playbook).unwrap();
+
+        let times = dir.join("times.json");
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("playbook.yml")
+            .current_dir(&dir)
+            .env("ANSIBLE_CONFIG", dir.join("ansible.cfg"))
+            .env("ANSIBLE_HOME", &home)
+            .env("ANSIBLE_LOCAL_TEMP", &local_tmp)
+            .env("ANSIBLE_REMOTE_TEMP", &remote_tmp)
+            .env("ANSIBLE_SSH_CONTROL_PATH_DIR", &control)
+            .env("LABKUBE_BENCH_TIMES", &times)
+            .env("LC_ALL", "C.UTF-8")
+            .stdin(Stdio::null());
+        let t0 = Instant::now();
+        let out = cmd.output().unwrap();
+        let total = t0.elapsed();
+        close_masters(&control);
+        assert!(
+            out.status.success(),
+            "ansible-playbook ({form:?}, {} hosts) failed ({}):\n{}\n{}",
+            hosts.len(),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+
+        let marks: Vec<(String, f64, u64)> =
+            serde_json::from_str(&std::fs::read_to_string(&times).unwrap()).unwrap();
+        let span = |i: usize| Duration::from_secs_f64(marks[i + 1].1 - marks[i].1);
+        let mut connect = None;
+        let mut step_times = Vec::new();
+        let mut cpu = 0;
+        for (i, (name, _, busy)) in marks.iter().enumerate().take(marks.len() - 1) {
+            match name.as_str() {
+                "connect" => connect = Some(span(i)),
+                name if name.starts_with("step-") => {
+                    step_times.push(span(i));
+                    cpu += marks[i + 1].2 - busy;
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(step_times.len(), steps, "task marks: {marks:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+        AnsibleRun {
+            connect: connect.expect("a connect task"),
+            steps: step_times,
+            total,
+            cpu_steps: ticks(cpu),
+        }
+    }
+}
+
+/// Stops the ControlPersist masters a run left behind (they would linger for 60 s).
+fn close_masters(control: &Path) {
+    for entry in std::fs::read_dir(control).unwrap() {
+        let path = entry.unwrap().path();
+        let _ = Command::new("ssh")
+            .args(["-F", "/dev/null", "-O", "exit", "-S"])
+            .arg(&path)
+            .arg("bench-host")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+fn ansible_version(bin: &Path) -> String {
+    let out = Command::new(bin)
+        .arg("--version")
+        .env("LC_ALL", "C.UTF-8")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {} ({e}): run scripts/bench-provision.sh",
+                bin.display()
+            )
+        });
+    assert!(
+        out.status.success(),
+        "{} --version failed: {}",
+        bin.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or("?")
+        .to_string()
+}
+
+/// Both tools' runs of one fan-out size.
+struct Fan {
+    hosts: usize,
+    mem: Vec<LkRun>,
+    sled: Vec<LkRun>,
+    raw: Vec<AnsibleRun>,
+    shell: Vec<AnsibleRun>,
+}
+
+fn report(
+    ansible_version: &str,
+    ovh_mem: &[LkRun],
+    ovh_sled: &[LkRun],
+    ovh_floor: &[Duration],
+    ovh_raw: &[AnsibleRun],
+    ovh_shell: &[AnsibleRun],
+    fan: &[Fan],
+) {
+    let lk_steps = |runs: &[LkRun]| {
+        runs.iter()
+            .flat_map(|r| r.steps.clone())
+            .collect::<Vec<_>>()
+    };
+    let an_steps = |runs: &[AnsibleRun]| {
+        runs.iter()
+            .flat_map(|r| r.steps.clone())
+            .collect::<Vec<_>>()
+    };
+    let raw_step = median(&an_steps(ovh_raw));
+    let shell_step = median(&an_steps(ovh_shell));
+    let (peer, peer_name) = if raw_step <= shell_step {
+        (Form::Raw, "raw")
+    } else {
+        (Form::Shell, "shell")
+    };
+    let pick = |raw: Duration, shell: Duration| match peer {
+        Form::Raw => raw,
+        Form::Shell => shell,
+    };
+
+    println!(
+        "{} sshd hosts on 127.0.0.N (OpenSSH {}), login as root, 2 tokio workers; \
+         {ansible_version}, pipelining on, forks = host count, linear strategy.",
+        FANOUT_LARGE,
+        sshd_version()
+    );
+    println!(
+        "labkube: medians of {LABKUBE_RUNS} runs (overhead) and {LABKUBE_FANOUT_RUNS} runs \
+         (fan-out); Ansible: {ANSIBLE_RUNS} and {ANSIBLE_FANOUT_RUNS} run(s) per form. Per-step \
+         figures pool every step of every run. Steps exclude connection setup (own rows, \
+         which include a first command as Ansible's first task does). \
+         Peer: the faster Ansible form on the overhead, `{peer_name}`.\n"
+    );
+    println!(
+        "| scenario | measure | labkube | Ansible raw | Ansible shell | labkube / Ansible {peer_name} | target | verdict |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---|---|");
+
+    // Overhead.
+    let ovh = format!("overhead, {OVERHEAD_HOSTS} hosts, {OVERHEAD_STEPS} x `{EMPTY}`");
+    let lk_connect = median(&ovh_mem.iter().map(LkRun::opening).collect::<Vec<_>>());
+    let raw_connect = median(&ovh_raw.iter().map(|r| r.connect).collect::<Vec<_>>());
+    let shell_connect = median(&ovh_shell.iter().map(|r| r.connect).collect::<Vec<_>>());
+    row(
+        &ovh,
+        "connect + a first `:` on every host (labkube `Batch::connect` + one step; Ansible \
+         its first task, `raw: \":\"`)",
+        lk_connect,
+        raw_connect,
+        shell_connect,
+        pick(raw_connect, shell_connect),
+        None,
+    );
+    let lk = lk_steps(ovh_mem);
+    let lk_step = median(&lk);
+    let ratio = ratio_of(lk_step, pick(raw_step, shell_step));
+    row(
+        &ovh,
+        &format!(
+            "**wall per step, median** (labkube n={}, Ansible n={})",
+            lk.len(),
+            an_steps(ovh_raw).len()
+        ),
+        lk_step,
+        raw_step,
+        shell_step,
+        pick(raw_step, shell_step),
+        Some((
+            format!("labkube <= {OVERHEAD_TARGET:.2} x Ansible"),
+            verdict(ratio <= OVERHEAD_TARGET),
+        )),
+    );
+    let (raw_mean, shell_mean) = (mean(&an_steps(ovh_raw)), mean(&an_steps(ovh_shell)));
+    row(
+        &ovh,
+        "wall per step, mean",
+        mean(&lk),
+        raw_mean,
+        shell_mean,
+        pick(raw_mean, shell_mean),
+        None,
+    );
+    let (raw_p90, shell_p90) = (
+        pct(&an_steps(ovh_raw), 90.0),
+        pct(&an_steps(ovh_shell), 90.0),
+    );
+    row(
+        &ovh,
+        "wall per step, p90",
+        pct(&lk, 90.0),
+        raw_p90,
+        shell_p90,
+        pick(raw_p90, shell_p90),
+        None,
+    );
+    let sled_step = median(&lk_steps(ovh_sled));
+    row(
+        &ovh,
+        "wall per step, median, labkube progress in SledStore (durable writes)",
+        sled_step,
+        raw_step,
+        shell_step,
+        pick(raw_step, shell_step),
+        Some((
+            format!("(labkube <= {OVERHEAD_TARGET:.2} x Ansible)"),
+            verdict(ratio_of(sled_step, pick(raw_step, shell_step)) <= OVERHEAD_TARGET),
+        )),
+    );
+    let floor_step = median(ovh_floor);
+    row(
+        &ovh,
+        &format!(
+            "wall per step, median, floor: one `RemoteExec::run` per host at once, no progress \
+             (n={})",
+            ovh_floor.len()
+        ),
+        floor_step,
+        raw_step,
+        shell_step,
+        pick(raw_step, shell_step),
+        None,
+    );
+    let n_steps = lk.len() as u32;
+    let cpu_self = ovh_mem.iter().map(|r| r.cpu_self).sum::<Duration>() / n_steps;
+    let cpu_all = ovh_mem.iter().map(|r| r.cpu_all).sum::<Duration>() / n_steps;
+    let an_cpu = |runs: &[AnsibleRun]| {
+        runs.iter().map(|r| r.cpu_steps).sum::<Duration>() / an_steps(runs).len().max(1) as u32
+    };
+    println!(
+        "| {ovh} | CPU per step (busy, all cores): whole machine (labkube's own process) | \
+         {} ({}) | {} | {} |  |  |  |",
+        fmt(cpu_all),
+        fmt(cpu_self),
+        fmt(an_cpu(ovh_raw)),
+        fmt(an_cpu(ovh_shell)),
+    );
+    let lk_total = median(&ovh_mem.iter().map(LkRun::total).collect::<Vec<_>>());
+    let raw_total = median(&ovh_raw.iter().map(|r| r.total).collect::<Vec<_>>());
+    let shell_total = median(&ovh_shell.iter().map(|r| r.total).collect::<Vec<_>>());
+    row(
+        &ovh,
+        "whole run (labkube connect + steps + close; Ansible process start to exit)",
+        lk_total,
+        raw_total,
+        shell_total,
+        pick(raw_total, shell_total),
+        None,
+    );
+
+    // Fan-out.
+    let wall_lk = |runs: &[LkRun]| median(&runs.iter().map(LkRun::steps_total).collect::<Vec<_>>());
+    let wall_an =
+        |runs: &[AnsibleRun]| median(&runs.iter().map(AnsibleRun::steps_total).collect::<Vec<_>>());
+    for f in fan {
+        let sc = format!(
+            "fan-out, {} host{}, {FANOUT_STEPS} x `{SLEEP}`",
+            f.hosts,
+            if f.hosts == 1 { "" } else { "s" }
+        );
+        let (r, s) = (
+            median(&f.raw.iter().map(|r| r.connect).collect::<Vec<_>>()),
+            median(&f.shell.iter().map(|r| r.connect).collect::<Vec<_>>()),
+        );
+        row(
+            &sc,
+            "connect + a first `:` on every host",
+            median(&f.mem.iter().map(LkRun::opening).collect::<Vec<_>>()),
+            r,
+            s,
+            pick(r, s),
+            None,
+        );
+        let (r, s) = (wall_an(&f.raw), wall_an(&f.shell));
+        row(
+            &sc,
+            "wall of the steps",
+            wall_lk(&f.mem),
+            r,
+            s,
+            pick(r, s),
+            None,
+        );
+        row(
+            &sc,
+            "wall of the steps, labkube progress in SledStore",
+            wall_lk(&f.sled),
+            r,
+            s,
+            pick(r, s),
+            None,
+        );
+    }
+    let (small, large) = (&fan[0], &fan[1]);
+    let fr = |a: Duration, b: Duration| b.as_secs_f64() / a.as_secs_f64();
+    let lk_fr = fr(wall_lk(&small.mem), wall_lk(&large.mem));
+    let sled_fr = fr(wall_lk(&small.sled), wall_lk(&large.sled));
+    let raw_fr = fr(wall_an(&small.raw), wall_an(&large.raw));
+    let shell_fr = fr(wall_an(&small.shell), wall_an(&large.shell));
+    let sc = format!("fan-out, {FANOUT_LARGE} vs {FANOUT_SMALL} host");
+    println!(
+        "| {sc} | **wall({FANOUT_LARGE}) / wall({FANOUT_SMALL})** | {lk_fr:.3} | {raw_fr:.3} | \
+         {shell_fr:.3} |  | labkube <= {FANOUT_TARGET} | {} |",
+        verdict(lk_fr <= FANOUT_TARGET)
+    );
+    println!(
+        "| {sc} | wall({FANOUT_LARGE}) / wall({FANOUT_SMALL}), labkube progress in SledStore | \
+         {sled_fr:.3} | {raw_fr:.3} | {shell_fr:.3} |  | (labkube <= {FANOUT_TARGET}) | {} |",
+        verdict(sled_fr <= FANOUT_TARGET)
+    );
+
+    println!("\nRaw samples (ms):");
+    let list = |v: &[Duration]| {
+        v.iter()
+            .map(|d| format!("{:.1}", d.as_secs_f64() * 1000.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "- overhead, labkube `Batch::connect` alone per run: {}; the first `:` after it: {}",
+        list(&ovh_mem.iter().map(|r| r.connect).collect::<Vec<_>>()),
+        list(&ovh_mem.iter().map(|r| r.first).collect::<Vec<_>>())
+    );
+    println!(
+        "- overhead, labkube close per run: {}",
+        list(&ovh_mem.iter().map(|r| r.close).collect::<Vec<_>>())
+    );
+    println!(
+        "- overhead, labkube first timed step of each run: {}; slowest step of each run: {}",
+        list(&ovh_mem.iter().map(|r| r.steps[0]).collect::<Vec<_>>()),
+        list(
+            &ovh_mem
+                .iter()
+                .map(|r| r.steps.iter().copied().max().unwrap_or_default())
+                .collect::<Vec<_>>()
+        )
+    );
+    println!(
+        "- overhead, labkube (SledStore) per-run median step: {}",
+        list(
+            &ovh_sled
+                .iter()
+                .map(|r| median(&r.steps))
+                .collect::<Vec<_>>()
+        )
+    );
+    println!(
+        "- overhead, Ansible raw steps: {}",
+        list(&an_steps(ovh_raw))
+    );
+    println!(
+        "- overhead, Ansible shell steps: {}",
+        list(&an_steps(ovh_shell))
+    );
+    for f in fan {
+        println!(
+            "- fan-out {} host(s), wall of the steps per run: labkube {}; SledStore {}; \
+             Ansible raw {}; Ansible shell {}",
+            f.hosts,
+            list(&f.mem.iter().map(LkRun::steps_total).collect::<Vec<_>>()),
+            list(&f.sled.iter().map(LkRun::steps_total).collect::<Vec<_>>()),
+            list(
+                &f.raw
+                    .iter()
+                    .map(AnsibleRun::steps_total)
+                    .collect::<Vec<_>>()
+            ),
+            list(
+                &f.shell
+                    .iter()
+                    .map(AnsibleRun::steps_total)
+                    .collect::<Vec<_>>()
+            ),
+        );
+        println!(
+            "- fan-out {} host(s), Ansible per step: raw {}; shell {}",
+            f.hosts,
+            list(
+                &f.raw
+                    .iter()
+                    .flat_map(|r| r.steps.clone())
+                    .collect::<Vec<_>>()
+            ),
+            list(
+                &f.shell
+                    .iter()
+                    .flat_map(|r| r.steps.clone())
+                    .collect::<Vec<_>>()
+            ),
+        );
+    }
+}
+
+fn row(
+    scenario: &str,
+    measure: &str,
+    lk: Duration,
+    raw: Duration,
+    shell: Duration,
+    peer: Duration,
+    target: Option<(String, &str)>,
+) {
+    let (target, verdict) = target.unwrap_or_default();
+    println!(
+        "| {scenario} | {measure} | {} | {} | {} | {:.3} | {target} | {verdict} |",
+        fmt(lk),
+        fmt(raw),
+        fmt(shell),
+        ratio_of(lk, peer)
+    );
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "meets" } else { "**misses**" }
+}
+
+fn ratio_of(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
+
+fn fmt(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms >= 1000.0 {
+        format!("{:.3} s", ms / 1000.0)
+    } else {
+        format!("{ms:.2} ms")
+    }
+}
+
+fn median(samples: &[Duration]) -> Duration {
+    let mut v = samples.to_vec();
+    v.sort();
+    match v.len() {
+        0 => Duration::ZERO,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2,
+    }
+}
+
+fn mean(samples: &[Duration]) -> Duration {
+    samples.iter().sum::<Duration>() / samples.len().max(1) as u32
+}
+
+fn pct(samples: &[Duration], p: f64) -> Duration {
+    let mut v = samples.to_vec();
+    v.sort();
+    let i = ((p / 100.0) * (v.len() as f64 - 1.0)).round() as usize;
+    v.get(i).copied().unwrap_or_default()
+}
+
+fn sshd_version() -> String {
+    let out = Command::new(sshd::SSHD).arg("-V").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.split([',', ' '])
+        .next()
+        .unwrap_or("?")
+        .trim_start_matches("OpenSSH_")
+        .to_string()
+}

@@ -203,7 +203,13 @@ pub fn engine(config: &Config, store: Arc<dyn JobStore>) -> Engine {
             connect_timeout: Duration::from_secs(ssh.connect_timeout_secs),
             keepalive: Duration::from_secs(ssh.keepalive_secs),
         };
-        let connector = SshConnector::new(cfg, Arc::new(StorePins(store.clone())))?;
+        let connector = SshConnector::new(cfg, Arc::new(StorePins(store.clone()))).map_err(|e| match e {
+            RemoteError::Key { path, reason } => RemoteError::Key {
+                path,
+                reason: format!("{reason} ([ssh] key_path in the config names the key, key_passphrase its passphrase)"),
+            },
+            other => other,
+        })?;
         Ok(Arc::new(connector) as Arc<dyn Connector>)
     });
     Engine { settings, connect }

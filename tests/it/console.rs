@@ -173,3 +173,16 @@ fn addresses_outside_the_allowed_networks_are_refused_before_any_connection() {
     bot.expect("no jobs are queued or running", LIMIT);
     bot.finish(LIMIT);
 }
+
+#[test]
+fn a_cluster_job_without_an_ssh_key_fails_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[ssh]\nallowed_networks = [\"127.0.0.0/8\"]\n").unwrap();
+    // The bot's HOME is the temp dir, so the default key ~/.ssh/id_ed25519 does not exist.
+    let mut bot = Bot::console(&config, &dir.path().join("data"));
+    bot.say("/cluster plan 127.0.0.201 127.0.0.202 127.0.0.203");
+    bot.expect("failed after 0/5 steps: cannot load the SSH key", LIMIT);
+    bot.expect("[ssh] key_path in the config names the key", LIMIT);
+    bot.finish(LIMIT);
+}

@@ -119,6 +119,8 @@ impl Bot {
             .arg("--data")
             .arg(data)
             .env("USER", "tester")
+            // A HOME of its own: the default SSH key (~/.ssh/id_ed25519) is never this machine's.
+            .env("HOME", data.parent().unwrap_or(data))
             .env_remove("RUST_LOG")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

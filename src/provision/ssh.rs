@@ -1,15 +1,18 @@
 //! The SSH implementation of [`RemoteExec`] (russh).
 //!
-//! One TCP connection and SSH session per host, kept for the whole job; every script is a new
-//! `exec` channel on it running exactly `sh -s` (or `sudo -n -- sh -s` for a privileged script
-//! of a non-root user). The script and its environment travel on the channel's stdin, never on
-//! the command line. Host keys are checked against a configured known_hosts file, or pinned on
+//! One TCP connection and SSH session per host, kept for the whole job. Scripts run in
+//! persistent remote shells on it: channels running a fixed dispatcher under `sh -c` (or
+//! `sudo -n -- sh -c` for a privileged script of a non-root user), which take one framed script
+//! after another on stdin and answer with framed results, so a script costs a fork of `sh` on
+//! the host rather than a new SSH session. The script and its environment travel on stdin,
+//! never on a command line. Host keys are checked against a configured known_hosts file, or pinned on
 //! first contact in a [`HostKeyStore`].
 //!
 //! # Layout
 //! - this file: [`SshConfig`], [`SshConnector`] (handshake, host key, login) and [`SshSession`];
-//! - `script`: the command line and the stdin payload (quoting, env names, sudo detection);
-//! - `exec`: one channel run under a deadline;
+//! - `script`: the dispatcher's command line and the payload (quoting, env names, sudo
+//!   detection);
+//! - `exec`: a persistent remote shell and its framing;
 //! - `hostkey`: fingerprints, known_hosts, pinning, the russh handler that checks the host key
 //!   during the handshake, and [`MemoryHostKeys`];
 //! - `key`: loading the client key.
@@ -22,7 +25,7 @@ mod script;
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -182,6 +185,8 @@ impl SshConnector {
                     handle,
                     first_contact,
                     closed: AtomicBool::new(false),
+                    idle: Mutex::new(Vec::new()),
+                    nonce: AtomicU64::new(initial_nonce()),
                 })
             }
             Err(e) => {
@@ -247,14 +252,33 @@ impl Connector for SshConnector {
     }
 }
 
-/// An open SSH connection to one host; every [`RemoteExec::run`] is a new channel on it.
-/// Runs may overlap (one channel each), up to the server's `MaxSessions` (OpenSSH default 10).
-/// Dropping the session closes the connection once its channels are gone.
+/// An open SSH connection to one host. A [`RemoteExec::run`] takes an idle remote shell of the
+/// right privilege, or opens a new one (a channel) when none is idle, and gives it back when
+/// the script ended normally; so runs may overlap (one shell each), up to the server's
+/// `MaxSessions` (OpenSSH default 10; idle shells are closed to make room when a channel is
+/// refused). A shell whose script timed out, failed or was abandoned is closed, never reused.
+/// Dropping the session closes its shells and the connection.
 pub struct SshSession {
     target: Target,
     handle: Handle<HostKeyCheck>,
     first_contact: Option<String>,
     closed: AtomicBool,
+    /// Idle shells, with whether they run through sudo.
+    idle: Mutex<Vec<(bool, exec::Shell)>>,
+    nonce: AtomicU64,
+}
+
+/// Idle shells kept per privilege; more concurrent runs open more and close the extra ones.
+const IDLE_SHELLS: usize = 2;
+
+/// A start for the request nonces that differs between sessions (they only check that a reply
+/// belongs to its request; the framing relies on byte counts, not on the nonce).
+fn initial_nonce() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or_default();
+    t.rotate_left(17) ^ u64::from(std::process::id())
 }
 
 impl std::fmt::Debug for SshSession {
@@ -276,6 +300,53 @@ impl SshSession {
     /// `true` once [`RemoteExec::close`] was called or the connection died.
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Relaxed) || self.handle.is_closed()
+    }
+
+    fn idle_shells(&self) -> std::sync::MutexGuard<'_, Vec<(bool, exec::Shell)>> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn take_idle(&self, sudo: bool) -> Option<exec::Shell> {
+        let mut idle = self.idle_shells();
+        let i = idle
+            .iter()
+            .rposition(|(s, sh)| *s == sudo && sh.reusable())?;
+        Some(idle.swap_remove(i).1)
+    }
+
+    fn give_back(&self, sudo: bool, shell: exec::Shell) {
+        if shell.reusable() && !self.is_closed() {
+            let mut idle = self.idle_shells();
+            if idle.iter().filter(|(s, _)| *s == sudo).count() < IDLE_SHELLS {
+                idle.push((sudo, shell));
+                return;
+            }
+        }
+        drop(shell); // stopped in the background
+    }
+
+    /// A new shell running `command`; when the server refuses another channel, closes the
+    /// idle shells and tries once more.
+    async fn open_shell(&self, command: &'static str) -> Result<exec::Shell, String> {
+        let channel = match self.handle.channel_open_session().await {
+            Ok(c) => c,
+            Err(first) => {
+                let evicted: Vec<_> = self.idle_shells().drain(..).collect();
+                if evicted.is_empty() || self.is_closed() {
+                    return Err(format!("cannot open a channel: {first}"));
+                }
+                for (_, shell) in evicted {
+                    shell.stop().await;
+                }
+                self.handle
+                    .channel_open_session()
+                    .await
+                    .map_err(|e| format!("cannot open a channel: {e}"))?
+            }
+        };
+        exec::Shell::start(channel, command)
+            .await
+            .map_err(|exec::ExecError::Channel(r)| r)
     }
 }
 
@@ -300,31 +371,48 @@ impl RemoteExec for SshSession {
             return Err(channel_err("the connection is closed".into()));
         }
         let command = script::command_line(&t.user, script.privileged);
+        let sudo = command == script::SUDO_SH;
         // Names only: values may be secrets.
         let env_names: Vec<&str> = script.env.iter().map(|(n, _)| n.as_str()).collect();
-        tracing::debug!(host = %t, step = %script.step, command, ?env_names, "running");
+        let shell_cmd = if sudo {
+            "sudo -n -- sh -c <dispatcher>"
+        } else {
+            "sh -c <dispatcher>"
+        };
+        tracing::debug!(host = %t, step = %script.step, shell = shell_cmd, ?env_names, "running");
 
         let started = Instant::now();
         let deadline = started + script.timeout;
         let timeout = || {
-            tracing::warn!(host = %t, step = %script.step, "timed out; channel closed");
+            tracing::warn!(host = %t, step = %script.step, "timed out; shell closed");
             RemoteError::Timeout {
                 host: t.to_string(),
                 what: format!("step {}", script.step),
                 secs: whole_secs(script.timeout),
             }
         };
-        let channel =
-            match tokio::time::timeout_at(deadline, self.handle.channel_open_session()).await {
-                Ok(Ok(c)) => c,
-                Ok(Err(e)) => return Err(channel_err(format!("cannot open a channel: {e}"))),
+        let mut shell = match self.take_idle(sudo) {
+            Some(shell) => shell,
+            None => match tokio::time::timeout_at(deadline, self.open_shell(command)).await {
+                Ok(Ok(shell)) => shell,
+                Ok(Err(reason)) => return Err(channel_err(reason)),
                 Err(_) => return Err(timeout()),
-            };
-        let output = match exec::run(channel, command, &payload, deadline).await {
-            Ok(o) => o,
-            Err(exec::ExecError::Timeout) => return Err(timeout()),
-            Err(exec::ExecError::Channel(reason)) => return Err(channel_err(reason)),
+            },
         };
+        let nonce = self.nonce.fetch_add(1, Ordering::Relaxed);
+        // If this future is dropped here, dropping `shell` stops it (and its script).
+        let output = match tokio::time::timeout_at(deadline, shell.run(nonce, &payload)).await {
+            Ok(Ok(o)) => o,
+            Err(_) => {
+                shell.stop().await;
+                return Err(timeout());
+            }
+            Ok(Err(exec::ExecError::Channel(reason))) => {
+                shell.stop().await;
+                return Err(channel_err(reason));
+            }
+        };
+        self.give_back(sudo, shell);
         tracing::debug!(
             host = %t,
             step = %script.step,
@@ -332,7 +420,6 @@ impl RemoteExec for SshSession {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "finished"
         );
-        let sudo = command == script::SUDO_SH;
         if script::sudo_wants_password(sudo, output.status, &output.stderr) {
             return Err(RemoteError::SudoPassword {
                 host: t.to_string(),
@@ -344,6 +431,10 @@ impl RemoteExec for SshSession {
 
     async fn close(&self) {
         if !self.closed.swap(true, Ordering::Relaxed) {
+            let idle: Vec<_> = self.idle_shells().drain(..).collect();
+            for (_, shell) in idle {
+                shell.stop().await;
+            }
             let _ = self
                 .handle
                 .disconnect(Disconnect::ByApplication, "", "en")

@@ -143,14 +143,18 @@ async fn env_values_arrive_byte_identical_and_nothing_is_evaluated() {
     assert_eq!(got[values.len()], "");
     assert!(!mark.exists(), "a value was evaluated");
 
-    // The remote command line is exactly `sh -s`: no value ever travels on it.
+    // The shell running the script is the constant dispatcher `sh -c <text>`: no value ever
+    // travels on a command line.
     let out = s.run(&sc_with_cmdline(sc)).await.unwrap();
-    assert_eq!(
-        out.stdout.rsplit('\0').nth(1),
-        Some("sh -s"),
+    let cmdline = out.stdout.rsplit('\0').nth(1).unwrap();
+    assert!(
+        cmdline.starts_with("sh -c m=$(umask); ") && cmdline.ends_with("; done"),
         "{:?}",
         out.stdout
     );
+    for v in values.iter().filter(|v| v.len() >= 3) {
+        assert!(!cmdline.contains(v), "{v:?} in {cmdline:?}");
+    }
 }
 
 /// `sc` plus a last line printing the running shell's own command line (space-separated).
@@ -337,13 +341,17 @@ async fn a_non_root_user_runs_privileged_scripts_through_sudo() {
     sc.privileged = true;
     let out = s.run(&sc).await.unwrap();
     assert_eq!(out.stdout, "0\nroot\nhello 'there'\n", "{}", out.stderr);
-    // Run by exactly `sudo -n -- sh -s`.
-    let mut parent = script("tr '\\0' ' ' < /proc/$PPID/cmdline");
-    parent.privileged = true;
-    assert_eq!(
-        s.run(&parent).await.unwrap().stdout.trim_end(),
-        "sudo -n -- sh -s"
+    // Run by the dispatcher `sh -c <constant text>`, itself run by exactly
+    // `sudo -n -- sh -c <the same text>`.
+    let mut parent = script(
+        "tr '\\0' ' ' < /proc/$$/cmdline; echo\n\
+         tr '\\0' ' ' < /proc/$PPID/cmdline",
     );
+    parent.privileged = true;
+    let out = s.run(&parent).await.unwrap().stdout;
+    let (shell, sudo) = out.trim_end().split_once('\n').unwrap();
+    assert!(shell.starts_with("sh -c m=$(umask); "), "{shell}");
+    assert_eq!(sudo, format!("sudo -n -- {}", shell.trim_end()));
 
     sc.privileged = false;
     let out = s.run(&sc).await.unwrap();
@@ -414,4 +422,102 @@ fn uid(user: &str) -> String {
         .output()
         .unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_persistent_shell_frames_any_output_exactly_and_recovers_from_a_timeout() {
+    let key = ClientKey::ed25519();
+    let host = SshdHost::start(&key);
+    let s = root_session(&host, &key).await;
+    let run = |body: &str| {
+        let sc = script(body);
+        let s = &s;
+        async move { s.run(&sc).await.unwrap() }
+    };
+
+    // No trailing newline, on both streams.
+    let out = run("printf abc; printf xyz >&2").await;
+    assert_eq!(
+        (out.status, &*out.stdout, &*out.stderr),
+        (Some(0), "abc", "xyz")
+    );
+    // Empty output, non-zero status.
+    let out = run("exit 7").await;
+    assert_eq!((out.status, &*out.stdout, &*out.stderr), (Some(7), "", ""));
+    // 1 MiB on each stream.
+    let out =
+        run("head -c 1048576 /dev/zero | tr '\\0' x; head -c 1048575 /dev/zero | tr '\\0' y >&2")
+            .await;
+    assert_eq!(out.stdout.len(), 1 << 20);
+    assert!(out.stdout.bytes().all(|b| b == b'x'));
+    assert_eq!(out.stderr.len(), (1 << 20) - 1);
+    assert!(out.stderr.bytes().all(|b| b == b'y'));
+    // Output that looks like reply headers (any nonce, ours included) and request lines.
+    let fake = "printf '%016x 0 3 0\\n' 0 1 2 3 4 5 6 7 8 9; \
+                printf '%016x 0 3 0\\nabc' 0 >&2; printf '\\n\\n0 1\\n'";
+    let out = run(fake).await;
+    let want: String = (0..10).map(|i| format!("{i:016x} 0 3 0\n")).collect();
+    assert_eq!(out.stdout, format!("{want}\n\n0 1\n"));
+    assert_eq!(out.stderr, format!("{:016x} 0 3 0\nabc", 0));
+    // Non-UTF-8 bytes: each becomes U+FFFD, the bytes around them are intact.
+    let out = run("printf '\\377\\376a\\200'; printf 'b\\300' >&2").await;
+    assert_eq!(out.stdout, "\u{FFFD}\u{FFFD}a\u{FFFD}");
+    assert_eq!(out.stderr, "b\u{FFFD}");
+    // Beyond the limit: the head is kept and the rest counted, and the next run is in sync.
+    let out = run("head -c 8388613 /dev/zero | tr '\\0' z").await;
+    assert!(out.stdout.starts_with("zzz"));
+    assert!(
+        out.stdout.ends_with("z\n[labkube: 5 more bytes dropped]\n"),
+        "{}",
+        &out.stdout[out.stdout.len() - 60..]
+    );
+    assert_eq!(
+        out.stdout.len(),
+        (8 << 20) + "\n[labkube: 5 more bytes dropped]\n".len()
+    );
+    // A process the script leaves behind writing to its stdout later cannot shift the framing.
+    let out = run("echo now; (sleep 0.3; echo late; printf junk >&2) &").await;
+    assert_eq!(out.stdout, "now\n");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(run("echo next").await.stdout, "next\n");
+
+    // Private files: the output files are mode 0600 in a 0700 directory, the script itself
+    // keeps the login's umask, and the files are gone after each step.
+    let out = run(
+        "exec 9>&1; d=$(dirname \"$(readlink /proc/self/fd/9)\"); exec 9>&-\n\
+         stat -c %a \"$d\" \"$d/o\" \"$d/e\"; umask; ls -A \"$d\"; echo \"$d\"",
+    )
+    .await;
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(&lines[..3], &["700", "600", "600"], "{}", out.stdout);
+    assert_ne!(lines[3], "0077", "{}", out.stdout);
+    let dir = std::path::PathBuf::from(lines.last().unwrap());
+    assert!(dir.starts_with("/tmp"), "{}", out.stdout);
+    let listed: std::collections::BTreeSet<&str> =
+        lines[4..lines.len() - 1].iter().copied().collect();
+    assert_eq!(listed, ["e", "o"].into_iter().collect(), "{}", out.stdout);
+    assert!(dir.exists());
+    let listing = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(listing, 0, "files left after the step");
+
+    // A timed-out step: Timeout, and the next step runs (in a fresh shell) on the same
+    // connection.
+    let first = run("echo $SSH_CONNECTION").await.stdout;
+    let mut slow = script("printf partial; sleep 5");
+    slow.timeout = Duration::from_millis(500);
+    assert!(matches!(
+        s.run(&slow).await,
+        Err(RemoteError::Timeout { .. })
+    ));
+    let out = run("printf 'after\\n'; echo $SSH_CONNECTION").await;
+    assert_eq!(out.stdout, format!("after\n{first}"));
+    assert_eq!(run("printf last").await.stdout, "last");
+
+    // Closing the session removes the shell's private directory.
+    s.close().await;
+    let gone_by = Instant::now() + Duration::from_secs(5);
+    while dir.exists() {
+        assert!(Instant::now() < gone_by, "{} left behind", dir.display());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

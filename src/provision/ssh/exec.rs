@@ -1,140 +1,224 @@
-//! One script on one channel: exec, stdin, collect stdout/stderr/status, all before a deadline.
+//! A persistent remote shell: one channel running a fixed dispatcher that reads framed scripts
+//! on its stdin and answers with framed results, so a script costs a fork of `sh` on the host
+//! instead of a new SSH session.
+//!
+//! Request: `<nonce> <nlines>\n` then the payload (exactly `nlines` lines, each ending in `\n`).
+//! The dispatcher reads those lines with `IFS= read -r` into a variable (the script never
+//! touches the disk), then runs it as `( eval ... ) </dev/null >out 2>err` in the background
+//! and waits for it (so a TERM to the dispatcher is passed on to the script). The subshell
+//! first unsets the dispatcher's own variables and functions, and clears the positional
+//! parameters, so the script starts like `sh -s` would (but `$$` and `$PPID` are those of the
+//! dispatcher shell). `out` and `err` are created mode 0600 in a `mktemp -d` directory (0700)
+//! before each script and removed after it. The reply is
+//! `<nonce> <status> <outbytes> <errbytes>\n` followed by the first `min(outbytes, limit)`
+//! bytes of stdout and `min(errbytes, limit)` bytes of stderr, sent with `head -c` from
+//! descriptors opened before the files are removed (so the files are gone before the reply,
+//! and bytes written later by a process the script left behind cannot shift the framing).
+//! The byte counts make the framing exact whatever the output holds.
 
 use russh::client::Msg;
 use std::time::Duration;
 
 use russh::{Channel, ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Sig};
-use tokio::time::Instant;
 
 use crate::provision::remote::Output;
 
-/// Most bytes kept of each of stdout and stderr; the rest is counted and dropped, so a script
-/// that dumps a log cannot exhaust the bot's memory.
+/// Most bytes kept of each of stdout and stderr; the rest is counted and dropped (on the host,
+/// the dispatcher sends no more than this), so a script that dumps a log cannot exhaust the
+/// bot's memory.
 pub(super) const OUTPUT_LIMIT: usize = 8 << 20;
 
-/// Why a channel run did not produce an [`Output`].
+/// Longest reply header accepted (nonce, status and two sizes fit easily).
+const HEADER_MAX: usize = 128;
+
+/// Why a run did not produce an [`Output`] (deadlines are the caller's). Either way the shell must be dropped (or
+/// [`Shell::stop`]ped), never reused.
 #[derive(Debug)]
 pub(super) enum ExecError {
-    /// The deadline passed; the channel was signalled and closed.
-    Timeout,
-    /// The channel failed.
+    /// The channel failed or the shell broke the protocol.
     Channel(String),
 }
 
-/// Runs `command` on `channel` with `stdin` as its standard input (then end-of-file), and
-/// collects its output until the server closes the channel or `deadline` passes. A run that
-/// does not finish (deadline, failure, or the caller dropping this future) stops the channel.
-pub(super) async fn run(
-    channel: Channel<Msg>,
-    command: &str,
-    stdin: &[u8],
-    deadline: Instant,
-) -> Result<Output, ExecError> {
-    let (mut read, write) = channel.split();
-    let mut guard = StopOnDrop(Some(write));
-    let outcome = match guard.0.as_ref() {
-        Some(write) => {
-            tokio::time::timeout_at(deadline, talk(write, &mut read, command, stdin)).await
+/// One remote dispatcher shell on its own channel. Dropping it stops it in the background.
+pub(super) struct Shell {
+    read: ChannelReadHalf,
+    write: Option<ChannelWriteHalf<Msg>>,
+    /// Bytes received on stdout and not consumed yet.
+    buf: Vec<u8>,
+    /// The dispatcher's own stderr (sudo's messages when it refuses to start it).
+    own_stderr: Capped,
+    status: Option<u32>,
+    /// The server closed the channel or the connection went away.
+    ended: bool,
+    /// No request sent yet.
+    fresh: bool,
+}
+
+impl Shell {
+    /// Starts `command` (the dispatcher, run by `sh -c` or `sudo -n -- sh -c`) on `channel`.
+    pub(super) async fn start(channel: Channel<Msg>, command: &str) -> Result<Shell, ExecError> {
+        let (read, write) = channel.split();
+        if let Err(e) = write.exec(true, command).await {
+            stop(write).await;
+            return Err(ExecError::Channel(format!("exec request failed: {e}")));
         }
-        None => Ok(Err(ExecError::Channel("the channel is gone".into()))),
-    };
-    let result = outcome.unwrap_or(Err(ExecError::Timeout));
-    match (&result, guard.0.take()) {
-        // The server closed the channel: nothing left to stop.
-        (Ok(_), _) | (_, None) => {}
-        (Err(_), Some(write)) => stop(write).await,
+        Ok(Shell {
+            read,
+            write: Some(write),
+            buf: Vec::new(),
+            own_stderr: Capped::default(),
+            status: None,
+            ended: false,
+            fresh: true,
+        })
     }
-    result
+
+    /// `true` while the shell can take another script.
+    pub(super) fn reusable(&self) -> bool {
+        !self.ended && self.write.is_some()
+    }
+
+    /// Sends one payload (`export` lines and body, every line ending in `\n`) and waits for its
+    /// result. A shell that ends before its first reply yields the channel's own status and
+    /// stderr (so `sudo` refusing to start is seen as before).
+    pub(super) async fn run(&mut self, nonce: u64, payload: &[u8]) -> Result<Output, ExecError> {
+        let fresh = std::mem::replace(&mut self.fresh, false);
+        let lines = payload.iter().filter(|&&b| b == b'\n').count();
+        let mut request = format!("{nonce:016x} {lines}\n").into_bytes();
+        request.extend_from_slice(payload);
+        if !payload.is_empty() && payload.last() != Some(&b'\n') {
+            request.push(b'\n');
+        }
+        let Some(write) = self.write.as_ref() else {
+            return Err(ExecError::Channel("the remote shell is gone".into()));
+        };
+        if let Err(e) = write.data(&request[..]).await {
+            // A shell that already ended (sudo refused) reports why below.
+            tracing::debug!(error = %e, "writing the script stopped early");
+        }
+
+        // Header.
+        let header = loop {
+            if let Some(pos) = self.buf.iter().position(|&b| b == b'\n') {
+                let line = self.buf.drain(..=pos).collect::<Vec<u8>>();
+                break line;
+            }
+            if self.buf.len() > HEADER_MAX {
+                return Err(ExecError::Channel(
+                    "garbled reply from the remote shell".into(),
+                ));
+            }
+            if !self.receive().await? {
+                return self.ended_early(fresh);
+            }
+        };
+        let (status, out_len, err_len) = parse_header(&header, nonce)
+            .ok_or_else(|| ExecError::Channel("garbled reply from the remote shell".into()))?;
+        let out_sent = out_len.min(OUTPUT_LIMIT as u64) as usize;
+        let err_sent = err_len.min(OUTPUT_LIMIT as u64) as usize;
+        let want = out_sent + err_sent;
+        while self.buf.len() < want {
+            if !self.receive().await? {
+                return Err(ExecError::Channel(
+                    "the remote shell ended in the middle of a reply".into(),
+                ));
+            }
+        }
+        let rest = self.buf.split_off(want);
+        let body = std::mem::replace(&mut self.buf, rest);
+        let (out, err) = body.split_at(out_sent);
+        Ok(Output {
+            status: Some(status),
+            stdout: Capped::exact(out, out_len as usize - out_sent),
+            stderr: Capped::exact(err, err_len as usize - err_sent),
+        })
+    }
+
+    fn ended_early(&mut self, fresh: bool) -> Result<Output, ExecError> {
+        if fresh && self.status.is_some() {
+            return Ok(Output {
+                status: self.status,
+                stdout: String::from_utf8_lossy(&self.buf).into_owned(),
+                stderr: std::mem::take(&mut self.own_stderr).finish(),
+            });
+        }
+        let stderr = std::mem::take(&mut self.own_stderr).finish();
+        Err(ExecError::Channel(if stderr.trim().is_empty() {
+            "the remote shell ended before the script finished".into()
+        } else {
+            format!(
+                "the remote shell ended before the script finished: {}",
+                stderr.trim()
+            )
+        }))
+    }
+
+    /// Waits for the next message; `false` once the channel or the connection ended.
+    async fn receive(&mut self) -> Result<bool, ExecError> {
+        if self.ended {
+            return Ok(false);
+        }
+        loop {
+            match self.read.wait().await {
+                Some(ChannelMsg::Data { data }) => {
+                    self.buf.extend_from_slice(&data);
+                    return Ok(true);
+                }
+                Some(ChannelMsg::ExtendedData { data, ext: 1 }) => self.own_stderr.push(&data),
+                Some(ChannelMsg::ExitStatus { exit_status }) => self.status = Some(exit_status),
+                Some(ChannelMsg::Failure) => {
+                    self.ended = true;
+                    return Err(ExecError::Channel(
+                        "the server refused to run the command".into(),
+                    ));
+                }
+                Some(ChannelMsg::Close) | None => {
+                    self.ended = true;
+                    return Ok(false);
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// Stops the shell (and the script it runs) now; bounded.
+    pub(super) async fn stop(mut self) {
+        if let Some(write) = self.write.take() {
+            stop(write).await;
+        }
+    }
 }
 
-async fn talk(
-    write: &ChannelWriteHalf<Msg>,
-    read: &mut ChannelReadHalf,
-    command: &str,
-    stdin: &[u8],
-) -> Result<Output, ExecError> {
-    write
-        .exec(true, command)
-        .await
-        .map_err(|e| ExecError::Channel(format!("exec request failed: {e}")))?;
-    // Write and read at once: a script may print a lot before it has read all its input.
-    let send = async {
-        write.data(stdin).await?;
-        write.eof().await
-    };
-    let (sent, got) = tokio::join!(send, collect(read));
-    if let Err(e) = sent {
-        // A script that exits early leaves part of its input unread: not an error by itself.
-        tracing::debug!(error = %e, "writing the script stopped early");
+/// Stops the shell in the background if it is dropped while still open (a cancelled job, or
+/// the session going away), so the host does not keep the channel, shell and script.
+impl Drop for Shell {
+    fn drop(&mut self) {
+        if let (Some(write), Ok(rt)) = (self.write.take(), tokio::runtime::Handle::try_current()) {
+            rt.spawn(stop(write));
+        }
     }
-    got
 }
 
-/// Asks the remote process to stop (TERM; OpenSSH honours it for non-root logins only), then
-/// closes the channel. Bounded, so a dead connection cannot hold the caller.
+/// `<nonce> <status> <outbytes> <errbytes>\n` with our nonce.
+fn parse_header(line: &[u8], nonce: u64) -> Option<(u32, u64, u64)> {
+    let line = std::str::from_utf8(line).ok()?.strip_suffix('\n')?;
+    let mut f = line.split(' ');
+    let (n, s, a, b) = (f.next()?, f.next()?, f.next()?, f.next()?);
+    if f.next().is_some() || n != format!("{nonce:016x}") {
+        return None;
+    }
+    Some((s.parse().ok()?, a.parse().ok()?, b.parse().ok()?))
+}
+
+/// Asks the remote process to stop (TERM; OpenSSH honours it for non-root logins only; the
+/// dispatcher passes it on to the running script), then closes the channel. Bounded, so a dead
+/// connection cannot hold the caller.
 async fn stop(write: ChannelWriteHalf<Msg>) {
     let stop = async {
         let _ = write.signal(Sig::TERM).await;
         let _ = write.close().await;
     };
     let _ = tokio::time::timeout(Duration::from_secs(2), stop).await;
-}
-
-/// Stops the channel in the background if the run is dropped before it finished (a cancelled
-/// job), so the remote side does not keep a channel and a session slot open.
-struct StopOnDrop(Option<ChannelWriteHalf<Msg>>);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        if let (Some(write), Ok(rt)) = (self.0.take(), tokio::runtime::Handle::try_current()) {
-            rt.spawn(stop(write));
-        }
-    }
-}
-
-async fn collect(read: &mut ChannelReadHalf) -> Result<Output, ExecError> {
-    let mut stdout = Capped::default();
-    let mut stderr = Capped::default();
-    let mut status = None;
-    let mut signal = None;
-    let mut closed_by_server = false;
-    loop {
-        match read.wait().await {
-            Some(ChannelMsg::Data { data }) => stdout.push(&data),
-            Some(ChannelMsg::ExtendedData { data, ext: 1 }) => stderr.push(&data),
-            Some(ChannelMsg::ExitStatus { exit_status }) => status = Some(exit_status),
-            Some(ChannelMsg::ExitSignal {
-                signal_name,
-                core_dumped,
-                ..
-            }) => signal = Some((signal_name, core_dumped)),
-            Some(ChannelMsg::Failure) => {
-                return Err(ExecError::Channel(
-                    "the server refused to run the command".into(),
-                ));
-            }
-            Some(ChannelMsg::Close) => {
-                closed_by_server = true;
-                break;
-            }
-            None => break,
-            Some(_) => {}
-        }
-    }
-    if let Some((sig, core)) = &signal {
-        tracing::debug!(signal = ?sig, core_dumped = core, "the remote process died from a signal");
-    }
-    if status.is_none() && signal.is_none() && !closed_by_server {
-        // No status and no close from the server: the connection went away under us.
-        return Err(ExecError::Channel(
-            "the connection was lost before the script finished".into(),
-        ));
-    }
-    Ok(Output {
-        status,
-        stdout: stdout.finish(),
-        stderr: stderr.finish(),
-    })
 }
 
 /// A byte buffer that keeps the first [`OUTPUT_LIMIT`] bytes and counts the rest.
@@ -151,6 +235,14 @@ impl Capped {
         self.bytes
             .extend_from_slice(data.get(..take).unwrap_or_default());
         self.dropped += data.len() - take;
+    }
+
+    /// The text of `kept` bytes plus the note for `dropped` more.
+    fn exact(kept: &[u8], dropped: usize) -> String {
+        let mut c = Capped::default();
+        c.push(kept);
+        c.dropped += dropped;
+        c.finish()
     }
 
     fn finish(self) -> String {
@@ -181,5 +273,27 @@ mod tests {
             "{}",
             &s[s.len() - 40..]
         );
+        assert_eq!(
+            Capped::exact(b"xy", 3),
+            "xy\n[labkube: 3 more bytes dropped]\n"
+        );
+    }
+
+    #[test]
+    fn the_dispatcher_caps_output_at_the_limit() {
+        assert!(super::super::script::SH.contains(&format!("L={OUTPUT_LIMIT};")));
+    }
+
+    #[test]
+    fn headers() {
+        let n = 0xab;
+        assert_eq!(
+            parse_header(b"00000000000000ab 3 10 0\n", n),
+            Some((3, 10, 0))
+        );
+        assert_eq!(parse_header(b"00000000000000ac 3 10 0\n", n), None);
+        assert_eq!(parse_header(b"00000000000000ab 3 10\n", n), None);
+        assert_eq!(parse_header(b"00000000000000ab 3 10 0 1\n", n), None);
+        assert_eq!(parse_header(b"00000000000000ab x 10 0\n", n), None);
     }
 }

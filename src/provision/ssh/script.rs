@@ -1,12 +1,41 @@
-//! What goes over the wire for one script: the fixed remote command line, and the stdin payload
-//! (quoted `export` lines, then the body). Pure functions, unit-tested here.
+//! What goes over the wire for one script: the fixed remote command line of the persistent
+//! shell, and the payload (quoted `export` lines, then the body). Pure functions, unit-tested
+//! here.
 
 use crate::provision::remote::Script;
 
-/// The remote command for `sh -s` as root or as an unprivileged user.
-pub(super) const SH: &str = "sh -s";
-/// The remote command for a privileged script when the login user is not root.
-pub(super) const SUDO_SH: &str = "sudo -n -- sh -s";
+/// The dispatcher of a persistent remote shell (see `exec`), run by `sh -c '...'`. Constant
+/// text: nothing user-provided, no single quote, one line (login shells of any flavour pass it
+/// through unchanged). `L` is `exec::OUTPUT_LIMIT`.
+macro_rules! dispatcher {
+    () => {
+        concat!(
+            "m=$(umask); d=$(mktemp -d /tmp/labkube.XXXXXXXXXX) || exit 125; p=; ",
+            "N=$(printf \"\\nx\"); N=${N%x}; ",
+            "c() { rm -rf \"$d\"; }; ",
+            "t() { [ -z \"$p\" ] || kill -TERM \"$p\" 2>/dev/null; exit 143; }; ",
+            "trap c EXIT; trap t HUP INT TERM PIPE; ",
+            "o=$d/o; e=$d/e; L=8388608; ",
+            "while IFS=\" \" read -r n k; do ",
+            "umask 077; : >\"$o\"; : >\"$e\"; umask \"$m\"; ",
+            "x=; i=0; while [ \"$i\" -lt \"$k\" ]; do IFS= read -r l || exit 125; x=$x$l$N; ",
+            "i=$((i+1)); done; ",
+            "( set -- \"$x\"; unset m d p N o e L n k x i l s a b; unset -f c t; eval \"set --; $1\" ) ",
+            "</dev/null >\"$o\" 2>\"$e\" & p=$!; x=; wait \"$p\"; s=$?; p=; ",
+            "a=0; b=0; if [ -s \"$o\" ] || [ -s \"$e\" ]; then set -- $(wc -c \"$o\" \"$e\"); a=$1; b=$3; fi; ",
+            "exec 3<\"$o\" 4<\"$e\"; rm -f \"$o\" \"$e\"; ",
+            "printf \"%s %s %s %s\\n\" \"$n\" \"$s\" \"$a\" \"$b\"; ",
+            "[ \"$a\" -eq 0 ] || head -c \"$((a<L?a:L))\" <&3; ",
+            "[ \"$b\" -eq 0 ] || head -c \"$((b<L?b:L))\" <&4; ",
+            "exec 3<&- 4<&-; done"
+        )
+    };
+}
+
+/// The remote command of the shell for scripts as root or as an unprivileged user.
+pub(super) const SH: &str = concat!("sh -c '", dispatcher!(), "'");
+/// The remote command of the shell for privileged scripts when the login user is not root.
+pub(super) const SUDO_SH: &str = concat!("sudo -n -- sh -c '", dispatcher!(), "'");
 
 /// The exact remote command line. It never contains anything user-provided: the script and its
 /// environment travel on stdin.
@@ -55,10 +84,10 @@ pub(super) fn valid_env_name(name: &str) -> bool {
 /// The stdin payload: one `export NAME=<quoted>` line per variable, then the body inside a
 /// brace group whose stdin is `/dev/null`.
 ///
-/// The brace group matters: `sh -s` reads its script from the same stdin the script's commands
-/// inherit, so a command that reads stdin (`apt-get`, `kubeadm`, `cat`) would otherwise swallow
-/// the rest of the script. A compound command is parsed whole before it runs, so with `{ ... }
-/// </dev/null` those commands see end-of-file and the script text stays intact.
+/// The brace group keeps the body's stdin at `/dev/null` even if the payload is ever fed to
+/// `sh -s` again (where a command reading stdin, such as `apt-get`, `kubeadm` or `cat`, would
+/// swallow the rest of the script); the persistent shell evaluates the payload with stdin at
+/// `/dev/null` anyway.
 pub(super) fn payload(script: &Script) -> Result<Vec<u8>, PayloadError> {
     let mut out = String::with_capacity(script.body.len() + 64 * script.env.len() + 32);
     for (name, value) in &script.env {
@@ -117,10 +146,15 @@ mod tests {
 
     #[test]
     fn command_line_never_varies_with_input() {
-        assert_eq!(command_line("root", true), "sh -s");
-        assert_eq!(command_line("root", false), "sh -s");
-        assert_eq!(command_line("ubuntu", true), "sudo -n -- sh -s");
-        assert_eq!(command_line("ubuntu", false), "sh -s");
+        assert_eq!(command_line("root", true), SH);
+        assert_eq!(command_line("root", false), SH);
+        assert_eq!(command_line("ubuntu", true), SUDO_SH);
+        assert_eq!(command_line("ubuntu", false), SH);
+        assert!(SH.starts_with("sh -c 'm=$(umask); ") && SH.ends_with("; done'"));
+        assert!(SUDO_SH.strip_prefix("sudo -n -- ") == Some(SH));
+        // One single-quoted word: nothing inside may end the quote or start a new line.
+        let inner = &SH["sh -c '".len()..SH.len() - 1];
+        assert!(!inner.contains('\'') && !inner.contains('\n'));
     }
 
     #[test]

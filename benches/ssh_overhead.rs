@@ -75,7 +75,7 @@ fn main() {
     let base = mean(&russh);
     for (name, samples) in [
         (
-            "labkube SshSession (one connection, channel per command)",
+            "labkube SshSession (one connection, persistent shell)",
             &russh,
         ),
         ("ssh + ControlMaster (multiplexed)", &mux),

@@ -43,7 +43,8 @@ impl Target {
 pub struct Script {
     /// Step name, for errors and logs (e.g. `prepare_host`).
     pub step: String,
-    /// The script text (POSIX sh). It is sent on the channel's stdin to `sh -s`, never pasted
+    /// The script text (POSIX sh). It is sent on stdin to a shell on the host (a framed request
+    /// to the connection's persistent shell), never pasted
     /// into a command line.
     pub body: String,
     /// Environment for the script: names are `[A-Z_][A-Z0-9_]*`; values are shell-quoted by

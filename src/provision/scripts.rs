@@ -46,7 +46,7 @@ pub const OS_FOLDERS: &[&str] = &[
 /// A resolved step script.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StepScript {
-    /// Path under `commands/` (`debian/prepare_host.sh`), for logs and error reports.
+    /// Path under `commands/` (`debian/install_kube.sh`), for logs and error reports.
     pub path: &'static str,
     /// The script text, to send to `sh -s`.
     pub body: &'static str,

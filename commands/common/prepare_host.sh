@@ -9,6 +9,11 @@
 #       control-plane: 6443/tcp 2379-2380/tcp 10250/tcp 10257/tcp 10259/tcp 8472/udp
 #       worker:        10250/tcp 30000-32767/tcp 8472/udp
 #     (8472/udp is flannel's VXLAN; 30000-32767 the NodePorts.)
+#   - SELinux permissive now (setenforce 0) and at boot (SELINUX=permissive in
+#     /etc/selinux/config), as the kubeadm install guide does for RHEL-family hosts. A host
+#     with SELinux disabled or absent (Debian, Ubuntu: no getenforce) is left so.
+# One script for every OS family: the differences (ufw or firewalld, SELinux or not) are probed
+# on the host, not chosen by its os-release.
 #
 # Privileges:  root.
 # Env:         ROLE   control-plane | worker (required)
@@ -16,7 +21,8 @@
 # Output:      one line per change made, then "prepare_host: done".
 # Exit:        0; 1 with the reason on stderr (bad ROLE, a setting that does not hold).
 # Idempotency: every change is probed first (/proc/swaps, /etc/fstab, /sys/module, the files'
-#              contents, the live /proc/sys values, ufw status, firewall-cmd --query-port);
+#              contents, the live /proc/sys values, ufw status, firewall-cmd --query-port,
+#              getenforce);
 #              on a prepared host it changes nothing.
 set -eu
 R="${LABKUBE_ROOT:-}"
@@ -131,6 +137,20 @@ open_firewall() {
     fi
 }
 
+selinux_permissive() {
+    mode=$(getenforce 2>/dev/null || echo Disabled)
+    if [ "$mode" = Enforcing ]; then
+        setenforce 0
+        echo "selinux: permissive now"
+    fi
+    config="$R/etc/selinux/config"
+    if [ -f "$config" ] && grep -q '^SELINUX=enforcing' "$config"; then
+        sed 's/^SELINUX=enforcing/SELINUX=permissive/' "$config" >"$work/selinux"
+        put_file "$work/selinux" "$config" 0644
+        echo "selinux: permissive at boot (/etc/selinux/config)"
+    fi
+}
+
 main() {
     case "${ROLE:-}" in
         control-plane) PORTS="6443/tcp 2379-2380/tcp 10250/tcp 10257/tcp 10259/tcp 8472/udp" ;;
@@ -148,6 +168,7 @@ main() {
     load_modules
     apply_sysctls
     open_firewall
+    selinux_permissive
     echo "prepare_host: done"
 }
 

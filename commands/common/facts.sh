@@ -25,11 +25,8 @@
 # Idempotency: read-only.
 set -eu
 R="${LABKUBE_ROOT:-}"
-
-fail() {
-    echo "facts: $*" >&2
-    exit 1
-}
+# shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
+STEP=facts
 
 # Contents of file $1 without trailing newlines, empty if unreadable.
 read_file() {

@@ -19,15 +19,8 @@
 #              kubectl get); otherwise the apply converges the objects.
 set -eu
 R="${LABKUBE_ROOT:-}"
-
-fail() {
-    echo "install_flannel: $*" >&2
-    exit 1
-}
-
-fetch() { # URL FILE
-    curl -fsSL --proto '=https' --tlsv1.2 --retry 3 --connect-timeout 20 --max-time 300 -o "$2" "$1"
-}
+# shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
+STEP=install_flannel
 
 main() {
     case "${FLANNEL_VERSION:-}" in

@@ -17,15 +17,8 @@
 # Idempotency: skipped when /usr/local/bin/helm version --short already reports HELM_VERSION.
 set -eu
 R="${LABKUBE_ROOT:-}"
-
-fail() {
-    echo "install_helm: $*" >&2
-    exit 1
-}
-
-fetch() { # URL FILE
-    curl -fsSL --proto '=https' --tlsv1.2 --retry 3 --connect-timeout 20 --max-time 300 -o "$2" "$1"
-}
+# shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
+STEP=install_helm
 
 main() {
     case "${HELM_VERSION:-}" in

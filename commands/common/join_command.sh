@@ -17,11 +17,8 @@
 #              runs this step only when some worker still has to join.
 set -eu
 R="${LABKUBE_ROOT:-}"
-
-fail() {
-    echo "join_command: $*" >&2
-    exit 1
-}
+# shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
+STEP=join_command
 
 main() {
     admin="$R/etc/kubernetes/admin.conf"

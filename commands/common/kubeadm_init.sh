@@ -24,11 +24,8 @@
 #              the cluster-info ConfigMap (written at the end of a successful init).
 set -eu
 R="${LABKUBE_ROOT:-}"
-
-fail() {
-    echo "kubeadm_init: $*" >&2
-    exit 1
-}
+# shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
+STEP=kubeadm_init
 
 main() {
     case "${ADVERTISE_ADDRESS:-}" in

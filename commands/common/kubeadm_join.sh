@@ -19,11 +19,8 @@
 # Idempotency: skipped when /etc/kubernetes/kubelet.conf exists (the node already joined).
 set -eu
 R="${LABKUBE_ROOT:-}"
-
-fail() {
-    echo "kubeadm_join: $*" >&2
-    exit 1
-}
+# shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
+STEP=kubeadm_join
 
 main() {
     if [ -f "$R/etc/kubernetes/kubelet.conf" ]; then

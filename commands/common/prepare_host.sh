@@ -26,22 +26,8 @@
 #              on a prepared host it changes nothing.
 set -eu
 R="${LABKUBE_ROOT:-}"
-
-fail() {
-    echo "prepare_host: $*" >&2
-    exit 1
-}
-
-# put_file SRC DEST MODE: replace DEST by SRC (atomically, through a file beside DEST) unless
-# DEST already has the same bytes. Returns 0 if DEST changed, 1 if it was already right.
-# (Called in if conditions, where set -e is off: hence the explicit || fail.)
-put_file() {
-    if [ -f "$2" ] && cmp -s "$1" "$2"; then
-        return 1
-    fi
-    { mkdir -p "${2%/*}" && cp "$1" "$2.labkube-new" && chmod "$3" "$2.labkube-new" &&
-        mv -f "$2.labkube-new" "$2"; } || fail "cannot write ${2#"$R"}"
-}
+# shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
+STEP=prepare_host
 
 swap_areas() {
     # /proc/swaps: a header line, then one line per active swap area.

@@ -21,39 +21,14 @@
 #              written or installed.
 set -eu
 R="${LABKUBE_ROOT:-}"
-
-fail() {
-    echo "install_kube: $*" >&2
-    exit 1
-}
-
-# put_file SRC DEST MODE: replace DEST by SRC (atomically, through a file beside DEST) unless
-# DEST already has the same bytes. Returns 0 if DEST changed, 1 if it was already right.
-# (Called in if conditions, where set -e is off: hence the explicit || fail.)
-put_file() {
-    if [ -f "$2" ] && cmp -s "$1" "$2"; then
-        return 1
-    fi
-    { mkdir -p "${2%/*}" && cp "$1" "$2.labkube-new" && chmod "$3" "$2.labkube-new" &&
-        mv -f "$2.labkube-new" "$2"; } || fail "cannot write ${2#"$R"}"
-}
-
-# Non-interactive apt that waits for a running apt (unattended-upgrades on a fresh VM) instead
-# of failing on its lock, and keeps existing config files.
-apt_get() {
-    apt-get -q -y -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef \
-        -o Dpkg::Options::=--force-confold "$@"
-}
+# shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
+STEP=install_kube
 
 # Installed version of package $1 (1.33.5-1.1), empty if it is not installed.
 deb_version() {
     # shellcheck disable=SC2016 # ${...} are dpkg-query fields, not shell expansions
     dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null |
         awk '$1 == "installed" { print $2 }'
-}
-
-fetch() { # URL FILE
-    curl -fsSL --proto '=https' --tlsv1.2 --retry 3 --connect-timeout 20 --max-time 300 -o "$2" "$1"
 }
 
 configure_repository() {

@@ -26,22 +26,8 @@
 #              probed first; on a converged host nothing is installed, written or restarted.
 set -eu
 R="${LABKUBE_ROOT:-}"
-
-fail() {
-    echo "install_containerd: $*" >&2
-    exit 1
-}
-
-# put_file SRC DEST MODE: replace DEST by SRC (atomically, through a file beside DEST) unless
-# DEST already has the same bytes. Returns 0 if DEST changed, 1 if it was already right.
-# (Called in if conditions, where set -e is off: hence the explicit || fail.)
-put_file() {
-    if [ -f "$2" ] && cmp -s "$1" "$2"; then
-        return 1
-    fi
-    { mkdir -p "${2%/*}" && cp "$1" "$2.labkube-new" && chmod "$3" "$2.labkube-new" &&
-        mv -f "$2.labkube-new" "$2"; } || fail "cannot write ${2#"$R"}"
-}
+# shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
+STEP=install_containerd
 
 docker_repo() {
     id=$(sed -n 's/^ID=//p' "$R/etc/os-release" | tr -d "\"'")
@@ -61,58 +47,6 @@ includepkgs=containerd.io
 REPO
     if put_file "$work/docker-ce.repo" "$R/etc/yum.repos.d/docker-ce.repo" 0644; then
         echo "containerd: /etc/yum.repos.d/docker-ce.repo written ($dist)"
-    fi
-}
-
-# note_installed PACKAGE: remember that labkube installed PACKAGE (for reset).
-note_installed() {
-    mkdir -p "$R/var/lib/labkube"
-    grep -qx "$1" "$R/var/lib/labkube/installed" 2>/dev/null ||
-        printf '%s\n' "$1" >>"$R/var/lib/labkube/installed"
-}
-
-rpm_installed() {
-    rpm -q --quiet "$1" 2>/dev/null
-}
-
-installed_by_labkube() {
-    grep -qx "$1" "$R/var/lib/labkube/installed" 2>/dev/null
-}
-
-configure_containerd() {
-    conf="$R/etc/containerd/config.toml"
-    {
-        echo "# Managed by labkube: 'containerd config default' with SystemdCgroup = true and the"
-        echo "# CNI plugins in /opt/cni/bin. The install_containerd step rewrites this file."
-        containerd config default
-    } >"$work/default.toml"
-    sed -e 's/^\([[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*\)false[[:space:]]*$/\1true/' \
-        -e "s|^\([[:space:]]*bin_dir[[:space:]]*=[[:space:]]*\)[\"'][^\"']*[\"'][[:space:]]*$|\1\"/opt/cni/bin\"|" \
-        "$work/default.toml" >"$work/config.toml"
-    grep -q '^[[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*true' "$work/config.toml" ||
-        fail "'containerd config default' has no SystemdCgroup setting to turn on (containerd $(containerd --version)); not writing a config kubelet could not use"
-
-    if [ -f "$conf" ] && ! grep -q '^# Managed by labkube' "$conf" &&
-        [ ! -e "$conf.pre-labkube" ] && ! installed_by_labkube "$PACKAGE"; then
-        cp -p "$conf" "$conf.pre-labkube"
-        echo "containerd: the previous config is kept as /etc/containerd/config.toml.pre-labkube"
-    fi
-    changed=no
-    if put_file "$work/config.toml" "$conf" 0644; then
-        changed=yes
-        echo "containerd: /etc/containerd/config.toml written (SystemdCgroup = true)"
-    fi
-
-    if ! systemctl is-enabled --quiet containerd 2>/dev/null; then
-        systemctl enable containerd
-        echo "containerd: enabled"
-    fi
-    if ! systemctl is-active --quiet containerd; then
-        systemctl start containerd
-        echo "containerd: started"
-    elif [ "$changed" = yes ]; then
-        systemctl restart containerd
-        echo "containerd: restarted with the new config"
     fi
 }
 

@@ -21,22 +21,8 @@
 #              and the kubelet enabled, nothing is written or installed.
 set -eu
 R="${LABKUBE_ROOT:-}"
-
-fail() {
-    echo "install_kube: $*" >&2
-    exit 1
-}
-
-# put_file SRC DEST MODE: replace DEST by SRC (atomically, through a file beside DEST) unless
-# DEST already has the same bytes. Returns 0 if DEST changed, 1 if it was already right.
-# (Called in if conditions, where set -e is off: hence the explicit || fail.)
-put_file() {
-    if [ -f "$2" ] && cmp -s "$1" "$2"; then
-        return 1
-    fi
-    { mkdir -p "${2%/*}" && cp "$1" "$2.labkube-new" && chmod "$3" "$2.labkube-new" &&
-        mv -f "$2.labkube-new" "$2"; } || fail "cannot write ${2#"$R"}"
-}
+# shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
+STEP=install_kube
 
 # Installed version of package $1 (1.33.5), empty if it is not installed.
 rpm_version() {

@@ -28,49 +28,8 @@
 #              reset, it changes nothing.
 set -eu
 R="${LABKUBE_ROOT:-}"
-
-fail() {
-    echo "reset: $*" >&2
-    exit 1
-}
-
-rpm_installed() {
-    rpm -q --quiet "$1" 2>/dev/null
-}
-
-installed_by_labkube() {
-    grep -qx "$1" "$R/var/lib/labkube/installed" 2>/dev/null
-}
-
-remove() { # PATH... : rm -rf those that exist, saying so
-    for path in "$@"; do
-        if [ -e "$R$path" ] || [ -L "$R$path" ]; then
-            rm -rf "$R$path"
-            echo "reset: removed $path"
-        fi
-    done
-}
-
-kubeadm_reset() {
-    kubeadm version -o short >/dev/null 2>&1 || return 0
-    for state in etc/kubernetes/admin.conf etc/kubernetes/kubelet.conf etc/kubernetes/pki \
-        etc/kubernetes/manifests/kube-apiserver.yaml var/lib/kubelet/config.yaml var/lib/etcd/member; do
-        if [ -e "$R/$state" ]; then
-            kubeadm reset -f --cri-socket=unix:///run/containerd/containerd.sock
-            echo "reset: kubeadm reset done"
-            return 0
-        fi
-    done
-}
-
-delete_links() {
-    for link in cni0 flannel.1; do
-        if ip link show "$link" >/dev/null 2>&1; then
-            ip link delete "$link"
-            echo "reset: network interface $link deleted"
-        fi
-    done
-}
+# shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
+STEP=reset
 
 # Packages to remove: kubelet kubeadm kubectl and their cri-tools and kubernetes-cni whenever
 # installed, and what install_containerd noted it installed (containerd.io, container-selinux).
@@ -129,22 +88,6 @@ restore_containerd_config() {
         systemctl restart containerd
         echo "reset: containerd restarted with its previous config"
     fi
-}
-
-# kubeadm reset unmounts the pods' volumes; if some are still mounted (an NFS volume that
-# hangs, say), deleting /var/lib/kubelet would delete their data: stop before anything else.
-refuse_mounted_volumes() {
-    if awk '$2 ~ "^/var/lib/kubelet(/|$)" { found = 1 } END { exit !found }' "$R/proc/mounts" 2>/dev/null; then
-        fail "volumes are still mounted under /var/lib/kubelet (see /proc/mounts); unmount them or reboot, then run reset again. Not deleting through mounts"
-    fi
-}
-
-remove_state() {
-    remove /etc/cni/net.d /var/lib/cni /run/flannel /opt/cni/bin/flannel \
-        /etc/kubernetes /var/lib/kubelet /var/lib/etcd
-    for dir in /opt/cni/bin /opt/cni /etc/cni; do
-        rmdir "$R$dir" 2>/dev/null || true
-    done
 }
 
 # remove_repo FILE: remove a repository file only if labkube wrote it.

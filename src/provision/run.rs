@@ -187,7 +187,7 @@ async fn script(
     let s = &run.engine.settings;
     let script = Script {
         step: step.name().to_string(),
-        body: body.to_string(),
+        body,
         env: env(run, i, step, extra),
         privileged: step.privileged(),
         timeout: s.command_timeout,

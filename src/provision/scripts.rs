@@ -83,25 +83,34 @@ pub enum ScriptError {
     },
 }
 
-/// The script text of `step` for a host running `os`.
+/// Helpers every step may call (`fail`, `put_file`, `apt_get`, ...): `commands/lib/helpers.sh`,
+/// sent in front of each step. It only defines functions.
+pub const HELPERS: &str = include_str!("../../commands/lib/helpers.sh");
+
+/// What is sent to the host for `step` on `os`: [`HELPERS`], then the step's script.
 ///
 /// # Errors
 /// See [`locate`].
-pub fn resolve(step: &str, os: &OsInfo) -> Result<&'static str, ScriptError> {
-    locate(step, os).map(|s| s.body)
+pub fn resolve(step: &str, os: &OsInfo) -> Result<String, ScriptError> {
+    locate(step, os).map(|s| with_helpers(s.body))
+}
+
+fn with_helpers(body: &str) -> String {
+    format!("{HELPERS}\n{body}")
 }
 
 /// The `common/` script of `step`, for steps that run before the OS is known (`os_release`).
 ///
 /// # Errors
 /// [`ScriptError::UnknownStep`], or [`ScriptError::Missing`] if `common/` lacks the step.
-pub fn resolve_common(step: &str) -> Result<&'static str, ScriptError> {
+pub fn resolve_common(step: &str) -> Result<String, ScriptError> {
     if !STEPS.contains(&step) {
         return Err(ScriptError::UnknownStep { step: step.into() });
     }
     COMMANDS
         .get_file(format!("common/{step}.sh"))
         .and_then(|f| f.contents_utf8())
+        .map(with_helpers)
         .ok_or_else(|| ScriptError::Missing {
             step: step.into(),
             os: "any".into(),

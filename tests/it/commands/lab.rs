@@ -158,7 +158,7 @@ impl Lab {
     pub fn run(&self, i: usize, step: &str, env: &[(&str, &str)]) -> Run {
         let body = scripts::resolve(step, &self.hosts[i].os)
             .unwrap_or_else(|e| panic!("{}: {e}", self.hosts[i].name));
-        let mut run = self.run_script(i, body, env);
+        let mut run = self.run_script(i, &body, env);
         run.step = step.to_string();
         run
     }

@@ -24,7 +24,7 @@ const SUPPORTED: &[&str] = &[
 fn command_files() -> Vec<(String, String)> {
     scripts::embedded_files()
         .into_iter()
-        .filter(|p| p.ends_with(".sh"))
+        .filter(|p| p.ends_with(".sh") && *p != "lib/helpers.sh")
         .map(|p| {
             let text = std::fs::read_to_string(Path::new(CRATE).join("commands").join(p)).unwrap();
             (p.to_string(), text)
@@ -57,7 +57,7 @@ fn commands_holds_only_known_steps_in_known_folders() {
     let files = scripts::embedded_files();
     assert!(files.len() > STEPS.len(), "{files:?}");
     for path in files {
-        if path == "README.md" {
+        if path == "README.md" || path == "lib/helpers.sh" {
             continue;
         }
         let (folder, file) = path.split_once('/').unwrap_or(("", path));
@@ -84,6 +84,47 @@ fn commands_holds_only_known_steps_in_known_folders() {
             assert_eq!(
                 resolved.body, text,
                 "commands/{path} changed but the binary embeds an old copy"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_helpers_only_define_functions_and_go_in_front_of_every_step() {
+    // Top level: comments, blank lines, `name() {` and its closing `}`; nothing that runs.
+    let mut depth = 0;
+    for line in scripts::HELPERS.lines() {
+        if depth == 0 {
+            let ok = line.is_empty()
+                || line.starts_with('#')
+                || (line.ends_with("() {") || line.contains("() { #"));
+            assert!(
+                ok,
+                "commands/lib/helpers.sh runs something at top level: {line:?}"
+            );
+        }
+        if line.ends_with("() {") || line.contains("() { #") {
+            depth += 1;
+        } else if line == "}" {
+            depth -= 1;
+        }
+    }
+    assert_eq!(depth, 0);
+    let os = OsInfo::parse(&os_release("debian-12"));
+    for step in STEPS {
+        assert!(
+            scripts::resolve(step, &os)
+                .unwrap()
+                .starts_with(scripts::HELPERS)
+        );
+    }
+    // A step that calls a helper names itself for the helpers' messages.
+    for (path, text) in command_files() {
+        let step = path.rsplit('/').next().unwrap().trim_end_matches(".sh");
+        if text.contains("fail ") {
+            assert!(
+                text.contains(&format!("\nSTEP={step}\n")),
+                "{path}: must set STEP={step}"
             );
         }
     }

@@ -1,0 +1,138 @@
+# shellcheck shell=sh disable=SC2154
+# Helpers shared by the step scripts. The engine (src/provision/scripts.rs) sends this file
+# in front of every step, so each step sees these functions; it only defines functions, so a
+# truncated upload still runs nothing. They read, at call time, the globals every step sets:
+#   R     the host root prefix (empty in production, a per-host directory in tests);
+#   STEP  the step name, for messages;
+# and configure_containerd also reads the caller's work (a private temp dir) and PACKAGE.
+
+# fail MESSAGE: the step's error on stderr, exit 1.
+fail() {
+    echo "$STEP: $*" >&2
+    exit 1
+}
+
+# put_file SRC DEST MODE: replace DEST by SRC (atomically, through a file beside DEST) unless
+# DEST already has the same bytes. Returns 0 if DEST changed, 1 if it was already right.
+# (Called in if conditions, where set -e is off: hence the explicit || fail.)
+put_file() {
+    if [ -f "$2" ] && cmp -s "$1" "$2"; then
+        return 1
+    fi
+    { mkdir -p "${2%/*}" && cp "$1" "$2.labkube-new" && chmod "$3" "$2.labkube-new" &&
+        mv -f "$2.labkube-new" "$2"; } || fail "cannot write ${2#"$R"}"
+}
+
+installed_by_labkube() {
+    grep -qx "$1" "$R/var/lib/labkube/installed" 2>/dev/null
+}
+
+# note_installed PACKAGE: remember that labkube installed PACKAGE (for reset).
+note_installed() {
+    mkdir -p "$R/var/lib/labkube"
+    grep -qx "$1" "$R/var/lib/labkube/installed" 2>/dev/null ||
+        printf '%s\n' "$1" >>"$R/var/lib/labkube/installed"
+}
+
+fetch() { # URL FILE
+    curl -fsSL --proto '=https' --tlsv1.2 --retry 3 --connect-timeout 20 --max-time 300 -o "$2" "$1"
+}
+
+# Non-interactive apt that waits for a running apt (unattended-upgrades on a fresh VM) instead
+# of failing on its lock, and keeps existing config files.
+apt_get() {
+    apt-get -q -y -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef \
+        -o Dpkg::Options::=--force-confold "$@"
+}
+
+deb_installed() {
+    # shellcheck disable=SC2016 # ${...} is a dpkg-query field, not a shell expansion
+    [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = installed ]
+}
+
+rpm_installed() {
+    rpm -q --quiet "$1" 2>/dev/null
+}
+
+remove_state() {
+    remove /etc/cni/net.d /var/lib/cni /run/flannel /opt/cni/bin/flannel \
+        /etc/kubernetes /var/lib/kubelet /var/lib/etcd
+    for dir in /opt/cni/bin /opt/cni /etc/cni; do
+        rmdir "$R$dir" 2>/dev/null || true
+    done
+}
+
+remove() { # PATH... : rm -rf those that exist, saying so
+    for path in "$@"; do
+        if [ -e "$R$path" ] || [ -L "$R$path" ]; then
+            rm -rf "$R$path"
+            echo "reset: removed $path"
+        fi
+    done
+}
+
+# kubeadm reset unmounts the pods' volumes; if some are still mounted (an NFS volume that
+# hangs, say), deleting /var/lib/kubelet would delete their data: stop before anything else.
+refuse_mounted_volumes() {
+    if awk '$2 ~ "^/var/lib/kubelet(/|$)" { found = 1 } END { exit !found }' "$R/proc/mounts" 2>/dev/null; then
+        fail "volumes are still mounted under /var/lib/kubelet (see /proc/mounts); unmount them or reboot, then run reset again. Not deleting through mounts"
+    fi
+}
+
+kubeadm_reset() {
+    kubeadm version -o short >/dev/null 2>&1 || return 0
+    for state in etc/kubernetes/admin.conf etc/kubernetes/kubelet.conf etc/kubernetes/pki \
+        etc/kubernetes/manifests/kube-apiserver.yaml var/lib/kubelet/config.yaml var/lib/etcd/member; do
+        if [ -e "$R/$state" ]; then
+            kubeadm reset -f --cri-socket=unix:///run/containerd/containerd.sock
+            echo "reset: kubeadm reset done"
+            return 0
+        fi
+    done
+}
+
+delete_links() {
+    for link in cni0 flannel.1; do
+        if ip link show "$link" >/dev/null 2>&1; then
+            ip link delete "$link"
+            echo "reset: network interface $link deleted"
+        fi
+    done
+}
+
+configure_containerd() {
+    conf="$R/etc/containerd/config.toml"
+    {
+        echo "# Managed by labkube: 'containerd config default' with SystemdCgroup = true and the"
+        echo "# CNI plugins in /opt/cni/bin. The install_containerd step rewrites this file."
+        containerd config default
+    } >"$work/default.toml"
+    sed -e 's/^\([[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*\)false[[:space:]]*$/\1true/' \
+        -e "s|^\([[:space:]]*bin_dir[[:space:]]*=[[:space:]]*\)[\"'][^\"']*[\"'][[:space:]]*$|\1\"/opt/cni/bin\"|" \
+        "$work/default.toml" >"$work/config.toml"
+    grep -q '^[[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*true' "$work/config.toml" ||
+        fail "'containerd config default' has no SystemdCgroup setting to turn on (containerd $(containerd --version)); not writing a config kubelet could not use"
+
+    if [ -f "$conf" ] && ! grep -q '^# Managed by labkube' "$conf" &&
+        [ ! -e "$conf.pre-labkube" ] && ! installed_by_labkube "$PACKAGE"; then
+        cp -p "$conf" "$conf.pre-labkube"
+        echo "containerd: the previous config is kept as /etc/containerd/config.toml.pre-labkube"
+    fi
+    changed=no
+    if put_file "$work/config.toml" "$conf" 0644; then
+        changed=yes
+        echo "containerd: /etc/containerd/config.toml written (SystemdCgroup = true)"
+    fi
+
+    if ! systemctl is-enabled --quiet containerd 2>/dev/null; then
+        systemctl enable containerd
+        echo "containerd: enabled"
+    fi
+    if ! systemctl is-active --quiet containerd; then
+        systemctl start containerd
+        echo "containerd: started"
+    elif [ "$changed" = yes ]; then
+        systemctl restart containerd
+        echo "containerd: restarted with the new config"
+    fi
+}

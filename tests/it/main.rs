@@ -9,6 +9,7 @@ mod console;
 mod crash;
 mod dispatch;
 mod docs;
+mod fakekube;
 mod live_progress;
 mod shutdown;
 mod ssh;

@@ -1,0 +1,300 @@
+//! Pods: building them from templates, and the fake kubelet that moves them through their
+//! lifecycle. Image tags select failure modes: `broken` (ErrImagePull, then ImagePullBackOff),
+//! `crash` (CrashLoopBackOff with growing restartCount), `badconfig`
+//! (CreateContainerConfigError), `slow` (ready after 10x the ready delay); plus the rules added
+//! with `FakeKube::fail_image`.
+
+use super::super::meta::{self, at, str_at};
+use super::super::resources::res;
+use super::super::store::State;
+use super::{PodClock, condition, pod_ready, set_status_if_changed};
+use serde_json::{Map, Value, json};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// A new pod object from a template, controlled by `owner`.
+pub(super) fn make_pod(
+    st: &mut State,
+    owner: &Value,
+    template: &Value,
+    name: &str,
+    extra_labels: &[(&str, String)],
+    node: &str,
+    generate_name: Option<&str>,
+) -> Value {
+    let ns = str_at(owner, &["metadata", "namespace"]).unwrap_or_default();
+    let mut labels = at(template, &["metadata", "labels"])
+        .cloned()
+        .unwrap_or(json!({}));
+    for (k, v) in extra_labels {
+        meta::set_at(&mut labels, &[k], json!(v));
+    }
+    let mut spec = template.get("spec").cloned().unwrap_or(json!({}));
+    meta::set_at(&mut spec, &["nodeName"], json!(node));
+    if at(&spec, &["restartPolicy"]).is_none() {
+        meta::set_at(&mut spec, &["restartPolicy"], json!("Always"));
+    }
+    let mut pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {
+            "name": name, "namespace": ns, "labels": labels,
+            "ownerReferences": [meta::controller_ref(owner)],
+        },
+        "spec": spec,
+        "status": { "phase": "Pending", "qosClass": "BestEffort" },
+    });
+    if let Some(a) = at(template, &["metadata", "annotations"]) {
+        meta::set_at(&mut pod, &["metadata", "annotations"], a.clone());
+    }
+    if let Some(g) = generate_name {
+        meta::set_at(&mut pod, &["metadata", "generateName"], json!(g));
+    }
+    super::controller_fields(&mut pod);
+    st.insert(res::PODS, pod)
+}
+
+/// What one container is doing.
+enum Phase {
+    Creating,
+    Running,
+    Waiting(String, String),
+    Crashing(u64),
+}
+
+fn container_phase(st: &State, image: &str, age: Duration) -> Phase {
+    let delay = st.knobs.ready_delay;
+    if let Some((_, reason)) = st
+        .knobs
+        .fail_rules
+        .iter()
+        .find(|(s, _)| image.contains(s.as_str()))
+    {
+        return if age < delay {
+            Phase::Creating
+        } else {
+            Phase::Waiting(
+                reason.clone(),
+                format!("fake failure rule for image {image}"),
+            )
+        };
+    }
+    match meta::image_tag(image) {
+        "broken" if age < delay => Phase::Creating,
+        "broken" if age < delay * 2 => Phase::Waiting(
+            "ErrImagePull".into(),
+            format!("failed to pull and unpack image \"{image}\": not found"),
+        ),
+        "broken" => Phase::Waiting(
+            "ImagePullBackOff".into(),
+            format!("Back-off pulling image \"{image}\""),
+        ),
+        "badconfig" if age >= delay => Phase::Waiting(
+            "CreateContainerConfigError".into(),
+            "secret \"missing-config\" not found".into(),
+        ),
+        "crash" if age >= delay => {
+            let period = (delay * 2).max(Duration::from_millis(1));
+            Phase::Crashing(((age - delay).as_millis() / period.as_millis()) as u64 + 1)
+        }
+        "slow" if age >= delay * 10 => Phase::Running,
+        "slow" | "badconfig" | "crash" => Phase::Creating,
+        _ if age >= delay => Phase::Running,
+        _ => Phase::Creating,
+    }
+}
+
+fn waiting(reason: &str, message: &str) -> Value {
+    json!({ "waiting": { "reason": reason, "message": message } })
+}
+
+/// The status a pod should have now; timestamps are carried over from `old` where the state is unchanged.
+fn pod_status(st: &State, pod: &Value, clock: &PodClock, old: &Value, ip: &str) -> Value {
+    let age = clock.created.elapsed();
+    let old_statuses: Vec<Value> = at(old, &["containerStatuses"])
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let containers = at(pod, &["spec", "containers"])
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let (mut all_ready, mut started_any, mut crash_any) = (!containers.is_empty(), false, false);
+    let mut statuses = Vec::new();
+    for c in &containers {
+        let name = str_at(c, &["name"]).unwrap_or_default();
+        let image = str_at(c, &["image"]).unwrap_or_default();
+        let prev = old_statuses
+            .iter()
+            .find(|s| str_at(s, &["name"]) == Some(name));
+        let prev_started = prev
+            .and_then(|p| at(p, &["state", "running", "startedAt"]))
+            .cloned();
+        let mut cs = Map::new();
+        cs.insert("name".into(), json!(name));
+        cs.insert("image".into(), json!(image));
+        cs.insert("imageID".into(), json!(""));
+        cs.insert("lastState".into(), json!({}));
+        let (ready, state, restarts) = match container_phase(st, image, age) {
+            Phase::Creating => (false, waiting("ContainerCreating", ""), 0),
+            Phase::Waiting(reason, msg) => (false, waiting(&reason, &msg), 0),
+            Phase::Running => {
+                started_any = true;
+                let since = prev_started.unwrap_or_else(|| json!(meta::now_rfc3339()));
+                cs.insert(
+                    "imageID".into(),
+                    json!(format!(
+                        "{image}@sha256:{:064x}",
+                        meta::fnv32a(image.as_bytes())
+                    )),
+                );
+                cs.insert(
+                    "containerID".into(),
+                    json!(format!(
+                        "containerd://{:064x}",
+                        meta::fnv32a(meta::uid(pod).as_bytes())
+                    )),
+                );
+                (true, json!({ "running": { "startedAt": since } }), 0)
+            }
+            Phase::Crashing(n) => {
+                crash_any = true;
+                let same = prev
+                    .and_then(|p| p.get("restartCount"))
+                    .and_then(Value::as_u64)
+                    == Some(n);
+                let last = match prev.and_then(|p| p.get("lastState")) {
+                    Some(l) if same && l.get("terminated").is_some() => l.clone(),
+                    _ => {
+                        let t = meta::now_rfc3339();
+                        json!({ "terminated": { "exitCode": 1, "reason": "Error", "startedAt": t, "finishedAt": t,
+                            "containerID": format!("containerd://{:064x}", n) } })
+                    }
+                };
+                cs.insert("lastState".into(), last);
+                let msg = format!(
+                    "back-off 10s restarting failed container={name} pod={}",
+                    meta::name(pod)
+                );
+                (false, waiting("CrashLoopBackOff", &msg), n)
+            }
+        };
+        all_ready &= ready;
+        cs.insert("ready".into(), json!(ready));
+        cs.insert("started".into(), json!(ready));
+        cs.insert("restartCount".into(), json!(restarts));
+        cs.insert("state".into(), state);
+        statuses.push(Value::Object(cs));
+    }
+    let phase = if all_ready || crash_any || started_any {
+        "Running"
+    } else {
+        "Pending"
+    };
+    let prev_cond = |t: &str| {
+        at(old, &["conditions"])
+            .and_then(Value::as_array)
+            .and_then(|a| a.iter().find(|c| str_at(c, &["type"]) == Some(t)))
+            .cloned()
+    };
+    let cond = |t: &str, ok: bool, reason: &str| {
+        let mut c = condition(
+            t,
+            if ok { "True" } else { "False" },
+            reason,
+            "",
+            prev_cond(t).as_ref(),
+            false,
+        );
+        if let Some(m) = c.as_object_mut() {
+            m.insert("lastProbeTime".into(), Value::Null);
+            if ok {
+                m.remove("reason");
+                m.remove("message");
+            } else {
+                m.insert(
+                    "message".into(),
+                    json!(
+                        "containers with unready status: [".to_string()
+                            + &unready_names(&containers, &statuses)
+                            + "]"
+                    ),
+                );
+            }
+        }
+        c
+    };
+    let start_time = old
+        .get("startTime")
+        .cloned()
+        .unwrap_or_else(|| json!(meta::now_rfc3339()));
+    json!({
+        "phase": phase,
+        "conditions": [
+            cond("PodReadyToStartContainers", true, ""),
+            cond("Initialized", true, ""),
+            cond("Ready", all_ready, "ContainersNotReady"),
+            cond("ContainersReady", all_ready, "ContainersNotReady"),
+            cond("PodScheduled", true, ""),
+        ],
+        "hostIP": "192.168.49.2", "hostIPs": [{ "ip": "192.168.49.2" }],
+        "podIP": ip, "podIPs": [{ "ip": ip }],
+        "startTime": start_time,
+        "containerStatuses": statuses,
+        "qosClass": "BestEffort",
+    })
+}
+
+fn unready_names(containers: &[Value], statuses: &[Value]) -> String {
+    containers
+        .iter()
+        .zip(statuses)
+        .filter(|(_, s)| s.get("ready") != Some(&json!(true)))
+        .map(|(c, _)| str_at(c, &["name"]).unwrap_or_default().to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One kubelet round over every pod.
+pub(super) fn kubelet(st: &mut State) {
+    let pods = st.list_owned(res::PODS, None);
+    let live: std::collections::HashSet<String> =
+        pods.iter().map(|p| meta::uid(p).to_string()).collect();
+    st.ctl.pods.retain(|uid, _| live.contains(uid));
+    for pod in pods {
+        let uid = meta::uid(&pod).to_string();
+        let clock = match st.ctl.pods.get(&uid) {
+            Some(c) => c.clone(),
+            None => {
+                let c = PodClock {
+                    created: Instant::now(),
+                    ready_since: None,
+                };
+                st.ctl.pods.insert(uid.clone(), c.clone());
+                st.ctl.pod_ips += 1;
+                c
+            }
+        };
+        let old = pod.get("status").cloned().unwrap_or(json!({}));
+        let ip = match str_at(&old, &["podIP"]) {
+            Some(ip) => ip.to_string(),
+            None => format!(
+                "10.244.{}.{}",
+                (st.ctl.pod_ips / 250) % 256,
+                st.ctl.pod_ips % 250 + 2
+            ),
+        };
+        let status = pod_status(st, &pod, &clock, &old, &ip);
+        let mut probe = pod.clone();
+        probe["status"] = status.clone();
+        let ready = pod_ready(&probe);
+        if let Some(c) = st.ctl.pods.get_mut(&uid) {
+            c.ready_since = match (ready, c.ready_since) {
+                (true, Some(t)) => Some(t),
+                (true, None) => Some(Instant::now()),
+                (false, _) => None,
+            };
+        }
+        let (ns, name) = super::ns_name(&pod);
+        set_status_if_changed(st, res::PODS, &ns, &name, status);
+    }
+}

@@ -1,0 +1,276 @@
+//! The test-facing handle: start/stop/pause the server, kubeconfig, inspection, runtime knobs.
+
+use super::controllers;
+use super::listener::KillableListener;
+use super::meta;
+use super::resources::{self, res};
+use super::server;
+use super::store::{Knobs, Shared, State};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Options of a fake API server.
+#[derive(Debug, Clone)]
+pub struct FakeOptions {
+    /// Time from pod creation until its containers are ready (`slow` images take 10x).
+    pub ready_delay: Duration,
+    /// Factor for durations the specs give in seconds (progress deadlines, minReadySeconds).
+    pub time_scale: f64,
+    /// Number of nodes (pods per DaemonSet).
+    pub nodes: u32,
+    /// Bearer token the server accepts.
+    pub token: String,
+    /// Number of watch events retained; watches from older versions get 410 Expired.
+    pub history_limit: usize,
+}
+
+impl Default for FakeOptions {
+    fn default() -> Self {
+        FakeOptions {
+            ready_delay: Duration::from_millis(150),
+            time_scale: 0.01,
+            nodes: 1,
+            token: "fake-kube-token".into(),
+            history_limit: 10_000,
+        }
+    }
+}
+
+/// One request the server saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// HTTP method.
+    pub method: String,
+    /// Path (`/apis/apps/v1/namespaces/x/deployments/y`).
+    pub path: String,
+    /// Raw query string.
+    pub query: String,
+    /// Content type without parameters (empty when absent).
+    pub content_type: String,
+    /// Response status code.
+    pub status: u16,
+}
+
+struct Running {
+    kill: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+/// A running fake API server; dropping it shuts it down.
+pub struct FakeKube {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    server: tokio::sync::Mutex<Option<Running>>,
+    controllers_stop: CancellationToken,
+    controllers: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for FakeKube {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeKube")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) -> Running {
+    let kill = CancellationToken::new();
+    let listener = KillableListener::new(listener, kill.clone());
+    let app = server::router(shared);
+    let task = tokio::spawn(async move {
+        // Runs until aborted; errors only come from the listener, which retries internally.
+        let _ = axum::serve(listener, app).await;
+    });
+    Running { kill, task }
+}
+
+impl FakeKube {
+    /// Starts the server on 127.0.0.1 (random port) and its controllers, in the current runtime.
+    pub async fn start(opts: FakeOptions) -> std::io::Result<FakeKube> {
+        let knobs = Knobs {
+            ready_delay: opts.ready_delay,
+            time_scale: opts.time_scale,
+            nodes: opts.nodes.max(1),
+            fail_rules: Vec::new(),
+        };
+        let mut state = State::new(opts.history_limit, knobs);
+        for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            state.insert(
+                res::NAMESPACES,
+                json!({
+                    "apiVersion": "v1", "kind": "Namespace",
+                    "metadata": { "name": ns, "labels": { "kubernetes.io/metadata.name": ns } },
+                    "spec": { "finalizers": ["kubernetes"] }, "status": { "phase": "Active" }
+                }),
+            );
+        }
+        let shared = Arc::new(Shared::new(state, opts.token));
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let running = serve(shared.clone(), listener).await;
+        let controllers_stop = CancellationToken::new();
+        let controllers = tokio::spawn(controllers::run(shared.clone(), controllers_stop.clone()));
+        Ok(FakeKube {
+            shared,
+            addr,
+            server: tokio::sync::Mutex::new(Some(running)),
+            controllers_stop,
+            controllers: Some(controllers),
+        })
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A kubeconfig for this server (cluster, token user, context, current-context).
+    pub fn kubeconfig_yaml(&self) -> String {
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: http://{addr}\n\
+             users:\n- name: fake-user\n  user:\n    token: {token}\ncontexts:\n- name: fake\n  context:\n    \
+             cluster: fake\n    user: fake-user\n    namespace: default\ncurrent-context: fake\npreferences: {{}}\n",
+            addr = self.addr,
+            token = self.shared.token,
+        )
+    }
+
+    /// Writes [`FakeKube::kubeconfig_yaml`] to `dir/kubeconfig` and returns the path.
+    pub fn write_kubeconfig(&self, dir: &Path) -> std::io::Result<PathBuf> {
+        let path = dir.join("kubeconfig");
+        std::fs::write(&path, self.kubeconfig_yaml())?;
+        Ok(path)
+    }
+
+    /// A kube client for this server, built from the kubeconfig like the bot builds its own.
+    pub async fn client(&self) -> Result<kube::Client, Box<dyn std::error::Error + Send + Sync>> {
+        let kc = kube::config::Kubeconfig::from_yaml(&self.kubeconfig_yaml())?;
+        let config =
+            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+                .await?;
+        Ok(kube::Client::try_from(config)?)
+    }
+
+    /// Changes the pod ready delay for pods not yet ready.
+    pub fn set_ready_delay(&self, d: Duration) {
+        self.shared.with(|st| st.knobs.ready_delay = d);
+    }
+
+    /// Containers whose image contains `substr` stay Waiting with `reason` (e.g. `ErrImagePull`).
+    pub fn fail_image(&self, substr: &str, reason: &str) {
+        self.shared.with(|st| {
+            st.knobs
+                .fail_rules
+                .push((substr.to_string(), reason.to_string()))
+        });
+    }
+
+    /// Drops the watch history: watches from any earlier resourceVersion get 410 Expired.
+    pub fn compact(&self) {
+        self.shared.with(State::compact);
+    }
+
+    /// The current (latest) resourceVersion.
+    pub fn resource_version(&self) -> u64 {
+        self.shared.with(|st| st.rv)
+    }
+
+    /// One stored object (`ns` is ignored for cluster-scoped kinds), as the API would return it.
+    pub fn object(
+        &self,
+        api_version: &str,
+        kind: &str,
+        ns: Option<&str>,
+        name: &str,
+    ) -> Option<Value> {
+        let def = resources::by_kind(kind).filter(|d| d.api_version() == api_version)?;
+        let ns = if def.namespaced {
+            ns.unwrap_or("default")
+        } else {
+            ""
+        };
+        self.shared.with(|st| st.get(def.plural, ns, name).cloned())
+    }
+
+    /// All stored objects of a kind, in one namespace or (`None`) all of them.
+    pub fn objects(&self, kind: &str, ns: Option<&str>) -> Vec<Value> {
+        let Some(def) = resources::by_kind(kind) else {
+            return Vec::new();
+        };
+        self.shared
+            .with(|st| st.list_owned(def.plural, if def.namespaced { ns } else { None }))
+    }
+
+    /// Names of the stored objects of a kind in a namespace, sorted.
+    pub fn names(&self, kind: &str, ns: Option<&str>) -> Vec<String> {
+        self.objects(kind, ns)
+            .iter()
+            .map(|o| meta::name(o).to_string())
+            .collect()
+    }
+
+    /// Every request seen so far, in order.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.shared
+            .requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Number of non-GET requests that changed state.
+    pub fn mutations(&self) -> usize {
+        self.shared.mutations.load(Ordering::SeqCst)
+    }
+
+    /// Makes the server unreachable: closes the listener (connects are refused) and cuts every
+    /// open connection, watches included. Controllers keep running.
+    pub async fn pause(&self) {
+        let running = self.server.lock().await.take();
+        if let Some(r) = running {
+            r.kill.cancel();
+            r.task.abort();
+            // The task was aborted; awaiting it only makes sure the listener is closed.
+            let _ = r.task.await;
+        }
+    }
+
+    /// Listens again on the same port.
+    pub async fn resume(&self) -> std::io::Result<()> {
+        let mut guard = self.server.lock().await;
+        if guard.is_none() {
+            let listener = tokio::net::TcpListener::bind(self.addr).await?;
+            *guard = Some(serve(self.shared.clone(), listener).await);
+        }
+        Ok(())
+    }
+
+    /// Shuts the server and its controllers down.
+    pub async fn stop(mut self) {
+        self.pause().await;
+        self.controllers_stop.cancel();
+        if let Some(c) = self.controllers.take() {
+            // Ends promptly once cancelled; an abort error is not interesting here.
+            let _ = c.await;
+        }
+    }
+}
+
+impl Drop for FakeKube {
+    fn drop(&mut self) {
+        self.controllers_stop.cancel();
+        if let Some(c) = self.controllers.take() {
+            c.abort();
+        }
+        if let Some(r) = self.server.get_mut().take() {
+            r.kill.cancel();
+            r.task.abort();
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! An HTTP-level fake Kubernetes API server for the tests.
+//!
+//! It speaks the real REST API (paths, verbs, `Status` errors, list/watch with resource versions,
+//! server-side apply, merge patches, cascading deletes) closely enough that the real kube-rs client
+//! and kube-runtime's `watcher` work against it, and it runs small deterministic controllers
+//! (Deployment/ReplicaSet, StatefulSet, DaemonSet, a fake kubelet, namespace deletion) so rollouts
+//! progress, fail and time out the way `kubectl rollout status` observes them on a real cluster.
+//!
+//! Start one with [`FakeKube::start`], point a client at [`FakeKube::kubeconfig_yaml`], drive
+//! failures through image tags (`broken`, `crash`, `badconfig`, `slow`) or
+//! [`FakeKube::fail_image`], and inspect what happened with [`FakeKube::requests`] and
+//! [`FakeKube::object`]. The simplifications against the real server are listed in `README.md`
+//! next to this file.
+
+mod apply;
+mod controllers;
+mod defaults;
+mod delete;
+mod discovery;
+mod errors;
+mod gc;
+mod handle;
+mod handlers;
+mod listener;
+mod merge;
+mod meta;
+mod resources;
+mod selectors;
+mod server;
+mod store;
+mod watch;
+
+#[cfg(test)]
+mod tests;
+
+pub use handle::{FakeKube, FakeOptions, RequestRecord};

@@ -1,0 +1,171 @@
+//! The resource types the fake serves: their REST names, kinds, groups and behaviours.
+
+/// One served resource type (the fake's equivalent of an `APIResource` entry).
+#[derive(Debug)]
+pub(super) struct ResourceDef {
+    /// REST plural (`deployments`).
+    pub plural: &'static str,
+    /// Singular name for discovery (`deployment`).
+    pub singular: &'static str,
+    /// Kind (`Deployment`).
+    pub kind: &'static str,
+    /// API group, empty for the core group.
+    pub group: &'static str,
+    /// Whether objects live in a namespace.
+    pub namespaced: bool,
+    /// Whether the type has a `/status` subresource (its status is ignored on writes to the main resource).
+    pub status_subresource: bool,
+    /// Whether `metadata.generation` is maintained (bumped on spec changes).
+    pub generation: bool,
+    /// Short names for discovery.
+    pub short_names: &'static [&'static str],
+}
+
+impl ResourceDef {
+    /// `apiVersion` of the type (`v1`, `apps/v1`).
+    pub fn api_version(&self) -> &'static str {
+        if self.group.is_empty() {
+            "v1"
+        } else {
+            "apps/v1"
+        }
+    }
+
+    /// Kind of the list type (`DeploymentList`).
+    pub fn list_kind(&self) -> String {
+        format!("{}List", self.kind)
+    }
+
+    /// The group-qualified resource name real error messages use (`deployments.apps`).
+    pub fn qualified(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.to_string()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+}
+
+const fn def(
+    plural: &'static str,
+    singular: &'static str,
+    kind: &'static str,
+    group: &'static str,
+    namespaced: bool,
+    status_subresource: bool,
+    short_names: &'static [&'static str],
+) -> ResourceDef {
+    ResourceDef {
+        plural,
+        singular,
+        kind,
+        group,
+        namespaced,
+        status_subresource,
+        generation: !group.is_empty(),
+        short_names,
+    }
+}
+
+/// Every resource type the fake serves.
+pub(super) static RESOURCES: &[ResourceDef] = &[
+    def(
+        "namespaces",
+        "namespace",
+        "Namespace",
+        "",
+        false,
+        true,
+        &["ns"],
+    ),
+    def("pods", "pod", "Pod", "", true, true, &["po"]),
+    def("services", "service", "Service", "", true, true, &["svc"]),
+    def(
+        "configmaps",
+        "configmap",
+        "ConfigMap",
+        "",
+        true,
+        false,
+        &["cm"],
+    ),
+    def("secrets", "secret", "Secret", "", true, false, &[]),
+    def(
+        "persistentvolumeclaims",
+        "persistentvolumeclaim",
+        "PersistentVolumeClaim",
+        "",
+        true,
+        true,
+        &["pvc"],
+    ),
+    def(
+        "deployments",
+        "deployment",
+        "Deployment",
+        "apps",
+        true,
+        true,
+        &["deploy"],
+    ),
+    def(
+        "statefulsets",
+        "statefulset",
+        "StatefulSet",
+        "apps",
+        true,
+        true,
+        &["sts"],
+    ),
+    def(
+        "daemonsets",
+        "daemonset",
+        "DaemonSet",
+        "apps",
+        true,
+        true,
+        &["ds"],
+    ),
+    def(
+        "replicasets",
+        "replicaset",
+        "ReplicaSet",
+        "apps",
+        true,
+        true,
+        &["rs"],
+    ),
+];
+
+/// The resource with this plural in this group (`""` = core).
+pub(super) fn by_plural(group: &str, plural: &str) -> Option<&'static ResourceDef> {
+    RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.plural == plural)
+}
+
+/// The resource of this kind (kinds are unique across the served groups).
+pub(super) fn by_kind(kind: &str) -> Option<&'static ResourceDef> {
+    RESOURCES.iter().find(|r| r.kind == kind)
+}
+
+/// Shorthand for the resource definitions the controllers use (all present in [`RESOURCES`]).
+pub(super) mod res {
+    pub const NAMESPACES: &str = "namespaces";
+    pub const PODS: &str = "pods";
+    pub const PVCS: &str = "persistentvolumeclaims";
+    pub const DEPLOYMENTS: &str = "deployments";
+    pub const STATEFULSETS: &str = "statefulsets";
+    pub const DAEMONSETS: &str = "daemonsets";
+    pub const REPLICASETS: &str = "replicasets";
+}
+
+/// The definition for a plural known to be in [`RESOURCES`] (controllers only use those).
+pub(super) fn known(plural: &str) -> &'static ResourceDef {
+    match RESOURCES.iter().find(|r| r.plural == plural) {
+        Some(d) => d,
+        // Only called with the `res::*` constants, all of which are in RESOURCES; falling back
+        // to the first entry keeps this total without a panic.
+        None => &RESOURCES[0],
+    }
+}

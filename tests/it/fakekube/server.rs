@@ -1,0 +1,259 @@
+//! HTTP plumbing: bearer-token check, path routing exactly as the real API lays it out, dispatch
+//! to the verbs, request recording.
+
+use super::delete;
+use super::discovery;
+use super::errors::ApiError;
+use super::handle::RequestRecord;
+use super::handlers::{self, Req};
+use super::resources::{self, ResourceDef};
+use super::store::Shared;
+use super::watch;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::Response;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError};
+
+/// Largest request body accepted.
+const MAX_BODY: usize = 16 << 20;
+
+/// What a path addresses.
+#[derive(Debug)]
+enum Target {
+    /// A collection, in one namespace or (`None`) across all / cluster-scoped.
+    Collection {
+        def: &'static ResourceDef,
+        ns: Option<String>,
+    },
+    /// One object (`ns` empty for cluster-scoped), optionally its `/status`.
+    Item {
+        def: &'static ResourceDef,
+        ns: String,
+        name: String,
+        status: bool,
+    },
+}
+
+fn parse_path(path: &str) -> Result<Target, ApiError> {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (group, rest) = match segs.as_slice() {
+        ["api", "v1", rest @ ..] => ("", rest),
+        ["apis", "apps", "v1", rest @ ..] => ("apps", rest),
+        _ => return Err(ApiError::NoSuchPath),
+    };
+    let def = |plural: &str| resources::by_plural(group, plural).ok_or(ApiError::NoSuchPath);
+    let ns_def = |plural: &str| {
+        def(plural).and_then(|d| {
+            if d.namespaced {
+                Ok(d)
+            } else {
+                Err(ApiError::NoSuchPath)
+            }
+        })
+    };
+    Ok(match rest {
+        [plural] => Target::Collection {
+            def: def(plural)?,
+            ns: None,
+        },
+        ["namespaces", name] if group.is_empty() => Target::Item {
+            def: def("namespaces")?,
+            ns: String::new(),
+            name: name.to_string(),
+            status: false,
+        },
+        ["namespaces", name, "status"] if group.is_empty() => Target::Item {
+            def: def("namespaces")?,
+            ns: String::new(),
+            name: name.to_string(),
+            status: true,
+        },
+        ["namespaces", ns, plural] => Target::Collection {
+            def: ns_def(plural)?,
+            ns: Some(ns.to_string()),
+        },
+        ["namespaces", ns, plural, name] => Target::Item {
+            def: ns_def(plural)?,
+            ns: ns.to_string(),
+            name: name.to_string(),
+            status: false,
+        },
+        ["namespaces", ns, plural, name, "status"] => Target::Item {
+            def: ns_def(plural)?,
+            ns: ns.to_string(),
+            name: name.to_string(),
+            status: true,
+        },
+        _ => return Err(ApiError::NoSuchPath),
+    })
+}
+
+/// The router: one fallback handler that routes like the real apiserver.
+pub(super) fn router(shared: Arc<Shared>) -> Router {
+    Router::new().fallback(serve).with_state(shared)
+}
+
+fn json_response(code: u16, v: &Value) -> Response {
+    let mut r = Response::new(Body::from(v.to_string()));
+    *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn error_response(e: &ApiError) -> Response {
+    json_response(e.code(), &e.to_status())
+}
+
+fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .is_some_and(|t| t == shared.token)
+}
+
+async fn serve(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let headers = request.headers().clone();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .map(|c| {
+            c.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    let query: HashMap<String, String> = axum::extract::Query::try_from_uri(&uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
+    let response = match axum::body::to_bytes(request.into_body(), MAX_BODY).await {
+        Err(e) => error_response(&ApiError::BadRequest(format!(
+            "could not read the request body: {e}"
+        ))),
+        Ok(body) => {
+            let default_manager = headers
+                .get(header::USER_AGENT)
+                .and_then(|h| h.to_str().ok())
+                .and_then(|ua| ua.split('/').next())
+                .filter(|m| !m.is_empty())
+                .unwrap_or("unknown")
+                .to_string();
+            let req = Req {
+                query: query.clone(),
+                content_type: content_type.clone(),
+                body: body.to_vec(),
+                default_manager,
+            };
+            if authorized(&shared, &headers) {
+                route(&shared, &method, uri.path(), &req, &headers)
+            } else {
+                error_response(&ApiError::Unauthorized)
+            }
+        }
+    };
+    let record = RequestRecord {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+        query: uri.query().unwrap_or_default().to_string(),
+        content_type,
+        status: response.status().as_u16(),
+    };
+    shared
+        .requests
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(record);
+    response
+}
+
+fn route(
+    shared: &Arc<Shared>,
+    method: &Method,
+    path: &str,
+    req: &Req,
+    headers: &HeaderMap,
+) -> Response {
+    if *method == Method::GET {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("127.0.0.1");
+        if let Some(doc) = discovery::document(path.trim_end_matches('/'), host) {
+            return json_response(200, &doc);
+        }
+    }
+    let target = match parse_path(path) {
+        Ok(t) => t,
+        Err(e) => return error_response(&e),
+    };
+    let reply = match (target, method.clone()) {
+        (Target::Collection { def, ns }, Method::GET) => {
+            if matches!(req.q("watch"), Some("true") | Some("1")) {
+                return match watch::watch(shared.clone(), def, ns, req) {
+                    Ok(stream) => {
+                        let mut r = Response::new(Body::from_stream(stream));
+                        r.headers_mut().insert(
+                            header::CONTENT_TYPE,
+                            header::HeaderValue::from_static("application/json"),
+                        );
+                        r
+                    }
+                    Err(e) => error_response(&e),
+                };
+            }
+            handlers::list(shared, def, ns.as_deref(), req)
+        }
+        (Target::Collection { def, ns }, Method::POST) => match (def.namespaced, ns) {
+            (true, Some(ns)) => handlers::create(shared, def, &ns, req),
+            (false, None) => handlers::create(shared, def, "", req),
+            _ => Err(ApiError::MethodNotAllowed),
+        },
+        (Target::Collection { def, ns }, Method::DELETE) => {
+            delete::delete_collection(shared, def, ns.as_deref(), req)
+        }
+        (Target::Item { def, ns, name, .. }, Method::GET) => handlers::get(shared, def, &ns, &name),
+        (
+            Target::Item {
+                def,
+                ns,
+                name,
+                status,
+            },
+            Method::PUT,
+        ) => handlers::replace(shared, def, &ns, &name, status, req),
+        (
+            Target::Item {
+                def,
+                ns,
+                name,
+                status,
+            },
+            Method::PATCH,
+        ) => handlers::patch(shared, def, &ns, &name, status, req),
+        (
+            Target::Item {
+                def,
+                ns,
+                name,
+                status: false,
+            },
+            Method::DELETE,
+        ) => delete::delete(shared, def, &ns, &name, req),
+        _ => Err(ApiError::MethodNotAllowed),
+    };
+    match reply {
+        Ok((code, v)) => json_response(code, &v),
+        Err(e) => error_response(&e),
+    }
+}

@@ -107,6 +107,7 @@ fn job(id: u64, finished: bool) -> Job {
         resumes: 0,
         hosts: Vec::new(),
         marks: Default::default(),
+        rollout: Vec::new(),
         summary: None,
         created_ms: t0,
         started_ms: finished.then_some(t0),

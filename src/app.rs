@@ -40,6 +40,9 @@ pub enum AppError {
         #[source]
         source: std::io::Error,
     },
+    /// The GE catalogue does not validate.
+    #[error("the GE catalogue is not usable: {0}")]
+    Catalogue(#[from] crate::kube::catalogue::CatalogueError),
     /// `run` found nothing to connect to.
     #[error(
         "no chat adapter is configured: this build has no Matrix or Telegram adapter yet; \
@@ -52,6 +55,15 @@ pub enum AppError {
 /// does not know, in one report.
 pub fn check_config(path: &Path) -> Result<Config, ConfigError> {
     Config::load_with(path, &platform_problems)
+}
+
+/// Loads the GE catalogue the config asks for (built in, or `[kube] catalogue_dir`) and
+/// validates all of it: every template renders and parses into typed Kubernetes objects.
+pub fn catalogue(config: &Config) -> Result<crate::kube::Catalogue, AppError> {
+    Ok(match &config.kube.catalogue_dir {
+        Some(dir) => crate::kube::Catalogue::from_dir(dir)?,
+        None => crate::kube::Catalogue::builtin()?,
+    })
 }
 
 /// Platform names in the config that no adapter of this build answers to.
@@ -248,10 +260,14 @@ async fn serve(
     let chat: Arc<Router> = Arc::new(router);
     let interval = Duration::from_millis(config.limits.progress_interval_ms);
     let progress = Arc::new(LiveProgress::new(chat.clone(), interval));
+    let catalogue = Arc::new(catalogue(&config)?);
+    tracing::info!(ges = catalogue.all().count(), "GE catalogue validated");
+    let kube = crate::kube::KubeLayer::new(&config, catalogue, store.clone());
     let ctx = StepCtx {
         data_dir: data_dir.clone(),
         store: store.clone(),
         engine: Some(engine(&config, store.clone())),
+        kube: Some(kube.clone()),
     };
     let worker = Worker::new(
         store.clone(),
@@ -269,6 +285,7 @@ async fn serve(
         chat,
         progress,
         handle.clone(),
+        Some(kube),
     );
 
     let intake = shutdown.child_token();

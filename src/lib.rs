@@ -14,6 +14,8 @@
 //! - [`dispatch`]: from message to answer or durable job, with the audit trail.
 //! - [`jobs`]: the worker (claim, run, checkpoint, cancel, resume) and job executors.
 //! - [`provision`]: cluster creation over SSH (kubeadm), as phases over many hosts.
+//! - [`kube`]: FIWARE Generic Enablers as releases applied through the Kubernetes API: the
+//!   catalogue, server-side apply, rollout watching, the revision ledger and rollbacks.
 //! - [`progress`]: progress events and the [`progress::ProgressSink`] seam.
 //! - [`store`]: the sled database behind the [`store::JobStore`] trait.
 //! - [`app`]: wiring and graceful shutdown.
@@ -27,6 +29,7 @@ pub mod command;
 pub mod config;
 pub mod dispatch;
 pub mod jobs;
+pub mod kube;
 pub mod progress;
 pub mod provision;
 pub mod store;

@@ -50,6 +50,9 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    // One TLS provider for every client (kube-rs now, the chat clients later): rustls refuses
+    // to choose when more than one is compiled in. `Err` means one is installed already.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
     let quiet = matches!(
         cli.command,
@@ -91,12 +94,14 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Cmd::CheckConfig { file } => match app::check_config(&file) {
             Ok(c) => {
+                let catalogue = app::catalogue(&c)?;
                 println!(
-                    "{} is valid: {} user(s), {} room(s), {} cluster(s); data in {}",
+                    "{} is valid: {} user(s), {} room(s), {} cluster(s), {} GE(s) in the catalogue; data in {}",
                     file.display(),
                     c.users.len(),
                     c.rooms.len(),
                     c.clusters.len(),
+                    catalogue.all().count(),
                     c.data_dir.display()
                 );
                 Ok(ExitCode::SUCCESS)

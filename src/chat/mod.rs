@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use console::{ConsoleAdapter, ConsoleIo};
 pub use live::LiveProgress;
-pub use render::{host_table, render_finished, render_live, secs};
+pub use render::{host_table, render_finished, render_live, rollout_table, secs};
 pub use router::Router;
 
 use crate::progress::MessageRef;

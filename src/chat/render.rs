@@ -35,16 +35,46 @@ pub fn host_table(job: &Job) -> String {
         .join("\n")
 }
 
+/// A GE job's rollout table, one line per workload, e.g.
+/// `  deployment/orion  2/2 updated, 1 ready, 1 available`.
+pub fn rollout_table(job: &Job) -> String {
+    let width = job
+        .rollout
+        .iter()
+        .map(|r| r.workload.len())
+        .max()
+        .unwrap_or(0);
+    job.rollout
+        .iter()
+        .map(|r| {
+            format!(
+                "  {:<width$}  {}/{} updated, {} ready, {} available{}",
+                r.workload,
+                r.updated,
+                r.desired,
+                r.ready,
+                r.available,
+                if r.done { " - rolled out" } else { "" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The live status of a job: one line, e.g.
 /// `job #3 selftest (3 steps): step 2/3 (selftest step 2) running, 1.2 s`, followed by the
-/// per-host table for jobs that work on hosts.
+/// per-host table for jobs that work on hosts and the rollout table of GE jobs.
 pub fn render_live(job: &Job) -> String {
-    let line = live_line(job);
-    if job.hosts.is_empty() {
-        line
-    } else {
-        format!("{line}\n{}", host_table(job))
+    let mut text = live_line(job);
+    if !job.hosts.is_empty() {
+        text.push('\n');
+        text.push_str(&host_table(job));
     }
+    if !job.rollout.is_empty() && !job.state.is_terminal() {
+        text.push('\n');
+        text.push_str(&rollout_table(job));
+    }
+    text
 }
 
 fn live_line(job: &Job) -> String {

@@ -107,6 +107,7 @@ impl Config {
                 "limits" => set(p, &key, value, &mut cfg.limits),
                 "ssh" => set(p, &key, value, &mut cfg.ssh),
                 "cluster" => set(p, &key, value, &mut cfg.cluster),
+                "kube" => set(p, &key, value, &mut cfg.kube),
                 "console" => set(p, &key, value, &mut cfg.console),
                 "users" => set(p, &key, value, &mut cfg.users),
                 "rooms" => set(p, &key, value, &mut cfg.rooms),
@@ -114,7 +115,7 @@ impl Config {
                 _ => p.push(Problem {
                     key: key.clone(),
                     message: "unknown key; accepted top-level keys are data_dir, limits, ssh, \
-                              cluster, console, users, rooms, clusters"
+                              cluster, kube, console, users, rooms, clusters"
                         .into(),
                 }),
             }
@@ -274,6 +275,47 @@ impl Config {
             100,
             60_000,
         );
+        let k = &self.kube;
+        range(
+            &mut bad,
+            "kube.connect_timeout_secs",
+            k.connect_timeout_secs,
+            1,
+            300,
+        );
+        range(
+            &mut bad,
+            "kube.request_timeout_secs",
+            k.request_timeout_secs,
+            1,
+            600,
+        );
+        range(
+            &mut bad,
+            "kube.unreachable_secs",
+            k.unreachable_secs,
+            1,
+            3600,
+        );
+        if let Some(t) = k.rollout_timeout_secs {
+            range(&mut bad, "kube.rollout_timeout_secs", t, 1, 86_400);
+        }
+        range(
+            &mut bad,
+            "kube.failure_grace_secs",
+            k.failure_grace_secs,
+            0,
+            3600,
+        );
+        range(&mut bad, "kube.history_max", k.history_max as u64, 2, 1000);
+        if let Some(dir) = &k.catalogue_dir
+            && !dir.is_dir()
+        {
+            bad(
+                "kube.catalogue_dir".into(),
+                format!("{} is not a directory", dir.display()),
+            );
+        }
         for (key, v) in [
             ("cluster.flannel_version", &c.flannel_version),
             ("cluster.helm_version", &c.helm_version),

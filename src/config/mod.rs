@@ -29,6 +29,8 @@ pub struct Config {
     pub ssh: Ssh,
     /// Defaults for new clusters.
     pub cluster: ClusterDefaults,
+    /// `[kube]`: how GE releases are applied, watched and rolled back.
+    pub kube: KubeSettings,
     /// Console chat settings.
     pub console: Console,
     /// Authorised users, per platform.
@@ -46,6 +48,7 @@ impl Default for Config {
             limits: Limits::default(),
             ssh: Ssh::default(),
             cluster: ClusterDefaults::default(),
+            kube: KubeSettings::default(),
             console: Console::default(),
             users: Vec::new(),
             rooms: Vec::new(),
@@ -184,6 +187,46 @@ impl Default for ClusterDefaults {
 }
 
 /// `[console]`.
+/// `[kube]`: the Kubernetes layer (GE releases).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct KubeSettings {
+    /// Seconds to wait for a TCP/TLS connection to an API server.
+    pub connect_timeout_secs: u64,
+    /// Seconds a one-shot query (`/ge status`, a GET before applying) may take.
+    pub request_timeout_secs: u64,
+    /// Seconds without any answer from the API server after which a rollout watch gives up
+    /// and the job fails with "unreachable".
+    pub unreachable_secs: u64,
+    /// Overrides every GE's own rollout timeout (seconds); `None` keeps the catalogue's.
+    pub rollout_timeout_secs: Option<u64>,
+    /// Seconds a new pod may stay in ImagePullBackOff, CrashLoopBackOff and the like before the
+    /// rollout is declared failed (`ProgressDeadlineExceeded` fails at once).
+    pub failure_grace_secs: u64,
+    /// Roll a failed upgrade back to the last good revision automatically.
+    pub auto_rollback: bool,
+    /// Revisions kept per release (older ones are dropped from the history).
+    pub history_max: usize,
+    /// A directory with a catalogue to use instead of the built-in one (same layout as
+    /// `deploy/ges/`); validated at start-up.
+    pub catalogue_dir: Option<PathBuf>,
+}
+
+impl Default for KubeSettings {
+    fn default() -> Self {
+        KubeSettings {
+            connect_timeout_secs: 10,
+            request_timeout_secs: 20,
+            unreachable_secs: 30,
+            rollout_timeout_secs: None,
+            failure_grace_secs: 60,
+            auto_rollback: true,
+            history_max: 10,
+            catalogue_dir: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct Console {

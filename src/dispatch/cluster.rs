@@ -133,7 +133,7 @@ impl Dispatcher {
         };
         if let Some(c) = self.config.clusters.iter().find(|c| c.name == name) {
             return Ok(format!(
-                "cluster {} is declared in the config (kubeconfig given there); its nodes are shown once the Kubernetes layer is in this build",
+                "cluster {} is declared in the config (its kubeconfig is given there, so labkube did not provision it); /ge list shows what labkube installed on it",
                 c.name
             ));
         }

@@ -4,6 +4,7 @@
 
 mod answers;
 mod cluster;
+mod ge;
 mod queue;
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use crate::chat::{Incoming, Replier};
 use crate::command::{self, Command};
 use crate::config::Config;
 use crate::jobs::WorkerHandle;
+use crate::kube::KubeLayer;
 use crate::progress::ProgressSink;
 use crate::store::{AuditEntry, AuditOutcome, JobStore, Requester, now_ms};
 
@@ -24,6 +26,8 @@ pub struct Dispatcher {
     chat: Arc<dyn Replier>,
     progress: Arc<dyn ProgressSink>,
     worker: WorkerHandle,
+    /// The Kubernetes layer; `None` if its catalogue failed to load.
+    kube: Option<KubeLayer>,
     /// Confirmation codes handed out by `/cluster delete`, by room and cluster.
     pending_deletes: std::sync::Mutex<cluster::Pending>,
 }
@@ -41,6 +45,7 @@ impl Dispatcher {
         chat: Arc<dyn Replier>,
         progress: Arc<dyn ProgressSink>,
         worker: WorkerHandle,
+        kube: Option<KubeLayer>,
     ) -> Self {
         Dispatcher {
             policy,
@@ -49,6 +54,7 @@ impl Dispatcher {
             chat,
             progress,
             worker,
+            kube,
             pending_deletes: Default::default(),
         }
     }
@@ -68,7 +74,7 @@ impl Dispatcher {
             platform: msg.platform.clone(),
             room: msg.room.clone(),
         };
-        let facts = match self.facts(&command) {
+        let facts = match self.facts(&command, &room) {
             Ok(f) => f,
             Err(e) => {
                 tracing::error!(error = %e, "job store failed while authorising");
@@ -125,15 +131,15 @@ impl Dispatcher {
             Command::ClusterUse { name } => self.use_cluster(msg, &command, name.as_str()),
             Command::ClusterStatus { name } => self.status(room, name.as_ref().map(|n| n.as_str())),
             Command::HostForget { ip } => self.forget_host(msg, &command, *ip),
-            Command::GeCatalog
-            | Command::GeStatus { .. }
-            | Command::GeList { .. }
-            | Command::GeHistory { .. } => Ok(unavailable(&command)),
+            Command::GeCatalog | Command::GeList { .. } | Command::GeHistory { .. } => {
+                Ok(self.ge_answer(room, &command).unwrap_or_else(|e| e))
+            }
+            Command::GeStatus { ge, scope } => return self.ge_status(msg, room, ge, scope),
             Command::GeInstall { .. }
             | Command::GeUpgrade { .. }
             | Command::GeScale { .. }
             | Command::GeUninstall { .. }
-            | Command::Rollback { .. } => Ok(self.reject(msg, &command, unavailable(&command))),
+            | Command::Rollback { .. } => return self.queue(msg, &command).await,
         };
         Some(text.unwrap_or_else(|e| {
             tracing::error!(error = %e, command = command.path(), "job store failed");
@@ -141,9 +147,11 @@ impl Dispatcher {
         }))
     }
 
-    /// Looks up what authorisation needs to know about the command's targets.
-    fn facts(&self, command: &Command) -> Result<Facts, crate::store::StoreError> {
+    /// Looks up what authorisation needs to know about the command's targets. A GE command
+    /// without `cluster=` targets the room's current cluster, whose owner counts the same.
+    fn facts(&self, command: &Command, room: &RoomRef) -> Result<Facts, crate::store::StoreError> {
         let mut facts = Facts::default();
+        let current;
         let cluster = match command {
             Command::ClusterDelete { name, .. } | Command::ClusterUse { name } => {
                 Some(name.as_str())
@@ -155,7 +163,13 @@ impl Dispatcher {
             | Command::GeUpgrade { scope, .. }
             | Command::GeScale { scope, .. }
             | Command::GeUninstall { scope, .. }
-            | Command::Rollback { scope, .. } => scope.cluster.as_ref().map(|n| n.as_str()),
+            | Command::Rollback { scope, .. } => match &scope.cluster {
+                Some(n) => Some(n.as_str()),
+                None => {
+                    current = self.cluster_of(room, None).ok().flatten();
+                    current.as_deref()
+                }
+            },
             _ => None,
         };
         if let Some(name) = cluster {

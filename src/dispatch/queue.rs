@@ -1,6 +1,7 @@
 //! Commands that create or cancel jobs.
 
 use super::{Dispatcher, INTERNAL, unavailable};
+use crate::auth::RoomRef;
 use crate::chat::Incoming;
 use crate::command::Command;
 use crate::jobs::{self, CancelOutcome};
@@ -10,7 +11,11 @@ impl Dispatcher {
     /// Turns a job-creating command into a durable job and acknowledges it (only after the
     /// store has flushed it). Returns a reply still to send, if any.
     pub(super) async fn queue(&self, msg: &Incoming, command: &Command) -> Option<String> {
-        let kind = match self.job_kind(command) {
+        let room = RoomRef {
+            platform: msg.platform.clone(),
+            room: msg.room.clone(),
+        };
+        let kind = match self.job_kind(&room, command) {
             Ok(kind) if jobs::available(&kind) => kind,
             Ok(_) => return Some(self.reject(msg, command, unavailable(command))),
             Err(reason) => return Some(self.reject(msg, command, reason)),
@@ -68,7 +73,7 @@ impl Dispatcher {
     }
 
     /// The job a command asks for, with the checks that need the config.
-    fn job_kind(&self, command: &Command) -> Result<JobKind, String> {
+    fn job_kind(&self, room: &RoomRef, command: &Command) -> Result<JobKind, String> {
         match command {
             Command::Selftest { steps, step_ms } => Ok(JobKind::Selftest {
                 steps: *steps,
@@ -133,6 +138,11 @@ impl Dispatcher {
             Command::ClusterDelete { name, .. } => Ok(JobKind::ClusterDelete {
                 cluster: name.to_string(),
             }),
+            Command::GeInstall { .. }
+            | Command::GeUpgrade { .. }
+            | Command::GeScale { .. }
+            | Command::GeUninstall { .. }
+            | Command::Rollback { .. } => self.ge_job(room, command),
             other => Err(unavailable(other)),
         }
     }

@@ -1,12 +1,15 @@
 //! The steps of each job kind. A job gets a [`Runner`] when it starts (or resumes): it holds
-//! what must live across steps, such as a cluster job's SSH connections. GE kinds arrive with
-//! the Kubernetes layer; until then they are refused before queuing ([`available`]), and a
+//! what must live across steps, such as a cluster job's SSH connections or a GE job's API
+//! client. A kind this build cannot run is refused before queuing ([`available`]), and a
 //! queued one (e.g. from a store written by a newer build) fails cleanly instead of hanging.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
+use crate::kube::{GeRun, KubeError, KubeLayer};
 use crate::progress::ProgressSink;
 use crate::provision::{self, ClusterRun, Engine, Io, ProvisionError};
 use crate::store::{Job, JobKind, JobStore};
@@ -32,6 +35,21 @@ pub enum ExecError {
     /// A cluster step failed.
     #[error(transparent)]
     Provision(#[from] ProvisionError),
+    /// A GE step failed.
+    #[error(transparent)]
+    Kube(KubeError),
+    /// The step stopped for a shutdown; the job resumes on restart.
+    #[error("interrupted by shutdown")]
+    Interrupted,
+}
+
+impl From<KubeError> for ExecError {
+    fn from(e: KubeError) -> Self {
+        match e {
+            KubeError::Interrupted => ExecError::Interrupted,
+            other => ExecError::Kube(other),
+        }
+    }
 }
 
 /// What steps may use.
@@ -43,24 +61,28 @@ pub struct StepCtx {
     pub store: Arc<dyn JobStore>,
     /// Provisioning settings and connections; `None` where cluster jobs cannot run.
     pub engine: Option<Engine>,
+    /// The Kubernetes layer; `None` where GE jobs cannot run.
+    pub kube: Option<KubeLayer>,
 }
 
 /// `true` if this build can execute jobs of this kind.
 pub fn available(kind: &JobKind) -> bool {
-    matches!(
-        kind,
+    match kind {
         JobKind::Selftest { .. }
-            | JobKind::ClusterCreate(_)
-            | JobKind::ClusterPlan(_)
-            | JobKind::ClusterDelete { .. }
-    )
+        | JobKind::ClusterCreate(_)
+        | JobKind::ClusterPlan(_)
+        | JobKind::ClusterDelete { .. } => true,
+        other => crate::kube::run::plan(other).is_some(),
+    }
 }
 
 /// The step names of a job, fixed when it first starts.
 pub fn plan(kind: &JobKind) -> Result<Vec<String>, ExecError> {
     match kind {
         JobKind::Selftest { steps, .. } => Ok(super::selftest::plan(*steps)),
-        other => provision::plan(other).ok_or_else(|| ExecError::Unavailable(other.title())),
+        other => provision::plan(other)
+            .or_else(|| crate::kube::run::plan(other))
+            .ok_or_else(|| ExecError::Unavailable(other.title())),
     }
 }
 
@@ -82,6 +104,8 @@ pub enum Runner {
     },
     /// A cluster job with its hosts and connections.
     Cluster(Box<ClusterRun>),
+    /// A GE job with its cluster's API client.
+    Ge(Box<GeRun>),
 }
 
 impl Runner {
@@ -109,18 +133,39 @@ impl Runner {
                     ClusterRun::new(engine, kind, io).await?,
                 )))
             }
-            other => Err(ExecError::Unavailable(other.title())),
+            kind @ (JobKind::GeInstall(..)
+            | JobKind::GeUpgrade(..)
+            | JobKind::GeScale(..)
+            | JobKind::GeUninstall(..)
+            | JobKind::Rollback(..)) => {
+                let layer = ctx
+                    .kube
+                    .clone()
+                    .ok_or_else(|| ExecError::Unavailable(kind.title()))?;
+                Ok(Runner::Ge(Box::new(
+                    GeRun::new(layer, job, ctx.store.clone(), sink).await?,
+                )))
+            }
         }
     }
 
     /// Runs step `index`. Steps are idempotent: one interrupted by a crash runs again on resume
     /// and must converge rather than repeat its effect.
-    pub async fn step(&mut self, job: &Job, index: usize, ctx: &StepCtx) -> Result<(), ExecError> {
+    /// `shutdown` interrupts steps that only wait (a rollout watch): they return
+    /// [`ExecError::Interrupted`] and run again on resume.
+    pub async fn step(
+        &mut self,
+        job: &Job,
+        index: usize,
+        ctx: &StepCtx,
+        shutdown: &CancellationToken,
+    ) -> Result<(), ExecError> {
         match self {
             Runner::Selftest { step_ms } => {
                 super::selftest::run_step(job.id, index, *step_ms, ctx).await
             }
             Runner::Cluster(run) => Ok(run.step(index).await?),
+            Runner::Ge(run) => Ok(run.step(index, shutdown).await?),
         }
     }
 

@@ -301,11 +301,16 @@ async fn steps(
         let started_ms = now_ms();
         let clock = Instant::now();
         let limit = executor::step_timeout(&job.kind);
-        let outcome = match tokio::time::timeout(limit, runner.step(&job, index, &inner.ctx)).await
-        {
+        let step = runner.step(&job, index, &inner.ctx, shutdown);
+        let outcome = match tokio::time::timeout(limit, step).await {
             Ok(r) => r,
             Err(_) => Err(executor::ExecError::Timeout(limit.as_secs())),
         };
+        if let Err(executor::ExecError::Interrupted) = outcome {
+            store.append_log(id, &format!("paused by shutdown during step {}", index + 1))?;
+            inner.sink.emit(&job, ProgressEvent::Paused).await;
+            return Ok(None);
+        }
         if let Err(e) = outcome {
             let reason = format!("step {}/{} ({name}) failed: {e}", index + 1, plan.len());
             store.append_log(id, &provision::redact(&reason))?;

@@ -60,6 +60,8 @@ pub enum ProgressEvent {
     CancelRequested,
     /// The per-host table changed (see [`Job::hosts`]).
     Hosts,
+    /// The rollout table of a GE job changed (see [`Job::rollout`]).
+    Rollout,
     /// Something the room should read now, as its own message (e.g. a newly pinned host key).
     Notice {
         /// The text (no secrets).

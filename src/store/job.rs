@@ -141,8 +141,10 @@ impl JobKind {
         }
     }
 
-    /// The lock key: at most one job per key runs at a time. Cluster jobs lock the cluster, GE
-    /// jobs the cluster+namespace+GE; selftests lock nothing.
+    /// The lock key: at most one job per key runs at a time. Cluster jobs lock the cluster; GE
+    /// jobs lock their namespace, because a GE's dependencies (MongoDB for Orion) are shared
+    /// releases of that namespace that two installs must not both create. Selftests lock
+    /// nothing.
     pub fn target(&self) -> Option<String> {
         match self {
             JobKind::ClusterCreate(s) => Some(format!("cluster/{}", s.name)),
@@ -151,7 +153,7 @@ impl JobKind {
             | JobKind::GeUpgrade(t, _)
             | JobKind::GeScale(t, _)
             | JobKind::GeUninstall(t, _)
-            | JobKind::Rollback(t, _) => Some(format!("ge/{}/{}/{}", t.cluster, t.namespace, t.ge)),
+            | JobKind::Rollback(t, _) => Some(format!("ns/{}/{}", t.cluster, t.namespace)),
             JobKind::Selftest { lock, .. } => lock.as_ref().map(|l| format!("selftest/{l}")),
             JobKind::ClusterPlan(_) => None,
         }
@@ -250,6 +252,9 @@ pub struct Job {
     /// a step, so a resumed step skips the hosts that finished it.
     #[serde(default)]
     pub marks: std::collections::BTreeSet<String>,
+    /// Rollout progress of GE jobs: one row per workload being watched.
+    #[serde(default)]
+    pub rollout: Vec<RolloutRow>,
     /// What the job produced, for its final message (e.g. the cluster summary or the plan).
     #[serde(default)]
     pub summary: Option<String>,
@@ -325,4 +330,21 @@ impl HostState {
             HostState::Failed => "failed",
         }
     }
+}
+
+/// One workload's rollout, as the live message shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutRow {
+    /// `deployment/orion`.
+    pub workload: String,
+    /// Replicas wanted.
+    pub desired: u32,
+    /// Replicas running the new template.
+    pub updated: u32,
+    /// Replicas ready.
+    pub ready: u32,
+    /// Replicas available.
+    pub available: u32,
+    /// Rolled out completely.
+    pub done: bool,
 }

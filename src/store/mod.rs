@@ -19,7 +19,7 @@ mod transition;
 pub use audit::{AuditEntry, AuditOutcome, ClusterRecord, NodeRecord};
 pub use job::{
     ClusterSpec, GeInstallSpec, GeTarget, HostProgress, HostState, Job, JobId, JobKind, JobState,
-    NewJob, Origin, Requester, StepRecord, now_ms,
+    NewJob, Origin, Requester, RolloutRow, StepRecord, now_ms,
 };
 pub use memory::MemoryStore;
 pub use sled_store::SledStore;
@@ -103,6 +103,10 @@ pub enum Space {
     Kubeconfigs,
     /// Each room's current cluster: `platform \x1f room` → cluster name.
     RoomClusters,
+    /// GE releases and their revision history: `cluster \x1f namespace \x1f ge` → JSON
+    /// (see `kube::release`). Rendered manifests only; generated credentials stay in the
+    /// cluster's Secrets.
+    Releases,
 }
 
 impl Space {
@@ -112,6 +116,7 @@ impl Space {
             Space::HostKeys => "host_keys",
             Space::Kubeconfigs => "kubeconfigs",
             Space::RoomClusters => "room_clusters",
+            Space::Releases => "releases",
         }
     }
 }

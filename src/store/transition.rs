@@ -73,6 +73,7 @@ pub(crate) fn new_job(id: JobId, new: NewJob, created_ms: u64) -> Job {
         resumes: 0,
         hosts: Vec::new(),
         marks: Default::default(),
+        rollout: Vec::new(),
         summary: None,
         created_ms,
         started_ms: None,

@@ -169,6 +169,7 @@ impl Site {
             data_dir: self.data.path().to_path_buf(),
             store: self.store.clone(),
             engine: Some(engine),
+            kube: None,
         };
         let worker = Worker::new(self.store.clone(), self.sink.clone(), ctx, 2);
         let handle = worker.handle();

@@ -56,6 +56,7 @@ fn rig() -> Rig {
         data_dir: dir.path().to_path_buf(),
         store: store.clone(),
         engine: None,
+        kube: None,
     };
     let worker = Worker::new(store.clone(), sink.clone(), ctx, 1);
     let dispatcher = Dispatcher::new(
@@ -65,6 +66,7 @@ fn rig() -> Rig {
         chat.clone(),
         sink.clone(),
         worker.handle(),
+        None,
     );
     Rig {
         store,
@@ -239,7 +241,7 @@ async fn cluster_commands_queue_jobs_and_check_the_config_first() {
         "dry-run is a plan: {}",
         t[2]
     );
-    assert!(t[3].contains("not available in this build"), "{}", t[3]);
+    assert!(t[3].contains("Kubernetes layer is not set up"), "{}", t[3]);
     let jobs = r.store.recent(10).unwrap();
     assert_eq!(jobs.len(), 2);
     assert!(

@@ -45,3 +45,30 @@ fn readme_names_every_command() {
         );
     }
 }
+
+/// The README's catalogue table is the catalogue's own (between the markers). Regenerate it
+/// with `LABKUBE_UPDATE_DOCS=1 cargo test --test it docs`.
+#[test]
+fn readme_catalogue_table_matches_the_catalogue() {
+    const START: &str = "<!-- catalogue table: generated from deploy/ges by the docs test -->\n";
+    const END: &str = "<!-- end of catalogue table -->";
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let table = labkube::kube::Catalogue::builtin()
+        .unwrap()
+        .markdown_table();
+    let (Some(a), Some(b)) = (readme.find(START), readme.find(END)) else {
+        panic!("README.md has no catalogue table markers");
+    };
+    let current = &readme[a + START.len()..b];
+    let fresh = format!("{}\n", table.trim_end());
+    if current != fresh && std::env::var_os("LABKUBE_UPDATE_DOCS").is_some() {
+        let updated = format!("{}{fresh}{}", &readme[..a + START.len()], &readme[b..]);
+        std::fs::write(&path, updated).unwrap();
+        return;
+    }
+    assert!(
+        current == fresh,
+        "README.md's catalogue table is stale; regenerate it with LABKUBE_UPDATE_DOCS=1 cargo test --test it docs"
+    );
+}

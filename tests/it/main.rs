@@ -10,6 +10,7 @@ mod crash;
 mod dispatch;
 mod docs;
 mod fakekube;
+mod ge;
 mod live_progress;
 mod shutdown;
 mod ssh;

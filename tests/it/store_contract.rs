@@ -96,6 +96,7 @@ pub fn finished_job(id: JobId) -> Job {
         resumes: 0,
         hosts: Vec::new(),
         marks: Default::default(),
+        rollout: Vec::new(),
         summary: None,
         created_ms: 1_000,
         started_ms: Some(1_001),

@@ -60,6 +60,7 @@ impl Rig {
             data_dir: self.dir.path().to_path_buf(),
             store: self.store.clone(),
             engine: None,
+            kube: None,
         };
         Worker::new(self.store.clone(), self.sink.clone(), ctx, max)
     }
@@ -316,6 +317,7 @@ async fn a_failing_step_fails_the_job_with_its_name() {
         data_dir: file,
         store: rig.store.clone(),
         engine: None,
+        kube: None,
     };
     Running::start(Worker::new(rig.store.clone(), rig.sink.clone(), ctx, 1))
         .idle_then_stop()

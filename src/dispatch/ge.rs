@@ -1,0 +1,331 @@
+//! `/ge …` and `/rollback`: where a command lands (cluster, namespace, release) and whether it
+//! can be done, checked before anything is queued, so a refusal changes nothing. Read-only
+//! answers come from the ledger; `/ge status` also asks the cluster, off the intake path.
+
+use crate::auth::RoomRef;
+use crate::chat::Incoming;
+use crate::command::{Command, GeScope, Name};
+use crate::kube::release::Release;
+use crate::kube::{KubeLayer, query, rollback};
+use crate::provision::room_key;
+use crate::store::{GeInstallSpec, GeTarget, JobKind, Space};
+
+use super::Dispatcher;
+
+/// Namespaces labkube never installs into.
+const RESERVED: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
+
+/// Where a GE command lands.
+pub(super) struct Place {
+    pub cluster: String,
+    pub namespace: String,
+}
+
+impl Dispatcher {
+    fn layer(&self) -> Result<&KubeLayer, String> {
+        self.kube.as_ref().ok_or_else(|| {
+            "the Kubernetes layer is not set up in this bot (its GE catalogue failed to load; see the log); nothing was changed".to_string()
+        })
+    }
+
+    /// The cluster a command means: `cluster=`, else the room's current one, else the only
+    /// one the bot knows.
+    pub(super) fn cluster_of(
+        &self,
+        room: &RoomRef,
+        given: Option<&Name>,
+    ) -> Result<Option<String>, String> {
+        if let Some(n) = given {
+            return Ok(Some(n.to_string()));
+        }
+        let current = self
+            .store
+            .kv_get(Space::RoomClusters, &room_key(&room.platform, &room.room))
+            .map_err(|e| self.internal_text(e))?;
+        if current.is_some() {
+            return Ok(current);
+        }
+        let mut all: Vec<String> = self
+            .config
+            .clusters
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        all.extend(
+            self.store
+                .clusters()
+                .map_err(|e| self.internal_text(e))?
+                .into_iter()
+                .map(|c| c.name),
+        );
+        Ok(if all.len() == 1 { all.pop() } else { None })
+    }
+
+    fn place(
+        &self,
+        room: &RoomRef,
+        ge: Option<&str>,
+        scope: &GeScope,
+        installing: bool,
+    ) -> Result<Place, String> {
+        let layer = self.layer()?;
+        let cluster = match self.cluster_of(room, scope.cluster.as_ref())? {
+            Some(c) => c,
+            None => {
+                return Err("this room has no current cluster; /cluster use NAME picks one, or add cluster=NAME (/cluster list shows them)".into());
+            }
+        };
+        match layer.knows(&cluster) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(format!(
+                    "there is no cluster named {cluster}; /cluster list shows them"
+                ));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+        if let Some(ge) = ge
+            && layer.catalogue.get(ge).is_none()
+        {
+            let near = layer.catalogue.closest(ge);
+            let hint = if near.is_empty() {
+                String::new()
+            } else {
+                format!(" Did you mean {}?", near.join(", "))
+            };
+            return Err(format!(
+                "there is no Generic Enabler named {ge} in the catalogue.{hint} /ge catalog lists them; nothing was changed"
+            ));
+        }
+        let room_ns = self
+            .policy
+            .room(room)
+            .map(|r| r.namespace.clone())
+            .unwrap_or_else(|| "default".into());
+        let namespace = match (&scope.ns, ge) {
+            (Some(ns), _) => ns.to_string(),
+            (None, Some(ge)) if !installing => {
+                let found =
+                    query::installed_namespaces(layer, &cluster, ge).map_err(|e| e.to_string())?;
+                if found.contains(&room_ns) || found.is_empty() {
+                    room_ns
+                } else if found.len() == 1 {
+                    found[0].clone()
+                } else {
+                    return Err(format!(
+                        "{ge} is installed in several namespaces of {cluster}: {}; say which with ns=NAME",
+                        found.join(", ")
+                    ));
+                }
+            }
+            _ => room_ns,
+        };
+        if RESERVED.contains(&namespace.as_str()) {
+            return Err(format!(
+                "namespace {namespace} belongs to Kubernetes itself; choose another ns= (a DNS-1123 label such as demo); nothing was changed"
+            ));
+        }
+        Ok(Place { cluster, namespace })
+    }
+
+    fn release(&self, place: &Place, ge: &str) -> Result<Option<Release>, String> {
+        let layer = self.layer()?;
+        Release::load(layer.store(), &place.cluster, &place.namespace, ge)
+            .map_err(|e| e.to_string())
+    }
+
+    fn not_installed(place: &Place, ge: &str) -> String {
+        format!(
+            "{ge} is not installed in {} on {}; /ge list shows what is, /ge install {ge} ns={} installs it",
+            place.namespace, place.cluster, place.namespace
+        )
+    }
+
+    /// The job for a mutating GE command, after every check that needs no cluster access.
+    pub(super) fn ge_job(&self, room: &RoomRef, command: &Command) -> Result<JobKind, String> {
+        let layer = self.layer()?;
+        let target = |p: &Place, ge: &Name| GeTarget {
+            cluster: p.cluster.clone(),
+            namespace: p.namespace.clone(),
+            ge: ge.to_string(),
+        };
+        match command {
+            Command::GeInstall {
+                ge,
+                scope,
+                version,
+                replicas,
+                expose_nodeport,
+            } => {
+                let p = self.place(room, Some(ge.as_str()), scope, true)?;
+                if let Some(def) = layer.catalogue.get(ge.as_str())
+                    && let Some(n) = replicas
+                    && (*n < def.replicas.min || *n > def.replicas.max)
+                {
+                    return Err(format!(
+                        "{ge} runs with {} to {} replicas; replicas={n} is outside that; nothing was changed",
+                        def.replicas.min, def.replicas.max
+                    ));
+                }
+                if let Some(r) = self.release(&p, ge.as_str())?
+                    && let Some(d) = r.deployed()
+                {
+                    return Err(format!(
+                        "{ge} is already installed in {} (revision {}, {}); /ge upgrade or /ge scale change it",
+                        p.namespace, d.number, d.image
+                    ));
+                }
+                Ok(JobKind::GeInstall(
+                    target(&p, ge),
+                    GeInstallSpec {
+                        version: version.as_ref().map(ToString::to_string),
+                        replicas: *replicas,
+                        expose_nodeport: *expose_nodeport,
+                    },
+                ))
+            }
+            Command::GeUpgrade { ge, scope, version } => {
+                let p = self.place(room, Some(ge.as_str()), scope, false)?;
+                let r = self
+                    .release(&p, ge.as_str())?
+                    .ok_or_else(|| Self::not_installed(&p, ge.as_str()))?;
+                if let Some(d) = r.deployed()
+                    && d.params.version == version.as_str()
+                {
+                    return Err(format!(
+                        "{ge} in {} already runs {version} (revision {}); nothing was changed",
+                        p.namespace, d.number
+                    ));
+                }
+                Ok(JobKind::GeUpgrade(target(&p, ge), version.to_string()))
+            }
+            Command::GeScale {
+                ge,
+                scope,
+                replicas,
+            } => {
+                let p = self.place(room, Some(ge.as_str()), scope, false)?;
+                let r = self
+                    .release(&p, ge.as_str())?
+                    .ok_or_else(|| Self::not_installed(&p, ge.as_str()))?;
+                if let Some(def) = layer.catalogue.get(ge.as_str())
+                    && (*replicas < def.replicas.min || *replicas > def.replicas.max)
+                {
+                    return Err(format!(
+                        "{ge} runs with {} to {} replicas; replicas={replicas} is outside that; nothing was changed",
+                        def.replicas.min, def.replicas.max
+                    ));
+                }
+                if r.deployed().is_some_and(|d| d.params.replicas == *replicas) {
+                    return Err(format!(
+                        "{ge} in {} already has {replicas} replica(s); nothing was changed",
+                        p.namespace
+                    ));
+                }
+                Ok(JobKind::GeScale(target(&p, ge), *replicas))
+            }
+            Command::Rollback { ge, scope, to } => {
+                let p = self.place(room, Some(ge.as_str()), scope, false)?;
+                let r = self
+                    .release(&p, ge.as_str())?
+                    .ok_or_else(|| Self::not_installed(&p, ge.as_str()))?;
+                rollback::choose(&r, *to, &p.namespace).map_err(|e| e.to_string())?;
+                Ok(JobKind::Rollback(target(&p, ge), *to))
+            }
+            Command::GeUninstall { ge, scope, purge } => {
+                let p = self.place(room, Some(ge.as_str()), scope, false)?;
+                if self.release(&p, ge.as_str())?.is_none() && !purge {
+                    return Err(Self::not_installed(&p, ge.as_str()));
+                }
+                let users = query::dependents(layer, &p.cluster, &p.namespace, ge.as_str())
+                    .map_err(|e| e.to_string())?;
+                if !users.is_empty() {
+                    return Err(format!(
+                        "{ge} in {} is used by {}; uninstall those first; nothing was changed",
+                        p.namespace,
+                        users.join(", ")
+                    ));
+                }
+                Ok(JobKind::GeUninstall(target(&p, ge), *purge))
+            }
+            other => Err(format!("/{} is not a GE job", other.path())),
+        }
+    }
+
+    /// `/ge catalog`, `/ge list`, `/ge history`: answered from the catalogue and the ledger.
+    pub(super) fn ge_answer(&self, room: &RoomRef, command: &Command) -> Result<String, String> {
+        let layer = self.layer()?;
+        match command {
+            Command::GeCatalog => Ok(query::catalog(layer)),
+            Command::GeList { scope } => {
+                let p = self.place(
+                    room,
+                    None,
+                    &GeScope {
+                        ns: None,
+                        ..scope.clone()
+                    },
+                    false,
+                )?;
+                let ns = scope.ns.as_ref().map(|n| n.as_str());
+                query::list(layer, &p.cluster, ns).map_err(|e| e.to_string())
+            }
+            Command::GeHistory { ge, scope } => {
+                let p = self.place(room, Some(ge.as_str()), scope, false)?;
+                let r = self
+                    .release(&p, ge.as_str())?
+                    .ok_or_else(|| Self::not_installed(&p, ge.as_str()))?;
+                Ok(query::history(&r))
+            }
+            other => Err(format!("/{} is not a GE query", other.path())),
+        }
+    }
+
+    /// `/ge status`: checked here, answered by a task so a slow API server never holds up
+    /// other rooms' commands.
+    pub(super) fn ge_status(
+        &self,
+        msg: &Incoming,
+        room: &RoomRef,
+        ge: &Name,
+        scope: &GeScope,
+    ) -> Option<String> {
+        let layer = match self.layer() {
+            Ok(l) => l.clone(),
+            Err(e) => return Some(e),
+        };
+        let p = match self.place(room, Some(ge.as_str()), scope, false) {
+            Ok(p) => p,
+            Err(e) => return Some(e),
+        };
+        let release = match self.release(&p, ge.as_str()) {
+            Ok(Some(r)) => r,
+            Ok(None) => return Some(Self::not_installed(&p, ge.as_str())),
+            Err(e) => return Some(e),
+        };
+        let chat = self.chat.clone();
+        let (platform, room_id) = (msg.platform.clone(), msg.room.clone());
+        let limit = layer.request_timeout() * 3;
+        tokio::spawn(async move {
+            let text = match tokio::time::timeout(limit, query::status(&layer, &release)).await {
+                Ok(Ok(t)) => t,
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => format!(
+                    "the API server of {} did not answer within {} s; /ge history {} shows what labkube recorded",
+                    release.cluster,
+                    limit.as_secs(),
+                    release.ge
+                ),
+            };
+            if let Err(e) = chat.send(&platform, &room_id, &text).await {
+                tracing::warn!(error = %e, "cannot send a /ge status answer");
+            }
+        });
+        None
+    }
+
+    fn internal_text(&self, e: crate::store::StoreError) -> String {
+        tracing::error!(error = %e, "job store failed");
+        super::INTERNAL.to_string()
+    }
+}

@@ -1,0 +1,180 @@
+//! Parsing of one GE directory (`ge.toml` + `manifests/*.yaml.j2`) into a [`GeDef`], with every
+//! check that does not need the rest of the catalogue.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use super::catalogue::CatalogueError;
+use super::catalogue_def::{GeDef, GeFile, TemplateSource};
+use super::validate;
+
+fn ge_err(ge: &str, problem: impl Into<String>) -> CatalogueError {
+    CatalogueError::Ge {
+        ge: ge.to_string(),
+        problem: problem.into(),
+    }
+}
+
+/// One GE directory's raw content.
+pub(crate) struct RawGe {
+    pub dir: String,
+    pub ge_toml: String,
+    /// `manifests/` file name → text.
+    pub manifests: BTreeMap<String, String>,
+}
+
+/// Parses one GE directory and checks everything that does not need the rest of the catalogue.
+pub(crate) fn parse_ge(raw: RawGe) -> Result<GeDef, CatalogueError> {
+    let dir = raw.dir;
+    let file: GeFile = toml::from_str(&raw.ge_toml)
+        .map_err(|e| ge_err(&dir, format!("ge.toml: {}", e.to_string().trim())))?;
+    let bad = |p: String| ge_err(&dir, p);
+    if file.name != dir {
+        return Err(bad(format!(
+            "ge.toml name `{}` differs from its directory name",
+            file.name
+        )));
+    }
+    if !validate::is_dns_label(&file.name) {
+        return Err(bad("name is not a DNS-1123 label".into()));
+    }
+    if file.description.trim().is_empty() {
+        return Err(bad("description is empty".into()));
+    }
+    if !validate::is_image_repo(&file.image) {
+        return Err(bad(format!(
+            "image `{}` is not an image repository without tag",
+            file.image
+        )));
+    }
+    if !validate::is_image_tag(&file.default_version) || file.default_version == "latest" {
+        return Err(bad(format!(
+            "default_version `{}` is not a pinned image tag",
+            file.default_version
+        )));
+    }
+    let r = file.replicas;
+    if r.min < 1 || r.min > r.default || r.default > r.max || r.max > 10 {
+        return Err(bad(format!(
+            "replicas need 1 <= min <= default <= max <= 10 (got {}/{}/{})",
+            r.min, r.default, r.max
+        )));
+    }
+    if !(30..=3600).contains(&file.rollout_timeout_secs) {
+        return Err(bad("rollout_timeout_secs must be from 30 to 3600".into()));
+    }
+    let mut seen = BTreeSet::new();
+    for d in &file.dependencies {
+        if d == &file.name || !seen.insert(d) {
+            return Err(bad(format!(
+                "dependency {d} is listed twice or is the GE itself"
+            )));
+        }
+    }
+    if file.workloads.is_empty() {
+        return Err(bad("[[workloads]] is empty".into()));
+    }
+    for w in &file.workloads {
+        if !validate::is_dns_subdomain(&w.name) {
+            return Err(bad(format!(
+                "workload name {} is not a DNS-1123 name",
+                w.name
+            )));
+        }
+    }
+    if file.health.is_empty() {
+        return Err(bad("[[health]] is empty".into()));
+    }
+    for h in &file.health {
+        use super::catalogue_def::ProbeKind;
+        let ok = match h.kind {
+            ProbeKind::Http => {
+                h.port.is_some() && h.path.as_deref().is_some_and(|p| p.starts_with('/'))
+            }
+            ProbeKind::Tcp => h.port.is_some() && h.path.is_none(),
+            ProbeKind::Exec => h.port.is_none() && h.path.is_none(),
+        };
+        if !ok {
+            return Err(bad(format!(
+                "[[health]] for {}: http needs port and a path starting with /, tcp needs port only, exec neither",
+                h.workload
+            )));
+        }
+    }
+    for s in &file.secrets {
+        if !validate::is_dns_subdomain(&s.name) || !s.name.starts_with(&format!("{}-", file.name)) {
+            return Err(bad(format!(
+                "secret {} must be a DNS-1123 name starting with `{}-`",
+                s.name, file.name
+            )));
+        }
+        let key_ok = |k: &String| {
+            !k.is_empty()
+                && k.len() <= 253
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        };
+        if s.keys.is_empty() || !s.keys.iter().all(key_ok) {
+            return Err(bad(format!(
+                "secret {} needs keys of letters, digits, `-`, `_`, `.`",
+                s.name
+            )));
+        }
+    }
+    let mut ports = BTreeSet::new();
+    for p in &file.ports {
+        if !validate::is_dns_label(&p.name)
+            || p.name.len() > 15
+            || p.port == 0
+            || !ports.insert(&p.name)
+        {
+            return Err(bad(format!(
+                "port {} ({}) needs a unique name of at most 15 lowercase letters, digits, `-`",
+                p.name, p.port
+            )));
+        }
+    }
+    let mut params = Vec::new();
+    let mut param_names = BTreeSet::new();
+    for p in file.params {
+        let name_ok = p.name.starts_with(|c: char| c.is_ascii_lowercase())
+            && p.name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !name_ok || !param_names.insert(p.name.clone()) {
+            return Err(bad(format!(
+                "parameter name `{}` must be unique and match [a-z][a-z0-9_]*",
+                p.name
+            )));
+        }
+        params.push(p.into_def().map_err(&bad)?);
+    }
+    let mut templates = Vec::new();
+    for (name, source) in raw.manifests {
+        if !name.ends_with(".yaml.j2") {
+            return Err(bad(format!(
+                "manifests/{name}: templates must be named *.yaml.j2"
+            )));
+        }
+        templates.push(TemplateSource { file: name, source });
+    }
+    if templates.is_empty() {
+        return Err(bad("no templates in manifests/".into()));
+    }
+    Ok(GeDef {
+        name: file.name,
+        description: file.description,
+        image: file.image,
+        default_version: file.default_version,
+        dependencies: file.dependencies,
+        replicas: file.replicas,
+        workloads: file.workloads,
+        health: file.health,
+        secrets: file.secrets,
+        params,
+        ports: file.ports,
+        rollout_timeout: Duration::from_secs(file.rollout_timeout_secs),
+        templates,
+        has_pvc: false,
+    })
+}

@@ -1,0 +1,205 @@
+//! The steps that change a cluster: installing missing dependencies, and applying the new
+//! revision of an install, upgrade, scale or rollback.
+
+use tokio_util::sync::CancellationToken;
+
+use super::error::KubeError;
+use super::release::{Action, Params, Release, Revision};
+use super::run::GeRun;
+use crate::store::JobKind;
+
+impl GeRun {
+    /// Installs the GE's missing dependencies, each as its own release, one after the other,
+    /// waiting for each to roll out; dependencies already installed in the namespace are
+    /// reused.
+    pub(super) async fn dependencies(
+        &mut self,
+        shutdown: &CancellationToken,
+    ) -> Result<(), KubeError> {
+        let order: Vec<String> = self
+            .layer
+            .catalogue
+            .install_order(&self.target.ge)
+            .iter()
+            .map(|g| g.name.clone())
+            .filter(|n| n != &self.target.ge)
+            .collect();
+        if order.is_empty() {
+            return Ok(());
+        }
+        self.cluster
+            .ensure_namespace(&self.target.namespace)
+            .await?;
+        for name in order {
+            let dep = self.ge(&name)?;
+            let mut release = self.load(&name)?.unwrap_or_else(|| {
+                Release::new(&self.target.cluster, &self.target.namespace, &name)
+            });
+            if release.pending_of(self.job).is_none()
+                && let Some(good) = release.revisions.iter().rev().find(|r| r.status.good())
+            {
+                self.log(&format!(
+                    "reusing {name} (revision {}, {}) already installed in {}",
+                    good.number, good.image, self.target.namespace
+                ))?;
+                continue;
+            }
+            self.cluster
+                .ensure_secrets(&self.target.namespace, &dep)
+                .await?;
+            let params = Params {
+                version: dep.default_version.clone(),
+                replicas: dep.replicas.default,
+                expose_nodeport: false,
+            };
+            let action = Action::Dependency {
+                of: self.target.ge.clone(),
+            };
+            let revision = self.record(&dep, &mut release, action, params, None)?;
+            self.log(&format!(
+                "installing dependency {name} ({}) as revision {}",
+                revision.image, revision.number
+            ))?;
+            self.cluster
+                .apply_all(&self.target.namespace, &revision.manifests)
+                .await?;
+            let done = self.watch(&dep, &revision, shutdown).await?;
+            let mut release = self.load(&name)?.unwrap_or(release);
+            match done {
+                Ok(summary) => {
+                    release.mark_deployed(revision.number, summary.clone(), crate::store::now_ms());
+                    self.save(&mut release)?;
+                    self.log(&format!("dependency {name} rolled out: {summary}"))?;
+                }
+                Err(reason) => {
+                    release.mark_failed(revision.number, reason.clone(), crate::store::now_ms());
+                    self.save(&mut release)?;
+                    return Err(KubeError::Rollout(format!(
+                        "dependency {name} did not roll out: {reason}; {} was not applied",
+                        self.target.ge
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Records and applies the job's new revision.
+    pub(super) async fn apply(&mut self) -> Result<(), KubeError> {
+        let ge = self.ge(&self.target.ge)?;
+        let ns = self.target.namespace.clone();
+        let existing = self.load(&ge.name)?;
+        let mut release = existing
+            .clone()
+            .unwrap_or_else(|| Release::new(&self.target.cluster, &ns, &ge.name));
+        if let Some(r) = release.pending_of(self.job).cloned() {
+            // Resumed: the revision was recorded (and perhaps applied) before the restart.
+            return self.apply_revision(&release, &r).await;
+        }
+        let current = release.deployed().cloned();
+        let (action, params, manifests) = match &self.kind {
+            JobKind::GeInstall(_, spec) => {
+                if let Some(c) = &current {
+                    return Err(KubeError::Refused(format!(
+                        "{} is already installed in {ns} (revision {}, {}); /ge upgrade or /ge scale change it",
+                        ge.name, c.number, c.image
+                    )));
+                }
+                let params = Params {
+                    version: spec.version.clone().unwrap_or(ge.default_version.clone()),
+                    replicas: spec.replicas.unwrap_or(ge.replicas.default),
+                    expose_nodeport: spec.expose_nodeport,
+                };
+                (Action::Install, params, None)
+            }
+            JobKind::GeUpgrade(_, version) => {
+                let base = self.base(&release, current.as_ref())?;
+                let params = Params {
+                    version: version.clone(),
+                    ..base.params
+                };
+                (Action::Upgrade, params, None)
+            }
+            JobKind::GeScale(_, replicas) => {
+                let base = self.base(&release, current.as_ref())?;
+                let params = Params {
+                    replicas: *replicas,
+                    ..base.params
+                };
+                (Action::Scale, params, None)
+            }
+            JobKind::Rollback(_, to) => {
+                let chosen = super::rollback::choose(&release, *to, &ns)?;
+                if let Some(c) = release.live()
+                    && c.manifests == chosen.manifests
+                {
+                    // kubectl rollout undo: "skipped rollback (current template already
+                    // matches revision N)". Nothing is applied.
+                    self.set_summary(format!(
+                        "{} in {ns} already runs what revision {} had ({}); nothing was changed",
+                        ge.name, chosen.number, chosen.image
+                    ))
+                    .await?;
+                    return Ok(());
+                }
+                (
+                    Action::Rollback { to: chosen.number },
+                    chosen.params.clone(),
+                    Some(chosen.manifests.clone()),
+                )
+            }
+            other => {
+                return Err(KubeError::Refused(format!(
+                    "{} has no apply step",
+                    other.title()
+                )));
+            }
+        };
+        self.cluster.ensure_namespace(&ns).await?;
+        self.cluster.ensure_secrets(&ns, &ge).await?;
+        let revision = self.record(&ge, &mut release, action, params, manifests)?;
+        self.log(&format!(
+            "applying revision {} of {} ({}, {} replicas)",
+            revision.number, ge.name, revision.image, revision.params.replicas
+        ))?;
+        self.apply_revision(&release, &revision).await
+    }
+
+    /// Applies a recorded revision and prunes what the deployed one had that it lacks.
+    async fn apply_revision(
+        &self,
+        release: &Release,
+        revision: &Revision,
+    ) -> Result<(), KubeError> {
+        let ns = &self.target.namespace;
+        self.cluster.apply_all(ns, &revision.manifests).await?;
+        if let Some(current) = release.live().filter(|r| r.number != revision.number) {
+            let pruned = self
+                .cluster
+                .prune(ns, &current.manifests, &revision.manifests)
+                .await?;
+            if pruned > 0 {
+                self.log(&format!(
+                    "removed {pruned} object(s) revision {} no longer has",
+                    revision.number
+                ))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The revision an upgrade or scale starts from: the deployed one, or after a failed
+    /// upgrade the newest good one.
+    fn base(&self, release: &Release, current: Option<&Revision>) -> Result<Revision, KubeError> {
+        current
+            .or_else(|| release.revisions.iter().rev().find(|r| r.status.good()))
+            .or(release.latest())
+            .cloned()
+            .ok_or_else(|| {
+                KubeError::Refused(format!(
+                    "{} is not installed in {}; /ge install {} ns={} installs it",
+                    self.target.ge, self.target.namespace, self.target.ge, self.target.namespace
+                ))
+            })
+    }
+}

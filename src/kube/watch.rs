@@ -1,0 +1,273 @@
+//! The `rollout` step: watch the revision the job applied until it is rolled out as
+//! `kubectl rollout status` decides, fail it on a stuck pod, a progress deadline or the
+//! timeout, and roll a failed upgrade back to the last good revision on its own.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::catalogue_def::GeDef;
+use super::error::KubeError;
+use super::release::{Action, Release, Revision, Status};
+use super::rollout::RolloutState;
+use super::run::GeRun;
+use super::wait::{WaitError, WaitOutcome, WaitSpec, wait_rollout};
+use crate::progress::ProgressEvent;
+use crate::store::{RolloutRow, now_ms};
+
+/// How a watched revision ended: `Ok(summary)` rolled out, `Err(reason)` failed.
+pub(super) type Watched = Result<String, String>;
+
+impl GeRun {
+    /// Watches the job's pending revision (resuming the watch after a restart) and settles
+    /// the ledger; on a failed upgrade or scale, rolls back automatically when configured.
+    pub(super) async fn rollout(&mut self, shutdown: &CancellationToken) -> Result<(), KubeError> {
+        let ge = self.ge(&self.target.ge)?;
+        // At most: watch the revision, settle its failure by applying an automatic rollback,
+        // watch that, report; each pass moves the ledger on, so a few passes always suffice.
+        for _ in 0..6 {
+            let release = self.load(&ge.name)?.ok_or_else(|| {
+                KubeError::Refused(format!(
+                    "{} vanished from the release ledger during the job",
+                    ge.name
+                ))
+            })?;
+            let Some(mine) = release
+                .revisions
+                .iter()
+                .rev()
+                .find(|r| r.job == self.job)
+                .cloned()
+            else {
+                // The apply step changed nothing (a rollback to identical objects).
+                return Ok(());
+            };
+            match &mine.status {
+                Status::Pending => {
+                    let watched = self.watch(&ge, &mine, shutdown).await?;
+                    let mut release = self.load(&ge.name)?.unwrap_or(release);
+                    match watched {
+                        Ok(summary) => release.mark_deployed(mine.number, summary, now_ms()),
+                        Err(reason) => release.mark_failed(mine.number, reason, now_ms()),
+                    }
+                    self.save(&mut release)?;
+                }
+                Status::Deployed | Status::Superseded => {
+                    return self.succeeded(&ge, &release, &mine).await;
+                }
+                // Either an automatic rollback was applied (watched next time round) or
+                // the failure is reported.
+                Status::Failed { reason } => {
+                    self.failed(&ge, release.clone(), &mine, reason).await?;
+                }
+            }
+        }
+        Err(KubeError::Rollout(format!(
+            "the rollout of {} did not settle",
+            ge.name
+        )))
+    }
+
+    /// The job's revision rolled out: the summary for the room.
+    async fn succeeded(
+        &self,
+        ge: &GeDef,
+        release: &Release,
+        mine: &Revision,
+    ) -> Result<(), KubeError> {
+        let ns = &self.target.namespace;
+        let how = mine.summary.clone().unwrap_or_default();
+        let endpoints = self
+            .cluster
+            .endpoints(ns, &ge.name)
+            .await
+            .unwrap_or_default();
+        let endpoints = if endpoints.is_empty() {
+            String::new()
+        } else {
+            format!("\nendpoints: {}", endpoints.join(", "))
+        };
+        let text = match &mine.action {
+            Action::Install | Action::Dependency { .. } => format!(
+                "{} {} is running in {ns} on {} (revision {}, {}): {how}{endpoints}",
+                ge.name, mine.params.version, self.target.cluster, mine.number, mine.image
+            ),
+            Action::Upgrade => format!(
+                "{} in {ns} upgraded to {} (revision {}, {}): {how}{endpoints}",
+                ge.name, mine.params.version, mine.number, mine.image
+            ),
+            Action::Scale => format!(
+                "{} in {ns} scaled to {} replicas (revision {}): {how}",
+                ge.name, mine.params.replicas, mine.number
+            ),
+            Action::Rollback { to } => format!(
+                "{} in {ns} rolled back to revision {to} ({}): {how} (recorded as revision {})",
+                ge.name, mine.image, mine.number
+            ),
+            Action::AutoRollback { to, failed } => {
+                let why = release
+                    .revision(*failed)
+                    .and_then(|r| match &r.status {
+                        Status::Failed { reason } => Some(reason.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| "its rollout failed".into());
+                return Err(KubeError::Rollout(format!(
+                    "revision {failed} of {} failed: {why}. Rolled back automatically: {} in {ns} is back on revision {to} ({}): {how} (recorded as revision {})",
+                    ge.name, ge.name, mine.image, mine.number
+                )));
+            }
+        };
+        self.set_summary(text).await
+    }
+
+    /// The job's revision failed: roll back on our own if allowed, else report.
+    async fn failed(
+        &self,
+        ge: &GeDef,
+        mut release: Release,
+        mine: &Revision,
+        reason: &str,
+    ) -> Result<(), KubeError> {
+        let ns = self.target.namespace.clone();
+        match &mine.action {
+            Action::AutoRollback { to, failed } => Err(KubeError::Rollout(format!(
+                "revision {failed} of {} failed, and the automatic rollback to revision {to} failed too: {reason}; /ge status {} shows the pods",
+                ge.name, ge.name
+            ))),
+            Action::Upgrade | Action::Scale if self.layer.settings.auto_rollback => {
+                let Some(good) = release
+                    .revisions
+                    .iter()
+                    .rev()
+                    .find(|r| r.number < mine.number && r.status.good())
+                    .cloned()
+                else {
+                    return Err(KubeError::Rollout(format!(
+                        "{} in {ns} did not roll out: {reason}; there is no good revision to roll back to",
+                        ge.name
+                    )));
+                };
+                self.log(&format!(
+                    "revision {} failed ({reason}); rolling back to revision {}",
+                    mine.number, good.number
+                ))?;
+                let action = Action::AutoRollback {
+                    to: good.number,
+                    failed: mine.number,
+                };
+                let revision = self.record(
+                    ge,
+                    &mut release,
+                    action,
+                    good.params.clone(),
+                    Some(good.manifests.clone()),
+                )?;
+                self.cluster.apply_all(&ns, &revision.manifests).await?;
+                self.cluster
+                    .prune(&ns, &mine.manifests, &revision.manifests)
+                    .await?;
+                // The loop in `rollout` now watches the rollback revision.
+                Ok(())
+            }
+            Action::Upgrade | Action::Scale => Err(KubeError::Rollout(format!(
+                "{} in {ns} did not roll out: {reason}; automatic rollback is off, /rollback {} returns it to revision {}",
+                ge.name,
+                ge.name,
+                release.previous_good().map(|r| r.number).unwrap_or(0)
+            ))),
+            _ => Err(KubeError::Rollout(format!(
+                "{} in {ns} did not roll out: {reason}. It stays as revision {} (failed); /ge status {} shows its pods, /ge uninstall {} removes it",
+                ge.name, mine.number, ge.name, ge.name
+            ))),
+        }
+    }
+
+    /// Watches one revision of `ge` until it rolls out or fails, showing per-workload
+    /// progress in the job's live message. `Err` only for API and shutdown problems.
+    pub(super) async fn watch(
+        &self,
+        ge: &GeDef,
+        revision: &Revision,
+        shutdown: &CancellationToken,
+    ) -> Result<Watched, KubeError> {
+        let settings = &self.layer.settings;
+        let timeout = settings
+            .rollout_timeout_secs
+            .map(Duration::from_secs)
+            .unwrap_or(ge.rollout_timeout);
+        let spec = WaitSpec {
+            namespace: self.target.namespace.clone(),
+            workloads: ge.workloads.clone(),
+            pod_selector: format!("{}={}", super::apply::INSTANCE, ge.name),
+            timeout,
+            failure_grace: Duration::from_secs(settings.failure_grace_secs),
+            unreachable_after: Duration::from_secs(settings.unreachable_secs),
+        };
+        self.log(&format!(
+            "watching the rollout of {} revision {} (timeout {} s)",
+            ge.name,
+            revision.number,
+            timeout.as_secs()
+        ))?;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<RolloutRow>>();
+        let on_progress = move |states: &[RolloutState]| {
+            // The receiver lives until the wait ends; a send after that is moot.
+            let _ = tx.send(states.iter().map(row).collect());
+        };
+        let forward = async {
+            while let Some(rows) = rx.recv().await {
+                let updated = self.store.update(self.job, &mut |j| {
+                    j.rollout = rows.clone();
+                    Ok(())
+                });
+                match updated {
+                    Ok(job) => self.sink.emit(&job, ProgressEvent::Rollout).await,
+                    Err(e) => {
+                        tracing::warn!(job = self.job, error = %e, "cannot record rollout progress")
+                    }
+                }
+            }
+        };
+        let wait = wait_rollout(
+            self.cluster.client.clone(),
+            &spec,
+            on_progress,
+            shutdown.child_token(),
+        );
+        let (outcome, ()) = futures::future::join(wait, forward).await;
+        match outcome {
+            Ok(WaitOutcome::Done { states, elapsed }) => Ok(Ok(ready_summary(&states, elapsed))),
+            Ok(WaitOutcome::Failed { reason, .. }) => Ok(Err(reason.to_string())),
+            Err(WaitError::Cancelled) => Err(KubeError::Interrupted),
+            Err(e) => Err(KubeError::Rollout(format!(
+                "watching the rollout of {} on {}: {e}",
+                ge.name, self.cluster.name
+            ))),
+        }
+    }
+}
+
+fn row(s: &RolloutState) -> RolloutRow {
+    RolloutRow {
+        workload: s.workload.to_string(),
+        desired: s.desired,
+        updated: s.updated,
+        ready: s.ready,
+        available: s.available,
+        done: s.done,
+    }
+}
+
+/// `2/2 pods ready in 12 s`.
+fn ready_summary(states: &[RolloutState], elapsed: Duration) -> String {
+    let ready: u32 = states.iter().map(|s| s.ready).sum();
+    let desired: u32 = states.iter().map(|s| s.desired).sum();
+    let secs = elapsed.as_secs_f64();
+    let took = if secs < 10.0 {
+        format!("{secs:.1} s")
+    } else {
+        format!("{} s", elapsed.as_secs())
+    };
+    format!("{ready}/{desired} pods ready in {took}")
+}

@@ -1,0 +1,10 @@
+//! GE releases end to end: the in-process bot drives the fake API server through kube-rs
+//! (install with dependencies, upgrade, failed upgrade and automatic rollback, manual
+//! rollback, scale, uninstall and purge, parallel installs, refusals), and the real binary is
+//! SIGKILLed during a rollout watch.
+
+mod crash;
+mod lifecycle;
+mod refusals;
+mod rig;
+mod rollback;

@@ -1,0 +1,124 @@
+//! Failed upgrades roll back on their own; `/rollback` returns to the previous good revision
+//! or to `to=`; with no history it says so and changes nothing.
+
+use labkube::kube::release::{Action, Status};
+use labkube::store::JobState;
+
+use super::rig::{Rig, RigOptions};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_upgrade_rolls_back_automatically_and_says_so() {
+    let rig = Rig::start().await;
+    rig.run("/ge install orion ns=demo").await;
+    let (job, outcome) = rig.run("/ge upgrade orion version=broken").await;
+    assert!(matches!(job.state, JobState::Failed { .. }), "{outcome}");
+    assert!(outcome.contains("revision 2 of orion failed"), "{outcome}");
+    assert!(
+        outcome.contains("ImagePullBackOff") || outcome.contains("ErrImagePull"),
+        "{outcome}"
+    );
+    assert!(
+        outcome.contains("Rolled back automatically: orion in demo is back on revision 1 (quay.io/fiware/orion:4.1.0)"),
+        "{outcome}"
+    );
+    assert!(outcome.contains("pods ready in"), "{outcome}");
+    assert_eq!(rig.image("demo", "orion"), "quay.io/fiware/orion:4.1.0");
+    let r = rig.release("demo", "orion").unwrap();
+    assert!(matches!(
+        r.revision(2).unwrap().status,
+        Status::Failed { .. }
+    ));
+    let back = r.deployed().unwrap();
+    assert_eq!(back.number, 3);
+    assert_eq!(back.action, Action::AutoRollback { to: 1, failed: 2 });
+    let jobs = rig.last_job();
+    rig.say("/rollback orion to=2").await;
+    rig.wait_for("revision 2 of orion never rolled out").await;
+    assert_eq!(
+        rig.last_job(),
+        jobs,
+        "a failed revision is no rollback target"
+    );
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_auto_rollback_off_a_failed_upgrade_stays_and_says_how_to_roll_back() {
+    let rig = Rig::with(RigOptions {
+        auto_rollback: false,
+        ..Default::default()
+    })
+    .await;
+    rig.run("/ge install orion").await;
+    let (job, outcome) = rig.run("/ge upgrade orion version=badconfig").await;
+    assert!(matches!(job.state, JobState::Failed { .. }), "{outcome}");
+    assert!(outcome.contains("CreateContainerConfigError"), "{outcome}");
+    assert!(
+        outcome.contains("automatic rollback is off, /rollback orion returns it to revision 1"),
+        "{outcome}"
+    );
+    assert_eq!(rig.image("demo", "orion"), "quay.io/fiware/orion:badconfig");
+    let (job, outcome) = rig.run("/rollback orion").await;
+    assert_eq!(job.state, JobState::Succeeded, "{outcome}");
+    assert!(
+        outcome.contains("orion in demo rolled back to revision 1 (quay.io/fiware/orion:4.1.0)"),
+        "{outcome}"
+    );
+    assert_eq!(rig.image("demo", "orion"), "quay.io/fiware/orion:4.1.0");
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_rollback_to_the_previous_and_to_a_chosen_revision() {
+    let rig = Rig::start().await;
+    rig.run("/ge install orion").await;
+    rig.run("/ge upgrade orion version=4.1.1").await;
+    rig.run("/ge upgrade orion version=4.2.0").await;
+    let (job, outcome) = rig.run("/rollback orion").await;
+    assert_eq!(job.state, JobState::Succeeded, "{outcome}");
+    assert!(
+        outcome.contains("orion in demo rolled back to revision 2 (quay.io/fiware/orion:4.1.1): 1/1 pods ready in"),
+        "{outcome}"
+    );
+    assert!(outcome.contains("(recorded as revision 4)"), "{outcome}");
+    assert_eq!(rig.image("demo", "orion"), "quay.io/fiware/orion:4.1.1");
+
+    let (job, outcome) = rig.run("/ge rollback orion to=1").await;
+    assert_eq!(job.state, JobState::Succeeded, "{outcome}");
+    assert!(
+        outcome.contains("rolled back to revision 1 (quay.io/fiware/orion:4.1.0)"),
+        "{outcome}"
+    );
+    assert_eq!(rig.image("demo", "orion"), "quay.io/fiware/orion:4.1.0");
+    assert_eq!(
+        rig.deployment_revision("demo", "orion"),
+        "5",
+        "like kubectl rollout undo, the old ReplicaSet comes back under a new revision"
+    );
+
+    let jobs = rig.last_job();
+    let mutations = rig.fake.mutations();
+    rig.say("/rollback orion to=42").await;
+    rig.wait_for("has no revision 42 in its history").await;
+    rig.say("/rollback orion to=5").await;
+    rig.wait_for("already runs revision 5").await;
+    assert_eq!(rig.last_job(), jobs, "refusals queue nothing");
+    assert_eq!(rig.fake.mutations(), mutations, "and change nothing");
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_with_no_earlier_revision_changes_nothing() {
+    let rig = Rig::start().await;
+    rig.run("/ge install orion").await;
+    let jobs = rig.last_job();
+    let mutations = rig.fake.mutations();
+    rig.say("/rollback orion").await;
+    let answer = rig
+        .wait_for("orion in demo has no earlier revision to roll back to")
+        .await;
+    assert!(answer.contains("nothing was changed"), "{answer}");
+    assert_eq!(rig.last_job(), jobs);
+    assert_eq!(rig.fake.mutations(), mutations);
+    rig.stop().await;
+}

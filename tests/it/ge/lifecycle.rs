@@ -216,9 +216,14 @@ async fn two_installs_in_different_namespaces_run_in_parallel() {
     rig.fake
         .set_ready_delay(std::time::Duration::from_millis(600));
     rig.say("/ge install orion ns=alpha").await;
-    rig.say("/ge install orion ns=beta").await;
+    rig.say("/ge install orion ns=beta expose=nodeport").await;
     let a = rig.finished(1).await;
     let b = rig.finished(2).await;
+    let exposed = b.summary.clone().unwrap_or_default();
+    assert!(
+        exposed.contains("orion.beta.svc:1026 (NodePort 3"),
+        "a NodePort is reported: {exposed}"
+    );
     assert_eq!(a.state, JobState::Succeeded);
     assert_eq!(b.state, JobState::Succeeded);
     let (a0, a1) = (a.started_ms.unwrap(), a.finished_ms.unwrap());
@@ -231,5 +236,11 @@ async fn two_installs_in_different_namespaces_run_in_parallel() {
             "each namespace has its own mongodb"
         );
     }
+    // Installed in two namespaces, neither the room's: the reply asks which.
+    rig.say("/ge status orion").await;
+    rig.wait_for(
+        "orion is installed in several namespaces of lab-1: alpha, beta; say which with ns=NAME",
+    )
+    .await;
     rig.stop().await;
 }

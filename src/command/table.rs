@@ -398,7 +398,8 @@ pub(crate) static SPECS: &[Spec] = &[
         aliases: &[],
         group: Group::Enablers,
         summary: "list the installed Generic Enablers",
-        details: "Lists the Generic Enablers installed in a namespace, with version and state.",
+        details: "Lists the Generic Enablers installed in a namespace (with ns=), or in every \
+            namespace of the cluster, with version, revision and state.",
         positionals: &[],
         options: SCOPE,
         flags: &[],

@@ -25,6 +25,7 @@ mod error;
 mod escape;
 mod help;
 mod lex;
+mod menu;
 mod parse;
 mod redact;
 mod reference;
@@ -45,6 +46,7 @@ mod tests_errors;
 mod tests_help;
 
 pub use error::ParseError;
+pub use menu::{MenuEntry, menu};
 pub use types::*;
 
 /// Parses one chat message.

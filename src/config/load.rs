@@ -109,13 +109,14 @@ impl Config {
                 "cluster" => set(p, &key, value, &mut cfg.cluster),
                 "kube" => set(p, &key, value, &mut cfg.kube),
                 "console" => set(p, &key, value, &mut cfg.console),
+                "telegram" => set(p, &key, value, &mut cfg.telegram),
                 "users" => set(p, &key, value, &mut cfg.users),
                 "rooms" => set(p, &key, value, &mut cfg.rooms),
                 "clusters" => set(p, &key, value, &mut cfg.clusters),
                 _ => p.push(Problem {
                     key: key.clone(),
                     message: "unknown key; accepted top-level keys are data_dir, limits, ssh, \
-                              cluster, kube, console, users, rooms, clusters"
+                              cluster, kube, console, telegram, users, rooms, clusters"
                         .into(),
                 }),
             }
@@ -357,6 +358,11 @@ impl Config {
         {
             bad("console.namespace".into(), dns_message(ns));
         }
+        if let Some(t) = &self.telegram {
+            for (key, message) in t.problems() {
+                bad(key, message);
+            }
+        }
         let mut seen = HashSet::new();
         for (i, u) in self.users.iter().enumerate() {
             if u.id.trim().is_empty() {
@@ -432,6 +438,8 @@ fn set<T: DeserializeOwned>(
         }
     }
     for path in unknown {
+        // An optional section (`[telegram]`) shows as `?` in serde_ignored's path.
+        let path = path.replace("?.", "");
         problems.push(Problem {
             key: join(key, &path),
             message: "unknown key".into(),

@@ -4,6 +4,7 @@
 
 mod load;
 mod secret;
+mod telegram;
 
 use std::path::PathBuf;
 
@@ -13,6 +14,7 @@ use crate::auth::Role;
 
 pub use load::{ConfigError, Problem};
 pub use secret::{Secret, SecretSource};
+pub use telegram::{TELEGRAM_API_URL, Telegram};
 
 /// Default data directory, relative to the working directory.
 pub const DEFAULT_DATA_DIR: &str = "./labkube-data";
@@ -33,6 +35,8 @@ pub struct Config {
     pub kube: KubeSettings,
     /// Console chat settings.
     pub console: Console,
+    /// `[telegram]`: the Telegram bot; absent, the bot does not connect to Telegram.
+    pub telegram: Option<Telegram>,
     /// Authorised users, per platform.
     pub users: Vec<User>,
     /// Rooms the bot answers in, with their default namespace.
@@ -50,6 +54,7 @@ impl Default for Config {
             cluster: ClusterDefaults::default(),
             kube: KubeSettings::default(),
             console: Console::default(),
+            telegram: None,
             users: Vec::new(),
             rooms: Vec::new(),
             clusters: Vec::new(),

@@ -51,6 +51,14 @@ fn example_config_documents_every_key() {
         "history_max",
         "catalogue_dir",
         "namespace",
+        "[telegram]",
+        "token",
+        "api_url",
+        "poll_timeout_secs",
+        "edit_interval_ms",
+        "group_edit_interval_ms",
+        "max_retry_after_secs",
+        "publish_commands",
         "[[users]]",
         "role",
         "[[rooms]]",
@@ -163,4 +171,46 @@ fn users_rooms_and_clusters_decode() {
     assert_eq!(cfg.users[0].role, Role::Operator);
     assert_eq!(cfg.rooms[0].namespace, "default");
     assert_eq!(cfg.clusters[0].owner.as_ref().unwrap().room, "-100");
+}
+
+#[test]
+fn telegram_section_decodes_and_is_checked() {
+    let text = r#"
+        [telegram]
+        token = { value = "123:abc" }
+        api_url = "http://127.0.0.1:8081"
+    "#;
+    let cfg = Config::parse(text, "t.toml").unwrap();
+    let t = cfg.telegram.unwrap();
+    assert_eq!(t.api_url, "http://127.0.0.1:8081");
+    assert_eq!(t.poll_timeout_secs, 25);
+    assert_eq!(t.edit_interval_ms, 1000);
+    let bad = r#"
+        [telegram]
+        token = { env = "LABKUBE_TEST_SURELY_UNSET_VAR" }
+        api_url = "http://127.0.0.1:8081/"
+        poll_timeout_secs = 0
+        edit_interval_ms = 10
+        group_edit_interval_ms = 100000
+        colour = "blue"
+    "#;
+    let err = Config::parse(bad, "t.toml").unwrap_err().to_string();
+    for want in [
+        "telegram.token",
+        "LABKUBE_TEST_SURELY_UNSET_VAR",
+        "telegram.api_url",
+        "telegram.poll_timeout_secs",
+        "telegram.edit_interval_ms",
+        "telegram.group_edit_interval_ms",
+        "telegram.colour",
+    ] {
+        assert!(err.contains(want), "{want}: {err}");
+    }
+    let none = "[telegram]\napi_url = \"ftp://x\"\n";
+    let err = Config::parse(none, "t.toml").unwrap_err().to_string();
+    assert!(err.contains("telegram.token"), "{err}");
+    assert!(err.contains("telegram.api_url"), "{err}");
+    let secret = "[telegram]\ntoken = { value = \"123:hunter2\" }\napi_url = \"x\"\n";
+    let err = Config::parse(secret, "t.toml").unwrap_err().to_string();
+    assert!(!err.contains("hunter2"), "{err}");
 }

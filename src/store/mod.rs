@@ -107,6 +107,10 @@ pub enum Space {
     /// (see `kube::release`). Rendered manifests only; generated credentials stay in the
     /// cluster's Secrets.
     Releases,
+    /// Chat adapters' positions in their platform's update stream: `platform \x1f account`
+    /// → the platform's cursor (Telegram: the next update id to fetch). Written only after
+    /// the updates before it are handled, so a restart neither replays nor loses any.
+    Offsets,
 }
 
 impl Space {
@@ -117,6 +121,7 @@ impl Space {
             Space::Kubeconfigs => "kubeconfigs",
             Space::RoomClusters => "room_clusters",
             Space::Releases => "releases",
+            Space::Offsets => "offsets",
         }
     }
 }

@@ -12,7 +12,7 @@
 //! | `audit`    | audit seq            | [`AuditEntry`]                |
 //! | `clusters` | cluster name         | [`ClusterRecord`]             |
 //! | `meta`     | counter name         | `next_job_id`, `next_audit_seq` |
-//! | `host_keys`, `kubeconfigs`, `room_clusters`, `releases` | see [`Space`] | JSON string |
+//! | `host_keys`, `kubeconfigs`, `room_clusters`, `releases`, `offsets` | see [`Space`] | JSON string |
 //!
 //! Job ids and audit sequence numbers are dense from 1: each is allocated from its `meta` counter
 //! inside the same sled transaction as the records that use it, so a crash leaves all of a
@@ -78,6 +78,7 @@ pub struct SledStore {
     kubeconfigs: Tree,
     room_clusters: Tree,
     releases: Tree,
+    offsets: Tree,
     /// sled's log file, opened to `sync_data` it (see the module doc).
     log_file: File,
     path: PathBuf,
@@ -127,6 +128,7 @@ impl SledStore {
             kubeconfigs: tree(Space::Kubeconfigs.tree())?,
             room_clusters: tree(Space::RoomClusters.tree())?,
             releases: tree(Space::Releases.tree())?,
+            offsets: tree(Space::Offsets.tree())?,
             db,
             log_file,
             path: dir.to_path_buf(),
@@ -190,6 +192,7 @@ impl SledStore {
             Space::Kubeconfigs => &self.kubeconfigs,
             Space::RoomClusters => &self.room_clusters,
             Space::Releases => &self.releases,
+            Space::Offsets => &self.offsets,
         }
     }
 

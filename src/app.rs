@@ -43,9 +43,12 @@ pub enum AppError {
     /// The GE catalogue does not validate.
     #[error("the GE catalogue is not usable: {0}")]
     Catalogue(#[from] crate::kube::catalogue::CatalogueError),
+    /// A chat adapter could not be started.
+    #[error("cannot start a chat adapter: {0}")]
+    Chat(#[from] chat::ChatError),
     /// `run` found nothing to connect to.
     #[error(
-        "no chat adapter is configured: this build has no Matrix or Telegram adapter yet; \
+        "no chat adapter is configured: add a [telegram] section (see config.example.toml); \
          use `labkube console` for a local chat"
     )]
     NoAdapters,
@@ -158,17 +161,22 @@ pub async fn run_console(
         RoomSettings { namespace },
     );
     let adapter: Box<dyn ChatAdapter> = Box::new(ConsoleAdapter::new(user, io));
-    serve(config, policy, vec![adapter], shutdown, true).await
+    let store: Arc<dyn JobStore> = Arc::new(open_store(&config.data_dir)?);
+    serve(config, store, policy, vec![adapter], shutdown, true).await
 }
 
 /// Runs the daemon with every chat adapter the config enables.
 pub async fn run_daemon(config: Config, shutdown: CancellationToken) -> Result<(), AppError> {
-    let adapters: Vec<Box<dyn ChatAdapter>> = Vec::new();
+    if config.telegram.is_none() {
+        return Err(AppError::NoAdapters);
+    }
+    let store: Arc<dyn JobStore> = Arc::new(open_store(&config.data_dir)?);
+    let adapters = chat::adapters(&config, store.clone()).await?;
     if adapters.is_empty() {
         return Err(AppError::NoAdapters);
     }
     let policy = policy(&config);
-    serve(config, policy, adapters, shutdown, false).await
+    serve(config, store, policy, adapters, shutdown, false).await
 }
 
 /// Provisioning settings and the SSH connector factory from the config. The key is loaded when
@@ -246,13 +254,13 @@ pub fn open_store(dir: &Path) -> Result<SledStore, AppError> {
 
 async fn serve(
     config: Config,
+    store: Arc<dyn JobStore>,
     policy: Policy,
     adapters: Vec<Box<dyn ChatAdapter>>,
     shutdown: CancellationToken,
     stop_when_input_ends: bool,
 ) -> Result<(), AppError> {
     let data_dir: PathBuf = config.data_dir.clone();
-    let store: Arc<dyn JobStore> = Arc::new(open_store(&data_dir)?);
     let mut router = Router::new();
     for a in &adapters {
         router.add(a.platform(), a.replier());
@@ -308,7 +316,10 @@ async fn serve(
         tokio::select! {
             _ = shutdown.cancelled() => break,
             msg = inbox.recv() => match msg {
-                Some(msg) => dispatcher.handle(&msg).await,
+                Some(msg) => {
+                    dispatcher.handle(&msg).await;
+                    msg.mark_handled();
+                }
                 None => {
                     if stop_when_input_ends {
                         handle.wait_idle(&shutdown).await?;

@@ -9,8 +9,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::time::Instant;
 
-use super::Replier;
 use super::render::{render_finished, render_live, render_paused, render_resumed};
+use super::{Button, Replier};
 use crate::progress::{MessageRef, ProgressEvent, ProgressSink};
 use crate::store::{Job, JobId};
 
@@ -28,6 +28,8 @@ struct Live {
     scheduled: bool,
     /// The text the message shows now (an identical update is not sent again).
     shown: Option<String>,
+    /// Buttons to show with the pending text: Cancel while the job may still be stopped.
+    buttons: Vec<Button>,
     platform: String,
     room: String,
 }
@@ -64,6 +66,11 @@ impl LiveProgress {
                 ..Live::default()
             });
             live.pending = Some(text);
+            live.buttons = if job.state.is_terminal() {
+                Vec::new()
+            } else {
+                vec![Button::cancel(job.id)]
+            };
             if live.scheduled {
                 return;
             }
@@ -90,7 +97,7 @@ impl LiveProgress {
 
 /// Shows the job's pending text: edits its message, or sends one if it has none yet.
 async fn flush(chat: &dyn Replier, jobs: &Mutex<HashMap<JobId, Live>>, id: JobId) {
-    let (text, message, platform, room) = {
+    let (text, buttons, message, platform, room) = {
         let mut map = lock(jobs);
         let Some(live) = map.get_mut(&id) else { return };
         live.scheduled = false;
@@ -104,6 +111,7 @@ async fn flush(chat: &dyn Replier, jobs: &Mutex<HashMap<JobId, Live>>, id: JobId
         live.last_edit = Some(Instant::now());
         (
             text,
+            live.buttons.clone(),
             live.message.clone(),
             live.platform.clone(),
             live.room.clone(),
@@ -111,7 +119,7 @@ async fn flush(chat: &dyn Replier, jobs: &Mutex<HashMap<JobId, Live>>, id: JobId
     };
     match message {
         Some(m) => {
-            if let Err(e) = chat.edit(&m, &text).await {
+            if let Err(e) = chat.edit_with_buttons(&m, &text, &buttons).await {
                 tracing::warn!(job = id, error = %e, "cannot edit the job's progress message");
             }
         }
@@ -194,11 +202,13 @@ impl ProgressSink for LiveProgress {
             }
             ProgressEvent::Finished { elapsed_ms, .. } => {
                 self.update(job, render_live(job), ATTACH_GRACE).await;
+                // A reply to the command, so the person who typed it is notified.
                 if let Err(e) = self
                     .chat
-                    .send(
+                    .reply(
                         &job.origin.platform,
                         &job.origin.room,
+                        &job.origin.event_id,
                         &render_finished(job, elapsed_ms),
                     )
                     .await

@@ -7,6 +7,7 @@ mod console;
 mod live;
 mod render;
 mod router;
+mod telegram;
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
@@ -16,11 +17,12 @@ pub use console::{ConsoleAdapter, ConsoleIo};
 pub use live::LiveProgress;
 pub use render::{host_table, render_finished, render_live, rollout_table, secs};
 pub use router::Router;
+pub use telegram::{TelegramAdapter, TelegramError};
 
 use crate::progress::MessageRef;
 
 /// Names of the adapters this build has (for config validation).
-pub const PLATFORMS: &[&str] = &[console::PLATFORM];
+pub const PLATFORMS: &[&str] = &[console::PLATFORM, telegram::PLATFORM];
 
 /// The console adapter's name, for wiring the local admin.
 pub const CONSOLE: &str = console::PLATFORM;
@@ -43,6 +45,79 @@ pub struct Incoming {
     pub text: String,
     /// The bot's own user name on this platform, for `/cmd@botname`.
     pub bot_username: Option<String>,
+    /// A line the adapter wants shown under `/help` on its platform (e.g. which prefix to type
+    /// where the client takes `/` for itself).
+    pub help_note: Option<&'static str>,
+    /// Signalled once the message is completely handled (replies sent, any job stored), so an
+    /// adapter can advance its position on the platform only past handled messages. Dropped
+    /// unsignalled if the bot stops first: the adapter then delivers the message again.
+    pub handled: Option<Handled>,
+}
+
+impl Incoming {
+    /// Tells the adapter the message is handled (see [`Incoming::handled`]).
+    pub fn mark_handled(&self) {
+        if let Some(h) = &self.handled {
+            h.done();
+        }
+    }
+}
+
+/// The adapter's side of an [`Incoming`] message's "handled" signal.
+#[derive(Clone)]
+pub struct Handled(std::sync::Arc<std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>>);
+
+impl Handled {
+    /// A signal, and the receiver that resolves when it is given (or errs when it never will).
+    pub fn new() -> (Handled, tokio::sync::oneshot::Receiver<()>) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        (
+            Handled(std::sync::Arc::new(std::sync::Mutex::new(Some(tx)))),
+            rx,
+        )
+    }
+
+    fn done(&self) {
+        let sender = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(tx) = sender {
+            // The adapter may have stopped waiting; nothing to do then.
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl std::fmt::Debug for Handled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Handled")
+    }
+}
+
+impl PartialEq for Handled {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Handled {}
+
+/// A button under a bot message that, pressed, runs `command` as the person who pressed it
+/// (authorised like any typed command). Platforms without buttons show the text alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Button {
+    /// The label.
+    pub label: String,
+    /// The command it runs, e.g. `/cancel 7`.
+    pub command: String,
+}
+
+impl Button {
+    /// The "Cancel" button of a queued or running job.
+    pub fn cancel(job: crate::store::JobId) -> Button {
+        Button {
+            label: "Cancel".into(),
+            command: format!("/cancel {job}"),
+        }
+    }
 }
 
 /// Chat failures.
@@ -57,6 +132,23 @@ pub enum ChatError {
     /// The message to edit is unknown to the adapter.
     #[error("message {0} cannot be edited")]
     UnknownMessage(String),
+    /// The Telegram adapter failed.
+    #[error(transparent)]
+    Telegram(#[from] TelegramError),
+}
+
+/// The network chat adapters the config enables (the console is started on its own), each
+/// connected and ready to run. Adapters keep their position in the platform's update stream
+/// in `store`.
+pub async fn adapters(
+    config: &crate::config::Config,
+    store: std::sync::Arc<dyn crate::store::JobStore>,
+) -> Result<Vec<Box<dyn ChatAdapter>>, ChatError> {
+    let mut out: Vec<Box<dyn ChatAdapter>> = Vec::new();
+    if let Some(t) = &config.telegram {
+        out.push(Box::new(TelegramAdapter::connect(t, store).await?));
+    }
+    Ok(out)
 }
 
 /// Sends and edits messages in rooms of one platform (or, through [`Router`], of any).
@@ -66,6 +158,41 @@ pub trait Replier: Send + Sync {
     async fn send(&self, platform: &str, room: &str, text: &str) -> Result<MessageRef, ChatError>;
     /// Replaces the text of a message sent earlier.
     async fn edit(&self, message: &MessageRef, text: &str) -> Result<(), ChatError>;
+    /// Sends `text` as a reply to the message `to` (a platform message id, as in
+    /// [`Incoming::event_id`]). Platforms without replies just send it.
+    async fn reply(
+        &self,
+        platform: &str,
+        room: &str,
+        to: &str,
+        text: &str,
+    ) -> Result<MessageRef, ChatError> {
+        let _ = to;
+        self.send(platform, room, text).await
+    }
+    /// Like [`Replier::reply`], with buttons under the message. Platforms without buttons
+    /// ignore them.
+    async fn reply_with_buttons(
+        &self,
+        platform: &str,
+        room: &str,
+        to: &str,
+        text: &str,
+        buttons: &[Button],
+    ) -> Result<MessageRef, ChatError> {
+        let _ = buttons;
+        self.reply(platform, room, to, text).await
+    }
+    /// Like [`Replier::edit`], and the message's buttons become `buttons` (none: removed).
+    async fn edit_with_buttons(
+        &self,
+        message: &MessageRef,
+        text: &str,
+        buttons: &[Button],
+    ) -> Result<(), ChatError> {
+        let _ = buttons;
+        self.edit(message, text).await
+    }
 }
 
 /// A chat platform connection.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{ChatError, Replier};
+use super::{Button, ChatError, Replier};
 use crate::progress::MessageRef;
 
 /// A [`Replier`] over every registered adapter.
@@ -40,5 +40,39 @@ impl Replier for Router {
 
     async fn edit(&self, message: &MessageRef, text: &str) -> Result<(), ChatError> {
         self.get(&message.platform)?.edit(message, text).await
+    }
+
+    async fn reply(
+        &self,
+        platform: &str,
+        room: &str,
+        to: &str,
+        text: &str,
+    ) -> Result<MessageRef, ChatError> {
+        self.get(platform)?.reply(platform, room, to, text).await
+    }
+
+    async fn reply_with_buttons(
+        &self,
+        platform: &str,
+        room: &str,
+        to: &str,
+        text: &str,
+        buttons: &[Button],
+    ) -> Result<MessageRef, ChatError> {
+        self.get(platform)?
+            .reply_with_buttons(platform, room, to, text, buttons)
+            .await
+    }
+
+    async fn edit_with_buttons(
+        &self,
+        message: &MessageRef,
+        text: &str,
+        buttons: &[Button],
+    ) -> Result<(), ChatError> {
+        self.get(&message.platform)?
+            .edit_with_buttons(message, text, buttons)
+            .await
     }
 }

@@ -2,7 +2,7 @@
 
 use super::{Dispatcher, INTERNAL, unavailable};
 use crate::auth::RoomRef;
-use crate::chat::Incoming;
+use crate::chat::{Button, Incoming};
 use crate::command::Command;
 use crate::jobs::{self, CancelOutcome};
 use crate::store::{AuditOutcome, ClusterSpec, Enqueued, JobKind, NewJob, Origin, Requester};
@@ -64,7 +64,17 @@ impl Dispatcher {
             job.id,
             job.id
         );
-        match self.chat.send(&msg.platform, &msg.room, &ack).await {
+        let sent = self
+            .chat
+            .reply_with_buttons(
+                &msg.platform,
+                &msg.room,
+                &msg.event_id,
+                &ack,
+                &[Button::cancel(job.id)],
+            )
+            .await;
+        match sent {
             Ok(m) => self.progress.attach(&job, m).await,
             Err(e) => tracing::warn!(job = job.id, error = %e, "cannot acknowledge a queued job"),
         }

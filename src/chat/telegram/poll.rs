@@ -1,0 +1,193 @@
+//! Long polling: updates become [`Incoming`] messages; the offset past an update is written to
+//! the store only once the dispatcher has handled it, so a restart (or a SIGKILL) neither
+//! replays a handled command nor loses one it never saw. The dispatcher's dedupe (platform,
+//! room, event id) is the second guard.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use teloxide::prelude::Requester;
+use teloxide::requests::Request;
+use teloxide::types::{CallbackQuery, ChatKind, Message, Update, UpdateKind};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::api::{Api, TelegramError};
+use super::{PLATFORM, keyboard};
+use crate::chat::{Handled, Incoming};
+use crate::store::{JobStore, Space};
+
+/// How long one handled signal is awaited before the offset moves on anyway (the dispatcher
+/// handles one message in milliseconds; dedupe still guards a later redelivery).
+const HANDLED_WAIT: Duration = Duration::from_secs(120);
+/// Longest pause between polls while Telegram cannot be reached.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Where the offset is kept, and who the bot is.
+pub struct Poller {
+    /// The client.
+    pub api: Arc<Api>,
+    /// The store holding the offset.
+    pub store: Arc<dyn JobStore>,
+    /// The bot's numeric id (the offset's key).
+    pub bot_id: u64,
+    /// The bot's user name, for `/cmd@name`.
+    pub username: String,
+}
+
+impl Poller {
+    fn key(&self) -> String {
+        format!("{PLATFORM}\x1f{}", self.bot_id)
+    }
+
+    /// The next update id to fetch, as kept.
+    pub fn offset(&self) -> Result<Option<i32>, TelegramError> {
+        Ok(self
+            .store
+            .kv_get(Space::Offsets, &self.key())?
+            .and_then(|v| v.parse().ok()))
+    }
+
+    fn keep(&self, offset: i32) -> Result<(), TelegramError> {
+        Ok(self
+            .store
+            .kv_put(Space::Offsets, &self.key(), &offset.to_string())?)
+    }
+
+    /// Polls until `shutdown` (or until the inbox closes).
+    pub async fn run(
+        self,
+        inbox: mpsc::Sender<Incoming>,
+        shutdown: CancellationToken,
+    ) -> Result<(), TelegramError> {
+        let mut offset = self.offset()?;
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            let batch = tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                b = self.api.updates(offset) => b,
+            };
+            let updates = match batch {
+                Ok(u) => {
+                    backoff = Duration::from_millis(500);
+                    u
+                }
+                Err(TelegramError::Stopping { .. }) => return Ok(()),
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in = ?backoff, "cannot fetch Telegram updates");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return Ok(()),
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    continue;
+                }
+            };
+            let mut waits: Vec<(i32, Option<oneshot::Receiver<()>>)> = Vec::new();
+            for update in updates {
+                let id = i32::try_from(update.id.0).unwrap_or(i32::MAX);
+                // A server that ignores the offset must not make the bot act twice.
+                if offset.is_some_and(|o| id < o) {
+                    continue;
+                }
+                let next = id.saturating_add(1);
+                let Some(mut msg) = self.incoming(update) else {
+                    waits.push((next, None));
+                    continue;
+                };
+                let (handled, rx) = Handled::new();
+                msg.handled = Some(handled);
+                if inbox.send(msg).await.is_err() {
+                    return Ok(());
+                }
+                waits.push((next, Some(rx)));
+            }
+            for (next, rx) in waits {
+                if let Some(rx) = rx {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return Ok(()),
+                        r = tokio::time::timeout(HANDLED_WAIT, rx) => match r {
+                            Ok(Ok(())) => {}
+                            // Dropped unhandled: the bot is stopping; fetch it again next time.
+                            Ok(Err(_)) => return Ok(()),
+                            Err(_) => tracing::warn!(update = next - 1, "a Telegram update was not handled in time; moving on"),
+                        },
+                    }
+                }
+                self.keep(next)?;
+                offset = Some(next);
+            }
+        }
+    }
+
+    /// The message an update carries for the dispatcher, if any.
+    fn incoming(&self, update: Update) -> Option<Incoming> {
+        match update.kind {
+            UpdateKind::Message(m) => self.message(m),
+            UpdateKind::CallbackQuery(q) => self.press(q),
+            _ => None,
+        }
+    }
+
+    fn message(&self, m: Message) -> Option<Incoming> {
+        let from = m.from.as_ref()?;
+        if from.is_bot
+            || matches!(m.chat.kind, ChatKind::Public(ref p) if matches!(p.kind, teloxide::types::PublicChatKind::Channel(_)))
+        {
+            return None;
+        }
+        let text = m.text()?.to_string();
+        Some(Incoming {
+            platform: PLATFORM.into(),
+            room: m.chat.id.0.to_string(),
+            sender: from.id.0.to_string(),
+            event_id: m.id.0.to_string(),
+            text,
+            bot_username: Some(self.username.clone()),
+            help_note: None,
+            handled: None,
+        })
+    }
+
+    /// A button press: answered at once (Telegram shows a spinner until then), and passed on
+    /// as the command the button runs, from the person who pressed it.
+    fn press(&self, q: CallbackQuery) -> Option<Incoming> {
+        let command = q.data.as_deref().and_then(keyboard::command_of);
+        let api = self.api.clone();
+        let (id, known) = (q.id.clone(), command.is_some());
+        tokio::spawn(async move {
+            let bot = api.bot();
+            let answer = api
+                .call("answerCallbackQuery", || {
+                    let r = bot.answer_callback_query(id.clone());
+                    if known {
+                        r.send()
+                    } else {
+                        teloxide::payloads::AnswerCallbackQuerySetters::text(
+                            r,
+                            "this button does nothing any more",
+                        )
+                        .send()
+                    }
+                })
+                .await;
+            if let Err(e) = answer {
+                tracing::warn!(error = %e, "cannot answer a Telegram button press");
+            }
+        });
+        let message = q.message.as_ref()?;
+        if q.from.is_bot {
+            return None;
+        }
+        Some(Incoming {
+            platform: PLATFORM.into(),
+            room: message.chat().id.0.to_string(),
+            sender: q.from.id.0.to_string(),
+            event_id: format!("{}/cb{}", message.id().0, q.id.0),
+            text: command?,
+            bot_username: Some(self.username.clone()),
+            help_note: None,
+            handled: None,
+        })
+    }
+}

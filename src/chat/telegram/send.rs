@@ -1,0 +1,153 @@
+//! The Telegram [`Replier`]: messages in HTML parse mode, as replies to the command they answer,
+//! split when longer than Telegram allows; edits through the per-chat [`Pacer`].
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use teloxide::payloads::SendMessageSetters;
+use teloxide::prelude::Requester;
+use teloxide::requests::Request;
+use teloxide::types::{ChatId, MessageId, ParseMode, ReplyParameters};
+
+use super::api::{Api, TelegramError};
+use super::pace::{Edit, Pacer};
+use super::{PLATFORM, format, keyboard};
+use crate::chat::{Button, ChatError, Replier};
+use crate::progress::MessageRef;
+
+/// Sends and edits Telegram messages.
+pub struct TelegramReplier {
+    api: Arc<Api>,
+    pacer: Arc<Pacer>,
+}
+
+impl TelegramReplier {
+    /// A replier over `api`, editing through `pacer`.
+    pub fn new(api: Arc<Api>, pacer: Arc<Pacer>) -> Self {
+        TelegramReplier { api, pacer }
+    }
+
+    async fn post(
+        &self,
+        room: &str,
+        to: Option<MessageId>,
+        text: &str,
+        buttons: &[Button],
+    ) -> Result<MessageRef, TelegramError> {
+        let chat = chat_id(room)?;
+        let mut first = None;
+        for (i, html) in format::html_messages(text).into_iter().enumerate() {
+            let bot = self.api.bot();
+            // Buttons go under the first part: that is the message later edits change.
+            let keyboard = (i == 0 && !buttons.is_empty()).then(|| keyboard::markup(buttons));
+            let reply_to = if i == 0 { to } else { None };
+            let sent = self
+                .api
+                .call("sendMessage", || {
+                    let mut r = bot
+                        .send_message(chat, html.clone())
+                        .parse_mode(ParseMode::Html);
+                    if let Some(id) = reply_to {
+                        r = r.reply_parameters(
+                            ReplyParameters::new(id).allow_sending_without_reply(),
+                        );
+                    }
+                    if let Some(k) = &keyboard {
+                        r = r.reply_markup(k.clone());
+                    }
+                    r.send()
+                })
+                .await?;
+            self.pacer.sent(chat);
+            first.get_or_insert(sent.id);
+        }
+        let id = first.map_or(0, |m| m.0);
+        Ok(MessageRef {
+            platform: PLATFORM.into(),
+            room: room.into(),
+            id: id.to_string(),
+        })
+    }
+}
+
+/// A room id as a Telegram chat id.
+pub fn chat_id(room: &str) -> Result<ChatId, TelegramError> {
+    room.parse()
+        .map(ChatId)
+        .map_err(|_| TelegramError::BadChat(room.into()))
+}
+
+/// The message a reply answers: an [`Incoming::event_id`](crate::chat::Incoming) is the
+/// message id, followed for a button press by `/cb<query id>`.
+fn reply_target(to: &str) -> Option<MessageId> {
+    to.split('/').next()?.parse().ok().map(MessageId)
+}
+
+#[async_trait]
+impl Replier for TelegramReplier {
+    async fn send(&self, _platform: &str, room: &str, text: &str) -> Result<MessageRef, ChatError> {
+        Ok(self.post(room, None, text, &[]).await?)
+    }
+
+    async fn edit(&self, message: &MessageRef, text: &str) -> Result<(), ChatError> {
+        self.edit_with_buttons(message, text, &[]).await
+    }
+
+    async fn reply(
+        &self,
+        _platform: &str,
+        room: &str,
+        to: &str,
+        text: &str,
+    ) -> Result<MessageRef, ChatError> {
+        Ok(self.post(room, reply_target(to), text, &[]).await?)
+    }
+
+    async fn reply_with_buttons(
+        &self,
+        _platform: &str,
+        room: &str,
+        to: &str,
+        text: &str,
+        buttons: &[Button],
+    ) -> Result<MessageRef, ChatError> {
+        Ok(self.post(room, reply_target(to), text, buttons).await?)
+    }
+
+    async fn edit_with_buttons(
+        &self,
+        message: &MessageRef,
+        text: &str,
+        buttons: &[Button],
+    ) -> Result<(), ChatError> {
+        let chat = chat_id(&message.room)?;
+        let id = message
+            .id
+            .parse()
+            .map(MessageId)
+            .map_err(|_| TelegramError::BadMessage(message.id.clone()))?;
+        self.pacer.edit(
+            chat,
+            Edit {
+                message: id,
+                html: format::html_one(text),
+                keyboard: keyboard::markup(buttons),
+            },
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_answer_the_message_or_the_pressed_button_s_message() {
+        assert_eq!(reply_target("17"), Some(MessageId(17)));
+        assert_eq!(reply_target("17/cb99"), Some(MessageId(17)));
+        assert_eq!(reply_target("x"), None);
+        assert!(chat_id("-1001234").is_ok());
+        assert!(chat_id("!room:x").is_err());
+    }
+}

@@ -145,8 +145,8 @@ pub async fn adapters(
     store: std::sync::Arc<dyn crate::store::JobStore>,
 ) -> Result<Vec<Box<dyn ChatAdapter>>, ChatError> {
     let mut out: Vec<Box<dyn ChatAdapter>> = Vec::new();
-    if let Some(t) = &config.telegram {
-        out.push(Box::new(TelegramAdapter::connect(t, store).await?));
+    if config.telegram.is_some() {
+        out.push(Box::new(TelegramAdapter::connect(config, store).await?));
     }
     Ok(out)
 }

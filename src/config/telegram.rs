@@ -20,9 +20,10 @@ pub struct Telegram {
     pub poll_timeout_secs: u64,
     /// Timeout of any other request, s (1-120).
     pub request_timeout_secs: u64,
-    /// Fewest milliseconds between two edits in one private chat (1000-60000).
+    /// Fewest milliseconds between two edits in one private chat (100-60000; Telegram allows
+    /// about one change a second, so below 1000 only for a Bot API server of one's own).
     pub edit_interval_ms: u64,
-    /// Fewest milliseconds between two edits in one group (1000-60000); Telegram allows about
+    /// Fewest milliseconds between two edits in one group (100-60000); Telegram allows about
     /// 20 messages a minute in a group.
     pub group_edit_interval_ms: u64,
     /// Longest HTTP 429 `retry_after` honoured for one message before it is given up, s
@@ -75,11 +76,11 @@ impl Telegram {
         for (key, v, lo, hi) in [
             ("poll_timeout_secs", self.poll_timeout_secs, 1, 50),
             ("request_timeout_secs", self.request_timeout_secs, 1, 120),
-            ("edit_interval_ms", self.edit_interval_ms, 1000, 60_000),
+            ("edit_interval_ms", self.edit_interval_ms, 100, 60_000),
             (
                 "group_edit_interval_ms",
                 self.group_edit_interval_ms,
-                1000,
+                100,
                 60_000,
             ),
             ("max_retry_after_secs", self.max_retry_after_secs, 1, 3600),

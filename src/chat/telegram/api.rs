@@ -16,6 +16,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Secret, Telegram};
 
+/// Attempts of a request that could not connect (the Bot API server restarting, say).
+const CONNECT_ATTEMPTS: u32 = 4;
+/// Wait before the n-th new attempt: n times this.
+const CONNECT_BACKOFF: Duration = Duration::from_millis(500);
+
 /// Telegram failures.
 #[derive(Debug, thiserror::Error)]
 pub enum TelegramError {
@@ -143,6 +148,7 @@ impl Api {
         R: Future<Output = Result<T, RequestError>>,
     {
         let started = Instant::now();
+        let mut attempt = 0;
         loop {
             // A request runs to its answer or timeout even while the bot stops (the last
             // messages, "job paused", go out then); only waits for flood control are cut short.
@@ -157,24 +163,33 @@ impl Api {
                 Ok(Ok(v)) => return Ok(v),
                 Ok(Err(e)) => e,
             };
-            let RequestError::RetryAfter(wait) = error else {
-                return Err(TelegramError::Api {
-                    method,
-                    message: scrub(&error.to_string(), self.token.expose()),
-                });
+            let wait = match &error {
+                RequestError::RetryAfter(wait) => wait.duration(),
+                // Nothing reached the server, so trying again cannot act twice.
+                RequestError::Network(e) if e.is_connect() && attempt < CONNECT_ATTEMPTS => {
+                    attempt += 1;
+                    CONNECT_BACKOFF * attempt
+                }
+                _ => {
+                    return Err(TelegramError::Api {
+                        method,
+                        message: scrub(&error.to_string(), self.token.expose()),
+                    });
+                }
             };
-            let wait = wait.duration();
             if started.elapsed() + wait > self.max_retry_after {
                 return Err(TelegramError::Flood {
                     method,
                     secs: wait.as_secs(),
                 });
             }
-            tracing::info!(
-                method,
-                wait_secs = wait.as_secs_f64(),
-                "Telegram flood control (HTTP 429): waiting as asked"
-            );
+            if matches!(error, RequestError::RetryAfter(_)) {
+                tracing::info!(
+                    method,
+                    wait_secs = wait.as_secs_f64(),
+                    "Telegram flood control (HTTP 429): waiting as asked"
+                );
+            }
             tokio::select! {
                 _ = self.stop.cancelled() => return Err(TelegramError::Stopping { method }),
                 _ = tokio::time::sleep(wait) => {}
@@ -199,7 +214,11 @@ impl Api {
                     .get_updates()
                     .timeout(secs)
                     .limit(100)
-                    .allowed_updates([AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
+                    .allowed_updates([
+                        AllowedUpdate::Message,
+                        AllowedUpdate::CallbackQuery,
+                        AllowedUpdate::MyChatMember,
+                    ]);
                 if let Some(o) = offset {
                     r = r.offset(o);
                 }

@@ -31,16 +31,27 @@ fn is_preformatted(line: &str) -> bool {
     line.starts_with([' ', '\t']) || line.contains("  ")
 }
 
-/// Renders plain lines as HTML: consecutive preformatted lines become one `<pre>` block.
+/// Renders plain lines as HTML: two or more consecutive preformatted lines (a table) become
+/// one `<pre>` block; a lone indented line (a description under a usage line) stays text.
 fn render(lines: &[&str]) -> String {
     let mut out = String::new();
     let mut i = 0;
     while i < lines.len() {
-        let pre = is_preformatted(lines[i]);
-        let mut j = i;
-        while j < lines.len() && is_preformatted(lines[j]) == pre {
-            j += 1;
-        }
+        let run = lines[i..].iter().take_while(|l| is_preformatted(l)).count();
+        let pre = run >= 2;
+        let j = if pre {
+            i + run
+        } else {
+            // Text up to the next table.
+            let mut j = i + 1;
+            while j < lines.len()
+                && !(is_preformatted(lines[j])
+                    && lines.get(j + 1).is_some_and(|l| is_preformatted(l)))
+            {
+                j += 1;
+            }
+            j
+        };
         if !out.is_empty() {
             out.push('\n');
         }
@@ -178,6 +189,12 @@ mod tests {
             "job #2 cluster create: step 7/14 running\n<pre>  10.0.0.11  control-plane running\n  10.0.0.12  worker        running</pre>\nnext: /ge catalog"
         );
         assert_eq!(visible(&html), text);
+    }
+
+    #[test]
+    fn a_lone_indented_line_stays_text() {
+        let text = "/cluster list\n    list the clusters\n/job ID\n    show a job";
+        assert_eq!(html_one(text), text);
     }
 
     #[test]

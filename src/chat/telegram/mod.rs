@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 pub use api::TelegramError;
 
 use super::{ChatAdapter, ChatError, Incoming, Replier};
-use crate::config::Telegram;
+use crate::config::Config;
 use crate::store::JobStore;
 
 /// Adapter name.
@@ -45,9 +45,13 @@ impl TelegramAdapter {
     /// Checks the token with `getMe`, makes sure no webhook takes the updates, and publishes the
     /// command menu (when configured). The offset is kept in `store`.
     pub async fn connect(
-        cfg: &Telegram,
+        config: &Config,
         store: Arc<dyn JobStore>,
     ) -> Result<TelegramAdapter, TelegramError> {
+        let cfg = config
+            .telegram
+            .as_ref()
+            .ok_or_else(|| TelegramError::Token("no [telegram] section".into()))?;
         let stop = CancellationToken::new();
         let api = Arc::new(api::Api::new(cfg, stop.clone())?);
         let me = api.me().await?;
@@ -83,6 +87,12 @@ impl TelegramAdapter {
             store,
             bot_id: me.id.0,
             username: me.username().to_string(),
+            rooms: config
+                .rooms
+                .iter()
+                .filter(|r| r.platform == PLATFORM)
+                .map(|r| r.id.clone())
+                .collect(),
         };
         Ok(TelegramAdapter {
             poller,

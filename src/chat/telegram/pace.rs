@@ -103,12 +103,14 @@ impl Pacer {
     /// Sends the lane's edits one gap apart until it is empty or the bot stops.
     async fn drain(self: Arc<Self>, chat: ChatId) {
         loop {
+            // Re-read after every wait: a message sent meanwhile may have pushed it back.
             let at = self.lanes().get(&chat).and_then(|l| l.next_at);
-            if let Some(at) = at {
+            if let Some(at) = at.filter(|at| *at > Instant::now()) {
                 tokio::select! {
                     _ = self.stop.cancelled() => return,
                     _ = tokio::time::sleep_until(at) => {}
                 }
+                continue;
             }
             let edit = {
                 let mut lanes = self.lanes();

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use teloxide::prelude::Requester;
 use teloxide::requests::Request;
-use teloxide::types::{CallbackQuery, ChatKind, Message, Update, UpdateKind};
+use teloxide::types::{CallbackQuery, ChatKind, ChatMemberUpdated, Message, Update, UpdateKind};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -33,6 +33,8 @@ pub struct Poller {
     pub bot_id: u64,
     /// The bot's user name, for `/cmd@name`.
     pub username: String,
+    /// Chats listed in `[[rooms]]`: the bot leaves any other group it is added to.
+    pub rooms: std::collections::HashSet<String>,
 }
 
 impl Poller {
@@ -125,6 +127,10 @@ impl Poller {
         match update.kind {
             UpdateKind::Message(m) => self.message(m),
             UpdateKind::CallbackQuery(q) => self.press(q),
+            UpdateKind::MyChatMember(m) => {
+                self.added(m);
+                None
+            }
             _ => None,
         }
     }
@@ -147,6 +153,26 @@ impl Poller {
             help_note: None,
             handled: None,
         })
+    }
+
+    /// The bot was added to a chat: it stays only in chats listed in `[[rooms]]` (a stranger's
+    /// group gets no answers anyway; leaving says so and keeps the bot out of its traffic).
+    fn added(&self, m: ChatMemberUpdated) {
+        let room = m.chat.id.0.to_string();
+        if !m.new_chat_member.is_present() || m.chat.is_private() || self.rooms.contains(&room) {
+            return;
+        }
+        tracing::info!(chat = %room, by = m.from.id.0, "added to a chat not listed in [[rooms]]; leaving it");
+        let api = self.api.clone();
+        tokio::spawn(async move {
+            let bot = api.bot();
+            if let Err(e) = api
+                .call("leaveChat", || bot.leave_chat(m.chat.id).send())
+                .await
+            {
+                tracing::warn!(error = %e, "cannot leave a chat");
+            }
+        });
     }
 
     /// A button press: answered at once (Telegram shows a spinner until then), and passed on

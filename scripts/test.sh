@@ -17,6 +17,8 @@ type -P kill >/dev/null 2>&1 || missing+=(procps)
 # shellcheck checks commands/ and the stand-ins; unshare sandboxes the local script tests.
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
+# Node runs the Telegram Bot API emulator (tests/peers/telegram-compat.js).
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   as_root apt-get update -q
@@ -31,6 +33,8 @@ fi
 # Real test peers: OpenSSH sshd (started per test on 127.0.0.x), sudo, and the two local users
 # the non-root SSH tests log in as.
 as_root bash scripts/test-setup-ssh.sh
+# The Telegram Bot API emulator (npm telegram-test-api), cached under ~/.cache/labkube-peers.
+bash scripts/test-setup-telegram.sh
 
 # Library, binary and integration tests (benchmarks are run separately: see docs/BENCHMARKS.md).
 exec cargo test --locked "$@"

@@ -5,6 +5,7 @@
 mod auth_table;
 mod cluster;
 mod commands;
+mod conformance;
 mod console;
 mod crash;
 mod dispatch;
@@ -17,4 +18,6 @@ mod ssh;
 mod sshd;
 mod store_contract;
 mod support;
+mod telegram;
+mod tgapi;
 mod worker;

@@ -240,3 +240,48 @@ impl Bot {
         self.seen
     }
 }
+
+/// A `labkube run` daemon, its output appended to `bot.log` in `dir` (the config is
+/// `dir/config.toml`); SIGKILLed on drop.
+pub struct Daemon {
+    child: Option<Child>,
+}
+
+impl Daemon {
+    /// Starts `labkube run --config dir/config.toml` with `env` added.
+    pub fn start(dir: &Path, env: &[(&str, &str)]) -> Daemon {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("bot.log"))
+            .unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_labkube"));
+        cmd.args(["run", "--config"])
+            .arg(dir.join("config.toml"))
+            .env("HOME", dir)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Daemon {
+            child: Some(cmd.spawn().expect("start labkube run")),
+        }
+    }
+
+    /// SIGKILLs the daemon and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,292 @@
+//! What is Telegram's own: the Cancel button (authorised and not), flood control (HTTP 429),
+//! `/cmd@botname` in a group, other bots, the command menu, HTML, per-chat edit pacing in a
+//! private chat, and commands sent while the bot was down.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::user::TgUser;
+use super::{GROUP, LogOnPanic, TelegramPlatform};
+use crate::conformance::{BotMessage, Platform, TestUser, WAIT, wait_for};
+use crate::tgapi::BOT_USERNAME;
+
+fn job_number(m: &BotMessage) -> String {
+    let rest = m.text.split("job #").nth(1).unwrap_or("");
+    rest.chars().take_while(char::is_ascii_digit).collect()
+}
+
+/// Waits for the acknowledgement of command `id`.
+async fn ack_of(u: &TgUser, id: &str) -> BotMessage {
+    wait_for(u, "acknowledging", |m| {
+        m.reply_to.as_deref() == Some(id) && m.original.contains("queued job #")
+    })
+    .await
+}
+
+fn of(calls: &[Value], method: &str) -> Vec<Value> {
+    calls
+        .iter()
+        .filter(|c| c["method"] == method)
+        .cloned()
+        .collect()
+}
+
+/// Waits until the buttons under message `id` satisfy `pred`.
+async fn wait_buttons(
+    u: &TgUser,
+    id: &str,
+    what: &str,
+    pred: impl Fn(&[(String, String)]) -> bool,
+) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let b = u.buttons(id).await;
+        if pred(&b) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the buttons never {what}: {b:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_button_refuses_a_stranger_and_cancels_for_the_operator() {
+    let p = TelegramPlatform::new(super::SUITE_PACE_MS).await;
+    let _log = LogOnPanic::of(&p);
+    let op = p.op.clone();
+    let id = op.send("/selftest steps=40 ms=500").await;
+    let ack = ack_of(&op, &id).await;
+    let n = job_number(&ack);
+    let data = format!("/cancel {n}");
+    assert_eq!(
+        op.buttons(&ack.id).await,
+        vec![("Cancel".to_string(), data.clone())]
+    );
+
+    p.stranger.press(&ack.id, &data).await;
+    let refused = wait_for(&*op, "refusing the stranger's press", |m| {
+        m.reply_to.as_deref() == Some(&ack.id) && m.text.contains("not a labkube user")
+    })
+    .await;
+    assert!(!refused.text.contains("cancel"), "{}", refused.text);
+    // The job goes on, its button still there while it runs.
+    let before = op
+        .bot_messages()
+        .await
+        .into_iter()
+        .find(|m| m.id == ack.id)
+        .unwrap()
+        .edits;
+    wait_for(&*op, "progress after the refusal", |m| {
+        m.id == ack.id && m.edits > before && m.text.contains("running")
+    })
+    .await;
+    assert_eq!(op.buttons(&ack.id).await.len(), 1);
+
+    op.press(&ack.id, &data).await;
+    wait_for(&*op, "stopping the job", |m| {
+        m.text.contains(&format!("job #{n} ")) && m.text.contains("cancelled")
+    })
+    .await;
+    wait_buttons(&op, &ack.id, "went away after the job ended", |b| {
+        b.is_empty()
+    })
+    .await;
+
+    // Each press was answered promptly after the bot received it.
+    let calls = p.api.calls().await;
+    let answers = of(&calls, "answercallbackquery");
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    for a in &answers {
+        let t = a["t"].as_f64().unwrap();
+        let got = of(&calls, "getupdates")
+            .iter()
+            .filter(|g| g["delivered"].as_array().is_some_and(|d| !d.is_empty()))
+            .filter_map(|g| g["done"].as_f64())
+            .filter(|d| *d <= t)
+            .fold(0.0, f64::max);
+        assert!(
+            t - got < 1000.0,
+            "a press was answered {} ms after delivery",
+            t - got
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flood_control_is_waited_out_for_sends_and_edits() {
+    let p = TelegramPlatform::new(super::SUITE_PACE_MS).await;
+    let _log = LogOnPanic::of(&p);
+    let op = p.op.clone();
+    p.api.fail("sendMessage", 1, 2).await;
+    let started = Instant::now();
+    let id = op.send("/whoami").await;
+    wait_for(&*op, "answering after the wait", |m| {
+        m.reply_to.as_deref() == Some(&id)
+    })
+    .await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "retry_after was not honoured"
+    );
+    let replies = op
+        .bot_messages()
+        .await
+        .into_iter()
+        .filter(|m| m.reply_to.as_deref() == Some(&id))
+        .count();
+    assert_eq!(replies, 1);
+
+    p.api.fail("editMessageText", 2, 1).await;
+    let id = op.send("/selftest steps=3 ms=300").await;
+    let ack = ack_of(&op, &id).await;
+    wait_for(&*op, "the final edit despite 429s", |m| {
+        m.id == ack.id && m.text.contains("3/3")
+    })
+    .await;
+    let calls = p.api.calls().await;
+    let limited = calls.iter().filter(|c| c["status"] == 429).count();
+    assert_eq!(limited, 3, "every injected 429 was met");
+    assert!(p.bot_log().contains("flood control"), "{}", p.bot_log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_commands_by_name_other_bots_menu_and_html() {
+    let p = TelegramPlatform::new(super::SUITE_PACE_MS).await;
+    let _log = LogOnPanic::of(&p);
+    let op = p.op.clone();
+    let ours = op.send(&format!("/whoami@{BOT_USERNAME}")).await;
+    let m = wait_for(&*op, "answering /whoami@bot", |m| {
+        m.reply_to.as_deref() == Some(&ours)
+    })
+    .await;
+    assert!(m.text.contains("admin"), "{}", m.text);
+    let theirs = op.send("/whoami@some_other_bot").await;
+    let bot = TgUser::new(
+        &p.api.url(),
+        3003,
+        "Robo",
+        true,
+        json!({ "id": GROUP, "type": "supergroup", "title": "lab" }),
+    );
+    let from_bot = bot.send("/help").await;
+    let probe = op.send("/ge catalog").await;
+    let catalog = wait_for(&*op, "answering the probe", |m| {
+        m.reply_to.as_deref() == Some(&probe)
+    })
+    .await;
+    let msgs = op.bot_messages().await;
+    for skipped in [&theirs, &from_bot] {
+        assert!(
+            !msgs.iter().any(|m| m.reply_to.as_deref() == Some(skipped)),
+            "answered {skipped}: {msgs:?}"
+        );
+    }
+    // HTML: the catalogue's indented lines in <pre>, nothing else unescaped.
+    let raw = op.records().await;
+    let html = raw
+        .iter()
+        .find(|r| r["messageId"].as_i64().map(|i| i.to_string()) == Some(catalog.id.clone()))
+        .unwrap();
+    assert_eq!(html["message"]["parse_mode"], "HTML", "{html}");
+    assert!(
+        html["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("<pre>  cratedb"),
+        "{html}"
+    );
+    for r in &raw {
+        let t = r["message"]["text"]
+            .as_str()
+            .unwrap_or("")
+            .replace("<pre>", "")
+            .replace("</pre>", "");
+        assert!(!t.contains('<') && !t.contains('>'), "unescaped: {t}");
+    }
+    let calls = p.api.calls().await;
+    let menu = of(&calls, "setmycommands");
+    let commands = menu
+        .first()
+        .map(|c| c["commands"].clone())
+        .unwrap_or_default();
+    let words: Vec<&str> = commands
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["command"].as_str())
+        .collect();
+    for w in ["cluster", "ge", "rollback", "jobs", "cancel", "help"] {
+        assert!(words.contains(&w), "{w} not in the menu {words:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_chat_edits_are_paced_and_downtime_commands_run_once() {
+    // Telegram's own limit: one change a second in a private chat.
+    let mut p = TelegramPlatform::new(1000).await;
+    let _log = LogOnPanic::of(&p);
+    let me = p.op_private.clone();
+    let id = me.send("/selftest steps=10 ms=250").await;
+    let ack = ack_of(&me, &id).await;
+    wait_for(&*me, "the outcome", |m| {
+        m.reply_to.as_deref() == Some(&id) && m.text.contains("succeeded in")
+    })
+    .await;
+    wait_for(&*me, "the final edit", |m| {
+        m.id == ack.id && m.text.contains("10/10")
+    })
+    .await;
+    let calls = p.api.calls().await;
+    let chat = me.chat_id().to_string();
+    let changes: Vec<f64> = calls
+        .iter()
+        .filter(|c| c["status"] == 200 && c["chat"].to_string().trim_matches('"') == chat)
+        .filter(|c| c["method"] == "editmessagetext" || c["method"] == "sendmessage")
+        .map(|c| c["t"].as_f64().unwrap())
+        .collect();
+    let edits = of(&calls, "editmessagetext").len();
+    assert!(edits >= 2, "{edits} edits");
+    // Each edit waits a second after the chat's previous message or edit.
+    let edit_times: Vec<f64> = calls
+        .iter()
+        .filter(|c| {
+            c["method"] == "editmessagetext" && c["chat"].to_string().trim_matches('"') == chat
+        })
+        .map(|c| c["t"].as_f64().unwrap())
+        .collect();
+    for t in edit_times {
+        let before = changes
+            .iter()
+            .filter(|c| **c < t)
+            .fold(0.0, |a: f64, c| a.max(*c));
+        assert!(
+            t - before >= 950.0,
+            "an edit {} ms after the previous change",
+            t - before
+        );
+    }
+
+    // A command sent while the bot is down runs once when it is back; nothing runs twice.
+    p.kill_bot().await;
+    let missed = me.send("/selftest steps=1 ms=10").await;
+    p.start_bot().await;
+    wait_for(&*me, "running the missed command", |m| {
+        m.reply_to.as_deref() == Some(&missed) && m.text.contains("succeeded in")
+    })
+    .await;
+    p.kill_bot().await;
+    p.start_bot().await;
+    let probe = me.send("/whoami").await;
+    wait_for(&*me, "answering after two restarts", |m| {
+        m.reply_to.as_deref() == Some(&probe)
+    })
+    .await;
+    let msgs = me.bot_messages().await;
+    let acks = msgs
+        .iter()
+        .filter(|m| m.original.contains("queued job #"))
+        .count();
+    assert_eq!(acks, 2, "{msgs:?}");
+}

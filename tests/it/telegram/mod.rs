@@ -91,6 +91,21 @@ impl TelegramPlatform {
         }
     }
 
+    /// SIGTERMs the bot; it must exit cleanly within 10 s (the long poll hears the shutdown).
+    pub fn terminate_bot(&mut self) {
+        let status = self
+            .bot
+            .as_mut()
+            .expect("the bot is running")
+            .terminate(Duration::from_secs(10));
+        self.bot = None;
+        assert!(
+            status.success(),
+            "labkube run exited with {status}:\n{}",
+            self.bot_log()
+        );
+    }
+
     /// The bot's log so far.
     pub fn bot_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("bot.log")).unwrap_or_default()

@@ -153,7 +153,7 @@ async fn flood_control_is_waited_out_for_sends_and_edits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_commands_by_name_other_bots_menu_and_html() {
-    let p = TelegramPlatform::new(super::SUITE_PACE_MS).await;
+    let mut p = TelegramPlatform::new(super::SUITE_PACE_MS).await;
     let _log = LogOnPanic::of(&p);
     let op = p.op.clone();
     let ours = op.send(&format!("/whoami@{BOT_USERNAME}")).await;
@@ -220,6 +220,7 @@ async fn group_commands_by_name_other_bots_menu_and_html() {
     for w in ["cluster", "ge", "rollback", "jobs", "cancel", "help"] {
         assert!(words.contains(&w), "{w} not in the menu {words:?}");
     }
+    p.terminate_bot();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,6 +19,8 @@
 #[path = "../tests/it/fakekube/mod.rs"]
 #[allow(dead_code, unused_imports)]
 mod fakekube;
+#[path = "common/report.rs"]
+mod report;
 #[path = "../tests/it/ge/rig.rs"]
 mod rig;
 #[path = "../tests/it/support.rs"]
@@ -32,6 +34,7 @@ use hdrhistogram::Histogram;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::runtime::wait::{await_condition, conditions};
 use labkube::store::JobStore;
+use report::{ms, table};
 use rig::{Rig, RigOptions};
 use support::Sent;
 
@@ -66,25 +69,6 @@ fn complete(d: &serde_json::Value, after_generation: i64) -> bool {
 }
 
 /// Milliseconds at quantile `q`.
-fn ms(h: &Histogram<u64>, q: f64) -> f64 {
-    h.value_at_quantile(q) as f64 / 1000.0
-}
-
-/// A Markdown table of latency histograms (recorded in microseconds).
-fn table(rows: &[(&str, &Histogram<u64>)]) {
-    println!("| measured | n | p50 ms | p99 ms | max ms |");
-    println!("|---|---|---|---|---|");
-    for (name, h) in rows {
-        println!(
-            "| {name} | {} | {:.2} | {:.2} | {:.2} |",
-            h.len(),
-            ms(h, 0.5),
-            ms(h, 0.99),
-            h.max() as f64 / 1000.0
-        );
-    }
-}
-
 async fn rollout_to_post() {
     let mut opts = RigOptions::default();
     opts.fake.ready_delay = Duration::from_millis(50);

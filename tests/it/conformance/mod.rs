@@ -99,20 +99,53 @@ async fn replies(user: &dyn TestUser, id: &str) -> Vec<BotMessage> {
         .collect()
 }
 
-/// The job number in "queued job #N: …".
-fn job_number(ack: &BotMessage) -> String {
+/// Sends the command `cmd` (without prefix) as `user` and waits for the bot's first reply to
+/// it; returns the command's id and the reply.
+async fn ask(p: &dyn Platform, user: &dyn TestUser, cmd: &str) -> (String, BotMessage) {
+    let id = user.send(&format!("{}{cmd}", p.prefix())).await;
+    let what = format!("answering {cmd:?}");
+    let m = wait_for(user, &what, |m| m.reply_to.as_deref() == Some(&id)).await;
+    (id, m)
+}
+
+/// A job the operator started with `cmd`: the command's id, the acknowledgement, the job number.
+struct Started {
+    id: String,
+    ack: BotMessage,
+    n: String,
+}
+
+async fn start_job(p: &dyn Platform, op: &dyn TestUser, cmd: &str) -> Started {
+    let (id, ack) = ask(p, op, cmd).await;
+    assert!(
+        ack.original.contains("queued job #"),
+        "not acknowledged: {ack:?}"
+    );
     let rest = ack.original.split("queued job #").nth(1).unwrap_or("");
-    rest.chars().take_while(char::is_ascii_digit).collect()
+    let n = rest.chars().take_while(char::is_ascii_digit).collect();
+    Started { id, ack, n }
+}
+
+impl Started {
+    /// Waits for the job's outcome message.
+    async fn outcome(&self, op: &dyn TestUser) -> BotMessage {
+        let head = format!("job #{} ", self.n);
+        wait_for(op, "with the job's outcome", |m| {
+            m.text.contains(&head) && m.text.contains("succeeded in")
+        })
+        .await
+    }
+
+    /// Waits until the acknowledgement shows `text`.
+    async fn shows(&self, op: &dyn TestUser, text: &str) -> BotMessage {
+        let what = format!("editing the acknowledgement to show {text:?}");
+        wait_for(op, &what, |m| m.id == self.ack.id && m.text.contains(text)).await
+    }
 }
 
 /// `/help` answers, as a reply, with the platform's note.
 pub async fn help(p: &dyn Platform) {
-    let op = p.operator();
-    let id = op.send(&format!("{}help", p.prefix())).await;
-    let m = wait_for(&*op, "answering help", |m| {
-        m.reply_to.as_deref() == Some(&id)
-    })
-    .await;
+    let (_, m) = ask(p, &*p.operator(), "help").await;
     assert!(m.text.contains("selftest"), "{}", m.text);
     if let Some(note) = p.help_note() {
         assert!(m.text.contains(note), "help lacks {note:?}: {}", m.text);
@@ -121,29 +154,14 @@ pub async fn help(p: &dyn Platform) {
 
 /// A mistyped command gets one usage reply.
 pub async fn bad_command(p: &dyn Platform) {
-    let op = p.operator();
-    let id = op.send(&format!("{}clustr list", p.prefix())).await;
-    let m = wait_for(&*op, "answering a typo", |m| {
-        m.reply_to.as_deref() == Some(&id)
-    })
-    .await;
-    assert!(
-        m.text.contains("unknown command") && m.text.contains("cluster"),
-        "{}",
-        m.text
-    );
+    let (_, m) = ask(p, &*p.operator(), "clustr list").await;
+    let ok = m.text.contains("unknown command") && m.text.contains("cluster");
+    assert!(ok, "{}", m.text);
 }
 
 /// A user the config does not know is refused and nothing is queued.
 pub async fn unauthorised_refused(p: &dyn Platform) {
-    let s = p.stranger();
-    let id = s
-        .send(&format!("{}selftest steps=1 ms=10", p.prefix()))
-        .await;
-    let m = wait_for(&*s, "refusing the stranger", |m| {
-        m.reply_to.as_deref() == Some(&id)
-    })
-    .await;
+    let (_, m) = ask(p, &*p.stranger(), "selftest steps=1 ms=10").await;
     assert!(!m.text.contains("queued job"), "{}", m.text);
     assert!(m.text.contains("admin"), "{}", m.text);
 }
@@ -152,24 +170,11 @@ pub async fn unauthorised_refused(p: &dyn Platform) {
 /// a new message, also a reply.
 pub async fn job_progress_and_outcome(p: &dyn Platform) {
     let op = p.operator();
-    let id = op
-        .send(&format!("{}selftest steps=4 ms=400", p.prefix()))
-        .await;
-    let is_cmd = |m: &BotMessage| m.reply_to.as_deref() == Some(&id);
-    let ack = wait_for(&*op, "acknowledging the job", |m| {
-        is_cmd(m) && m.original.contains("queued job #")
-    })
-    .await;
-    let n = job_number(&ack);
-    let done = wait_for(&*op, "with the job's outcome", |m| {
-        is_cmd(m) && m.text.contains(&format!("job #{n} ")) && m.text.contains("succeeded in")
-    })
-    .await;
-    assert_ne!(done.id, ack.id, "the outcome is a new message");
-    let ack = wait_for(&*op, "showing the finished job", |m| {
-        m.id == ack.id && m.text.contains("4/4")
-    })
-    .await;
+    let job = start_job(p, &*op, "selftest steps=4 ms=400").await;
+    let done = job.outcome(&*op).await;
+    assert_ne!(done.id, job.ack.id, "the outcome is a new message");
+    assert_eq!(done.reply_to.as_deref(), Some(job.id.as_str()));
+    let ack = job.shows(&*op, "4/4").await;
     assert!(
         ack.edits >= 2,
         "progress edits the acknowledgement: {ack:?}"
@@ -179,69 +184,39 @@ pub async fn job_progress_and_outcome(p: &dyn Platform) {
 /// An edited command does not run again.
 pub async fn edited_command_not_rerun(p: &dyn Platform) {
     let op = p.operator();
-    let id = op
-        .send(&format!("{}selftest steps=1 ms=10", p.prefix()))
-        .await;
-    let is_cmd = |m: &BotMessage| m.reply_to.as_deref() == Some(&id);
-    wait_for(&*op, "acknowledging the job", |m| {
-        is_cmd(m) && m.original.contains("queued job #")
-    })
-    .await;
-    wait_for(&*op, "with the job's outcome", |m| {
-        is_cmd(m) && m.text.contains("succeeded in")
-    })
-    .await;
-    op.edit(&id, &format!("{}selftest steps=2 ms=10", p.prefix()))
+    let job = start_job(p, &*op, "selftest steps=1 ms=10").await;
+    job.outcome(&*op).await;
+    op.edit(&job.id, &format!("{}selftest steps=2 ms=10", p.prefix()))
         .await;
     // Something after the edit, so its answer shows the edit was read and passed over.
-    let probe = op.send(&format!("{}whoami", p.prefix())).await;
-    wait_for(&*op, "answering whoami", |m| {
-        m.reply_to.as_deref() == Some(&probe)
-    })
-    .await;
-    let r = replies(&*op, &id).await;
+    ask(p, &*op, "whoami").await;
+    let r = replies(&*op, &job.id).await;
     assert_eq!(r.len(), 2, "{}", show(&r));
     let msgs = op.bot_messages().await;
-    assert!(
-        !msgs.iter().any(|m| m.text.contains("selftest (2 steps)")),
-        "{}",
-        show(&msgs)
-    );
+    let rerun = msgs.iter().any(|m| m.text.contains("selftest (2 steps)"));
+    assert!(!rerun, "{}", show(&msgs));
 }
 
 /// The bot is SIGKILLed mid-job and started again: the job resumes and finishes once, and the
 /// command is not run a second time.
 pub async fn bot_killed_mid_job(p: &mut dyn Platform) {
     let op = p.operator();
-    let id = op
-        .send(&format!("{}selftest steps=6 ms=600", p.prefix()))
-        .await;
-    let is_cmd = |m: &BotMessage| m.reply_to.as_deref() == Some(&id);
-    let ack = wait_for(&*op, "acknowledging the job", |m| {
-        is_cmd(m) && m.original.contains("queued job #")
-    })
-    .await;
-    let n = job_number(&ack);
-    wait_for(&*op, "showing step 2", |m| {
-        m.id == ack.id && m.text.contains("step 2/6")
-    })
-    .await;
+    let job = start_job(p, &*op, "selftest steps=6 ms=600").await;
+    job.shows(&*op, "step 2/6").await;
     p.kill_bot().await;
     p.start_bot().await;
+    let head = format!("job #{} ", job.n);
     wait_for(&*op, "resuming the job", |m| {
-        m.text.contains(&format!("job #{n} ")) && m.text.contains("resumed after a restart")
+        m.text.contains(&head) && m.text.contains("resumed after a restart")
     })
     .await;
-    wait_for(&*op, "with the job's outcome", |m| {
-        m.text.contains(&format!("job #{n} ")) && m.text.contains("succeeded in")
-    })
-    .await;
-    let r = replies(&*op, &id).await;
+    job.outcome(&*op).await;
+    let r = replies(&*op, &job.id).await;
     assert_eq!(r.len(), 2, "the command ran twice:\n{}", show(&r));
     let msgs = op.bot_messages().await;
     let outcomes = msgs
         .iter()
-        .filter(|m| m.text.contains(&format!("job #{n} ")) && m.text.contains("succeeded in"));
+        .filter(|m| m.text.contains(&head) && m.text.contains("succeeded in"));
     assert_eq!(outcomes.count(), 1, "{}", show(&msgs));
 }
 
@@ -249,30 +224,12 @@ pub async fn bot_killed_mid_job(p: &mut dyn Platform) {
 /// edited, the outcome arrives, and the bot answers afterwards.
 pub async fn server_restarted_mid_job(p: &mut dyn Platform) {
     let op = p.operator();
-    let id = op
-        .send(&format!("{}selftest steps=8 ms=500", p.prefix()))
-        .await;
-    let is_cmd = |m: &BotMessage| m.reply_to.as_deref() == Some(&id);
-    let ack = wait_for(&*op, "acknowledging the job", |m| {
-        is_cmd(m) && m.original.contains("queued job #")
-    })
-    .await;
-    let n = job_number(&ack);
+    let job = start_job(p, &*op, "selftest steps=8 ms=500").await;
     p.restart_server().await;
-    wait_for(&*op, "with the job's outcome", |m| {
-        m.text.contains(&format!("job #{n} ")) && m.text.contains("succeeded in")
-    })
-    .await;
-    wait_for(&*op, "showing the finished job", |m| {
-        m.id == ack.id && m.text.contains("8/8")
-    })
-    .await;
-    let probe = op.send(&format!("{}whoami", p.prefix())).await;
-    wait_for(&*op, "answering after the restart", |m| {
-        m.reply_to.as_deref() == Some(&probe)
-    })
-    .await;
-    let r = replies(&*op, &id).await;
+    job.outcome(&*op).await;
+    job.shows(&*op, "8/8").await;
+    ask(p, &*op, "whoami").await;
+    let r = replies(&*op, &job.id).await;
     assert_eq!(r.len(), 2, "{}", show(&r));
 }
 

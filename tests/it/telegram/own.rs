@@ -291,3 +291,37 @@ async fn private_chat_edits_are_paced_and_downtime_commands_run_once() {
         .count();
     assert_eq!(acks, 2, "{msgs:?}");
 }
+
+/// SIGKILL after the command was stored but before it was answered (the answer is held by
+/// flood control): the offset was not advanced, so Telegram delivers the command again, the
+/// dedupe recognises it, the job runs once and the person gets an answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_before_answering_the_command_is_redelivered_not_rerun() {
+    let mut p = TelegramPlatform::new(super::SUITE_PACE_MS).await;
+    let _log = LogOnPanic::of(&p);
+    let op = p.op.clone();
+    p.api.fail("sendMessage", 1, 8).await;
+    let id = op.send("/selftest steps=2 ms=100").await;
+    let deadline = Instant::now() + WAIT;
+    while !p.api.calls().await.iter().any(|c| c["status"] == 429) {
+        assert!(Instant::now() < deadline, "the bot never tried to answer");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    p.kill_bot().await;
+    p.start_bot().await;
+    let again = wait_for(&*op, "answering the redelivered command", |m| {
+        m.reply_to.as_deref() == Some(&id)
+    })
+    .await;
+    assert!(
+        again.text.contains("already handled") && again.text.contains("job #1"),
+        "{}",
+        again.text
+    );
+    wait_for(&*op, "finishing the job", |m| {
+        m.text.contains("job #1 ") && m.text.contains("succeeded in")
+    })
+    .await;
+    let msgs = op.bot_messages().await;
+    assert!(!msgs.iter().any(|m| m.text.contains("job #2")), "{msgs:?}");
+}

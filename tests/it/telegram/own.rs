@@ -325,3 +325,50 @@ async fn killed_before_answering_the_command_is_redelivered_not_rerun() {
     let msgs = op.bot_messages().await;
     assert!(!msgs.iter().any(|m| m.text.contains("job #2")), "{msgs:?}");
 }
+
+/// An answer longer than Telegram's 4096 characters arrives split between lines, the first
+/// part as the reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_answers_are_split_within_the_limit() {
+    let p = TelegramPlatform::new(super::SUITE_PACE_MS).await;
+    let _log = LogOnPanic::of(&p);
+    // 40 refusals fill the audit log with lines of about 150 characters.
+    let mut last = String::new();
+    for _ in 0..40 {
+        last = p.stranger.send("/selftest steps=1 ms=1").await;
+    }
+    wait_for(&*p.stranger, "refusing the last", |m| {
+        m.reply_to.as_deref() == Some(&last)
+    })
+    .await;
+    let op = p.op.clone();
+    let id = op.send("/audit 40").await;
+    let first = wait_for(&*op, "answering /audit", |m| {
+        m.reply_to.as_deref() == Some(&id)
+    })
+    .await;
+    let deadline = Instant::now() + WAIT;
+    let parts = loop {
+        let msgs = op.bot_messages().await;
+        let at = msgs.iter().position(|m| m.id == first.id).unwrap();
+        let parts: Vec<BotMessage> = msgs[at..].to_vec();
+        let lines: usize = parts
+            .iter()
+            .map(|m| m.text.lines().filter(|l| l.contains(" refused")).count())
+            .sum();
+        if lines == 40 {
+            break parts;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{lines} of 40 audit lines arrived: {parts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(parts.len() >= 2, "not split: {parts:?}");
+    for m in &parts {
+        let units: usize = m.text.chars().map(char::len_utf16).sum();
+        assert!(units <= 4096, "a part of {units} characters");
+    }
+    assert!(parts[1..].iter().all(|m| m.reply_to.is_none()), "{parts:?}");
+}

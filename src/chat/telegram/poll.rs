@@ -99,7 +99,11 @@ impl Poller {
                 };
                 let (handled, rx) = Handled::new();
                 msg.handled = Some(handled);
-                if inbox.send(msg).await.is_err() {
+                let sent = tokio::select! {
+                    _ = shutdown.cancelled() => return Ok(()),
+                    r = inbox.send(msg) => r,
+                };
+                if sent.is_err() {
                     return Ok(());
                 }
                 waits.push((next, Some(rx)));

@@ -109,13 +109,14 @@ impl Config {
                 "cluster" => set(p, &key, value, &mut cfg.cluster),
                 "kube" => set(p, &key, value, &mut cfg.kube),
                 "console" => set(p, &key, value, &mut cfg.console),
+                "matrix" => set(p, &key, value, &mut cfg.matrix),
                 "users" => set(p, &key, value, &mut cfg.users),
                 "rooms" => set(p, &key, value, &mut cfg.rooms),
                 "clusters" => set(p, &key, value, &mut cfg.clusters),
                 _ => p.push(Problem {
                     key: key.clone(),
                     message: "unknown key; accepted top-level keys are data_dir, limits, ssh, \
-                              cluster, kube, console, users, rooms, clusters"
+                              cluster, kube, console, matrix, users, rooms, clusters"
                         .into(),
                 }),
             }
@@ -356,6 +357,11 @@ impl Config {
             && !is_dns1123_label(ns)
         {
             bad("console.namespace".into(), dns_message(ns));
+        }
+        if let Some(m) = &self.matrix {
+            for (key, message) in m.problems() {
+                bad(key, message);
+            }
         }
         let mut seen = HashSet::new();
         for (i, u) in self.users.iter().enumerate() {

@@ -3,6 +3,7 @@
 //! one pass. Defaults live here, in one place; `config.example.toml` documents each key.
 
 mod load;
+mod matrix;
 mod secret;
 
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use serde::Deserialize;
 use crate::auth::Role;
 
 pub use load::{ConfigError, Problem};
+pub use matrix::{Invites, Matrix};
 pub use secret::{Secret, SecretSource};
 
 /// Default data directory, relative to the working directory.
@@ -33,6 +35,8 @@ pub struct Config {
     pub kube: KubeSettings,
     /// Console chat settings.
     pub console: Console,
+    /// `[matrix]`: the Matrix account; absent, the bot does not connect to Matrix.
+    pub matrix: Option<Matrix>,
     /// Authorised users, per platform.
     pub users: Vec<User>,
     /// Rooms the bot answers in, with their default namespace.
@@ -50,6 +54,7 @@ impl Default for Config {
             cluster: ClusterDefaults::default(),
             kube: KubeSettings::default(),
             console: Console::default(),
+            matrix: None,
             users: Vec::new(),
             rooms: Vec::new(),
             clusters: Vec::new(),

@@ -308,7 +308,10 @@ async fn serve(
         tokio::select! {
             _ = shutdown.cancelled() => break,
             msg = inbox.recv() => match msg {
-                Some(msg) => dispatcher.handle(&msg).await,
+                Some(msg) => {
+                    dispatcher.handle(&msg).await;
+                    msg.mark_handled();
+                }
                 None => {
                     if stop_when_input_ends {
                         handle.wait_idle(&shutdown).await?;

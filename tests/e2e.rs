@@ -116,6 +116,8 @@ async fn install_upgrade_rollback_uninstall_on_a_real_cluster() {
             event_id: format!("$e2e{n}"),
             text: text.into(),
             bot_username: None,
+            help_note: None,
+            handled: None,
         };
         dispatcher.handle(&msg).await;
         let id = store.recent(1).unwrap().first().map(|j| j.id).unwrap_or(0);

@@ -165,6 +165,8 @@ impl ChatAdapter for ConsoleAdapter {
                 event_id: format!("{session}-{n}"),
                 text: text.to_string(),
                 bot_username: None,
+                help_note: None,
+                handled: None,
             };
             if inbox.send(msg).await.is_err() {
                 return Ok(());

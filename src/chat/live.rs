@@ -194,11 +194,13 @@ impl ProgressSink for LiveProgress {
             }
             ProgressEvent::Finished { elapsed_ms, .. } => {
                 self.update(job, render_live(job), ATTACH_GRACE).await;
+                // A reply to the command, so the person who typed it is notified.
                 if let Err(e) = self
                     .chat
-                    .send(
+                    .reply(
                         &job.origin.platform,
                         &job.origin.room,
+                        &job.origin.event_id,
                         &render_finished(job, elapsed_ms),
                     )
                     .await

@@ -43,7 +43,60 @@ pub struct Incoming {
     pub text: String,
     /// The bot's own user name on this platform, for `/cmd@botname`.
     pub bot_username: Option<String>,
+    /// A line the adapter wants shown under `/help` on its platform (e.g. which prefix to type
+    /// where the client takes `/` for itself).
+    pub help_note: Option<&'static str>,
+    /// Signalled once the message is completely handled (replies sent, any job stored), so an
+    /// adapter can advance its position on the platform only past handled messages. Dropped
+    /// unsignalled if the bot stops first: the adapter then delivers the message again.
+    pub handled: Option<Handled>,
 }
+
+impl Incoming {
+    /// Tells the adapter the message is handled (see [`Incoming::handled`]).
+    pub fn mark_handled(&self) {
+        if let Some(h) = &self.handled {
+            h.done();
+        }
+    }
+}
+
+/// The adapter's side of an [`Incoming`] message's "handled" signal.
+#[derive(Clone)]
+pub struct Handled(std::sync::Arc<std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>>);
+
+impl Handled {
+    /// A signal, and the receiver that resolves when it is given (or errs when it never will).
+    pub fn new() -> (Handled, tokio::sync::oneshot::Receiver<()>) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        (
+            Handled(std::sync::Arc::new(std::sync::Mutex::new(Some(tx)))),
+            rx,
+        )
+    }
+
+    fn done(&self) {
+        let sender = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(tx) = sender {
+            // The adapter may have stopped waiting; nothing to do then.
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl std::fmt::Debug for Handled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Handled")
+    }
+}
+
+impl PartialEq for Handled {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Handled {}
 
 /// Chat failures.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +119,18 @@ pub trait Replier: Send + Sync {
     async fn send(&self, platform: &str, room: &str, text: &str) -> Result<MessageRef, ChatError>;
     /// Replaces the text of a message sent earlier.
     async fn edit(&self, message: &MessageRef, text: &str) -> Result<(), ChatError>;
+    /// Sends `text` as a reply to the message `to` (a platform message id, as in
+    /// [`Incoming::event_id`]). Platforms without replies just send it.
+    async fn reply(
+        &self,
+        platform: &str,
+        room: &str,
+        to: &str,
+        text: &str,
+    ) -> Result<MessageRef, ChatError> {
+        let _ = to;
+        self.send(platform, room, text).await
+    }
 }
 
 /// A chat platform connection.

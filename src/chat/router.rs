@@ -41,4 +41,14 @@ impl Replier for Router {
     async fn edit(&self, message: &MessageRef, text: &str) -> Result<(), ChatError> {
         self.get(&message.platform)?.edit(message, text).await
     }
+
+    async fn reply(
+        &self,
+        platform: &str,
+        room: &str,
+        to: &str,
+        text: &str,
+    ) -> Result<MessageRef, ChatError> {
+        self.get(platform)?.reply(platform, room, to, text).await
+    }
 }

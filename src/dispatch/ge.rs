@@ -304,7 +304,8 @@ impl Dispatcher {
             Err(e) => return Some(e),
         };
         let chat = self.chat.clone();
-        let (platform, room_id) = (msg.platform.clone(), msg.room.clone());
+        let (platform, room_id, to) =
+            (msg.platform.clone(), msg.room.clone(), msg.event_id.clone());
         let limit = layer.request_timeout() * 3;
         tokio::spawn(async move {
             let text = match tokio::time::timeout(limit, query::status(&layer, &release)).await {
@@ -317,7 +318,7 @@ impl Dispatcher {
                     release.ge
                 ),
             };
-            if let Err(e) = chat.send(&platform, &room_id, &text).await {
+            if let Err(e) = chat.reply(&platform, &room_id, &to, &text).await {
                 tracing::warn!(error = %e, "cannot send a /ge status answer");
             }
         });

@@ -111,7 +111,7 @@ impl Dispatcher {
     ) -> Option<String> {
         let admin = role == Some(auth::Role::Admin);
         let text = match &command {
-            Command::Help { topic } => Ok(command::help(topic).unwrap_or_else(|e| e.to_string())),
+            Command::Help { topic } => Ok(help(msg, topic)),
             Command::Whoami => Ok(answers::whoami(&self.policy, msg, room, role)),
             Command::Jobs { all } => answers::jobs(&*self.store, room, admin, *all),
             Command::Job { id } => {
@@ -209,7 +209,11 @@ impl Dispatcher {
     }
 
     async fn reply(&self, msg: &Incoming, text: &str) {
-        if let Err(e) = self.chat.send(&msg.platform, &msg.room, text).await {
+        let sent = self
+            .chat
+            .reply(&msg.platform, &msg.room, &msg.event_id, text)
+            .await;
+        if let Err(e) = sent {
             tracing::warn!(error = %e, platform = %msg.platform, "cannot send a reply");
         }
     }
@@ -242,6 +246,15 @@ impl Dispatcher {
         if let Err(e) = self.store.append_audit(entry) {
             tracing::error!(error = %e, "cannot write the audit trail");
         }
+    }
+}
+
+/// `/help [topic]`, with the adapter's note for its platform under it.
+fn help(msg: &Incoming, topic: &[String]) -> String {
+    let text = command::help(topic).unwrap_or_else(|e| e.to_string());
+    match msg.help_note {
+        Some(note) => format!("{text}\n\n{note}"),
+        None => text,
     }
 }
 

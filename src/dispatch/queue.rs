@@ -64,7 +64,11 @@ impl Dispatcher {
             job.id,
             job.id
         );
-        match self.chat.send(&msg.platform, &msg.room, &ack).await {
+        let sent = self
+            .chat
+            .reply(&msg.platform, &msg.room, &msg.event_id, &ack)
+            .await;
+        match sent {
             Ok(m) => self.progress.attach(&job, m).await,
             Err(e) => tracing::warn!(job = job.id, error = %e, "cannot acknowledge a queued job"),
         }

@@ -85,6 +85,8 @@ fn msg(sender: &str, event: &str, text: &str) -> Incoming {
         event_id: event.into(),
         text: text.into(),
         bot_username: Some("labkube_bot".into()),
+        help_note: None,
+        handled: None,
     }
 }
 

@@ -144,6 +144,8 @@ impl Rig {
             event_id: format!("$e{n}"),
             text: text.into(),
             bot_username: None,
+            help_note: None,
+            handled: None,
         };
         self.dispatcher.handle(&msg).await;
     }

@@ -43,9 +43,12 @@ pub enum AppError {
     /// The GE catalogue does not validate.
     #[error("the GE catalogue is not usable: {0}")]
     Catalogue(#[from] crate::kube::catalogue::CatalogueError),
+    /// A chat adapter could not be started.
+    #[error("cannot start a chat adapter: {0}")]
+    Chat(#[from] chat::ChatError),
     /// `run` found nothing to connect to.
     #[error(
-        "no chat adapter is configured: this build has no Matrix or Telegram adapter yet; \
+        "no chat adapter is configured: add a [matrix] section (see config.example.toml); \
          use `labkube console` for a local chat"
     )]
     NoAdapters,
@@ -163,7 +166,7 @@ pub async fn run_console(
 
 /// Runs the daemon with every chat adapter the config enables.
 pub async fn run_daemon(config: Config, shutdown: CancellationToken) -> Result<(), AppError> {
-    let adapters: Vec<Box<dyn ChatAdapter>> = Vec::new();
+    let adapters = chat::adapters(&config).await?;
     if adapters.is_empty() {
         return Err(AppError::NoAdapters);
     }

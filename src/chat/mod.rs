@@ -5,6 +5,7 @@
 
 mod console;
 mod live;
+mod matrix;
 mod render;
 mod router;
 
@@ -14,13 +15,14 @@ use tokio_util::sync::CancellationToken;
 
 pub use console::{ConsoleAdapter, ConsoleIo};
 pub use live::LiveProgress;
+pub use matrix::{MatrixAdapter, MatrixError};
 pub use render::{host_table, render_finished, render_live, rollout_table, secs};
 pub use router::Router;
 
 use crate::progress::MessageRef;
 
 /// Names of the adapters this build has (for config validation).
-pub const PLATFORMS: &[&str] = &[console::PLATFORM];
+pub const PLATFORMS: &[&str] = &[console::PLATFORM, matrix::PLATFORM];
 
 /// The console adapter's name, for wiring the local admin.
 pub const CONSOLE: &str = console::PLATFORM;
@@ -110,6 +112,21 @@ pub enum ChatError {
     /// The message to edit is unknown to the adapter.
     #[error("message {0} cannot be edited")]
     UnknownMessage(String),
+    /// The Matrix adapter failed.
+    #[error(transparent)]
+    Matrix(#[from] MatrixError),
+}
+
+/// The network chat adapters the config enables (the console is started on its own), each
+/// logged in and ready to run.
+pub async fn adapters(
+    config: &crate::config::Config,
+) -> Result<Vec<Box<dyn ChatAdapter>>, ChatError> {
+    let mut out: Vec<Box<dyn ChatAdapter>> = Vec::new();
+    if let Some(m) = &config.matrix {
+        out.push(Box::new(MatrixAdapter::connect(config, m).await?));
+    }
+    Ok(out)
 }
 
 /// Sends and edits messages in rooms of one platform (or, through [`Router`], of any).

@@ -17,6 +17,8 @@ type -P kill >/dev/null 2>&1 || missing+=(procps)
 # shellcheck checks commands/ and the stand-ins; unshare sandboxes the local script tests.
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
+# Python runs the Synapse homeserver of the Matrix tests (installed from PyPI below).
+command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   as_root apt-get update -q
@@ -31,6 +33,9 @@ fi
 # Real test peers: OpenSSH sshd (started per test on 127.0.0.x), sudo, and the two local users
 # the non-root SSH tests log in as.
 as_root bash scripts/test-setup-ssh.sh
+
+# Synapse (PyPI, in a cached venv) for the Matrix tests, which start their own homeservers.
+bash scripts/test-setup-synapse.sh
 
 # Library, binary and integration tests (benchmarks are run separately: see docs/BENCHMARKS.md).
 exec cargo test --locked "$@"

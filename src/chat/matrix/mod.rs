@@ -11,6 +11,9 @@ mod rooms;
 mod send;
 mod sync;
 
+#[cfg(test)]
+mod retry_tests;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;

@@ -10,6 +10,8 @@ use std::time::Duration;
 use matrix_sdk::Client;
 use matrix_sdk::config::{SyncSettings, SyncToken};
 use matrix_sdk::deserialized_responses::TimelineEvent;
+use matrix_sdk::ruma::api::client::filter::FilterDefinition;
+use matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter;
 use matrix_sdk::ruma::api::error::ErrorKind;
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -21,6 +23,9 @@ use super::{HELP_NOTE, MatrixError, PLATFORM};
 use crate::chat::{Handled, Incoming};
 
 const TOKEN_FILE: &str = "sync-token";
+/// Timeline events per room in one sync after a gap (the bot was down): Synapse's default of
+/// 10 would lose commands among a busy room's chatter. The first sync takes 1: it is history.
+const TIMELINE_LIMIT: u32 = 100;
 /// First wait after a failed sync; doubles up to `retry_max`.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 
@@ -101,6 +106,7 @@ pub(super) async fn run(
         let first = since.is_none();
         let settings = SyncSettings::new()
             .token(SyncToken::from_optional_token(since.clone()))
+            .filter(timeline_filter(if first { 1 } else { TIMELINE_LIMIT }))
             .timeout(if first { Duration::ZERO } else { ctx.timeout });
         let response = tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
@@ -166,6 +172,13 @@ pub(super) async fn run(
         write_token(&ctx.dir, &response.next_batch)?;
         since = Some(response.next_batch);
     }
+}
+
+/// A sync filter keeping at most `limit` timeline events per room.
+fn timeline_filter(limit: u32) -> Filter {
+    let mut def = FilterDefinition::default();
+    def.room.timeline.limit = Some(limit.into());
+    Filter::FilterDefinition(def)
 }
 
 /// Hands `msg` to the dispatcher and waits until it is handled. `false`: the bot is stopping.

@@ -58,11 +58,19 @@ impl MatrixUser {
             }
         });
         let c = client.clone();
+        // Its own loop over sync_once: matrix-sdk's `sync` waits a second between two syncs
+        // less than a second apart, which would add up to a second to every round trip.
         let sync = tokio::spawn(async move {
+            let mut since: Option<String> = None;
             loop {
-                let settings = SyncSettings::default().timeout(Duration::from_secs(5));
-                let _ = c.sync(settings).await;
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                let mut settings = SyncSettings::default().timeout(Duration::from_secs(5));
+                if let Some(t) = &since {
+                    settings = settings.token(t.clone());
+                }
+                match c.sync_once(settings).await {
+                    Ok(r) => since = Some(r.next_batch),
+                    Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+                }
             }
         });
         Arc::new(MatrixUser {

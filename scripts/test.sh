@@ -19,6 +19,8 @@ command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 # Node runs the Telegram Bot API emulator (tests/peers/telegram-compat.js).
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+# Python runs the Synapse homeserver of the Matrix tests (installed from PyPI below).
+command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   as_root apt-get update -q
@@ -35,6 +37,9 @@ fi
 as_root bash scripts/test-setup-ssh.sh
 # The Telegram Bot API emulator (npm telegram-test-api), cached under ~/.cache/labkube-peers.
 bash scripts/test-setup-telegram.sh
+
+# Synapse (PyPI, in a cached venv) for the Matrix tests, which start their own homeservers.
+bash scripts/test-setup-synapse.sh
 
 # Library, binary and integration tests (benchmarks are run separately: see docs/BENCHMARKS.md).
 exec cargo test --locked "$@"

@@ -48,7 +48,7 @@ pub enum AppError {
     Chat(#[from] chat::ChatError),
     /// `run` found nothing to connect to.
     #[error(
-        "no chat adapter is configured: add a [telegram] section (see config.example.toml); \
+        "no chat adapter is configured: add a [matrix] or [telegram] section (see config.example.toml); \
          use `labkube console` for a local chat"
     )]
     NoAdapters,
@@ -167,7 +167,7 @@ pub async fn run_console(
 
 /// Runs the daemon with every chat adapter the config enables.
 pub async fn run_daemon(config: Config, shutdown: CancellationToken) -> Result<(), AppError> {
-    if config.telegram.is_none() {
+    if config.matrix.is_none() && config.telegram.is_none() {
         return Err(AppError::NoAdapters);
     }
     let store: Arc<dyn JobStore> = Arc::new(open_store(&config.data_dir)?);

@@ -5,6 +5,7 @@
 
 mod console;
 mod live;
+mod matrix;
 mod render;
 mod router;
 mod telegram;
@@ -15,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use console::{ConsoleAdapter, ConsoleIo};
 pub use live::LiveProgress;
+pub use matrix::{MatrixAdapter, MatrixError};
 pub use render::{host_table, render_finished, render_live, rollout_table, secs};
 pub use router::Router;
 pub use telegram::{TelegramAdapter, TelegramError};
@@ -22,7 +24,7 @@ pub use telegram::{TelegramAdapter, TelegramError};
 use crate::progress::MessageRef;
 
 /// Names of the adapters this build has (for config validation).
-pub const PLATFORMS: &[&str] = &[console::PLATFORM, telegram::PLATFORM];
+pub const PLATFORMS: &[&str] = &[console::PLATFORM, matrix::PLATFORM, telegram::PLATFORM];
 
 /// The console adapter's name, for wiring the local admin.
 pub const CONSOLE: &str = console::PLATFORM;
@@ -135,16 +137,22 @@ pub enum ChatError {
     /// The Telegram adapter failed.
     #[error(transparent)]
     Telegram(#[from] TelegramError),
+    /// The Matrix adapter failed.
+    #[error(transparent)]
+    Matrix(#[from] MatrixError),
 }
 
 /// The network chat adapters the config enables (the console is started on its own), each
-/// connected and ready to run. Adapters keep their position in the platform's update stream
-/// in `store`.
+/// connected (logged in) and ready to run. Adapters that keep their position in the
+/// platform's update stream in the bot's store get `store`.
 pub async fn adapters(
     config: &crate::config::Config,
     store: std::sync::Arc<dyn crate::store::JobStore>,
 ) -> Result<Vec<Box<dyn ChatAdapter>>, ChatError> {
     let mut out: Vec<Box<dyn ChatAdapter>> = Vec::new();
+    if let Some(m) = &config.matrix {
+        out.push(Box::new(MatrixAdapter::connect(config, m).await?));
+    }
     if config.telegram.is_some() {
         out.push(Box::new(TelegramAdapter::connect(config, store).await?));
     }

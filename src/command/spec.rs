@@ -136,7 +136,7 @@ impl Pos {
             (0, _) => format!("[{p}...]"),
             (1, 1) => p.to_owned(),
             (1, _) => format!("{p} [{p}...]"),
-            (n, _) => vec![p; n].join(" ") + &format!(" [{p}...]"),
+            (n, _) => format!("{} [{p}...]", vec![p; n].join(" ")),
         }
     }
 

@@ -109,6 +109,7 @@ impl Config {
                 "cluster" => set(p, &key, value, &mut cfg.cluster),
                 "kube" => set(p, &key, value, &mut cfg.kube),
                 "console" => set(p, &key, value, &mut cfg.console),
+                "matrix" => set(p, &key, value, &mut cfg.matrix),
                 "telegram" => set(p, &key, value, &mut cfg.telegram),
                 "users" => set(p, &key, value, &mut cfg.users),
                 "rooms" => set(p, &key, value, &mut cfg.rooms),
@@ -116,7 +117,7 @@ impl Config {
                 _ => p.push(Problem {
                     key: key.clone(),
                     message: "unknown key; accepted top-level keys are data_dir, limits, ssh, \
-                              cluster, kube, console, telegram, users, rooms, clusters"
+                              cluster, kube, console, matrix, telegram, users, rooms, clusters"
                         .into(),
                 }),
             }
@@ -357,6 +358,11 @@ impl Config {
             && !is_dns1123_label(ns)
         {
             bad("console.namespace".into(), dns_message(ns));
+        }
+        if let Some(m) = &self.matrix {
+            for (key, message) in m.problems() {
+                bad(key, message);
+            }
         }
         if let Some(t) = &self.telegram {
             for (key, message) in t.problems() {

@@ -3,6 +3,7 @@
 //! one pass. Defaults live here, in one place; `config.example.toml` documents each key.
 
 mod load;
+mod matrix;
 mod secret;
 mod telegram;
 
@@ -13,6 +14,7 @@ use serde::Deserialize;
 use crate::auth::Role;
 
 pub use load::{ConfigError, Problem};
+pub use matrix::{Invites, Matrix};
 pub use secret::{Secret, SecretSource};
 pub use telegram::{TELEGRAM_API_URL, Telegram};
 
@@ -35,6 +37,8 @@ pub struct Config {
     pub kube: KubeSettings,
     /// Console chat settings.
     pub console: Console,
+    /// `[matrix]`: the Matrix account; absent, the bot does not connect to Matrix.
+    pub matrix: Option<Matrix>,
     /// `[telegram]`: the Telegram bot; absent, the bot does not connect to Telegram.
     pub telegram: Option<Telegram>,
     /// Authorised users, per platform.
@@ -54,6 +58,7 @@ impl Default for Config {
             cluster: ClusterDefaults::default(),
             kube: KubeSettings::default(),
             console: Console::default(),
+            matrix: None,
             telegram: None,
             users: Vec::new(),
             rooms: Vec::new(),

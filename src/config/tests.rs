@@ -51,6 +51,15 @@ fn example_config_documents_every_key() {
         "history_max",
         "catalogue_dir",
         "namespace",
+        "[matrix]",
+        "homeserver",
+        "password",
+        "access_token",
+        "device_name",
+        "invites",
+        "sync_timeout_secs",
+        "request_attempts",
+        "retry_max_secs",
         "[telegram]",
         "token",
         "api_url",
@@ -171,6 +180,48 @@ fn users_rooms_and_clusters_decode() {
     assert_eq!(cfg.users[0].role, Role::Operator);
     assert_eq!(cfg.rooms[0].namespace, "default");
     assert_eq!(cfg.clusters[0].owner.as_ref().unwrap().room, "-100");
+}
+
+#[test]
+fn matrix_section_decodes_and_is_checked() {
+    let text = r#"
+        [matrix]
+        homeserver = "http://127.0.0.1:8008"
+        user = "@bot:localhost"
+        password = { value = "pw" }
+        invites = "any_room"
+    "#;
+    let cfg = Config::parse(text, "t.toml").unwrap();
+    let m = cfg.matrix.unwrap();
+    assert_eq!(m.invites, Invites::AnyRoom);
+    assert_eq!(m.request_attempts, 5);
+    let bad = r#"
+        [matrix]
+        homeserver = "matrix.example"
+        user = "@bot"
+        password = { value = "hunter2" }
+        access_token = { env = "LABKUBE_TEST_SURELY_UNSET_VAR" }
+        retry_max_secs = 0
+        invites = "sometimes"
+    "#;
+    let err = Config::parse(bad, "t.toml").unwrap_err().to_string();
+    for want in ["matrix.invites", "sometimes"] {
+        assert!(err.contains(want), "{want}: {err}");
+    }
+    let bad = bad.replace("invites = \"sometimes\"", "");
+    let err = Config::parse(&bad, "t.toml").unwrap_err().to_string();
+    for want in [
+        "matrix.homeserver",
+        "matrix.user",
+        "matrix.access_token",
+        "matrix.retry_max_secs",
+    ] {
+        assert!(err.contains(want), "{want}: {err}");
+    }
+    assert!(!err.contains("hunter2"), "{err}");
+    let none = "[matrix]\nhomeserver = \"http://127.0.0.1:1\"\nuser = \"bot\"\n";
+    let err = Config::parse(none, "t.toml").unwrap_err().to_string();
+    assert!(err.contains("matrix.password"), "{err}");
 }
 
 #[test]

@@ -213,11 +213,10 @@ fn pod_status(st: &State, pod: &Value, clock: &PodClock, old: &Value, ip: &str) 
             } else {
                 m.insert(
                     "message".into(),
-                    json!(
-                        "containers with unready status: [".to_string()
-                            + &unready_names(&containers, &statuses)
-                            + "]"
-                    ),
+                    json!(format!(
+                        "containers with unready status: [{}]",
+                        unready_names(&containers, &statuses)
+                    )),
                 );
             }
         }

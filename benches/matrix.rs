@@ -1,0 +1,236 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![recursion_limit = "256"]
+//! The Matrix adapter against a real Synapse (the test harness's): the release binary
+//! (`labkube run`), a matrix-sdk client as the operator.
+//!
+//! 1. Idle RSS of the bot, connected and in its room, after a minute with nothing to do.
+//! 2. Time from the bot reading a command off a sync to its acknowledgement being sent, split
+//!    into the bot's own time and the homeserver's time to take the send: 50 `/selftest`
+//!    commands on the idle bot (the peer), then 200 with 20 jobs running (the target: p99 of
+//!    the bot's own time <= 50 ms). The figures come from the bot's `labkube::latency` log
+//!    lines; the commands are sent one after another, each after the previous acknowledgement.
+//!
+//! Run: `cargo bench --bench matrix` (needs python3; installs Synapse into the cached venv).
+
+#[path = "../tests/it/conformance/mod.rs"]
+#[allow(dead_code)]
+mod conformance;
+#[path = "../tests/it/synapse.rs"]
+#[allow(dead_code)]
+mod synapse;
+#[path = "../tests/it/matrix/user.rs"]
+#[allow(dead_code)]
+mod user;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use conformance::{TestUser, wait_for};
+use matrix_sdk::ruma::api::client::room::create_room::v3::{Request as CreateRoom, RoomPreset};
+use matrix_sdk::ruma::events::room::member::MembershipState;
+
+const IDLE: Duration = Duration::from_secs(60);
+const PEER_COMMANDS: usize = 50;
+const COMMANDS: usize = 200;
+const RUNNING: usize = 20;
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run());
+}
+
+async fn run() {
+    let synapse = tokio::task::spawn_blocking(synapse::Synapse::start)
+        .await
+        .unwrap();
+    let bot = synapse.register("labkube", "bot-password", false).await;
+    let op_id = synapse.register("op", "op-password", false).await;
+    let url = synapse.url();
+    let op = user::login(&url, "op", "op-password").await;
+    let mut req = CreateRoom::new();
+    req.preset = Some(RoomPreset::PrivateChat);
+    req.invite = vec![bot.as_str().try_into().unwrap()];
+    let room = op.create_room(req).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"data_dir = "{data}"
+[limits]
+concurrent_jobs = {RUNNING}
+[matrix]
+homeserver = "{url}"
+user = "@labkube:localhost"
+password = {{ env = "LABKUBE_BENCH_MATRIX_PASSWORD" }}
+[[users]]
+platform = "matrix"
+id = "{op_id}"
+role = "admin"
+[[rooms]]
+platform = "matrix"
+id = "{room}"
+"#,
+        data = dir.path().join("data").display(),
+        room = room.room_id()
+    );
+    std::fs::write(dir.path().join("config.toml"), config).unwrap();
+    let log_path = dir.path().join("bot.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child: Child = Command::new(env!("CARGO_BIN_EXE_labkube"))
+        .args(["run", "--config"])
+        .arg(dir.path().join("config.toml"))
+        .env("LABKUBE_BENCH_MATRIX_PASSWORD", "bot-password")
+        .env("HOME", dir.path())
+        .env("RUST_LOG", "warn,labkube::latency=debug")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let me = user::MatrixUser::watch(op.clone(), room.room_id(), &bot);
+    let bot_id: matrix_sdk::ruma::OwnedUserId = bot.as_str().try_into().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(Some(m)) = room.get_member_no_sync(&bot_id).await
+            && *m.membership() == MembershipState::Join
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the bot did not join");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // One round trip, so the bot has synced past its join, then a minute of nothing.
+    ack(&*me, "!whoami").await;
+    eprintln!("connected; idle for {} s", IDLE.as_secs());
+    tokio::time::sleep(IDLE).await;
+    let rss = memory_kb(child.id());
+
+    let mut peer_rtt = Vec::new();
+    for _ in 0..PEER_COMMANDS {
+        peer_rtt.push(ack(&*me, "!selftest steps=1 ms=1").await);
+    }
+    for _ in 0..RUNNING {
+        ack(&*me, "!selftest steps=3000 ms=100").await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let running_at = Instant::now();
+    let mut loaded_rtt = Vec::new();
+    for _ in 0..COMMANDS {
+        loaded_rtt.push(ack(&*me, "!selftest steps=1 ms=1").await);
+    }
+    let loaded_secs = running_at.elapsed().as_secs_f64();
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let samples = latencies(&std::fs::read_to_string(&log_path).unwrap());
+    // Samples in order: whoami, the peer's commands, the 20 long jobs, then the loaded ones.
+    let peer = &samples[1..1 + PEER_COMMANDS];
+    let loaded = &samples[1 + PEER_COMMANDS + RUNNING..];
+    assert_eq!(loaded.len(), COMMANDS, "log lines: {}", samples.len());
+    println!("### Acknowledgement of a command on Matrix (Synapse 1.163.2, loopback)\n");
+    println!("| measured | n | p50 ms | p99 ms | max ms |");
+    println!("|---|---|---|---|---|");
+    row("bot's own time, idle bot (peer)", peer.iter().map(|s| s.0));
+    row(
+        "bot's own time, 20 jobs running",
+        loaded.iter().map(|s| s.0),
+    );
+    row(
+        "Synapse taking the send, 20 jobs running",
+        loaded.iter().map(|s| s.1),
+    );
+    row("both, 20 jobs running", loaded.iter().map(|s| s.0 + s.1));
+    row("person's round trip, idle bot", peer_rtt.into_iter());
+    row(
+        "person's round trip, 20 jobs running",
+        loaded_rtt.into_iter(),
+    );
+    let own_p99 = pct(loaded.iter().map(|s| s.0).collect(), 0.99);
+    let verdict = if own_p99 <= 50.0 { "met" } else { "MISSED" };
+    println!("\ntarget p99 of the bot's own time <= 50 ms: {verdict} ({own_p99:.2} ms)");
+    println!(
+        "{COMMANDS} commands in {loaded_secs:.1} s, one after another, each after the previous acknowledgement\n"
+    );
+    println!("### Idle RSS\n");
+    let mb = |kb: u64| kb as f64 / 1024.0;
+    let verdict = if mb(rss.0) <= 40.0 { "met" } else { "MISSED" };
+    println!(
+        "VmRSS of the release binary, connected, after {} s idle: {:.1} MB (target <= 40 MB: {verdict}); RssAnon {:.1} MB, RssFile {:.1} MB",
+        IDLE.as_secs(),
+        mb(rss.0),
+        mb(rss.1),
+        mb(rss.2)
+    );
+}
+
+/// Sends `text` and waits for the bot's first reply to it; returns the person's round trip,
+/// ms (from sending to seeing the reply in their own sync, polled every 100 ms).
+async fn ack(me: &dyn TestUser, text: &str) -> f64 {
+    let t = Instant::now();
+    let id = me.send(text).await;
+    wait_for(me, "acknowledging", |m| m.reply_to.as_deref() == Some(&id)).await;
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// (bot ms, homeserver ms) of each first reply, in log order.
+fn latencies(log: &str) -> Vec<(f64, f64)> {
+    let field = |line: &str, key: &str| -> f64 {
+        let rest = line.split(&format!("{key}=")).nth(1).unwrap_or("0");
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse::<f64>().unwrap_or(0.0) / 1000.0
+    };
+    let plain = strip_ansi(log);
+    plain
+        .lines()
+        .filter(|l| l.contains("first reply sent"))
+        .map(|l| (field(l, "bot_us"), field(l, "homeserver_us")))
+        .collect()
+}
+
+/// The log without terminal colour codes (`ESC [ … m`).
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn pct(mut v: Vec<f64>, q: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let i = ((v.len() as f64 * q).ceil() as usize).clamp(1, v.len()) - 1;
+    v[i]
+}
+
+fn row(name: &str, v: impl Iterator<Item = f64>) {
+    let v: Vec<f64> = v.collect();
+    let max = v.iter().copied().fold(0.0, f64::max);
+    println!(
+        "| {name} | {} | {:.2} | {:.2} | {:.2} |",
+        v.len(),
+        pct(v.clone(), 0.5),
+        pct(v, 0.99),
+        max
+    );
+}
+
+/// VmRSS, RssAnon and RssFile of `pid`, kB.
+fn memory_kb(pid: u32) -> (u64, u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb = |key: &str| -> u64 {
+        let line = status.lines().find(|l| l.starts_with(key)).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    (kb("VmRSS:"), kb("RssAnon:"), kb("RssFile:"))
+}

@@ -1,0 +1,98 @@
+//! The bot's text as Matrix message content: an `m.notice` with a plain `body` and an HTML
+//! `formatted_body`. Everything is escaped; a multi-line message keeps its first line as text
+//! and puts the rest (per-host tables, rollout tables, help listings, plans) in a `<pre>` block
+//! so columns line up in every client.
+
+use serde_json::{Value, json};
+
+/// `m.notice` content for `text`.
+pub(super) fn notice(text: &str) -> Value {
+    json!({
+        "msgtype": "m.notice",
+        "body": text,
+        "format": "org.matrix.custom.html",
+        "formatted_body": html(text),
+    })
+}
+
+/// `text` as a reply to the event `to`.
+pub(super) fn reply(text: &str, to: &str) -> Value {
+    let mut content = notice(text);
+    content["m.relates_to"] = json!({ "m.in_reply_to": { "event_id": to } });
+    content
+}
+
+/// An edit (`m.replace`) of the event `original` so that it shows `text`.
+pub(super) fn replace(text: &str, original: &str) -> Value {
+    let new = notice(text);
+    json!({
+        "msgtype": "m.notice",
+        "body": format!("* {text}"),
+        "format": "org.matrix.custom.html",
+        "formatted_body": format!("* {}", html(text)),
+        "m.new_content": new,
+        "m.relates_to": { "rel_type": "m.replace", "event_id": original },
+    })
+}
+
+/// The HTML form of `text`.
+pub(super) fn html(text: &str) -> String {
+    let text = text.trim_end_matches('\n');
+    match text.split_once('\n') {
+        None => escape(text),
+        Some((first, rest)) => format!("{}<pre><code>{}</code></pre>", escape(first), escape(rest)),
+    }
+}
+
+/// Escapes the five HTML-special characters.
+pub(super) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn everything_is_escaped() {
+        let h = html("<b>x</b> & \"y\" 'z'\n  <script>alert(1)</script>");
+        assert!(!h.contains("<b>") && !h.contains("<script>"), "{h}");
+        assert!(h.starts_with("&lt;b&gt;x&lt;/b&gt; &amp; &quot;y&quot; &#39;z&#39;"));
+        assert!(h.contains("<pre><code>  &lt;script&gt;"), "{h}");
+    }
+
+    #[test]
+    fn one_line_is_plain_and_tables_are_pre() {
+        assert_eq!(html("queued job #1"), "queued job #1");
+        let t = "job #2: step 1/3\n  10.0.0.1  control-plane running\n  10.0.0.2  worker  done\n";
+        assert_eq!(
+            html(t),
+            "job #2: step 1/3<pre><code>  10.0.0.1  control-plane running\n  10.0.0.2  worker  done</code></pre>"
+        );
+    }
+
+    #[test]
+    fn content_shapes() {
+        let n = notice("a\nb");
+        assert_eq!(n["msgtype"], "m.notice");
+        assert_eq!(n["body"], "a\nb");
+        let r = reply("ok", "$cmd");
+        assert_eq!(r["m.relates_to"]["m.in_reply_to"]["event_id"], "$cmd");
+        let e = replace("new", "$ack");
+        assert_eq!(e["m.relates_to"]["rel_type"], "m.replace");
+        assert_eq!(e["m.relates_to"]["event_id"], "$ack");
+        assert_eq!(e["m.new_content"]["body"], "new");
+        assert_eq!(e["body"], "* new");
+    }
+}

@@ -1,0 +1,77 @@
+//! Sending, replying and editing. Each call is one `send_raw`, which matrix-sdk encrypts in
+//! encrypted rooms; its transaction id is fixed for the call, so the client's bounded retries
+//! (network failures, `M_LIMIT_EXCEEDED` after `retry_after_ms`) never post a message twice.
+
+use async_trait::async_trait;
+use matrix_sdk::Client;
+use matrix_sdk::ruma::RoomId;
+use serde_json::Value;
+
+use super::latency::{self, Arrivals};
+use super::{MatrixError, format};
+use crate::chat::{ChatError, Replier};
+use crate::progress::MessageRef;
+
+/// The Matrix [`Replier`].
+pub(super) struct MatrixReplier {
+    pub client: Client,
+    /// When commands arrived, for the first reply's timing.
+    pub arrivals: Arrivals,
+}
+
+impl MatrixReplier {
+    async fn post(
+        &self,
+        platform: &str,
+        room: &str,
+        content: Value,
+    ) -> Result<MessageRef, ChatError> {
+        let room_id = <&RoomId>::try_from(room).map_err(|_| MatrixError::NoRoom(room.into()))?;
+        let r = self
+            .client
+            .get_room(room_id)
+            .ok_or_else(|| MatrixError::NoRoom(room.into()))?;
+        let sent = r
+            .send_raw("m.room.message", content)
+            .await
+            .map_err(|e| MatrixError::Send(e.to_string()))?;
+        Ok(MessageRef {
+            platform: platform.into(),
+            room: room.into(),
+            id: sent.response.event_id.to_string(),
+        })
+    }
+}
+
+#[async_trait]
+impl Replier for MatrixReplier {
+    async fn send(&self, platform: &str, room: &str, text: &str) -> Result<MessageRef, ChatError> {
+        self.post(platform, room, format::notice(text)).await
+    }
+
+    async fn edit(&self, message: &MessageRef, text: &str) -> Result<(), ChatError> {
+        self.post(
+            &message.platform,
+            &message.room,
+            format::replace(text, &message.id),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn reply(
+        &self,
+        platform: &str,
+        room: &str,
+        to: &str,
+        text: &str,
+    ) -> Result<MessageRef, ChatError> {
+        let arrived = self.arrivals.take(to);
+        let sending = std::time::Instant::now();
+        let sent = self.post(platform, room, format::reply(text, to)).await;
+        if let (Some(arrived), Ok(_)) = (arrived, &sent) {
+            latency::log(to, arrived, sending);
+        }
+        sent
+    }
+}

@@ -1,0 +1,356 @@
+//! The sync loop. The position (`next_batch`) is the bot's own, kept in
+//! `<data_dir>/matrix/sync-token` and written only after every command of a batch has been
+//! handled by the dispatcher, so a crash re-delivers at most the batch it was in (the
+//! dispatcher's dedupe by event id turns a repeated job command into "already handled"), and
+//! nothing is lost. The first start skips history: the commands of the initial sync are old.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use matrix_sdk::Client;
+use matrix_sdk::config::{SyncSettings, SyncToken};
+use matrix_sdk::deserialized_responses::TimelineEvent;
+use matrix_sdk::ruma::api::client::filter::FilterDefinition;
+use matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter;
+use matrix_sdk::ruma::api::error::ErrorKind;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::latency::Arrivals;
+use super::rooms::{self, Access};
+use super::{HELP_NOTE, MatrixError, PLATFORM};
+use crate::chat::{Handled, Incoming};
+
+const TOKEN_FILE: &str = "sync-token";
+/// Timeline events per room in one sync after a gap (the bot was down): Synapse's default of
+/// 10 would lose commands among a busy room's chatter. The first sync takes 1: it is history.
+const TIMELINE_LIMIT: u32 = 100;
+/// First wait after a failed sync; doubles up to `retry_max`.
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+
+/// What the loop needs besides the client.
+pub(super) struct SyncCtx {
+    pub dir: PathBuf,
+    pub access: Access,
+    pub timeout: Duration,
+    pub retry_max: Duration,
+    pub arrivals: Arrivals,
+}
+
+/// The parts of a timeline event a command needs.
+#[derive(Deserialize)]
+struct Event {
+    #[serde(rename = "type")]
+    kind: String,
+    sender: String,
+    event_id: String,
+    #[serde(default)]
+    state_key: Option<String>,
+    #[serde(default)]
+    content: Content,
+    #[serde(default)]
+    unsigned: Unsigned,
+}
+
+#[derive(Default, Deserialize)]
+struct Unsigned {
+    #[serde(default)]
+    prev_content: Option<Content>,
+}
+
+/// What an event is to the bot.
+enum Item {
+    /// A command for the dispatcher.
+    Command(Incoming),
+    /// The bot itself joined the room: what came before is history.
+    OwnJoin,
+}
+
+#[derive(Default, Deserialize)]
+struct Content {
+    #[serde(default)]
+    membership: Option<String>,
+    #[serde(default)]
+    msgtype: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(rename = "m.relates_to", default)]
+    relates_to: Option<Relation>,
+}
+
+#[derive(Deserialize)]
+struct Relation {
+    #[serde(default)]
+    rel_type: Option<String>,
+}
+
+/// Syncs until `shutdown`, delivering commands to `inbox` one at a time.
+pub(super) async fn run(
+    client: Client,
+    ctx: SyncCtx,
+    inbox: mpsc::Sender<Incoming>,
+    shutdown: CancellationToken,
+) -> Result<(), MatrixError> {
+    let own = client
+        .user_id()
+        .map(|u| u.to_string())
+        .ok_or_else(|| MatrixError::Login("the client has no session".into()))?;
+    // Invites that were pending when the bot stopped (or that it could not answer then).
+    for room in client.invited_rooms() {
+        rooms::on_invite(&client, room.room_id(), &ctx.access).await;
+    }
+    let mut since = read_token(&ctx.dir)?;
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let first = since.is_none();
+        let settings = SyncSettings::new()
+            .token(SyncToken::from_optional_token(since.clone()))
+            .filter(timeline_filter(if first { 1 } else { TIMELINE_LIMIT }))
+            .timeout(if first { Duration::ZERO } else { ctx.timeout });
+        let response = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            r = client.sync_once(settings) => r,
+        };
+        let arrived = std::time::Instant::now();
+        let response = match response {
+            Ok(r) => {
+                backoff = FIRST_BACKOFF;
+                r
+            }
+            Err(e) => {
+                if matches!(
+                    e.client_api_error_kind(),
+                    Some(ErrorKind::UnknownToken { .. })
+                ) {
+                    return Err(MatrixError::Login(
+                        "the homeserver no longer accepts the bot's session (logged out?); \
+                         remove <data_dir>/matrix/session.json to log in again"
+                            .into(),
+                    ));
+                }
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "Matrix sync failed; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(ctx.retry_max);
+                continue;
+            }
+        };
+        for room_id in response.rooms.invited.keys() {
+            rooms::on_invite(&client, room_id, &ctx.access).await;
+        }
+        if first {
+            tracing::info!("first Matrix sync done; earlier messages are history and not run");
+        } else {
+            for (room_id, update) in &response.rooms.joined {
+                // A room the bot has just joined comes with some of its history.
+                let (mut commands, mut joined) = (Vec::new(), false);
+                for ev in &update.timeline.events {
+                    match classify(ev, room_id.as_str(), &own) {
+                        Some(Item::Command(msg)) => commands.push(msg),
+                        Some(Item::OwnJoin) => (commands, joined) = (Vec::new(), true),
+                        None => {}
+                    }
+                }
+                if update.timeline.limited && !joined {
+                    tracing::warn!(room = %room_id, "more messages arrived while the bot was away than one sync returns; the oldest were not read");
+                }
+                for msg in commands {
+                    let event = msg.event_id.clone();
+                    ctx.arrivals.arrived(&event, arrived);
+                    let handled = deliver(msg, &inbox, &shutdown).await;
+                    ctx.arrivals.take(&event);
+                    if !handled {
+                        // Stopping: the position stays before this batch, so it comes again.
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        write_token(&ctx.dir, &response.next_batch)?;
+        since = Some(response.next_batch);
+    }
+}
+
+/// A sync filter keeping at most `limit` timeline events per room.
+fn timeline_filter(limit: u32) -> Filter {
+    let mut def = FilterDefinition::default();
+    def.room.timeline.limit = Some(limit.into());
+    Filter::FilterDefinition(def)
+}
+
+/// Hands `msg` to the dispatcher and waits until it is handled. `false`: the bot is stopping.
+async fn deliver(
+    mut msg: Incoming,
+    inbox: &mpsc::Sender<Incoming>,
+    shutdown: &CancellationToken,
+) -> bool {
+    let (handled, done) = Handled::new();
+    msg.handled = Some(handled);
+    tokio::select! {
+        _ = shutdown.cancelled() => return false,
+        sent = inbox.send(msg) => if sent.is_err() { return false },
+    }
+    tokio::select! {
+        _ = shutdown.cancelled() => false,
+        r = done => r.is_ok(),
+    }
+}
+
+/// What `ev` is to the bot: a command (a text message, not a notice, not an edit, from
+/// someone else, starting with `!` or `/`), the bot's own join, or nothing.
+fn classify(ev: &TimelineEvent, room: &str, own: &str) -> Option<Item> {
+    let event: Event = match serde_json::from_str(ev.raw().json().get()) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::debug!(error = %e, "skipping an event that is not a message");
+            return None;
+        }
+    };
+    if event.kind == "m.room.member" && event.state_key.as_deref() == Some(own) {
+        let was = |m: &str| {
+            let prev = event.unsigned.prev_content.as_ref();
+            prev.and_then(|c| c.membership.as_deref()) == Some(m)
+        };
+        let joined = event.content.membership.as_deref() == Some("join") && !was("join");
+        return joined.then_some(Item::OwnJoin);
+    }
+    if event.kind == "m.room.encrypted" {
+        tracing::warn!(room, event = %event.event_id, "cannot decrypt a message (no room key for the bot's device)");
+        return None;
+    }
+    let c = &event.content;
+    let edit = c
+        .relates_to
+        .as_ref()
+        .is_some_and(|r| r.rel_type.as_deref() == Some("m.replace"));
+    if event.kind != "m.room.message"
+        || event.sender == own
+        || c.msgtype.as_deref() != Some("m.text")
+        || edit
+    {
+        return None;
+    }
+    let text = c.body.as_deref()?.trim();
+    if !text.starts_with(['!', '/']) {
+        return None;
+    }
+    Some(Item::Command(Incoming {
+        platform: PLATFORM.into(),
+        room: room.into(),
+        sender: event.sender,
+        event_id: event.event_id,
+        text: text.into(),
+        bot_username: None,
+        help_note: Some(HELP_NOTE),
+        handled: None,
+    }))
+}
+
+fn token_path(dir: &Path) -> PathBuf {
+    dir.join(TOKEN_FILE)
+}
+
+fn read_token(dir: &Path) -> Result<Option<String>, MatrixError> {
+    let path = token_path(dir);
+    match std::fs::read_to_string(&path) {
+        Ok(t) if !t.trim().is_empty() => Ok(Some(t.trim().to_string())),
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(MatrixError::Io(path.display().to_string(), e)),
+    }
+}
+
+/// Replaces the stored position atomically (write, sync, rename).
+fn write_token(dir: &Path, token: &str) -> Result<(), MatrixError> {
+    let path = token_path(dir);
+    let tmp = dir.join(format!("{TOKEN_FILE}.tmp"));
+    let io = |e| MatrixError::Io(path.display().to_string(), e);
+    std::fs::write(&tmp, token).map_err(io)?;
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(io)?;
+    std::fs::rename(&tmp, &path).map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use matrix_sdk::ruma::serde::Raw;
+
+    fn event(json: serde_json::Value) -> TimelineEvent {
+        let raw: Raw<matrix_sdk::ruma::events::AnySyncTimelineEvent> =
+            Raw::new(&json).unwrap().cast_unchecked();
+        TimelineEvent::from_plaintext(raw)
+    }
+
+    fn msg(sender: &str, content: serde_json::Value) -> TimelineEvent {
+        event(serde_json::json!({
+            "type": "m.room.message", "sender": sender, "event_id": "$e",
+            "origin_server_ts": 1, "content": content,
+        }))
+    }
+
+    fn command(ev: &TimelineEvent, room: &str, own: &str) -> Option<Incoming> {
+        match classify(ev, room, own) {
+            Some(Item::Command(m)) => Some(m),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn own_join_is_recognised_but_not_a_profile_change() {
+        let member = |prev: Option<&str>| {
+            let mut e = serde_json::json!({"type": "m.room.member", "sender": "@bot:lab",
+                "state_key": "@bot:lab", "event_id": "$j", "origin_server_ts": 1,
+                "content": {"membership": "join"}});
+            if let Some(p) = prev {
+                e["unsigned"] = serde_json::json!({"prev_content": {"membership": p}});
+            }
+            event(e)
+        };
+        assert!(matches!(
+            classify(&member(None), "!r", "@bot:lab"),
+            Some(Item::OwnJoin)
+        ));
+        assert!(matches!(
+            classify(&member(Some("invite")), "!r", "@bot:lab"),
+            Some(Item::OwnJoin)
+        ));
+        assert!(classify(&member(Some("join")), "!r", "@bot:lab").is_none());
+        assert!(classify(&member(None), "!r", "@other:lab").is_none());
+    }
+
+    #[test]
+    fn only_commands_from_others_pass() {
+        let own = "@bot:lab";
+        let text = |b: &str| serde_json::json!({"msgtype": "m.text", "body": b});
+        let m = command(&msg("@op:lab", text("  !help ")), "!r", own).unwrap();
+        assert_eq!((m.text.as_str(), m.sender.as_str()), ("!help", "@op:lab"));
+        assert_eq!(m.help_note, Some(HELP_NOTE));
+        assert!(command(&msg("@op:lab", text("/whoami")), "!r", own).is_some());
+        assert!(command(&msg("@op:lab", text("hello")), "!r", own).is_none());
+        assert!(command(&msg(own, text("!help")), "!r", own).is_none());
+        let notice = serde_json::json!({"msgtype": "m.notice", "body": "!help"});
+        assert!(command(&msg("@op:lab", notice), "!r", own).is_none());
+        let edit = serde_json::json!({"msgtype": "m.text", "body": "* !selftest",
+            "m.new_content": {"msgtype": "m.text", "body": "!selftest"},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": "$old"}});
+        assert!(command(&msg("@op:lab", edit), "!r", own).is_none());
+        let utd = event(
+            serde_json::json!({"type": "m.room.encrypted", "sender": "@op:lab",
+            "event_id": "$x", "origin_server_ts": 1, "content": {"algorithm": "m.megolm.v1.aes-sha2"}}),
+        );
+        assert!(command(&utd, "!r", own).is_none());
+    }
+
+    #[test]
+    fn token_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(read_token(dir.path()).unwrap(), None);
+        write_token(dir.path(), "s72_1").unwrap();
+        assert_eq!(read_token(dir.path()).unwrap().as_deref(), Some("s72_1"));
+    }
+}

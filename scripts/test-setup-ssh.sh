@@ -52,7 +52,7 @@ ensure_user() {
 }
 
 ensure_sudoers() {
-  local name=$1 line=$2 file=/etc/sudoers.d/$1 tmp
+  local line=$2 file=/etc/sudoers.d/$1 tmp
   tmp=$(mktemp)
   printf '%s\n' "$line" > "$tmp"
   if ! as_root cmp -s "$tmp" "$file" 2>/dev/null; then

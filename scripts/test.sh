@@ -14,7 +14,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 type -P kill >/dev/null 2>&1 || missing+=(procps)
-# shellcheck checks commands/ and the stand-ins; unshare sandboxes the local script tests.
+# The shellcheck program checks commands/ and the stand-ins; unshare sandboxes the local script tests.
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 # Node runs the Telegram Bot API emulator (tests/peers/telegram-compat.js).

@@ -1,5 +1,5 @@
 //! The layout of `commands/`, the rules every step script follows, and shellcheck over the
-//! scripts and the stand-ins.
+//! scripts, the stand-ins and the repository's own tool scripts (`scripts/`, `.ci/run`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -397,4 +397,20 @@ fn shellcheck_is_clean_on_scripts_and_stand_ins() {
     assert!(!commands.is_empty());
     shellcheck(&["-s", "sh"], &commands);
     shellcheck(&["-s", "sh", "-x"], &standin_files());
+}
+
+/// The bash scripts that install the test peers and run CI: a quoting slip there breaks a
+/// newcomer's first command, so they are held to the same standard.
+#[test]
+fn shellcheck_is_clean_on_tool_scripts() {
+    let mut files = vec![Path::new(CRATE).join(".ci").join("run")];
+    for entry in std::fs::read_dir(Path::new(CRATE).join("scripts")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "sh") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 5, "{files:?}");
+    shellcheck(&["-s", "bash"], &files);
 }

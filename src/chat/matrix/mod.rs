@@ -5,6 +5,7 @@
 //! `format`). Encrypted rooms work through matrix-sdk's crypto store.
 
 mod format;
+mod gap;
 mod latency;
 mod login;
 mod rooms;

@@ -13,18 +13,20 @@ use matrix_sdk::deserialized_responses::TimelineEvent;
 use matrix_sdk::ruma::api::client::filter::FilterDefinition;
 use matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter;
 use matrix_sdk::ruma::api::error::ErrorKind;
+use matrix_sdk::sync::SyncResponse;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::gap;
 use super::latency::Arrivals;
 use super::rooms::{self, Access};
 use super::{HELP_NOTE, MatrixError, PLATFORM};
 use crate::chat::{Handled, Incoming};
 
 const TOKEN_FILE: &str = "sync-token";
-/// Timeline events per room in one sync after a gap (the bot was down): Synapse's default of
-/// 10 would lose commands among a busy room's chatter. The first sync takes 1: it is history.
+/// Timeline events per room in one sync after the bot was down (Synapse's default is 10); what
+/// does not fit is read back with `/messages` (`gap.rs`). The first sync takes 1: it is history.
 const TIMELINE_LIMIT: u32 = 100;
 /// First wait after a failed sync; doubles up to `retry_max`.
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
@@ -130,48 +132,107 @@ pub(super) async fn run(
                     ));
                 }
                 tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "Matrix sync failed; retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => return Ok(()),
-                    _ = tokio::time::sleep(backoff) => {}
+                if !back_off(&mut backoff, ctx.retry_max, &shutdown).await {
+                    return Ok(());
                 }
-                backoff = (backoff * 2).min(ctx.retry_max);
                 continue;
             }
         };
         for room_id in response.rooms.invited.keys() {
             rooms::on_invite(&client, room_id, &ctx.access).await;
         }
-        if first {
-            tracing::info!("first Matrix sync done; earlier messages are history and not run");
-        } else {
-            for (room_id, update) in &response.rooms.joined {
-                // A room the bot has just joined comes with some of its history.
-                let (mut commands, mut joined) = (Vec::new(), false);
-                for ev in &update.timeline.events {
-                    match classify(ev, room_id.as_str(), &own) {
-                        Some(Item::Command(msg)) => commands.push(msg),
-                        Some(Item::OwnJoin) => (commands, joined) = (Vec::new(), true),
-                        None => {}
-                    }
-                }
-                if update.timeline.limited && !joined {
-                    tracing::warn!(room = %room_id, "more messages arrived while the bot was away than one sync returns; the oldest were not read");
-                }
-                for msg in commands {
-                    let event = msg.event_id.clone();
-                    ctx.arrivals.arrived(&event, arrived);
-                    let handled = deliver(msg, &inbox, &shutdown).await;
-                    ctx.arrivals.take(&event);
-                    if !handled {
-                        // Stopping: the position stays before this batch, so it comes again.
+        if let Some(since) = since.as_deref().filter(|_| !first) {
+            let commands = tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                c = commands_of(&client, &response, since, &own) => c,
+            };
+            let commands = match commands {
+                Ok(c) => c,
+                Err(e) => {
+                    // Nothing of this sync was delivered: it is repeated from the same position.
+                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "reading the messages of a gap failed; retrying the sync");
+                    if !back_off(&mut backoff, ctx.retry_max, &shutdown).await {
                         return Ok(());
                     }
+                    continue;
+                }
+            };
+            for msg in commands {
+                let event = msg.event_id.clone();
+                ctx.arrivals.arrived(&event, arrived);
+                let handled = deliver(msg, &inbox, &shutdown).await;
+                ctx.arrivals.take(&event);
+                if !handled {
+                    // Stopping: the position stays before this batch, so it comes again.
+                    return Ok(());
                 }
             }
+        } else {
+            tracing::info!("first Matrix sync done; earlier messages are history and not run");
         }
         write_token(&ctx.dir, &response.next_batch)?;
         since = Some(response.next_batch);
     }
+}
+
+/// Waits `backoff`, then doubles it up to `max`. `false`: the bot is stopping.
+async fn back_off(backoff: &mut Duration, max: Duration, shutdown: &CancellationToken) -> bool {
+    let stopping = tokio::select! {
+        _ = shutdown.cancelled() => true,
+        _ = tokio::time::sleep(*backoff) => false,
+    };
+    *backoff = (*backoff * 2).min(max);
+    !stopping
+}
+
+/// The commands of one sync, room by room, oldest first. A room whose timeline is limited (more
+/// arrived since `since` than one sync returns) has its gap read first; a room the bot has just
+/// joined starts at its join (what came before is history).
+async fn commands_of(
+    client: &Client,
+    response: &SyncResponse,
+    since: &str,
+    own: &str,
+) -> Result<Vec<Incoming>, matrix_sdk::Error> {
+    let mut all = Vec::new();
+    for (room_id, update) in &response.rooms.joined {
+        let room = room_id.as_str();
+        let timeline = &update.timeline;
+        let mut events: Vec<&TimelineEvent> = timeline.events.iter().collect();
+        let joined_now = events
+            .iter()
+            .any(|ev| matches!(classify(ev, room, own), Some(Item::OwnJoin)));
+        let gap;
+        if timeline.limited
+            && !joined_now
+            && let (Some(from), Some(joined)) = (&timeline.prev_batch, client.get_room(room_id))
+        {
+            gap = gap::read(&joined, from, since).await?;
+            tracing::info!(
+                room,
+                events = gap.events.len(),
+                "read back the messages the sync left out"
+            );
+            if !gap.complete {
+                tracing::warn!(
+                    room,
+                    read = gap.events.len(),
+                    "more messages arrived while the bot was away than it reads back; the oldest were not read"
+                );
+            }
+            events.splice(0..0, gap.events.iter());
+        }
+        let mut commands = Vec::new();
+        for ev in events {
+            match classify(ev, room, own) {
+                Some(Item::Command(msg)) => commands.push(msg),
+                Some(Item::OwnJoin) => commands.clear(),
+                None => {}
+            }
+        }
+        all.append(&mut commands);
+    }
+    Ok(all)
 }
 
 /// A sync filter keeping at most `limit` timeline events per room.

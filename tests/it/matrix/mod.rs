@@ -292,8 +292,12 @@ async fn conformance_homeserver_restarted_mid_job() {
     conformance::server_restarted_mid_job(&mut p).await;
 }
 
+/// More messages while the bot is down than one sync returns per room.
+const CHATTER: usize = 120;
+
 /// History is not run on the first start; commands sent while the bot was down are run once
-/// on the next start; the same device comes back.
+/// on the next start, even when more than a sync's worth of chatter followed them; the same
+/// device comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_skipped_and_downtime_commands_run_once() {
     let mut p = MatrixPlatform::prepare(false).await;
@@ -308,14 +312,32 @@ async fn history_skipped_and_downtime_commands_run_once() {
     })
     .await;
     let session = std::fs::read_to_string(p.dir.path().join("data/matrix/session.json")).unwrap();
-    // A command while the bot is away.
+    // Commands while the bot is away: one, a little chatter, one more, then more chatter than
+    // one sync returns (100 events), then a last one. The next start reads the gap back with
+    // /messages and runs all three. (Synapse may answer the killed bot's pending sync with the
+    // first command alone and hand that cached answer to the restarted bot; the second command
+    // is in the gap either way.)
     p.kill_bot().await;
     let missed = op.send("!selftest steps=1 ms=10").await;
+    for i in 0..10 {
+        op.send(&format!("chatter {i}")).await;
+    }
+    let middle = op.send("!whoami").await;
+    for i in 0..CHATTER {
+        op.send(&format!("more chatter {i}")).await;
+    }
+    let last = op.send("!whoami").await;
     p.start_bot().await;
     conformance::wait_for(&*op, "running the command sent while it was down", |m| {
         m.reply_to.as_deref() == Some(&missed) && m.text.contains("succeeded in")
     })
     .await;
+    for (id, what) in [(&middle, "in the gap"), (&last, "after the chatter")] {
+        conformance::wait_for(&*op, &format!("answering the command {what}"), |m| {
+            m.reply_to.as_deref() == Some(id.as_str())
+        })
+        .await;
+    }
     let msgs = op.bot_messages().await;
     assert!(
         !msgs.iter().any(|m| m.reply_to.as_deref() == Some(&old)),
@@ -326,6 +348,12 @@ async fn history_skipped_and_downtime_commands_run_once() {
         .filter(|m| m.reply_to.as_deref() == Some(&missed))
         .count();
     assert_eq!(replies, 2, "acknowledgement and outcome, once: {msgs:?}");
+    for id in [&middle, &last] {
+        let answers = msgs
+            .iter()
+            .filter(|m| m.reply_to.as_deref() == Some(id.as_str()));
+        assert_eq!(answers.count(), 1, "answered once: {msgs:?}");
+    }
     let again = std::fs::read_to_string(p.dir.path().join("data/matrix/session.json")).unwrap();
     assert_eq!(session, again, "a restart logs in as a new device");
     let token: serde_json::Value = serde_json::from_str(&session).unwrap();

@@ -3,14 +3,26 @@
 //! The Matrix adapter against a real Synapse (the test harness's): the release binary
 //! (`labkube run`), a matrix-sdk client as the operator.
 //!
-//! 1. Idle RSS of the bot, connected and in its room, after a minute with nothing to do.
+//! 1. Idle RSS of the bot, connected and in its room, after a minute with nothing to do; then
+//!    of the same bot restarted with both the Matrix and the Telegram adapter (the emulator of
+//!    the Telegram tests), and of `labkube console` (no network adapter) idle beside it.
 //! 2. Time from the bot reading a command off a sync to its acknowledgement being sent, split
 //!    into the bot's own time and the homeserver's time to take the send: 50 `/selftest`
 //!    commands on the idle bot (the peer), then 200 with 20 jobs running (the target: p99 of
 //!    the bot's own time <= 50 ms). The figures come from the bot's `labkube::latency` log
 //!    lines; the commands are sent one after another, each after the previous acknowledgement.
 //!
-//! Run: `cargo bench --bench matrix` (needs python3; installs Synapse into the cached venv).
+//! Run: `cargo bench --bench matrix` (needs python3 and Node.js; installs Synapse into the
+//! cached venv, and the Telegram emulator, like the tests). `LABKUBE_BENCH_BIN=path` measures
+//! another build of the bot (another profile, say) instead of the bench profile's.
+
+#[path = "common/memory.rs"]
+mod memory;
+#[path = "../tests/it/tgapi.rs"]
+#[allow(dead_code)]
+mod tgapi;
+#[path = "common/tguser.rs"]
+mod tguser;
 
 #[path = "../tests/it/conformance/mod.rs"]
 #[allow(dead_code)]
@@ -28,6 +40,7 @@ use std::time::{Duration, Instant};
 use conformance::{TestUser, wait_for};
 use matrix_sdk::ruma::api::client::room::create_room::v3::{Request as CreateRoom, RoomPreset};
 use matrix_sdk::ruma::events::room::member::MembershipState;
+use memory::Resident;
 
 const IDLE: Duration = Duration::from_secs(60);
 const PEER_COMMANDS: usize = 50;
@@ -56,39 +69,16 @@ async fn run() {
     req.invite = vec![bot.as_str().try_into().unwrap()];
     let room = op.create_room(req).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = format!(
-        r#"data_dir = "{data}"
-[limits]
-concurrent_jobs = {RUNNING}
-[matrix]
-homeserver = "{url}"
-user = "@labkube:localhost"
-password = {{ env = "LABKUBE_BENCH_MATRIX_PASSWORD" }}
-[[users]]
-platform = "matrix"
-id = "{op_id}"
-role = "admin"
-[[rooms]]
-platform = "matrix"
-id = "{room}"
-"#,
-        data = dir.path().join("data").display(),
-        room = room.room_id()
+    let config = config(
+        dir.path(),
+        &url,
+        op_id.as_str(),
+        room.room_id().as_str(),
+        None,
     );
     std::fs::write(dir.path().join("config.toml"), config).unwrap();
     let log_path = dir.path().join("bot.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let mut child: Child = Command::new(env!("CARGO_BIN_EXE_labkube"))
-        .args(["run", "--config"])
-        .arg(dir.path().join("config.toml"))
-        .env("LABKUBE_BENCH_MATRIX_PASSWORD", "bot-password")
-        .env("HOME", dir.path())
-        .env("RUST_LOG", "warn,labkube::latency=debug")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let mut child = start_bot(dir.path(), &log_path);
     let me = user::MatrixUser::watch(op.clone(), room.room_id(), &bot);
     let bot_id: matrix_sdk::ruma::OwnedUserId = bot.as_str().try_into().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -105,7 +95,7 @@ id = "{room}"
     ack(&*me, "!whoami").await;
     eprintln!("connected; idle for {} s", IDLE.as_secs());
     tokio::time::sleep(IDLE).await;
-    let rss = memory_kb(child.id());
+    let rss = Resident::of(child.id());
 
     let mut peer_rtt = Vec::new();
     for _ in 0..PEER_COMMANDS {
@@ -123,6 +113,7 @@ id = "{room}"
     let loaded_secs = running_at.elapsed().as_secs_f64();
     let _ = child.kill();
     let _ = child.wait();
+    let (both, console) = both_adapters(dir.path(), &url, op_id.as_str(), &room, &*me).await;
 
     let samples = latencies(&std::fs::read_to_string(&log_path).unwrap());
     // Samples in order: whoami, the peer's commands, the 20 long jobs, then the loaded ones.
@@ -154,15 +145,149 @@ id = "{room}"
         "{COMMANDS} commands in {loaded_secs:.1} s, one after another, each after the previous acknowledgement\n"
     );
     println!("### Idle RSS\n");
-    let mb = |kb: u64| kb as f64 / 1024.0;
-    let verdict = if mb(rss.0) <= 40.0 { "met" } else { "MISSED" };
+    let bin = bot_binary();
+    let size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
+    println!("binary: {} ({:.1} MB)\n", bin.display(), size as f64 / 1e6);
     println!(
-        "VmRSS of the release binary, connected, after {} s idle: {:.1} MB (target <= 40 MB: {verdict}); RssAnon {:.1} MB, RssFile {:.1} MB",
-        IDLE.as_secs(),
-        mb(rss.0),
-        mb(rss.1),
-        mb(rss.2)
+        "| process (release binary, {} s idle) | VmRSS | RssAnon | RssFile |",
+        IDLE.as_secs()
     );
+    println!("|---|---|---|---|");
+    println!("{}", rss.row("`labkube run`, Matrix connected"));
+    println!(
+        "{}",
+        both.row("`labkube run`, Matrix and Telegram connected")
+    );
+    println!(
+        "{}",
+        console.row("`labkube console`, no network adapter (peer)")
+    );
+    let verdict = if rss.total_mb() <= 40.0 {
+        "met"
+    } else {
+        "MISSED"
+    };
+    println!(
+        "\ntarget <= 40 MB with Matrix connected: {verdict} ({:.1} MB; {:.2}x the console peer)",
+        rss.total_mb(),
+        rss.total_mb() / console.total_mb()
+    );
+}
+
+/// The bot's config: Matrix, and Telegram too when the emulator's URL is given.
+fn config(dir: &std::path::Path, url: &str, op: &str, room: &str, tg: Option<&str>) -> String {
+    let mut text = format!(
+        r#"data_dir = "{data}"
+[limits]
+concurrent_jobs = {RUNNING}
+[matrix]
+homeserver = "{url}"
+user = "@labkube:localhost"
+password = {{ env = "LABKUBE_BENCH_MATRIX_PASSWORD" }}
+[[users]]
+platform = "matrix"
+id = "{op}"
+role = "admin"
+[[rooms]]
+platform = "matrix"
+id = "{room}"
+"#,
+        data = dir.join("data").display(),
+    );
+    if let Some(api) = tg {
+        text.push_str(&format!(
+            r#"[telegram]
+token = {{ env = "LABKUBE_BENCH_TELEGRAM_TOKEN" }}
+api_url = "{api}"
+[[users]]
+platform = "telegram"
+id = "{admin}"
+role = "admin"
+[[rooms]]
+platform = "telegram"
+id = "{group}"
+"#,
+            admin = tguser::ADMIN,
+            group = tguser::GROUP
+        ));
+    }
+    text
+}
+
+/// The bot's binary: `LABKUBE_BENCH_BIN`, or the one cargo built for this bench.
+fn bot_binary() -> std::path::PathBuf {
+    std::env::var_os("LABKUBE_BENCH_BIN")
+        .map(Into::into)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_labkube").into())
+}
+
+/// `labkube run` on the config in `dir`, logging to `log_path`.
+fn start_bot(dir: &std::path::Path, log_path: &std::path::Path) -> Child {
+    let log = std::fs::File::create(log_path).unwrap();
+    Command::new(bot_binary())
+        .args(["run", "--config"])
+        .arg(dir.join("config.toml"))
+        .env("LABKUBE_BENCH_MATRIX_PASSWORD", "bot-password")
+        .env("LABKUBE_BENCH_TELEGRAM_TOKEN", tgapi::TOKEN)
+        .env("HOME", dir)
+        .env("RUST_LOG", "warn,labkube::latency=debug")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+/// Restarts the bot (same data, so the same Matrix device) with the Telegram adapter as well,
+/// checks that both answer, and idles it for `IDLE` beside an idle `labkube console`.
+/// Returns the resident memory of both.
+async fn both_adapters(
+    dir: &std::path::Path,
+    url: &str,
+    op: &str,
+    room: &matrix_sdk::Room,
+    me: &dyn TestUser,
+) -> (Resident, Resident) {
+    let api = tgapi::TgApi::start();
+    let text = config(dir, url, op, room.room_id().as_str(), Some(&api.url()));
+    std::fs::write(dir.join("config.toml"), text).unwrap();
+    let mut bot = start_bot(dir, &dir.join("both.log"));
+    ack(me, "!whoami").await;
+    let tg = tguser::User { http: api.http() };
+    let (m, _) = tg.say("/whoami").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !api
+        .calls()
+        .await
+        .iter()
+        .any(|c| c["reply_to"] == serde_json::json!(m))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the bot never answered on Telegram"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let console_dir = tempfile::tempdir().unwrap();
+    let mut console = Command::new(bot_binary())
+        .arg("console")
+        .current_dir(console_dir.path())
+        .env("HOME", console_dir.path())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    eprintln!("both adapters connected; idle for {} s", IDLE.as_secs());
+    tokio::time::sleep(IDLE).await;
+    let both = Resident::of(bot.id());
+    let peer = Resident::of(console.id());
+    for child in [&mut bot, &mut console] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    (both, peer)
 }
 
 /// Sends `text` and waits for the bot's first reply to it; returns the person's round trip,
@@ -223,14 +348,4 @@ fn row(name: &str, v: impl Iterator<Item = f64>) {
         pct(v, 0.99),
         max
     );
-}
-
-/// VmRSS, RssAnon and RssFile of `pid`, kB.
-fn memory_kb(pid: u32) -> (u64, u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kb = |key: &str| -> u64 {
-        let line = status.lines().find(|l| l.starts_with(key)).unwrap();
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    };
-    (kb("VmRSS:"), kb("RssAnon:"), kb("RssFile:"))
 }

@@ -14,24 +14,28 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+#[path = "common/memory.rs"]
+mod memory;
 #[path = "common/report.rs"]
 mod report;
 #[path = "../tests/it/tgapi.rs"]
 mod tgapi;
+#[path = "common/tguser.rs"]
+mod tguser;
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use memory::Resident;
 use report::{ms, table};
 use serde_json::json;
 use tgapi::{TOKEN, TgApi};
+use tguser::{ADMIN, GROUP, User};
 
 const COMMANDS: usize = 200;
 const RUNNING: usize = 20;
-const GROUP: i64 = -1009;
-const ADMIN: i64 = 77;
 
 fn main() {
     println!("command: cargo bench --bench telegram\n");
@@ -79,44 +83,7 @@ fn binary() -> std::path::PathBuf {
 }
 
 fn rss_mb(child: &Child) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap()
-        .parse()
-        .unwrap();
-    kb / 1024.0
-}
-
-struct User {
-    http: tgapi::Http,
-}
-
-impl User {
-    /// Sends a command; returns (message id, update id).
-    async fn say(&self, text: &str) -> (i64, i64) {
-        let len = text.split_whitespace().next().unwrap().len();
-        let r = self
-            .http
-            .post(
-                "/sendCommand",
-                json!({
-                    "botToken": TOKEN,
-                    "from": { "id": ADMIN, "is_bot": false, "first_name": "Ada" },
-                    "chat": { "id": GROUP, "type": "supergroup", "title": "lab" },
-                    "date": 0,
-                    "text": text,
-                    "entities": [{ "offset": 0, "length": len, "type": "bot_command" }],
-                }),
-            )
-            .await;
-        (
-            r["message_id"].as_i64().unwrap(),
-            r["update_id"].as_i64().unwrap(),
-        )
-    }
+    Resident::of(child.id()).total_mb()
 }
 
 /// Sends `n` quick selftests 50 ms apart; returns each one's ack time in µs.

@@ -49,6 +49,12 @@ enum Cmd {
     },
 }
 
+/// Default log directives for matrix-sdk: it logs every failed request at ERROR (an absent
+/// account-data entry is a 404 it expects) and warns at every sync of an encrypted room that no
+/// key backup is set up. The adapter logs what matters of those failures itself (a sync that
+/// failed and is retried, a message it cannot decrypt). `RUST_LOG` replaces all of this.
+const SDK_NOISE: &str = "matrix_sdk::http_client=off,matrix_sdk_crypto::backups=error";
+
 fn main() -> ExitCode {
     // One TLS provider for every client (kube-rs now, the chat clients later): rustls refuses
     // to choose when more than one is compiled in. `Err` means one is installed already.
@@ -59,7 +65,8 @@ fn main() -> ExitCode {
         Cmd::Console { .. } | Cmd::CheckConfig { .. } | Cmd::Jobs { .. }
     );
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(if quiet { "warn" } else { "info" })
+        let level = if quiet { "warn" } else { "info" };
+        tracing_subscriber::EnvFilter::new(format!("{level},{SDK_NOISE}"))
     });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -172,4 +179,18 @@ fn shutdown_on_signals() -> anyhow::Result<CancellationToken> {
         t.cancel();
     });
     Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn default_log_directives_parse() {
+        for level in ["info", "warn"] {
+            let directives = format!("{level},{}", super::SDK_NOISE);
+            assert!(
+                tracing_subscriber::EnvFilter::try_new(&directives).is_ok(),
+                "{directives}"
+            );
+        }
+    }
 }

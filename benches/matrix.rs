@@ -104,6 +104,8 @@ async fn run() {
     for _ in 0..RUNNING {
         ack(&*me, "!selftest steps=3000 ms=100").await;
     }
+    // A settle period, not a wait for a condition: the load measured is 20 jobs that have each
+    // already edited their live message (the edit interval is 2 s), not 20 that are starting.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let running_at = Instant::now();
     let mut loaded_rtt = Vec::new();

@@ -154,6 +154,7 @@ async fn run() {
         assert!(Instant::now() < deadline, "the bot never answered");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // What is measured is the bot 3 s after connecting with nothing to do: a fixed interval.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let idle_rss = rss_mb(&bot);
 
@@ -161,6 +162,7 @@ async fn run() {
     for _ in 0..RUNNING {
         user.say("/selftest steps=600 ms=100").await;
     }
+    // A settle period: the 20 jobs are running and editing before the loaded run starts.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let loaded = acks(&api, &user, COMMANDS).await;
     let loaded_rss = rss_mb(&bot);

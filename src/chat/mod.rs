@@ -3,6 +3,7 @@
 //! outside this module names a platform; the rest of the bot sees adapter names as opaque
 //! strings.
 
+mod backoff;
 mod console;
 mod live;
 mod matrix;

@@ -7,6 +7,7 @@ mod matrix;
 mod secret;
 mod telegram;
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use serde::Deserialize;
@@ -47,6 +48,20 @@ pub struct Config {
     pub rooms: Vec<Room>,
     /// Existing clusters, given by kubeconfig.
     pub clusters: Vec<ExistingCluster>,
+}
+
+impl Config {
+    /// The ids of the `[[users]]` listed for `platform`.
+    pub fn user_ids(&self, platform: &str) -> HashSet<String> {
+        let users = self.users.iter().filter(|u| u.platform == platform);
+        users.map(|u| u.id.clone()).collect()
+    }
+
+    /// The ids of the `[[rooms]]` listed for `platform`.
+    pub fn room_ids(&self, platform: &str) -> HashSet<String> {
+        let rooms = self.rooms.iter().filter(|r| r.platform == platform);
+        rooms.map(|r| r.id.clone()).collect()
+    }
 }
 
 impl Default for Config {

@@ -265,3 +265,28 @@ fn telegram_section_decodes_and_is_checked() {
     let err = Config::parse(secret, "t.toml").unwrap_err().to_string();
     assert!(!err.contains("hunter2"), "{err}");
 }
+
+#[test]
+fn user_and_room_ids_are_per_platform() {
+    let text = r#"
+        [[users]]
+        platform = "matrix"
+        id = "@a:x"
+        role = "admin"
+        [[users]]
+        platform = "telegram"
+        id = "77"
+        role = "viewer"
+        [[rooms]]
+        platform = "matrix"
+        id = "!r:x"
+        [[rooms]]
+        platform = "telegram"
+        id = "-1009"
+    "#;
+    let cfg = Config::parse(text, "t.toml").unwrap();
+    let set = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<HashSet<_>>();
+    assert_eq!(cfg.user_ids("matrix"), set(&["@a:x"]));
+    assert_eq!(cfg.room_ids("telegram"), set(&["-1009"]));
+    assert!(cfg.user_ids("console").is_empty());
+}

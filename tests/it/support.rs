@@ -306,3 +306,22 @@ impl Drop for Daemon {
         self.kill();
     }
 }
+
+/// Prints the bot's log (`bot.log` in the directory a [`Daemon`] runs in) when a test fails,
+/// so the failure can be read.
+pub struct LogOnPanic(PathBuf);
+
+impl LogOnPanic {
+    pub fn in_dir(dir: &Path) -> LogOnPanic {
+        LogOnPanic(dir.join("bot.log"))
+    }
+}
+
+impl Drop for LogOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.0).unwrap_or_default();
+            eprintln!("--- bot.log ---\n{log}");
+        }
+    }
+}

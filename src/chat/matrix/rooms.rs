@@ -35,18 +35,8 @@ impl Access {
     /// The Matrix part of the config's allow-lists.
     pub fn from_config(config: &Config, platform: &str) -> Access {
         Access {
-            users: config
-                .users
-                .iter()
-                .filter(|u| u.platform == platform)
-                .map(|u| u.id.clone())
-                .collect(),
-            rooms: config
-                .rooms
-                .iter()
-                .filter(|r| r.platform == platform)
-                .map(|r| r.id.clone())
-                .collect(),
+            users: config.user_ids(platform),
+            rooms: config.room_ids(platform),
             invites: config
                 .matrix
                 .as_ref()

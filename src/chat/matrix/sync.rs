@@ -22,6 +22,7 @@ use super::gap;
 use super::latency::Arrivals;
 use super::rooms::{self, Access};
 use super::{HELP_NOTE, MatrixError, PLATFORM};
+use crate::chat::backoff::{self, Backoff};
 use crate::chat::{Handled, Incoming};
 
 const TOKEN_FILE: &str = "sync-token";
@@ -103,7 +104,7 @@ pub(super) async fn run(
         rooms::on_invite(&client, room.room_id(), &ctx.access).await;
     }
     let mut since = read_token(&ctx.dir)?;
-    let mut backoff = FIRST_BACKOFF;
+    let mut backoff = Backoff::new(FIRST_BACKOFF, ctx.retry_max);
     loop {
         let first = since.is_none();
         let settings = SyncSettings::new()
@@ -117,7 +118,7 @@ pub(super) async fn run(
         let arrived = std::time::Instant::now();
         let response = match response {
             Ok(r) => {
-                backoff = FIRST_BACKOFF;
+                backoff.reset();
                 r
             }
             Err(e) => {
@@ -131,8 +132,9 @@ pub(super) async fn run(
                             .into(),
                     ));
                 }
-                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "Matrix sync failed; retrying");
-                if !back_off(&mut backoff, ctx.retry_max, &shutdown).await {
+                let delay = backoff.next_delay();
+                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "Matrix sync failed; retrying");
+                if !backoff::pause(delay, &shutdown).await {
                     return Ok(());
                 }
                 continue;
@@ -150,8 +152,9 @@ pub(super) async fn run(
                 Ok(c) => c,
                 Err(e) => {
                     // Nothing of this sync was delivered: it is repeated from the same position.
-                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "reading the messages of a gap failed; retrying the sync");
-                    if !back_off(&mut backoff, ctx.retry_max, &shutdown).await {
+                    let delay = backoff.next_delay();
+                    tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "reading the messages of a gap failed; retrying the sync");
+                    if !backoff::pause(delay, &shutdown).await {
                         return Ok(());
                     }
                     continue;
@@ -173,16 +176,6 @@ pub(super) async fn run(
         write_token(&ctx.dir, &response.next_batch)?;
         since = Some(response.next_batch);
     }
-}
-
-/// Waits `backoff`, then doubles it up to `max`. `false`: the bot is stopping.
-async fn back_off(backoff: &mut Duration, max: Duration, shutdown: &CancellationToken) -> bool {
-    let stopping = tokio::select! {
-        _ = shutdown.cancelled() => true,
-        _ = tokio::time::sleep(*backoff) => false,
-    };
-    *backoff = (*backoff * 2).min(max);
-    !stopping
 }
 
 /// The commands of one sync, room by room, oldest first. A room whose timeline is limited (more

@@ -87,12 +87,7 @@ impl TelegramAdapter {
             store,
             bot_id: me.id.0,
             username: me.username().to_string(),
-            rooms: config
-                .rooms
-                .iter()
-                .filter(|r| r.platform == PLATFORM)
-                .map(|r| r.id.clone())
-                .collect(),
+            rooms: config.room_ids(PLATFORM),
         };
         Ok(TelegramAdapter {
             poller,

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::api::{Api, TelegramError};
 use super::{PLATFORM, keyboard};
+use crate::chat::backoff::{self, Backoff};
 use crate::chat::{Handled, Incoming};
 use crate::store::{JobStore, Space};
 
@@ -63,7 +64,7 @@ impl Poller {
         shutdown: CancellationToken,
     ) -> Result<(), TelegramError> {
         let mut offset = self.offset()?;
-        let mut backoff = Duration::from_millis(500);
+        let mut backoff = Backoff::new(Duration::from_millis(500), MAX_BACKOFF);
         loop {
             let batch = tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
@@ -71,17 +72,16 @@ impl Poller {
             };
             let updates = match batch {
                 Ok(u) => {
-                    backoff = Duration::from_millis(500);
+                    backoff.reset();
                     u
                 }
                 Err(TelegramError::Stopping { .. }) => return Ok(()),
                 Err(e) => {
-                    tracing::warn!(error = %e, retry_in = ?backoff, "cannot fetch Telegram updates");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return Ok(()),
-                        _ = tokio::time::sleep(backoff) => {}
+                    let delay = backoff.next_delay();
+                    tracing::warn!(error = %e, retry_in = ?delay, "cannot fetch Telegram updates");
+                    if !backoff::pause(delay, &shutdown).await {
+                        return Ok(());
                     }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
                     continue;
                 }
             };

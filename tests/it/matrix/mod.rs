@@ -5,8 +5,6 @@
 
 mod user;
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,53 +15,13 @@ use matrix_sdk::ruma::events::room::member::MembershipState;
 use matrix_sdk::ruma::{OwnedUserId, RoomId};
 
 use crate::conformance::{self, Platform, TestUser, WAIT};
+use crate::support::{Daemon, LogOnPanic};
 use crate::synapse::Synapse;
 use user::{MatrixUser, login};
 
 const BOT_PASSWORD: &str = "bot-password";
-
-/// The bot process (`labkube run`), its output in `bot.log` in its directory.
-struct Daemon {
-    child: Option<Child>,
-}
-
-impl Daemon {
-    fn start(dir: &std::path::Path) -> Daemon {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("bot.log"))
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_labkube"))
-            .args(["run", "--config"])
-            .arg(dir.join("config.toml"))
-            .env("LABKUBE_TEST_MATRIX_PASSWORD", BOT_PASSWORD)
-            .env("HOME", dir)
-            .env(
-                "RUST_LOG",
-                "info,matrix_sdk=warn,matrix_sdk_crypto=warn,matrix_sdk_base=warn",
-            )
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("start labkube run");
-        Daemon { child: Some(child) }
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
+/// The bot's log filter: matrix-sdk's own info lines would drown the bot's.
+const BOT_LOG: &str = "info,matrix_sdk=warn,matrix_sdk_crypto=warn,matrix_sdk_base=warn";
 
 /// Synapse, the bot, an operator (admin) and a stranger in one room.
 pub struct MatrixPlatform {
@@ -204,7 +162,11 @@ impl Platform for MatrixPlatform {
 
     async fn start_bot(&mut self) {
         assert!(self.bot.is_none(), "the bot is running");
-        self.bot = Some(Daemon::start(self.dir.path()));
+        let env = [
+            ("LABKUBE_TEST_MATRIX_PASSWORD", BOT_PASSWORD),
+            ("RUST_LOG", BOT_LOG),
+        ];
+        self.bot = Some(Daemon::start(self.dir.path(), &env));
     }
 
     async fn kill_bot(&mut self) {
@@ -217,6 +179,7 @@ impl Platform for MatrixPlatform {
         let s = &mut self.synapse;
         tokio::task::block_in_place(|| {
             s.stop();
+            // The outage itself: the bot's syncs and sends fail for a second, then recover.
             std::thread::sleep(Duration::from_secs(1));
             s.start_again();
         });
@@ -244,28 +207,10 @@ impl Platform for MatrixPlatform {
     }
 }
 
-/// Prints the bot's log when a test fails, so the failure can be read.
-struct LogOnPanic(PathBuf);
-
-impl LogOnPanic {
-    fn of(p: &MatrixPlatform) -> LogOnPanic {
-        LogOnPanic(p.dir.path().join("bot.log"))
-    }
-}
-
-impl Drop for LogOnPanic {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.0).unwrap_or_default();
-            eprintln!("--- bot.log ---\n{log}");
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_in_a_plain_room() {
     let mut p = MatrixPlatform::new(false).await;
-    let _log = LogOnPanic::of(&p);
+    let _log = LogOnPanic::in_dir(p.dir.path());
     conformance::help(&p).await;
     conformance::bad_command(&p).await;
     conformance::unauthorised_refused(&p).await;
@@ -278,7 +223,7 @@ async fn conformance_in_a_plain_room() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_in_an_encrypted_room() {
     let p = MatrixPlatform::new(true).await;
-    let _log = LogOnPanic::of(&p);
+    let _log = LogOnPanic::in_dir(p.dir.path());
     conformance::help(&p).await;
     conformance::unauthorised_refused(&p).await;
     conformance::job_progress_and_outcome(&p).await;
@@ -288,7 +233,7 @@ async fn conformance_in_an_encrypted_room() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_homeserver_restarted_mid_job() {
     let mut p = MatrixPlatform::new(false).await;
-    let _log = LogOnPanic::of(&p);
+    let _log = LogOnPanic::in_dir(p.dir.path());
     conformance::server_restarted_mid_job(&mut p).await;
 }
 
@@ -301,7 +246,7 @@ const CHATTER: usize = 120;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_skipped_and_downtime_commands_run_once() {
     let mut p = MatrixPlatform::prepare(false).await;
-    let _log = LogOnPanic::of(&p);
+    let _log = LogOnPanic::in_dir(p.dir.path());
     let old = p.op.send("!whoami").await;
     p.start_bot().await;
     p.wait_bot_joined().await;

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use crate::conformance::{self, Platform, TestUser};
-use crate::support::Daemon;
+use crate::support::{Daemon, LogOnPanic};
 use crate::tgapi::{TOKEN, TgApi};
 use user::TgUser;
 
@@ -197,28 +197,10 @@ impl Platform for TelegramPlatform {
     }
 }
 
-/// Prints the bot's log when a test fails, so the failure can be read.
-pub struct LogOnPanic(std::path::PathBuf);
-
-impl LogOnPanic {
-    pub fn of(p: &TelegramPlatform) -> LogOnPanic {
-        LogOnPanic(p.dir.path().join("bot.log"))
-    }
-}
-
-impl Drop for LogOnPanic {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.0).unwrap_or_default();
-            eprintln!("--- bot.log ---\n{log}");
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_in_a_group() {
     let mut p = TelegramPlatform::new(SUITE_PACE_MS).await;
-    let _log = LogOnPanic::of(&p);
+    let _log = LogOnPanic::in_dir(p.dir.path());
     conformance::help(&p).await;
     conformance::bad_command(&p).await;
     conformance::unauthorised_refused(&p).await;
@@ -235,6 +217,6 @@ async fn conformance_in_a_group() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_server_restarted_mid_job() {
     let mut p = TelegramPlatform::new(SUITE_PACE_MS).await;
-    let _log = LogOnPanic::of(&p);
+    let _log = LogOnPanic::in_dir(p.dir.path());
     conformance::server_restarted_mid_job(&mut p).await;
 }

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::user::TgUser;
-use super::{GROUP, LogOnPanic, TelegramPlatform};
+use super::{GROUP, TelegramPlatform};
 use crate::conformance::{BotMessage, Platform, TestUser, WAIT, wait_for};
+use crate::support::LogOnPanic;
 use crate::tgapi::BOT_USERNAME;
 
 fn job_number(m: &BotMessage) -> String {
@@ -53,7 +54,7 @@ async fn wait_buttons(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_button_refuses_a_stranger_and_cancels_for_the_operator() {
     let p = TelegramPlatform::new(super::SUITE_PACE_MS).await;
-    let _log = LogOnPanic::of(&p);
+    let _log = LogOnPanic::in_dir(p.dir.path());
     let op = p.op.clone();
     let id = op.send("/selftest steps=40 ms=500").await;
     let ack = ack_of(&op, &id).await;
@@ -117,7 +118,7 @@ async fn cancel_button_refuses_a_stranger_and_cancels_for_the_operator() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flood_control_is_waited_out_for_sends_and_edits() {
     let p = TelegramPlatform::new(super::SUITE_PACE_MS).await;
-    let _log = LogOnPanic::of(&p);
+    let _log = LogOnPanic::in_dir(p.dir.path());
     let op = p.op.clone();
     p.api.fail("sendMessage", 1, 2).await;
     let started = Instant::now();
@@ -154,7 +155,7 @@ async fn flood_control_is_waited_out_for_sends_and_edits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_commands_by_name_other_bots_menu_and_html() {
     let mut p = TelegramPlatform::new(super::SUITE_PACE_MS).await;
-    let _log = LogOnPanic::of(&p);
+    let _log = LogOnPanic::in_dir(p.dir.path());
     let op = p.op.clone();
     let ours = op.send(&format!("/whoami@{BOT_USERNAME}")).await;
     let m = wait_for(&*op, "answering /whoami@bot", |m| {
@@ -227,7 +228,7 @@ async fn group_commands_by_name_other_bots_menu_and_html() {
 async fn private_chat_edits_are_paced_and_downtime_commands_run_once() {
     // Telegram's own limit: one change a second in a private chat.
     let mut p = TelegramPlatform::new(1000).await;
-    let _log = LogOnPanic::of(&p);
+    let _log = LogOnPanic::in_dir(p.dir.path());
     let me = p.op_private.clone();
     let id = me.send("/selftest steps=10 ms=250").await;
     let ack = ack_of(&me, &id).await;
@@ -298,7 +299,7 @@ async fn private_chat_edits_are_paced_and_downtime_commands_run_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_before_answering_the_command_is_redelivered_not_rerun() {
     let mut p = TelegramPlatform::new(super::SUITE_PACE_MS).await;
-    let _log = LogOnPanic::of(&p);
+    let _log = LogOnPanic::in_dir(p.dir.path());
     let op = p.op.clone();
     p.api.fail("sendMessage", 1, 8).await;
     let id = op.send("/selftest steps=2 ms=100").await;
@@ -331,7 +332,7 @@ async fn killed_before_answering_the_command_is_redelivered_not_rerun() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_answers_are_split_within_the_limit() {
     let p = TelegramPlatform::new(super::SUITE_PACE_MS).await;
-    let _log = LogOnPanic::of(&p);
+    let _log = LogOnPanic::in_dir(p.dir.path());
     // 40 refusals fill the audit log with lines of about 150 characters.
     let mut last = String::new();
     for _ in 0..40 {

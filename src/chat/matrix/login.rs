@@ -2,8 +2,7 @@
 //! (SQLite) lives in `<data_dir>/matrix/store`; the session (user id, device id, access token)
 //! in `<data_dir>/matrix/session.json`, mode 0600. The token is never logged.
 
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,7 +11,7 @@ use matrix_sdk::config::RequestConfig;
 use matrix_sdk::ruma::api::error::ErrorKind;
 use matrix_sdk::{Client, SessionMeta, SessionTokens};
 
-use super::MatrixError;
+use super::{MatrixError, files};
 use crate::config::Matrix;
 
 const SESSION: &str = "session.json";
@@ -215,22 +214,9 @@ fn read_session(dir: &Path) -> Result<Option<MatrixSession>, MatrixError> {
 
 /// Writes the session (it holds the access token) readable by the bot's user only.
 fn write_session(dir: &Path, session: &MatrixSession) -> Result<(), MatrixError> {
-    let path = session_path(dir);
-    let tmp = dir.join(format!("{SESSION}.tmp"));
-    let io = |e| MatrixError::Io(path.display().to_string(), e);
     let json = serde_json::to_vec(session)
         .map_err(|e| MatrixError::Login(format!("cannot encode the session: {e}")))?;
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(io)?;
-    f.write_all(&json).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, &path).map_err(io)?;
-    Ok(())
+    files::replace(dir, SESSION, &json)
 }
 
 #[cfg(test)]

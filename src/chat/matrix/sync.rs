@@ -18,10 +18,10 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::gap;
 use super::latency::Arrivals;
 use super::rooms::{self, Access};
 use super::{HELP_NOTE, MatrixError, PLATFORM};
+use super::{files, gap};
 use crate::chat::backoff::{self, Backoff};
 use crate::chat::{Handled, Incoming};
 
@@ -317,16 +317,9 @@ fn read_token(dir: &Path) -> Result<Option<String>, MatrixError> {
     }
 }
 
-/// Replaces the stored position atomically (write, sync, rename).
+/// Replaces the stored position atomically.
 fn write_token(dir: &Path, token: &str) -> Result<(), MatrixError> {
-    let path = token_path(dir);
-    let tmp = dir.join(format!("{TOKEN_FILE}.tmp"));
-    let io = |e| MatrixError::Io(path.display().to_string(), e);
-    std::fs::write(&tmp, token).map_err(io)?;
-    std::fs::File::open(&tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(io)?;
-    std::fs::rename(&tmp, &path).map_err(io)
+    files::replace(dir, TOKEN_FILE, token.as_bytes())
 }
 
 #[cfg(test)]

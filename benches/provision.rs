@@ -45,7 +45,9 @@ use labkube::progress::RecordingSink;
 use labkube::provision::remote::{Connector, Script, Target};
 use labkube::provision::ssh::{MemoryHostKeys, SshConfig, SshConnector};
 use labkube::provision::{Batch, Io};
-use labkube::store::{JobKind, JobStore, MemoryStore, NewJob, Origin, Requester, SledStore};
+use labkube::store::{
+    JobKind, JobStore, MemoryStore, NewJob, Origin, Requester, SelftestJob, SledStore,
+};
 use sshd::{ClientKey, SshdHost};
 
 /// Overhead scenario: hosts and empty steps.
@@ -243,11 +245,11 @@ fn enqueue(store: &dyn JobStore) -> u64 {
     static N: AtomicU64 = AtomicU64::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
     let new = NewJob {
-        kind: JobKind::Selftest {
+        kind: JobKind::Selftest(SelftestJob::Selftest {
             steps: 1,
             step_ms: 0,
             lock: None,
-        },
+        }),
         requested_by: Requester {
             platform: "bench".into(),
             user: "bench".into(),

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use labkube::store::{
-    GeInstallSpec, GeTarget, Job, JobKind, JobState, JobStore, NewJob, Origin, Requester,
+    GeInstallSpec, GeJob, GeTarget, Job, JobKind, JobState, JobStore, NewJob, Origin, Requester,
     SledStore, StepRecord,
 };
 
@@ -46,7 +46,7 @@ fn new_job(n: u64) -> NewJob {
         expose_nodeport: true,
     };
     NewJob {
-        kind: JobKind::GeInstall(target, spec),
+        kind: JobKind::Ge(GeJob::Install(target, spec)),
         requested_by: Requester {
             platform: "matrix".into(),
             user: "@alice:lab.example".into(),
@@ -61,27 +61,18 @@ fn new_job(n: u64) -> NewJob {
     }
 }
 
-/// The record a store holds for `new_job(id)`, queued or (if `finished`) done with six steps.
+/// The record a store holds for `new_job(id)`, queued or (if `finished`) done with its four steps.
 fn job(id: u64, finished: bool) -> Job {
     let new = new_job(id);
-    let plan: Vec<String> = [
-        "resolve",
-        "pull images",
-        "apply manifests",
-        "wait ready",
-        "smoke test",
-        "register",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect();
+    // The real plan of the job's kind, as the worker fixes it.
+    let plan = labkube::jobs::plan(&new.kind);
     let t0 = 1_760_000_000_000 + id * 60_000;
     let steps = plan
         .iter()
         .enumerate()
-        .map(|(index, name)| StepRecord {
+        .map(|(index, step)| StepRecord {
             index,
-            name: name.clone(),
+            name: step.title(),
             started_ms: t0,
             finished_ms: t0 + 5_000,
         })
@@ -89,7 +80,7 @@ fn job(id: u64, finished: bool) -> Job {
     let state = match (finished, id % 10) {
         (false, _) => JobState::Queued,
         (true, 0) => JobState::Failed {
-            reason: "step 4 (wait ready): timed out after 300 s".into(),
+            reason: "step 4/4 (rollout) failed: timed out after 300 s".into(),
         },
         (true, _) => JobState::Succeeded,
     };

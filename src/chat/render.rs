@@ -1,7 +1,7 @@
 //! Job progress as chat text. Plain text that reads well on every platform; the platform
 //! adapters may add markup on top.
 
-use crate::store::{HostState, Job, JobState, now_ms};
+use crate::store::{HostState, Job, JobState, Step, now_ms};
 
 /// Seconds with one decimal, e.g. `3.2 s`.
 pub fn secs(ms: u64) -> String {
@@ -95,8 +95,8 @@ fn live_line(job: &Job) -> String {
             let name = job
                 .plan
                 .get(*step)
-                .map(String::as_str)
-                .unwrap_or("starting");
+                .map(Step::title)
+                .unwrap_or_else(|| "starting".into());
             format!(
                 "{head}: step {}/{total} ({name}) running, {}{cancel}",
                 step + 1,
@@ -152,7 +152,7 @@ fn outcome_line(job: &Job, elapsed_ms: u64) -> String {
                 }
             };
             let finished: Vec<String> = job.steps.iter().map(|s| s.name.clone()).collect();
-            let left: Vec<String> = job.plan.iter().skip(done).cloned().collect();
+            let left: Vec<String> = job.plan.iter().skip(done).map(Step::title).collect();
             if job.started_ms.is_none() {
                 format!("{head} cancelled{by} before it started; nothing was done")
             } else {

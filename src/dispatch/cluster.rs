@@ -9,7 +9,7 @@ use crate::auth::RoomRef;
 use crate::chat::Incoming;
 use crate::command::Command;
 use crate::provision::room_key;
-use crate::store::{AuditOutcome, Space, StoreError};
+use crate::store::{AuditOutcome, ClusterJob, JobKind, Space, StoreError};
 
 /// How long a delete confirmation code is valid.
 const CONFIRM_FOR: Duration = Duration::from_secs(600);
@@ -75,7 +75,10 @@ impl Dispatcher {
             }
         };
         let Some(code) = issued else {
-            return self.queue(msg, command).await;
+            let kind = JobKind::Cluster(ClusterJob::Delete {
+                cluster: name.to_string(),
+            });
+            return self.queue(msg, command, Ok(kind)).await;
         };
         let nodes: Vec<String> = record
             .nodes

@@ -8,7 +8,7 @@ use crate::command::{Command, GeScope, Name};
 use crate::kube::release::Release;
 use crate::kube::{KubeLayer, query, rollback};
 use crate::provision::room_key;
-use crate::store::{GeInstallSpec, GeTarget, JobKind, Space};
+use crate::store::{GeInstallSpec, GeJob, GeTarget, JobKind, Space};
 
 use super::Dispatcher;
 
@@ -175,14 +175,14 @@ impl Dispatcher {
                         p.namespace, d.number, d.image
                     ));
                 }
-                Ok(JobKind::GeInstall(
+                Ok(JobKind::Ge(GeJob::Install(
                     target(&p, ge),
                     GeInstallSpec {
                         version: version.as_ref().map(ToString::to_string),
                         replicas: *replicas,
                         expose_nodeport: *expose_nodeport,
                     },
-                ))
+                )))
             }
             Command::GeUpgrade { ge, scope, version } => {
                 let p = self.place(room, Some(ge.as_str()), scope, false)?;
@@ -197,7 +197,10 @@ impl Dispatcher {
                         p.namespace, d.number
                     ));
                 }
-                Ok(JobKind::GeUpgrade(target(&p, ge), version.to_string()))
+                Ok(JobKind::Ge(GeJob::Upgrade(
+                    target(&p, ge),
+                    version.to_string(),
+                )))
             }
             Command::GeScale {
                 ge,
@@ -222,7 +225,7 @@ impl Dispatcher {
                         p.namespace
                     ));
                 }
-                Ok(JobKind::GeScale(target(&p, ge), *replicas))
+                Ok(JobKind::Ge(GeJob::Scale(target(&p, ge), *replicas)))
             }
             Command::Rollback { ge, scope, to } => {
                 let p = self.place(room, Some(ge.as_str()), scope, false)?;
@@ -230,7 +233,7 @@ impl Dispatcher {
                     .release(&p, ge.as_str())?
                     .ok_or_else(|| Self::not_installed(&p, ge.as_str()))?;
                 rollback::choose(&r, *to, &p.namespace).map_err(|e| e.to_string())?;
-                Ok(JobKind::Rollback(target(&p, ge), *to))
+                Ok(JobKind::Ge(GeJob::Rollback(target(&p, ge), *to)))
             }
             Command::GeUninstall { ge, scope, purge } => {
                 let p = self.place(room, Some(ge.as_str()), scope, false)?;
@@ -246,7 +249,7 @@ impl Dispatcher {
                         users.join(", ")
                     ));
                 }
-                Ok(JobKind::GeUninstall(target(&p, ge), *purge))
+                Ok(JobKind::Ge(GeJob::Uninstall(target(&p, ge), *purge)))
             }
             other => Err(format!("/{} is not a GE job", other.path())),
         }

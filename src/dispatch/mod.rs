@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::jobs::WorkerHandle;
 use crate::kube::KubeLayer;
 use crate::progress::ProgressSink;
-use crate::store::{AuditEntry, AuditOutcome, JobStore, Requester, now_ms};
+use crate::store::{AuditEntry, AuditOutcome, JobKind, JobStore, Requester, now_ms};
 
 /// Everything a message handler needs.
 pub struct Dispatcher {
@@ -120,8 +120,17 @@ impl Dispatcher {
             Command::Audit { n } => answers::audit(&*self.store, n.unwrap_or(20) as usize),
             Command::ClusterList => answers::clusters(&self.config, &*self.store, room),
             Command::Cancel { id } => return Some(self.cancel(msg, &command, *id).await),
-            Command::Selftest { .. } | Command::ClusterCreate(_) | Command::ClusterPlan(_) => {
-                return self.queue(msg, &command).await;
+            Command::Selftest { steps, step_ms } => {
+                let kind = JobKind::selftest(*steps, *step_ms);
+                return self.queue(msg, &command, Ok(kind)).await;
+            }
+            Command::ClusterCreate(args) => {
+                let kind = self.cluster_job(&command, args, false);
+                return self.queue(msg, &command, kind).await;
+            }
+            Command::ClusterPlan(args) => {
+                let kind = self.cluster_job(&command, args, true);
+                return self.queue(msg, &command, kind).await;
             }
             Command::ClusterDelete { name, confirm } => {
                 return self
@@ -139,7 +148,10 @@ impl Dispatcher {
             | Command::GeUpgrade { .. }
             | Command::GeScale { .. }
             | Command::GeUninstall { .. }
-            | Command::Rollback { .. } => return self.queue(msg, &command).await,
+            | Command::Rollback { .. } => {
+                let kind = self.ge_job(room, &command);
+                return self.queue(msg, &command, kind).await;
+            }
         };
         Some(text.unwrap_or_else(|e| {
             tracing::error!(error = %e, command = command.path(), "job store failed");
@@ -256,12 +268,4 @@ fn help(msg: &Incoming, topic: &[String]) -> String {
         Some(note) => format!("{text}\n\n{note}"),
         None => text,
     }
-}
-
-/// The answer for a command whose layer is not in this build.
-fn unavailable(command: &Command) -> String {
-    format!(
-        "/{} is not available in this build of labkube yet (it arrives with the Kubernetes layer); nothing was queued or changed",
-        command.path()
-    )
 }

@@ -1,23 +1,25 @@
 //! Commands that create or cancel jobs.
 
-use super::{Dispatcher, INTERNAL, unavailable};
-use crate::auth::RoomRef;
+use super::{Dispatcher, INTERNAL};
 use crate::chat::{Button, Incoming};
-use crate::command::Command;
-use crate::jobs::{self, CancelOutcome};
-use crate::store::{AuditOutcome, ClusterSpec, Enqueued, JobKind, NewJob, Origin, Requester};
+use crate::command::{ClusterArgs, Command};
+use crate::jobs::CancelOutcome;
+use crate::store::{
+    AuditOutcome, ClusterJob, ClusterSpec, Enqueued, JobKind, NewJob, Origin, Requester,
+};
 
 impl Dispatcher {
     /// Turns a job-creating command into a durable job and acknowledges it (only after the
-    /// store has flushed it). Returns a reply still to send, if any.
-    pub(super) async fn queue(&self, msg: &Incoming, command: &Command) -> Option<String> {
-        let room = RoomRef {
-            platform: msg.platform.clone(),
-            room: msg.room.clone(),
-        };
-        let kind = match self.job_kind(&room, command) {
-            Ok(kind) if jobs::available(&kind) => kind,
-            Ok(_) => return Some(self.reject(msg, command, unavailable(command))),
+    /// store has flushed it); `kind` is the job it asks for, or why it is refused. Returns a
+    /// reply still to send, if any.
+    pub(super) async fn queue(
+        &self,
+        msg: &Incoming,
+        command: &Command,
+        kind: Result<JobKind, String>,
+    ) -> Option<String> {
+        let kind = match kind {
+            Ok(kind) => kind,
             Err(reason) => return Some(self.reject(msg, command, reason)),
         };
         let new = NewJob {
@@ -82,79 +84,64 @@ impl Dispatcher {
         None
     }
 
-    /// The job a command asks for, with the checks that need the config.
-    fn job_kind(&self, room: &RoomRef, command: &Command) -> Result<JobKind, String> {
-        match command {
-            Command::Selftest { steps, step_ms } => Ok(JobKind::Selftest {
-                steps: *steps,
-                step_ms: *step_ms,
-                lock: None,
-            }),
-            Command::ClusterCreate(args) | Command::ClusterPlan(args) => {
-                let verb = command.path();
-                let min = self.config.limits.min_cluster_hosts;
-                if args.hosts.len() < min {
-                    return Err(format!(
-                        "/{verb} needs at least {min} hosts (the first is the control plane, the rest workers); got {}",
-                        args.hosts.len()
-                    ));
-                }
-                let outside: Vec<String> = args
-                    .hosts
-                    .iter()
-                    .filter(|a| !self.config.ssh.allows(**a))
-                    .map(ToString::to_string)
-                    .collect();
-                if !outside.is_empty() {
-                    return Err(format!(
-                        "{} outside the networks this bot may provision ({}); nothing was contacted",
-                        if outside.len() == 1 {
-                            format!("{} is", outside[0])
-                        } else {
-                            format!("{} are", outside.join(", "))
-                        },
-                        self.config.ssh.allowed_networks.join(", ")
-                    ));
-                }
-                let name = match &args.name {
-                    Some(n) => n.to_string(),
-                    None => self.next_cluster_name().map_err(|e| {
-                        tracing::error!(error = %e, "cannot list clusters");
-                        INTERNAL.to_string()
-                    })?,
-                };
-                if self.config.clusters.iter().any(|c| c.name == name) {
-                    return Err(format!(
-                        "cluster {name} is declared in the config; choose another name= for a new cluster"
-                    ));
-                }
-                let spec = ClusterSpec {
-                    name,
-                    hosts: args.hosts.clone(),
-                    user: args.user.as_ref().map(ToString::to_string),
-                    port: args.port,
-                    k8s: args.k8s.as_ref().map(ToString::to_string),
-                    pod_cidr: args.pod_cidr.as_ref().map(ToString::to_string),
-                };
-                // `dry-run` on create is a plan: it connects and checks, changing nothing.
-                Ok(
-                    if matches!(command, Command::ClusterPlan(_)) || args.dry_run {
-                        JobKind::ClusterPlan(spec)
-                    } else {
-                        JobKind::ClusterCreate(spec)
-                    },
-                )
-            }
-            Command::ClusterDelete { name, .. } => Ok(JobKind::ClusterDelete {
-                cluster: name.to_string(),
-            }),
-            Command::GeInstall { .. }
-            | Command::GeUpgrade { .. }
-            | Command::GeScale { .. }
-            | Command::GeUninstall { .. }
-            | Command::Rollback { .. } => self.ge_job(room, command),
-            other => Err(unavailable(other)),
+    /// The cluster job of `/cluster create` or `/cluster plan`, with the checks that need the
+    /// config. A plan, or a create with `dry-run`, connects and checks, changing nothing.
+    pub(super) fn cluster_job(
+        &self,
+        command: &Command,
+        args: &ClusterArgs,
+        dry_run: bool,
+    ) -> Result<JobKind, String> {
+        let verb = command.path();
+        let min = self.config.limits.min_cluster_hosts;
+        if args.hosts.len() < min {
+            return Err(format!(
+                "/{verb} needs at least {min} hosts (the first is the control plane, the rest workers); got {}",
+                args.hosts.len()
+            ));
         }
+        let outside: Vec<String> = args
+            .hosts
+            .iter()
+            .filter(|a| !self.config.ssh.allows(**a))
+            .map(ToString::to_string)
+            .collect();
+        if !outside.is_empty() {
+            return Err(format!(
+                "{} outside the networks this bot may provision ({}); nothing was contacted",
+                if outside.len() == 1 {
+                    format!("{} is", outside[0])
+                } else {
+                    format!("{} are", outside.join(", "))
+                },
+                self.config.ssh.allowed_networks.join(", ")
+            ));
+        }
+        let name = match &args.name {
+            Some(n) => n.to_string(),
+            None => self.next_cluster_name().map_err(|e| {
+                tracing::error!(error = %e, "cannot list clusters");
+                INTERNAL.to_string()
+            })?,
+        };
+        if self.config.clusters.iter().any(|c| c.name == name) {
+            return Err(format!(
+                "cluster {name} is declared in the config; choose another name= for a new cluster"
+            ));
+        }
+        let spec = ClusterSpec {
+            name,
+            hosts: args.hosts.clone(),
+            user: args.user.as_ref().map(ToString::to_string),
+            port: args.port,
+            k8s: args.k8s.as_ref().map(ToString::to_string),
+            pod_cidr: args.pod_cidr.as_ref().map(ToString::to_string),
+        };
+        Ok(JobKind::Cluster(if dry_run || args.dry_run {
+            ClusterJob::Plan(spec)
+        } else {
+            ClusterJob::Create(spec)
+        }))
     }
 
     /// `lab-N` with the lowest N not in use.

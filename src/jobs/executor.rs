@@ -1,7 +1,7 @@
-//! The steps of each job kind. A job gets a [`Runner`] when it starts (or resumes): it holds
+//! The steps of each job family. A job gets a [`Runner`] when it starts (or resumes): it holds
 //! what must live across steps, such as a cluster job's SSH connections or a GE job's API
-//! client. A kind this build cannot run is refused before queuing ([`available`]), and a
-//! queued one (e.g. from a store written by a newer build) fails cleanly instead of hanging.
+//! client. Each family's runner matches its own step enum exhaustively, so a step without code
+//! does not compile, and a step of another family is an error, never a silent success.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::kube::{GeRun, KubeError, KubeLayer};
 use crate::progress::ProgressSink;
 use crate::provision::{self, ClusterRun, Engine, Io, ProvisionError};
-use crate::store::{Job, JobKind, JobStore};
+use crate::store::{Job, JobKind, JobStore, SelftestJob, Step};
 
 /// A step failure; `Display` is shown in chat, so it never carries secrets.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +20,14 @@ pub enum ExecError {
     /// No executor for this kind in this build.
     #[error("{0} is not available in this build")]
     Unavailable(String),
+    /// The stored plan names a step of another flow family (a damaged record).
+    #[error("its plan has a step ({step}) that {kind} cannot run")]
+    ForeignStep {
+        /// The step.
+        step: Step,
+        /// The job's title.
+        kind: String,
+    },
     /// Local I/O failed.
     #[error("{what}: {source}")]
     Io {
@@ -65,24 +73,12 @@ pub struct StepCtx {
     pub kube: Option<KubeLayer>,
 }
 
-/// `true` if this build can execute jobs of this kind.
-pub fn available(kind: &JobKind) -> bool {
+/// The steps of a job, fixed when it first starts.
+pub fn plan(kind: &JobKind) -> Vec<Step> {
     match kind {
-        JobKind::Selftest { .. }
-        | JobKind::ClusterCreate(_)
-        | JobKind::ClusterPlan(_)
-        | JobKind::ClusterDelete { .. } => true,
-        other => crate::kube::run::plan(other).is_some(),
-    }
-}
-
-/// The step names of a job, fixed when it first starts.
-pub fn plan(kind: &JobKind) -> Result<Vec<String>, ExecError> {
-    match kind {
-        JobKind::Selftest { steps, .. } => Ok(super::selftest::plan(*steps)),
-        other => provision::plan(other)
-            .or_else(|| crate::kube::run::plan(other))
-            .ok_or_else(|| ExecError::Unavailable(other.title())),
+        JobKind::Cluster(c) => provision::plan(c).into_iter().map(Step::Cluster).collect(),
+        JobKind::Ge(g) => crate::kube::plan(g).into_iter().map(Step::Ge).collect(),
+        JobKind::Selftest(t) => super::selftest::plan(t),
     }
 }
 
@@ -90,8 +86,10 @@ pub fn plan(kind: &JobKind) -> Result<Vec<String>, ExecError> {
 /// themselves; this is the outer guard).
 pub fn step_timeout(kind: &JobKind) -> Duration {
     match kind {
-        JobKind::Selftest { step_ms, .. } => Duration::from_millis(step_ms.saturating_add(30_000)),
-        _ => Duration::from_secs(2 * 3600),
+        JobKind::Selftest(SelftestJob::Selftest { step_ms, .. }) => {
+            Duration::from_millis(step_ms.saturating_add(30_000))
+        }
+        JobKind::Cluster(_) | JobKind::Ge(_) => Duration::from_secs(2 * 3600),
     }
 }
 
@@ -116,56 +114,57 @@ impl Runner {
         sink: Arc<dyn ProgressSink>,
     ) -> Result<Runner, ExecError> {
         match &job.kind {
-            JobKind::Selftest { step_ms, .. } => Ok(Runner::Selftest { step_ms: *step_ms }),
-            kind @ (JobKind::ClusterCreate(_)
-            | JobKind::ClusterPlan(_)
-            | JobKind::ClusterDelete { .. }) => {
+            JobKind::Selftest(SelftestJob::Selftest { step_ms, .. }) => {
+                Ok(Runner::Selftest { step_ms: *step_ms })
+            }
+            JobKind::Cluster(cluster) => {
                 let engine = ctx
                     .engine
                     .clone()
-                    .ok_or_else(|| ExecError::Unavailable(kind.title()))?;
+                    .ok_or_else(|| ExecError::Unavailable(job.kind.title()))?;
                 let io = Io {
                     store: ctx.store.clone(),
                     sink,
                     job: job.id,
                 };
                 Ok(Runner::Cluster(Box::new(
-                    ClusterRun::new(engine, kind, io).await?,
+                    ClusterRun::new(engine, cluster, io).await?,
                 )))
             }
-            kind @ (JobKind::GeInstall(..)
-            | JobKind::GeUpgrade(..)
-            | JobKind::GeScale(..)
-            | JobKind::GeUninstall(..)
-            | JobKind::Rollback(..)) => {
+            JobKind::Ge(ge) => {
                 let layer = ctx
                     .kube
                     .clone()
-                    .ok_or_else(|| ExecError::Unavailable(kind.title()))?;
+                    .ok_or_else(|| ExecError::Unavailable(job.kind.title()))?;
                 Ok(Runner::Ge(Box::new(
-                    GeRun::new(layer, job, ctx.store.clone(), sink).await?,
+                    GeRun::new(layer, job, ge, ctx.store.clone(), sink).await?,
                 )))
             }
         }
     }
 
-    /// Runs step `index`. Steps are idempotent: one interrupted by a crash runs again on resume
-    /// and must converge rather than repeat its effect.
+    /// Runs `step`, the plan's step `index`. Steps are idempotent: one interrupted by a crash
+    /// runs again on resume and must converge rather than repeat its effect.
     /// `shutdown` interrupts steps that only wait (a rollout watch): they return
     /// [`ExecError::Interrupted`] and run again on resume.
     pub async fn step(
         &mut self,
         job: &Job,
         index: usize,
+        step: Step,
         ctx: &StepCtx,
         shutdown: &CancellationToken,
     ) -> Result<(), ExecError> {
-        match self {
-            Runner::Selftest { step_ms } => {
+        match (self, step) {
+            (Runner::Selftest { step_ms }, Step::Selftest(_)) => {
                 super::selftest::run_step(job.id, index, *step_ms, ctx).await
             }
-            Runner::Cluster(run) => Ok(run.step(index).await?),
-            Runner::Ge(run) => Ok(run.step(index, shutdown).await?),
+            (Runner::Cluster(run), Step::Cluster(step)) => Ok(run.step(step).await?),
+            (Runner::Ge(run), Step::Ge(step)) => Ok(run.step(step, shutdown).await?),
+            (_, step) => Err(ExecError::ForeignStep {
+                step,
+                kind: job.kind.title(),
+            }),
         }
     }
 

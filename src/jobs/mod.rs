@@ -7,5 +7,5 @@ mod executor;
 mod selftest;
 mod worker;
 
-pub use executor::{ExecError, Runner, StepCtx, available, plan};
+pub use executor::{ExecError, Runner, StepCtx, plan};
 pub use worker::{CancelOutcome, Worker, WorkerError, WorkerHandle};

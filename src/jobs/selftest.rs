@@ -5,13 +5,14 @@
 use std::io::Write;
 
 use super::executor::{ExecError, StepCtx};
-use crate::store::JobId;
+use crate::store::{JobId, SelftestJob, Step};
 
 /// File, under the data dir, that records finished selftest steps.
 pub const LOG_FILE: &str = "selftest.log";
 
-pub(super) fn plan(steps: u32) -> Vec<String> {
-    (1..=steps).map(|i| format!("selftest step {i}")).collect()
+pub(super) fn plan(job: &SelftestJob) -> Vec<Step> {
+    let SelftestJob::Selftest { steps, .. } = job;
+    (1..=*steps).map(Step::Selftest).collect()
 }
 
 /// Waits `step_ms`, then appends `job=<id> step=<n>` to the log unless an earlier, interrupted

@@ -228,15 +228,11 @@ async fn drive(
     let store = &inner.store;
     let id = job.id;
     if job.plan.is_empty() {
-        match executor::plan(&job.kind) {
-            Ok(plan) => {
-                job = store.update(id, &mut |j| {
-                    j.plan = plan.clone();
-                    Ok(())
-                })?
-            }
-            Err(e) => return fail(inner, id, e.to_string()).await,
-        }
+        let plan = executor::plan(&job.kind);
+        job = store.update(id, &mut |j| {
+            j.plan = plan.clone();
+            Ok(())
+        })?;
     }
     let start = job.steps.len();
     if resumed {
@@ -280,7 +276,7 @@ async fn steps(
     let store = &inner.store;
     let id = job.id;
     let plan = job.plan.clone();
-    for (index, name) in plan.iter().enumerate().skip(start) {
+    for (index, &step) in plan.iter().enumerate().skip(start) {
         let current = store.get(id)?.ok_or(StoreError::NoSuchJob(id))?;
         if current.cancel_requested.is_some() || token.is_cancelled() {
             return Ok(Some(JobState::Cancelled));
@@ -301,8 +297,8 @@ async fn steps(
         let started_ms = now_ms();
         let clock = Instant::now();
         let limit = executor::step_timeout(&job.kind);
-        let step = runner.step(&job, index, &inner.ctx, shutdown);
-        let outcome = match tokio::time::timeout(limit, step).await {
+        let running = runner.step(&job, index, step, &inner.ctx, shutdown);
+        let outcome = match tokio::time::timeout(limit, running).await {
             Ok(r) => r,
             Err(_) => Err(executor::ExecError::Timeout(limit.as_secs())),
         };
@@ -312,13 +308,13 @@ async fn steps(
             return Ok(None);
         }
         if let Err(e) = outcome {
-            let reason = format!("step {}/{} ({name}) failed: {e}", index + 1, plan.len());
+            let reason = format!("step {}/{} ({step}) failed: {e}", index + 1, plan.len());
             store.append_log(id, &provision::redact(&reason))?;
             return Ok(Some(JobState::Failed { reason }));
         }
         let record = StepRecord {
             index,
-            name: name.clone(),
+            name: step.title(),
             started_ms,
             finished_ms: now_ms(),
         };

@@ -6,7 +6,7 @@ use tokio_util::sync::CancellationToken;
 use super::error::KubeError;
 use super::release::{Action, Params, Release, Revision};
 use super::run::GeRun;
-use crate::store::JobKind;
+use crate::store::GeJob;
 
 impl GeRun {
     /// Installs the GE's missing dependencies, each as its own release, one after the other,
@@ -97,8 +97,8 @@ impl GeRun {
             return self.apply_revision(&release, &r).await;
         }
         let current = release.deployed().cloned();
-        let (action, params, manifests) = match &self.kind {
-            JobKind::GeInstall(_, spec) => {
+        let (action, params, manifests) = match &self.request {
+            GeJob::Install(_, spec) => {
                 if let Some(c) = &current {
                     return Err(KubeError::Refused(format!(
                         "{} is already installed in {ns} (revision {}, {}); /ge upgrade or /ge scale change it",
@@ -112,7 +112,7 @@ impl GeRun {
                 };
                 (Action::Install, params, None)
             }
-            JobKind::GeUpgrade(_, version) => {
+            GeJob::Upgrade(_, version) => {
                 let base = self.base(&release, current.as_ref())?;
                 let params = Params {
                     version: version.clone(),
@@ -120,7 +120,7 @@ impl GeRun {
                 };
                 (Action::Upgrade, params, None)
             }
-            JobKind::GeScale(_, replicas) => {
+            GeJob::Scale(_, replicas) => {
                 let base = self.base(&release, current.as_ref())?;
                 let params = Params {
                     replicas: *replicas,
@@ -128,7 +128,7 @@ impl GeRun {
                 };
                 (Action::Scale, params, None)
             }
-            JobKind::Rollback(_, to) => {
+            GeJob::Rollback(_, to) => {
                 let chosen = super::rollback::choose(&release, *to, &ns)?;
                 if let Some(c) = release.live()
                     && c.manifests == chosen.manifests
@@ -148,10 +148,10 @@ impl GeRun {
                     Some(chosen.manifests.clone()),
                 )
             }
-            other => {
+            GeJob::Uninstall(..) => {
                 return Err(KubeError::Refused(format!(
                     "{} has no apply step",
-                    other.title()
+                    self.request.title()
                 )));
             }
         };

@@ -36,5 +36,5 @@ pub use catalogue::Catalogue;
 pub use catalogue_def::GeDef;
 pub use error::KubeError;
 pub use layer::KubeLayer;
-pub use run::GeRun;
+pub use run::{GeRun, plan};
 pub use workload::{WorkloadKind, WorkloadRef};

@@ -4,11 +4,11 @@
 use super::error::KubeError;
 use super::release::Release;
 use super::run::GeRun;
-use crate::store::JobKind;
+use crate::store::GeJob;
 
 impl GeRun {
     pub(super) async fn uninstall(&mut self) -> Result<(), KubeError> {
-        let purge = matches!(self.kind, JobKind::GeUninstall(_, true));
+        let purge = matches!(self.request, GeJob::Uninstall(_, true));
         let ge = self.ge(&self.target.ge)?;
         let ns = self.target.namespace.clone();
         let Some(release) = self.load(&ge.name)? else {

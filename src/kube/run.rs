@@ -16,19 +16,22 @@ use super::layer::KubeLayer;
 use super::release::{Action, Params, Release, Revision, Status};
 use super::render::{RenderInput, render};
 use crate::progress::{ProgressEvent, ProgressSink};
-use crate::store::{GeTarget, Job, JobId, JobKind, JobStore, now_ms};
+use crate::store::{GeJob, GeStep, GeTarget, Job, JobId, JobStore, now_ms};
 
-/// The step names of a GE job kind; `None` for other kinds.
-pub fn plan(kind: &JobKind) -> Option<Vec<String>> {
-    let names: &[&str] = match kind {
-        JobKind::GeInstall(..) => &["connect", "dependencies", "apply", "rollout"],
-        JobKind::GeUpgrade(..) | JobKind::GeScale(..) | JobKind::Rollback(..) => {
-            &["connect", "apply", "rollout"]
+/// The steps of a GE job.
+pub fn plan(job: &GeJob) -> Vec<GeStep> {
+    match job {
+        GeJob::Install(..) => vec![
+            GeStep::Connect,
+            GeStep::Dependencies,
+            GeStep::Apply,
+            GeStep::Rollout,
+        ],
+        GeJob::Upgrade(..) | GeJob::Scale(..) | GeJob::Rollback(..) => {
+            vec![GeStep::Connect, GeStep::Apply, GeStep::Rollout]
         }
-        JobKind::GeUninstall(..) => &["connect", "uninstall"],
-        _ => return None,
-    };
-    Some(names.iter().map(|s| s.to_string()).collect())
+        GeJob::Uninstall(..) => vec![GeStep::Connect, GeStep::Uninstall],
+    }
 }
 
 /// A GE job being worked on.
@@ -36,7 +39,8 @@ pub struct GeRun {
     pub(super) layer: KubeLayer,
     pub(super) cluster: Cluster,
     pub(super) target: GeTarget,
-    pub(super) kind: JobKind,
+    /// What the job asked for.
+    pub(super) request: GeJob,
     pub(super) job: JobId,
     pub(super) by: String,
     pub(super) store: Arc<dyn JobStore>,
@@ -48,22 +52,11 @@ impl GeRun {
     pub async fn new(
         layer: KubeLayer,
         job: &Job,
+        request: &GeJob,
         store: Arc<dyn JobStore>,
         sink: Arc<dyn ProgressSink>,
     ) -> Result<GeRun, KubeError> {
-        let target = match &job.kind {
-            JobKind::GeInstall(t, _)
-            | JobKind::GeUpgrade(t, _)
-            | JobKind::GeScale(t, _)
-            | JobKind::GeUninstall(t, _)
-            | JobKind::Rollback(t, _) => t.clone(),
-            other => {
-                return Err(KubeError::Refused(format!(
-                    "{} is not a GE job",
-                    other.title()
-                )));
-            }
-        };
+        let target = request.target().clone();
         if layer.catalogue.get(&target.ge).is_none() {
             return Err(KubeError::Catalogue(format!(
                 "{} is not in this bot's catalogue (any more); /ge catalog lists what is",
@@ -79,7 +72,7 @@ impl GeRun {
         Ok(GeRun {
             cluster,
             target,
-            kind: job.kind.clone(),
+            request: request.clone(),
             job: job.id,
             by: format!("{}:{}", job.requested_by.platform, job.requested_by.user),
             store,
@@ -88,22 +81,18 @@ impl GeRun {
         })
     }
 
-    /// Runs step `index` of the plan.
+    /// Runs one step.
     pub async fn step(
         &mut self,
-        index: usize,
+        step: GeStep,
         shutdown: &CancellationToken,
     ) -> Result<(), KubeError> {
-        let Some(plan) = plan(&self.kind) else {
-            return Ok(());
-        };
-        match plan.get(index).map(String::as_str) {
-            Some("connect") => self.connect().await,
-            Some("dependencies") => self.dependencies(shutdown).await,
-            Some("apply") => self.apply().await,
-            Some("rollout") => self.rollout(shutdown).await,
-            Some("uninstall") => self.uninstall().await,
-            _ => Ok(()),
+        match step {
+            GeStep::Connect => self.connect().await,
+            GeStep::Dependencies => self.dependencies(shutdown).await,
+            GeStep::Apply => self.apply().await,
+            GeStep::Rollout => self.rollout(shutdown).await,
+            GeStep::Uninstall => self.uninstall().await,
         }
     }
 

@@ -5,7 +5,7 @@ mod record;
 
 use async_trait::async_trait;
 
-use crate::store::{Job, JobState};
+use crate::store::{Job, JobState, Step};
 
 pub use record::RecordingSink;
 
@@ -25,8 +25,8 @@ pub struct MessageRef {
 pub enum ProgressEvent {
     /// The worker took the job up. `resumed_from` is the step it resumes at after a restart.
     Started {
-        /// Step names.
-        plan: Vec<String>,
+        /// The job's steps.
+        plan: Vec<Step>,
         /// `Some(i)`: resumed at step `i` (0-based) after a restart.
         resumed_from: Option<usize>,
     },

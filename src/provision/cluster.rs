@@ -11,8 +11,9 @@ use super::join::Join;
 use super::os::OsInfo;
 use super::preflight::{self, Checked};
 use super::remote::{Connector, RemoteExec, Target};
-use super::run::{self, Step};
-use crate::store::{HostProgress, HostState, JobKind, StoreError};
+use super::run;
+use super::scripts::HostScript;
+use crate::store::{ClusterJob, ClusterStep, HostProgress, HostState, StoreError};
 
 /// Why a cluster step failed. `Display` is the chat message (secrets already redacted).
 #[derive(Debug, thiserror::Error)]
@@ -45,35 +46,70 @@ fn list_hosts(errors: &[HostError]) -> String {
     }
 }
 
-/// Step names of each flow, as shown in chat.
-const CREATE: &[&str] = &[
-    "connect",
-    "detect OS",
-    "gather facts",
-    "preflight",
-    "prepare hosts",
-    "install containerd",
-    "install Kubernetes packages",
-    "initialise the control plane",
-    "install flannel",
-    "install Helm",
-    "join workers",
-    "wait for nodes Ready",
-    "fetch kubeconfig",
-    "register cluster",
+/// The create flow: probe, validate, change, verify.
+pub(super) const CREATE: &[ClusterStep] = &[
+    ClusterStep::Connect,
+    ClusterStep::DetectOs,
+    ClusterStep::GatherFacts,
+    ClusterStep::Preflight,
+    ClusterStep::PrepareHosts,
+    ClusterStep::InstallContainerd,
+    ClusterStep::InstallKube,
+    ClusterStep::InitControlPlane,
+    ClusterStep::InstallFlannel,
+    ClusterStep::InstallHelm,
+    ClusterStep::JoinWorkers,
+    ClusterStep::WaitNodesReady,
+    ClusterStep::FetchKubeconfig,
+    ClusterStep::Register,
 ];
-const PLAN: &[&str] = &["connect", "detect OS", "gather facts", "preflight", "plan"];
-const DELETE: &[&str] = &["connect", "detect OS", "reset hosts", "unregister cluster"];
+/// The dry run: create's probes, then each of create's changing steps describes itself.
+const PLAN: &[ClusterStep] = &[
+    ClusterStep::Connect,
+    ClusterStep::DetectOs,
+    ClusterStep::GatherFacts,
+    ClusterStep::Preflight,
+    ClusterStep::Plan,
+];
+const DELETE: &[ClusterStep] = &[
+    ClusterStep::Connect,
+    ClusterStep::DetectOs,
+    ClusterStep::ResetHosts,
+    ClusterStep::Unregister,
+];
 
-/// The steps of a cluster job kind; `None` for other kinds.
-pub fn plan(kind: &JobKind) -> Option<Vec<String>> {
-    let steps = match kind {
-        JobKind::ClusterCreate(_) => CREATE,
-        JobKind::ClusterPlan(_) => PLAN,
-        JobKind::ClusterDelete { .. } => DELETE,
-        _ => return None,
-    };
-    Some(steps.iter().map(|s| s.to_string()).collect())
+/// The steps of a cluster job.
+pub fn plan(job: &ClusterJob) -> Vec<ClusterStep> {
+    match job {
+        ClusterJob::Create(_) => CREATE,
+        ClusterJob::Plan(_) => PLAN,
+        ClusterJob::Delete { .. } => DELETE,
+    }
+    .to_vec()
+}
+
+/// Whether `step` works from the facts gathered on each host (and so needs them again after
+/// a restart).
+fn needs_facts(step: ClusterStep) -> bool {
+    match step {
+        ClusterStep::Connect
+        | ClusterStep::DetectOs
+        | ClusterStep::GatherFacts
+        | ClusterStep::ResetHosts
+        | ClusterStep::Unregister => false,
+        ClusterStep::Preflight
+        | ClusterStep::PrepareHosts
+        | ClusterStep::InstallContainerd
+        | ClusterStep::InstallKube
+        | ClusterStep::InitControlPlane
+        | ClusterStep::InstallFlannel
+        | ClusterStep::InstallHelm
+        | ClusterStep::JoinWorkers
+        | ClusterStep::WaitNodesReady
+        | ClusterStep::FetchKubeconfig
+        | ClusterStep::Register
+        | ClusterStep::Plan => true,
+    }
 }
 
 /// `control-plane` or `worker`.
@@ -99,7 +135,8 @@ pub struct ClusterRun {
     pub(super) engine: Engine,
     connector: Arc<dyn Connector>,
     pub(super) io: Io,
-    pub(super) steps: &'static [&'static str],
+    /// A dry run: the preflight reports its problems in the plan instead of failing.
+    dry_run: bool,
     pub(super) name: String,
     pub(super) k8s: String,
     pub(super) pod_cidr: String,
@@ -109,12 +146,16 @@ pub struct ClusterRun {
 }
 
 impl ClusterRun {
-    /// Prepares a run of `kind` (a cluster kind) for job `io.job`.
-    pub async fn new(engine: Engine, kind: &JobKind, io: Io) -> Result<ClusterRun, ProvisionError> {
+    /// Prepares a run of cluster job `job` for job `io.job`.
+    pub async fn new(
+        engine: Engine,
+        job: &ClusterJob,
+        io: Io,
+    ) -> Result<ClusterRun, ProvisionError> {
         let s = &engine.settings;
-        let job = io.store.get(io.job)?.ok_or(StoreError::NoSuchJob(io.job))?;
-        let (steps, name, k8s, pod_cidr, targets) = match kind {
-            JobKind::ClusterCreate(spec) | JobKind::ClusterPlan(spec) => {
+        let record = io.store.get(io.job)?.ok_or(StoreError::NoSuchJob(io.job))?;
+        let (name, k8s, pod_cidr, targets) = match job {
+            ClusterJob::Create(spec) | ClusterJob::Plan(spec) => {
                 let targets: Vec<Target> = spec
                     .hosts
                     .iter()
@@ -124,16 +165,11 @@ impl ClusterRun {
                         user: spec.user.clone().unwrap_or_else(|| s.user.clone()),
                     })
                     .collect();
-                let steps = if matches!(kind, JobKind::ClusterCreate(_)) {
-                    CREATE
-                } else {
-                    PLAN
-                };
                 let k8s = spec.k8s.clone().unwrap_or_else(|| s.k8s.clone());
                 let cidr = spec.pod_cidr.clone().unwrap_or_else(|| s.pod_cidr.clone());
-                (steps, spec.name.clone(), k8s, cidr, targets)
+                (spec.name.clone(), k8s, cidr, targets)
             }
-            JobKind::ClusterDelete { cluster } => {
+            ClusterJob::Delete { cluster } => {
                 let record = io.store.cluster(cluster)?.ok_or_else(|| {
                     ProvisionError::Other(format!("there is no cluster named {cluster}"))
                 })?;
@@ -146,19 +182,7 @@ impl ClusterRun {
                         user: n.user.clone(),
                     })
                     .collect();
-                (
-                    DELETE,
-                    cluster.clone(),
-                    s.k8s.clone(),
-                    s.pod_cidr.clone(),
-                    targets,
-                )
-            }
-            other => {
-                return Err(ProvisionError::Other(format!(
-                    "{} is not a cluster job",
-                    other.title()
-                )));
+                (cluster.clone(), s.k8s.clone(), s.pod_cidr.clone(), targets)
             }
         };
         let hosts: Vec<Host> = targets
@@ -184,12 +208,12 @@ impl ClusterRun {
             .collect();
         io.init_hosts(table).await?;
         let connector = (engine.connect)().map_err(|e| ProvisionError::Other(e.to_string()))?;
-        let owner = (job.origin.platform, job.origin.room);
+        let owner = (record.origin.platform, record.origin.room);
         Ok(ClusterRun {
             engine,
             connector,
             io,
-            steps,
+            dry_run: matches!(job, ClusterJob::Plan(_)),
             name,
             k8s,
             pod_cidr,
@@ -199,32 +223,30 @@ impl ClusterRun {
         })
     }
 
-    /// Runs step `index` of the flow.
-    pub async fn step(&mut self, index: usize) -> Result<(), ProvisionError> {
-        let name = self.steps.get(index).copied().unwrap_or("?");
-        let needs_facts = self.steps.contains(&"gather facts") && index > 2;
-        if index > 0 {
-            self.ensure(needs_facts).await?;
+    /// Runs one step of the flow. Every step but the first reconnects, re-detects and
+    /// re-gathers what a resumed job no longer has in memory.
+    pub async fn step(&mut self, step: ClusterStep) -> Result<(), ProvisionError> {
+        if step != ClusterStep::Connect {
+            self.ensure(needs_facts(step)).await?;
         }
-        match name {
-            "connect" => self.connect_all().await,
-            "detect OS" => self.detect_all().await,
-            "gather facts" => self.facts_all().await,
-            "preflight" => self.preflight(),
-            "prepare hosts" => self.on_all(Step::PrepareHost).await,
-            "install containerd" => self.on_all(Step::InstallContainerd).await,
-            "install Kubernetes packages" => self.on_all(Step::InstallKube).await,
-            "initialise the control plane" => self.on_control_plane(Step::KubeadmInit).await,
-            "install flannel" => self.on_control_plane(Step::InstallFlannel).await,
-            "install Helm" => self.on_control_plane(Step::InstallHelm).await,
-            "join workers" => self.join_workers().await,
-            "wait for nodes Ready" => self.wait_nodes().await,
-            "fetch kubeconfig" => self.fetch_kubeconfig().await,
-            "register cluster" => self.register(),
-            "plan" => self.write_plan(),
-            "reset hosts" => self.reset_hosts().await,
-            "unregister cluster" => self.unregister(),
-            other => Err(ProvisionError::Other(format!("unknown step {other}"))),
+        match step {
+            ClusterStep::Connect => self.connect_all().await,
+            ClusterStep::DetectOs => self.detect_all().await,
+            ClusterStep::GatherFacts => self.facts_all().await,
+            ClusterStep::Preflight => self.preflight(),
+            ClusterStep::PrepareHosts => self.on_all(HostScript::PrepareHost).await,
+            ClusterStep::InstallContainerd => self.on_all(HostScript::InstallContainerd).await,
+            ClusterStep::InstallKube => self.on_all(HostScript::InstallKube).await,
+            ClusterStep::InitControlPlane => self.on_control_plane(HostScript::KubeadmInit).await,
+            ClusterStep::InstallFlannel => self.on_control_plane(HostScript::InstallFlannel).await,
+            ClusterStep::InstallHelm => self.on_control_plane(HostScript::InstallHelm).await,
+            ClusterStep::JoinWorkers => self.join_workers().await,
+            ClusterStep::WaitNodesReady => self.wait_nodes().await,
+            ClusterStep::FetchKubeconfig => self.fetch_kubeconfig().await,
+            ClusterStep::Register => self.register(),
+            ClusterStep::Plan => self.write_plan(),
+            ClusterStep::ResetHosts => self.reset_hosts().await,
+            ClusterStep::Unregister => self.unregister(),
         }
     }
 
@@ -302,7 +324,7 @@ impl ClusterRun {
     }
 
     async fn detect_all(&mut self) -> Result<(), ProvisionError> {
-        let r = run::on(self, &self.all(), Step::OsRelease, |_, out| {
+        let r = run::on(self, &self.all(), HostScript::OsRelease, |_, out| {
             let os = OsInfo::parse(&out.stdout);
             os.family().map_err(|e| e.to_string())?;
             let note = format!("{} {}", os.id, os.version_id);
@@ -316,7 +338,7 @@ impl ClusterRun {
     }
 
     async fn facts_all(&mut self) -> Result<(), ProvisionError> {
-        let r = run::on(self, &self.all(), Step::Facts, |_, out| {
+        let r = run::on(self, &self.all(), HostScript::Facts, |_, out| {
             let f = Facts::parse(&out.stdout)?;
             let note = format!("{}, {} CPU, {} MB", f.hostname, f.cpus, f.mem_mb);
             Ok((f, Some(note)))
@@ -344,7 +366,7 @@ impl ClusterRun {
         if problems.is_empty() {
             return Ok(());
         }
-        if self.steps == PLAN {
+        if self.dry_run {
             self.preflight_problems = problems;
             return Ok(());
         }
@@ -352,7 +374,7 @@ impl ClusterRun {
     }
 
     /// Runs a per-host step on every host that has not finished it (per-host checkpoints).
-    async fn on_all(&mut self, step: Step) -> Result<(), ProvisionError> {
+    async fn on_all(&mut self, step: HostScript) -> Result<(), ProvisionError> {
         let mut todo = Vec::new();
         for (i, host) in self.all() {
             if self.io.marked(&mark(step, &host))? {
@@ -375,12 +397,12 @@ impl ClusterRun {
     /// workers' resets should find it still there.
     async fn reset_hosts(&mut self) -> Result<(), ProvisionError> {
         let workers: Vec<(usize, String)> = self.all().into_iter().skip(1).collect();
-        let r = run::on(self, &workers, Step::Reset, |_, _| Ok(((), None))).await?;
+        let r = run::on(self, &workers, HostScript::Reset, |_, _| Ok(((), None))).await?;
         Self::check(r)?;
-        self.on_control_plane(Step::Reset).await
+        self.on_control_plane(HostScript::Reset).await
     }
 
-    async fn on_control_plane(&mut self, step: Step) -> Result<(), ProvisionError> {
+    async fn on_control_plane(&mut self, step: HostScript) -> Result<(), ProvisionError> {
         let cp = vec![(0, self.hosts[0].target.to_string())];
         let r = run::on(self, &cp, step, |_, _| Ok(((), None))).await?;
         Self::check(r).map(|_| ())
@@ -390,7 +412,7 @@ impl ClusterRun {
         let mut todo = Vec::new();
         for (i, host) in self.all().into_iter().skip(1) {
             let joined = self.hosts[i].facts.as_ref().is_some_and(|f| f.joined);
-            if joined || self.io.marked(&mark(Step::KubeadmJoin, &host))? {
+            if joined || self.io.marked(&mark(HostScript::KubeadmJoin, &host))? {
                 self.io
                     .host(i, HostState::Done, Some("already joined".into()))
                     .await?;
@@ -403,7 +425,7 @@ impl ClusterRun {
         }
         // A fresh join command, valid 15 minutes, held only in memory for this step.
         let cp = vec![(0, self.hosts[0].target.to_string())];
-        let r = run::on(self, &cp, Step::JoinCommand, |_, out| {
+        let r = run::on(self, &cp, HostScript::JoinCommand, |_, out| {
             Join::parse(&out.stdout)
                 .map(|j| (j, None))
                 .ok_or_else(|| "the join command it printed has an unexpected shape (output withheld: it holds a token)".to_string())
@@ -413,20 +435,22 @@ impl ClusterRun {
         let Some(join) = join else {
             return Err(ProvisionError::Other("no join command".into()));
         };
-        let r = run::on_with(self, &todo, Step::KubeadmJoin, join.env(), |_, _| {
+        let r = run::on_with(self, &todo, HostScript::KubeadmJoin, join.env(), |_, _| {
             Ok(((), None))
         })
         .await?;
         for (i, ()) in Self::check(r)? {
-            self.io
-                .mark(&mark(Step::KubeadmJoin, &self.hosts[i].target.to_string()))?;
+            self.io.mark(&mark(
+                HostScript::KubeadmJoin,
+                &self.hosts[i].target.to_string(),
+            ))?;
         }
         Ok(())
     }
 }
 
 /// The per-host checkpoint of `step` on `host`.
-fn mark(step: Step, host: &str) -> String {
+fn mark(step: HostScript, host: &str) -> String {
     format!("{}@{host}", step.name())
 }
 

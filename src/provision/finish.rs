@@ -3,10 +3,12 @@
 
 use std::time::Instant;
 
-use super::cluster::{ClusterRun, ProvisionError, role, room_key};
+use super::cluster::{CREATE, ClusterRun, Host, ProvisionError, role, room_key};
+use super::facts::Facts;
 use super::nodes;
-use super::run::{self, Step};
-use crate::store::{ClusterRecord, JobStore, NodeRecord, Space, now_ms};
+use super::run;
+use super::scripts::HostScript;
+use crate::store::{ClusterRecord, ClusterStep, JobStore, NodeRecord, Space, now_ms};
 
 impl ClusterRun {
     pub(super) async fn wait_nodes(&mut self) -> Result<(), ProvisionError> {
@@ -18,7 +20,7 @@ impl ClusterRun {
         let deadline = Instant::now() + self.engine.settings.nodes_ready_timeout;
         let cp = vec![(0, self.hosts[0].target.to_string())];
         loop {
-            let r = run::on(self, &cp, Step::Nodes, |_, out| {
+            let r = run::on(self, &cp, HostScript::Nodes, |_, out| {
                 Ok((nodes::parse(&out.stdout), None))
             })
             .await?;
@@ -54,7 +56,7 @@ impl ClusterRun {
 
     pub(super) async fn fetch_kubeconfig(&mut self) -> Result<(), ProvisionError> {
         let cp = vec![(0, self.hosts[0].target.to_string())];
-        let r = run::on(self, &cp, Step::Kubeconfig, |_, out| {
+        let r = run::on(self, &cp, HostScript::Kubeconfig, |_, out| {
             if out.stdout.contains("apiVersion") && out.stdout.contains("clusters:") {
                 Ok((out.stdout.clone(), None))
             } else {
@@ -148,34 +150,10 @@ impl ClusterRun {
                 h.os.as_ref()
                     .map(|o| o.pretty_name.clone())
                     .unwrap_or_default();
-            let mut steps = vec![
-                "prepare host (swap off, kernel modules, sysctls, firewall ports)".to_string(),
-            ];
-            steps.push(if f.containerd.is_empty() {
-                "install containerd".into()
-            } else {
-                format!("containerd {} already installed", f.containerd)
-            });
-            steps.push(if f.kubeadm_is(&self.k8s) {
-                format!("kubeadm {} already installed", f.kubeadm)
-            } else {
-                format!("install kubeadm/kubelet/kubectl {}", self.k8s)
-            });
-            if h.control_plane {
-                steps.push(if f.control_plane {
-                    "control plane already initialised".into()
-                } else {
-                    "kubeadm init".into()
-                });
-                steps.push(format!("flannel {}", self.engine.settings.flannel_version));
-                steps.push(format!("Helm {}", self.engine.settings.helm_version));
-            } else {
-                steps.push(if f.joined {
-                    "already joined".into()
-                } else {
-                    "kubeadm join".into()
-                });
-            }
+            let steps: Vec<String> = CREATE
+                .iter()
+                .filter_map(|step| self.describe(*step, h, f))
+                .collect();
             out.push(format!(
                 "- {} {} ({}, {os}, {} CPU, {} MB): {}",
                 h.target,
@@ -202,6 +180,55 @@ impl ClusterRun {
         }
         self.io.summary(out.join("\n"))?;
         Ok(())
+    }
+
+    /// What `step` of the create flow would do on host `h`, whose facts are `f`; `None` for
+    /// the steps that only probe or that do not work on hosts one by one. This is the dry run's
+    /// one choke point: the plan lists what the same steps would change.
+    fn describe(&self, step: ClusterStep, h: &Host, f: &Facts) -> Option<String> {
+        let s = &self.engine.settings;
+        let on_control_plane = |text: String| h.control_plane.then_some(text);
+        match step {
+            ClusterStep::PrepareHosts => {
+                Some("prepare host (swap off, kernel modules, sysctls, firewall ports)".to_string())
+            }
+            ClusterStep::InstallContainerd => Some(if f.containerd.is_empty() {
+                "install containerd".into()
+            } else {
+                format!("containerd {} already installed", f.containerd)
+            }),
+            ClusterStep::InstallKube => Some(if f.kubeadm_is(&self.k8s) {
+                format!("kubeadm {} already installed", f.kubeadm)
+            } else {
+                format!("install kubeadm/kubelet/kubectl {}", self.k8s)
+            }),
+            ClusterStep::InitControlPlane => on_control_plane(if f.control_plane {
+                "control plane already initialised".into()
+            } else {
+                "kubeadm init".into()
+            }),
+            ClusterStep::InstallFlannel => {
+                on_control_plane(format!("flannel {}", s.flannel_version))
+            }
+            ClusterStep::InstallHelm => on_control_plane(format!("Helm {}", s.helm_version)),
+            ClusterStep::JoinWorkers => (!h.control_plane).then(|| {
+                if f.joined {
+                    "already joined".into()
+                } else {
+                    "kubeadm join".into()
+                }
+            }),
+            ClusterStep::Connect
+            | ClusterStep::DetectOs
+            | ClusterStep::GatherFacts
+            | ClusterStep::Preflight
+            | ClusterStep::WaitNodesReady
+            | ClusterStep::FetchKubeconfig
+            | ClusterStep::Register
+            | ClusterStep::Plan
+            | ClusterStep::ResetHosts
+            | ClusterStep::Unregister => None,
+        }
     }
 
     pub(super) fn unregister(&mut self) -> Result<(), ProvisionError> {

@@ -8,87 +8,17 @@ use super::cluster::ClusterRun;
 use super::fanout::{self, Fanned, HostError};
 use super::redact;
 use super::remote::{Output, RemoteError, Script};
-use super::scripts;
+use super::scripts::{self, HostScript};
 use crate::store::StoreError;
 
 /// Lines of output a failure report shows.
 const TAIL_LINES: usize = 20;
 
-/// The step scripts of `commands/`, with what the engine must know about each.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Step {
-    /// Print /etc/os-release.
-    OsRelease,
-    /// Print `key=value` facts.
-    Facts,
-    /// Swap off, kernel modules, sysctls, firewall ports.
-    PrepareHost,
-    /// containerd with systemd cgroups.
-    InstallContainerd,
-    /// kubeadm, kubelet, kubectl from pkgs.k8s.io.
-    InstallKube,
-    /// `kubeadm init`.
-    KubeadmInit,
-    /// flannel CNI.
-    InstallFlannel,
-    /// Helm.
-    InstallHelm,
-    /// Print a fresh join command (secret).
-    JoinCommand,
-    /// `kubeadm join`.
-    KubeadmJoin,
-    /// `kubectl get nodes`.
-    Nodes,
-    /// Print the admin kubeconfig (secret).
-    Kubeconfig,
-    /// `kubeadm reset` and removal of what was installed.
-    Reset,
-}
-
-impl Step {
-    /// Script name in `commands/`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Step::OsRelease => "os_release",
-            Step::Facts => "facts",
-            Step::PrepareHost => "prepare_host",
-            Step::InstallContainerd => "install_containerd",
-            Step::InstallKube => "install_kube",
-            Step::KubeadmInit => "kubeadm_init",
-            Step::InstallFlannel => "install_flannel",
-            Step::InstallHelm => "install_helm",
-            Step::JoinCommand => "join_command",
-            Step::KubeadmJoin => "kubeadm_join",
-            Step::Nodes => "nodes",
-            Step::Kubeconfig => "kubeconfig",
-            Step::Reset => "reset",
-        }
-    }
-
-    /// Runs as root (through `sudo -n` for other users).
-    fn privileged(self) -> bool {
-        !matches!(self, Step::OsRelease)
-    }
-
-    /// Downloads, so a failure may be passing and is retried with backoff.
-    fn transient(self) -> bool {
-        matches!(
-            self,
-            Step::InstallContainerd | Step::InstallKube | Step::InstallFlannel | Step::InstallHelm
-        )
-    }
-
-    /// Its output holds a secret: never shown, even on failure.
-    fn secret_output(self) -> bool {
-        matches!(self, Step::JoinCommand | Step::Kubeconfig)
-    }
-}
-
 /// Runs `step` on `hosts` of `run`, then `parse` on each success; see [`on_with`].
 pub async fn on<T, P>(
     run: &ClusterRun,
     hosts: &[(usize, String)],
-    step: Step,
+    step: HostScript,
     parse: P,
 ) -> Result<Fanned<T>, StoreError>
 where
@@ -102,7 +32,7 @@ where
 pub async fn on_with<T, P>(
     run: &ClusterRun,
     hosts: &[(usize, String)],
-    step: Step,
+    step: HostScript,
     extra: Vec<(String, String)>,
     parse: P,
 ) -> Result<Fanned<T>, StoreError>
@@ -131,14 +61,14 @@ where
 fn env(
     run: &ClusterRun,
     i: usize,
-    step: Step,
+    step: HostScript,
     extra: &[(String, String)],
 ) -> Vec<(String, String)> {
     let s = &run.engine.settings;
     let mut env = s.remote_env.clone();
     let mut set = |k: &str, v: &str| env.push((k.to_string(), v.to_string()));
     match step {
-        Step::PrepareHost => set(
+        HostScript::PrepareHost => set(
             "ROLE",
             if run.hosts[i].control_plane {
                 "control-plane"
@@ -146,17 +76,17 @@ fn env(
                 "worker"
             },
         ),
-        Step::InstallKube => set("K8S_MINOR", &run.k8s),
-        Step::KubeadmInit => {
+        HostScript::InstallKube => set("K8S_MINOR", &run.k8s),
+        HostScript::KubeadmInit => {
             set("ADVERTISE_ADDRESS", &run.hosts[0].target.addr.to_string());
             set("POD_CIDR", &run.pod_cidr);
             set("K8S_MINOR", &run.k8s);
         }
-        Step::InstallFlannel => {
+        HostScript::InstallFlannel => {
             set("FLANNEL_VERSION", &s.flannel_version);
             set("POD_CIDR", &run.pod_cidr);
         }
-        Step::InstallHelm => set("HELM_VERSION", &s.helm_version),
+        HostScript::InstallHelm => set("HELM_VERSION", &s.helm_version),
         _ => {}
     }
     env.extend(extra.iter().cloned());
@@ -168,7 +98,7 @@ fn env(
 async fn script(
     run: &ClusterRun,
     i: usize,
-    step: Step,
+    step: HostScript,
     extra: &[(String, String)],
 ) -> Result<Output, HostError> {
     let h = &run.hosts[i];
@@ -251,7 +181,7 @@ impl Failure {
     }
 
     /// The failure as the room reads it.
-    fn report(&self, step: Step) -> String {
+    fn report(&self, step: HostScript) -> String {
         match self {
             Failure::Remote(e) => e.to_string(),
             Failure::Exit(_) if step.secret_output() => {

@@ -13,23 +13,108 @@ use super::os::{OsError, OsInfo};
 /// script changes).
 static COMMANDS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/commands");
 
-/// Every step the engine runs, in the order a full `/cluster create` uses them (`reset` is
-/// `/cluster delete`'s).
-pub const STEPS: &[&str] = &[
-    "os_release",
-    "facts",
-    "prepare_host",
-    "install_containerd",
-    "install_kube",
-    "kubeadm_init",
-    "install_flannel",
-    "install_helm",
-    "join_command",
-    "kubeadm_join",
-    "nodes",
-    "kubeconfig",
-    "reset",
-];
+/// The step scripts of `commands/`, with what the engine must know about each. The one
+/// definition of their names: the file of a script is `<folder>/<name>.sh`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostScript {
+    /// Print /etc/os-release.
+    OsRelease,
+    /// Print `key=value` facts.
+    Facts,
+    /// Swap off, kernel modules, sysctls, firewall ports.
+    PrepareHost,
+    /// containerd with systemd cgroups.
+    InstallContainerd,
+    /// kubeadm, kubelet, kubectl from pkgs.k8s.io.
+    InstallKube,
+    /// `kubeadm init`.
+    KubeadmInit,
+    /// flannel CNI.
+    InstallFlannel,
+    /// Helm.
+    InstallHelm,
+    /// Print a fresh join command (secret).
+    JoinCommand,
+    /// `kubeadm join`.
+    KubeadmJoin,
+    /// `kubectl get nodes`.
+    Nodes,
+    /// Print the admin kubeconfig (secret).
+    Kubeconfig,
+    /// `kubeadm reset` and removal of what was installed.
+    Reset,
+}
+
+impl HostScript {
+    /// Every script, in the order a full `/cluster create` uses them (`reset` is
+    /// `/cluster delete`'s).
+    pub const ALL: [HostScript; 13] = [
+        HostScript::OsRelease,
+        HostScript::Facts,
+        HostScript::PrepareHost,
+        HostScript::InstallContainerd,
+        HostScript::InstallKube,
+        HostScript::KubeadmInit,
+        HostScript::InstallFlannel,
+        HostScript::InstallHelm,
+        HostScript::JoinCommand,
+        HostScript::KubeadmJoin,
+        HostScript::Nodes,
+        HostScript::Kubeconfig,
+        HostScript::Reset,
+    ];
+
+    /// Script name in `commands/`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            HostScript::OsRelease => "os_release",
+            HostScript::Facts => "facts",
+            HostScript::PrepareHost => "prepare_host",
+            HostScript::InstallContainerd => "install_containerd",
+            HostScript::InstallKube => "install_kube",
+            HostScript::KubeadmInit => "kubeadm_init",
+            HostScript::InstallFlannel => "install_flannel",
+            HostScript::InstallHelm => "install_helm",
+            HostScript::JoinCommand => "join_command",
+            HostScript::KubeadmJoin => "kubeadm_join",
+            HostScript::Nodes => "nodes",
+            HostScript::Kubeconfig => "kubeconfig",
+            HostScript::Reset => "reset",
+        }
+    }
+
+    /// Runs as root (through `sudo -n` for other users).
+    pub(super) fn privileged(self) -> bool {
+        !matches!(self, HostScript::OsRelease)
+    }
+
+    /// Downloads, so a failure may be passing and is retried with backoff.
+    pub(super) fn transient(self) -> bool {
+        matches!(
+            self,
+            HostScript::InstallContainerd
+                | HostScript::InstallKube
+                | HostScript::InstallFlannel
+                | HostScript::InstallHelm
+        )
+    }
+
+    /// Its output holds a secret: never shown, even on failure.
+    pub(super) fn secret_output(self) -> bool {
+        matches!(self, HostScript::JoinCommand | HostScript::Kubeconfig)
+    }
+}
+
+/// The names of [`HostScript::ALL`], in that order.
+pub const STEPS: [&str; HostScript::ALL.len()] = {
+    let mut names = [""; HostScript::ALL.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = HostScript::ALL[i].name();
+        i += 1;
+    }
+    names
+};
 
 /// Folders `commands/` may have: `common`, the family folders, and distribution folders that
 /// override their family's script for one distribution.

@@ -3,9 +3,10 @@
 //! These types are the on-disk format of the `jobs` tree (JSON), so fields are only ever added
 //! with `#[serde(default)]`, never renamed.
 
-use std::net::IpAddr;
-
 use serde::{Deserialize, Serialize};
+
+use super::kind::JobKind;
+use super::step::Step;
 
 /// A job number as shown in chat (`#42`). Allocated densely from 1 by the store.
 pub type JobId = u64;
@@ -28,136 +29,6 @@ pub struct Origin {
     pub room: String,
     /// The platform's id of the message that asked for the job (dedupe key).
     pub event_id: String,
-}
-
-/// The work a job does. Cluster and GE kinds are executed by the provisioning and Kubernetes
-/// layers; a build without an executor for a kind refuses to queue it.
-///
-/// Stored adjacently tagged, `{"kind": "ge_scale", "args": [...]}`: serde cannot put the tag
-/// inside the value of a tuple variant (`#[serde(tag = "kind")]` alone does not compile).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "args", rename_all = "snake_case")]
-pub enum JobKind {
-    /// Provision a kubeadm cluster: the first address is the control plane, the rest workers.
-    ClusterCreate(ClusterSpec),
-    /// Connect, detect, gather facts and run the preflight, then report what `create` would
-    /// do on each host; changes nothing.
-    ClusterPlan(ClusterSpec),
-    /// Tear a registered cluster down and unregister it.
-    ClusterDelete {
-        /// Registered cluster name.
-        cluster: String,
-    },
-    /// Install a GE release (and its missing dependencies).
-    GeInstall(GeTarget, GeInstallSpec),
-    /// Change a release's version.
-    GeUpgrade(GeTarget, String),
-    /// Change a release's replica count.
-    GeScale(GeTarget, u32),
-    /// Remove a release; `purge` also removes its persistent volume claims.
-    GeUninstall(GeTarget, bool),
-    /// Re-apply an earlier revision (`None`: the previous good one).
-    Rollback(GeTarget, Option<u32>),
-    /// A job that touches nothing remote: `steps` steps of `step_ms` each, each recorded once in
-    /// `<data>/selftest.log`. Lets an admin check the worker, checkpoints and progress path, and
-    /// is what the crash tests drive.
-    Selftest {
-        /// Number of steps.
-        steps: u32,
-        /// How long each step takes, in milliseconds.
-        step_ms: u64,
-        /// Optional lock key: selftests with the same key run one at a time, like jobs on
-        /// one cluster do.
-        #[serde(default)]
-        lock: Option<String>,
-    },
-}
-
-/// Arguments of a cluster creation, validated by the grammar.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClusterSpec {
-    /// Cluster name (DNS-1123 label).
-    pub name: String,
-    /// Control plane first, then workers.
-    pub hosts: Vec<IpAddr>,
-    /// SSH user; `None` uses the configured default.
-    pub user: Option<String>,
-    /// SSH port; `None` uses the configured default.
-    pub port: Option<u16>,
-    /// Kubernetes minor (`1.31`); `None` uses the configured default.
-    pub k8s: Option<String>,
-    /// Pod network CIDR; `None` uses the configured default.
-    pub pod_cidr: Option<String>,
-}
-
-/// Where a GE release lives.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct GeTarget {
-    /// Registered cluster name.
-    pub cluster: String,
-    /// Namespace.
-    pub namespace: String,
-    /// Catalogue name of the GE.
-    pub ge: String,
-}
-
-/// Install options beyond the target.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GeInstallSpec {
-    /// Image tag; `None` uses the catalogue default.
-    pub version: Option<String>,
-    /// Replica count; `None` uses the catalogue default.
-    pub replicas: Option<u32>,
-    /// Expose the GE's Services as NodePorts.
-    pub expose_nodeport: bool,
-}
-
-impl JobKind {
-    /// Short human title, e.g. `selftest (3 steps)`.
-    pub fn title(&self) -> String {
-        match self {
-            JobKind::ClusterCreate(s) => {
-                format!("cluster create {} ({} hosts)", s.name, s.hosts.len())
-            }
-            JobKind::ClusterPlan(s) => format!("cluster plan {} ({} hosts)", s.name, s.hosts.len()),
-            JobKind::ClusterDelete { cluster } => format!("cluster delete {cluster}"),
-            JobKind::GeInstall(t, _) => {
-                format!("ge install {} in {}/{}", t.ge, t.cluster, t.namespace)
-            }
-            JobKind::GeUpgrade(t, v) => format!(
-                "ge upgrade {} to {v} in {}/{}",
-                t.ge, t.cluster, t.namespace
-            ),
-            JobKind::GeScale(t, r) => {
-                format!("ge scale {} to {r} in {}/{}", t.ge, t.cluster, t.namespace)
-            }
-            JobKind::GeUninstall(t, _) => {
-                format!("ge uninstall {} in {}/{}", t.ge, t.cluster, t.namespace)
-            }
-            JobKind::Rollback(t, _) => {
-                format!("rollback {} in {}/{}", t.ge, t.cluster, t.namespace)
-            }
-            JobKind::Selftest { steps, .. } => format!("selftest ({steps} steps)"),
-        }
-    }
-
-    /// The lock key: at most one job per key runs at a time. Cluster jobs lock the cluster; GE
-    /// jobs lock their namespace, because a GE's dependencies (MongoDB for Orion) are shared
-    /// releases of that namespace that two installs must not both create. Selftests lock
-    /// nothing.
-    pub fn target(&self) -> Option<String> {
-        match self {
-            JobKind::ClusterCreate(s) => Some(format!("cluster/{}", s.name)),
-            JobKind::ClusterDelete { cluster } => Some(format!("cluster/{cluster}")),
-            JobKind::GeInstall(t, _)
-            | JobKind::GeUpgrade(t, _)
-            | JobKind::GeScale(t, _)
-            | JobKind::GeUninstall(t, _)
-            | JobKind::Rollback(t, _) => Some(format!("ns/{}/{}", t.cluster, t.namespace)),
-            JobKind::Selftest { lock, .. } => lock.as_ref().map(|l| format!("selftest/{l}")),
-            JobKind::ClusterPlan(_) => None,
-        }
-    }
 }
 
 /// Where a job is in its life.
@@ -208,7 +79,7 @@ impl JobState {
 pub struct StepRecord {
     /// Index into [`Job::plan`].
     pub index: usize,
-    /// Step name as in the plan.
+    /// The step's chat title when it ran (what `/job` lists as done).
     pub name: String,
     /// Unix milliseconds.
     pub started_ms: u64,
@@ -233,9 +104,10 @@ pub struct Job {
     pub target: Option<String>,
     /// Current state.
     pub state: JobState,
-    /// Step names, fixed when the job first starts.
-    #[serde(default)]
-    pub plan: Vec<String>,
+    /// The steps, fixed when the job first starts. Builds before typed steps stored titles;
+    /// those read back as the same steps.
+    #[serde(default, deserialize_with = "super::step::deserialize_plan")]
+    pub plan: Vec<Step>,
     /// Checkpoints of finished steps, in order.
     #[serde(default)]
     pub steps: Vec<StepRecord>,

@@ -12,17 +12,21 @@ mod audit;
 mod codec;
 mod dir_lock;
 mod job;
+mod kind;
 mod memory;
 mod sled_store;
+mod step;
 mod transition;
 
 pub use audit::{AuditEntry, AuditOutcome, ClusterRecord, NodeRecord};
 pub use job::{
-    ClusterSpec, GeInstallSpec, GeTarget, HostProgress, HostState, Job, JobId, JobKind, JobState,
-    NewJob, Origin, Requester, RolloutRow, StepRecord, now_ms,
+    HostProgress, HostState, Job, JobId, JobState, NewJob, Origin, Requester, RolloutRow,
+    StepRecord, now_ms,
 };
+pub use kind::{ClusterJob, ClusterSpec, GeInstallSpec, GeJob, GeTarget, JobKind, SelftestJob};
 pub use memory::MemoryStore;
 pub use sled_store::SledStore;
+pub use step::{ClusterStep, GeStep, Step};
 
 /// Failures of the store. None of them carries user secrets.
 #[derive(Debug, thiserror::Error)]

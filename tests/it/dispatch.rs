@@ -8,7 +8,8 @@ use labkube::dispatch::Dispatcher;
 use labkube::jobs::{StepCtx, Worker};
 use labkube::progress::RecordingSink;
 use labkube::store::{
-    AuditOutcome, ClusterRecord, JobKind, JobState, JobStore, MemoryStore, NodeRecord, Space,
+    AuditOutcome, ClusterJob, ClusterRecord, JobKind, JobState, JobStore, MemoryStore, NodeRecord,
+    SelftestJob, Space,
 };
 use std::sync::Arc;
 
@@ -111,11 +112,11 @@ async fn a_redelivered_event_never_creates_a_second_job() {
     assert_eq!(jobs.len(), 1);
     assert_eq!(
         jobs[0].kind,
-        JobKind::Selftest {
+        JobKind::Selftest(SelftestJob::Selftest {
             steps: 2,
             step_ms: 10,
             lock: None
-        }
+        })
     );
     assert_eq!(jobs[0].state, JobState::Queued);
     let t = texts(&r.chat);
@@ -247,9 +248,9 @@ async fn cluster_commands_queue_jobs_and_check_the_config_first() {
     let jobs = r.store.recent(10).unwrap();
     assert_eq!(jobs.len(), 2);
     assert!(
-        matches!(&jobs[1].kind, JobKind::ClusterCreate(s) if s.hosts.len() == 3 && s.name == "lab-1")
+        matches!(&jobs[1].kind, JobKind::Cluster(ClusterJob::Create(s)) if s.hosts.len() == 3 && s.name == "lab-1")
     );
-    assert!(matches!(&jobs[0].kind, JobKind::ClusterPlan(s) if s.name == "edge"));
+    assert!(matches!(&jobs[0].kind, JobKind::Cluster(ClusterJob::Plan(s)) if s.name == "edge"));
     let audit = r.store.recent_audit(10).unwrap();
     assert_eq!(audit.len(), 4);
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use labkube::chat::LiveProgress;
 use labkube::progress::{MessageRef, ProgressEvent, ProgressSink};
-use labkube::store::{Job, JobState, JobStore, MemoryStore};
+use labkube::store::{Job, JobState, JobStore, MemoryStore, Step};
 
 use crate::support::{RecordingChat, Sent, new_job, selftest};
 
@@ -18,7 +18,7 @@ fn job(store: &MemoryStore, steps: u32) -> Job {
         .id;
     store
         .update(id, &mut |j| {
-            j.plan = (1..=steps).map(|i| format!("step {i}")).collect();
+            j.plan = (1..=steps).map(Step::Selftest).collect();
             j.started_ms = Some(labkube::store::now_ms());
             Ok(())
         })

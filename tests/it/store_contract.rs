@@ -10,7 +10,8 @@ use std::collections::BTreeSet;
 
 use labkube::store::{
     AuditEntry, AuditOutcome, ClusterRecord, Enqueued, Job, JobId, JobKind, JobState, JobStore,
-    MemoryStore, NewJob, NodeRecord, Origin, Requester, SledStore, Space, StoreError,
+    MemoryStore, NewJob, NodeRecord, Origin, Requester, SelftestJob, SledStore, Space, Step,
+    StoreError,
 };
 
 /// Bulk import of history, an inherent method of both stores (not part of the trait).
@@ -39,11 +40,11 @@ pub fn who() -> Requester {
 
 pub fn new_job(n: u32) -> NewJob {
     NewJob {
-        kind: JobKind::Selftest {
+        kind: JobKind::Selftest(SelftestJob::Selftest {
             steps: n,
             step_ms: 10,
             lock: None,
-        },
+        }),
         requested_by: who(),
         origin: Origin {
             platform: "console".into(),
@@ -76,11 +77,11 @@ pub fn ids(jobs: &[Job]) -> Vec<JobId> {
 pub fn finished_job(id: JobId) -> Job {
     Job {
         id,
-        kind: JobKind::Selftest {
+        kind: JobKind::Selftest(SelftestJob::Selftest {
             steps: 1,
             step_ms: 1,
             lock: None,
-        },
+        }),
         requested_by: who(),
         origin: Origin {
             platform: "console".into(),
@@ -90,7 +91,7 @@ pub fn finished_job(id: JobId) -> Job {
         command_text: "/selftest 1".into(),
         target: None,
         state: JobState::Succeeded,
-        plan: vec!["step 1".into()],
+        plan: vec![Step::Selftest(1)],
         steps: Vec::new(),
         cancel_requested: None,
         resumes: 0,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use labkube::chat::{ChatError, Replier};
 use labkube::progress::MessageRef;
-use labkube::store::{JobKind, NewJob, Origin, Requester};
+use labkube::store::{JobKind, NewJob, Origin, Requester, SelftestJob};
 
 /// A new job of `kind` from `alice` in room `r1`.
 pub fn new_job(kind: JobKind) -> NewJob {
@@ -31,11 +31,11 @@ pub fn new_job(kind: JobKind) -> NewJob {
 
 /// A selftest kind.
 pub fn selftest(steps: u32, step_ms: u64, lock: Option<&str>) -> JobKind {
-    JobKind::Selftest {
+    JobKind::Selftest(SelftestJob::Selftest {
         steps,
         step_ms,
         lock: lock.map(String::from),
-    }
+    })
 }
 
 /// What a [`RecordingChat`] saw.

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use labkube::jobs::{CancelOutcome, StepCtx, Worker};
 use labkube::progress::{ProgressEvent, RecordingSink};
-use labkube::store::{Enqueued, JobKind, JobState, JobStore, MemoryStore, Requester, StepRecord};
+use labkube::store::{
+    ClusterJob, Enqueued, JobKind, JobState, JobStore, MemoryStore, Requester, Step, StepRecord,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::support::{new_job, selftest};
@@ -242,11 +244,7 @@ async fn resumes_from_the_last_checkpoint() {
         .update(id, &mut |j| {
             j.state = JobState::Running { step: 1 };
             j.started_ms = Some(1);
-            j.plan = vec![
-                "selftest step 1".into(),
-                "selftest step 2".into(),
-                "selftest step 3".into(),
-            ];
+            j.plan = (1..=3).map(Step::Selftest).collect();
             j.steps.push(StepRecord {
                 index: 0,
                 name: "selftest step 1".into(),
@@ -335,9 +333,9 @@ async fn a_failing_step_fails_the_job_with_its_name() {
 async fn a_kind_without_executor_fails_cleanly() {
     let rig = Rig::new();
     let id = rig.enqueue(
-        JobKind::ClusterDelete {
+        JobKind::Cluster(ClusterJob::Delete {
             cluster: "lab-1".into(),
-        },
+        }),
         "k",
     );
     rig.run_until_idle(1).await;

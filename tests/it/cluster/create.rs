@@ -2,7 +2,7 @@
 //! (changes nothing), delete.
 
 use labkube::progress::ProgressEvent;
-use labkube::store::{JobKind, JobState, JobStore, Space};
+use labkube::store::{ClusterJob, JobKind, JobState, JobStore, SelftestJob, Space};
 
 use super::Site;
 use crate::commands::calls::calls_of;
@@ -11,7 +11,9 @@ use crate::commands::hosts::Flavour;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_converge_and_delete_a_mixed_cluster() {
     let site = Site::new(&[Flavour::Ubuntu, Flavour::Debian, Flavour::Rocky]);
-    let job = site.run(JobKind::ClusterCreate(site.spec("lab-1"))).await;
+    let job = site
+        .run(JobKind::Cluster(ClusterJob::Create(site.spec("lab-1"))))
+        .await;
     assert_eq!(
         job.state,
         JobState::Succeeded,
@@ -105,7 +107,9 @@ async fn create_converge_and_delete_a_mixed_cluster() {
 
     // Creating again converges: every step probes and finds its work done.
     site.take_mutating();
-    let again = site.run(JobKind::ClusterCreate(site.spec("lab-1"))).await;
+    let again = site
+        .run(JobKind::Cluster(ClusterJob::Create(site.spec("lab-1"))))
+        .await;
     assert_eq!(again.state, JobState::Succeeded, "{:?}", again.state);
     for (host, calls) in site.take_mutating() {
         assert!(
@@ -116,9 +120,9 @@ async fn create_converge_and_delete_a_mixed_cluster() {
 
     // Delete resets every host and forgets the cluster.
     let deleted = site
-        .run(JobKind::ClusterDelete {
+        .run(JobKind::Cluster(ClusterJob::Delete {
             cluster: "lab-1".into(),
-        })
+        }))
         .await;
     assert_eq!(deleted.state, JobState::Succeeded, "{:?}", deleted.state);
     for i in 0..3 {
@@ -146,7 +150,9 @@ async fn create_converge_and_delete_a_mixed_cluster() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_reports_per_host_steps_and_changes_nothing() {
     let site = Site::new(&[Flavour::Debian, Flavour::Ubuntu, Flavour::Debian]);
-    let job = site.run(JobKind::ClusterPlan(site.spec("edge"))).await;
+    let job = site
+        .run(JobKind::Cluster(ClusterJob::Plan(site.spec("edge"))))
+        .await;
     assert_eq!(job.state, JobState::Succeeded, "{:?}", job.state);
     let plan = job.summary.clone().unwrap();
     assert!(plan.contains("nothing was changed"), "{plan}");
@@ -162,6 +168,25 @@ async fn plan_reports_per_host_steps_and_changes_nothing() {
         plan.contains("install containerd") && plan.contains("preflight passed"),
         "{plan}"
     );
+    // Each host lists what create's changing steps would do there, in the flow's order.
+    let lines: Vec<&str> = plan.lines().collect();
+    let (flannel, helm) = (
+        labkube::provision::FLANNEL_VERSION,
+        labkube::provision::HELM_VERSION,
+    );
+    let fresh = "prepare host (swap off, kernel modules, sysctls, firewall ports); install containerd; install kubeadm/kubelet/kubectl 1.33";
+    assert!(
+        lines[1].ends_with(&format!(
+            "MB): {fresh}; kubeadm init; flannel {flannel}; Helm {helm}"
+        )),
+        "{plan}"
+    );
+    for worker in &lines[2..4] {
+        assert!(
+            worker.ends_with(&format!("MB): {fresh}; kubeadm join")),
+            "{plan}"
+        );
+    }
     for (host, calls) in site.take_mutating() {
         assert!(calls.is_empty(), "plan changed {host}: {calls:?}");
     }
@@ -176,11 +201,11 @@ async fn a_batch_runs_each_step_on_every_host_and_names_failures() {
     use labkube::provision::remote::{Script, Target};
     use labkube::provision::{Batch, BatchError, Io};
     let site = Site::new(&[Flavour::Debian, Flavour::Debian, Flavour::Debian]);
-    let id = site.enqueue(JobKind::Selftest {
+    let id = site.enqueue(JobKind::Selftest(SelftestJob::Selftest {
         steps: 1,
         step_ms: 0,
         lock: None,
-    });
+    }));
     let io = Io {
         store: site.store.clone(),
         sink: site.sink.clone(),

@@ -1,7 +1,7 @@
 //! What goes wrong, and how it is reported: a failing worker, an unreachable host, a refused
 //! key, a changed host key, sudo wanting a password, and a cancel at a phase boundary.
 
-use labkube::store::{HostState, JobKind, JobState, JobStore, Requester};
+use labkube::store::{ClusterJob, HostState, JobKind, JobState, JobStore, Requester};
 
 use super::{Site, failure};
 use crate::commands::calls::calls_of;
@@ -12,7 +12,9 @@ use crate::sshd::{ClientKey, PASSWORD_SUDO_USER};
 async fn a_failing_worker_is_named_then_a_second_create_converges() {
     let site = Site::new(&[Flavour::Ubuntu, Flavour::Ubuntu, Flavour::Ubuntu]);
     site.lab.inject(2, "kubeadm join");
-    let job = site.run(JobKind::ClusterCreate(site.spec("lab-2"))).await;
+    let job = site
+        .run(JobKind::Cluster(ClusterJob::Create(site.spec("lab-2"))))
+        .await;
     let reason = failure(&job);
     let w2 = format!("{}:{}", site.sshd[2].ip, site.sshd[2].port);
     assert!(reason.contains("(join workers) failed"), "{reason}");
@@ -32,7 +34,9 @@ async fn a_failing_worker_is_named_then_a_second_create_converges() {
     assert_eq!(job.hosts[1].state, HostState::Done);
 
     site.lab.heal(2);
-    let again = site.run(JobKind::ClusterCreate(site.spec("lab-2"))).await;
+    let again = site
+        .run(JobKind::Cluster(ClusterJob::Create(site.spec("lab-2"))))
+        .await;
     assert_eq!(again.state, JobState::Succeeded, "{:?}", again.state);
     assert_eq!(
         calls_of(&site.calls(1), "kubeadm", "join").len(),
@@ -53,7 +57,7 @@ async fn an_unreachable_host_fails_the_connect_step_and_names_it() {
     // A fresh loopback address where nothing listens.
     let nobody = crate::sshd::reserve_loopbacks(1)[0];
     spec.hosts.push(std::net::IpAddr::V4(nobody));
-    let job = site.run(JobKind::ClusterCreate(spec)).await;
+    let job = site.run(JobKind::Cluster(ClusterJob::Create(spec))).await;
     let reason = failure(&job);
     assert!(reason.starts_with("step 1/14 (connect) failed"), "{reason}");
     assert!(
@@ -74,7 +78,7 @@ async fn a_refused_key_and_a_changed_host_key_are_reported() {
     let stranger = ClientKey::ed25519();
     let job = site
         .run_with(
-            JobKind::ClusterPlan(site.spec("lab-4")),
+            JobKind::Cluster(ClusterJob::Plan(site.spec("lab-4"))),
             site.engine_with(&stranger, "root"),
         )
         .await;
@@ -91,12 +95,16 @@ async fn a_refused_key_and_a_changed_host_key_are_reported() {
         "nothing pinned on refusal"
     );
 
-    let ok = site.run(JobKind::ClusterPlan(site.spec("lab-4"))).await;
+    let ok = site
+        .run(JobKind::Cluster(ClusterJob::Plan(site.spec("lab-4"))))
+        .await;
     assert_eq!(ok.state, JobState::Succeeded, "{:?}", ok.state);
     let old = site.sshd[1].host_key_fingerprint();
     site.sshd[1].restart_with_new_key();
     let new = site.sshd[1].host_key_fingerprint();
-    let job = site.run(JobKind::ClusterPlan(site.spec("lab-4"))).await;
+    let job = site
+        .run(JobKind::Cluster(ClusterJob::Plan(site.spec("lab-4"))))
+        .await;
     let reason = failure(&job);
     assert!(reason.contains("the host key changed"), "{reason}");
     assert!(
@@ -115,7 +123,7 @@ async fn sudo_wanting_a_password_is_reported_as_such() {
     let site = Site::new(&[Flavour::Debian, Flavour::Debian]);
     let job = site
         .run_with(
-            JobKind::ClusterPlan(site.spec("lab-5")),
+            JobKind::Cluster(ClusterJob::Plan(site.spec("lab-5"))),
             site.engine_with(&site.key, PASSWORD_SUDO_USER),
         )
         .await;
@@ -131,7 +139,7 @@ async fn sudo_wanting_a_password_is_reported_as_such() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_stops_at_a_phase_boundary_and_says_where_hosts_are() {
     let site = Site::new(&[Flavour::Ubuntu, Flavour::Ubuntu, Flavour::Ubuntu]);
-    let id = site.enqueue(JobKind::ClusterCreate(site.spec("lab-6")));
+    let id = site.enqueue(JobKind::Cluster(ClusterJob::Create(site.spec("lab-6"))));
     let store = site.store.clone();
     site.work(site.engine_with(&site.key, "root"), |handle| async move {
         // Cancel once the job is past its first step.

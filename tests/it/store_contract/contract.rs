@@ -16,11 +16,11 @@ pub fn dense_ids_from_one<S: JobStore>(s: &S) {
     assert_eq!(s.get(6).unwrap(), None);
     // The lock key is derived from the kind.
     let mut locked = new_job(6);
-    locked.kind = JobKind::Selftest {
+    locked.kind = JobKind::Selftest(SelftestJob::Selftest {
         steps: 1,
         step_ms: 1,
         lock: Some("gpu".into()),
-    };
+    });
     let job = s.enqueue(locked, "k6").unwrap();
     assert_eq!(job.job().target.as_deref(), Some("selftest/gpu"));
 }
@@ -122,7 +122,7 @@ pub fn refused_change_leaves_job_unchanged<S: JobStore>(s: &S) {
     let err = s
         .update(1, &mut |job: &mut Job| {
             job.state = JobState::Running { step: 3 };
-            job.plan = vec!["half-done".into()];
+            job.plan = vec![Step::Selftest(9)];
             Err("not now".into())
         })
         .unwrap_err();

@@ -41,10 +41,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use labkube::progress::JobIo as Io;
 use labkube::progress::RecordingSink;
+use labkube::provision::Batch;
 use labkube::provision::remote::{Connector, Script, Target};
 use labkube::provision::ssh::{MemoryHostKeys, SshConfig, SshConnector};
-use labkube::provision::{Batch, Io};
 use labkube::store::{
     JobKind, JobStore, MemoryStore, NewJob, Origin, Requester, SelftestJob, SledStore,
 };

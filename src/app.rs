@@ -14,9 +14,7 @@ use crate::chat::{self, ChatAdapter, ConsoleAdapter, ConsoleIo, LiveProgress, Ro
 use crate::config::{Config, ConfigError, Problem};
 use crate::dispatch::Dispatcher;
 use crate::jobs::{StepCtx, Worker, WorkerError};
-use crate::provision::remote::{Connector, RemoteError};
-use crate::provision::ssh::{SshConfig, SshConnector};
-use crate::provision::{ConnectorFactory, Engine, Settings, StorePins};
+use crate::provision::Engine;
 use crate::store::{JobStore, SledStore, StoreError};
 
 /// Failures that stop the bot.
@@ -179,70 +177,6 @@ pub async fn run_daemon(config: Config, shutdown: CancellationToken) -> Result<(
     serve(config, store, policy, adapters, shutdown, false).await
 }
 
-/// Provisioning settings and the SSH connector factory from the config. The key is loaded when
-/// a cluster job starts, so a missing key fails that job with a clear message and never stops
-/// the bot (the console needs no key at all).
-pub fn engine(config: &Config, store: Arc<dyn JobStore>) -> Engine {
-    let c = &config.cluster;
-    let s = &config.ssh;
-    let settings = Settings {
-        user: s.user.clone(),
-        port: s.port,
-        k8s: c.k8s.clone(),
-        pod_cidr: c.pod_cidr.clone(),
-        command_timeout: Duration::from_secs(s.command_timeout_secs),
-        parallel_hosts: c.parallel_hosts,
-        retries: c.step_retries,
-        retry_backoff: Duration::from_millis(c.retry_backoff_ms),
-        nodes_ready_timeout: Duration::from_secs(c.nodes_ready_timeout_secs),
-        poll_interval: Duration::from_millis(c.nodes_poll_ms),
-        remote_env: s
-            .remote_env
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
-        flannel_version: c.flannel_version.clone(),
-        helm_version: c.helm_version.clone(),
-    };
-    let ssh = s.clone();
-    let connect: ConnectorFactory = Arc::new(move || {
-        let key_path = ssh.key_path.clone().unwrap_or_else(default_key_path);
-        let passphrase = match &ssh.key_passphrase {
-            Some(source) => Some(source.resolve().map(|s| s.expose().to_string()).map_err(
-                |reason| RemoteError::Key {
-                    path: key_path.display().to_string(),
-                    reason: format!("passphrase: {reason}"),
-                },
-            )?),
-            None => None,
-        };
-        let cfg = SshConfig {
-            key_path,
-            passphrase,
-            known_hosts: ssh.known_hosts.clone(),
-            connect_timeout: Duration::from_secs(ssh.connect_timeout_secs),
-            keepalive: Duration::from_secs(ssh.keepalive_secs),
-        };
-        let connector = SshConnector::new(cfg, Arc::new(StorePins(store.clone()))).map_err(|e| match e {
-            RemoteError::Key { path, reason } => RemoteError::Key {
-                path,
-                reason: format!("{reason} ([ssh] key_path in the config names the key, key_passphrase its passphrase)"),
-            },
-            other => other,
-        })?;
-        Ok(Arc::new(connector) as Arc<dyn Connector>)
-    });
-    Engine { settings, connect }
-}
-
-/// `~/.ssh/id_ed25519`.
-fn default_key_path() -> PathBuf {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/root"));
-    home.join(".ssh").join("id_ed25519")
-}
-
 /// Opens the store in `dir`, creating the directory if needed.
 pub fn open_store(dir: &Path) -> Result<SledStore, AppError> {
     std::fs::create_dir_all(dir).map_err(|source| AppError::DataDir {
@@ -274,7 +208,7 @@ async fn serve(
     let ctx = StepCtx {
         data_dir: data_dir.clone(),
         store: store.clone(),
-        engine: Some(engine(&config, store.clone())),
+        engine: Some(Engine::from_config(&config, store.clone())),
         kube: Some(kube.clone()),
     };
     let worker = Worker::new(

@@ -195,6 +195,12 @@ pub struct ClusterDefaults {
     pub helm_version: String,
 }
 
+/// Pinned flannel release (a release tag of flannel-io/flannel), `[cluster] flannel_version`'s
+/// default.
+pub const FLANNEL_VERSION: &str = "v0.27.4";
+/// Pinned Helm release, `[cluster] helm_version`'s default.
+pub const HELM_VERSION: &str = "v3.19.0";
+
 impl Default for ClusterDefaults {
     fn default() -> Self {
         ClusterDefaults {
@@ -205,8 +211,8 @@ impl Default for ClusterDefaults {
             retry_backoff_ms: 5000,
             nodes_ready_timeout_secs: 600,
             nodes_poll_ms: 5000,
-            flannel_version: crate::provision::FLANNEL_VERSION.into(),
-            helm_version: crate::provision::HELM_VERSION.into(),
+            flannel_version: FLANNEL_VERSION.into(),
+            helm_version: HELM_VERSION.into(),
         }
     }
 }

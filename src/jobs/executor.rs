@@ -10,8 +10,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::kube::{GeRun, KubeError, KubeLayer};
+use crate::progress::JobIo;
 use crate::progress::ProgressSink;
-use crate::provision::{self, ClusterRun, Engine, Io, ProvisionError};
+use crate::provision::{self, ClusterRun, Engine, ProvisionError};
 use crate::store::{Job, JobKind, JobStore, SelftestJob, Step};
 
 /// A step failure; `Display` is shown in chat, so it never carries secrets.
@@ -99,6 +100,8 @@ pub enum Runner {
     Selftest {
         /// Milliseconds per step.
         step_ms: u64,
+        /// The job's record and room.
+        io: JobIo,
     },
     /// A cluster job with its hosts and connections.
     Cluster(Box<ClusterRun>),
@@ -113,20 +116,21 @@ impl Runner {
         ctx: &StepCtx,
         sink: Arc<dyn ProgressSink>,
     ) -> Result<Runner, ExecError> {
+        let io = JobIo {
+            store: ctx.store.clone(),
+            sink,
+            job: job.id,
+        };
         match &job.kind {
-            JobKind::Selftest(SelftestJob::Selftest { step_ms, .. }) => {
-                Ok(Runner::Selftest { step_ms: *step_ms })
-            }
+            JobKind::Selftest(SelftestJob::Selftest { step_ms, .. }) => Ok(Runner::Selftest {
+                step_ms: *step_ms,
+                io,
+            }),
             JobKind::Cluster(cluster) => {
                 let engine = ctx
                     .engine
                     .clone()
                     .ok_or_else(|| ExecError::Unavailable(job.kind.title()))?;
-                let io = Io {
-                    store: ctx.store.clone(),
-                    sink,
-                    job: job.id,
-                };
                 Ok(Runner::Cluster(Box::new(
                     ClusterRun::new(engine, cluster, io).await?,
                 )))
@@ -136,9 +140,7 @@ impl Runner {
                     .kube
                     .clone()
                     .ok_or_else(|| ExecError::Unavailable(job.kind.title()))?;
-                Ok(Runner::Ge(Box::new(
-                    GeRun::new(layer, job, ge, ctx.store.clone(), sink).await?,
-                )))
+                Ok(Runner::Ge(Box::new(GeRun::new(layer, job, ge, io).await?)))
             }
         }
     }
@@ -156,8 +158,8 @@ impl Runner {
         shutdown: &CancellationToken,
     ) -> Result<(), ExecError> {
         match (self, step) {
-            (Runner::Selftest { step_ms }, Step::Selftest(_)) => {
-                super::selftest::run_step(job.id, index, *step_ms, ctx).await
+            (Runner::Selftest { step_ms, io }, Step::Selftest(_)) => {
+                super::selftest::run_step(io, index, *step_ms, &ctx.data_dir).await
             }
             (Runner::Cluster(run), Step::Cluster(step)) => Ok(run.step(step).await?),
             (Runner::Ge(run), Step::Ge(step)) => Ok(run.step(step, shutdown).await?),

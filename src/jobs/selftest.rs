@@ -4,8 +4,11 @@
 
 use std::io::Write;
 
-use super::executor::{ExecError, StepCtx};
-use crate::store::{JobId, SelftestJob, Step};
+use std::path::Path;
+
+use super::executor::ExecError;
+use crate::progress::JobIo;
+use crate::store::{SelftestJob, Step};
 
 /// File, under the data dir, that records finished selftest steps.
 pub const LOG_FILE: &str = "selftest.log";
@@ -18,45 +21,39 @@ pub(super) fn plan(job: &SelftestJob) -> Vec<Step> {
 /// Waits `step_ms`, then appends `job=<id> step=<n>` to the log unless an earlier, interrupted
 /// run of this step already did (probe before change, like every step).
 pub(super) async fn run_step(
-    job: JobId,
+    io: &JobIo,
     index: usize,
     step_ms: u64,
-    ctx: &StepCtx,
+    data_dir: &Path,
 ) -> Result<(), ExecError> {
+    let job = io.job;
     tokio::time::sleep(std::time::Duration::from_millis(step_ms)).await;
     let line = format!("job={job} step={}", index + 1);
-    let path = ctx.data_dir.join(LOG_FILE);
-    let io = |what: &str| {
+    let path = data_dir.join(LOG_FILE);
+    let fs_error = |what: &str| {
         let what = format!("{what} {}", path.display());
         move |source| ExecError::Io { what, source }
     };
     let existing = match std::fs::read_to_string(&path) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(io("cannot read")(e)),
+        Err(e) => return Err(fs_error("cannot read")(e)),
     };
     if existing.lines().any(|l| l == line) {
-        let _ = ctx.store.append_log(
-            job,
-            &format!("step {} was already recorded; not repeated", index + 1),
-        );
+        io.note(&format!(
+            "step {} was already recorded; not repeated",
+            index + 1
+        ));
         return Ok(());
     }
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&path)
-        .map_err(io("cannot open"))?;
+        .map_err(fs_error("cannot open"))?;
     f.write_all(format!("{line}\n").as_bytes())
-        .map_err(io("cannot write"))?;
-    f.sync_data().map_err(io("cannot sync"))?;
-    note(ctx, job, &format!("recorded {line}"));
+        .map_err(fs_error("cannot write"))?;
+    f.sync_data().map_err(fs_error("cannot sync"))?;
+    io.note(&format!("recorded {line}"));
     Ok(())
-}
-
-/// Adds a line to the job's log; a failure is logged, not fatal (the step's work is done).
-fn note(ctx: &StepCtx, job: JobId, line: &str) {
-    if let Err(e) = ctx.store.append_log(job, line) {
-        tracing::warn!(job, error = %e, "cannot write the job log");
-    }
 }

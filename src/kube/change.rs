@@ -35,7 +35,7 @@ impl GeRun {
             let mut release = self.load(&name)?.unwrap_or_else(|| {
                 Release::new(&self.target.cluster, &self.target.namespace, &name)
             });
-            if release.pending_of(self.job).is_none()
+            if release.pending_of(self.io.job).is_none()
                 && let Some(good) = release.revisions.iter().rev().find(|r| r.status.good())
             {
                 self.log(&format!(
@@ -92,7 +92,7 @@ impl GeRun {
         let mut release = existing
             .clone()
             .unwrap_or_else(|| Release::new(&self.target.cluster, &ns, &ge.name));
-        if let Some(r) = release.pending_of(self.job).cloned() {
+        if let Some(r) = release.pending_of(self.io.job).cloned() {
             // Resumed: the revision was recorded (and perhaps applied) before the restart.
             return self.apply_revision(&release, &r).await;
         }

@@ -61,7 +61,7 @@ impl GeRun {
         } else {
             0
         };
-        Release::remove(&*self.store, &self.target.cluster, &ns, &ge.name)?;
+        Release::remove(&*self.io.store, &self.target.cluster, &ns, &ge.name)?;
         let data = if purge {
             format!("its data went too ({purged} volume claim(s) and secret(s))")
         } else if ge.has_data() || kept_pvcs > 0 || !ge.secrets.is_empty() {

@@ -5,8 +5,6 @@
 //! (server-side apply converges) and a resumed `rollout` step goes on watching the revision
 //! its job applied.
 
-use std::sync::Arc;
-
 use tokio_util::sync::CancellationToken;
 
 use super::apply::Cluster;
@@ -15,8 +13,8 @@ use super::error::KubeError;
 use super::layer::KubeLayer;
 use super::release::{Action, Params, Release, Revision, Status};
 use super::render::{RenderInput, render};
-use crate::progress::{ProgressEvent, ProgressSink};
-use crate::store::{GeJob, GeStep, GeTarget, Job, JobId, JobStore, now_ms};
+use crate::progress::JobIo;
+use crate::store::{GeJob, GeStep, GeTarget, Job, now_ms};
 
 /// The steps of a GE job.
 pub fn plan(job: &GeJob) -> Vec<GeStep> {
@@ -41,10 +39,9 @@ pub struct GeRun {
     pub(super) target: GeTarget,
     /// What the job asked for.
     pub(super) request: GeJob,
-    pub(super) job: JobId,
     pub(super) by: String,
-    pub(super) store: Arc<dyn JobStore>,
-    pub(super) sink: Arc<dyn ProgressSink>,
+    /// The job's record and room.
+    pub(super) io: JobIo,
 }
 
 impl GeRun {
@@ -53,8 +50,7 @@ impl GeRun {
         layer: KubeLayer,
         job: &Job,
         request: &GeJob,
-        store: Arc<dyn JobStore>,
-        sink: Arc<dyn ProgressSink>,
+        io: JobIo,
     ) -> Result<GeRun, KubeError> {
         let target = request.target().clone();
         if layer.catalogue.get(&target.ge).is_none() {
@@ -73,10 +69,8 @@ impl GeRun {
             cluster,
             target,
             request: request.clone(),
-            job: job.id,
             by: format!("{}:{}", job.requested_by.platform, job.requested_by.user),
-            store,
-            sink,
+            io,
             layer,
         })
     }
@@ -106,12 +100,12 @@ impl GeRun {
     }
 
     pub(super) fn log(&self, line: &str) -> Result<(), KubeError> {
-        Ok(self.store.append_log(self.job, line)?)
+        Ok(self.io.log(line)?)
     }
 
     pub(super) fn load(&self, ge: &str) -> Result<Option<Release>, KubeError> {
         Ok(Release::load(
-            &*self.store,
+            &*self.io.store,
             &self.target.cluster,
             &self.target.namespace,
             ge,
@@ -119,16 +113,11 @@ impl GeRun {
     }
 
     pub(super) fn save(&self, release: &mut Release) -> Result<(), KubeError> {
-        Ok(release.save(&*self.store, self.layer.settings.history_max)?)
+        Ok(release.save(&*self.io.store, self.layer.settings.history_max)?)
     }
 
     pub(super) async fn set_summary(&self, text: String) -> Result<(), KubeError> {
-        let job = self.store.update(self.job, &mut |j| {
-            j.summary = Some(text.clone());
-            Ok(())
-        })?;
-        self.sink.emit(&job, ProgressEvent::Rollout).await;
-        Ok(())
+        Ok(self.io.summary_now(text).await?)
     }
 
     async fn connect(&mut self) -> Result<(), KubeError> {
@@ -149,7 +138,7 @@ impl GeRun {
         params: Params,
         manifests: Option<Vec<serde_json::Value>>,
     ) -> Result<Revision, KubeError> {
-        if let Some(r) = release.pending_of(self.job) {
+        if let Some(r) = release.pending_of(self.io.job) {
             return Ok(r.clone());
         }
         let manifests = match manifests {
@@ -167,7 +156,7 @@ impl GeRun {
         };
         let number = release.push(Revision {
             number: 0,
-            job: self.job,
+            job: self.io.job,
             by: self.by.clone(),
             at_ms: now_ms(),
             action,

@@ -12,7 +12,6 @@ use super::release::{Action, Release, Revision, Status};
 use super::rollout::RolloutState;
 use super::run::GeRun;
 use super::wait::{WaitError, WaitOutcome, WaitSpec, wait_rollout};
-use crate::progress::ProgressEvent;
 use crate::store::{RolloutRow, now_ms};
 
 /// How a watched revision ended: `Ok(summary)` rolled out, `Err(reason)` failed.
@@ -36,7 +35,7 @@ impl GeRun {
                 .revisions
                 .iter()
                 .rev()
-                .find(|r| r.job == self.job)
+                .find(|r| r.job == self.io.job)
                 .cloned()
             else {
                 // The apply step changed nothing (a rollback to identical objects).
@@ -217,16 +216,7 @@ impl GeRun {
         };
         let forward = async {
             while let Some(rows) = rx.recv().await {
-                let updated = self.store.update(self.job, &mut |j| {
-                    j.rollout = rows.clone();
-                    Ok(())
-                });
-                match updated {
-                    Ok(job) => self.sink.emit(&job, ProgressEvent::Rollout).await,
-                    Err(e) => {
-                        tracing::warn!(job = self.job, error = %e, "cannot record rollout progress")
-                    }
-                }
+                self.io.rollout(rows).await;
             }
         };
         let wait = wait_rollout(

@@ -1,12 +1,14 @@
 //! What a running job reports, and the seam it reports through. This module knows no chat:
 //! `chat::LiveProgress` renders the events into one live message per job, edited in place.
 
+mod io;
 mod record;
 
 use async_trait::async_trait;
 
 use crate::store::{Job, JobState, Step};
 
+pub use io::JobIo;
 pub use record::RecordingSink;
 
 /// A chat message the bot sent, so it can be edited later. Opaque outside `chat/`.

@@ -5,14 +5,14 @@
 
 use std::sync::Arc;
 
-use super::engine::Io;
-use super::fanout::{self, HostError};
+use super::exec::{self as fanout, HostError};
 use super::remote::{Connector, RemoteExec, Script, Target};
+use crate::progress::JobIo;
 use crate::store::{HostProgress, HostState, StoreError};
 
 /// Connected hosts ready to run steps.
 pub struct Batch {
-    io: Io,
+    io: JobIo,
     hosts: Vec<(Target, Arc<dyn RemoteExec>)>,
     parallel: usize,
 }
@@ -34,7 +34,7 @@ impl Batch {
     pub async fn connect(
         connector: Arc<dyn Connector>,
         targets: Vec<Target>,
-        io: Io,
+        io: JobIo,
         parallel: usize,
     ) -> Result<Batch, BatchError> {
         let table = targets

@@ -3,31 +3,31 @@
 //! containerd and the Kubernetes packages, initialise the control plane, install flannel and
 //! Helm, join the workers, wait for Ready nodes, fetch the kubeconfig and register the cluster.
 //!
+//! - `flow`: the flows (create, plan, delete) as lists of [`crate::store::ClusterStep`]s, and
+//!   [`ClusterRun`], which runs them step by step.
+//! - `exec`: one script on many hosts: environment, sudo, retries, failure reports.
 //! - [`remote`]: the seam ([`remote::RemoteExec`], [`remote::Connector`]); [`ssh`] is russh.
-//! - [`cluster`]: the flows (create, plan, delete) as step lists.
-//! - [`run`]: one step on many hosts: script, environment, sudo, retries, failure reports.
 //! - [`os`], [`scripts`]: OS detection and the embedded `commands/` scripts.
+//! - `settings`: what every cluster job shares (from the config).
 
 mod batch;
-pub mod cluster;
-mod engine;
+mod error;
+mod exec;
 mod facts;
-mod fanout;
-mod finish;
-mod join;
-mod nodes;
+mod flow;
+mod host;
 pub mod os;
 mod pins;
-mod preflight;
 mod redact;
 pub mod remote;
-mod run;
 pub mod scripts;
+mod settings;
 pub mod ssh;
 
 pub use batch::{Batch, BatchError};
-pub use cluster::{ClusterRun, ProvisionError, plan, room_key};
-pub use engine::{ConnectorFactory, Engine, FLANNEL_VERSION, HELM_VERSION, Io, Settings};
+pub use error::ProvisionError;
 pub use facts::Facts;
+pub use flow::{ClusterRun, plan, room_key};
 pub use pins::StorePins;
 pub use redact::redact;
+pub use settings::{ConnectorFactory, Engine, Settings};

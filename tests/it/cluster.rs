@@ -96,8 +96,8 @@ impl Site {
             nodes_ready_timeout: Duration::from_secs(30),
             poll_interval: Duration::from_millis(200),
             remote_env: Vec::new(),
-            flannel_version: labkube::provision::FLANNEL_VERSION.into(),
-            helm_version: labkube::provision::HELM_VERSION.into(),
+            flannel_version: labkube::config::FLANNEL_VERSION.into(),
+            helm_version: labkube::config::HELM_VERSION.into(),
         }
     }
 

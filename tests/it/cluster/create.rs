@@ -171,8 +171,8 @@ async fn plan_reports_per_host_steps_and_changes_nothing() {
     // Each host lists what create's changing steps would do there, in the flow's order.
     let lines: Vec<&str> = plan.lines().collect();
     let (flannel, helm) = (
-        labkube::provision::FLANNEL_VERSION,
-        labkube::provision::HELM_VERSION,
+        labkube::config::FLANNEL_VERSION,
+        labkube::config::HELM_VERSION,
     );
     let fresh = "prepare host (swap off, kernel modules, sysctls, firewall ports); install containerd; install kubeadm/kubelet/kubectl 1.33";
     assert!(
@@ -198,8 +198,9 @@ async fn plan_reports_per_host_steps_and_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_runs_each_step_on_every_host_and_names_failures() {
+    use labkube::progress::JobIo as Io;
     use labkube::provision::remote::{Script, Target};
-    use labkube::provision::{Batch, BatchError, Io};
+    use labkube::provision::{Batch, BatchError};
     let site = Site::new(&[Flavour::Debian, Flavour::Debian, Flavour::Debian]);
     let id = site.enqueue(JobKind::Selftest(SelftestJob::Selftest {
         steps: 1,

@@ -21,6 +21,7 @@ mod exec;
 mod hostkey;
 mod key;
 mod script;
+mod setup;
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -38,6 +39,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 pub use hostkey::{MemoryHostKeys, fingerprint, fingerprint_of_line};
+pub use setup::connector_factory;
 
 use super::remote::{
     Connected, Connector, HostKeyStore, Output, RemoteError, RemoteExec, Script, Target,

@@ -4,104 +4,65 @@
 
 use backon::{ExponentialBuilder, Retryable};
 
-use super::cluster::ClusterRun;
 use super::fanout::{self, Fanned, HostError};
-use super::redact;
-use super::remote::{Output, RemoteError, Script};
-use super::scripts::{self, HostScript};
+use crate::progress::JobIo;
+use crate::provision::host::Host;
+use crate::provision::redact;
+use crate::provision::remote::{Output, RemoteError, Script};
+use crate::provision::scripts::{self, HostScript};
+use crate::provision::settings::Settings;
 use crate::store::StoreError;
 
 /// Lines of output a failure report shows.
 const TAIL_LINES: usize = 20;
 
-/// Runs `step` on `hosts` of `run`, then `parse` on each success; see [`on_with`].
-pub async fn on<T, P>(
-    run: &ClusterRun,
-    hosts: &[(usize, String)],
-    step: HostScript,
-    parse: P,
-) -> Result<Fanned<T>, StoreError>
-where
-    P: Fn(usize, &Output) -> Result<(T, Option<String>), String>,
-{
-    on_with(run, hosts, step, Vec::new(), parse).await
+/// What running a script on a job's hosts needs: the job's handle, the settings and the
+/// hosts (connected, with their OS once detected).
+pub(crate) struct Exec<'a> {
+    /// The job's record and room.
+    pub(crate) io: &'a JobIo,
+    /// Timeouts, retries, parallelism.
+    pub(crate) settings: &'a Settings,
+    /// The job's hosts, by index.
+    pub(crate) hosts: &'a [Host],
 }
 
-/// Runs `step` on `hosts` (in parallel, bounded) with `extra` environment on top of the step's
-/// own, then `parse` on each successful output.
-pub async fn on_with<T, P>(
-    run: &ClusterRun,
+/// The environment of a script on host `i` (beyond the settings' `remote_env`).
+pub(crate) type EnvOf<'a> = &'a (dyn Fn(usize) -> Vec<(String, String)> + Sync);
+
+/// Runs `script` on `hosts` (indices into [`Exec::hosts`], in parallel, bounded) with the
+/// environment `env` gives each host, then `parse` on each successful output.
+pub(crate) async fn on<T, P>(
+    ex: &Exec<'_>,
     hosts: &[(usize, String)],
-    step: HostScript,
-    extra: Vec<(String, String)>,
+    script: HostScript,
+    env: EnvOf<'_>,
     parse: P,
 ) -> Result<Fanned<T>, StoreError>
 where
     P: Fn(usize, &Output) -> Result<(T, Option<String>), String>,
 {
     let parse = &parse;
-    let extra = &extra;
-    fanout::each(
-        &run.io,
-        hosts,
-        run.engine.settings.parallel_hosts,
-        |i| async move {
-            let host = run.hosts[i].target.to_string();
-            let out = script(run, i, step, extra).await?;
-            parse(i, &out).map_err(|reason| HostError {
-                host,
-                reason: format!("{}: {reason}", step.name()),
-            })
-        },
-    )
+    fanout::each(ex.io, hosts, ex.settings.parallel_hosts, |i| async move {
+        let host = ex.hosts[i].target.to_string();
+        let out = run(ex, i, script, env(i)).await?;
+        parse(i, &out).map_err(|reason| HostError {
+            host,
+            reason: format!("{}: {reason}", script.name()),
+        })
+    })
     .await
-}
-
-/// The environment a step gets on host `i`.
-fn env(
-    run: &ClusterRun,
-    i: usize,
-    step: HostScript,
-    extra: &[(String, String)],
-) -> Vec<(String, String)> {
-    let s = &run.engine.settings;
-    let mut env = s.remote_env.clone();
-    let mut set = |k: &str, v: &str| env.push((k.to_string(), v.to_string()));
-    match step {
-        HostScript::PrepareHost => set(
-            "ROLE",
-            if run.hosts[i].control_plane {
-                "control-plane"
-            } else {
-                "worker"
-            },
-        ),
-        HostScript::InstallKube => set("K8S_MINOR", &run.k8s),
-        HostScript::KubeadmInit => {
-            set("ADVERTISE_ADDRESS", &run.hosts[0].target.addr.to_string());
-            set("POD_CIDR", &run.pod_cidr);
-            set("K8S_MINOR", &run.k8s);
-        }
-        HostScript::InstallFlannel => {
-            set("FLANNEL_VERSION", &s.flannel_version);
-            set("POD_CIDR", &run.pod_cidr);
-        }
-        HostScript::InstallHelm => set("HELM_VERSION", &s.helm_version),
-        _ => {}
-    }
-    env.extend(extra.iter().cloned());
-    env
 }
 
 /// Runs one step on host `i`, retrying transient failures; a non-zero exit is a [`HostError`]
 /// naming the step, the exit code and the output's tail.
-async fn script(
-    run: &ClusterRun,
+async fn run(
+    ex: &Exec<'_>,
     i: usize,
     step: HostScript,
-    extra: &[(String, String)],
+    env: Vec<(String, String)>,
 ) -> Result<Output, HostError> {
-    let h = &run.hosts[i];
+    let h = &ex.hosts[i];
     let host = h.target.to_string();
     let fail = |reason: String| HostError {
         host: host.clone(),
@@ -114,11 +75,13 @@ async fn script(
         None => scripts::resolve_common(step.name()),
     }
     .map_err(|e| fail(e.to_string()))?;
-    let s = &run.engine.settings;
+    let s = ex.settings;
+    let mut all_env = s.remote_env.clone();
+    all_env.extend(env);
     let script = Script {
         step: step.name().to_string(),
         body,
-        env: env(run, i, step, extra),
+        env: all_env,
         privileged: step.privileged(),
         timeout: s.command_timeout,
     };
@@ -134,7 +97,7 @@ async fn script(
         .with_min_delay(s.retry_backoff)
         .with_max_delay(s.retry_backoff.saturating_mul(8))
         .with_max_times(retries);
-    let io = &run.io;
+    let io = ex.io;
     let result = attempt
         .retry(policy)
         .sleep(tokio::time::sleep)

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::facts::Facts;
+use crate::provision::facts::Facts;
 
 /// Minimum CPUs kubeadm accepts on a control plane.
 pub const MIN_CP_CPUS: u32 = 2;

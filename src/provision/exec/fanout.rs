@@ -5,7 +5,7 @@ use std::future::Future;
 
 use futures::StreamExt;
 
-use super::engine::Io;
+use crate::progress::JobIo;
 use crate::store::{HostState, StoreError};
 
 /// One host's failure in a step. `Display` starts with the host.
@@ -33,7 +33,7 @@ type HostOutcome<T> = (usize, Result<(T, Option<String>), HostError>);
 /// running, then done (with the note the work returns) or failed (with the first line of its
 /// reason). Store failures abort with an error.
 pub async fn each<T, F, Fut>(
-    io: &Io,
+    io: &JobIo,
     hosts: &[(usize, String)],
     limit: usize,
     work: F,

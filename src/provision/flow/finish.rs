@@ -1,14 +1,13 @@
 //! The closing steps of the flows: waiting for Ready nodes, fetching the kubeconfig,
-//! registering or unregistering the cluster, and writing a plan's report.
+//! registering or unregistering the cluster.
 
 use std::time::Instant;
 
-use super::cluster::{CREATE, ClusterRun, Host, ProvisionError, role, room_key};
-use super::facts::Facts;
-use super::nodes;
-use super::run;
-use super::scripts::HostScript;
-use crate::store::{ClusterRecord, ClusterStep, JobStore, NodeRecord, Space, now_ms};
+use super::{ClusterRun, nodes, room_key};
+use crate::provision::error::ProvisionError;
+use crate::provision::host::role;
+use crate::provision::scripts::HostScript;
+use crate::store::{ClusterRecord, JobStore, NodeRecord, Space, now_ms};
 
 impl ClusterRun {
     pub(super) async fn wait_nodes(&mut self) -> Result<(), ProvisionError> {
@@ -20,10 +19,11 @@ impl ClusterRun {
         let deadline = Instant::now() + self.engine.settings.nodes_ready_timeout;
         let cp = vec![(0, self.hosts[0].target.to_string())];
         loop {
-            let r = run::on(self, &cp, HostScript::Nodes, |_, out| {
-                Ok((nodes::parse(&out.stdout), None))
-            })
-            .await?;
+            let r = self
+                .run_on(&cp, HostScript::Nodes, |_, out| {
+                    Ok((nodes::parse(&out.stdout), None))
+                })
+                .await?;
             let seen = Self::check(r)?
                 .into_iter()
                 .next()
@@ -56,14 +56,15 @@ impl ClusterRun {
 
     pub(super) async fn fetch_kubeconfig(&mut self) -> Result<(), ProvisionError> {
         let cp = vec![(0, self.hosts[0].target.to_string())];
-        let r = run::on(self, &cp, HostScript::Kubeconfig, |_, out| {
-            if out.stdout.contains("apiVersion") && out.stdout.contains("clusters:") {
-                Ok((out.stdout.clone(), None))
-            } else {
-                Err("it printed no kubeconfig (output withheld)".to_string())
-            }
-        })
-        .await?;
+        let r = self
+            .run_on(&cp, HostScript::Kubeconfig, |_, out| {
+                if out.stdout.contains("apiVersion") && out.stdout.contains("clusters:") {
+                    Ok((out.stdout.clone(), None))
+                } else {
+                    Err("it printed no kubeconfig (output withheld)".to_string())
+                }
+            })
+            .await?;
         let config = Self::check(r)?
             .into_iter()
             .next()
@@ -137,98 +138,6 @@ impl ClusterRun {
                     .map(|(_, v)| v.trim_end_matches(')').to_string())
             })
             .unwrap_or_default()
-    }
-
-    pub(super) fn write_plan(&mut self) -> Result<(), ProvisionError> {
-        let mut out = vec![format!(
-            "plan for cluster {} (Kubernetes {}, pod network {}); nothing was changed:",
-            self.name, self.k8s, self.pod_cidr
-        )];
-        for h in &self.hosts {
-            let Some(f) = &h.facts else { continue };
-            let os =
-                h.os.as_ref()
-                    .map(|o| o.pretty_name.clone())
-                    .unwrap_or_default();
-            let steps: Vec<String> = CREATE
-                .iter()
-                .filter_map(|step| self.describe(*step, h, f))
-                .collect();
-            out.push(format!(
-                "- {} {} ({}, {os}, {} CPU, {} MB): {}",
-                h.target,
-                role(h.control_plane),
-                f.hostname,
-                f.cpus,
-                f.mem_mb,
-                steps.join("; ")
-            ));
-        }
-        if self.preflight_problems.is_empty() {
-            out.push(format!(
-                "preflight passed. /cluster create {} name={} runs it.",
-                self.hosts
-                    .iter()
-                    .map(|h| h.target.addr.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                self.name
-            ));
-        } else {
-            out.push("create would stop at the preflight:".into());
-            out.extend(self.preflight_problems.iter().map(|p| format!("- {p}")));
-        }
-        self.io.summary(out.join("\n"))?;
-        Ok(())
-    }
-
-    /// What `step` of the create flow would do on host `h`, whose facts are `f`; `None` for
-    /// the steps that only probe or that do not work on hosts one by one. This is the dry run's
-    /// one choke point: the plan lists what the same steps would change.
-    fn describe(&self, step: ClusterStep, h: &Host, f: &Facts) -> Option<String> {
-        let s = &self.engine.settings;
-        let on_control_plane = |text: String| h.control_plane.then_some(text);
-        match step {
-            ClusterStep::PrepareHosts => {
-                Some("prepare host (swap off, kernel modules, sysctls, firewall ports)".to_string())
-            }
-            ClusterStep::InstallContainerd => Some(if f.containerd.is_empty() {
-                "install containerd".into()
-            } else {
-                format!("containerd {} already installed", f.containerd)
-            }),
-            ClusterStep::InstallKube => Some(if f.kubeadm_is(&self.k8s) {
-                format!("kubeadm {} already installed", f.kubeadm)
-            } else {
-                format!("install kubeadm/kubelet/kubectl {}", self.k8s)
-            }),
-            ClusterStep::InitControlPlane => on_control_plane(if f.control_plane {
-                "control plane already initialised".into()
-            } else {
-                "kubeadm init".into()
-            }),
-            ClusterStep::InstallFlannel => {
-                on_control_plane(format!("flannel {}", s.flannel_version))
-            }
-            ClusterStep::InstallHelm => on_control_plane(format!("Helm {}", s.helm_version)),
-            ClusterStep::JoinWorkers => (!h.control_plane).then(|| {
-                if f.joined {
-                    "already joined".into()
-                } else {
-                    "kubeadm join".into()
-                }
-            }),
-            ClusterStep::Connect
-            | ClusterStep::DetectOs
-            | ClusterStep::GatherFacts
-            | ClusterStep::Preflight
-            | ClusterStep::WaitNodesReady
-            | ClusterStep::FetchKubeconfig
-            | ClusterStep::Register
-            | ClusterStep::Plan
-            | ClusterStep::ResetHosts
-            | ClusterStep::Unregister => None,
-        }
     }
 
     pub(super) fn unregister(&mut self) -> Result<(), ProvisionError> {

@@ -1,65 +1,14 @@
-//! What every cluster job shares: settings from the config, how to open connections, and the
-//! job's own handle on the store and progress sink.
+//! The one handle a running job has on its record and its room.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use super::remote::{Connector, RemoteError};
-use crate::progress::{ProgressEvent, ProgressSink};
-use crate::store::{HostProgress, HostState, JobId, JobStore, StoreError, now_ms};
+use super::{ProgressEvent, ProgressSink};
+use crate::store::{HostProgress, HostState, JobId, JobStore, RolloutRow, StoreError, now_ms};
 
-/// Pinned flannel release (a release tag of flannel-io/flannel).
-pub const FLANNEL_VERSION: &str = "v0.27.4";
-/// Pinned Helm release.
-pub const HELM_VERSION: &str = "v3.19.0";
-
-/// Provisioning settings, from the config.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    /// Default SSH user.
-    pub user: String,
-    /// Default SSH port.
-    pub port: u16,
-    /// Default Kubernetes minor.
-    pub k8s: String,
-    /// Default pod CIDR.
-    pub pod_cidr: String,
-    /// Limit of one script run.
-    pub command_timeout: Duration,
-    /// Hosts worked on at once within a step.
-    pub parallel_hosts: usize,
-    /// Extra attempts of steps that download (package installs, manifests, Helm).
-    pub retries: usize,
-    /// Wait before the first retry; doubles each time.
-    pub retry_backoff: Duration,
-    /// How long nodes may take to become Ready.
-    pub nodes_ready_timeout: Duration,
-    /// How often node readiness is checked.
-    pub poll_interval: Duration,
-    /// Extra environment for every script (proxies, PATH additions).
-    pub remote_env: Vec<(String, String)>,
-    /// flannel release to install.
-    pub flannel_version: String,
-    /// Helm release to install.
-    pub helm_version: String,
-}
-
-/// Makes the job's [`Connector`] when a cluster job starts (so a bad key path fails that job
-/// with a clear message instead of stopping the bot).
-pub type ConnectorFactory = Arc<dyn Fn() -> Result<Arc<dyn Connector>, RemoteError> + Send + Sync>;
-
-/// Settings plus the connector factory, shared by all cluster jobs.
+/// A running job's handle on its record and its room: its log, its live tables, its per-host
+/// checkpoints and its final summary. Cluster, GE and selftest jobs all report through it.
 #[derive(Clone)]
-pub struct Engine {
-    /// Settings.
-    pub settings: Settings,
-    /// Opens connections.
-    pub connect: ConnectorFactory,
-}
-
-/// A running job's handle on its record and its room.
-#[derive(Clone)]
-pub struct Io {
+pub struct JobIo {
     /// The store.
     pub store: Arc<dyn JobStore>,
     /// Progress.
@@ -68,7 +17,7 @@ pub struct Io {
     pub job: JobId,
 }
 
-impl Io {
+impl JobIo {
     /// Sets host `index`'s state and note, and shows the table.
     pub async fn host(
         &self,
@@ -143,5 +92,37 @@ impl Io {
             Ok(())
         })?;
         Ok(())
+    }
+
+    /// Sets the text of the job's final message and shows the live message again (for steps
+    /// that end early with nothing to watch).
+    pub async fn summary_now(&self, text: String) -> Result<(), StoreError> {
+        let job = self.store.update(self.job, &mut |j| {
+            j.summary = Some(text.clone());
+            Ok(())
+        })?;
+        self.sink.emit(&job, ProgressEvent::Rollout).await;
+        Ok(())
+    }
+
+    /// Replaces the rollout table and shows it. A store failure is logged, not fatal: the
+    /// rollout goes on, and the next update shows it again.
+    pub async fn rollout(&self, rows: Vec<RolloutRow>) {
+        let updated = self.store.update(self.job, &mut |j| {
+            j.rollout = rows.clone();
+            Ok(())
+        });
+        match updated {
+            Ok(job) => self.sink.emit(&job, ProgressEvent::Rollout).await,
+            Err(e) => tracing::warn!(job = self.job, error = %e, "cannot record rollout progress"),
+        }
+    }
+
+    /// Adds a line to the job log where the line is not worth failing the step for (the step's
+    /// work is done); a failure is logged.
+    pub fn note(&self, line: &str) {
+        if let Err(e) = self.log(line) {
+            tracing::warn!(job = self.job, error = %e, "cannot write the job log");
+        }
     }
 }

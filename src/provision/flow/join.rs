@@ -59,10 +59,12 @@ impl Join {
         let hash_ok = ca_hash
             .strip_prefix("sha256:")
             .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-        (endpoint_ok && hash_ok && super::redact::is_bootstrap_token(token)).then(|| Join {
-            endpoint: endpoint.to_string(),
-            token: token.to_string(),
-            ca_hash: ca_hash.to_string(),
+        (endpoint_ok && hash_ok && crate::provision::redact::is_bootstrap_token(token)).then(|| {
+            Join {
+                endpoint: endpoint.to_string(),
+                token: token.to_string(),
+                ca_hash: ca_hash.to_string(),
+            }
         })
     }
 }

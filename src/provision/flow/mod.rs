@@ -2,52 +2,27 @@
 //! probes before it changes (the scripts do), runs on its hosts in parallel, records per-host
 //! checkpoints, and reports every host's failure together.
 
+mod dry_run;
+mod finish;
+mod hosts;
+mod join;
+mod nodes;
+mod preflight;
+mod probe;
+
 use std::sync::Arc;
 
-use super::engine::{Engine, Io};
-use super::facts::Facts;
-use super::fanout::{self, Fanned, HostError};
-use super::join::Join;
-use super::os::OsInfo;
-use super::preflight::{self, Checked};
-use super::remote::{Connector, RemoteExec, Target};
-use super::run;
+use super::error::ProvisionError;
+use super::exec::{self, Exec, Fanned};
+use super::host::{Host, role};
+use super::remote::{Connector, Output, Target};
 use super::scripts::HostScript;
+use super::settings::Engine;
+use crate::progress::JobIo;
 use crate::store::{ClusterJob, ClusterStep, HostProgress, HostState, StoreError};
 
-/// Why a cluster step failed. `Display` is the chat message (secrets already redacted).
-#[derive(Debug, thiserror::Error)]
-pub enum ProvisionError {
-    /// Some hosts failed; each is listed with its reason.
-    #[error("{}", list_hosts(.0))]
-    Hosts(Vec<HostError>),
-    /// The preflight found problems (every host's, together).
-    #[error("preflight found problems; nothing was changed:\n{}", .0.join("\n"))]
-    Preflight(Vec<String>),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Anything else, already phrased for the room.
-    #[error("{0}")]
-    Other(String),
-}
-
-fn list_hosts(errors: &[HostError]) -> String {
-    match errors {
-        [one] => one.to_string(),
-        many => format!(
-            "{} hosts failed:\n{}",
-            many.len(),
-            many.iter()
-                .map(|e| format!("- {e}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
-    }
-}
-
 /// The create flow: probe, validate, change, verify.
-pub(super) const CREATE: &[ClusterStep] = &[
+const CREATE: &[ClusterStep] = &[
     ClusterStep::Connect,
     ClusterStep::DetectOs,
     ClusterStep::GatherFacts,
@@ -112,29 +87,11 @@ fn needs_facts(step: ClusterStep) -> bool {
     }
 }
 
-/// `control-plane` or `worker`.
-pub(super) fn role(control_plane: bool) -> &'static str {
-    if control_plane {
-        "control-plane"
-    } else {
-        "worker"
-    }
-}
-
-/// One host of the job and what is known about it so far.
-pub(super) struct Host {
-    pub(super) target: Target,
-    pub(super) control_plane: bool,
-    pub(super) conn: Option<Arc<dyn RemoteExec>>,
-    pub(super) os: Option<OsInfo>,
-    pub(super) facts: Option<Facts>,
-}
-
 /// A cluster job in progress: its hosts and their connections, kept across steps.
 pub struct ClusterRun {
     pub(super) engine: Engine,
     connector: Arc<dyn Connector>,
-    pub(super) io: Io,
+    pub(super) io: JobIo,
     /// A dry run: the preflight reports its problems in the plan instead of failing.
     dry_run: bool,
     pub(super) name: String,
@@ -150,7 +107,7 @@ impl ClusterRun {
     pub async fn new(
         engine: Engine,
         job: &ClusterJob,
-        io: Io,
+        io: JobIo,
     ) -> Result<ClusterRun, ProvisionError> {
         let s = &engine.settings;
         let record = io.store.get(io.job)?.ok_or(StoreError::NoSuchJob(io.job))?;
@@ -273,7 +230,7 @@ impl ClusterRun {
         Ok(())
     }
 
-    fn all(&self) -> Vec<(usize, String)> {
+    pub(super) fn all(&self) -> Vec<(usize, String)> {
         self.hosts
             .iter()
             .enumerate()
@@ -281,171 +238,78 @@ impl ClusterRun {
             .collect()
     }
 
+    /// What the script runner needs.
+    fn exec(&self) -> Exec<'_> {
+        Exec {
+            io: &self.io,
+            settings: &self.engine.settings,
+            hosts: &self.hosts,
+        }
+    }
+
+    /// Runs `script` on `hosts` with the environment the flow gives it, then `parse` on each
+    /// successful output.
+    pub(super) async fn run_on<T, P>(
+        &self,
+        hosts: &[(usize, String)],
+        script: HostScript,
+        parse: P,
+    ) -> Result<Fanned<T>, StoreError>
+    where
+        P: Fn(usize, &Output) -> Result<(T, Option<String>), String>,
+    {
+        self.run_on_with(hosts, script, Vec::new(), parse).await
+    }
+
+    /// [`ClusterRun::run_on`] with `extra` environment after the flow's own.
+    pub(super) async fn run_on_with<T, P>(
+        &self,
+        hosts: &[(usize, String)],
+        script: HostScript,
+        extra: Vec<(String, String)>,
+        parse: P,
+    ) -> Result<Fanned<T>, StoreError>
+    where
+        P: Fn(usize, &Output) -> Result<(T, Option<String>), String>,
+    {
+        let env = |i: usize| {
+            let mut env = self.env(i, script);
+            env.extend(extra.iter().cloned());
+            env
+        };
+        exec::on(&self.exec(), hosts, script, &env, parse).await
+    }
+
+    /// The environment `script` gets on host `i`: the values of this cluster it works with.
+    fn env(&self, i: usize, script: HostScript) -> Vec<(String, String)> {
+        let s = &self.engine.settings;
+        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+        match script {
+            HostScript::PrepareHost => vec![pair("ROLE", role(self.hosts[i].control_plane))],
+            HostScript::InstallKube => vec![pair("K8S_MINOR", &self.k8s)],
+            HostScript::KubeadmInit => vec![
+                pair("ADVERTISE_ADDRESS", &self.hosts[0].target.addr.to_string()),
+                pair("POD_CIDR", &self.pod_cidr),
+                pair("K8S_MINOR", &self.k8s),
+            ],
+            HostScript::InstallFlannel => vec![
+                pair("FLANNEL_VERSION", &s.flannel_version),
+                pair("POD_CIDR", &self.pod_cidr),
+            ],
+            HostScript::InstallHelm => vec![pair("HELM_VERSION", &s.helm_version)],
+            HostScript::OsRelease
+            | HostScript::Facts
+            | HostScript::InstallContainerd
+            | HostScript::JoinCommand
+            | HostScript::KubeadmJoin
+            | HostScript::Nodes
+            | HostScript::Kubeconfig
+            | HostScript::Reset => Vec::new(),
+        }
+    }
+
     pub(super) fn check<T>(r: Fanned<T>) -> Result<Vec<(usize, T)>, ProvisionError> {
         r.map_err(ProvisionError::Hosts)
-    }
-
-    async fn connect_all(&mut self) -> Result<(), ProvisionError> {
-        let todo: Vec<(usize, String)> = self
-            .all()
-            .into_iter()
-            .filter(|(i, _)| self.hosts[*i].conn.is_none())
-            .collect();
-        let connector = self.connector.clone();
-        let hosts = &self.hosts;
-        let r = fanout::each(&self.io, &todo, self.engine.settings.parallel_hosts, |i| {
-            let connector = connector.clone();
-            async move {
-                let h = &hosts[i];
-                let c = connector.connect(&h.target).await.map_err(|e| HostError {
-                    host: h.target.to_string(),
-                    reason: strip_host(&e.to_string(), &h.target),
-                })?;
-                let note = c
-                    .first_contact
-                    .as_ref()
-                    .map(|fp| format!("new host key {fp}"));
-                Ok(((c.exec, c.first_contact), note))
-            }
-        })
-        .await?;
-        for (i, (conn, first)) in Self::check(r)? {
-            if let Some(fp) = first {
-                let host = self.hosts[i].target.to_string();
-                self.io
-                    .notice(format!(
-                        "{host}: first contact; its SSH host key {fp} is now pinned"
-                    ))
-                    .await?;
-            }
-            self.hosts[i].conn = Some(conn);
-        }
-        Ok(())
-    }
-
-    async fn detect_all(&mut self) -> Result<(), ProvisionError> {
-        let r = run::on(self, &self.all(), HostScript::OsRelease, |_, out| {
-            let os = OsInfo::parse(&out.stdout);
-            os.family().map_err(|e| e.to_string())?;
-            let note = format!("{} {}", os.id, os.version_id);
-            Ok((os, Some(note)))
-        })
-        .await?;
-        for (i, os) in Self::check(r)? {
-            self.hosts[i].os = Some(os);
-        }
-        Ok(())
-    }
-
-    async fn facts_all(&mut self) -> Result<(), ProvisionError> {
-        let r = run::on(self, &self.all(), HostScript::Facts, |_, out| {
-            let f = Facts::parse(&out.stdout)?;
-            let note = format!("{}, {} CPU, {} MB", f.hostname, f.cpus, f.mem_mb);
-            Ok((f, Some(note)))
-        })
-        .await?;
-        for (i, f) in Self::check(r)? {
-            self.hosts[i].facts = Some(f);
-        }
-        Ok(())
-    }
-
-    fn preflight(&mut self) -> Result<(), ProvisionError> {
-        let checked: Vec<Checked<'_>> = self
-            .hosts
-            .iter()
-            .filter_map(|h| {
-                h.facts.as_ref().map(|facts| Checked {
-                    host: h.target.to_string(),
-                    control_plane: h.control_plane,
-                    facts,
-                })
-            })
-            .collect();
-        let problems = preflight::check(&checked);
-        if problems.is_empty() {
-            return Ok(());
-        }
-        if self.dry_run {
-            self.preflight_problems = problems;
-            return Ok(());
-        }
-        Err(ProvisionError::Preflight(problems))
-    }
-
-    /// Runs a per-host step on every host that has not finished it (per-host checkpoints).
-    async fn on_all(&mut self, step: HostScript) -> Result<(), ProvisionError> {
-        let mut todo = Vec::new();
-        for (i, host) in self.all() {
-            if self.io.marked(&mark(step, &host))? {
-                self.io
-                    .host(i, HostState::Done, Some("already done".into()))
-                    .await?;
-            } else {
-                todo.push((i, host));
-            }
-        }
-        let r = run::on(self, &todo, step, |_, _| Ok(((), None))).await?;
-        for (i, ()) in Self::check(r)? {
-            self.io
-                .mark(&mark(step, &self.hosts[i].target.to_string()))?;
-        }
-        Ok(())
-    }
-
-    /// Workers first, then the control plane: resetting the control plane wipes etcd, and the
-    /// workers' resets should find it still there.
-    async fn reset_hosts(&mut self) -> Result<(), ProvisionError> {
-        let workers: Vec<(usize, String)> = self.all().into_iter().skip(1).collect();
-        let r = run::on(self, &workers, HostScript::Reset, |_, _| Ok(((), None))).await?;
-        Self::check(r)?;
-        self.on_control_plane(HostScript::Reset).await
-    }
-
-    async fn on_control_plane(&mut self, step: HostScript) -> Result<(), ProvisionError> {
-        let cp = vec![(0, self.hosts[0].target.to_string())];
-        let r = run::on(self, &cp, step, |_, _| Ok(((), None))).await?;
-        Self::check(r).map(|_| ())
-    }
-
-    async fn join_workers(&mut self) -> Result<(), ProvisionError> {
-        let mut todo = Vec::new();
-        for (i, host) in self.all().into_iter().skip(1) {
-            let joined = self.hosts[i].facts.as_ref().is_some_and(|f| f.joined);
-            if joined || self.io.marked(&mark(HostScript::KubeadmJoin, &host))? {
-                self.io
-                    .host(i, HostState::Done, Some("already joined".into()))
-                    .await?;
-            } else {
-                todo.push((i, host));
-            }
-        }
-        if todo.is_empty() {
-            return Ok(());
-        }
-        // A fresh join command, valid 15 minutes, held only in memory for this step.
-        let cp = vec![(0, self.hosts[0].target.to_string())];
-        let r = run::on(self, &cp, HostScript::JoinCommand, |_, out| {
-            Join::parse(&out.stdout)
-                .map(|j| (j, None))
-                .ok_or_else(|| "the join command it printed has an unexpected shape (output withheld: it holds a token)".to_string())
-        })
-        .await?;
-        let join = Self::check(r)?.into_iter().next().map(|(_, j)| j);
-        let Some(join) = join else {
-            return Err(ProvisionError::Other("no join command".into()));
-        };
-        let r = run::on_with(self, &todo, HostScript::KubeadmJoin, join.env(), |_, _| {
-            Ok(((), None))
-        })
-        .await?;
-        for (i, ()) in Self::check(r)? {
-            self.io.mark(&mark(
-                HostScript::KubeadmJoin,
-                &self.hosts[i].target.to_string(),
-            ))?;
-        }
-        Ok(())
     }
 }
 
@@ -457,11 +321,4 @@ fn mark(step: HostScript, host: &str) -> String {
 /// Key of a room in [`Space::RoomClusters`].
 pub fn room_key(platform: &str, room: &str) -> String {
     format!("{platform}\u{1f}{room}")
-}
-
-/// Drops a leading `host: ` from an error that names its host, since the table does too.
-fn strip_host(text: &str, target: &Target) -> String {
-    text.strip_prefix(&format!("{target}: "))
-        .unwrap_or(text)
-        .to_string()
 }

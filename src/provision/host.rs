@@ -1,0 +1,32 @@
+//! One host of a cluster job and what is known about it so far.
+
+use std::sync::Arc;
+
+use super::facts::Facts;
+use super::os::OsInfo;
+use super::remote::{RemoteExec, Target};
+
+/// `control-plane` or `worker`.
+pub(crate) fn role(control_plane: bool) -> &'static str {
+    if control_plane {
+        "control-plane"
+    } else {
+        "worker"
+    }
+}
+
+/// One host of the job and what is known about it so far.
+pub(crate) struct Host {
+    pub(crate) target: Target,
+    pub(crate) control_plane: bool,
+    pub(crate) conn: Option<Arc<dyn RemoteExec>>,
+    pub(crate) os: Option<OsInfo>,
+    pub(crate) facts: Option<Facts>,
+}
+
+/// Drops a leading `host: ` from an error that names its host, since the table does too.
+pub(crate) fn strip_host(text: &str, target: &Target) -> String {
+    text.strip_prefix(&format!("{target}: "))
+        .unwrap_or(text)
+        .to_string()
+}

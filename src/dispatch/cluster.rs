@@ -8,14 +8,13 @@ use super::{Dispatcher, INTERNAL};
 use crate::auth::RoomRef;
 use crate::chat::Incoming;
 use crate::command::Command;
-use crate::provision::room_key;
-use crate::store::{AuditOutcome, ClusterJob, JobKind, Space, StoreError};
+use crate::store::{AuditOutcome, ClusterJob, JobKind, StoreError};
 
 /// How long a delete confirmation code is valid.
 const CONFIRM_FOR: Duration = Duration::from_secs(600);
 
-/// Codes handed out, by (room key, cluster): the code and when it expires.
-pub(super) type Pending = HashMap<(String, String), (String, Instant)>;
+/// Codes handed out, by (platform, room, cluster): the code and when it expires.
+pub(super) type Pending = HashMap<(String, String, String), (String, Instant)>;
 
 /// A fresh confirmation code: 6 characters that cannot be mistaken for each other.
 fn new_code() -> String {
@@ -49,7 +48,7 @@ impl Dispatcher {
             }
             Err(e) => return Some(self.internal(e)),
         };
-        let key = (room_key(&msg.platform, &msg.room), name.to_string());
+        let key = (msg.platform.clone(), msg.room.clone(), name.to_string());
         // Decide under the lock, act after it: the lock is never held across an await.
         let issued = {
             let mut pending = self
@@ -114,11 +113,8 @@ impl Dispatcher {
                 "there is no cluster named {name}; /cluster list shows them"
             ));
         }
-        self.store.kv_put(
-            Space::RoomClusters,
-            &room_key(&msg.platform, &msg.room),
-            name,
-        )?;
+        self.store
+            .set_room_cluster(&msg.platform, &msg.room, name)?;
         self.audit(msg, command.redacted(), AuditOutcome::Done);
         Ok(format!(
             "{name} is now this room's current cluster; /ge commands use it unless they name cluster="
@@ -129,7 +125,7 @@ impl Dispatcher {
     pub(super) fn status(&self, room: &RoomRef, name: Option<&str>) -> Result<String, StoreError> {
         let name = match name {
             Some(n) => n.to_string(),
-            None => match self.store.kv_get(Space::RoomClusters, &room_key(&room.platform, &room.room))? {
+            None => match self.store.room_cluster(&room.platform, &room.room)? {
                 Some(n) => n,
                 None => return Ok("this room has no current cluster; /cluster list shows them, /cluster use NAME picks one".into()),
             },
@@ -185,16 +181,7 @@ impl Dispatcher {
         command: &Command,
         ip: IpAddr,
     ) -> Result<String, StoreError> {
-        let mut forgotten = 0;
-        for (host, _) in self.store.kv_list(Space::HostKeys)? {
-            let addr = host
-                .rsplit_once(':')
-                .map(|(a, _)| a.trim_start_matches('[').trim_end_matches(']'));
-            if addr.and_then(|a| a.parse::<IpAddr>().ok()) == Some(ip) {
-                self.store.kv_remove(Space::HostKeys, &host)?;
-                forgotten += 1;
-            }
-        }
+        let forgotten = self.store.forget_host_keys(ip)?;
         self.audit(msg, command.redacted(), AuditOutcome::Done);
         Ok(if forgotten == 0 {
             format!("no SSH host key was pinned for {ip}; nothing changed")

@@ -7,8 +7,7 @@ use crate::chat::Incoming;
 use crate::command::{Command, GeScope, Name};
 use crate::kube::release::Release;
 use crate::kube::{KubeLayer, query, rollback};
-use crate::provision::room_key;
-use crate::store::{GeInstallSpec, GeJob, GeTarget, JobKind, Space};
+use crate::store::{GeInstallSpec, GeJob, GeTarget, JobKind};
 
 use super::Dispatcher;
 
@@ -40,7 +39,7 @@ impl Dispatcher {
         }
         let current = self
             .store
-            .kv_get(Space::RoomClusters, &room_key(&room.platform, &room.room))
+            .room_cluster(&room.platform, &room.room)
             .map_err(|e| self.internal_text(e))?;
         if current.is_some() {
             return Ok(current);

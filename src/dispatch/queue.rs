@@ -35,8 +35,7 @@ impl Dispatcher {
             },
             command_text: command.redacted(),
         };
-        // Unit separators cannot occur in platform ids, so keys of different rooms never collide.
-        let key = format!("{}\u{1f}{}\u{1f}{}", msg.platform, msg.room, msg.event_id);
+        let key = new.origin.dedupe_key();
         let job = match self.store.enqueue(new, &key) {
             Ok(Enqueued::New(job)) => job,
             Ok(Enqueued::Duplicate(job)) => {

@@ -10,7 +10,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use super::catalogue::Catalogue;
 use super::error::KubeError;
 use crate::config::{Config, ExistingCluster, KubeSettings};
-use crate::store::{JobStore, Space};
+use crate::store::JobStore;
 
 /// The Kubernetes layer's shared state; cheap to clone.
 #[derive(Clone)]
@@ -87,7 +87,7 @@ impl KubeLayer {
                 ))
             });
         }
-        match self.store.kv_get(Space::Kubeconfigs, cluster)? {
+        match self.store.kubeconfig(cluster)? {
             Some(text) => Kubeconfig::from_yaml(&text)
                 .map_err(|_| bad("its stored kubeconfig does not parse".into())),
             None => Err(KubeError::UnknownCluster(cluster.into())),

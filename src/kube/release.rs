@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::{JobId, JobStore, Space, StoreError};
+use crate::store::{GeTarget, JobId, JobStore, StoreError};
 
 /// Why a revision was applied.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,9 +160,12 @@ pub enum ReleaseError {
     },
 }
 
-/// The store key of a release.
-pub fn key(cluster: &str, namespace: &str, ge: &str) -> String {
-    format!("{cluster}\u{1f}{namespace}\u{1f}{ge}")
+/// Reads a stored ledger.
+fn decode(place: &GeTarget, text: &str) -> Result<Release, ReleaseError> {
+    serde_json::from_str(text).map_err(|e| ReleaseError::Corrupt {
+        key: place.path(),
+        reason: e.to_string(),
+    })
 }
 
 impl Release {
@@ -177,6 +180,15 @@ impl Release {
         }
     }
 
+    /// The release's place, which is its key in the store.
+    fn place(cluster: &str, namespace: &str, ge: &str) -> GeTarget {
+        GeTarget {
+            cluster: cluster.into(),
+            namespace: namespace.into(),
+            ge: ge.into(),
+        }
+    }
+
     /// Reads a release; `None` if the GE is not installed there.
     pub fn load(
         store: &dyn JobStore,
@@ -184,34 +196,20 @@ impl Release {
         namespace: &str,
         ge: &str,
     ) -> Result<Option<Release>, ReleaseError> {
-        let key = key(cluster, namespace, ge);
-        match store.kv_get(Space::Releases, &key)? {
+        let place = Self::place(cluster, namespace, ge);
+        match store.release_record(&place)? {
             None => Ok(None),
-            Some(text) => {
-                serde_json::from_str(&text)
-                    .map(Some)
-                    .map_err(|e| ReleaseError::Corrupt {
-                        key: key.replace('\u{1f}', "/"),
-                        reason: e.to_string(),
-                    })
-            }
+            Some(text) => decode(&place, &text).map(Some),
         }
     }
 
     /// Every release on `cluster` (all namespaces), sorted by namespace then GE.
     pub fn all_on(store: &dyn JobStore, cluster: &str) -> Result<Vec<Release>, ReleaseError> {
-        let prefix = format!("{cluster}\u{1f}");
-        let mut out = Vec::new();
-        for (key, text) in store.kv_list(Space::Releases)? {
-            if !key.starts_with(&prefix) {
-                continue;
-            }
-            let r: Release = serde_json::from_str(&text).map_err(|e| ReleaseError::Corrupt {
-                key: key.replace('\u{1f}', "/"),
-                reason: e.to_string(),
-            })?;
-            out.push(r);
-        }
+        let mut out = store
+            .release_records_on(cluster)?
+            .iter()
+            .map(|(place, text)| decode(place, text))
+            .collect::<Result<Vec<Release>, _>>()?;
         out.sort_by(|a, b| (&a.namespace, &a.ge).cmp(&(&b.namespace, &b.ge)));
         Ok(out)
     }
@@ -229,15 +227,12 @@ impl Release {
             };
             self.revisions.remove(pos);
         }
+        let place = Self::place(&self.cluster, &self.namespace, &self.ge);
         let text = serde_json::to_string(self).map_err(|e| ReleaseError::Corrupt {
-            key: key(&self.cluster, &self.namespace, &self.ge).replace('\u{1f}', "/"),
+            key: place.path(),
             reason: e.to_string(),
         })?;
-        store.kv_put(
-            Space::Releases,
-            &key(&self.cluster, &self.namespace, &self.ge),
-            &text,
-        )?;
+        store.put_release_record(&place, &text)?;
         Ok(())
     }
 
@@ -248,7 +243,7 @@ impl Release {
         namespace: &str,
         ge: &str,
     ) -> Result<(), ReleaseError> {
-        store.kv_remove(Space::Releases, &key(cluster, namespace, ge))?;
+        store.remove_release_record(&Self::place(cluster, namespace, ge))?;
         Ok(())
     }
 

@@ -27,7 +27,7 @@ pub mod ssh;
 pub use batch::{Batch, BatchError};
 pub use error::ProvisionError;
 pub use facts::Facts;
-pub use flow::{ClusterRun, plan, room_key};
+pub use flow::{ClusterRun, plan};
 pub use pins::StorePins;
 pub use redact::redact;
 pub use settings::{ConnectorFactory, Engine, Settings};

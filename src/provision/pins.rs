@@ -1,10 +1,10 @@
-//! Host keys pinned in the job store ([`Space::HostKeys`]), so a pin survives restarts and
+//! Host keys pinned in the job store, so a pin survives restarts and
 //! `/host forget` can drop it.
 
 use std::sync::Arc;
 
 use super::remote::{HostKeyStore, RemoteError};
-use crate::store::{JobStore, Space};
+use crate::store::JobStore;
 
 /// [`HostKeyStore`] over the job store.
 pub struct StorePins(pub Arc<dyn JobStore>);
@@ -12,13 +12,13 @@ pub struct StorePins(pub Arc<dyn JobStore>);
 impl HostKeyStore for StorePins {
     fn pinned(&self, host: &str) -> Result<Option<String>, RemoteError> {
         self.0
-            .kv_get(Space::HostKeys, host)
+            .host_key(host)
             .map_err(|e| RemoteError::Store(e.to_string()))
     }
 
     fn pin(&self, host: &str, key: &str) -> Result<(), RemoteError> {
         self.0
-            .kv_put(Space::HostKeys, host, key)
+            .pin_host_key(host, key)
             .map_err(|e| RemoteError::Store(e.to_string()))
     }
 }

@@ -14,6 +14,7 @@ mod dir_lock;
 mod job;
 mod kind;
 mod memory;
+mod records;
 mod sled_store;
 mod step;
 mod transition;

@@ -16,7 +16,7 @@ use super::api::{Api, TelegramError};
 use super::{PLATFORM, keyboard};
 use crate::chat::backoff::{self, Backoff};
 use crate::chat::{Handled, Incoming};
-use crate::store::{JobStore, Space};
+use crate::store::JobStore;
 
 /// How long one handled signal is awaited before the offset moves on anyway (the dispatcher
 /// handles one message in milliseconds; dedupe still guards a later redelivery).
@@ -39,22 +39,18 @@ pub struct Poller {
 }
 
 impl Poller {
-    fn key(&self) -> String {
-        format!("{PLATFORM}\x1f{}", self.bot_id)
-    }
-
     /// The next update id to fetch, as kept.
     pub fn offset(&self) -> Result<Option<i32>, TelegramError> {
         Ok(self
             .store
-            .kv_get(Space::Offsets, &self.key())?
+            .offset(PLATFORM, &self.bot_id.to_string())?
             .and_then(|v| v.parse().ok()))
     }
 
     fn keep(&self, offset: i32) -> Result<(), TelegramError> {
         Ok(self
             .store
-            .kv_put(Space::Offsets, &self.key(), &offset.to_string())?)
+            .put_offset(PLATFORM, &self.bot_id.to_string(), &offset.to_string())?)
     }
 
     /// Polls until `shutdown` (or until the inbox closes).

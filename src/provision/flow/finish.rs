@@ -3,11 +3,11 @@
 
 use std::time::Instant;
 
-use super::{ClusterRun, nodes, room_key};
+use super::{ClusterRun, nodes};
 use crate::provision::error::ProvisionError;
 use crate::provision::host::role;
 use crate::provision::scripts::HostScript;
-use crate::store::{ClusterRecord, JobStore, NodeRecord, Space, now_ms};
+use crate::store::{ClusterRecord, JobStore, NodeRecord, now_ms};
 
 impl ClusterRun {
     pub(super) async fn wait_nodes(&mut self) -> Result<(), ProvisionError> {
@@ -70,9 +70,7 @@ impl ClusterRun {
             .next()
             .map(|(_, c)| c)
             .unwrap_or_default();
-        self.io
-            .store
-            .kv_put(Space::Kubeconfigs, &self.name, &config)?;
+        self.io.store.put_kubeconfig(&self.name, &config)?;
         self.io.log("admin kubeconfig stored (not shown)")?;
         Ok(())
     }
@@ -104,11 +102,7 @@ impl ClusterRun {
         };
         let store = &self.io.store;
         store.put_cluster(record)?;
-        store.kv_put(
-            Space::RoomClusters,
-            &room_key(&self.owner.0, &self.owner.1),
-            &self.name,
-        )?;
+        store.set_room_cluster(&self.owner.0, &self.owner.1, &self.name)?;
         let list: Vec<String> = nodes
             .iter()
             .map(|n| format!("{} ({}, {})", n.addr, n.role, n.hostname))
@@ -143,12 +137,8 @@ impl ClusterRun {
     pub(super) fn unregister(&mut self) -> Result<(), ProvisionError> {
         let store: &dyn JobStore = &*self.io.store;
         store.remove_cluster(&self.name)?;
-        store.kv_remove(Space::Kubeconfigs, &self.name)?;
-        for (room, cluster) in store.kv_list(Space::RoomClusters)? {
-            if cluster == self.name {
-                store.kv_remove(Space::RoomClusters, &room)?;
-            }
-        }
+        store.remove_kubeconfig(&self.name)?;
+        store.forget_room_clusters(&self.name)?;
         self.io.summary(format!(
             "cluster {} is deleted: kubeadm reset on {} host(s), CNI state and Kubernetes packages removed, registration and kubeconfig dropped",
             self.name,

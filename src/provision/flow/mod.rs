@@ -317,8 +317,3 @@ impl ClusterRun {
 fn mark(step: HostScript, host: &str) -> String {
     format!("{}@{host}", step.name())
 }
-
-/// Key of a room in [`Space::RoomClusters`].
-pub fn room_key(platform: &str, room: &str) -> String {
-    format!("{platform}\u{1f}{room}")
-}

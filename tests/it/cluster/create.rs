@@ -47,8 +47,8 @@ async fn create_converge_and_delete_a_mixed_cluster() {
         .expect("kubeconfig stored");
     assert!(kubeconfig.contains("clusters:"));
     assert_eq!(
-        site.store
-            .kv_get(Space::RoomClusters, "test\u{1f}lab")
+        (&*site.store as &dyn JobStore)
+            .room_cluster("test", "lab")
             .unwrap()
             .as_deref(),
         Some("lab-1")
@@ -140,8 +140,8 @@ async fn create_converge_and_delete_a_mixed_cluster() {
             .is_none()
     );
     assert!(
-        site.store
-            .kv_get(Space::RoomClusters, "test\u{1f}lab")
+        (&*site.store as &dyn JobStore)
+            .room_cluster("test", "lab")
             .unwrap()
             .is_none()
     );

@@ -1,0 +1,209 @@
+//! Typed access to the small records kept beside jobs ([`Space`]): each room's current
+//! cluster, admin kubeconfigs, pinned SSH host keys, chat adapters' stream positions and GE
+//! release ledgers. Every key format is written here once; nothing outside `store/` builds a
+//! key or names a [`Space`].
+
+use std::net::IpAddr;
+
+use super::{GeTarget, JobStore, Origin, Space, StoreError};
+
+/// Joins key parts with the unit separator, which cannot occur in platform ids, room ids,
+/// DNS labels or addresses, so keys of different parts never collide.
+fn key(parts: &[&str]) -> String {
+    parts.join("\u{1f}")
+}
+
+impl Origin {
+    /// The key that makes a chat event create at most one job (see [`JobStore::enqueue`]).
+    pub fn dedupe_key(&self) -> String {
+        key(&[&self.platform, &self.room, &self.event_id])
+    }
+}
+
+impl GeTarget {
+    /// `cluster/namespace/ge`, for messages about the release's record.
+    pub fn path(&self) -> String {
+        format!("{}/{}/{}", self.cluster, self.namespace, self.ge)
+    }
+
+    fn key(&self) -> String {
+        key(&[&self.cluster, &self.namespace, &self.ge])
+    }
+}
+
+impl dyn JobStore {
+    /// The current cluster of a room, if it has one.
+    pub fn room_cluster(&self, platform: &str, room: &str) -> Result<Option<String>, StoreError> {
+        self.kv_get(Space::RoomClusters, &key(&[platform, room]))
+    }
+
+    /// Makes `cluster` the room's current cluster.
+    pub fn set_room_cluster(
+        &self,
+        platform: &str,
+        room: &str,
+        cluster: &str,
+    ) -> Result<(), StoreError> {
+        self.kv_put(Space::RoomClusters, &key(&[platform, room]), cluster)
+    }
+
+    /// Makes `cluster` no room's current cluster (it is gone).
+    pub fn forget_room_clusters(&self, cluster: &str) -> Result<(), StoreError> {
+        for (room, current) in self.kv_list(Space::RoomClusters)? {
+            if current == cluster {
+                self.kv_remove(Space::RoomClusters, &room)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The admin kubeconfig of a cluster the bot created. A secret: never show or log it.
+    pub fn kubeconfig(&self, cluster: &str) -> Result<Option<String>, StoreError> {
+        self.kv_get(Space::Kubeconfigs, cluster)
+    }
+
+    /// Stores a cluster's admin kubeconfig.
+    pub fn put_kubeconfig(&self, cluster: &str, yaml: &str) -> Result<(), StoreError> {
+        self.kv_put(Space::Kubeconfigs, cluster, yaml)
+    }
+
+    /// Drops a cluster's admin kubeconfig.
+    pub fn remove_kubeconfig(&self, cluster: &str) -> Result<(), StoreError> {
+        self.kv_remove(Space::Kubeconfigs, cluster).map(|_| ())
+    }
+
+    /// The SSH host key pinned for `host` (`addr:port`), as an OpenSSH public-key line.
+    pub fn host_key(&self, host: &str) -> Result<Option<String>, StoreError> {
+        self.kv_get(Space::HostKeys, host)
+    }
+
+    /// Pins `line` as the host key of `host` (`addr:port`).
+    pub fn pin_host_key(&self, host: &str, line: &str) -> Result<(), StoreError> {
+        self.kv_put(Space::HostKeys, host, line)
+    }
+
+    /// Drops the host keys pinned for `ip`, on any port; returns how many there were.
+    pub fn forget_host_keys(&self, ip: IpAddr) -> Result<usize, StoreError> {
+        let mut forgotten = 0;
+        for (host, _) in self.kv_list(Space::HostKeys)? {
+            let addr = host
+                .rsplit_once(':')
+                .map(|(a, _)| a.trim_start_matches('[').trim_end_matches(']'));
+            if addr.and_then(|a| a.parse::<IpAddr>().ok()) == Some(ip) {
+                self.kv_remove(Space::HostKeys, &host)?;
+                forgotten += 1;
+            }
+        }
+        Ok(forgotten)
+    }
+
+    /// A chat adapter's position in its platform's update stream.
+    pub fn offset(&self, platform: &str, account: &str) -> Result<Option<String>, StoreError> {
+        self.kv_get(Space::Offsets, &key(&[platform, account]))
+    }
+
+    /// Keeps a chat adapter's position.
+    pub fn put_offset(&self, platform: &str, account: &str, value: &str) -> Result<(), StoreError> {
+        self.kv_put(Space::Offsets, &key(&[platform, account]), value)
+    }
+
+    /// The ledger of a GE release (JSON, see `kube::release`).
+    pub fn release_record(&self, release: &GeTarget) -> Result<Option<String>, StoreError> {
+        self.kv_get(Space::Releases, &release.key())
+    }
+
+    /// Every release ledger on `cluster`, with the release it belongs to.
+    pub fn release_records_on(&self, cluster: &str) -> Result<Vec<(GeTarget, String)>, StoreError> {
+        let mut out = Vec::new();
+        for (k, text) in self.kv_list(Space::Releases)? {
+            let mut parts = k.split('\u{1f}');
+            if let (Some(c), Some(namespace), Some(ge), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+                && c == cluster
+            {
+                let target = GeTarget {
+                    cluster: c.to_string(),
+                    namespace: namespace.to_string(),
+                    ge: ge.to_string(),
+                };
+                out.push((target, text));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores the ledger of a GE release.
+    pub fn put_release_record(&self, release: &GeTarget, json: &str) -> Result<(), StoreError> {
+        self.kv_put(Space::Releases, &release.key(), json)
+    }
+
+    /// Drops the ledger of a GE release.
+    pub fn remove_release_record(&self, release: &GeTarget) -> Result<(), StoreError> {
+        self.kv_remove(Space::Releases, &release.key()).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn target(cluster: &str, ns: &str, ge: &str) -> GeTarget {
+        GeTarget {
+            cluster: cluster.into(),
+            namespace: ns.into(),
+            ge: ge.into(),
+        }
+    }
+
+    #[test]
+    fn releases_are_listed_per_cluster_only() {
+        let store = MemoryStore::new();
+        let s: &dyn JobStore = &store;
+        s.put_release_record(&target("lab-1", "demo", "orion"), "a")
+            .unwrap();
+        s.put_release_record(&target("lab-10", "demo", "orion"), "b")
+            .unwrap();
+        s.put_release_record(&target("lab-1", "x", "mongodb"), "c")
+            .unwrap();
+        let mut on = s.release_records_on("lab-1").unwrap();
+        on.sort_by_key(|a| a.0.path());
+        let paths: Vec<String> = on.iter().map(|(t, _)| t.path()).collect();
+        assert_eq!(paths, ["lab-1/demo/orion", "lab-1/x/mongodb"]);
+        s.remove_release_record(&target("lab-1", "demo", "orion"))
+            .unwrap();
+        assert_eq!(
+            s.release_record(&target("lab-1", "demo", "orion")).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn rooms_forget_a_deleted_cluster() {
+        let store = MemoryStore::new();
+        let s: &dyn JobStore = &store;
+        s.set_room_cluster("matrix", "!a", "lab-1").unwrap();
+        s.set_room_cluster("telegram", "-5", "lab-1").unwrap();
+        s.set_room_cluster("matrix", "!b", "lab-2").unwrap();
+        s.forget_room_clusters("lab-1").unwrap();
+        assert_eq!(s.room_cluster("matrix", "!a").unwrap(), None);
+        assert_eq!(s.room_cluster("telegram", "-5").unwrap(), None);
+        assert_eq!(
+            s.room_cluster("matrix", "!b").unwrap().as_deref(),
+            Some("lab-2")
+        );
+    }
+
+    #[test]
+    fn host_keys_are_forgotten_per_address_on_every_port() {
+        let store = MemoryStore::new();
+        let s: &dyn JobStore = &store;
+        s.pin_host_key("10.0.0.1:22", "k1").unwrap();
+        s.pin_host_key("10.0.0.1:2222", "k2").unwrap();
+        s.pin_host_key("10.0.0.11:22", "k3").unwrap();
+        s.pin_host_key("[fd00::1]:22", "k4").unwrap();
+        assert_eq!(s.forget_host_keys("10.0.0.1".parse().unwrap()).unwrap(), 2);
+        assert_eq!(s.forget_host_keys("fd00::1".parse().unwrap()).unwrap(), 1);
+        assert_eq!(s.host_key("10.0.0.11:22").unwrap().as_deref(), Some("k3"));
+    }
+}

@@ -9,10 +9,10 @@
 //! is the accepted form they show after "expected".
 //!
 //! A leaf: nothing else from the crate is used here, so the grammar (`command`), the config
-//! and the Kubernetes layer can all depend on it. [`escape`] (making user text safe to echo)
+//! and the Kubernetes layer can all depend on it. `escape` (making user text safe to echo)
 //! lives here because refusals echo the text they refuse.
 
-pub mod escape;
+pub(crate) mod escape;
 
 mod cidr;
 mod image;
@@ -82,7 +82,7 @@ impl Rule {
 }
 
 /// A text refused by a [`Rule`]. The message echoes the text escaped and truncated
-/// ([`escape::quoted`]), gives the reason when there is more to say than the form, and ends
+/// (`escape::quoted`), gives the reason when there is more to say than the form, and ends
 /// with the accepted form.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {

@@ -18,6 +18,8 @@
 //!   catalogue, server-side apply, rollout watching, the revision ledger and rollbacks.
 //! - [`progress`]: progress events and the [`progress::ProgressSink`] seam.
 //! - [`store`]: the sled database behind the [`store::JobStore`] trait.
+//! - [`names`]: the syntax rules for names, versions, networks and user names, each once, as
+//!   validated newtypes (a leaf: the grammar, the config and the Kubernetes layer use it).
 //! - [`app`]: wiring and graceful shutdown.
 //!
 //! See `docs/ARCHITECTURE.md` for the reasons behind the shape.
@@ -30,6 +32,7 @@ pub mod config;
 pub mod dispatch;
 pub mod jobs;
 pub mod kube;
+pub mod names;
 pub mod progress;
 pub mod provision;
 pub mod store;

@@ -16,13 +16,13 @@
 //! - no input, however long or strange, makes the parser panic.
 //!
 //! Modules: `lex` (prefix, `@botname`, tokens, characters), `spec` and `table` (the command
-//! table), `value` (validators), `parse` (the parser), `build` (typed results), `help` and
-//! `reference` (generated documentation), `render` and `redact` (text back out), `error`,
-//! `escape` and `suggest` (messages).
+//! table), `value` (argument kinds and validators), `parse` (the parser), `build` (typed
+//! results), `help` and `reference` (generated documentation), `render` and `redact` (text back
+//! out), `error` and `suggest` (messages). The name rules behind the validated newtypes
+//! ([`Name`], [`Version`], ...) and `escape` live in [`crate::names`].
 
 mod build;
 mod error;
-mod escape;
 mod help;
 mod lex;
 mod menu;
@@ -44,6 +44,8 @@ mod tests;
 mod tests_errors;
 #[cfg(test)]
 mod tests_help;
+
+use crate::names::escape;
 
 pub use error::ParseError;
 pub use menu::{MenuEntry, menu};

@@ -2,11 +2,12 @@
 //!
 //! Every validator accepts a strict subset of printable ASCII that contains no shell
 //! metacharacter (`;|&$`'"<>(){}*?~!#%^[]\` and space are never accepted), so nothing the
-//! parser returns needs quoting to be harmless.
+//! parser returns needs quoting to be harmless. Names, tags, versions, networks and user
+//! names are checked by their rules in [`crate::names`]; the rest is checked here.
 
 use std::net::IpAddr;
 
-use super::types::{Cidr, K8sMinor, Name, UserName, Version};
+use crate::names::{Cidr, K8sMinor, Name, NameError, Rule, UserName, Version};
 
 /// A validator's complaint: `Some(reason)` when it can say more than "expected FORM".
 pub(crate) type Reason = Option<String>;
@@ -82,19 +83,11 @@ impl Kind {
             Kind::Ip => "an IPv4 or IPv6 address such as 10.0.0.1 or fd00::1 \
                          (no leading zeros, brackets or %zone)"
                 .into(),
-            Kind::Label => "a DNS label: 1-63 lowercase letters, digits or '-', starting and \
-                            ending with a letter or digit"
-                .into(),
-            Kind::Tag => "an image tag: up to 128 letters, digits, '_', '.' or '-', not starting \
-                          with '.' or '-', such as 4.1.0"
-                .into(),
-            Kind::K8sMinor => "a Kubernetes minor version from 1.24 to 1.99, such as 1.31".into(),
-            Kind::Cidr => "an IPv4 network with a prefix of /8 to /28 or an IPv6 network with a \
-                           prefix of /48 to /120, host bits zero, such as 10.244.0.0/16"
-                .into(),
-            Kind::User => "a user name: up to 32 lowercase letters, digits, '_' or '-', \
-                           starting with a letter or '_', such as ubuntu"
-                .into(),
+            Kind::Label => Rule::Label.form().into(),
+            Kind::Tag => Rule::Tag.form().into(),
+            Kind::K8sMinor => Rule::K8sMinor.form().into(),
+            Kind::Cidr => Rule::Cidr.form().into(),
+            Kind::User => Rule::User.form().into(),
             Kind::Int { min, max } => format!("a whole number from {min} to {max}"),
             Kind::JobId => "a job number such as 42 or #42".into(),
             Kind::Code => "4 to 16 lowercase letters and digits, as the bot gave them".into(),
@@ -112,11 +105,11 @@ impl Kind {
     pub(crate) fn validate(self, text: &str) -> Result<Value, Reason> {
         match self {
             Kind::Ip => ip(text).map(Value::Ip),
-            Kind::Label => label(text).map(|()| Value::Name(Name(text.to_owned()))),
-            Kind::Tag => tag(text).map(|()| Value::Version(Version(text.to_owned()))),
-            Kind::K8sMinor => k8s_minor(text).map(|()| Value::K8sMinor(K8sMinor(text.to_owned()))),
-            Kind::Cidr => cidr(text).map(|canonical| Value::Cidr(Cidr(canonical))),
-            Kind::User => user(text).map(|()| Value::User(UserName(text.to_owned()))),
+            Kind::Label => Name::parse(text).map(Value::Name).map_err(reason),
+            Kind::Tag => Version::parse(text).map(Value::Version).map_err(reason),
+            Kind::K8sMinor => K8sMinor::parse(text).map(Value::K8sMinor).map_err(reason),
+            Kind::Cidr => Cidr::parse(text).map(Value::Cidr).map_err(reason),
+            Kind::User => UserName::parse(text).map(Value::User).map_err(reason),
             Kind::Int { min, max } => int(text, min, max).map(Value::Int),
             Kind::JobId => job_id(text).map(Value::Int),
             Kind::Code => code(text).map(|()| Value::Text(text.to_owned())),
@@ -131,12 +124,9 @@ fn is_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Says which character of `s` is the first one `ok` refuses (escaped for echoing).
-fn first_bad(s: &str, ok: impl Fn(u8) -> bool) -> Option<String> {
-    let c = char::from(*s.as_bytes().iter().find(|b| !ok(**b))?);
-    let mut shown = String::new();
-    super::escape::push_escaped(&mut shown, c);
-    Some(format!("'{shown}' is not allowed"))
+/// A name rule's refusal as a validator's complaint (the rule's form is [`Kind::form`]).
+fn reason(e: NameError) -> Reason {
+    e.reason().map(str::to_owned)
 }
 
 /// A host address: what [`Kind::Ip`] accepts.
@@ -185,157 +175,6 @@ pub(crate) fn ip(s: &str) -> Result<IpAddr, Reason> {
         return Err(Some(format!("{addr} is the broadcast address, not a host")));
     }
     Ok(addr)
-}
-
-/// A DNS-1123 label: what [`Kind::Label`] accepts.
-pub(crate) fn label(s: &str) -> Result<(), Reason> {
-    if s.is_empty() {
-        return Err(Some("it is empty".into()));
-    }
-    if s.len() > 63 {
-        return Err(Some(format!(
-            "it is {} characters long; the limit is 63",
-            s.len()
-        )));
-    }
-    let ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-';
-    if let Some(reason) = first_bad(s, |b| ok(b) || b.is_ascii_uppercase()) {
-        return Err(Some(reason));
-    }
-    if s.bytes().any(|b| b.is_ascii_uppercase()) {
-        return Err(Some(format!(
-            "names are lowercase: {}",
-            s.to_ascii_lowercase()
-        )));
-    }
-    if s.starts_with('-') || s.ends_with('-') {
-        return Err(Some("it must start and end with a letter or digit".into()));
-    }
-    Ok(())
-}
-
-/// An image tag: what [`Kind::Tag`] accepts.
-pub(crate) fn tag(s: &str) -> Result<(), Reason> {
-    let ok = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-';
-    if s.is_empty() {
-        return Err(Some("it is empty".into()));
-    }
-    if s.len() > 128 {
-        return Err(Some(format!(
-            "it is {} characters long; the limit is 128",
-            s.len()
-        )));
-    }
-    if let Some(reason) = first_bad(s, ok) {
-        return Err(Some(reason));
-    }
-    if s.starts_with('.') || s.starts_with('-') {
-        return Err(Some("it must not start with '.' or '-'".into()));
-    }
-    Ok(())
-}
-
-/// A Kubernetes minor version: what [`Kind::K8sMinor`] accepts.
-pub(crate) fn k8s_minor(s: &str) -> Result<(), Reason> {
-    if let Some(rest) = s.strip_prefix(['v', 'V'])
-        && k8s_minor(rest).is_ok()
-    {
-        return Err(Some(format!("write it without the v: {rest}")));
-    }
-    let mut parts = s.split('.');
-    let (major, minor) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    if !is_digits(major) || !is_digits(minor) {
-        return Err(None);
-    }
-    if parts.next().is_some() {
-        return Err(Some(format!(
-            "give only the minor version, such as {major}.{minor}"
-        )));
-    }
-    if major != "1" {
-        return Err(Some("the major version must be 1".into()));
-    }
-    match minor.parse::<u32>() {
-        Ok(n) if minor.len() == 2 && (24..=99).contains(&n) => Ok(()),
-        Ok(n) if n < 24 => Err(Some(format!(
-            "1.{n} is older than the oldest supported version, 1.24"
-        ))),
-        _ => Err(None),
-    }
-}
-
-/// A pod network: what [`Kind::Cidr`] accepts. Returns the canonical text.
-pub(crate) fn cidr(s: &str) -> Result<String, Reason> {
-    let Some((addr, len)) = s.split_once('/') else {
-        return Err(Some("add the prefix length, such as /16".into()));
-    };
-    let Ok(addr) = addr.parse::<IpAddr>() else {
-        return Err(None);
-    };
-    if !is_digits(len) || len.len() > 3 {
-        return Err(None);
-    }
-    let len = len.parse::<u32>().map_err(|_| None)?;
-    match addr {
-        IpAddr::V4(v4) => {
-            if !(8..=28).contains(&len) {
-                return Err(Some(format!(
-                    "an IPv4 prefix must be /8 to /28, not /{len}"
-                )));
-            }
-            let bits = u32::from(v4);
-            let net = bits & (u32::MAX << (32 - len));
-            if net != bits {
-                let net = std::net::Ipv4Addr::from(net);
-                return Err(Some(format!(
-                    "host bits are set; the network is {net}/{len}"
-                )));
-            }
-        }
-        IpAddr::V6(v6) => {
-            if !(48..=120).contains(&len) {
-                return Err(Some(format!(
-                    "an IPv6 prefix must be /48 to /120, not /{len}"
-                )));
-            }
-            let bits = u128::from(v6);
-            let net = bits & (u128::MAX << (128 - len));
-            if net != bits {
-                let net = std::net::Ipv6Addr::from(net);
-                return Err(Some(format!(
-                    "host bits are set; the network is {net}/{len}"
-                )));
-            }
-        }
-    }
-    Ok(format!("{addr}/{len}"))
-}
-
-/// A POSIX user name: what [`Kind::User`] accepts.
-pub(crate) fn user(s: &str) -> Result<(), Reason> {
-    let ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-';
-    if s.is_empty() {
-        return Err(Some("it is empty".into()));
-    }
-    if s.len() > 32 {
-        return Err(Some(format!(
-            "it is {} characters long; the limit is 32",
-            s.len()
-        )));
-    }
-    if let Some(reason) = first_bad(s, |b| ok(b) || b.is_ascii_uppercase()) {
-        return Err(Some(reason));
-    }
-    if s.bytes().any(|b| b.is_ascii_uppercase()) {
-        return Err(Some(format!(
-            "user names are lowercase: {}",
-            s.to_ascii_lowercase()
-        )));
-    }
-    if s.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
-        return Err(Some("it must start with a letter or '_'".into()));
-    }
-    Ok(())
 }
 
 /// A decimal number without sign, at most 20 digits (leading zeros are harmless).

@@ -8,6 +8,8 @@ use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
+use crate::names::{Cidr, K8sMinor, Name, NameError, UserName};
+
 use super::Config;
 
 /// One thing wrong with a config file.
@@ -180,12 +182,7 @@ impl Config {
             100,
         );
         let s = &self.ssh;
-        if !is_posix_user(&s.user) {
-            bad(
-                "ssh.user".into(),
-                format!("{:?} is not a user name ([a-z_][a-z0-9_-]*)", s.user),
-            );
-        }
+        rule(&mut bad, "ssh.user", UserName::parse(&s.user));
         range(&mut bad, "ssh.port", u64::from(s.port), 1, 65_535);
         range(
             &mut bad,
@@ -334,30 +331,10 @@ impl Config {
                 );
             }
         }
-        if !is_k8s_minor(&self.cluster.k8s) {
-            bad(
-                "cluster.k8s".into(),
-                format!(
-                    "{:?} is not a Kubernetes minor such as 1.33",
-                    self.cluster.k8s
-                ),
-            );
-        }
-        if self.cluster.pod_cidr.parse::<std::net::IpAddr>().is_ok()
-            || !self.cluster.pod_cidr.contains('/')
-        {
-            bad(
-                "cluster.pod_cidr".into(),
-                format!(
-                    "{:?} is not a CIDR such as 10.244.0.0/16",
-                    self.cluster.pod_cidr
-                ),
-            );
-        }
-        if let Some(ns) = &self.console.namespace
-            && !is_dns1123_label(ns)
-        {
-            bad("console.namespace".into(), dns_message(ns));
+        rule(&mut bad, "cluster.k8s", K8sMinor::parse(&c.k8s));
+        rule(&mut bad, "cluster.pod_cidr", Cidr::parse(&c.pod_cidr));
+        if let Some(ns) = &self.console.namespace {
+            rule(&mut bad, "console.namespace", Name::parse(ns));
         }
         if let Some(m) = &self.matrix {
             for (key, message) in m.problems() {
@@ -386,9 +363,11 @@ impl Config {
             if r.id.trim().is_empty() {
                 bad(format!("rooms[{i}].id"), "must not be empty".into());
             }
-            if !is_dns1123_label(&r.namespace) {
-                bad(format!("rooms[{i}].namespace"), dns_message(&r.namespace));
-            }
+            rule(
+                &mut bad,
+                &format!("rooms[{i}].namespace"),
+                Name::parse(&r.namespace),
+            );
             if !seen.insert((&r.platform, &r.id)) {
                 bad(
                     format!("rooms[{i}]"),
@@ -398,9 +377,11 @@ impl Config {
         }
         let mut seen = HashSet::new();
         for (i, c) in self.clusters.iter().enumerate() {
-            if !is_dns1123_label(&c.name) {
-                bad(format!("clusters[{i}].name"), dns_message(&c.name));
-            }
+            rule(
+                &mut bad,
+                &format!("clusters[{i}].name"),
+                Name::parse(&c.name),
+            );
             if !seen.insert(&c.name) {
                 bad(
                     format!("clusters[{i}].name"),
@@ -470,30 +451,9 @@ fn range(bad: &mut impl FnMut(String, String), key: &str, v: u64, lo: u64, hi: u
     }
 }
 
-fn dns_message(v: &str) -> String {
-    format!(
-        "{v:?} is not a DNS-1123 label (1-63 of a-z, 0-9, '-', starting and ending with a letter or digit)"
-    )
-}
-
-/// `true` for a DNS-1123 label.
-pub(crate) fn is_dns1123_label(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        && b[0] != b'-'
-        && b[b.len() - 1] != b'-'
-}
-
-fn is_posix_user(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
-        && s.len() <= 32
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
-}
-
-fn is_k8s_minor(s: &str) -> bool {
-    matches!(s.split_once('.'), Some(("1", m)) if !m.is_empty() && m.len() <= 2 && m.bytes().all(|b| b.is_ascii_digit()))
+/// Reports `key` when its value broke its name rule, in the rule's words (the same as chat).
+fn rule<T>(bad: &mut impl FnMut(String, String), key: &str, checked: Result<T, NameError>) {
+    if let Err(e) = checked {
+        bad(key.into(), e.to_string());
+    }
 }

@@ -175,9 +175,11 @@ impl Ssh {
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct ClusterDefaults {
-    /// Kubernetes minor installed when `k8s=` is not given.
+    /// Kubernetes minor installed when `k8s=` is not given; checked by the same rule
+    /// ([`crate::names::K8sMinor`]).
     pub k8s: String,
-    /// Pod network CIDR when `pod-cidr=` is not given.
+    /// Pod network CIDR when `pod-cidr=` is not given; checked by the same rule
+    /// ([`crate::names::Cidr`]).
     pub pod_cidr: String,
     /// Hosts worked on at once within a step (1-500).
     pub parallel_hosts: usize,

@@ -290,3 +290,47 @@ fn user_and_room_ids_are_per_platform() {
     assert_eq!(cfg.room_ids("telegram"), set(&["-1009"]));
     assert!(cfg.user_ids("console").is_empty());
 }
+
+#[test]
+fn names_in_the_config_follow_the_chat_rules() {
+    // `k8s = "1.9"` used to pass check-config while `k8s=1.9` was refused in chat.
+    let err = Config::parse("[cluster]\nk8s = \"1.9\"\n", "t.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "cluster.k8s: \"1.9\": 1.9 is older than the oldest supported version, 1.24; \
+             expected a Kubernetes minor version from 1.24 to 1.99, such as 1.31"
+        ),
+        "{err}"
+    );
+    for (text, want) in [
+        (
+            "[cluster]\npod_cidr = \"10.244.0.1/16\"\n",
+            "cluster.pod_cidr: \"10.244.0.1/16\": host bits are set; the network is 10.244.0.0/16",
+        ),
+        (
+            "[cluster]\npod_cidr = \"a/b\"\n",
+            "cluster.pod_cidr: \"a/b\" is not an IPv4 network",
+        ),
+        (
+            "[ssh]\nuser = \"Ubuntu\"\n",
+            "ssh.user: \"Ubuntu\": user names are lowercase: ubuntu; expected a user name",
+        ),
+        (
+            "[console]\nnamespace = \"-x\"\n",
+            "console.namespace: \"-x\": it must start and end with a letter or digit; \
+             expected a DNS label",
+        ),
+        (
+            "[[rooms]]\nplatform = \"matrix\"\nid = \"!r:x\"\nnamespace = \"a\\nb\"\n",
+            "rooms[0].namespace: \"a\\nb\": '\\n' is not allowed",
+        ),
+    ] {
+        let err = Config::parse(text, "t.toml").unwrap_err().to_string();
+        assert!(err.contains(want), "{want}\n{err}");
+    }
+    let ok = "[cluster]\nk8s = \"1.24\"\npod_cidr = \"fd00::/64\"\n[ssh]\nuser = \"_ci-1\"\n";
+    let cfg = Config::parse(ok, "t.toml").unwrap();
+    assert_eq!(cfg.cluster.k8s, "1.24");
+}

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::kube::workload::WorkloadRef;
+use crate::names::Version;
 
 /// A GE of the catalogue, loaded from `deploy/ges/<name>/` and validated.
 #[derive(Clone, Debug)]
@@ -283,7 +284,7 @@ impl ParamDef {
                 Ok(ParamValue::Str(raw.to_string()))
             }
             ParamKind::ImageTag => {
-                if super::validate::is_image_tag(raw) {
+                if Version::parse(raw).is_ok() {
                     Ok(ParamValue::Str(raw.to_string()))
                 } else {
                     Err(format!(

@@ -4,9 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use crate::names::{ImageRepo, Name, Subdomain, Version};
+
 use super::catalogue::CatalogueError;
 use super::catalogue_def::{GeDef, GeFile, TemplateSource};
-use super::validate;
 
 fn ge_err(ge: &str, problem: impl Into<String>) -> CatalogueError {
     CatalogueError::Ge {
@@ -35,19 +36,19 @@ pub(crate) fn parse_ge(raw: RawGe) -> Result<GeDef, CatalogueError> {
             file.name
         )));
     }
-    if !validate::is_dns_label(&file.name) {
+    if Name::parse(&file.name).is_err() {
         return Err(bad("name is not a DNS-1123 label".into()));
     }
     if file.description.trim().is_empty() {
         return Err(bad("description is empty".into()));
     }
-    if !validate::is_image_repo(&file.image) {
+    if ImageRepo::parse(&file.image).is_err() {
         return Err(bad(format!(
             "image `{}` is not an image repository without tag",
             file.image
         )));
     }
-    if !validate::is_image_tag(&file.default_version) || file.default_version == "latest" {
+    if Version::parse(&file.default_version).is_err() || file.default_version == "latest" {
         return Err(bad(format!(
             "default_version `{}` is not a pinned image tag",
             file.default_version
@@ -75,7 +76,7 @@ pub(crate) fn parse_ge(raw: RawGe) -> Result<GeDef, CatalogueError> {
         return Err(bad("[[workloads]] is empty".into()));
     }
     for w in &file.workloads {
-        if !validate::is_dns_subdomain(&w.name) {
+        if Subdomain::parse(&w.name).is_err() {
             return Err(bad(format!(
                 "workload name {} is not a DNS-1123 name",
                 w.name
@@ -102,7 +103,7 @@ pub(crate) fn parse_ge(raw: RawGe) -> Result<GeDef, CatalogueError> {
         }
     }
     for s in &file.secrets {
-        if !validate::is_dns_subdomain(&s.name) || !s.name.starts_with(&format!("{}-", file.name)) {
+        if Subdomain::parse(&s.name).is_err() || !s.name.starts_with(&format!("{}-", file.name)) {
             return Err(bad(format!(
                 "secret {} must be a DNS-1123 name starting with `{}-`",
                 s.name, file.name
@@ -123,7 +124,7 @@ pub(crate) fn parse_ge(raw: RawGe) -> Result<GeDef, CatalogueError> {
     }
     let mut ports = BTreeSet::new();
     for p in &file.ports {
-        if !validate::is_dns_label(&p.name)
+        if Name::parse(&p.name).is_err()
             || p.name.len() > 15
             || p.port == 0
             || !ports.insert(&p.name)

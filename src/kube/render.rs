@@ -11,6 +11,8 @@ use minijinja::{Environment, ErrorKind, Output, State, UndefinedBehavior, Value 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::names::{Name, Subdomain, Version};
+
 use super::catalogue_def::{GeDef, ParamValue};
 use super::validate;
 
@@ -171,10 +173,10 @@ pub fn render_with_params(
     input: &RenderInput,
     overrides: &BTreeMap<String, String>,
 ) -> Result<Vec<Value>, RenderError> {
-    if !validate::is_dns_label(input.namespace) {
+    if Name::parse(input.namespace).is_err() {
         return Err(RenderError::InvalidNamespace(input.namespace.to_string()));
     }
-    if !validate::is_image_tag(input.version) {
+    if Version::parse(input.version).is_err() {
         return Err(RenderError::InvalidVersion(input.version.to_string()));
     }
     if !ge.replicas.contains(input.replicas) {
@@ -326,9 +328,9 @@ fn finish_object(
         .to_string();
     let object = format!("{kind}/{name}");
     let name_ok = if kind == "Service" {
-        validate::is_dns_label(&name)
+        Name::parse(&name).is_ok()
     } else {
-        validate::is_dns_subdomain(&name)
+        Subdomain::parse(&name).is_ok()
     };
     if !name_ok {
         return Err(invalid(

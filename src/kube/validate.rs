@@ -1,5 +1,6 @@
-//! Checks shared by the catalogue loader and the renderer: name and tag syntax, quantities,
-//! typed (k8s-openapi) validation of rendered objects, and the catalogue's manifest policy.
+//! Checks shared by the catalogue loader and the renderer: quantities, typed (k8s-openapi)
+//! validation of rendered objects, and the catalogue's manifest policy. Name, tag and image
+//! syntax are the rules of [`crate::names`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,54 +10,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::names::Version;
+
 use super::catalogue_def::{GeDef, ProbeKind};
-
-/// A DNS-1123 label: `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 characters.
-pub fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
-
-/// A DNS-1123 subdomain: dot-separated labels, at most 253 characters.
-pub fn is_dns_subdomain(s: &str) -> bool {
-    s.len() <= 253 && s.split('.').all(is_dns_label)
-}
-
-/// An OCI image tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
-pub fn is_image_tag(s: &str) -> bool {
-    let mut bytes = s.bytes();
-    match bytes.next() {
-        Some(b) if b.is_ascii_alphanumeric() || b == b'_' => {}
-        _ => return false,
-    }
-    s.len() <= 128 && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-}
-
-/// An image repository without tag or digest: an optional registry host (with `.` or `:`), then
-/// lowercase path components of `[a-z0-9]` separated by `.`, `_`, `__` or `-`.
-pub fn is_image_repo(s: &str) -> bool {
-    let mut parts: Vec<&str> = s.split('/').collect();
-    if parts.len() > 1 && (parts[0].contains('.') || parts[0].contains(':')) {
-        let host = parts.remove(0);
-        let (name, port) = host.split_once(':').unwrap_or((host, "1"));
-        if !is_dns_subdomain(name) || port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
-            return false;
-        }
-    }
-    !parts.is_empty()
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
-                })
-                && p.as_bytes()[0].is_ascii_alphanumeric()
-                && p.as_bytes()[p.len() - 1].is_ascii_alphanumeric()
-        })
-}
 
 /// Bytes in a binary/decimal quantity (`512Mi`, `8Gi`, `1G`, `1000`); `None` if malformed.
 pub fn quantity_bytes(s: &str) -> Option<u128> {
@@ -364,7 +320,7 @@ fn check_container(
         *image_used = true;
     }
     match img.rsplit_once(':') {
-        Some((_, tag)) if tag != "latest" && is_image_tag(tag) && !tag.contains('/') => {}
+        Some((_, tag)) if tag != "latest" && Version::parse(tag).is_ok() && !tag.contains('/') => {}
         _ => problems.push(format!("{cid}: image {img} must carry a pinned tag")),
     }
     if main {

@@ -1,8 +1,9 @@
 //! Making user text safe to echo: every character that is not printable ASCII is shown as an
 //! escape (`\u{202e}`, `\n`), and echoes are truncated with `…`.
 //!
-//! Everything the grammar puts back in front of a user or into a log goes through here, so a
-//! NUL, a newline or a right-to-left override in the input never reaches a reply raw.
+//! Everything the grammar and the name rules put back in front of a user or into a log goes
+//! through here, so a NUL, a newline or a right-to-left override in the input never reaches a
+//! reply raw.
 
 /// How many characters of one echoed token an error message shows.
 pub(crate) const TOKEN_ECHO_LIMIT: usize = 40;

@@ -1,0 +1,277 @@
+use super::*;
+
+/// The reason `parse` gives for `text`, `None` for a bare "not of the form"; panics on accept.
+fn why<T: std::fmt::Debug>(parsed: Result<T, NameError>) -> Option<String> {
+    parsed.unwrap_err().reason().map(str::to_owned)
+}
+
+fn says<T: std::fmt::Debug>(parsed: Result<T, NameError>) -> String {
+    why(parsed).unwrap()
+}
+
+#[test]
+fn labels() {
+    for ok in ["a", "lab-1", "0", "9lives", &"a".repeat(63)] {
+        assert_eq!(Name::parse(ok).unwrap().as_str(), ok);
+    }
+    assert_eq!(says(Name::parse("")), "it is empty");
+    assert_eq!(
+        says(Name::parse(&"a".repeat(64))),
+        "it is 64 characters long; the limit is 63"
+    );
+    assert_eq!(says(Name::parse("lab_1")), "'_' is not allowed");
+    assert_eq!(says(Name::parse("lab.1")), "'.' is not allowed");
+    assert_eq!(says(Name::parse("Lab-1")), "names are lowercase: lab-1");
+    for ends in ["-lab", "lab-", "-"] {
+        assert_eq!(
+            says(Name::parse(ends)),
+            "it must start and end with a letter or digit"
+        );
+    }
+}
+
+#[test]
+fn subdomains() {
+    for ok in [
+        "a",
+        "orion-config",
+        "a.b-c.d",
+        &format!("{0}.{0}", "a".repeat(63)),
+    ] {
+        assert_eq!(Subdomain::parse(ok).unwrap().as_str(), ok);
+    }
+    assert_eq!(says(Subdomain::parse("")), "it is empty");
+    let long = vec!["a".repeat(63); 4].join(".");
+    assert_eq!(long.len(), 255);
+    assert_eq!(
+        says(Subdomain::parse(&long)),
+        "it is 255 characters long; the limit is 253"
+    );
+    assert_eq!(
+        says(Subdomain::parse("a..b")),
+        "it has an empty part between dots"
+    );
+    assert_eq!(
+        says(Subdomain::parse("a.")),
+        "it has an empty part between dots"
+    );
+    assert_eq!(
+        says(Subdomain::parse("a.B")),
+        "in B: names are lowercase: b"
+    );
+    // Stricter than Kubernetes' regex: each label is at most 63 (RFC 1123).
+    assert!(Subdomain::parse(&format!("{}.a", "a".repeat(64))).is_err());
+}
+
+#[test]
+fn tags() {
+    for ok in ["4.1.0", "_x", "1.4.1_rc-2", "A", &"a".repeat(128)] {
+        assert_eq!(Version::parse(ok).unwrap().as_str(), ok);
+    }
+    assert_eq!(says(Version::parse("")), "it is empty");
+    assert_eq!(
+        says(Version::parse(&"a".repeat(129))),
+        "it is 129 characters long; the limit is 128"
+    );
+    assert_eq!(says(Version::parse("1.0+x")), "'+' is not allowed");
+    assert_eq!(says(Version::parse("a/b")), "'/' is not allowed");
+    assert_eq!(
+        says(Version::parse("1.0\u{202e}")),
+        "'\\u{202e}' is not allowed"
+    );
+    for start in [".1", "-1"] {
+        assert_eq!(
+            says(Version::parse(start)),
+            "it must not start with '.' or '-'"
+        );
+    }
+}
+
+#[test]
+fn image_repos() {
+    for ok in [
+        "fiware/orion",
+        "quay.io/fiware/orion-ld",
+        "localhost:5000/a",
+        "registry.example:443/a/b_c.d",
+        "mongo",
+        "a.b",
+    ] {
+        assert_eq!(ImageRepo::parse(ok).unwrap().as_str(), ok);
+    }
+    assert_eq!(says(ImageRepo::parse("")), "it has an empty path component");
+    assert_eq!(
+        says(ImageRepo::parse("quay.io/")),
+        "it has an empty path component"
+    );
+    assert_eq!(
+        says(ImageRepo::parse("a//b")),
+        "it has an empty path component"
+    );
+    assert_eq!(
+        says(ImageRepo::parse("quay.io:x/a")),
+        "the registry quay.io:x is not a DNS name with an optional :port"
+    );
+    assert_eq!(
+        says(ImageRepo::parse("Quay.io/a")),
+        "the registry Quay.io is not a DNS name with an optional :port"
+    );
+    assert_eq!(says(ImageRepo::parse("fiware/Orion")), "'O' is not allowed");
+    assert_eq!(
+        says(ImageRepo::parse("fiware/orion:4")),
+        "':' is not allowed"
+    );
+    assert_eq!(
+        says(ImageRepo::parse("fiware/orion-")),
+        "orion- must start and end with a letter or digit"
+    );
+}
+
+#[test]
+fn kubernetes_minors() {
+    for ok in ["1.24", "1.31", "1.99"] {
+        assert_eq!(K8sMinor::parse(ok).unwrap().as_str(), ok);
+    }
+    assert_eq!(
+        says(K8sMinor::parse("1.9")),
+        "1.9 is older than the oldest supported version, 1.24"
+    );
+    assert_eq!(
+        says(K8sMinor::parse("1.23")),
+        "1.23 is older than the oldest supported version, 1.24"
+    );
+    assert_eq!(
+        says(K8sMinor::parse("1.05")),
+        "1.5 is older than the oldest supported version, 1.24"
+    );
+    assert_eq!(
+        says(K8sMinor::parse("v1.31")),
+        "write it without the v: 1.31"
+    );
+    assert_eq!(
+        says(K8sMinor::parse("1.31.2")),
+        "give only the minor version, such as 1.31"
+    );
+    assert_eq!(says(K8sMinor::parse("2.0")), "the major version must be 1");
+    for bare in ["", "1", "1.", "1.x", "one.31", "1.100", "1.024", "v2"] {
+        assert_eq!(why(K8sMinor::parse(bare)), None, "{bare}");
+    }
+}
+
+#[test]
+fn pod_networks() {
+    for (text, canonical) in [
+        ("10.244.0.0/16", "10.244.0.0/16"),
+        ("10.0.0.0/8", "10.0.0.0/8"),
+        ("192.168.0.0/28", "192.168.0.0/28"),
+        ("fd00:0::/64", "fd00::/64"),
+        ("fd00::/48", "fd00::/48"),
+        ("fd00::100/120", "fd00::100/120"),
+    ] {
+        assert_eq!(Cidr::parse(text).unwrap().as_str(), canonical);
+    }
+    assert_eq!(
+        says(Cidr::parse("10.244.0.0")),
+        "add the prefix length, such as /16"
+    );
+    assert_eq!(
+        says(Cidr::parse("10.0.0.0/7")),
+        "an IPv4 prefix must be /8 to /28, not /7"
+    );
+    assert_eq!(
+        says(Cidr::parse("10.0.0.0/29")),
+        "an IPv4 prefix must be /8 to /28, not /29"
+    );
+    assert_eq!(
+        says(Cidr::parse("fd00::/47")),
+        "an IPv6 prefix must be /48 to /120, not /47"
+    );
+    assert_eq!(
+        says(Cidr::parse("10.244.0.1/16")),
+        "host bits are set; the network is 10.244.0.0/16"
+    );
+    assert_eq!(
+        says(Cidr::parse("fd00::1/64")),
+        "host bits are set; the network is fd00::/64"
+    );
+    for bare in [
+        "a/16",
+        "10.0.0.0/",
+        "10.0.0.0/x",
+        "10.0.0.0/0016",
+        "10.0.0.0/-8",
+    ] {
+        assert_eq!(why(Cidr::parse(bare)), None, "{bare}");
+    }
+}
+
+#[test]
+fn user_names() {
+    for ok in ["ubuntu", "_ci", "a-1_b", &"u".repeat(32)] {
+        assert_eq!(UserName::parse(ok).unwrap().as_str(), ok);
+    }
+    assert_eq!(says(UserName::parse("")), "it is empty");
+    assert_eq!(
+        says(UserName::parse(&"u".repeat(33))),
+        "it is 33 characters long; the limit is 32"
+    );
+    assert_eq!(says(UserName::parse("a.b")), "'.' is not allowed");
+    assert_eq!(says(UserName::parse("a b")), "' ' is not allowed");
+    assert_eq!(
+        says(UserName::parse("Ubuntu")),
+        "user names are lowercase: ubuntu"
+    );
+    for start in ["1a", "-a"] {
+        assert_eq!(
+            says(UserName::parse(start)),
+            "it must start with a letter or '_'"
+        );
+    }
+}
+
+#[test]
+fn errors_echo_the_text_escaped_then_the_reason_and_the_form() {
+    let e = Name::parse("La\nb").unwrap_err();
+    assert_eq!(e.rule(), Rule::Label);
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "\"La\\nb\": '\\n' is not allowed; expected {}",
+            Rule::Label.form()
+        )
+    );
+    let e = K8sMinor::parse("x").unwrap_err();
+    assert_eq!(e.rule(), Rule::K8sMinor);
+    assert_eq!(
+        e.to_string(),
+        "\"x\" is not a Kubernetes minor version from 1.24 to 1.99, such as 1.31"
+    );
+    let long = Version::parse(&"+".repeat(100)).unwrap_err().to_string();
+    assert!(
+        long.starts_with(&format!("\"{}…\"", "+".repeat(39))),
+        "{long}"
+    );
+}
+
+#[test]
+fn from_str_and_serde_go_through_the_rule() {
+    fn de<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, serde_json::Error> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned()))
+    }
+    let n: Name = "lab-1".parse().unwrap();
+    assert_eq!(n.to_string(), "lab-1");
+    assert_eq!(n.as_ref(), "lab-1");
+    assert!("Lab".parse::<Name>().is_err());
+    assert_eq!(serde_json::to_string(&n).unwrap(), "\"lab-1\"");
+    assert_eq!(de::<Name>("lab-1").unwrap(), n);
+    let e = de::<Name>("Lab_1").unwrap_err().to_string();
+    assert_eq!(e, Name::parse("Lab_1").unwrap_err().to_string());
+    assert!(de::<Cidr>("10.0.0.1/8").is_err());
+    assert_eq!(de::<Cidr>("fd00:0::/64").unwrap().as_str(), "fd00::/64");
+    assert!(de::<K8sMinor>("1.9").is_err());
+    assert!(de::<UserName>("root").is_ok());
+    assert!(de::<Version>("4.1.0").is_ok());
+    assert!(de::<Subdomain>("a.b").is_ok());
+    assert!(de::<ImageRepo>("fiware/orion").is_ok());
+    assert!(serde_json::from_str::<Name>("7").is_err());
+}

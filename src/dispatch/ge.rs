@@ -6,7 +6,7 @@ use crate::auth::RoomRef;
 use crate::chat::Incoming;
 use crate::command::{Command, GeScope, Name};
 use crate::kube::release::Release;
-use crate::kube::{KubeLayer, query, rollback};
+use crate::kube::{KubeError, KubeLayer, precheck, query};
 use crate::store::{GeInstallSpec, GeJob, GeTarget, JobKind};
 
 use super::Dispatcher;
@@ -18,6 +18,17 @@ const RESERVED: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
 pub(super) struct Place {
     pub cluster: String,
     pub namespace: String,
+}
+
+impl Place {
+    /// The release of `ge` here.
+    fn target(&self, ge: &str) -> GeTarget {
+        GeTarget {
+            cluster: self.cluster.clone(),
+            namespace: self.namespace.clone(),
+            ge: ge.to_string(),
+        }
+    }
 }
 
 impl Dispatcher {
@@ -68,21 +79,7 @@ impl Dispatcher {
         installing: bool,
     ) -> Result<Place, String> {
         let layer = self.layer()?;
-        let cluster = match self.cluster_of(room, scope.cluster.as_ref())? {
-            Some(c) => c,
-            None => {
-                return Err("this room has no current cluster; /cluster use NAME picks one, or add cluster=NAME (/cluster list shows them)".into());
-            }
-        };
-        match layer.knows(&cluster) {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(format!(
-                    "there is no cluster named {cluster}; /cluster list shows them"
-                ));
-            }
-            Err(e) => return Err(e.to_string()),
-        }
+        // Pure checks first: an unknown GE is named as such wherever the room stands.
         if let Some(ge) = ge
             && layer.catalogue.get(ge).is_none()
         {
@@ -96,6 +93,21 @@ impl Dispatcher {
                 "there is no Generic Enabler named {ge} in the catalogue.{hint} /ge catalog lists them; nothing was changed"
             ));
         }
+        let cluster = match self.cluster_of(room, scope.cluster.as_ref())? {
+            Some(c) => c,
+            None => {
+                return Err("this room has no current cluster; /cluster use NAME picks one, or add cluster=NAME (/cluster list shows them)".into());
+            }
+        };
+        match layer.knows(&cluster) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(format!(
+                    "there is no cluster named {cluster}; /cluster list shows them"
+                ));
+            }
+            Err(e) => return Err(self.refusal_text(e)),
+        }
         let room_ns = self
             .policy
             .room(room)
@@ -104,8 +116,8 @@ impl Dispatcher {
         let namespace = match (&scope.ns, ge) {
             (Some(ns), _) => ns.to_string(),
             (None, Some(ge)) if !installing => {
-                let found =
-                    query::installed_namespaces(layer, &cluster, ge).map_err(|e| e.to_string())?;
+                let found = query::installed_namespaces(layer, &cluster, ge)
+                    .map_err(|e| self.refusal_text(e))?;
                 if found.contains(&room_ns) || found.is_empty() {
                     room_ns
                 } else if found.len() == 1 {
@@ -130,127 +142,61 @@ impl Dispatcher {
     fn release(&self, place: &Place, ge: &str) -> Result<Option<Release>, String> {
         let layer = self.layer()?;
         Release::load(layer.store(), &place.cluster, &place.namespace, ge)
-            .map_err(|e| e.to_string())
+            .map_err(|e| self.refusal_text(e.into()))
     }
 
     fn not_installed(place: &Place, ge: &str) -> String {
-        format!(
-            "{ge} is not installed in {} on {}; /ge list shows what is, /ge install {ge} ns={} installs it",
-            place.namespace, place.cluster, place.namespace
-        )
+        precheck::not_installed(&place.target(ge)).to_string()
     }
 
-    /// The job for a mutating GE command, after every check that needs no cluster access.
+    /// The job for a mutating GE command, after every check that needs no cluster access
+    /// (the same checks the job repeats when it runs: `kube::precheck`).
     pub(super) fn ge_job(&self, room: &RoomRef, command: &Command) -> Result<JobKind, String> {
         let layer = self.layer()?;
-        let target = |p: &Place, ge: &Name| GeTarget {
-            cluster: p.cluster.clone(),
-            namespace: p.namespace.clone(),
-            ge: ge.to_string(),
+        let (ge, scope, installing) = match command {
+            Command::GeInstall { ge, scope, .. } => (ge, scope, true),
+            Command::GeUpgrade { ge, scope, .. }
+            | Command::GeScale { ge, scope, .. }
+            | Command::Rollback { ge, scope, .. }
+            | Command::GeUninstall { ge, scope, .. } => (ge, scope, false),
+            other => return Err(format!("/{} is not a GE job", other.path())),
         };
-        match command {
+        let target = self
+            .place(room, Some(ge.as_str()), scope, installing)?
+            .target(ge.as_str());
+        let job = match command {
             Command::GeInstall {
-                ge,
-                scope,
                 version,
                 replicas,
                 expose_nodeport,
-            } => {
-                let p = self.place(room, Some(ge.as_str()), scope, true)?;
-                if let Some(def) = layer.catalogue.get(ge.as_str())
-                    && let Some(n) = replicas
-                    && (*n < def.replicas.min || *n > def.replicas.max)
-                {
-                    return Err(format!(
-                        "{ge} runs with {} to {} replicas; replicas={n} is outside that; nothing was changed",
-                        def.replicas.min, def.replicas.max
-                    ));
-                }
-                if let Some(r) = self.release(&p, ge.as_str())?
-                    && let Some(d) = r.deployed()
-                {
-                    return Err(format!(
-                        "{ge} is already installed in {} (revision {}, {}); /ge upgrade or /ge scale change it",
-                        p.namespace, d.number, d.image
-                    ));
-                }
-                Ok(JobKind::Ge(GeJob::Install(
-                    target(&p, ge),
-                    GeInstallSpec {
-                        version: version.as_ref().map(ToString::to_string),
-                        replicas: *replicas,
-                        expose_nodeport: *expose_nodeport,
-                    },
-                )))
+                ..
+            } => GeJob::Install(
+                target,
+                GeInstallSpec {
+                    version: version.as_ref().map(ToString::to_string),
+                    replicas: *replicas,
+                    expose_nodeport: *expose_nodeport,
+                },
+            ),
+            Command::GeUpgrade { version, .. } => GeJob::Upgrade(target, version.to_string()),
+            Command::GeScale { replicas, .. } => GeJob::Scale(target, *replicas),
+            Command::Rollback { to, .. } => GeJob::Rollback(target, *to),
+            Command::GeUninstall { purge, .. } => GeJob::Uninstall(target, *purge),
+            other => return Err(format!("/{} is not a GE job", other.path())),
+        };
+        precheck::precheck(layer, &job).map_err(|e| self.refusal_text(e))?;
+        Ok(JobKind::Ge(job))
+    }
+
+    /// A refusal's own words; any other failure is logged and answered generically, so a
+    /// store or API error is never posted to a room verbatim.
+    fn refusal_text(&self, e: KubeError) -> String {
+        match e {
+            KubeError::Refused(text) | KubeError::Catalogue(text) => text,
+            other => {
+                tracing::error!(error = %other, "a GE check failed");
+                super::INTERNAL.to_string()
             }
-            Command::GeUpgrade { ge, scope, version } => {
-                let p = self.place(room, Some(ge.as_str()), scope, false)?;
-                let r = self
-                    .release(&p, ge.as_str())?
-                    .ok_or_else(|| Self::not_installed(&p, ge.as_str()))?;
-                if let Some(d) = r.deployed()
-                    && d.params.version == version.as_str()
-                {
-                    return Err(format!(
-                        "{ge} in {} already runs {version} (revision {}); nothing was changed",
-                        p.namespace, d.number
-                    ));
-                }
-                Ok(JobKind::Ge(GeJob::Upgrade(
-                    target(&p, ge),
-                    version.to_string(),
-                )))
-            }
-            Command::GeScale {
-                ge,
-                scope,
-                replicas,
-            } => {
-                let p = self.place(room, Some(ge.as_str()), scope, false)?;
-                let r = self
-                    .release(&p, ge.as_str())?
-                    .ok_or_else(|| Self::not_installed(&p, ge.as_str()))?;
-                if let Some(def) = layer.catalogue.get(ge.as_str())
-                    && (*replicas < def.replicas.min || *replicas > def.replicas.max)
-                {
-                    return Err(format!(
-                        "{ge} runs with {} to {} replicas; replicas={replicas} is outside that; nothing was changed",
-                        def.replicas.min, def.replicas.max
-                    ));
-                }
-                if r.deployed().is_some_and(|d| d.params.replicas == *replicas) {
-                    return Err(format!(
-                        "{ge} in {} already has {replicas} replica(s); nothing was changed",
-                        p.namespace
-                    ));
-                }
-                Ok(JobKind::Ge(GeJob::Scale(target(&p, ge), *replicas)))
-            }
-            Command::Rollback { ge, scope, to } => {
-                let p = self.place(room, Some(ge.as_str()), scope, false)?;
-                let r = self
-                    .release(&p, ge.as_str())?
-                    .ok_or_else(|| Self::not_installed(&p, ge.as_str()))?;
-                rollback::choose(&r, *to, &p.namespace).map_err(|e| e.to_string())?;
-                Ok(JobKind::Ge(GeJob::Rollback(target(&p, ge), *to)))
-            }
-            Command::GeUninstall { ge, scope, purge } => {
-                let p = self.place(room, Some(ge.as_str()), scope, false)?;
-                if self.release(&p, ge.as_str())?.is_none() && !purge {
-                    return Err(Self::not_installed(&p, ge.as_str()));
-                }
-                let users = query::dependents(layer, &p.cluster, &p.namespace, ge.as_str())
-                    .map_err(|e| e.to_string())?;
-                if !users.is_empty() {
-                    return Err(format!(
-                        "{ge} in {} is used by {}; uninstall those first; nothing was changed",
-                        p.namespace,
-                        users.join(", ")
-                    ));
-                }
-                Ok(JobKind::Ge(GeJob::Uninstall(target(&p, ge), *purge)))
-            }
-            other => Err(format!("/{} is not a GE job", other.path())),
         }
     }
 
@@ -270,7 +216,7 @@ impl Dispatcher {
                     false,
                 )?;
                 let ns = scope.ns.as_ref().map(|n| n.as_str());
-                query::list(layer, &p.cluster, ns).map_err(|e| e.to_string())
+                query::list(layer, &p.cluster, ns).map_err(|e| self.refusal_text(e))
             }
             Command::GeHistory { ge, scope } => {
                 let p = self.place(room, Some(ge.as_str()), scope, false)?;

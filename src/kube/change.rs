@@ -4,6 +4,7 @@
 use tokio_util::sync::CancellationToken;
 
 use super::error::KubeError;
+use super::precheck;
 use super::release::{Action, Params, Release, Revision};
 use super::run::GeRun;
 use crate::store::GeJob;
@@ -96,15 +97,11 @@ impl GeRun {
             // Resumed: the revision was recorded (and perhaps applied) before the restart.
             return self.apply_revision(&release, &r).await;
         }
+        // The dispatcher checked before queueing; the ledger may have moved since.
+        precheck::check(&self.request, &ge, existing.as_ref(), &[])?;
         let current = release.deployed().cloned();
         let (action, params, manifests) = match &self.request {
             GeJob::Install(_, spec) => {
-                if let Some(c) = &current {
-                    return Err(KubeError::Refused(format!(
-                        "{} is already installed in {ns} (revision {}, {}); /ge upgrade or /ge scale change it",
-                        ge.name, c.number, c.image
-                    )));
-                }
                 let params = Params {
                     version: spec.version.clone().unwrap_or(ge.default_version.clone()),
                     replicas: spec.replicas.unwrap_or(ge.replicas.default),
@@ -195,11 +192,6 @@ impl GeRun {
             .or_else(|| release.revisions.iter().rev().find(|r| r.status.good()))
             .or(release.latest())
             .cloned()
-            .ok_or_else(|| {
-                KubeError::Refused(format!(
-                    "{} is not installed in {}; /ge install {} ns={} installs it",
-                    self.target.ge, self.target.namespace, self.target.ge, self.target.namespace
-                ))
-            })
+            .ok_or_else(|| precheck::not_installed(&self.target))
     }
 }

@@ -17,6 +17,7 @@ mod change;
 mod error;
 pub mod layer;
 pub mod pods;
+pub mod precheck;
 pub mod query;
 pub mod release;
 mod remove;

@@ -27,13 +27,7 @@ impl GeRun {
         };
         let dependents =
             super::query::dependents(&self.layer, &self.target.cluster, &ns, &ge.name)?;
-        if !dependents.is_empty() {
-            return Err(KubeError::Refused(format!(
-                "{} in {ns} is used by {}; uninstall those first; nothing was changed",
-                ge.name,
-                dependents.join(", ")
-            )));
-        }
+        super::precheck::check(&self.request, &ge, Some(&release), &dependents)?;
         // Every object any kept revision applied, so a failed upgrade's extras go too.
         let mut objects: Vec<serde_json::Value> = Vec::new();
         for r in release.revisions.iter().rev() {

@@ -49,6 +49,12 @@ fn scripted_session() {
         "this room has no current cluster; /cluster use NAME picks one",
         LIMIT,
     );
+    // Pure checks come first: an unknown GE is named as such, cluster or no cluster.
+    bot.say("/ge install orionn");
+    bot.expect(
+        "there is no Generic Enabler named orionn in the catalogue. Did you mean orion",
+        LIMIT,
+    );
     bot.say("/ge catalog");
     bot.expect("  orion 4.1.0 - Orion Context Broker (NGSI-v2)", LIMIT);
 

@@ -6,7 +6,7 @@ mod policy;
 
 use serde::{Deserialize, Serialize};
 
-use crate::command::Command;
+use crate::command::{Access, Command};
 
 pub use policy::{Policy, Principal, RoomRef, RoomSettings};
 
@@ -93,28 +93,11 @@ pub enum Denied {
 
 /// The role a command needs; `None`: anyone in an allowed room (help, whoami).
 pub fn required_role(command: &Command) -> Option<Role> {
-    use Command as C;
-    match command {
-        C::Help { .. } | C::Whoami => None,
-        C::ClusterList
-        | C::ClusterStatus { .. }
-        | C::GeCatalog
-        | C::GeStatus { .. }
-        | C::GeList { .. }
-        | C::GeHistory { .. }
-        | C::Jobs { .. }
-        | C::Job { .. } => Some(Role::Viewer),
-        C::ClusterCreate(_)
-        | C::ClusterPlan(_)
-        | C::ClusterUse { .. }
-        | C::ClusterDelete { .. }
-        | C::GeInstall { .. }
-        | C::GeUpgrade { .. }
-        | C::GeScale { .. }
-        | C::GeUninstall { .. }
-        | C::Rollback { .. }
-        | C::Cancel { .. } => Some(Role::Operator),
-        C::Audit { .. } | C::HostForget { .. } | C::Selftest { .. } => Some(Role::Admin),
+    match command.access() {
+        Access::Anyone => None,
+        Access::Viewer => Some(Role::Viewer),
+        Access::Operator => Some(Role::Operator),
+        Access::Admin => Some(Role::Admin),
     }
 }
 

@@ -1,4 +1,5 @@
-//! Builders: one function per spec, turning validated [`Args`] into a typed [`Command`].
+//! What builders work with: the validated [`Args`] of one command line, from which each
+//! command's builder (in `family/`) takes its typed values to make a [`Command`].
 //!
 //! Builders only move values; every check happened in the parser. A key a builder asks for
 //! that the spec does not provide is a bug in the table, reported as an internal error (and
@@ -7,8 +8,7 @@
 use std::net::IpAddr;
 
 use super::ParseError;
-use super::help::check_topic;
-use super::types::{Cidr, ClusterArgs, Command, GeScope, K8sMinor, Name, UserName, Version};
+use super::types::{Cidr, Command, GeScope, K8sMinor, Name, UserName, Version};
 use super::value::Value;
 
 /// The validated arguments of one command line, keyed by positional key, option key or flag.
@@ -130,7 +130,7 @@ impl Args {
     }
 
     /// The `ns=` / `cluster=` scope of GE commands.
-    fn scope(&mut self) -> Result<GeScope, ParseError> {
+    pub(crate) fn scope(&mut self) -> Result<GeScope, ParseError> {
         Ok(GeScope {
             ns: self.opt("ns")?,
             cluster: self.opt("cluster")?,
@@ -138,151 +138,5 @@ impl Args {
     }
 }
 
-type Built = Result<Command, ParseError>;
-
-pub(crate) fn help(a: &mut Args) -> Built {
-    let topic: Vec<String> = a.many("topic")?;
-    check_topic(&topic)?;
-    Ok(Command::Help { topic })
-}
-
-fn cluster_args(a: &mut Args, dry_run: bool) -> Result<ClusterArgs, ParseError> {
-    Ok(ClusterArgs {
-        hosts: a.many("ip")?,
-        name: a.opt("name")?,
-        user: a.opt("user")?,
-        port: a.opt("port")?,
-        k8s: a.opt("k8s")?,
-        pod_cidr: a.opt("pod-cidr")?,
-        dry_run,
-    })
-}
-
-pub(crate) fn cluster_create(a: &mut Args) -> Built {
-    let dry_run = a.flag("dry-run");
-    Ok(Command::ClusterCreate(cluster_args(a, dry_run)?))
-}
-
-/// A plan never changes the hosts, so its `dry_run` is always true.
-pub(crate) fn cluster_plan(a: &mut Args) -> Built {
-    Ok(Command::ClusterPlan(cluster_args(a, true)?))
-}
-
-pub(crate) fn cluster_list(_: &mut Args) -> Built {
-    Ok(Command::ClusterList)
-}
-
-pub(crate) fn cluster_status(a: &mut Args) -> Built {
-    Ok(Command::ClusterStatus {
-        name: a.opt("name")?,
-    })
-}
-
-pub(crate) fn cluster_use(a: &mut Args) -> Built {
-    Ok(Command::ClusterUse {
-        name: a.one("name")?,
-    })
-}
-
-pub(crate) fn cluster_delete(a: &mut Args) -> Built {
-    Ok(Command::ClusterDelete {
-        name: a.one("name")?,
-        confirm: a.opt("confirm")?,
-    })
-}
-
-pub(crate) fn ge_catalog(_: &mut Args) -> Built {
-    Ok(Command::GeCatalog)
-}
-
-pub(crate) fn ge_install(a: &mut Args) -> Built {
-    Ok(Command::GeInstall {
-        ge: a.one("ge")?,
-        scope: a.scope()?,
-        version: a.opt("version")?,
-        replicas: a.opt("replicas")?,
-        expose_nodeport: a.opt::<String>("expose")?.is_some(),
-    })
-}
-
-pub(crate) fn ge_upgrade(a: &mut Args) -> Built {
-    Ok(Command::GeUpgrade {
-        ge: a.one("ge")?,
-        scope: a.scope()?,
-        version: a.one("version")?,
-    })
-}
-
-pub(crate) fn ge_scale(a: &mut Args) -> Built {
-    Ok(Command::GeScale {
-        ge: a.one("ge")?,
-        scope: a.scope()?,
-        replicas: a.one("replicas")?,
-    })
-}
-
-pub(crate) fn ge_status(a: &mut Args) -> Built {
-    Ok(Command::GeStatus {
-        ge: a.one("ge")?,
-        scope: a.scope()?,
-    })
-}
-
-pub(crate) fn ge_list(a: &mut Args) -> Built {
-    Ok(Command::GeList { scope: a.scope()? })
-}
-
-pub(crate) fn ge_history(a: &mut Args) -> Built {
-    Ok(Command::GeHistory {
-        ge: a.one("ge")?,
-        scope: a.scope()?,
-    })
-}
-
-pub(crate) fn ge_uninstall(a: &mut Args) -> Built {
-    let purge = a.flag("purge");
-    Ok(Command::GeUninstall {
-        ge: a.one("ge")?,
-        scope: a.scope()?,
-        purge,
-    })
-}
-
-pub(crate) fn rollback(a: &mut Args) -> Built {
-    Ok(Command::Rollback {
-        ge: a.one("ge")?,
-        scope: a.scope()?,
-        to: a.opt("to")?,
-    })
-}
-
-pub(crate) fn jobs(a: &mut Args) -> Built {
-    Ok(Command::Jobs { all: a.flag("all") })
-}
-
-pub(crate) fn job(a: &mut Args) -> Built {
-    Ok(Command::Job { id: a.one("id")? })
-}
-
-pub(crate) fn cancel(a: &mut Args) -> Built {
-    Ok(Command::Cancel { id: a.one("id")? })
-}
-
-pub(crate) fn whoami(_: &mut Args) -> Built {
-    Ok(Command::Whoami)
-}
-
-pub(crate) fn audit(a: &mut Args) -> Built {
-    Ok(Command::Audit { n: a.opt("n")? })
-}
-
-pub(crate) fn host_forget(a: &mut Args) -> Built {
-    Ok(Command::HostForget { ip: a.one("ip")? })
-}
-
-pub(crate) fn selftest(a: &mut Args) -> Built {
-    Ok(Command::Selftest {
-        steps: a.one("steps")?,
-        step_ms: a.one("ms")?,
-    })
-}
+/// What a builder returns.
+pub(crate) type Built = Result<Command, ParseError>;

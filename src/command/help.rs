@@ -138,7 +138,7 @@ fn overview() -> String {
         out.push('\n');
         out.push_str(group.title());
         out.push('\n');
-        for spec in spec::specs().iter().filter(|s| s.group == group) {
+        for spec in spec::specs().filter(|s| s.group == group) {
             out.push_str(&format!(
                 "{}\n    {}{}\n",
                 spec.usage(spec.path),

@@ -4,9 +4,10 @@
 //! may carry `@botname`. Tokens are separated by ASCII whitespace: the command words, then
 //! positional arguments, `key=value` options and bare-word flags in any order.
 //!
-//! Everything is driven by one static table of command specs (`table.rs`): the parser,
-//! [`help()`], [`reference_markdown`] and [`Command::redacted`] read it, so they cannot drift
-//! apart. Adding a command takes one table entry, one [`Command`] variant and one builder.
+//! Everything is driven by the command specs, declared once per family (`family/`): the
+//! parser, [`help()`], [`reference_markdown`], [`Command::redacted`] and the role a command
+//! needs ([`Command::access`]) read them, so they cannot drift apart. Adding a command takes one
+//! entry (spec and builder) in its family's file and one [`Command`] variant.
 //!
 //! Safety properties, each covered by tests:
 //! - every value in a [`Command`] returned by [`parse()`] matches a strict printable-ASCII form
@@ -15,14 +16,15 @@
 //!   non-ASCII character of the input ever appears raw) and truncated to 40 characters;
 //! - no input, however long or strange, makes the parser panic.
 //!
-//! Modules: `lex` (prefix, `@botname`, tokens, characters), `spec` and `table` (the command
-//! table), `value` (argument kinds and validators), `parse` (the parser), `build` (typed
+//! Modules: `lex` (prefix, `@botname`, tokens, characters), `spec` (the shape of a command) and `family`
+//! (the commands), `value` (argument kinds and validators), `parse` (the parser), `build` (typed
 //! results), `help` and `reference` (generated documentation), `render` and `redact` (text back
 //! out), `error` and `suggest` (messages). The name rules behind the validated newtypes
 //! ([`Name`], [`Version`], ...) and `escape` live in [`crate::names`].
 
 mod build;
 mod error;
+mod family;
 mod help;
 mod lex;
 mod menu;
@@ -32,7 +34,6 @@ mod reference;
 mod render;
 mod spec;
 mod suggest;
-mod table;
 mod types;
 mod value;
 
@@ -49,6 +50,7 @@ use crate::names::escape;
 
 pub use error::ParseError;
 pub use menu::{MenuEntry, menu};
+pub use spec::Access;
 pub use types::*;
 
 /// Parses one chat message.

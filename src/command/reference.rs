@@ -43,7 +43,7 @@ pub(crate) fn markdown() -> String {
     ));
     for group in Group::ALL {
         out.push_str(&format!("\n## {}\n", group.title()));
-        for spec in spec::specs().iter().filter(|s| s.group == group) {
+        for spec in spec::specs().filter(|s| s.group == group) {
             command(&mut out, spec);
         }
     }

@@ -49,6 +49,13 @@ impl Command {
         spec::find(self.path()).is_none_or(|s| s.mutating)
     }
 
+    /// Who may run the command (from its spec). Unknown to the table cannot happen (tested);
+    /// it would need an admin, which fails safe.
+    #[must_use]
+    pub fn access(&self) -> spec::Access {
+        spec::find(self.path()).map_or(spec::Access::Admin, |s| s.access)
+    }
+
     /// The canonical command line, fit for audit logs and confirmations: `/` prefix, canonical
     /// words, positionals, then options and flags in table order, secrets (`confirm=`) masked
     /// as `***`. For example `/cluster delete lab-1 confirm=***` or

@@ -1,4 +1,4 @@
-//! The shape of a command spec and look-ups over the table (`table.rs`).
+//! The shape of a command spec and look-ups over the commands (`family/`).
 //!
 //! One [`Spec`] describes one command completely: its words, arguments, options, flags, help
 //! text and the builder that turns validated arguments into a [`Command`]. The parser, `/help`,
@@ -6,7 +6,7 @@
 
 use super::build::Args;
 use super::value::Kind;
-use super::{Command, ParseError, table};
+use super::{Command, ParseError, family};
 
 /// Turns the validated arguments of one spec into its [`Command`].
 pub(crate) type Builder = fn(&mut Args) -> Result<Command, ParseError>;
@@ -44,6 +44,19 @@ impl Group {
     }
 }
 
+/// Who may run a command: the least role it needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    /// Anyone who may talk to the bot, even a user not in the config.
+    Anyone,
+    /// Users with a role: it only reads.
+    Viewer,
+    /// Operators: it changes clusters, releases or jobs of their room.
+    Operator,
+    /// Admins only.
+    Admin,
+}
+
 /// One command of the grammar.
 pub(crate) struct Spec {
     /// Canonical command words, space-separated: `"cluster create"`; also [`Command::path`].
@@ -64,6 +77,8 @@ pub(crate) struct Spec {
     pub(crate) flags: &'static [Flag],
     /// Example lines; each must parse (tested).
     pub(crate) examples: &'static [&'static str],
+    /// Who may run it ([`Command::access`]).
+    pub(crate) access: Access,
     /// [`Command::is_mutating`].
     pub(crate) mutating: bool,
     /// Builds the typed command.
@@ -195,13 +210,13 @@ impl Spec {
 }
 
 /// Every command spec, in the order `/help` lists them.
-pub(crate) fn specs() -> &'static [Spec] {
-    table::SPECS
+pub(crate) fn specs() -> impl Iterator<Item = &'static Spec> + Clone {
+    family::specs()
 }
 
 /// Every path a command can be typed as (canonical and aliases), with its spec.
 pub(crate) fn paths() -> impl Iterator<Item = (&'static str, &'static Spec)> {
-    specs().iter().flat_map(|s| {
+    specs().flat_map(|s| {
         std::iter::once(s.path)
             .chain(s.aliases.iter().copied())
             .map(move |p| (p, s))
@@ -235,9 +250,7 @@ pub(crate) fn group_paths(word: &str) -> Vec<(&'static str, &'static Spec)> {
 
 /// Whether `word` is a flag of any command (for "this command does not take that flag").
 pub(crate) fn is_flag_anywhere(word: &str) -> bool {
-    specs()
-        .iter()
-        .any(|s| s.flags.iter().any(|f| f.word.eq_ignore_ascii_case(word)))
+    specs().any(|s| s.flags.iter().any(|f| f.word.eq_ignore_ascii_case(word)))
 }
 
 /// What the first one or two command words name.

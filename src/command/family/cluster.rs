@@ -1,0 +1,268 @@
+//! The cluster commands: `/cluster create|plan|list|status|use|delete` and `/host forget`.
+//!
+//! Each entry is one command: its spec row (words, arguments, help, access) and its builder.
+
+use super::super::ParseError;
+use super::super::build::{Args, Built};
+use super::super::spec::{Access, Fallback, Flag, Group, Opt, Pos, Spec};
+use super::super::types::{ClusterArgs, Command};
+use super::super::value::Kind;
+
+const HOSTS: Pos = Pos {
+    key: "ip",
+    placeholder: "IP",
+    noun: "address",
+    kind: Kind::Ip,
+    min: 1,
+    max: 100,
+    unique: true,
+    about: "host addresses, control plane first, then workers",
+};
+
+const CLUSTER_NAME: Pos = Pos {
+    key: "name",
+    placeholder: "NAME",
+    noun: "cluster name",
+    kind: Kind::Label,
+    min: 1,
+    max: 1,
+    unique: false,
+    about: "the cluster (see /cluster list)",
+};
+
+const CLUSTER_OPTIONS: &[Opt] = &[
+    Opt {
+        key: "name",
+        placeholder: "NAME",
+        noun: "cluster name",
+        kind: Kind::Label,
+        required: false,
+        fallback: Fallback::Note("a name chosen by the bot, shown in the reply"),
+        about: "name of the new cluster",
+    },
+    Opt {
+        key: "user",
+        placeholder: "USER",
+        noun: "SSH user",
+        kind: Kind::User,
+        required: false,
+        fallback: Fallback::Note("the bot's configured SSH user"),
+        about: "SSH user on the hosts (needs passwordless sudo)",
+    },
+    Opt {
+        key: "port",
+        placeholder: "PORT",
+        noun: "SSH port",
+        kind: Kind::Int { min: 1, max: 65535 },
+        required: false,
+        fallback: Fallback::Note("the bot's configured SSH port"),
+        about: "SSH port on the hosts",
+    },
+    Opt {
+        key: "k8s",
+        placeholder: "MINOR",
+        noun: "Kubernetes version",
+        kind: Kind::K8sMinor,
+        required: false,
+        fallback: Fallback::Note("the bot's configured version"),
+        about: "Kubernetes minor version to install",
+    },
+    Opt {
+        key: "pod-cidr",
+        placeholder: "CIDR",
+        noun: "pod network",
+        kind: Kind::Cidr,
+        required: false,
+        fallback: Fallback::Note("the bot's configured pod network"),
+        about: "address range for pods; must not overlap the hosts' network",
+    },
+];
+
+/// This family's commands, in the order `/help` lists them.
+pub(super) static SPECS: &[Spec] = &[
+    Spec {
+        path: "cluster create",
+        aliases: &[],
+        group: Group::Clusters,
+        summary: "install Kubernetes on lab hosts",
+        details: "Connects to every host over SSH, checks it and installs Kubernetes: the first \
+            address becomes the control plane, the others workers. Runs as a job; follow it with \
+            /job ID. With dry-run the bot only connects and checks the hosts, changing nothing.",
+        positionals: &[HOSTS],
+        options: CLUSTER_OPTIONS,
+        flags: &[Flag {
+            word: "dry-run",
+            about: "only connect to and check the hosts",
+        }],
+        examples: &[
+            "/cluster create 10.0.0.11 10.0.0.12 10.0.0.13 name=lab-1",
+            "/cluster create 10.0.0.11 user=ubuntu k8s=1.31 dry-run",
+        ],
+        access: Access::Operator,
+        mutating: true,
+        build: cluster_create,
+    },
+    Spec {
+        path: "cluster plan",
+        aliases: &[],
+        group: Group::Clusters,
+        summary: "show what /cluster create would do, without installing",
+        details: "Connects to the hosts, checks them and shows the installation plan: roles, \
+            versions and the steps /cluster create would run. Installs nothing.",
+        positionals: &[HOSTS],
+        options: CLUSTER_OPTIONS,
+        flags: &[],
+        examples: &["/cluster plan 10.0.0.11 10.0.0.12 name=lab-1"],
+        access: Access::Operator,
+        mutating: true,
+        build: cluster_plan,
+    },
+    Spec {
+        path: "cluster list",
+        aliases: &[],
+        group: Group::Clusters,
+        summary: "list the clusters the bot manages",
+        details: "Lists every cluster with its control plane, node count and state, and marks \
+            the room's current cluster.",
+        positionals: &[],
+        options: &[],
+        flags: &[],
+        examples: &["/cluster list"],
+        access: Access::Viewer,
+        mutating: false,
+        build: cluster_list,
+    },
+    Spec {
+        path: "cluster status",
+        aliases: &[],
+        group: Group::Clusters,
+        summary: "show the nodes and health of a cluster",
+        details: "Shows the nodes, their versions and readiness, and the installed Generic \
+            Enablers of a cluster. Without NAME: the room's current cluster.",
+        positionals: &[Pos {
+            min: 0,
+            ..CLUSTER_NAME
+        }],
+        options: &[],
+        flags: &[],
+        examples: &["/cluster status", "/cluster status lab-1"],
+        access: Access::Viewer,
+        mutating: false,
+        build: cluster_status,
+    },
+    Spec {
+        path: "cluster use",
+        aliases: &[],
+        group: Group::Clusters,
+        summary: "make a cluster the room's current one",
+        details: "Commands in this room that take cluster= act on this cluster when cluster= \
+            is not given.",
+        positionals: &[CLUSTER_NAME],
+        options: &[],
+        flags: &[],
+        examples: &["/cluster use lab-1"],
+        access: Access::Operator,
+        mutating: true,
+        build: cluster_use,
+    },
+    Spec {
+        path: "cluster delete",
+        aliases: &[],
+        group: Group::Clusters,
+        summary: "tear down a cluster (asks for confirmation)",
+        details: "Without confirm= the bot replies with what would be deleted and a \
+            confirmation code; send the command again with confirm=CODE to go ahead. The hosts \
+            are reset and the cluster is forgotten. This cannot be undone.",
+        positionals: &[CLUSTER_NAME],
+        options: &[Opt {
+            key: "confirm",
+            placeholder: "CODE",
+            noun: "confirmation code",
+            kind: Kind::Code,
+            required: false,
+            fallback: Fallback::Note("none; the bot asks for confirmation"),
+            about: "the code from the bot's confirmation request",
+        }],
+        flags: &[],
+        examples: &[
+            "/cluster delete lab-1",
+            "/cluster delete lab-1 confirm=k3x9p2",
+        ],
+        access: Access::Operator,
+        mutating: true,
+        build: cluster_delete,
+    },
+    Spec {
+        path: "host forget",
+        aliases: &[],
+        group: Group::Clusters,
+        summary: "forget a host's pinned SSH key",
+        details: "The bot pins each host's SSH key on first contact and refuses a host whose key \
+            changed. After reinstalling a host, forget its key so it can be pinned again.",
+        positionals: &[Pos {
+            key: "ip",
+            placeholder: "IP",
+            noun: "address",
+            kind: Kind::Ip,
+            min: 1,
+            max: 1,
+            unique: false,
+            about: "the host whose key to forget",
+        }],
+        options: &[],
+        flags: &[],
+        examples: &["/host forget 10.0.0.12"],
+        access: Access::Admin,
+        mutating: true,
+        build: host_forget,
+    },
+];
+
+fn cluster_args(a: &mut Args, dry_run: bool) -> Result<ClusterArgs, ParseError> {
+    Ok(ClusterArgs {
+        hosts: a.many("ip")?,
+        name: a.opt("name")?,
+        user: a.opt("user")?,
+        port: a.opt("port")?,
+        k8s: a.opt("k8s")?,
+        pod_cidr: a.opt("pod-cidr")?,
+        dry_run,
+    })
+}
+
+fn cluster_create(a: &mut Args) -> Built {
+    let dry_run = a.flag("dry-run");
+    Ok(Command::ClusterCreate(cluster_args(a, dry_run)?))
+}
+
+/// A plan never changes the hosts, so its `dry_run` is always true.
+fn cluster_plan(a: &mut Args) -> Built {
+    Ok(Command::ClusterPlan(cluster_args(a, true)?))
+}
+
+fn cluster_list(_: &mut Args) -> Built {
+    Ok(Command::ClusterList)
+}
+
+fn cluster_status(a: &mut Args) -> Built {
+    Ok(Command::ClusterStatus {
+        name: a.opt("name")?,
+    })
+}
+
+fn cluster_use(a: &mut Args) -> Built {
+    Ok(Command::ClusterUse {
+        name: a.one("name")?,
+    })
+}
+
+fn cluster_delete(a: &mut Args) -> Built {
+    Ok(Command::ClusterDelete {
+        name: a.one("name")?,
+        confirm: a.opt("confirm")?,
+    })
+}
+
+fn host_forget(a: &mut Args) -> Built {
+    Ok(Command::HostForget { ip: a.one("ip")? })
+}

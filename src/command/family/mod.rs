@@ -1,0 +1,20 @@
+//! The commands of the grammar, by family, each declared once: a family's file holds its
+//! commands' spec rows (words, arguments, options, help text, examples, access) and their
+//! builders. Adding a command means one entry in its family's file, one
+//! [`Command`](super::Command) variant and one arm in the dispatcher.
+
+mod cluster;
+mod ge;
+mod general;
+mod jobs;
+
+use super::spec::Spec;
+
+/// Every command spec, in the order `/help` lists them.
+pub(crate) fn specs() -> impl Iterator<Item = &'static Spec> + Clone {
+    cluster::SPECS
+        .iter()
+        .chain(ge::SPECS)
+        .chain(jobs::SPECS)
+        .chain(general::SPECS)
+}

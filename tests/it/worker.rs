@@ -9,7 +9,7 @@ use labkube::progress::{ProgressEvent, RecordingSink};
 use labkube::store::{Enqueued, JobKind, JobState, JobStore, MemoryStore, Requester, StepRecord};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{new_job, selftest};
+use labkube_testkit::support::{new_job, selftest};
 
 /// A worker running in a task.
 struct Running {

@@ -13,6 +13,7 @@ mod crash;
 mod dispatch;
 mod docs;
 mod ge;
+mod kube_wait;
 mod live_progress;
 mod matrix;
 mod shutdown;

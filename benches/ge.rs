@@ -1,8 +1,8 @@
 //! GE benchmark: `cargo bench --bench ge`.
 //!
-//! The in-process bot of the integration tests (`tests/it/ge/rig.rs`: the real dispatcher,
+//! The in-process bot of the integration tests (`labkube_testkit::ge_rig`: the real dispatcher,
 //! worker, live progress and sled store, with a recording chat) against the fake API server
-//! (`tests/it/fakekube`), reached through kube-rs over loopback HTTP.
+//! (`labkube_testkit::fakekube`), reached through kube-rs over loopback HTTP.
 //!
 //! 1. Rollout completion to final chat post, over 50 upgrades of orion: from the moment the
 //!    fake's Deployment status first says the rollout is complete (read from the fake's memory
@@ -14,17 +14,7 @@
 //!    "queued job" acknowledgement being sent. The peer is the same acknowledgement for
 //!    `/selftest` jobs on the idle bot in the same run.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
-
-#[path = "../tests/it/fakekube/mod.rs"]
-#[allow(dead_code, unused_imports)]
-mod fakekube;
-#[path = "common/report.rs"]
-mod report;
-#[path = "../tests/it/ge/rig.rs"]
-mod rig;
-#[path = "../tests/it/support.rs"]
-mod support;
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,9 +24,9 @@ use hdrhistogram::Histogram;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::runtime::wait::{await_condition, conditions};
 use labkube::store::JobStore;
-use report::{ms, table};
-use rig::{Rig, RigOptions};
-use support::Sent;
+use labkube_testkit::ge_rig::{Rig, RigOptions};
+use labkube_testkit::report::{ms, table};
+use labkube_testkit::support::Sent;
 
 const ROLLOUTS: usize = 50;
 const ROUNDS: usize = 5;

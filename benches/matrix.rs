@@ -16,31 +16,16 @@
 //! cached venv, and the Telegram emulator, like the tests). `LABKUBE_BENCH_BIN=path` measures
 //! another build of the bot (another profile, say) instead of the bench profile's.
 
-#[path = "common/memory.rs"]
-mod memory;
-#[path = "../tests/it/tgapi.rs"]
-#[allow(dead_code)]
-mod tgapi;
-#[path = "common/tguser.rs"]
-mod tguser;
-
-#[path = "../tests/it/conformance/mod.rs"]
-#[allow(dead_code)]
-mod conformance;
-#[path = "../tests/it/synapse.rs"]
-#[allow(dead_code)]
-mod synapse;
-#[path = "../tests/it/matrix/user.rs"]
-#[allow(dead_code)]
-mod user;
-
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use conformance::{TestUser, wait_for};
+use labkube_testkit::conformance::matrix_user;
+use labkube_testkit::conformance::{TestUser, wait_for};
+use labkube_testkit::memory::Resident;
+use labkube_testkit::stats::{max, percentile};
+use labkube_testkit::{synapse, tgapi, tguser};
 use matrix_sdk::ruma::api::client::room::create_room::v3::{Request as CreateRoom, RoomPreset};
 use matrix_sdk::ruma::events::room::member::MembershipState;
-use memory::Resident;
 
 const IDLE: Duration = Duration::from_secs(60);
 const PEER_COMMANDS: usize = 50;
@@ -63,7 +48,7 @@ async fn run() {
     let bot = synapse.register("labkube", "bot-password", false).await;
     let op_id = synapse.register("op", "op-password", false).await;
     let url = synapse.url();
-    let op = user::login(&url, "op", "op-password").await;
+    let op = matrix_user::login(&url, "op", "op-password").await;
     let mut req = CreateRoom::new();
     req.preset = Some(RoomPreset::PrivateChat);
     req.invite = vec![bot.as_str().try_into().unwrap()];
@@ -79,7 +64,7 @@ async fn run() {
     std::fs::write(dir.path().join("config.toml"), config).unwrap();
     let log_path = dir.path().join("bot.log");
     let mut child = start_bot(dir.path(), &log_path);
-    let me = user::MatrixUser::watch(op.clone(), room.room_id(), &bot);
+    let me = matrix_user::MatrixUser::watch(op.clone(), room.room_id(), &bot);
     let bot_id: matrix_sdk::ruma::OwnedUserId = bot.as_str().try_into().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -140,7 +125,7 @@ async fn run() {
         "person's round trip, 20 jobs running",
         loaded_rtt.into_iter(),
     );
-    let own_p99 = pct(loaded.iter().map(|s| s.0).collect(), 0.99);
+    let own_p99 = percentile(&loaded.iter().map(|s| s.0).collect::<Vec<_>>(), 0.99);
     let verdict = if own_p99 <= 50.0 { "met" } else { "MISSED" };
     println!("\ntarget p99 of the bot's own time <= 50 ms: {verdict} ({own_p99:.2} ms)");
     println!(
@@ -334,20 +319,13 @@ fn strip_ansi(s: &str) -> String {
     out
 }
 
-fn pct(mut v: Vec<f64>, q: f64) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let i = ((v.len() as f64 * q).ceil() as usize).clamp(1, v.len()) - 1;
-    v[i]
-}
-
 fn row(name: &str, v: impl Iterator<Item = f64>) {
     let v: Vec<f64> = v.collect();
-    let max = v.iter().copied().fold(0.0, f64::max);
     println!(
         "| {name} | {} | {:.2} | {:.2} | {:.2} |",
         v.len(),
-        pct(v.clone(), 0.5),
-        pct(v, 0.99),
-        max
+        percentile(&v, 0.5),
+        percentile(&v, 0.99),
+        max(&v)
     );
 }

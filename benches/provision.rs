@@ -5,7 +5,7 @@
 //! The same step scripts run by labkube ([`Batch`]: one russh connection per host, each step a
 //! channel on every host at once, progress recorded per host) and by `ansible-playbook`
 //! (pipelining on, forks = host count, linear strategy, ControlPersist as by default) against the
-//! same OpenSSH sshd hosts on 127.0.0.N (the integration tests' harness, `tests/it/sshd.rs`), in
+//! same OpenSSH sshd hosts on 127.0.0.N (`labkube_testkit::sshd`, as the tests), in
 //! the same run:
 //! - overhead: 20 steps with empty bodies (`:`) on 3 hosts; wall time per step;
 //! - fan-out: 10 steps of `sleep 1` on 1 and on 30 hosts; wall time of the 10 steps.
@@ -30,10 +30,6 @@
 // A benchmark: any failure should stop it loudly, so unwrap/expect are fine here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/it/sshd.rs"]
-#[allow(dead_code)]
-mod sshd;
-
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -49,7 +45,8 @@ use labkube::provision::ssh::{MemoryHostKeys, SshConfig, SshConnector};
 use labkube::store::{
     JobKind, JobStore, MemoryStore, NewJob, Origin, Requester, SelftestJob, SledStore,
 };
-use sshd::{ClientKey, SshdHost};
+use labkube_testkit::sshd::{self, ClientKey, SshdHost};
+use labkube_testkit::stats::{mean, median, ms_or_s as fmt, percentile};
 
 /// Overhead scenario: hosts and empty steps.
 const OVERHEAD_HOSTS: usize = 3;
@@ -739,13 +736,13 @@ fn report(
         None,
     );
     let (raw_p90, shell_p90) = (
-        pct(&an_steps(ovh_raw), 90.0),
-        pct(&an_steps(ovh_shell), 90.0),
+        percentile(&an_steps(ovh_raw), 0.90),
+        percentile(&an_steps(ovh_shell), 0.90),
     );
     row(
         &ovh,
         "wall per step, p90",
-        pct(&lk, 90.0),
+        percentile(&lk, 0.90),
         raw_p90,
         shell_p90,
         pick(raw_p90, shell_p90),
@@ -973,36 +970,6 @@ fn verdict(met: bool) -> &'static str {
 
 fn ratio_of(a: Duration, b: Duration) -> f64 {
     a.as_secs_f64() / b.as_secs_f64()
-}
-
-fn fmt(d: Duration) -> String {
-    let ms = d.as_secs_f64() * 1000.0;
-    if ms >= 1000.0 {
-        format!("{:.3} s", ms / 1000.0)
-    } else {
-        format!("{ms:.2} ms")
-    }
-}
-
-fn median(samples: &[Duration]) -> Duration {
-    let mut v = samples.to_vec();
-    v.sort();
-    match v.len() {
-        0 => Duration::ZERO,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2,
-    }
-}
-
-fn mean(samples: &[Duration]) -> Duration {
-    samples.iter().sum::<Duration>() / samples.len().max(1) as u32
-}
-
-fn pct(samples: &[Duration], p: f64) -> Duration {
-    let mut v = samples.to_vec();
-    v.sort();
-    let i = ((p / 100.0) * (v.len() as f64 - 1.0)).round() as usize;
-    v.get(i).copied().unwrap_or_default()
 }
 
 fn sshd_version() -> String {

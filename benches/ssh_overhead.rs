@@ -1,6 +1,6 @@
 //! SSH overhead benchmark: `cargo bench --bench ssh_overhead`.
 //!
-//! Against 3 real sshd hosts (the integration tests' harness, `tests/it/sshd.rs`), the wall time
+//! Against 3 real sshd hosts (`labkube_testkit::sshd`, as the tests), the wall time
 //! of one `true` command, measured three ways on the same hosts in the same run:
 //! - labkube's [`SshSession`]: 200 sequential scripts per host over one kept connection (a new
 //!   channel each);
@@ -13,10 +13,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../tests/it/sshd.rs"]
-#[allow(dead_code)]
-mod sshd;
-
 use std::net::IpAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -25,7 +21,8 @@ use std::time::{Duration, Instant};
 
 use labkube::provision::remote::{RemoteExec, Script, Target};
 use labkube::provision::ssh::{MemoryHostKeys, SshConfig, SshConnector};
-use sshd::{ClientKey, SshdHost};
+use labkube_testkit::sshd::{self, ClientKey, SshdHost};
+use labkube_testkit::stats::{mean, ms, percentile};
 
 const HOSTS: usize = 3;
 const RUNS: usize = 200;
@@ -86,7 +83,7 @@ fn main() {
     println!(
         "\nlabkube connect (TCP + handshake + login), per host: mean {} (p50 {})",
         ms(mean(&russh_connect)),
-        ms(pct(&russh_connect, 50.0))
+        ms(percentile(&russh_connect, 0.50))
     );
 }
 
@@ -216,26 +213,11 @@ fn row(name: &str, samples: &[Duration], base: Duration) {
         "| {name} | {} | {} | {} | {} | {} | {:.1}x |",
         samples.len(),
         ms(m),
-        ms(pct(samples, 50.0)),
-        ms(pct(samples, 90.0)),
-        ms(pct(samples, 99.0)),
+        ms(percentile(samples, 0.50)),
+        ms(percentile(samples, 0.90)),
+        ms(percentile(samples, 0.99)),
         m.as_secs_f64() / base.as_secs_f64()
     );
-}
-
-fn mean(samples: &[Duration]) -> Duration {
-    samples.iter().sum::<Duration>() / samples.len().max(1) as u32
-}
-
-fn pct(samples: &[Duration], p: f64) -> Duration {
-    let mut v = samples.to_vec();
-    v.sort();
-    let i = ((p / 100.0) * (v.len() as f64 - 1.0)).round() as usize;
-    v.get(i).copied().unwrap_or_default()
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn sshd_version() -> String {

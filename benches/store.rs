@@ -21,6 +21,7 @@ use labkube::store::{
     GeInstallSpec, GeJob, GeTarget, Job, JobKind, JobState, JobStore, NewJob, Origin, Requester,
     SledStore, StepRecord,
 };
+use labkube_testkit::stats::ms;
 
 type R<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
@@ -251,10 +252,6 @@ fn dir_size(path: &Path) -> R<u64> {
         };
     }
     Ok(total)
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
 
 fn row(what: &str, ours: String, peer: String, ratio: f64, target: &str, verdict: &str) {

@@ -12,27 +12,18 @@
 //! 2. Resident memory of the bot with the Telegram adapter connected: idle after start-up,
 //!    and after the loaded run.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
-
-#[path = "common/memory.rs"]
-mod memory;
-#[path = "common/report.rs"]
-mod report;
-#[path = "../tests/it/tgapi.rs"]
-mod tgapi;
-#[path = "common/tguser.rs"]
-mod tguser;
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use memory::Resident;
-use report::{ms, table};
+use labkube_testkit::memory::Resident;
+use labkube_testkit::report::{ms, table};
+use labkube_testkit::tgapi::{TOKEN, TgApi};
+use labkube_testkit::tguser::{ADMIN, GROUP, User};
 use serde_json::json;
-use tgapi::{TOKEN, TgApi};
-use tguser::{ADMIN, GROUP, User};
 
 const COMMANDS: usize = 200;
 const RUNNING: usize = 20;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares this machine for the SSH integration tests and the ssh_overhead benchmark
-# (tests/it/sshd.rs starts real OpenSSH sshd processes on 127.0.0.N). Idempotent: run it as
+# (testkit/src/sshd.rs starts real OpenSSH sshd processes on 127.0.0.N). Idempotent: run it as
 # often as you like; it only adds what is missing.
 #
 # What it sets up:

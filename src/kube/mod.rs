@@ -28,8 +28,6 @@ pub mod run;
 pub mod validate;
 pub mod wait;
 pub mod wait_eval;
-#[cfg(test)]
-mod wait_fake;
 mod watch;
 pub mod workload;
 

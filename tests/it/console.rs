@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Bot, fast_config};
+use labkube_testkit::support::{Bot, fast_config};
 
 const LIMIT: Duration = Duration::from_secs(30);
 

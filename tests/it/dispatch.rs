@@ -13,7 +13,7 @@ use labkube::store::{
 };
 use std::sync::Arc;
 
-use crate::support::{RecordingChat, Sent};
+use labkube_testkit::support::{RecordingChat, Sent};
 
 struct Rig {
     store: Arc<MemoryStore>,

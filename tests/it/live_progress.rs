@@ -8,7 +8,7 @@ use labkube::chat::LiveProgress;
 use labkube::progress::{MessageRef, ProgressEvent, ProgressSink};
 use labkube::store::{Job, JobState, JobStore, MemoryStore, Step};
 
-use crate::support::{RecordingChat, Sent, new_job, selftest};
+use labkube_testkit::support::{RecordingChat, Sent, new_job, selftest};
 
 fn job(store: &MemoryStore, steps: u32) -> Job {
     let id = store

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use labkube::store::{JobState, JobStore, SledStore};
 
-use crate::support::{Bot, fast_config};
+use labkube_testkit::support::{Bot, fast_config};
 
 const LIMIT: Duration = Duration::from_secs(30);
 

@@ -11,7 +11,7 @@ use labkube::store::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{new_job, selftest};
+use labkube_testkit::support::{new_job, selftest};
 
 /// A worker running in a task.
 struct Running {

@@ -8,9 +8,9 @@ use std::time::Duration;
 use labkube::store::{JobState, JobStore, SledStore};
 
 use super::Site;
-use crate::commands::calls::calls_of;
-use crate::commands::hosts::Flavour;
-use crate::support::Bot;
+use labkube_testkit::lab::calls::calls_of;
+use labkube_testkit::lab::hosts::Flavour;
+use labkube_testkit::support::Bot;
 
 const LIMIT: Duration = Duration::from_secs(90);
 

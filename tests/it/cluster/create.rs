@@ -5,8 +5,8 @@ use labkube::progress::ProgressEvent;
 use labkube::store::{ClusterJob, JobKind, JobState, JobStore, SelftestJob, Space};
 
 use super::Site;
-use crate::commands::calls::calls_of;
-use crate::commands::hosts::Flavour;
+use labkube_testkit::lab::calls::calls_of;
+use labkube_testkit::lab::hosts::Flavour;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_converge_and_delete_a_mixed_cluster() {

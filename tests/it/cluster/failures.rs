@@ -4,9 +4,9 @@
 use labkube::store::{ClusterJob, HostState, JobKind, JobState, JobStore, Requester};
 
 use super::{Site, failure};
-use crate::commands::calls::calls_of;
-use crate::commands::hosts::Flavour;
-use crate::sshd::{ClientKey, PASSWORD_SUDO_USER};
+use labkube_testkit::lab::calls::calls_of;
+use labkube_testkit::lab::hosts::Flavour;
+use labkube_testkit::sshd::{ClientKey, PASSWORD_SUDO_USER};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_worker_is_named_then_a_second_create_converges() {
@@ -55,7 +55,7 @@ async fn an_unreachable_host_fails_the_connect_step_and_names_it() {
     let site = Site::new(&[Flavour::Debian, Flavour::Debian]);
     let mut spec = site.spec("lab-3");
     // A fresh loopback address where nothing listens.
-    let nobody = crate::sshd::reserve_loopbacks(1)[0];
+    let nobody = labkube_testkit::sshd::reserve_loopbacks(1)[0];
     spec.hosts.push(std::net::IpAddr::V4(nobody));
     let job = site.run(JobKind::Cluster(ClusterJob::Create(spec))).await;
     let reason = failure(&job);
@@ -119,7 +119,7 @@ async fn a_refused_key_and_a_changed_host_key_are_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sudo_wanting_a_password_is_reported_as_such() {
-    crate::sshd::require_users();
+    labkube_testkit::sshd::require_users();
     let site = Site::new(&[Flavour::Debian, Flavour::Debian]);
     let job = site
         .run_with(

@@ -1,9 +1,9 @@
 //! Whole clusters created as the engine creates them, created again, and the join token's
 //! path through them.
 
-use super::calls::{Call, calls_of, mutating, node_table};
-use super::hosts::Flavour;
-use super::lab::{FLANNEL_VERSION, HELM_VERSION, Lab};
+use labkube_testkit::lab::calls::{Call, calls_of, mutating, node_table};
+use labkube_testkit::lab::hosts::Flavour;
+use labkube_testkit::lab::{FLANNEL_VERSION, HELM_VERSION, Lab};
 
 fn all_args(calls: &[Call]) -> Vec<&str> {
     calls

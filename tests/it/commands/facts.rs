@@ -1,8 +1,8 @@
 //! What `facts` reports, before and after a create.
 
-use super::calls::{mutating, parse_facts};
-use super::hosts::Flavour;
-use super::lab::Lab;
+use labkube_testkit::lab::Lab;
+use labkube_testkit::lab::calls::{mutating, parse_facts};
+use labkube_testkit::lab::hosts::Flavour;
 
 #[test]
 fn facts_report_the_host_and_its_busy_ports() {

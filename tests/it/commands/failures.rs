@@ -1,9 +1,9 @@
 //! Steps that fail: injected tool failures, bad parameters, truncated uploads, kubeadm's
 //! preflight, bad downloads, another Kubernetes minor.
 
-use super::calls::{JoinLine, mutating, node_table, parse_facts};
-use super::hosts::Flavour;
-use super::lab::Lab;
+use labkube_testkit::lab::Lab;
+use labkube_testkit::lab::calls::{JoinLine, mutating, node_table, parse_facts};
+use labkube_testkit::lab::hosts::Flavour;
 
 #[test]
 fn injected_failures_fail_the_step_with_the_tools_message() {

@@ -2,7 +2,7 @@
 
 use labkube::provision::os::{OsFamily, OsInfo};
 
-use super::hosts::os_release;
+use labkube_testkit::lab::hosts::os_release;
 
 struct Case {
     file: &'static str,

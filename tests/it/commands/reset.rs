@@ -1,8 +1,8 @@
 //! `reset`: what it removes, what it keeps, and that it is idempotent.
 
-use super::calls::{calls_of, mutating, parse_facts};
-use super::hosts::Flavour;
-use super::lab::Lab;
+use labkube_testkit::lab::Lab;
+use labkube_testkit::lab::calls::{calls_of, mutating, parse_facts};
+use labkube_testkit::lab::hosts::Flavour;
 
 /// After a create (and flannel having run on every node), reset on every host removes what
 /// the install steps added; a second reset changes nothing.

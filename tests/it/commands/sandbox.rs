@@ -1,8 +1,8 @@
 //! The test world itself: stand-ins serve no network and refuse the real host; scripts run
 //! without a network and with a read-only `/`.
 
-use super::hosts::Flavour;
-use super::lab::Lab;
+use labkube_testkit::lab::Lab;
+use labkube_testkit::lab::hosts::Flavour;
 
 #[test]
 fn stand_ins_never_reach_the_network_or_the_real_host() {
@@ -26,7 +26,7 @@ fn stand_ins_never_reach_the_network_or_the_real_host() {
     assert_eq!(run.status, Some(4), "{run}");
     assert!(run.stderr.contains("no fixture"), "{run}");
     // Without a per-host root a stand-in refuses to act (exit 97), whatever it was asked.
-    let out = std::process::Command::new(crate::commands::lab::standins().join("kubeadm"))
+    let out = std::process::Command::new(labkube_testkit::lab::standins().join("kubeadm"))
         .args(["reset", "-f"])
         .env_remove("LABKUBE_ROOT")
         .env("LABKUBE_RECORD", "/dev/null")

@@ -7,8 +7,8 @@ use std::process::Command;
 use labkube::provision::os::OsInfo;
 use labkube::provision::scripts::{self, OS_FOLDERS, STEPS};
 
-use super::hosts::os_release;
-use super::lab::{CRATE, standins};
+use labkube_testkit::lab::hosts::os_release;
+use labkube_testkit::lab::{CRATE, standins};
 
 const SUPPORTED: &[&str] = &[
     "ubuntu-24.04",

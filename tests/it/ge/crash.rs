@@ -6,8 +6,8 @@ use std::time::Duration;
 use labkube::kube::release::Release;
 use labkube::store::{JobState, JobStore, SledStore};
 
-use crate::fakekube::{FakeKube, FakeOptions};
-use crate::support::Bot;
+use labkube_testkit::fakekube::{FakeKube, FakeOptions};
+use labkube_testkit::support::Bot;
 
 const LIMIT: Duration = Duration::from_secs(60);
 

@@ -3,7 +3,7 @@
 use labkube::kube::release::Status;
 use labkube::store::{JobState, JobStore};
 
-use super::rig::Rig;
+use labkube_testkit::ge_rig::Rig;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn install_orion_with_its_mongodb_into_demo() {

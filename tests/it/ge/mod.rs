@@ -6,5 +6,4 @@
 mod crash;
 mod lifecycle;
 mod refusals;
-mod rig;
 mod rollback;

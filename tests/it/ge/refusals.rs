@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use labkube::store::{JobState, JobStore};
 
-use super::rig::Rig;
+use labkube_testkit::ge_rig::Rig;
 
 async fn refused(rig: &Rig, user: &str, text: &str, needle: &str) {
     let jobs = rig.last_job();

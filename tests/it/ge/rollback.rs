@@ -4,7 +4,7 @@
 use labkube::kube::release::{Action, Status};
 use labkube::store::JobState;
 
-use super::rig::{Rig, RigOptions};
+use labkube_testkit::ge_rig::{Rig, RigOptions};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_upgrade_rolls_back_automatically_and_says_so() {

@@ -3,8 +3,6 @@
 //! room, plus what is Matrix's own (history on the first start, commands sent while the bot
 //! was down).
 
-mod user;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,10 +12,10 @@ use matrix_sdk::ruma::api::client::room::create_room::v3::{Request as CreateRoom
 use matrix_sdk::ruma::events::room::member::MembershipState;
 use matrix_sdk::ruma::{OwnedUserId, RoomId};
 
-use crate::conformance::{self, Platform, TestUser, WAIT};
-use crate::support::{Daemon, LogOnPanic};
-use crate::synapse::Synapse;
-use user::{MatrixUser, login};
+use labkube_testkit::conformance::matrix_user::{MatrixUser, login};
+use labkube_testkit::conformance::{self, Platform, TestUser, WAIT};
+use labkube_testkit::support::{Daemon, LogOnPanic};
+use labkube_testkit::synapse::Synapse;
 
 const BOT_PASSWORD: &str = "bot-password";
 /// The bot's log filter: matrix-sdk's own info lines would drown the bot's.

@@ -8,7 +8,9 @@ use labkube::provision::remote::{Connector, HostKeyStore, RemoteError, RemoteExe
 use labkube::provision::ssh::{MemoryHostKeys, SshConnector};
 
 use super::{CONNECT_TIMEOUT, config, connector, root_session, script, target};
-use crate::sshd::{ClientKey, SshdHost, free_port, next_loopback, require_sshd, write_known_hosts};
+use labkube_testkit::sshd::{
+    ClientKey, SshdHost, free_port, next_loopback, require_sshd, write_known_hosts,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_port_is_a_connect_error_within_the_timeout() {

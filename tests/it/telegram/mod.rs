@@ -4,7 +4,6 @@
 //! command menu, per-chat edit pacing, other bots).
 
 mod own;
-mod user;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,10 +11,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::json;
 
-use crate::conformance::{self, Platform, TestUser};
-use crate::support::{Daemon, LogOnPanic};
-use crate::tgapi::{TOKEN, TgApi};
-use user::TgUser;
+use labkube_testkit::conformance::tg_user::TgUser;
+use labkube_testkit::conformance::{self, Platform, TestUser};
+use labkube_testkit::support::{Daemon, LogOnPanic};
+use labkube_testkit::tgapi::{TOKEN, TgApi};
 
 /// The operator (an admin) and a stranger, by Telegram user id.
 pub const OP: i64 = 1001;

@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::user::TgUser;
 use super::{GROUP, TelegramPlatform};
-use crate::conformance::{BotMessage, Platform, TestUser, WAIT, wait_for};
-use crate::support::LogOnPanic;
-use crate::tgapi::BOT_USERNAME;
+use labkube_testkit::conformance::tg_user::TgUser;
+use labkube_testkit::conformance::{BotMessage, Platform, TestUser, WAIT, wait_for};
+use labkube_testkit::support::LogOnPanic;
+use labkube_testkit::tgapi::BOT_USERNAME;
 
 fn job_number(m: &BotMessage) -> String {
     let rest = m.text.split("job #").nth(1).unwrap_or("");

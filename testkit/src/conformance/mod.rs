@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+pub mod matrix_user;
+pub mod tg_user;
+
 /// How long any single expectation may take.
 pub const WAIT: Duration = Duration::from_secs(30);
 

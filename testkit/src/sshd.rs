@@ -1,5 +1,5 @@
-//! Real OpenSSH `sshd` hosts for tests (and the `ssh_overhead` benchmark, which includes this
-//! file with `#[path]`, so it uses only std and `tempfile`).
+//! Real OpenSSH `sshd` hosts for tests and the `ssh_overhead` and `provision` benchmarks (it
+//! uses only std and `tempfile`).
 //!
 //! Every [`SshdHost`] is its own "machine": its own loopback address 127.0.0.N (N from 10 up, a
 //! process-wide counter, so parallel tests never collide), a free port, its own ed25519 host key

@@ -13,7 +13,7 @@ use matrix_sdk::ruma::{OwnedRoomId, RoomId};
 use matrix_sdk::{Client, Room};
 use serde_json::Value;
 
-use crate::conformance::{BotMessage, TestUser};
+use super::{BotMessage, TestUser};
 
 /// One recorded message: room, sender, event id, content as JSON.
 type Seen = (String, String, String, Value);

@@ -12,6 +12,28 @@ use labkube::chat::{ChatError, Replier};
 use labkube::progress::MessageRef;
 use labkube::store::{JobKind, NewJob, Origin, Requester, SelftestJob};
 
+/// The `labkube` binary of this build: `target/<profile>/labkube`, which Cargo builds before
+/// the integration tests and benchmarks of the package. `CARGO_BIN_EXE_labkube` (which Cargo
+/// sets at compile time for those targets only, so this library cannot use it) names it too.
+pub fn labkube_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("CARGO_BIN_EXE_labkube") {
+        return path.into();
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    // target/<profile>/deps/<test or bench>-<hash> → target/<profile>/labkube
+    let mut dir = exe.parent().expect("the test binary's directory");
+    if dir.ends_with("deps") {
+        dir = dir.parent().expect("the profile's directory");
+    }
+    let bin = dir.join("labkube");
+    assert!(
+        bin.is_file(),
+        "no labkube binary at {} (built by `cargo test` / `cargo bench`)",
+        bin.display()
+    );
+    bin
+}
+
 /// A new job of `kind` from `alice` in room `r1`.
 pub fn new_job(kind: JobKind) -> NewJob {
     NewJob {
@@ -113,7 +135,7 @@ pub struct Bot {
 impl Bot {
     /// Starts `labkube console --config <config> --data <data>`.
     pub fn console(config: &Path, data: &Path) -> Bot {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_labkube"))
+        let mut child = Command::new(labkube_bin())
             .args(["console", "--config"])
             .arg(config)
             .arg("--data")
@@ -255,7 +277,7 @@ impl Daemon {
             .append(true)
             .open(dir.join("bot.log"))
             .unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_labkube"));
+        let mut cmd = Command::new(labkube_bin());
         cmd.args(["run", "--config"])
             .arg(dir.join("config.toml"))
             .env("HOME", dir)

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::tgapi::{Http, TOKEN};
+use crate::tgapi::{Http, TOKEN};
 
 /// The lab group the benchmarks' bots allow.
 pub const GROUP: i64 = -1009;

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use labkube::provision::os::OsInfo;
 
-use super::lab::CRATE;
+use super::CRATE;
 
 /// A real os-release file from `tests/fixtures/os-release`.
 pub fn os_release(name: &str) -> String {

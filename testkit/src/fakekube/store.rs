@@ -221,6 +221,43 @@ impl State {
         (obj, true)
     }
 
+    /// Stores `obj` exactly as given (status, generation and uid included, where it has them), as
+    /// a scripted cluster: the handle's [`put`](super::FakeKube::put). Assigns what it lacks
+    /// like [`insert`](State::insert) and a new resourceVersion; records ADDED or MODIFIED.
+    pub fn put(&mut self, res: &'static str, mut obj: Value) -> Value {
+        let def = resources::known(res);
+        let k = key(&obj);
+        let old = self.get(res, &k.0, &k.1).cloned();
+        self.rv += 1;
+        let n = self.next_counter();
+        let rv = self.rv;
+        let old_uid = old
+            .as_ref()
+            .and_then(|o| meta::at(o, &["metadata", "uid"]))
+            .cloned();
+        meta::with_map(&mut obj, &["metadata"], |m| {
+            m.entry("uid")
+                .or_insert_with(|| old_uid.unwrap_or_else(|| json!(meta::make_uid(n))));
+            m.entry("creationTimestamp")
+                .or_insert_with(|| json!(meta::now_rfc3339()));
+            m.insert("resourceVersion".into(), json!(rv.to_string()));
+            if def.generation {
+                m.entry("generation").or_insert_with(|| json!(1));
+            }
+        });
+        self.objects
+            .entry(res)
+            .or_default()
+            .insert(k.clone(), obj.clone());
+        let kind = if old.is_some() {
+            EventKind::Modified
+        } else {
+            EventKind::Added
+        };
+        self.record(res, k.0, kind, obj.clone(), old);
+        obj
+    }
+
     /// Replaces only `status` of an existing object (what controllers do through `/status`).
     pub fn set_status(
         &mut self,

@@ -28,6 +28,9 @@ pub struct FakeOptions {
     pub token: String,
     /// Number of watch events retained; watches from older versions get 410 Expired.
     pub history_limit: usize,
+    /// Whether the controllers run. Without them nothing changes but what clients write and
+    /// what the test [`put`](FakeKube::put)s: a scripted cluster.
+    pub controllers: bool,
 }
 
 impl Default for FakeOptions {
@@ -38,6 +41,7 @@ impl Default for FakeOptions {
             nodes: 1,
             token: "fake-kube-token".into(),
             history_limit: 10_000,
+            controllers: true,
         }
     }
 }
@@ -115,13 +119,15 @@ impl FakeKube {
         let addr = listener.local_addr()?;
         let running = serve(shared.clone(), listener).await;
         let controllers_stop = CancellationToken::new();
-        let controllers = tokio::spawn(controllers::run(shared.clone(), controllers_stop.clone()));
+        let controllers = opts
+            .controllers
+            .then(|| tokio::spawn(controllers::run(shared.clone(), controllers_stop.clone())));
         Ok(FakeKube {
             shared,
             addr,
             server: tokio::sync::Mutex::new(Some(running)),
             controllers_stop,
-            controllers: Some(controllers),
+            controllers,
         })
     }
 
@@ -150,11 +156,37 @@ impl FakeKube {
 
     /// A kube client for this server, built from the kubeconfig like the bot builds its own.
     pub async fn client(&self) -> Result<kube::Client, Box<dyn std::error::Error + Send + Sync>> {
-        let kc = kube::config::Kubeconfig::from_yaml(&self.kubeconfig_yaml())?;
+        self.client_with_token(&self.shared.token).await
+    }
+
+    /// A client like [`client`](FakeKube::client) that presents `token` instead of the one the
+    /// server accepts.
+    pub async fn client_with_token(
+        &self,
+        token: &str,
+    ) -> Result<kube::Client, Box<dyn std::error::Error + Send + Sync>> {
+        let yaml = self.kubeconfig_yaml().replace(
+            &format!("token: {}", self.shared.token),
+            &format!("token: {token}"),
+        );
+        let kc = kube::config::Kubeconfig::from_yaml(&yaml)?;
         let config =
             kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
                 .await?;
         Ok(kube::Client::try_from(config)?)
+    }
+
+    /// Stores `obj` (any served kind, found by its `apiVersion` and `kind`) exactly as given,
+    /// status and `metadata.generation` included, and tells the watches: what a test scripting
+    /// the cluster's state does, usually with [`FakeOptions::controllers`] off. Returns the
+    /// stored object.
+    pub fn put(&self, obj: Value) -> Value {
+        let kind = meta::str_at(&obj, &["kind"]).unwrap_or_default();
+        let api_version = meta::str_at(&obj, &["apiVersion"]).unwrap_or_default();
+        let def = resources::by_kind(kind)
+            .filter(|d| d.api_version() == api_version)
+            .unwrap_or_else(|| panic!("the fake does not serve {api_version} {kind}"));
+        self.shared.with(|st| st.put(def.plural, obj))
     }
 
     /// Changes the pod ready delay for pods not yet ready.

@@ -8,6 +8,9 @@
 //! lab directory (a script that forgot the root prefix fails instead of changing this
 //! machine), and `timeout`. Needs root (or CAP_SYS_ADMIN), as the tests here run.
 
+pub mod calls;
+pub mod hosts;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -15,11 +18,11 @@ use std::process::{Command, Stdio};
 use labkube::provision::os::OsInfo;
 use labkube::provision::scripts;
 
-use super::calls::{Call, JoinLine, parse_facts};
-use super::hosts::{Flavour, Host, os_release, prepare_root};
+use calls::{Call, JoinLine, parse_facts};
+use hosts::{Flavour, Host, os_release, prepare_root};
 
-/// The crate's root.
-pub const CRATE: &str = env!("CARGO_MANIFEST_DIR");
+/// The labkube checkout.
+pub const CRATE: &str = crate::REPO;
 /// Kubernetes minor the engine pins in these tests.
 pub const K8S_MINOR: &str = "1.33";
 /// flannel release the engine pins.

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use crate::conformance::{BotMessage, TestUser};
+use super::{BotMessage, TestUser};
 use crate::tgapi::{Http, TOKEN};
 
 /// A user in one chat.

@@ -24,7 +24,7 @@ fn modules() -> PathBuf {
     let _guard = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/scripts/test-setup-telegram.sh"
+        "/../scripts/test-setup-telegram.sh"
     );
     let status = Command::new("bash")
         .arg(script)
@@ -114,7 +114,7 @@ impl TgApi {
         let mut child = Command::new("node")
             .arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/tests/peers/telegram-compat.js"
+                "/../tests/peers/telegram-compat.js"
             ))
             .env("TG_MODULES", &self.modules)
             .env("TG_PORT", self.port.to_string())

@@ -9,8 +9,9 @@
 //! Start one with [`FakeKube::start`], point a client at [`FakeKube::kubeconfig_yaml`], drive
 //! failures through image tags (`broken`, `crash`, `badconfig`, `slow`) or
 //! [`FakeKube::fail_image`], and inspect what happened with [`FakeKube::requests`] and
-//! [`FakeKube::object`]. The simplifications against the real server are listed in `README.md`
-//! next to this file.
+//! [`FakeKube::object`]. With [`FakeOptions::controllers`] off nothing moves by itself, and a
+//! test scripts the states it wants with [`FakeKube::put`]. The simplifications against the real
+//! server are listed in `README.md` next to this file.
 
 mod apply;
 mod controllers;

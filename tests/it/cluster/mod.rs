@@ -18,10 +18,10 @@ use labkube::provision::{ConnectorFactory, Engine, Settings, StorePins};
 use labkube::store::{ClusterSpec, Job, JobKind, JobStore, MemoryStore, NewJob, Origin, Requester};
 use tokio_util::sync::CancellationToken;
 
-use crate::commands::calls::{Call, mutating};
-use crate::commands::hosts::Flavour;
-use crate::commands::lab::{Lab, standins};
-use crate::sshd::{ClientKey, SshdHost};
+use labkube_testkit::lab::calls::{Call, mutating};
+use labkube_testkit::lab::hosts::Flavour;
+use labkube_testkit::lab::{Lab, standins};
+use labkube_testkit::sshd::{ClientKey, SshdHost};
 
 /// Fake hosts, their sshd servers, the client key, and the bot's store.
 pub struct Site {
@@ -45,7 +45,7 @@ impl Site {
             .map(|(i, f)| (NAMES[i], *f))
             .collect();
         // Each fake host gets the address of the sshd that serves it.
-        let ips = crate::sshd::reserve_loopbacks(flavours.len());
+        let ips = labkube_testkit::sshd::reserve_loopbacks(flavours.len());
         let lab = Lab::at(
             &specs,
             &ips.iter().map(ToString::to_string).collect::<Vec<_>>(),

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use labkube::provision::remote::{HostKeyStore, RemoteError, RemoteExec, Script, Target};
 use labkube::provision::ssh::{MemoryHostKeys, SshConfig, SshConnector, SshSession};
 
-use crate::sshd::{ClientKey, PASSWORD_SUDO_USER, SUDO_USER, SshdHost, require_users};
+use labkube_testkit::sshd::{ClientKey, PASSWORD_SUDO_USER, SUDO_USER, SshdHost, require_users};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 

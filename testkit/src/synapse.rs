@@ -19,7 +19,10 @@ static INSTALL: Mutex<()> = Mutex::new(());
 /// The venv's python, installing Synapse first if needed (once per machine; serialised here).
 fn python() -> PathBuf {
     let _guard = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/test-setup-synapse.sh");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scripts/test-setup-synapse.sh"
+    );
     let status = Command::new("bash")
         .arg(script)
         .status()

@@ -1,0 +1,33 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// matrix-sdk's sync future is deep enough to need more than the default 128 to prove `Send`.
+#![recursion_limit = "256"]
+//! labkube's test kit: the harness shared by the integration tests (`tests/it`, scenarios only)
+//! and the benchmarks (`benches/`). Not part of the product; never published.
+//!
+//! - [`fakekube`]: an HTTP-level fake Kubernetes API server with controllers (its own test suite
+//!   runs as this crate's unit tests).
+//! - Real peers started per test on loopback: [`sshd`] (OpenSSH hosts), [`synapse`] (a Matrix
+//!   homeserver), [`tgapi`] (the Telegram Bot API emulator).
+//! - [`support`]: the `labkube` binary as a child ([`support::Daemon`], [`support::Bot`]), a
+//!   recording chat, job helpers, [`support::LogOnPanic`].
+//! - [`conformance`]: the chat conformance suite every adapter passes, and its test users.
+//! - [`ge_rig`]: the in-process bot against [`fakekube`] for GE scenarios.
+//! - [`lab`]: fake hosts (directories standing in for `/`) for the provisioning step scripts.
+//! - Benchmarks: [`stats`] (median, mean, percentiles), [`report`] (latency tables),
+//!   [`memory`] (resident memory of a process), [`tguser`] (a person in a Telegram group).
+
+pub mod conformance;
+pub mod fakekube;
+pub mod ge_rig;
+pub mod lab;
+pub mod memory;
+pub mod report;
+pub mod sshd;
+pub mod stats;
+pub mod support;
+pub mod synapse;
+pub mod tgapi;
+pub mod tguser;
+
+/// The labkube checkout (the workspace root): where `tests/`, `scripts/` and `docs/` are.
+pub const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");

@@ -25,10 +25,8 @@ use hosts::{Flavour, Host, os_release, prepare_root};
 pub const CRATE: &str = crate::REPO;
 /// Kubernetes minor the engine pins in these tests.
 pub const K8S_MINOR: &str = "1.33";
-/// flannel release the engine pins.
-pub const FLANNEL_VERSION: &str = "v0.27.4";
-/// Helm release the engine pins.
-pub const HELM_VERSION: &str = "v3.19.0";
+/// flannel and Helm releases the engine pins (the config's defaults).
+pub use labkube::config::{FLANNEL_VERSION, HELM_VERSION};
 /// Pod network.
 pub const POD_CIDR: &str = "10.244.0.0/16";
 /// Seconds a script may run before `timeout` kills it.

@@ -243,6 +243,7 @@ fn enqueue(store: &dyn JobStore) -> u64 {
     static N: AtomicU64 = AtomicU64::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
     let new = NewJob {
+        plan: Vec::new(),
         kind: JobKind::Selftest(SelftestJob::Selftest {
             steps: 1,
             step_ms: 0,

@@ -47,6 +47,7 @@ fn new_job(n: u64) -> NewJob {
         expose_nodeport: true,
     };
     NewJob {
+        plan: labkube::jobs::plan(&JobKind::Ge(GeJob::Install(target.clone(), spec.clone()))),
         kind: JobKind::Ge(GeJob::Install(target, spec)),
         requested_by: Requester {
             platform: "matrix".into(),

@@ -24,7 +24,7 @@ fn cell(text: &str) -> String {
 pub(crate) fn markdown() -> String {
     let mut out = String::from("# labkube command reference\n\n");
     out.push_str(
-        "<!-- Generated from the command table (src/command/table.rs) by \
+        "<!-- Generated from the command specs (src/command/family/) by \
          labkube::command::reference_markdown(); do not edit by hand. -->\n\n",
     );
     out.push_str(&format!(

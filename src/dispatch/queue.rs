@@ -23,6 +23,7 @@ impl Dispatcher {
             Err(reason) => return Some(self.reject(msg, command, reason)),
         };
         let new = NewJob {
+            plan: crate::jobs::plan(&kind),
             kind,
             requested_by: Requester {
                 platform: msg.platform.clone(),

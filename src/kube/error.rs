@@ -3,7 +3,7 @@
 
 use crate::store::StoreError;
 
-use super::release::ReleaseError;
+use crate::kube::release::ReleaseError;
 
 /// What can go wrong talking to a cluster or keeping releases.
 #[derive(Debug, thiserror::Error)]

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
-use super::catalogue::Catalogue;
-use super::error::KubeError;
 use crate::config::{Config, ExistingCluster, KubeSettings};
+use crate::kube::catalogue::Catalogue;
+use crate::kube::error::KubeError;
 use crate::store::JobStore;
 
 /// The Kubernetes layer's shared state; cheap to clone.

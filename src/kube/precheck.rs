@@ -3,11 +3,11 @@
 //! again when it runs, because the ledger may have moved in between. Refusals are
 //! [`KubeError::Refused`] (and [`KubeError::Catalogue`]); anything else is an internal error.
 
-use super::catalogue_def::GeDef;
-use super::error::KubeError;
-use super::layer::KubeLayer;
-use super::release::Release;
 use super::{query, rollback};
+use crate::kube::catalogue::def::GeDef;
+use crate::kube::error::KubeError;
+use crate::kube::layer::KubeLayer;
+use crate::kube::release::Release;
 use crate::store::{GeJob, GeTarget};
 
 /// Checks `job` against the catalogue entry of its GE, its release (if installed) and the

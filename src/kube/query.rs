@@ -4,12 +4,12 @@
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
 
-use super::apply::{Cluster, INSTANCE};
-use super::error::KubeError;
-use super::layer::KubeLayer;
-use super::pods::pod_row;
-use super::release::Release;
-use super::wait::current_states;
+use crate::kube::client::{Cluster, INSTANCE};
+use crate::kube::error::KubeError;
+use crate::kube::layer::KubeLayer;
+use crate::kube::release::Release;
+use crate::kube::status::pods::pod_row;
+use crate::kube::watch::current_states;
 
 /// `/ge catalog`.
 pub fn catalog(layer: &KubeLayer) -> String {
@@ -114,7 +114,7 @@ pub fn history(release: &Release) -> String {
             std::time::UNIX_EPOCH + std::time::Duration::from_millis(r.at_ms),
         );
         let detail = match (&r.status, &r.summary) {
-            (super::release::Status::Failed { reason }, _) => format!(": {reason}"),
+            (crate::kube::release::Status::Failed { reason }, _) => format!(": {reason}"),
             (_, Some(s)) => format!(": {s}"),
             _ => String::new(),
         };

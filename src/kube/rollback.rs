@@ -2,8 +2,8 @@
 //! undo` and `helm rollback`: the default is the previous good revision; a rollback re-applies
 //! that revision's objects as a new revision.
 
-use super::error::KubeError;
-use super::release::{Release, Revision, Status};
+use crate::kube::error::KubeError;
+use crate::kube::release::{Release, Revision, Status};
 
 /// The revision `/rollback` (with `to`, or the previous good one) re-applies. Refusals say
 /// why and that nothing changed.

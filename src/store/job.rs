@@ -104,8 +104,9 @@ pub struct Job {
     pub target: Option<String>,
     /// Current state.
     pub state: JobState,
-    /// The steps, fixed when the job first starts. Builds before typed steps stored titles;
-    /// those read back as the same steps.
+    /// The steps, fixed when the job is queued (or, if it was queued without them, when it
+    /// first starts). Builds before typed steps stored titles; those read back as the same
+    /// steps.
     #[serde(default, deserialize_with = "super::step::deserialize_plan")]
     pub plan: Vec<Step>,
     /// Checkpoints of finished steps, in order.
@@ -145,6 +146,9 @@ pub struct Job {
 pub struct NewJob {
     /// What to do.
     pub kind: JobKind,
+    /// Its steps (`jobs::plan` of the kind), so a queued job already shows them. Empty: the
+    /// worker fixes them when the job starts.
+    pub plan: Vec<Step>,
     /// Who asked.
     pub requested_by: Requester,
     /// Where it was asked.

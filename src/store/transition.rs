@@ -67,7 +67,7 @@ pub(crate) fn new_job(id: JobId, new: NewJob, created_ms: u64) -> Job {
         command_text: new.command_text,
         target,
         state: JobState::Queued,
-        plan: Vec::new(),
+        plan: new.plan,
         steps: Vec::new(),
         cancel_requested: None,
         resumes: 0,

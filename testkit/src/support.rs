@@ -37,6 +37,7 @@ pub fn labkube_bin() -> PathBuf {
 /// A new job of `kind` from `alice` in room `r1`.
 pub fn new_job(kind: JobKind) -> NewJob {
     NewJob {
+        plan: labkube::jobs::plan(&kind),
         kind,
         requested_by: Requester {
             platform: "test".into(),

@@ -251,8 +251,17 @@ async fn cluster_commands_queue_jobs_and_check_the_config_first() {
         matches!(&jobs[1].kind, JobKind::Cluster(ClusterJob::Create(s)) if s.hosts.len() == 3 && s.name == "lab-1")
     );
     assert!(matches!(&jobs[0].kind, JobKind::Cluster(ClusterJob::Plan(s)) if s.name == "edge"));
+    // The plan is fixed at enqueue, so a queued job already lists its steps.
+    assert_eq!(jobs[0].plan, labkube::jobs::plan(&jobs[0].kind));
     let audit = r.store.recent_audit(10).unwrap();
     assert_eq!(audit.len(), 4);
+    r.dispatcher.handle(&msg("ada", "e5", "/job 2")).await;
+    let t = texts(&r.chat);
+    let job = t.last().unwrap();
+    assert!(
+        job.contains("steps:\n  1. connect: waiting") && job.contains("5. plan: waiting"),
+        "{job}"
+    );
 }
 
 fn register(r: &Rig, name: &str, room: &str) {

@@ -13,7 +13,7 @@ mod crash;
 mod dispatch;
 mod docs;
 mod ge;
-mod kube_wait;
+mod kube_watch;
 mod live_progress;
 mod matrix;
 mod shutdown;

@@ -140,6 +140,7 @@ impl Site {
     /// Queues a job.
     pub fn enqueue(&self, kind: JobKind) -> u64 {
         let new = NewJob {
+            plan: labkube::jobs::plan(&kind),
             kind,
             requested_by: Requester {
                 platform: "test".into(),

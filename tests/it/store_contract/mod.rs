@@ -40,6 +40,7 @@ pub fn who() -> Requester {
 
 pub fn new_job(n: u32) -> NewJob {
     NewJob {
+        plan: Vec::new(),
         kind: JobKind::Selftest(SelftestJob::Selftest {
             steps: n,
             step_ms: 10,

@@ -4,10 +4,13 @@
 //! Fields the API server always defaults are read with that default when a hand-built object leaves
 //! them out: `spec.replicas` = 1, `spec.strategy`/`spec.updateStrategy.type` = `RollingUpdate`.
 
+pub mod pods;
+pub mod workload;
+
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use serde::{Deserialize, Serialize};
 
-use crate::kube::workload::{WorkloadKind, WorkloadRef};
+use crate::kube::status::workload::{WorkloadKind, WorkloadRef};
 
 /// One workload's rollout state as `kubectl rollout status` computes it, plus the counts the chat shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -296,5 +299,4 @@ pub fn daemonset_state(d: &DaemonSet) -> Result<RolloutState, RolloutError> {
 }
 
 #[cfg(test)]
-#[path = "rollout_tests.rs"]
 mod tests;

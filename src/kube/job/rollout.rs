@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::catalogue_def::GeDef;
-use super::error::KubeError;
-use super::release::{Action, Release, Revision, Status};
-use super::rollout::RolloutState;
-use super::run::GeRun;
-use super::wait::{WaitError, WaitOutcome, WaitSpec, wait_rollout};
+use crate::kube::catalogue::def::GeDef;
+use crate::kube::error::KubeError;
+use crate::kube::job::GeRun;
+use crate::kube::release::{Action, Release, Revision, Status};
+use crate::kube::status::RolloutState;
+use crate::kube::watch::{WaitError, WaitOutcome, WaitSpec, wait_rollout};
 use crate::store::{RolloutRow, now_ms};
 
 /// How a watched revision ended: `Ok(summary)` rolled out, `Err(reason)` failed.
@@ -198,7 +198,7 @@ impl GeRun {
         let spec = WaitSpec {
             namespace: self.target.namespace.clone(),
             workloads: ge.workloads.clone(),
-            pod_selector: format!("{}={}", super::apply::INSTANCE, ge.name),
+            pod_selector: format!("{}={}", crate::kube::client::INSTANCE, ge.name),
             timeout,
             failure_grace: Duration::from_secs(settings.failure_grace_secs),
             unreachable_after: Duration::from_secs(settings.unreachable_secs),

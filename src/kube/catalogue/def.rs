@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::kube::workload::WorkloadRef;
+use crate::kube::status::workload::WorkloadRef;
 use crate::names::Version;
 
 /// A GE of the catalogue, loaded from `deploy/ges/<name>/` and validated.
@@ -272,9 +272,9 @@ impl ParamDef {
                     )
                 };
                 let (Some(v), Some(lo), Some(hi)) = (
-                    super::validate::quantity_bytes(raw),
-                    super::validate::quantity_bytes(min),
-                    super::validate::quantity_bytes(max),
+                    crate::kube::catalogue::policy::quantity_bytes(raw),
+                    crate::kube::catalogue::policy::quantity_bytes(min),
+                    crate::kube::catalogue::policy::quantity_bytes(max),
                 ) else {
                     return Err(bad());
                 };
@@ -360,7 +360,9 @@ impl ParamFile {
             _ => Err(err("int needs integer min and max")),
         };
         let quantity = |v: &Option<toml::Value>| match v {
-            Some(toml::Value::String(s)) if super::validate::quantity_bytes(s).is_some() => {
+            Some(toml::Value::String(s))
+                if crate::kube::catalogue::policy::quantity_bytes(s).is_some() =>
+            {
                 Ok(s.clone())
             }
             _ => Err(err("quantity needs min and max written like 1Gi")),
@@ -376,7 +378,9 @@ impl ParamFile {
             }
             "quantity" if self.values.is_none() => {
                 let (min, max) = (quantity(&self.min)?, quantity(&self.max)?);
-                if super::validate::quantity_bytes(&min) > super::validate::quantity_bytes(&max) {
+                if crate::kube::catalogue::policy::quantity_bytes(&min)
+                    > crate::kube::catalogue::policy::quantity_bytes(&max)
+                {
                     return Err(err("min is above max"));
                 }
                 ParamKind::Quantity { min, max }

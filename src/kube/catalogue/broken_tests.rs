@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use super::super::render::{RenderInput, render};
 use super::*;
+use crate::kube::catalogue::render::{RenderInput, render};
 
 // ---------------------------------------------------------------- broken catalogues
 

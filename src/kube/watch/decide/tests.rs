@@ -1,7 +1,7 @@
 //! The decision on cached objects: grace period, crash loops, old revisions, deadlines, caches.
 
 use super::*;
-use crate::kube::workload::WorkloadKind;
+use crate::kube::status::workload::WorkloadKind;
 use serde_json::{Value, json};
 
 fn deployment(status: Value) -> Watched {

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::names::Version;
 
-use super::catalogue_def::{GeDef, ProbeKind};
+use crate::kube::catalogue::def::{GeDef, ProbeKind};
 
 /// Bytes in a binary/decimal quantity (`512Mi`, `8Gi`, `1G`, `1000`); `None` if malformed.
 pub fn quantity_bytes(s: &str) -> Option<u128> {
@@ -161,7 +161,7 @@ pub(crate) fn check_policy(ge: &GeDef, objects: &[Value], input: &PolicyInput) -
                         "{id}: selector.matchLabels not all on the pod template"
                     ));
                 }
-                if sel.contains_key(super::render::LABEL_VERSION) {
+                if sel.contains_key(crate::kube::catalogue::render::LABEL_VERSION) {
                     problems.push(format!(
                         "{id}: selector must not use the version label (selectors are immutable)"
                     ));

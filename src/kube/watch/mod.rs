@@ -1,6 +1,8 @@
 //! Waiting for a release's rollout by WATCHING (never polling) its workloads, pods and ReplicaSets, deciding
 //! on every event as `kubectl rollout status` does, and failing early on a new pod that cannot start.
 
+pub mod decide;
+
 use std::time::{Duration, Instant};
 
 use futures::stream::{BoxStream, StreamExt, select_all};
@@ -13,10 +15,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::kube::pods::PodProblem;
-use crate::kube::rollout::{RolloutError, RolloutState};
-use crate::kube::wait_eval::{Cache, GraceTracker, Watched, evaluate};
-use crate::kube::workload::{WorkloadKind, WorkloadRef};
+use crate::kube::status::pods::PodProblem;
+use crate::kube::status::workload::{WorkloadKind, WorkloadRef};
+use crate::kube::status::{RolloutError, RolloutState};
+use crate::kube::watch::decide::{Cache, GraceTracker, Watched, evaluate};
 
 /// Default overall timeout of a wait.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -393,7 +395,7 @@ fn decide(
     spec: &WaitSpec,
     caches: &[Cache],
     tracker: &mut GraceTracker,
-) -> crate::kube::wait_eval::Verdict {
+) -> crate::kube::watch::decide::Verdict {
     let n = spec.workloads.len();
     let objects: Vec<&Cache> = caches.iter().take(n).collect();
     let (pods, sets) = (&caches[n], &caches[n + 1]);
@@ -441,5 +443,4 @@ pub async fn current_states(
 }
 
 #[cfg(test)]
-#[path = "wait_tests.rs"]
 mod tests;

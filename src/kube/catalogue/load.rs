@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::names::{ImageRepo, Name, Subdomain, Version};
 
-use super::catalogue::CatalogueError;
-use super::catalogue_def::{GeDef, GeFile, TemplateSource};
+use crate::kube::catalogue::CatalogueError;
+use crate::kube::catalogue::def::{GeDef, GeFile, TemplateSource};
 
 fn ge_err(ge: &str, problem: impl Into<String>) -> CatalogueError {
     CatalogueError::Ge {
@@ -87,7 +87,7 @@ pub(crate) fn parse_ge(raw: RawGe) -> Result<GeDef, CatalogueError> {
         return Err(bad("[[health]] is empty".into()));
     }
     for h in &file.health {
-        use super::catalogue_def::ProbeKind;
+        use crate::kube::catalogue::def::ProbeKind;
         let ok = match h.kind {
             ProbeKind::Http => {
                 h.port.is_some() && h.path.as_deref().is_some_and(|p| p.starts_with('/'))

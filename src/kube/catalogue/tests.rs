@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::super::render::{RenderError, RenderInput, render, render_with_params};
 use super::*;
+use crate::kube::catalogue::render::{RenderError, RenderInput, render, render_with_params};
 
 const ALL: [&str; 17] = [
     "cratedb",

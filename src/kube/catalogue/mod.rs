@@ -1,15 +1,20 @@
 //! The catalogue of GEs labkube deploys: `deploy/ges/<name>/{ge.toml, manifests/*.yaml.j2}`,
 //! compiled into the binary and fully validated at start-up, never at deploy time.
 
+pub mod def;
+mod load;
+pub mod policy;
+pub mod render;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use include_dir::{Dir, include_dir};
 
-use super::catalogue_def::GeDef;
-use super::catalogue_load::{RawGe, parse_ge};
-use super::render::{RenderInput, render};
-use super::validate::{self, PolicyInput};
+use crate::kube::catalogue::def::GeDef;
+use crate::kube::catalogue::load::{RawGe, parse_ge};
+use crate::kube::catalogue::render::{RenderInput, render};
+use policy::PolicyInput;
 
 /// The catalogue embedded at compile time.
 static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/deploy/ges");
@@ -248,7 +253,7 @@ impl Catalogue {
                     expose_nodeport,
                 };
                 let objects = render(ge, &input).map_err(|e| ge_err(name, e.to_string()))?;
-                let problems = validate::check_policy(
+                let problems = policy::check_policy(
                     ge,
                     &objects,
                     &PolicyInput {
@@ -381,9 +386,7 @@ impl Catalogue {
 }
 
 #[cfg(test)]
-#[path = "catalogue_tests.rs"]
 mod tests;
 
 #[cfg(test)]
-#[path = "catalogue_broken_tests.rs"]
 mod broken_tests;

@@ -1,5 +1,5 @@
 //! The wait's failure texts. Its behaviour against an API server is tested through the public
-//! API in `tests/it/kube_wait.rs`, against the test kit's fake API server.
+//! API in `tests/it/kube_watch.rs`, against the test kit's fake API server.
 
 use super::*;
 

@@ -5,14 +5,18 @@
 //! (server-side apply converges) and a resumed `rollout` step goes on watching the revision
 //! its job applied.
 
+mod apply;
+mod rollout;
+mod uninstall;
+
 use tokio_util::sync::CancellationToken;
 
-use super::apply::Cluster;
-use super::catalogue_def::GeDef;
-use super::error::KubeError;
-use super::layer::KubeLayer;
-use super::release::{Action, Params, Release, Revision, Status};
-use super::render::{RenderInput, render};
+use crate::kube::catalogue::def::GeDef;
+use crate::kube::catalogue::render::{RenderInput, render};
+use crate::kube::client::Cluster;
+use crate::kube::error::KubeError;
+use crate::kube::layer::KubeLayer;
+use crate::kube::release::{Action, Params, Release, Revision, Status};
 use crate::progress::JobIo;
 use crate::store::{GeJob, GeStep, GeTarget, Job, now_ms};
 

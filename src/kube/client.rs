@@ -11,8 +11,8 @@ use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Secret, Servi
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 
-use super::catalogue_def::GeDef;
-use super::error::KubeError;
+use crate::kube::catalogue::def::GeDef;
+use crate::kube::error::KubeError;
 
 /// The field manager of every server-side apply.
 pub const FIELD_MANAGER: &str = "labkube";

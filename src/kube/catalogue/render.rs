@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 
 use crate::names::{Name, Subdomain, Version};
 
-use super::catalogue_def::{GeDef, ParamValue};
-use super::validate;
+use crate::kube::catalogue::def::{GeDef, ParamValue};
+use crate::kube::catalogue::policy;
 
 /// What varies between two renders of the same GE.
 #[derive(Clone, Copy, Debug)]
@@ -397,7 +397,7 @@ fn finish_object(
         }
     }
     let value = Value::Object(obj);
-    validate::typed(&kind, &value).map_err(|m| invalid(&object, m))?;
+    policy::typed(&kind, &value).map_err(|m| invalid(&object, m))?;
     Ok((rank, name, value))
 }
 

@@ -3,10 +3,10 @@
 
 use tokio_util::sync::CancellationToken;
 
-use super::error::KubeError;
-use super::precheck;
-use super::release::{Action, Params, Release, Revision};
-use super::run::GeRun;
+use crate::kube::error::KubeError;
+use crate::kube::job::GeRun;
+use crate::kube::precheck;
+use crate::kube::release::{Action, Params, Release, Revision};
 use crate::store::GeJob;
 
 impl GeRun {
@@ -126,7 +126,7 @@ impl GeRun {
                 (Action::Scale, params, None)
             }
             GeJob::Rollback(_, to) => {
-                let chosen = super::rollback::choose(&release, *to, &ns)?;
+                let chosen = crate::kube::rollback::choose(&release, *to, &ns)?;
                 if let Some(c) = release.live()
                     && c.manifests == chosen.manifests
                 {

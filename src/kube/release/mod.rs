@@ -331,5 +331,4 @@ impl Release {
 }
 
 #[cfg(test)]
-#[path = "release_tests.rs"]
 mod tests;

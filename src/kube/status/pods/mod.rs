@@ -166,16 +166,6 @@ pub fn newest_replicaset<'a>(
         .map(|(_, rs)| rs)
 }
 
-/// The `pod-template-hash` of the newest ReplicaSet of `deploy` (see [`newest_replicaset`]).
-pub fn newest_deployment_hash(deploy: &Deployment, replicasets: &[ReplicaSet]) -> Option<String> {
-    newest_replicaset(deploy, replicasets)?
-        .metadata
-        .labels
-        .as_ref()?
-        .get("pod-template-hash")
-        .cloned()
-}
-
 /// The newest revision of a Deployment, or `None` while its ReplicaSet is not known.
 pub fn deployment_revision(deploy: &Deployment, replicasets: &[ReplicaSet]) -> Option<NewRevision> {
     let rs = newest_replicaset(deploy, replicasets)?;
@@ -305,5 +295,4 @@ pub fn pod_row(pod: &Pod, now: Timestamp) -> PodRow {
 }
 
 #[cfg(test)]
-#[path = "pods_tests.rs"]
 mod tests;

@@ -157,6 +157,13 @@ fn rs(name: &str, hash: &str, revision: &str, owner: &str) -> ReplicaSet {
     .unwrap()
 }
 
+/// The `pod-template-hash` of the newest ReplicaSet of `deploy`.
+fn template_hash(deploy: &Deployment, replicasets: &[ReplicaSet]) -> Option<String> {
+    deployment_revision(deploy, replicasets)
+        .and_then(|r| r.label)
+        .map(|(_, hash)| hash)
+}
+
 #[test]
 fn newest_replicaset_by_numeric_revision() {
     let d: Deployment = serde_json::from_value(json!({"metadata": {"name": "orion", "uid": "d1"}, "spec": {"selector": {}, "template": {}}})).unwrap();
@@ -166,11 +173,11 @@ fn newest_replicaset_by_numeric_revision() {
         rs("other-ccc", "ccc", "99", "other"),
     ];
     assert_eq!(
-        newest_deployment_hash(&d, &sets).as_deref(),
+        template_hash(&d, &sets).as_deref(),
         Some("bbb"),
         "10 > 9 numerically, other owner ignored"
     );
-    assert_eq!(newest_deployment_hash(&d, &sets[2..]), None);
+    assert_eq!(template_hash(&d, &sets[2..]), None);
     let rev = deployment_revision(&d, &sets).unwrap();
     let new_pod = pod(
         "orion-bbb-1",
@@ -189,7 +196,7 @@ fn newest_replicaset_by_numeric_revision() {
     let mut other_uid = d.clone();
     other_uid.metadata.uid = Some("d2".into());
     assert_eq!(
-        newest_deployment_hash(&other_uid, &sets),
+        template_hash(&other_uid, &sets),
         None,
         "a recreated Deployment does not own old sets"
     );

@@ -8,15 +8,15 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet}
 use k8s_openapi::api::core::v1::Pod;
 use kube::runtime::watcher::Event;
 
-use crate::kube::pods::{
+use crate::kube::status::pods::{
     NewRevision, PodProblem, daemonset_revision, deployment_revision, pod_problem,
     statefulset_revision,
 };
-use crate::kube::rollout::{
+use crate::kube::status::workload::WorkloadRef;
+use crate::kube::status::{
     RolloutError, RolloutState, daemonset_state, deployment_state, statefulset_state,
 };
-use crate::kube::wait::FailReason;
-use crate::kube::workload::WorkloadRef;
+use crate::kube::watch::FailReason;
 
 /// A watched object of any of the kinds the wait follows.
 #[derive(Clone, Debug)]
@@ -220,5 +220,4 @@ fn new_revision(obj: &Watched, sets: &[ReplicaSet]) -> Option<NewRevision> {
 }
 
 #[cfg(test)]
-#[path = "wait_eval_tests.rs"]
 mod tests;

@@ -1,11 +1,11 @@
-//! The watch-based rollout wait (`labkube::kube::wait`) through its public API, against the
+//! The watch-based rollout wait (`labkube::kube::watch`) through its public API, against the
 //! test kit's fake API server with its controllers off: each test scripts the objects' states
 //! itself with `FakeKube::put`.
 
 use std::time::{Duration, Instant};
 
 use kube::Client;
-use labkube::kube::wait::{WaitError, WaitOutcome, WaitSpec, current_states, wait_rollout};
+use labkube::kube::watch::{WaitError, WaitOutcome, WaitSpec, current_states, wait_rollout};
 use labkube::kube::{WorkloadKind, WorkloadRef};
 use labkube_testkit::fakekube::{FakeKube, FakeOptions};
 use serde_json::{Value, json};

@@ -1,9 +1,9 @@
 //! The `uninstall` step: delete a release's objects, keeping its data (PVCs and the
 //! credentials that match it) unless `purge`, and forget the release.
 
-use super::error::KubeError;
-use super::release::Release;
-use super::run::GeRun;
+use crate::kube::error::KubeError;
+use crate::kube::job::GeRun;
+use crate::kube::release::Release;
 use crate::store::GeJob;
 
 impl GeRun {
@@ -26,8 +26,8 @@ impl GeRun {
             return self.set_summary(text).await;
         };
         let dependents =
-            super::query::dependents(&self.layer, &self.target.cluster, &ns, &ge.name)?;
-        super::precheck::check(&self.request, &ge, Some(&release), &dependents)?;
+            crate::kube::query::dependents(&self.layer, &self.target.cluster, &ns, &ge.name)?;
+        crate::kube::precheck::check(&self.request, &ge, Some(&release), &dependents)?;
         // Every object any kept revision applied, so a failed upgrade's extras go too.
         let mut objects: Vec<serde_json::Value> = Vec::new();
         for r in release.revisions.iter().rev() {

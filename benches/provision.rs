@@ -38,13 +38,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use labkube::progress::JobIo as Io;
-use labkube::progress::RecordingSink;
-use labkube::provision::Batch;
 use labkube::provision::remote::{Connector, Script, Target};
-use labkube::provision::ssh::{MemoryHostKeys, SshConfig, SshConnector};
-use labkube::store::{
-    JobKind, JobStore, MemoryStore, NewJob, Origin, Requester, SelftestJob, SledStore,
-};
+use labkube::provision::ssh::{SshConfig, SshConnector};
+use labkube::store::{JobKind, JobStore, NewJob, Origin, Requester, SledStore};
+use labkube_testkit::batch::Batch;
+use labkube_testkit::host_keys::MemoryHostKeys;
+use labkube_testkit::memory_store::MemoryStore;
+use labkube_testkit::recording_sink::RecordingSink;
 use labkube_testkit::sshd::{self, ClientKey, SshdHost};
 use labkube_testkit::stats::{mean, median, ms_or_s as fmt, percentile};
 
@@ -244,11 +244,7 @@ fn enqueue(store: &dyn JobStore) -> u64 {
     let n = N.fetch_add(1, Ordering::Relaxed);
     let new = NewJob {
         plan: Vec::new(),
-        kind: JobKind::Selftest(SelftestJob::Selftest {
-            steps: 1,
-            step_ms: 0,
-            lock: None,
-        }),
+        kind: JobKind::selftest(1, 0),
         requested_by: Requester {
             platform: "bench".into(),
             user: "bench".into(),

@@ -20,7 +20,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use labkube::provision::remote::{RemoteExec, Script, Target};
-use labkube::provision::ssh::{MemoryHostKeys, SshConfig, SshConnector};
+use labkube::provision::ssh::{SshConfig, SshConnector};
+use labkube_testkit::host_keys::MemoryHostKeys;
 use labkube_testkit::sshd::{self, ClientKey, SshdHost};
 use labkube_testkit::stats::{mean, ms, percentile};
 

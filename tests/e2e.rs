@@ -14,14 +14,14 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use k8s_openapi::api::core::v1::Namespace;
-use labkube::auth::{Principal, Role, RoomRef, RoomSettings};
+use labkube::app::Bot;
+use labkube::auth::Role;
 use labkube::chat::{ChatError, Incoming, LiveProgress, Replier};
 use labkube::config::{Config, ExistingCluster, Owner};
-use labkube::dispatch::Dispatcher;
-use labkube::jobs::{StepCtx, Worker};
-use labkube::kube::{Catalogue, KubeLayer};
+use labkube::kube::KubeLayer;
 use labkube::progress::MessageRef;
 use labkube::store::{JobState, JobStore, SledStore};
+use labkube_testkit::support::room_policy;
 
 const LIMIT: Duration = Duration::from_secs(900);
 
@@ -65,43 +65,16 @@ async fn install_upgrade_rollback_uninstall_on_a_real_cluster() {
     let store = Arc::new(SledStore::open(&dir.path().join("data")).unwrap());
     let chat = Arc::new(Chat::default());
     let progress = Arc::new(LiveProgress::new(chat.clone(), Duration::from_secs(2)));
+    config.data_dir = dir.path().to_path_buf();
+    let policy = room_policy("t", "lab", &ns, &[("e2e", Role::Operator)]);
+    // The suite's own handle on the cluster, to delete its namespace at the end.
     let layer = KubeLayer::new(
         &config,
-        Arc::new(Catalogue::builtin().unwrap()),
+        Arc::new(labkube::app::catalogue(&config).unwrap()),
         store.clone(),
     );
-    let ctx = StepCtx {
-        data_dir: dir.path().to_path_buf(),
-        store: store.clone(),
-        engine: None,
-        kube: Some(layer.clone()),
-    };
-    let worker = Worker::new(store.clone(), progress.clone(), ctx, 2);
-    let mut policy = labkube::auth::Policy::new();
-    let room = RoomRef {
-        platform: "t".into(),
-        room: "lab".into(),
-    };
-    policy.allow_room(
-        room,
-        RoomSettings {
-            namespace: ns.clone(),
-        },
-    );
-    let who = Principal {
-        platform: "t".into(),
-        user: "e2e".into(),
-    };
-    policy.allow_user(who, Role::Operator);
-    let dispatcher = Dispatcher::new(
-        policy,
-        Arc::new(config),
-        store.clone(),
-        chat.clone(),
-        progress,
-        worker.handle(),
-        Some(layer.clone()),
-    );
+    let bot = Bot::build(config, store.clone(), policy, chat.clone(), progress).unwrap();
+    let (dispatcher, worker) = (bot.dispatcher, bot.worker);
     let stop = tokio_util::sync::CancellationToken::new();
     let task = tokio::spawn(worker.run(stop.clone(), Duration::from_secs(5)));
 

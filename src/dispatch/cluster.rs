@@ -8,7 +8,7 @@ use super::{Dispatcher, INTERNAL};
 use crate::auth::RoomRef;
 use crate::chat::Incoming;
 use crate::command::Command;
-use crate::store::{AuditOutcome, ClusterJob, JobKind, StoreError};
+use crate::store::{AuditOutcome, ClusterJob, JobKind, StoreError, UnknownCluster};
 
 /// How long a delete confirmation code is valid.
 const CONFIRM_FOR: Duration = Duration::from_secs(600);
@@ -42,9 +42,7 @@ impl Dispatcher {
         let record = match self.store.cluster(name) {
             Ok(Some(r)) => r,
             Ok(None) => {
-                return Some(format!(
-                    "there is no cluster named {name}; /cluster list shows them"
-                ));
+                return Some(UnknownCluster(name.to_string()).to_string());
             }
             Err(e) => return Some(self.internal(e)),
         };
@@ -109,9 +107,7 @@ impl Dispatcher {
         let known = self.config.clusters.iter().any(|c| c.name == name)
             || self.store.cluster(name)?.is_some();
         if !known {
-            return Ok(format!(
-                "there is no cluster named {name}; /cluster list shows them"
-            ));
+            return Ok(UnknownCluster(name.to_string()).to_string());
         }
         self.store
             .set_room_cluster(&msg.platform, &msg.room, name)?;
@@ -137,9 +133,7 @@ impl Dispatcher {
             ));
         }
         let Some(c) = self.store.cluster(&name)? else {
-            return Ok(format!(
-                "there is no cluster named {name}; /cluster list shows them"
-            ));
+            return Ok(UnknownCluster(name.to_string()).to_string());
         };
         let owner = if c.owner_platform == room.platform && c.owner_room == room.room {
             "this room"

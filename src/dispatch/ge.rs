@@ -6,8 +6,8 @@ use crate::auth::RoomRef;
 use crate::chat::Incoming;
 use crate::command::{Command, GeScope, Name};
 use crate::kube::release::Release;
-use crate::kube::{KubeError, KubeLayer, precheck, query};
-use crate::store::{GeInstallSpec, GeJob, GeTarget, JobKind};
+use crate::kube::{KubeError, precheck, query};
+use crate::store::{GeInstallSpec, GeJob, GeTarget, JobKind, UnknownCluster};
 
 use super::Dispatcher;
 
@@ -32,12 +32,6 @@ impl Place {
 }
 
 impl Dispatcher {
-    fn layer(&self) -> Result<&KubeLayer, String> {
-        self.kube.as_ref().ok_or_else(|| {
-            "the Kubernetes layer is not set up in this bot (its GE catalogue failed to load; see the log); nothing was changed".to_string()
-        })
-    }
-
     /// The cluster a command means: `cluster=`, else the room's current one, else the only
     /// one the bot knows.
     pub(super) fn cluster_of(
@@ -78,7 +72,7 @@ impl Dispatcher {
         scope: &GeScope,
         installing: bool,
     ) -> Result<Place, String> {
-        let layer = self.layer()?;
+        let layer = &self.kube;
         // Pure checks first: an unknown GE is named as such wherever the room stands.
         if let Some(ge) = ge
             && layer.catalogue.get(ge).is_none()
@@ -102,9 +96,7 @@ impl Dispatcher {
         match layer.knows(&cluster) {
             Ok(true) => {}
             Ok(false) => {
-                return Err(format!(
-                    "there is no cluster named {cluster}; /cluster list shows them"
-                ));
+                return Err(UnknownCluster(cluster.to_string()).to_string());
             }
             Err(e) => return Err(self.refusal_text(e)),
         }
@@ -140,7 +132,7 @@ impl Dispatcher {
     }
 
     fn release(&self, place: &Place, ge: &str) -> Result<Option<Release>, String> {
-        let layer = self.layer()?;
+        let layer = &self.kube;
         Release::load(layer.store(), &place.cluster, &place.namespace, ge)
             .map_err(|e| self.refusal_text(e.into()))
     }
@@ -152,7 +144,7 @@ impl Dispatcher {
     /// The job for a mutating GE command, after every check that needs no cluster access
     /// (the same checks the job repeats when it runs: `kube::precheck`).
     pub(super) fn ge_job(&self, room: &RoomRef, command: &Command) -> Result<JobKind, String> {
-        let layer = self.layer()?;
+        let layer = &self.kube;
         let (ge, scope, installing) = match command {
             Command::GeInstall { ge, scope, .. } => (ge, scope, true),
             Command::GeUpgrade { ge, scope, .. }
@@ -202,7 +194,7 @@ impl Dispatcher {
 
     /// `/ge catalog`, `/ge list`, `/ge history`: answered from the catalogue and the ledger.
     pub(super) fn ge_answer(&self, room: &RoomRef, command: &Command) -> Result<String, String> {
-        let layer = self.layer()?;
+        let layer = &self.kube;
         match command {
             Command::GeCatalog => Ok(query::catalog(layer)),
             Command::GeList { scope } => {
@@ -238,10 +230,7 @@ impl Dispatcher {
         ge: &Name,
         scope: &GeScope,
     ) -> Option<String> {
-        let layer = match self.layer() {
-            Ok(l) => l.clone(),
-            Err(e) => return Some(e),
-        };
+        let layer = self.kube.clone();
         let p = match self.place(room, Some(ge.as_str()), scope, false) {
             Ok(p) => p,
             Err(e) => return Some(e),

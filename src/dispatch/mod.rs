@@ -26,8 +26,8 @@ pub struct Dispatcher {
     chat: Arc<dyn Replier>,
     progress: Arc<dyn ProgressSink>,
     worker: WorkerHandle,
-    /// The Kubernetes layer; `None` if its catalogue failed to load.
-    kube: Option<KubeLayer>,
+    /// The Kubernetes layer.
+    kube: KubeLayer,
     /// Confirmation codes handed out by `/cluster delete`, by room and cluster.
     pending_deletes: std::sync::Mutex<cluster::Pending>,
 }
@@ -45,7 +45,7 @@ impl Dispatcher {
         chat: Arc<dyn Replier>,
         progress: Arc<dyn ProgressSink>,
         worker: WorkerHandle,
-        kube: Option<KubeLayer>,
+        kube: KubeLayer,
     ) -> Self {
         Dispatcher {
             policy,

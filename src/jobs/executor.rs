@@ -18,9 +18,6 @@ use crate::store::{Job, JobKind, JobStore, SelftestJob, Step};
 /// A step failure; `Display` is shown in chat, so it never carries secrets.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
-    /// No executor for this kind in this build.
-    #[error("{0} is not available in this build")]
-    Unavailable(String),
     /// The stored plan names a step of another flow family (a damaged record).
     #[error("its plan has a step ({step}) that {kind} cannot run")]
     ForeignStep {
@@ -68,10 +65,10 @@ pub struct StepCtx {
     pub data_dir: PathBuf,
     /// For the job's log.
     pub store: Arc<dyn JobStore>,
-    /// Provisioning settings and connections; `None` where cluster jobs cannot run.
-    pub engine: Option<Engine>,
-    /// The Kubernetes layer; `None` where GE jobs cannot run.
-    pub kube: Option<KubeLayer>,
+    /// Provisioning settings and connections.
+    pub engine: Engine,
+    /// The Kubernetes layer.
+    pub kube: KubeLayer,
 }
 
 /// The steps of a job, fixed when it first starts.
@@ -126,22 +123,12 @@ impl Runner {
                 step_ms: *step_ms,
                 io,
             }),
-            JobKind::Cluster(cluster) => {
-                let engine = ctx
-                    .engine
-                    .clone()
-                    .ok_or_else(|| ExecError::Unavailable(job.kind.title()))?;
-                Ok(Runner::Cluster(Box::new(
-                    ClusterRun::new(engine, cluster, io).await?,
-                )))
-            }
-            JobKind::Ge(ge) => {
-                let layer = ctx
-                    .kube
-                    .clone()
-                    .ok_or_else(|| ExecError::Unavailable(job.kind.title()))?;
-                Ok(Runner::Ge(Box::new(GeRun::new(layer, job, ge, io).await?)))
-            }
+            JobKind::Cluster(cluster) => Ok(Runner::Cluster(Box::new(
+                ClusterRun::new(ctx.engine.clone(), cluster, io).await?,
+            ))),
+            JobKind::Ge(ge) => Ok(Runner::Ge(Box::new(
+                GeRun::new(ctx.kube.clone(), job, ge, io).await?,
+            ))),
         }
     }
 

@@ -9,8 +9,8 @@ use crate::kube::release::ReleaseError;
 #[derive(Debug, thiserror::Error)]
 pub enum KubeError {
     /// No such cluster in the config or the registry.
-    #[error("there is no cluster named {0}; /cluster list shows them")]
-    UnknownCluster(String),
+    #[error(transparent)]
+    UnknownCluster(#[from] crate::store::UnknownCluster),
     /// The cluster's kubeconfig is missing or broken.
     #[error("cannot use the kubeconfig of cluster {cluster}: {reason}")]
     Kubeconfig {

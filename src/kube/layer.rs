@@ -90,7 +90,7 @@ impl KubeLayer {
         match self.store.kubeconfig(cluster)? {
             Some(text) => Kubeconfig::from_yaml(&text)
                 .map_err(|_| bad("its stored kubeconfig does not parse".into())),
-            None => Err(KubeError::UnknownCluster(cluster.into())),
+            None => Err(crate::store::UnknownCluster(cluster.into()).into()),
         }
     }
 }

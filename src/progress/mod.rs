@@ -2,14 +2,12 @@
 //! `chat::LiveProgress` renders the events into one live message per job, edited in place.
 
 mod io;
-mod record;
 
 use async_trait::async_trait;
 
 use crate::store::{Job, JobState, Step};
 
 pub use io::JobIo;
-pub use record::RecordingSink;
 
 /// A chat message the bot sent, so it can be edited later. Opaque outside `chat/`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -15,6 +15,9 @@ pub enum ProvisionError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The job names a cluster the registry no longer holds.
+    #[error(transparent)]
+    UnknownCluster(#[from] crate::store::UnknownCluster),
     /// Anything else, already phrased for the room.
     #[error("{0}")]
     Other(String),

@@ -5,14 +5,15 @@
 //!
 //! - `flow`: the flows (create, plan, delete) as lists of [`crate::store::ClusterStep`]s, and
 //!   [`ClusterRun`], which runs them step by step.
-//! - `exec`: one script on many hosts: environment, sudo, retries, failure reports.
+//! - [`exec`]: work on many hosts at once ([`exec::each`], public: the test kit runs its own
+//!   script lists through it) and one step script on them: environment, sudo, retries,
+//!   failure reports.
 //! - [`remote`]: the seam ([`remote::RemoteExec`], [`remote::Connector`]); [`ssh`] is russh.
 //! - [`os`], [`scripts`]: OS detection and the embedded `commands/` scripts.
 //! - `settings`: what every cluster job shares (from the config).
 
-mod batch;
 mod error;
-mod exec;
+pub mod exec;
 mod facts;
 mod flow;
 mod host;
@@ -24,7 +25,6 @@ pub mod scripts;
 mod settings;
 pub mod ssh;
 
-pub use batch::{Batch, BatchError};
 pub use error::ProvisionError;
 pub use facts::Facts;
 pub use flow::{ClusterRun, plan};

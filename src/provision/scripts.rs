@@ -103,6 +103,54 @@ impl HostScript {
     pub(super) fn secret_output(self) -> bool {
         matches!(self, HostScript::JoinCommand | HostScript::Kubeconfig)
     }
+
+    /// The script named `name` in `commands/`.
+    pub fn named(name: &str) -> Option<HostScript> {
+        HostScript::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The environment this script gets from the cluster's values (`commands/README.md`,
+    /// "Environment"); `control_plane` says whether it runs on the control-plane host.
+    pub fn env(self, values: &ClusterValues<'_>, control_plane: bool) -> Vec<(String, String)> {
+        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+        match self {
+            HostScript::PrepareHost => vec![pair("ROLE", super::host::role(control_plane))],
+            HostScript::InstallKube => vec![pair("K8S_MINOR", values.k8s)],
+            HostScript::KubeadmInit => vec![
+                pair("ADVERTISE_ADDRESS", values.advertise_address),
+                pair("POD_CIDR", values.pod_cidr),
+                pair("K8S_MINOR", values.k8s),
+            ],
+            HostScript::InstallFlannel => vec![
+                pair("FLANNEL_VERSION", values.flannel_version),
+                pair("POD_CIDR", values.pod_cidr),
+            ],
+            HostScript::InstallHelm => vec![pair("HELM_VERSION", values.helm_version)],
+            HostScript::OsRelease
+            | HostScript::Facts
+            | HostScript::InstallContainerd
+            | HostScript::JoinCommand
+            | HostScript::KubeadmJoin
+            | HostScript::Nodes
+            | HostScript::Kubeconfig
+            | HostScript::Reset => Vec::new(),
+        }
+    }
+}
+
+/// The values of one cluster that its step scripts are given.
+#[derive(Clone, Copy, Debug)]
+pub struct ClusterValues<'a> {
+    /// The control plane's address, as kubeadm advertises it.
+    pub advertise_address: &'a str,
+    /// Kubernetes minor (`1.33`).
+    pub k8s: &'a str,
+    /// Pod network CIDR.
+    pub pod_cidr: &'a str,
+    /// flannel release tag.
+    pub flannel_version: &'a str,
+    /// Helm release tag.
+    pub helm_version: &'a str,
 }
 
 /// The names of [`HostScript::ALL`], in that order.

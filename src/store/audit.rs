@@ -1,4 +1,4 @@
-//! Audit trail entries and the cluster registry record.
+//! Audit trail entries and the cluster registry record (and the refusal of an unknown name).
 
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +44,12 @@ pub struct AuditEntry {
     /// What came of it.
     pub outcome: AuditOutcome,
 }
+
+/// A cluster name the bot does not know (neither in the registry nor in the config): the one
+/// wording of that refusal, wherever it is decided.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("there is no cluster named {0}; /cluster list shows them")]
+pub struct UnknownCluster(pub String);
 
 /// A cluster the bot knows: provisioned by it, or declared in the config.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

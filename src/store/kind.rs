@@ -74,10 +74,6 @@ pub enum SelftestJob {
         steps: u32,
         /// How long each step takes, in milliseconds.
         step_ms: u64,
-        /// Optional lock key: selftests with the same key run one at a time, like jobs on
-        /// one cluster do.
-        #[serde(default)]
-        lock: Option<String>,
     },
 }
 
@@ -121,13 +117,9 @@ pub struct GeInstallSpec {
 }
 
 impl JobKind {
-    /// A selftest of `steps` steps of `step_ms` each, locking nothing.
+    /// A selftest of `steps` steps of `step_ms` each.
     pub fn selftest(steps: u32, step_ms: u64) -> JobKind {
-        JobKind::Selftest(SelftestJob::Selftest {
-            steps,
-            step_ms,
-            lock: None,
-        })
+        JobKind::Selftest(SelftestJob::Selftest { steps, step_ms })
     }
 
     /// Short human title, e.g. `selftest (3 steps)`.
@@ -144,7 +136,7 @@ impl JobKind {
     /// The lock key: at most one job per key runs at a time. Cluster jobs lock the cluster; GE
     /// jobs lock their namespace, because a GE's dependencies (MongoDB for Orion) are shared
     /// releases of that namespace that two installs must not both create. Plans and selftests
-    /// lock nothing (unless a selftest names a lock).
+    /// lock nothing.
     pub fn target(&self) -> Option<String> {
         match self {
             JobKind::Cluster(ClusterJob::Create(s)) => Some(format!("cluster/{}", s.name)),
@@ -154,9 +146,7 @@ impl JobKind {
                 let t = g.target();
                 Some(format!("ns/{}/{}", t.cluster, t.namespace))
             }
-            JobKind::Selftest(SelftestJob::Selftest { lock, .. }) => {
-                lock.as_ref().map(|l| format!("selftest/{l}"))
-            }
+            JobKind::Selftest(_) => None,
         }
     }
 }
@@ -230,17 +220,18 @@ mod tests {
             ),
             (
                 JobKind::selftest(3, 10),
-                r#"{"kind":"selftest","args":{"steps":3,"step_ms":10,"lock":null}}"#,
+                r#"{"kind":"selftest","args":{"steps":3,"step_ms":10}}"#,
             ),
         ];
         for (kind, json) in cases {
             assert_eq!(serde_json::to_string(&kind).unwrap(), json);
             assert_eq!(serde_json::from_str::<JobKind>(json).unwrap(), kind);
         }
-        // Written before the lock existed.
+        // Written while selftests could name a lock (a test-only field, since removed): the
+        // record still reads, and the job locks nothing.
         assert_eq!(
             serde_json::from_str::<JobKind>(
-                r#"{"kind":"selftest","args":{"steps":3,"step_ms":10}}"#
+                r#"{"kind":"selftest","args":{"steps":3,"step_ms":10,"lock":"gpu"}}"#
             )
             .unwrap(),
             JobKind::selftest(3, 10)

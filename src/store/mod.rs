@@ -1,8 +1,9 @@
 //! The bot's one database: jobs and their queue, job logs, dedupe of chat events, the audit
 //! trail and the cluster registry. Everything else reads and writes state through [`JobStore`].
 //!
-//! Two implementations pass the same contract tests (`tests/it/store_contract.rs`):
-//! [`SledStore`] (durable, the product) and [`MemoryStore`] (tests and benchmarks' baseline).
+//! [`SledStore`] is the product's store. Its rules live in [`transition`], shared with the test
+//! kit's in-memory store (the benchmarks' baseline); both pass the same contract tests
+//! (`tests/it/store_contract/`).
 //!
 //! Durability rule: every method that changes a job's state, the queue, the audit trail or the
 //! cluster registry returns only after the change is flushed to disk. Log lines are written
@@ -13,19 +14,17 @@ mod codec;
 mod dir_lock;
 mod job;
 mod kind;
-mod memory;
 mod records;
 mod sled_store;
 mod step;
-mod transition;
+pub mod transition;
 
-pub use audit::{AuditEntry, AuditOutcome, ClusterRecord, NodeRecord};
+pub use audit::{AuditEntry, AuditOutcome, ClusterRecord, NodeRecord, UnknownCluster};
 pub use job::{
     HostProgress, HostState, Job, JobId, JobState, NewJob, Origin, Requester, RolloutRow,
     StepRecord, now_ms,
 };
 pub use kind::{ClusterJob, ClusterSpec, GeInstallSpec, GeJob, GeTarget, JobKind, SelftestJob};
-pub use memory::MemoryStore;
 pub use sled_store::SledStore;
 pub use step::{ClusterStep, GeStep, Step};
 

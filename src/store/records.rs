@@ -146,7 +146,13 @@ impl dyn JobStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::MemoryStore;
+    use crate::store::SledStore;
+
+    /// A store in a fresh directory (kept alive by the returned guard).
+    fn store() -> (SledStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        (SledStore::open(dir.path()).unwrap(), dir)
+    }
 
     fn target(cluster: &str, ns: &str, ge: &str) -> GeTarget {
         GeTarget {
@@ -158,7 +164,7 @@ mod tests {
 
     #[test]
     fn releases_are_listed_per_cluster_only() {
-        let store = MemoryStore::new();
+        let (store, _dir) = store();
         let s: &dyn JobStore = &store;
         s.put_release_record(&target("lab-1", "demo", "orion"), "a")
             .unwrap();
@@ -180,7 +186,7 @@ mod tests {
 
     #[test]
     fn rooms_forget_a_deleted_cluster() {
-        let store = MemoryStore::new();
+        let (store, _dir) = store();
         let s: &dyn JobStore = &store;
         s.set_room_cluster("matrix", "!a", "lab-1").unwrap();
         s.set_room_cluster("telegram", "-5", "lab-1").unwrap();
@@ -196,7 +202,7 @@ mod tests {
 
     #[test]
     fn host_keys_are_forgotten_per_address_on_every_port() {
-        let store = MemoryStore::new();
+        let (store, _dir) = store();
         let s: &dyn JobStore = &store;
         s.pin_host_key("10.0.0.1:22", "k1").unwrap();
         s.pin_host_key("10.0.0.1:2222", "k2").unwrap();

@@ -1,11 +1,11 @@
-//! The rules both stores share: how a job is born, which changes [`JobStore::update`] accepts,
+//! The rules every store shares: how a job is born, which changes [`JobStore::update`] accepts,
 //! what a change does to the `queue` and `active` indexes, and which jobs
-//! `import_finished` accepts. [`SledStore`] and [`MemoryStore`] only persist what these
-//! functions decide, so the two cannot drift apart.
+//! `import_finished` accepts. A store only persists what these functions decide ([`SledStore`]
+//! here; the test kit's in-memory store, and any later backend), so stores cannot drift apart.
+//! Public because it is the contract a store implementation is written against.
 //!
 //! [`JobStore::update`]: super::JobStore::update
 //! [`SledStore`]: super::SledStore
-//! [`MemoryStore`]: super::MemoryStore
 
 use std::collections::HashSet;
 
@@ -14,7 +14,7 @@ use super::job::{Job, JobId, JobState, NewJob, now_ms};
 
 /// What a store must do to one index (`queue` or `active`) after a change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum IndexOp {
+pub enum IndexOp {
     /// Membership is unchanged.
     Keep,
     /// The job enters the index.
@@ -35,7 +35,7 @@ impl IndexOp {
 
 /// An accepted change: the job to store and the index updates that go with it.
 #[derive(Debug)]
-pub(crate) struct Transition {
+pub struct Transition {
     /// The job as it must be stored.
     pub job: Job,
     /// Update of the `queue` index (queued jobs).
@@ -47,17 +47,17 @@ pub(crate) struct Transition {
 }
 
 /// `true` if a job in this state belongs in the `queue` index.
-pub(crate) fn in_queue(state: &JobState) -> bool {
+pub fn in_queue(state: &JobState) -> bool {
     matches!(state, JobState::Queued)
 }
 
 /// `true` if a job in this state belongs in the `active` index.
-pub(crate) fn in_active(state: &JobState) -> bool {
+pub fn in_active(state: &JobState) -> bool {
     !state.is_terminal()
 }
 
 /// The job [`JobStore::enqueue`](super::JobStore::enqueue) stores for `new` under number `id`.
-pub(crate) fn new_job(id: JobId, new: NewJob, created_ms: u64) -> Job {
+pub fn new_job(id: JobId, new: NewJob, created_ms: u64) -> Job {
     let target = new.kind.target();
     Job {
         id,
@@ -98,7 +98,7 @@ fn conflict(current: &Job, what: impl Into<String>) -> StoreError {
 ///
 /// Accepted changes get `started_ms` on first entering `Running` and `finished_ms` on entering a
 /// terminal state, unless the change set them itself.
-pub(crate) fn apply(
+pub fn apply(
     current: &Job,
     change: &mut dyn FnMut(&mut Job) -> Result<(), String>,
 ) -> Result<Transition, StoreError> {
@@ -135,7 +135,7 @@ pub(crate) fn apply(
 
 /// Checks a batch for `import_finished`: every job must be terminal, numbered from 1, and
 /// appear once. Returns the highest id in the batch (0 for an empty one).
-pub(crate) fn check_import(jobs: &[Job]) -> Result<JobId, StoreError> {
+pub fn check_import(jobs: &[Job]) -> Result<JobId, StoreError> {
     let mut max = 0;
     let mut seen = HashSet::with_capacity(jobs.len());
     for job in jobs {
@@ -155,10 +155,7 @@ pub(crate) fn check_import(jobs: &[Job]) -> Result<JobId, StoreError> {
 
 /// Whether an imported job may be written over what the store holds under its id: only if the
 /// store holds nothing there, or the very same record (so an import can be repeated).
-pub(crate) fn check_import_over(
-    existing: Option<&Job>,
-    imported: &Job,
-) -> Result<bool, StoreError> {
+pub fn check_import_over(existing: Option<&Job>, imported: &Job) -> Result<bool, StoreError> {
     match existing {
         None => Ok(true),
         Some(old) if old == imported => Ok(false),

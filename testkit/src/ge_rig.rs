@@ -4,18 +4,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use labkube::auth::{Principal, Role, RoomRef, RoomSettings};
+use labkube::app::Bot;
+use labkube::auth::Role;
 use labkube::chat::{Incoming, LiveProgress};
 use labkube::config::{Config, ExistingCluster, Owner};
 use labkube::dispatch::Dispatcher;
-use labkube::jobs::{StepCtx, Worker};
 use labkube::kube::release::Release;
-use labkube::kube::{Catalogue, KubeLayer};
 use labkube::store::{Job, JobStore, SledStore};
 use tokio_util::sync::CancellationToken;
 
 use crate::fakekube::{FakeKube, FakeOptions};
-use crate::support::{RecordingChat, Sent};
+use crate::support::{RecordingChat, Sent, room_policy};
 
 /// Generous bound for anything a scenario waits for.
 pub const LIMIT: Duration = Duration::from_secs(30);
@@ -74,50 +73,23 @@ impl Rig {
                 room: "lab".into(),
             }),
         });
+        config.data_dir = dir.path().to_path_buf();
         let store = Arc::new(SledStore::open(&dir.path().join("data")).unwrap());
         let chat = Arc::new(RecordingChat::default());
         let progress = Arc::new(LiveProgress::new(chat.clone(), Duration::from_millis(100)));
-        let catalogue = Arc::new(Catalogue::builtin().unwrap());
-        let layer = KubeLayer::new(&config, catalogue, store.clone());
-        let ctx = StepCtx {
-            data_dir: dir.path().to_path_buf(),
-            store: store.clone(),
-            engine: None,
-            kube: Some(layer.clone()),
-        };
-        let worker = Worker::new(store.clone(), progress.clone(), ctx, opts.concurrent_jobs);
-        let mut policy = labkube::auth::Policy::new();
-        policy.allow_room(
-            RoomRef {
-                platform: "t".into(),
-                room: "lab".into(),
-            },
-            RoomSettings {
-                namespace: "demo".into(),
-            },
+        let policy = room_policy(
+            "t",
+            "lab",
+            "demo",
+            &[
+                ("root", Role::Admin),
+                ("ada", Role::Operator),
+                ("vic", Role::Viewer),
+            ],
         );
-        for (user, role) in [
-            ("root", Role::Admin),
-            ("ada", Role::Operator),
-            ("vic", Role::Viewer),
-        ] {
-            policy.allow_user(
-                Principal {
-                    platform: "t".into(),
-                    user: user.into(),
-                },
-                role,
-            );
-        }
-        let dispatcher = Dispatcher::new(
-            policy,
-            Arc::new(config),
-            store.clone(),
-            chat.clone(),
-            progress,
-            worker.handle(),
-            Some(layer),
-        );
+        let Bot {
+            dispatcher, worker, ..
+        } = Bot::build(config, store.clone(), policy, chat.clone(), progress).unwrap();
         let stop = CancellationToken::new();
         let worker = tokio::spawn(worker.run(stop.clone(), Duration::from_secs(5)));
         Rig {

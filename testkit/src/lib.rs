@@ -6,21 +6,29 @@
 //!
 //! - [`fakekube`]: an HTTP-level fake Kubernetes API server with controllers (its own test suite
 //!   runs as this crate's unit tests).
+//! - [`host_keys`]: SSH host keys pinned in memory.
 //! - Real peers started per test on loopback: [`sshd`] (OpenSSH hosts), [`synapse`] (a Matrix
 //!   homeserver), [`tgapi`] (the Telegram Bot API emulator).
 //! - [`support`]: the `labkube` binary as a child ([`support::Daemon`], [`support::Bot`]), a
-//!   recording chat, job helpers, [`support::LogOnPanic`].
+//!   recording chat, job helpers, [`support::LogOnPanic`]; [`recording_sink`] records job
+//!   progress events.
 //! - [`conformance`]: the chat conformance suite every adapter passes, and its test users.
+//! - [`memory_store`]: the job store contract in memory (tests, benchmarks' baseline).
 //! - [`ge_rig`]: the in-process bot against [`fakekube`] for GE scenarios.
+//! - [`batch`]: any list of scripts on a set of hosts through the provisioning fan-out.
 //! - [`lab`]: fake hosts (directories standing in for `/`) for the provisioning step scripts.
 //! - Benchmarks: [`stats`] (median, mean, percentiles), [`report`] (latency tables),
 //!   [`memory`] (resident memory of a process), [`tguser`] (a person in a Telegram group).
 
+pub mod batch;
 pub mod conformance;
 pub mod fakekube;
 pub mod ge_rig;
+pub mod host_keys;
 pub mod lab;
 pub mod memory;
+pub mod memory_store;
+pub mod recording_sink;
 pub mod report;
 pub mod sshd;
 pub mod stats;

@@ -8,9 +8,10 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use labkube::auth::{Policy, Principal, Role, RoomRef, RoomSettings};
 use labkube::chat::{ChatError, Replier};
 use labkube::progress::MessageRef;
-use labkube::store::{JobKind, NewJob, Origin, Requester, SelftestJob};
+use labkube::store::{JobKind, NewJob, Origin, Requester};
 
 /// The `labkube` binary of this build: `target/<profile>/labkube`, which Cargo builds before
 /// the integration tests and benchmarks of the package. `CARGO_BIN_EXE_labkube` (which Cargo
@@ -52,13 +53,29 @@ pub fn new_job(kind: JobKind) -> NewJob {
     }
 }
 
-/// A selftest kind.
-pub fn selftest(steps: u32, step_ms: u64, lock: Option<&str>) -> JobKind {
-    JobKind::Selftest(SelftestJob::Selftest {
-        steps,
-        step_ms,
-        lock: lock.map(String::from),
-    })
+/// A policy that allows one room of `platform` (its namespace `namespace`) and `users` of
+/// that platform with their roles.
+pub fn room_policy(platform: &str, room: &str, namespace: &str, users: &[(&str, Role)]) -> Policy {
+    let mut policy = Policy::new();
+    policy.allow_room(
+        RoomRef {
+            platform: platform.into(),
+            room: room.into(),
+        },
+        RoomSettings {
+            namespace: namespace.into(),
+        },
+    );
+    for (user, role) in users {
+        policy.allow_user(
+            Principal {
+                platform: platform.into(),
+                user: (*user).into(),
+            },
+            *role,
+        );
+    }
+    policy
 }
 
 /// What a [`RecordingChat`] saw.

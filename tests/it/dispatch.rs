@@ -1,19 +1,19 @@
 //! The dispatcher end to end on the in-memory store: one reply per message, durable
 //! acknowledgement, dedupe of redelivered events, refusals audited, bad input changing nothing.
 
-use labkube::auth::{Principal, Role, RoomRef, RoomSettings};
+use labkube::app::Bot;
+use labkube::auth::Role;
 use labkube::chat::Incoming;
 use labkube::config::Config;
 use labkube::dispatch::Dispatcher;
-use labkube::jobs::{StepCtx, Worker};
-use labkube::progress::RecordingSink;
 use labkube::store::{
-    AuditOutcome, ClusterJob, ClusterRecord, JobKind, JobState, JobStore, MemoryStore, NodeRecord,
-    SelftestJob, Space,
+    AuditOutcome, ClusterJob, ClusterRecord, JobKind, JobState, JobStore, NodeRecord, Space,
 };
+use labkube_testkit::memory_store::MemoryStore;
+use labkube_testkit::recording_sink::RecordingSink;
 use std::sync::Arc;
 
-use labkube_testkit::support::{RecordingChat, Sent};
+use labkube_testkit::support::{RecordingChat, Sent, room_policy};
 
 struct Rig {
     store: Arc<MemoryStore>,
@@ -28,47 +28,19 @@ fn rig() -> Rig {
     let store = Arc::new(MemoryStore::new());
     let chat = Arc::new(RecordingChat::default());
     let sink = Arc::new(RecordingSink::new());
-    let mut policy = labkube::auth::Policy::new();
-    policy.allow_room(
-        RoomRef {
-            platform: "t".into(),
-            room: "lab".into(),
-        },
-        RoomSettings {
-            namespace: "demo".into(),
-        },
+    let policy = room_policy(
+        "t",
+        "lab",
+        "demo",
+        &[("ada", Role::Admin), ("vic", Role::Viewer)],
     );
-    policy.allow_user(
-        Principal {
-            platform: "t".into(),
-            user: "ada".into(),
-        },
-        Role::Admin,
-    );
-    policy.allow_user(
-        Principal {
-            platform: "t".into(),
-            user: "vic".into(),
-        },
-        Role::Viewer,
-    );
-    // The worker is never run here: jobs stay queued, which is what these tests look at.
-    let ctx = StepCtx {
+    let config = Config {
         data_dir: dir.path().to_path_buf(),
-        store: store.clone(),
-        engine: None,
-        kube: None,
+        ..Config::default()
     };
-    let worker = Worker::new(store.clone(), sink.clone(), ctx, 1);
-    let dispatcher = Dispatcher::new(
-        policy,
-        Arc::new(Config::default()),
-        store.clone(),
-        chat.clone(),
-        sink.clone(),
-        worker.handle(),
-        None,
-    );
+    // The worker is never run here: jobs stay queued, which is what these tests look at.
+    let Bot { dispatcher, .. } =
+        Bot::build(config, store.clone(), policy, chat.clone(), sink.clone()).unwrap();
     Rig {
         store,
         chat,
@@ -110,14 +82,7 @@ async fn a_redelivered_event_never_creates_a_second_job() {
     r.dispatcher.handle(&m).await;
     let jobs = r.store.recent(10).unwrap();
     assert_eq!(jobs.len(), 1);
-    assert_eq!(
-        jobs[0].kind,
-        JobKind::Selftest(SelftestJob::Selftest {
-            steps: 2,
-            step_ms: 10,
-            lock: None
-        })
-    );
+    assert_eq!(jobs[0].kind, JobKind::selftest(2, 10));
     assert_eq!(jobs[0].state, JobState::Queued);
     let t = texts(&r.chat);
     assert!(
@@ -244,7 +209,12 @@ async fn cluster_commands_queue_jobs_and_check_the_config_first() {
         "dry-run is a plan: {}",
         t[2]
     );
-    assert!(t[3].contains("Kubernetes layer is not set up"), "{}", t[3]);
+    // The cluster is only queued, not created: GE commands are refused, nothing is queued.
+    assert!(
+        t[3].starts_with("this room has no current cluster"),
+        "{}",
+        t[3]
+    );
     let jobs = r.store.recent(10).unwrap();
     assert_eq!(jobs.len(), 2);
     assert!(

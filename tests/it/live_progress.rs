@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use labkube::chat::LiveProgress;
 use labkube::progress::{MessageRef, ProgressEvent, ProgressSink};
-use labkube::store::{Job, JobState, JobStore, MemoryStore, Step};
+use labkube::store::{Job, JobKind, JobState, JobStore, Step};
+use labkube_testkit::memory_store::MemoryStore;
 
-use labkube_testkit::support::{RecordingChat, Sent, new_job, selftest};
+use labkube_testkit::support::{RecordingChat, Sent, new_job};
 
 fn job(store: &MemoryStore, steps: u32) -> Job {
     let id = store
-        .enqueue(new_job(selftest(steps, 1, None)), "k")
+        .enqueue(new_job(JobKind::selftest(steps, 1)), "k")
         .unwrap()
         .job()
         .id;

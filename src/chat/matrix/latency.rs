@@ -1,7 +1,8 @@
 //! When each delivered command was read off a sync, kept until its first reply (the
 //! acknowledgement or answer) is sent, so the bot's own share of the time to acknowledge can be
-//! told from the homeserver's. Logged at debug level under the target `labkube::latency`
-//! (`benches/matrix.rs` reads it); an entry is dropped when its command is handled.
+//! told from the homeserver's. Logged at debug level under the target `labkube::latency`: an
+//! operator's diagnostic for slow replies (README, "Configuration"), which `benches/matrix.rs`
+//! also reads. An entry is dropped when its command is handled.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -1,5 +1,5 @@
 use super::*;
-use crate::store::MemoryStore;
+use crate::store::SledStore;
 
 fn revision(action: Action, version: &str) -> Revision {
     Revision {
@@ -54,7 +54,8 @@ fn revisions_are_numbered_and_settled_like_helm() {
 
 #[test]
 fn the_ledger_round_trips_through_the_store_and_is_capped() {
-    let store = MemoryStore::new();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
     let mut r = Release::new("lab-1", "demo", "orion");
     for i in 0..6 {
         let n = r.push(revision(Action::Upgrade, &format!("4.{i}.0")));

@@ -5,5 +5,5 @@
 mod fanout;
 mod script;
 
-pub(crate) use fanout::{Fanned, HostError, each};
+pub use fanout::{Fanned, HostError, each};
 pub(crate) use script::{Exec, on};

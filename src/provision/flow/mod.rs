@@ -16,10 +16,10 @@ use super::error::ProvisionError;
 use super::exec::{self, Exec, Fanned};
 use super::host::{Host, role};
 use super::remote::{Connector, Output, Target};
-use super::scripts::HostScript;
+use super::scripts::{ClusterValues, HostScript};
 use super::settings::Engine;
 use crate::progress::JobIo;
-use crate::store::{ClusterJob, ClusterStep, HostProgress, HostState, StoreError};
+use crate::store::{ClusterJob, ClusterStep, HostProgress, HostState, StoreError, UnknownCluster};
 
 /// The create flow: probe, validate, change, verify.
 const CREATE: &[ClusterStep] = &[
@@ -127,9 +127,10 @@ impl ClusterRun {
                 (spec.name.clone(), k8s, cidr, targets)
             }
             ClusterJob::Delete { cluster } => {
-                let record = io.store.cluster(cluster)?.ok_or_else(|| {
-                    ProvisionError::Other(format!("there is no cluster named {cluster}"))
-                })?;
+                let record = io
+                    .store
+                    .cluster(cluster)?
+                    .ok_or_else(|| UnknownCluster(cluster.clone()))?;
                 let targets = record
                     .nodes
                     .iter()
@@ -283,29 +284,15 @@ impl ClusterRun {
     /// The environment `script` gets on host `i`: the values of this cluster it works with.
     fn env(&self, i: usize, script: HostScript) -> Vec<(String, String)> {
         let s = &self.engine.settings;
-        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
-        match script {
-            HostScript::PrepareHost => vec![pair("ROLE", role(self.hosts[i].control_plane))],
-            HostScript::InstallKube => vec![pair("K8S_MINOR", &self.k8s)],
-            HostScript::KubeadmInit => vec![
-                pair("ADVERTISE_ADDRESS", &self.hosts[0].target.addr.to_string()),
-                pair("POD_CIDR", &self.pod_cidr),
-                pair("K8S_MINOR", &self.k8s),
-            ],
-            HostScript::InstallFlannel => vec![
-                pair("FLANNEL_VERSION", &s.flannel_version),
-                pair("POD_CIDR", &self.pod_cidr),
-            ],
-            HostScript::InstallHelm => vec![pair("HELM_VERSION", &s.helm_version)],
-            HostScript::OsRelease
-            | HostScript::Facts
-            | HostScript::InstallContainerd
-            | HostScript::JoinCommand
-            | HostScript::KubeadmJoin
-            | HostScript::Nodes
-            | HostScript::Kubeconfig
-            | HostScript::Reset => Vec::new(),
-        }
+        let advertise = self.hosts[0].target.addr.to_string();
+        let values = ClusterValues {
+            advertise_address: &advertise,
+            k8s: &self.k8s,
+            pod_cidr: &self.pod_cidr,
+            flannel_version: &s.flannel_version,
+            helm_version: &s.helm_version,
+        };
+        script.env(&values, self.hosts[i].control_plane)
     }
 
     pub(super) fn check<T>(r: Fanned<T>) -> Result<Vec<(usize, T)>, ProvisionError> {

@@ -1,7 +1,5 @@
-//! Host-key trust: fingerprints, the known_hosts check, pinning on first contact, and an
-//! in-memory [`HostKeyStore`].
+//! Host-key trust: fingerprints, the known_hosts check and pinning on first contact.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -21,41 +19,6 @@ pub fn fingerprint_of_line(line: &str) -> Option<String> {
     PublicKey::from_openssh(line.trim())
         .ok()
         .map(|k| fingerprint(&k))
-}
-
-/// Host keys pinned in memory: for tests, and for callers without a persistent store (every
-/// restart is then a first contact again).
-#[derive(Debug, Default)]
-pub struct MemoryHostKeys {
-    keys: Mutex<HashMap<String, String>>,
-}
-
-impl MemoryHostKeys {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Forgets the key pinned for `host` (`addr:port`); `true` if there was one.
-    pub fn forget(&self, host: &str) -> bool {
-        self.lock().remove(host).is_some()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
-        // A panic while holding this lock cannot leave the map half-updated.
-        self.keys.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl HostKeyStore for MemoryHostKeys {
-    fn pinned(&self, host: &str) -> Result<Option<String>, RemoteError> {
-        Ok(self.lock().get(host).cloned())
-    }
-
-    fn pin(&self, host: &str, key: &str) -> Result<(), RemoteError> {
-        self.lock().insert(host.to_owned(), key.to_owned());
-        Ok(())
-    }
 }
 
 /// Where trust comes from for one connector.
@@ -295,7 +258,9 @@ mod tests {
 
     #[test]
     fn first_contact_then_same_then_changed() {
-        let store: Arc<dyn HostKeyStore> = Arc::new(MemoryHostKeys::new());
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = crate::store::SledStore::open(dir.path()).unwrap();
+        let store: Arc<dyn HostKeyStore> = Arc::new(crate::provision::StorePins(Arc::new(jobs)));
         let trust = Trust::Pins(store.clone());
         let key = PublicKey::from_openssh(ED).unwrap();
         let a = check(&trust, &target(), &key).unwrap();

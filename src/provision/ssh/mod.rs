@@ -14,7 +14,7 @@
 //!   detection);
 //! - `exec`: a persistent remote shell and its framing;
 //! - `hostkey`: fingerprints, known_hosts, pinning, the russh handler that checks the host key
-//!   during the handshake, and [`MemoryHostKeys`];
+//!   during the handshake;
 //! - `key`: loading the client key.
 
 mod exec;
@@ -38,7 +38,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-pub use hostkey::{MemoryHostKeys, fingerprint, fingerprint_of_line};
+pub use hostkey::{fingerprint, fingerprint_of_line};
 pub use setup::connector_factory;
 
 use super::remote::{

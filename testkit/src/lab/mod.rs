@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use labkube::provision::os::OsInfo;
-use labkube::provision::scripts;
+use labkube::provision::scripts::{self, ClusterValues, HostScript};
 
 use calls::{Call, JoinLine, parse_facts};
 use hosts::{Flavour, Host, os_release, prepare_root};
@@ -180,27 +180,18 @@ impl Lab {
         run
     }
 
-    /// The environment the engine sets for `step` on host `i` (see commands/README.md).
+    /// The environment the engine sets for `step` on host `i` (see commands/README.md): the
+    /// product's own rule ([`HostScript::env`]) over this lab's values.
     pub fn engine_env(&self, i: usize, step: &str) -> Vec<(String, String)> {
-        let pairs: Vec<(&str, String)> = match step {
-            "prepare_host" => vec![(
-                "ROLE",
-                if i == 0 { "control-plane" } else { "worker" }.into(),
-            )],
-            "install_kube" => vec![("K8S_MINOR", K8S_MINOR.into())],
-            "kubeadm_init" => vec![
-                ("ADVERTISE_ADDRESS", self.hosts[0].ip.clone()),
-                ("POD_CIDR", POD_CIDR.into()),
-                ("K8S_MINOR", K8S_MINOR.into()),
-            ],
-            "install_flannel" => vec![
-                ("FLANNEL_VERSION", FLANNEL_VERSION.into()),
-                ("POD_CIDR", POD_CIDR.into()),
-            ],
-            "install_helm" => vec![("HELM_VERSION", HELM_VERSION.into())],
-            _ => vec![],
+        let script = HostScript::named(step).unwrap_or_else(|| panic!("no step script {step}"));
+        let values = ClusterValues {
+            advertise_address: &self.hosts[0].ip,
+            k8s: K8S_MINOR,
+            pod_cidr: POD_CIDR,
+            flannel_version: FLANNEL_VERSION,
+            helm_version: HELM_VERSION,
         };
-        pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+        script.env(&values, i == 0)
     }
 
     /// Runs `body` with `sh -s` on host `i`, sandboxed (see the module doc).

@@ -2,7 +2,7 @@
 //! (changes nothing), delete.
 
 use labkube::progress::ProgressEvent;
-use labkube::store::{ClusterJob, JobKind, JobState, JobStore, SelftestJob, Space};
+use labkube::store::{ClusterJob, JobKind, JobState, JobStore, Space};
 
 use super::Site;
 use labkube_testkit::lab::calls::calls_of;
@@ -200,13 +200,9 @@ async fn plan_reports_per_host_steps_and_changes_nothing() {
 async fn a_batch_runs_each_step_on_every_host_and_names_failures() {
     use labkube::progress::JobIo as Io;
     use labkube::provision::remote::{Script, Target};
-    use labkube::provision::{Batch, BatchError};
+    use labkube_testkit::batch::{Batch, BatchError};
     let site = Site::new(&[Flavour::Debian, Flavour::Debian, Flavour::Debian]);
-    let id = site.enqueue(JobKind::Selftest(SelftestJob::Selftest {
-        steps: 1,
-        step_ms: 0,
-        lock: None,
-    }));
+    let id = site.enqueue(JobKind::selftest(1, 0));
     let io = Io {
         store: site.store.clone(),
         sink: site.sink.clone(),

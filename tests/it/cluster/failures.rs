@@ -79,7 +79,7 @@ async fn a_refused_key_and_a_changed_host_key_are_reported() {
     let job = site
         .run_with(
             JobKind::Cluster(ClusterJob::Plan(site.spec("lab-4"))),
-            site.engine_with(&stranger, "root"),
+            site.config_with(&stranger, "root"),
         )
         .await;
     let reason = failure(&job);
@@ -124,7 +124,7 @@ async fn sudo_wanting_a_password_is_reported_as_such() {
     let job = site
         .run_with(
             JobKind::Cluster(ClusterJob::Plan(site.spec("lab-5"))),
-            site.engine_with(&site.key, PASSWORD_SUDO_USER),
+            site.config_with(&site.key, PASSWORD_SUDO_USER),
         )
         .await;
     let reason = failure(&job);
@@ -141,7 +141,7 @@ async fn cancel_stops_at_a_phase_boundary_and_says_where_hosts_are() {
     let site = Site::new(&[Flavour::Ubuntu, Flavour::Ubuntu, Flavour::Ubuntu]);
     let id = site.enqueue(JobKind::Cluster(ClusterJob::Create(site.spec("lab-6"))));
     let store = site.store.clone();
-    site.work(site.engine_with(&site.key, "root"), |handle| async move {
+    site.work(site.config_with(&site.key, "root"), |handle| async move {
         // Cancel once the job is past its first step.
         for _ in 0..600 {
             let job = store.get(id).unwrap().unwrap();

@@ -10,13 +10,16 @@ mod failures;
 use std::sync::Arc;
 use std::time::Duration;
 
-use labkube::jobs::{StepCtx, Worker};
-use labkube::progress::RecordingSink;
-use labkube::provision::remote::Connector;
-use labkube::provision::ssh::{SshConfig, SshConnector};
-use labkube::provision::{ConnectorFactory, Engine, Settings, StorePins};
-use labkube::store::{ClusterSpec, Job, JobKind, JobStore, MemoryStore, NewJob, Origin, Requester};
+use labkube::app::Bot;
+use labkube::auth::Policy;
+use labkube::config::Config;
+use labkube::provision::Engine;
+use labkube::store::{ClusterSpec, Job, JobKind, JobStore, NewJob, Origin, Requester};
+use labkube_testkit::memory_store::MemoryStore;
+use labkube_testkit::recording_sink::RecordingSink;
 use tokio_util::sync::CancellationToken;
+
+use labkube_testkit::support::RecordingChat;
 
 use labkube_testkit::lab::calls::{Call, mutating};
 use labkube_testkit::lab::hosts::Flavour;
@@ -82,58 +85,41 @@ impl Site {
             .collect()
     }
 
-    /// Engine settings for tests: short waits, one retry.
-    pub fn settings(&self, user: &str) -> Settings {
-        Settings {
-            user: user.into(),
-            port: self.sshd[0].port,
-            k8s: "1.33".into(),
-            pod_cidr: "10.244.0.0/16".into(),
-            command_timeout: Duration::from_secs(60),
-            parallel_hosts: 50,
-            retries: 1,
-            retry_backoff: Duration::from_millis(20),
-            nodes_ready_timeout: Duration::from_secs(30),
-            poll_interval: Duration::from_millis(200),
-            remote_env: Vec::new(),
-            flannel_version: labkube::config::FLANNEL_VERSION.into(),
-            helm_version: labkube::config::HELM_VERSION.into(),
-        }
+    /// The bot's config for this site: connect with `key` as `user` to the sites' sshd port,
+    /// short waits and one retry so failures show quickly.
+    pub fn config_with(&self, key: &ClientKey, user: &str) -> Config {
+        let mut config = Config {
+            data_dir: self.data.path().to_path_buf(),
+            ..Config::default()
+        };
+        config.limits.concurrent_jobs = 2;
+        config.ssh.user = user.into();
+        config.ssh.port = self.sshd[0].port;
+        config.ssh.key_path = Some(key.path.clone());
+        config.ssh.connect_timeout_secs = 5;
+        config.ssh.command_timeout_secs = 60;
+        config.cluster.step_retries = 1;
+        config.cluster.retry_backoff_ms = 20;
+        config.cluster.nodes_ready_timeout_secs = 30;
+        config.cluster.nodes_poll_ms = 200;
+        config
     }
 
-    /// An engine connecting with `key` as `user`, pinning host keys in the site's store.
+    /// The provisioning engine the bot builds from [`Site::config_with`], over the site's store.
     pub fn engine_with(&self, key: &ClientKey, user: &str) -> Engine {
-        let store: Arc<dyn JobStore> = self.store.clone();
-        let key_path = key.path.clone();
-        let connect: ConnectorFactory = Arc::new(move || {
-            let cfg = SshConfig {
-                key_path: key_path.clone(),
-                passphrase: None,
-                known_hosts: None,
-                connect_timeout: Duration::from_secs(5),
-                keepalive: Duration::from_secs(15),
-            };
-            Ok(
-                Arc::new(SshConnector::new(cfg, Arc::new(StorePins(store.clone())))?)
-                    as Arc<dyn Connector>,
-            )
-        });
-        Engine {
-            settings: self.settings(user),
-            connect,
-        }
+        Engine::from_config(&self.config_with(key, user), self.store.clone())
     }
 
     /// Queues a job of `kind` and runs the worker until no job is left; returns the job.
     pub async fn run(&self, kind: JobKind) -> Job {
-        self.run_with(kind, self.engine_with(&self.key, "root"))
+        self.run_with(kind, self.config_with(&self.key, "root"))
             .await
     }
 
-    /// Like [`Site::run`] with another engine.
-    pub async fn run_with(&self, kind: JobKind, engine: Engine) -> Job {
+    /// Like [`Site::run`] with another config.
+    pub async fn run_with(&self, kind: JobKind, config: Config) -> Job {
         let id = self.enqueue(kind);
-        self.work(engine, |_| async {}).await;
+        self.work(config, |_| async {}).await;
         self.store.get(id).unwrap().unwrap()
     }
 
@@ -160,19 +146,23 @@ impl Site {
             .id
     }
 
-    /// Runs a worker until idle (bounded), calling `during` with its handle once it started.
-    pub async fn work<F, Fut>(&self, engine: Engine, during: F)
+    /// Runs the bot's worker (built from `config`) until idle (bounded), calling `during` with
+    /// its handle once it started.
+    pub async fn work<F, Fut>(&self, config: Config, during: F)
     where
         F: FnOnce(labkube::jobs::WorkerHandle) -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
-        let ctx = StepCtx {
-            data_dir: self.data.path().to_path_buf(),
-            store: self.store.clone(),
-            engine: Some(engine),
-            kube: None,
-        };
-        let worker = Worker::new(self.store.clone(), self.sink.clone(), ctx, 2);
+        let chat = Arc::new(RecordingChat::default());
+        let bot = Bot::build(
+            config,
+            self.store.clone(),
+            Policy::new(),
+            chat,
+            self.sink.clone(),
+        )
+        .unwrap();
+        let worker = bot.worker;
         let handle = worker.handle();
         let stop = CancellationToken::new();
         let task = tokio::spawn(worker.run(stop.clone(), Duration::from_secs(10)));

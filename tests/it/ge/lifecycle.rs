@@ -244,3 +244,24 @@ async fn two_installs_in_different_namespaces_run_in_parallel() {
     .await;
     rig.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_installs_in_one_namespace_run_one_after_the_other_in_queue_order() {
+    // Jobs in one namespace share its dependencies, so the worker runs them one at a time
+    // (the job's target), even with free slots.
+    let rig = Rig::start().await;
+    rig.fake
+        .set_ready_delay(std::time::Duration::from_millis(600));
+    rig.say("/ge install orion").await;
+    rig.say("/ge install keyrock").await;
+    let a = rig.finished(1).await;
+    let b = rig.finished(2).await;
+    assert_eq!(a.state, JobState::Succeeded, "{:?}", a.summary);
+    assert_eq!(b.state, JobState::Succeeded, "{:?}", b.summary);
+    assert_eq!(a.target, b.target, "both lock the same namespace");
+    let (a0, a1) = (a.started_ms.unwrap(), a.finished_ms.unwrap());
+    let b0 = b.started_ms.unwrap();
+    assert!(a0 <= b0, "queue order: #1 started first");
+    assert!(a1 <= b0, "#2 started only once #1 had finished");
+    rig.stop().await;
+}

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use labkube::provision::remote::{Connector, HostKeyStore, RemoteError, RemoteExec, Target};
-use labkube::provision::ssh::{MemoryHostKeys, SshConnector};
+use labkube::provision::ssh::SshConnector;
+use labkube_testkit::host_keys::MemoryHostKeys;
 
 use super::{CONNECT_TIMEOUT, config, connector, root_session, script, target};
 use labkube_testkit::sshd::{

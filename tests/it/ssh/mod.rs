@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use labkube::provision::remote::{HostKeyStore, RemoteError, RemoteExec, Script, Target};
-use labkube::provision::ssh::{MemoryHostKeys, SshConfig, SshConnector, SshSession};
+use labkube::provision::ssh::{SshConfig, SshConnector, SshSession};
+use labkube_testkit::host_keys::MemoryHostKeys;
 
 use labkube_testkit::sshd::{ClientKey, PASSWORD_SUDO_USER, SUDO_USER, SshdHost, require_users};
 

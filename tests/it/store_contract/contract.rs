@@ -16,13 +16,11 @@ pub fn dense_ids_from_one<S: JobStore>(s: &S) {
     assert_eq!(s.get(6).unwrap(), None);
     // The lock key is derived from the kind.
     let mut locked = new_job(6);
-    locked.kind = JobKind::Selftest(SelftestJob::Selftest {
-        steps: 1,
-        step_ms: 1,
-        lock: Some("gpu".into()),
+    locked.kind = JobKind::Cluster(ClusterJob::Delete {
+        cluster: "lab-1".into(),
     });
     let job = s.enqueue(locked, "k6").unwrap();
-    assert_eq!(job.job().target.as_deref(), Some("selftest/gpu"));
+    assert_eq!(job.job().target.as_deref(), Some("cluster/lab-1"));
 }
 
 pub fn dedupe_returns_the_first_job<S: JobStore>(s: &S) {

@@ -9,10 +9,10 @@
 use std::collections::BTreeSet;
 
 use labkube::store::{
-    AuditEntry, AuditOutcome, ClusterRecord, Enqueued, Job, JobId, JobKind, JobState, JobStore,
-    MemoryStore, NewJob, NodeRecord, Origin, Requester, SelftestJob, SledStore, Space, Step,
-    StoreError,
+    AuditEntry, AuditOutcome, ClusterJob, ClusterRecord, Enqueued, Job, JobId, JobKind, JobState,
+    JobStore, NewJob, NodeRecord, Origin, Requester, SledStore, Space, Step, StoreError,
 };
+use labkube_testkit::memory_store::MemoryStore;
 
 /// Bulk import of history, an inherent method of both stores (not part of the trait).
 pub trait Import: JobStore {
@@ -41,11 +41,7 @@ pub fn who() -> Requester {
 pub fn new_job(n: u32) -> NewJob {
     NewJob {
         plan: Vec::new(),
-        kind: JobKind::Selftest(SelftestJob::Selftest {
-            steps: n,
-            step_ms: 10,
-            lock: None,
-        }),
+        kind: JobKind::selftest(n, 10),
         requested_by: who(),
         origin: Origin {
             platform: "console".into(),
@@ -78,11 +74,7 @@ pub fn ids(jobs: &[Job]) -> Vec<JobId> {
 pub fn finished_job(id: JobId) -> Job {
     Job {
         id,
-        kind: JobKind::Selftest(SelftestJob::Selftest {
-            steps: 1,
-            step_ms: 1,
-            lock: None,
-        }),
+        kind: JobKind::selftest(1, 1),
         requested_by: who(),
         origin: Origin {
             platform: "console".into(),

@@ -2,6 +2,12 @@
 //! messages to the dispatcher, and shut down in order (stop taking commands, let running
 //! steps reach a checkpoint within the grace period, flush the store).
 
+mod bot;
+mod listing;
+
+pub use bot::{Bot, catalogue, open_store, policy};
+pub use listing::list_jobs;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,10 +18,8 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::{Policy, Principal, Role, RoomRef, RoomSettings};
 use crate::chat::{self, ChatAdapter, ConsoleAdapter, ConsoleIo, LiveProgress, Router};
 use crate::config::{Config, ConfigError, Problem};
-use crate::dispatch::Dispatcher;
-use crate::jobs::{StepCtx, Worker, WorkerError};
-use crate::provision::Engine;
-use crate::store::{JobStore, SledStore, StoreError};
+use crate::jobs::WorkerError;
+use crate::store::{JobStore, StoreError};
 
 /// Failures that stop the bot.
 #[derive(Debug, thiserror::Error)]
@@ -58,15 +62,6 @@ pub fn check_config(path: &Path) -> Result<Config, ConfigError> {
     Config::load_with(path, &platform_problems)
 }
 
-/// Loads the GE catalogue the config asks for (built in, or `[kube] catalogue_dir`) and
-/// validates all of it: every template renders and parses into typed Kubernetes objects.
-pub fn catalogue(config: &Config) -> Result<crate::kube::Catalogue, AppError> {
-    Ok(match &config.kube.catalogue_dir {
-        Some(dir) => crate::kube::Catalogue::from_dir(dir)?,
-        None => crate::kube::Catalogue::builtin()?,
-    })
-}
-
 /// Platform names in the config that no adapter of this build answers to.
 fn platform_problems(config: &Config) -> Vec<Problem> {
     let accepted = chat::PLATFORMS.join(", ");
@@ -91,33 +86,6 @@ fn platform_problems(config: &Config) -> Vec<Problem> {
         }
     }
     problems
-}
-
-/// The allow-lists of a config.
-pub fn policy(config: &Config) -> Policy {
-    let mut policy = Policy::new();
-    for u in &config.users {
-        policy.allow_user(
-            Principal {
-                platform: u.platform.clone(),
-                user: u.id.clone(),
-            },
-            u.role,
-        );
-    }
-    for r in &config.rooms {
-        let room = RoomRef {
-            platform: r.platform.clone(),
-            room: r.id.clone(),
-        };
-        policy.allow_room(
-            room,
-            RoomSettings {
-                namespace: r.namespace.clone(),
-            },
-        );
-    }
-    policy
 }
 
 /// The console user's name: the config's, else `$USER`, else `local`.
@@ -177,15 +145,6 @@ pub async fn run_daemon(config: Config, shutdown: CancellationToken) -> Result<(
     serve(config, store, policy, adapters, shutdown, false).await
 }
 
-/// Opens the store in `dir`, creating the directory if needed.
-pub fn open_store(dir: &Path) -> Result<SledStore, AppError> {
-    std::fs::create_dir_all(dir).map_err(|source| AppError::DataDir {
-        path: dir.display().to_string(),
-        source,
-    })?;
-    Ok(SledStore::open(dir)?)
-}
-
 async fn serve(
     config: Config,
     store: Arc<dyn JobStore>,
@@ -202,33 +161,12 @@ async fn serve(
     let chat: Arc<Router> = Arc::new(router);
     let interval = Duration::from_millis(config.limits.progress_interval_ms);
     let progress = Arc::new(LiveProgress::new(chat.clone(), interval));
-    let catalogue = Arc::new(catalogue(&config)?);
-    tracing::info!(ges = catalogue.all().count(), "GE catalogue validated");
-    let kube = crate::kube::KubeLayer::new(&config, catalogue, store.clone());
-    let ctx = StepCtx {
-        data_dir: data_dir.clone(),
-        store: store.clone(),
-        engine: Some(Engine::from_config(&config, store.clone())),
-        kube: Some(kube.clone()),
-    };
-    let worker = Worker::new(
-        store.clone(),
-        progress.clone(),
-        ctx,
-        config.limits.concurrent_jobs,
-    );
+    let Bot {
+        dispatcher,
+        worker,
+        grace,
+    } = Bot::build(config, store.clone(), policy, chat, progress)?;
     let handle = worker.handle();
-    let grace = Duration::from_secs(config.limits.shutdown_grace_secs);
-    let config = Arc::new(config);
-    let dispatcher = Dispatcher::new(
-        policy,
-        config,
-        store.clone(),
-        chat,
-        progress,
-        handle.clone(),
-        Some(kube),
-    );
 
     let intake = shutdown.child_token();
     let worker_stop = CancellationToken::new();
@@ -281,43 +219,4 @@ async fn serve(
     }
     store.flush()?;
     Ok(())
-}
-
-/// The offline job listing of `labkube jobs`: active jobs and the last `last` finished ones.
-pub fn list_jobs(dir: &Path, last: usize) -> Result<String, AppError> {
-    if !dir.join("db").exists() && !dir.join("conf").exists() {
-        return Ok(format!(
-            "no job store in {} (nothing has run there yet)",
-            dir.display()
-        ));
-    }
-    let store = SledStore::open(dir)?;
-    let mut out = Vec::new();
-    let active = store.active()?;
-    out.push(format!("{} active job(s)", active.len()));
-    let finished: Vec<_> = store
-        .recent(last.saturating_mul(4).max(last))?
-        .into_iter()
-        .filter(|j| j.state.is_terminal())
-        .take(last)
-        .collect();
-    for j in active.iter().chain(finished.iter()) {
-        let extra = match &j.state {
-            crate::store::JobState::Failed { reason } => format!(" ({reason})"),
-            crate::store::JobState::Running { step } => {
-                format!(" at step {}/{}", step + 1, j.plan.len())
-            }
-            _ => String::new(),
-        };
-        out.push(format!(
-            "#{:<6} {:<9} {}{extra} - {} by {} on {}",
-            j.id,
-            j.state.word(),
-            j.kind.title(),
-            j.command_text,
-            j.requested_by.user,
-            j.requested_by.platform
-        ));
-    }
-    Ok(out.join("\n"))
 }

@@ -1,11 +1,11 @@
-//! A sink that remembers every event: for tests, and for anything that wants the raw stream.
+//! A progress sink that remembers every event, for tests that check what a job reported.
 
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{MessageRef, ProgressEvent, ProgressSink};
-use crate::store::{Job, JobId};
+use labkube::progress::{MessageRef, ProgressEvent, ProgressSink};
+use labkube::store::{Job, JobId};
 
 /// Records every `attach` and `emit` in order.
 #[derive(Debug, Default)]

@@ -1,14 +1,15 @@
-//! A list of scripts run as steps on a set of hosts through the engine's own machinery: one
-//! connection per host, each step on every host in parallel (bounded), per-host progress in
-//! the job's record, every host's failure collected. The cluster flows are fixed lists of such
-//! steps; this is the same core for any list (the provisioning benchmark runs through it).
+//! A list of scripts run as steps on a set of hosts through the provisioning engine's own
+//! machinery ([`labkube::provision::exec::each`], the connector, the job's host table): one
+//! connection per host, each step on every host in parallel (bounded), every host's failure
+//! collected. The cluster flows are fixed lists of such steps; the provisioning benchmark and
+//! the fan-out test run arbitrary lists through the same core.
 
 use std::sync::Arc;
 
-use super::exec::{self as fanout, HostError};
-use super::remote::{Connector, RemoteExec, Script, Target};
-use crate::progress::JobIo;
-use crate::store::{HostProgress, HostState, StoreError};
+use labkube::progress::JobIo;
+use labkube::provision::exec::{self as fanout, HostError};
+use labkube::provision::remote::{Connector, RemoteExec, Script, Target};
+use labkube::store::{HostProgress, HostState, StoreError};
 
 /// Connected hosts ready to run steps.
 pub struct Batch {

@@ -1,11 +1,12 @@
-//! [`MemoryStore`]: the same contract as [`SledStore`](super::SledStore), in memory. For tests
-//! and as the benchmarks' baseline; nothing survives the process.
+//! [`MemoryStore`]: the same contract as [`SledStore`](labkube::store::SledStore), in memory, built on the same rules
+//! ([`labkube::store::transition`]). For tests and as the benchmarks' baseline; nothing survives
+//! the process.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
-use super::transition::{self, IndexOp};
-use super::{
+use labkube::store::transition::{self, IndexOp};
+use labkube::store::{
     AuditEntry, ClusterRecord, Enqueued, Job, JobChange, JobId, JobStore, LogLine, NewJob, Space,
     StoreError, now_ms,
 };
@@ -61,7 +62,8 @@ impl MemoryStore {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Same contract as [`SledStore::import_finished`](super::SledStore::import_finished).
+    /// Same contract as
+    /// [`SledStore::import_finished`](labkube::store::SledStore::import_finished).
     pub fn import_finished(
         &self,
         jobs: impl IntoIterator<Item = Job>,

@@ -1,0 +1,122 @@
+//! The bot's parts wired together once: store, policy, Kubernetes layer, provisioning engine,
+//! worker and dispatcher. The daemon, the console and every test rig build the bot here, so
+//! what a test drives is what runs in a lab.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::AppError;
+use crate::auth::{Policy, Principal, RoomRef, RoomSettings};
+use crate::chat::Replier;
+use crate::config::Config;
+use crate::dispatch::Dispatcher;
+use crate::jobs::{StepCtx, Worker, WorkerHandle};
+use crate::kube::KubeLayer;
+use crate::progress::ProgressSink;
+use crate::provision::Engine;
+use crate::store::{JobStore, SledStore};
+
+/// A wired bot: hand messages to [`Bot::dispatcher`], and run [`Bot::worker`] with
+/// [`Bot::grace`] as its shutdown grace period.
+pub struct Bot {
+    /// Answers messages and queues jobs.
+    pub dispatcher: Dispatcher,
+    /// Runs the queued jobs once started.
+    pub worker: Worker,
+    /// How long running steps get to reach a checkpoint at shutdown (`[limits]`).
+    pub grace: Duration,
+}
+
+impl Bot {
+    /// Wires a bot over `store` that replies through `chat` and reports job progress to
+    /// `progress`. Fails only if the GE catalogue the config names does not validate.
+    pub fn build(
+        config: Config,
+        store: Arc<dyn JobStore>,
+        policy: Policy,
+        chat: Arc<dyn Replier>,
+        progress: Arc<dyn ProgressSink>,
+    ) -> Result<Bot, AppError> {
+        let catalogue = Arc::new(catalogue(&config)?);
+        tracing::info!(ges = catalogue.all().count(), "GE catalogue validated");
+        let kube = KubeLayer::new(&config, catalogue, store.clone());
+        let ctx = StepCtx {
+            data_dir: config.data_dir.clone(),
+            store: store.clone(),
+            engine: Engine::from_config(&config, store.clone()),
+            kube: kube.clone(),
+        };
+        let worker = Worker::new(
+            store.clone(),
+            progress.clone(),
+            ctx,
+            config.limits.concurrent_jobs,
+        );
+        let grace = Duration::from_secs(config.limits.shutdown_grace_secs);
+        let dispatcher = Dispatcher::new(
+            policy,
+            Arc::new(config),
+            store,
+            chat,
+            progress,
+            worker.handle(),
+            kube,
+        );
+        Ok(Bot {
+            dispatcher,
+            worker,
+            grace,
+        })
+    }
+
+    /// A handle on the worker: wake it, cancel jobs, wait until it is idle.
+    pub fn handle(&self) -> WorkerHandle {
+        self.worker.handle()
+    }
+}
+
+/// Loads the GE catalogue the config asks for (built in, or `[kube] catalogue_dir`) and
+/// validates all of it: every template renders and parses into typed Kubernetes objects.
+pub fn catalogue(config: &Config) -> Result<crate::kube::Catalogue, AppError> {
+    Ok(match &config.kube.catalogue_dir {
+        Some(dir) => crate::kube::Catalogue::from_dir(dir)?,
+        None => crate::kube::Catalogue::builtin()?,
+    })
+}
+
+/// The allow-lists of a config.
+pub fn policy(config: &Config) -> Policy {
+    let mut policy = Policy::new();
+    for u in &config.users {
+        policy.allow_user(
+            Principal {
+                platform: u.platform.clone(),
+                user: u.id.clone(),
+            },
+            u.role,
+        );
+    }
+    for r in &config.rooms {
+        let room = RoomRef {
+            platform: r.platform.clone(),
+            room: r.id.clone(),
+        };
+        policy.allow_room(
+            room,
+            RoomSettings {
+                namespace: r.namespace.clone(),
+            },
+        );
+    }
+    policy
+}
+
+/// Opens the store in `dir`, creating the directory if needed.
+pub fn open_store(dir: &Path) -> Result<SledStore, AppError> {
+    std::fs::create_dir_all(dir).map_err(|source| AppError::DataDir {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    Ok(SledStore::open(dir)?)
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Provisioning benchmark: the same step scripts run by labkube (provision::Batch over russh) and
-# by ansible-playbook (ansible-core from PyPI: pipelining on, forks = host count) against the
-# same OpenSSH sshd hosts on 127.0.0.N, in one run. Results: docs/BENCHMARKS.md.
+# Provisioning benchmark: the same step scripts run by labkube (the test kit's Batch, over the
+# engine's fan-out and russh) and by ansible-playbook (ansible-core from PyPI: pipelining on,
+# forks = host count) against the same OpenSSH sshd hosts on 127.0.0.N, in one run. Results:
+# docs/BENCHMARKS.md.
 #
 # What it does:
 # - creates a venv with ansible-core (only if it has no ansible-playbook yet) under

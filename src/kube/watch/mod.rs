@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::kube::status::pods::PodProblem;
+use crate::kube::status::pods::{PodProblem, UNSCHEDULABLE};
 use crate::kube::status::workload::{WorkloadKind, WorkloadRef};
 use crate::kube::status::{RolloutError, RolloutState};
 use crate::kube::watch::decide::{Cache, GraceTracker, Watched, evaluate};
@@ -135,6 +135,17 @@ impl std::fmt::Display for FailReason {
                 for (i, s) in pending.iter().enumerate() {
                     let sep = if i == 0 { ": " } else { "; " };
                     write!(f, "{sep}{} {}", s.workload, s.short_message())?;
+                }
+                Ok(())
+            }
+            FailReason::Pod { workload, problem } if problem.reason == UNSCHEDULABLE => {
+                write!(
+                    f,
+                    "{}: new pod {} cannot be scheduled",
+                    workload.name, problem.pod
+                )?;
+                if !problem.message.is_empty() {
+                    write!(f, " ({})", problem.message)?;
                 }
                 Ok(())
             }

@@ -24,6 +24,25 @@ fn fail_reason_texts() {
         .to_string(),
         "orion: new pod orion-1 is stuck in CrashLoopBackOff after 3 restarts"
     );
+    let unscheduled = PodProblem {
+        pod: "mongodb-0".into(),
+        container: String::new(),
+        reason: UNSCHEDULABLE.into(),
+        message: "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims."
+            .into(),
+        restarts: 0,
+    };
+    assert_eq!(
+        FailReason::Pod {
+            workload: WorkloadRef {
+                kind: WorkloadKind::StatefulSet,
+                name: "mongodb".into(),
+            },
+            problem: unscheduled
+        }
+        .to_string(),
+        "mongodb: new pod mongodb-0 cannot be scheduled (0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.)"
+    );
     let pending = vec![
         RolloutState::missing(w.clone()),
         RolloutState::missing(WorkloadRef {

@@ -33,9 +33,9 @@ const MESSAGE_MAX_CHARS: usize = 200;
 pub struct PodProblem {
     /// Pod name.
     pub pod: String,
-    /// Container name (init containers included).
+    /// Container name (init containers included); empty when the pod was never scheduled.
     pub container: String,
-    /// The waiting reason, e.g. `ImagePullBackOff`.
+    /// The waiting reason, e.g. `ImagePullBackOff`, or [`UNSCHEDULABLE`].
     pub reason: String,
     /// The kubelet's message, trimmed to 200 characters; for `CrashLoopBackOff` the last termination is appended.
     pub message: String,
@@ -43,9 +43,38 @@ pub struct PodProblem {
     pub restarts: u32,
 }
 
-/// The first failing container of `pod` (init containers first, then containers, in status order).
+/// The reason the scheduler sets on a pod's `PodScheduled` condition when no node fits it.
+pub const UNSCHEDULABLE: &str = "Unschedulable";
+
+/// `text` up to and including its first ". " period (all of it when it has none).
+fn first_sentence(text: &str) -> &str {
+    text.find(". ").map_or(text, |i| &text[..=i]).trim()
+}
+
+/// Why `pod` will not become ready without a change: the scheduler found no node for it (an
+/// unbound volume claim, too little CPU or memory, taints), or else its first failing container
+/// (init containers first, then containers, in status order).
 pub fn pod_problem(pod: &Pod) -> Option<PodProblem> {
     let status = pod.status.as_ref()?;
+    // kube-scheduler marks a pod it cannot place with PodScheduled=False, reason Unschedulable,
+    // and its own explanation ("0/3 nodes are available: ..."); such a pod has no container
+    // status at all, so without this it would look merely pending.
+    if let Some(c) = status.conditions.iter().flatten().find(|c| {
+        c.type_ == "PodScheduled"
+            && c.status == "False"
+            && c.reason.as_deref() == Some(UNSCHEDULABLE)
+    }) {
+        // The scheduler's FitError reads "0/N nodes are available: <why>. <what preemption
+        // would do>." (kube-scheduler `framework/types.go`); only the first sentence helps.
+        let message = first_sentence(c.message.as_deref().unwrap_or_default());
+        return Some(PodProblem {
+            pod: pod.metadata.name.clone().unwrap_or_default(),
+            container: String::new(),
+            reason: UNSCHEDULABLE.to_string(),
+            message: truncate_chars(message, MESSAGE_MAX_CHARS),
+            restarts: 0,
+        });
+    }
     let all = status
         .init_container_statuses
         .iter()

@@ -138,6 +138,56 @@ fn problem_detection_per_state() {
     assert_eq!(p.message.chars().count(), 201, "200 chars plus an ellipsis");
 }
 
+/// A pod kube-scheduler could not place, as the API server returns it (the message is the
+/// scheduler's FitError wording, `pkg/scheduler/framework/types.go`).
+fn unschedulable(message: &str) -> Value {
+    json!({"phase": "Pending", "qosClass": "Burstable", "conditions": [
+        {"type": "PodScheduled", "status": "False", "lastProbeTime": null,
+         "lastTransitionTime": "2025-01-01T00:00:01Z", "reason": "Unschedulable", "message": message}]})
+}
+
+#[test]
+fn a_pod_no_node_fits_is_a_problem_with_the_schedulers_words() {
+    let owner = ("StatefulSet", "mongodb");
+    let cases = [
+        (
+            "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling..",
+            "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.",
+        ),
+        (
+            // 1.36 puts a note of dynamic resource allocation before the preemption part.
+            "0/1 nodes are available: 1 Insufficient cpu. no new claims to deallocate, preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod..",
+            "0/1 nodes are available: 1 Insufficient cpu.",
+        ),
+        (
+            "0/2 nodes are available: 2 node(s) had untolerated taint {example.com/dedicated: db}.",
+            "0/2 nodes are available: 2 node(s) had untolerated taint {example.com/dedicated: db}.",
+        ),
+        (
+            "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.",
+            "0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims.",
+        ),
+        (
+            "0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 2 Insufficient memory. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.",
+            "0/3 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 2 Insufficient memory.",
+        ),
+    ];
+    for (full, shown) in cases {
+        let p = pod_problem(&pod("mongodb-0", json!({}), owner, unschedulable(full))).unwrap();
+        assert_eq!(
+            (p.reason.as_str(), p.message.as_str(), p.container.as_str()),
+            (UNSCHEDULABLE, shown, "")
+        );
+    }
+    // Scheduled, or not yet looked at by the scheduler: not a problem.
+    let scheduled = json!({"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "True", "lastProbeTime": null,
+         "lastTransitionTime": "2025-01-01T00:00:01Z"}]});
+    assert_eq!(pod_problem(&pod("p", json!({}), owner, scheduled)), None);
+    let fresh = json!({"phase": "Pending"});
+    assert_eq!(pod_problem(&pod("p", json!({}), owner, fresh)), None);
+}
+
 #[test]
 fn init_container_problem_is_found() {
     let status = json!({"phase": "Pending", "initContainerStatuses": [

@@ -17,7 +17,7 @@
 #                           cluster listens on them itself>
 #                firewall=<ufw|firewalld|none: the active ones; ufw,firewalld if both are>
 #                containerd=<installed containerd version (1.7.28), empty if none>
-#                kubeadm=<installed kubeadm version (v1.33.5), empty if none>
+#                kubeadm=<installed kubeadm version (v1.35.5), empty if none>
 #                control_plane=<yes if /etc/kubernetes/admin.conf exists (kubeadm init ran), else empty>
 #                joined=<yes if /etc/kubernetes/kubelet.conf exists (a node of a cluster: a
 #                        joined worker, and also the control plane), else empty>

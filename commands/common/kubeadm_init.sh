@@ -5,7 +5,7 @@
 #                --cri-socket=unix:///run/containerd/containerd.sock
 #                --token-ttl=15m --skip-token-print
 #   The control plane runs exactly the installed kubeadm's release (checked to be of
-#   K8S_MINOR), not a "stable-1.33" label that kubeadm would resolve over the internet to a
+#   K8S_MINOR), not a "stable-1.35" label that kubeadm would resolve over the internet to a
 #   patch release that may be newer than the installed kubelet. The bootstrap token kubeadm
 #   init always creates is not printed and expires after 15 minutes: workers join with a
 #   token made just in time by join_command.
@@ -14,7 +14,7 @@
 # Env:         ADVERTISE_ADDRESS  this host's IP address the API server advertises (required)
 #              POD_CIDR           the pod network, e.g. 10.244.0.0/16 (required; the same
 #                                 value must go to install_flannel)
-#              K8S_MINOR          Kubernetes minor release, e.g. 1.33 (required)
+#              K8S_MINOR          Kubernetes minor release, e.g. 1.35 (required)
 #              LABKUBE_ROOT (tests only) prefixes every host path; empty in production.
 # Output:      kubeadm init's output (it holds no token), or one line saying it was already done.
 # Exit:        0; kubeadm's status if init fails (preflight errors are listed on stderr);
@@ -38,7 +38,7 @@ main() {
     esac
     case "${K8S_MINOR:-}" in
         1.[0-9] | 1.[0-9][0-9]) ;;
-        *) fail "K8S_MINOR must be a Kubernetes minor release such as 1.33" ;;
+        *) fail "K8S_MINOR must be a Kubernetes minor release such as 1.35" ;;
     esac
 
     admin="$R/etc/kubernetes/admin.conf"

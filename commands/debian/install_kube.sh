@@ -9,7 +9,7 @@
 #     kubelet (it restarts in a loop until kubeadm init/join configure it: expected).
 #
 # Privileges:  root.
-# Env:         K8S_MINOR   Kubernetes minor release, e.g. 1.33 (required)
+# Env:         K8S_MINOR   Kubernetes minor release, e.g. 1.35 (required)
 #              LABKUBE_ROOT (tests only) prefixes every host path; empty in production.
 # Output:      apt's output when installing, one line per change, then "install_kube: done".
 # Exit:        0; curl's, gpg's or apt-get's status if a download or install fails (worth a
@@ -24,7 +24,7 @@ R="${LABKUBE_ROOT:-}"
 # shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
 STEP=install_kube
 
-# Installed version of package $1 (1.33.5-1.1), empty if it is not installed.
+# Installed version of package $1 (1.35.5-1.1), empty if it is not installed.
 deb_version() {
     # shellcheck disable=SC2016 # ${...} are dpkg-query fields, not shell expansions
     dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null |
@@ -59,7 +59,7 @@ LIST
 main() {
     case "${K8S_MINOR:-}" in
         1.[0-9] | 1.[0-9][0-9]) ;;
-        *) fail "K8S_MINOR must be a Kubernetes minor release such as 1.33" ;;
+        *) fail "K8S_MINOR must be a Kubernetes minor release such as 1.35" ;;
     esac
     export DEBIAN_FRONTEND=noninteractive
     work=$(mktemp -d)

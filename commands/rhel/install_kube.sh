@@ -10,7 +10,7 @@
 #     it: expected).
 #
 # Privileges:  root.
-# Env:         K8S_MINOR   Kubernetes minor release, e.g. 1.33 (required)
+# Env:         K8S_MINOR   Kubernetes minor release, e.g. 1.35 (required)
 #              LABKUBE_ROOT (tests only) prefixes every host path; empty in production.
 # Output:      dnf's output when installing, one line per change, then "install_kube: done".
 # Exit:        0; dnf's status if a download or install fails (worth a retry); 1 if K8S_MINOR
@@ -24,7 +24,7 @@ R="${LABKUBE_ROOT:-}"
 # shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
 STEP=install_kube
 
-# Installed version of package $1 (1.33.5), empty if it is not installed.
+# Installed version of package $1 (1.35.5), empty if it is not installed.
 rpm_version() {
     rpm -q --qf '%{VERSION}\n' "$1" 2>/dev/null || true
 }
@@ -32,7 +32,7 @@ rpm_version() {
 main() {
     case "${K8S_MINOR:-}" in
         1.[0-9] | 1.[0-9][0-9]) ;;
-        *) fail "K8S_MINOR must be a Kubernetes minor release such as 1.33" ;;
+        *) fail "K8S_MINOR must be a Kubernetes minor release such as 1.35" ;;
     esac
     work=$(mktemp -d)
     trap 'rm -rf "$work"' EXIT

@@ -161,7 +161,13 @@ fn value_of(kind: Kind) -> BoxedStrategy<String> {
             .prop_filter("not a flag word", |s| !spec::is_flag_anywhere(s))
             .boxed(),
         Kind::Tag => "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}".boxed(),
-        Kind::K8sMinor => (24u32..=99).prop_map(|n| format!("1.{n}")).boxed(),
+        Kind::K8sMinor => proptest::sample::select(
+            crate::names::SUPPORTED_MINORS
+                .iter()
+                .map(|m| m.version.to_string())
+                .collect::<Vec<_>>(),
+        )
+        .boxed(),
         Kind::Cidr => prop_oneof![
             (any::<u32>(), 8u32..=28).prop_map(|(a, len)| {
                 let net = std::net::Ipv4Addr::from(a & (u32::MAX << (32 - len)));

@@ -48,7 +48,7 @@ fn cases() -> Vec<(&'static str, Command, &'static str)> {
         name: Some(name("lab-1")),
         user: Some(UserName::parse("ubuntu").unwrap()),
         port: Some(2222),
-        k8s: Some(K8sMinor::parse("1.31").unwrap()),
+        k8s: Some(K8sMinor::parse("1.36").unwrap()),
         pod_cidr: Some(Cidr::parse("10.244.0.0/16").unwrap()),
         dry_run: true,
         ..cluster_args(&["10.0.0.11", "10.0.0.12", "fd00::13"])
@@ -71,17 +71,17 @@ fn cases() -> Vec<(&'static str, Command, &'static str)> {
         ),
         (
             "/cluster create 10.0.0.11 10.0.0.12 fd00::13 name=lab-1 user=ubuntu port=2222 \
-             k8s=1.31 pod-cidr=10.244.0.0/16 dry-run",
+             k8s=1.36 pod-cidr=10.244.0.0/16 dry-run",
             Command::ClusterCreate(full.clone()),
             "/cluster create 10.0.0.11 10.0.0.12 fd00::13 name=lab-1 user=ubuntu port=2222 \
-             k8s=1.31 pod-cidr=10.244.0.0/16 dry-run",
+             k8s=1.36 pod-cidr=10.244.0.0/16 dry-run",
         ),
         (
-            "/CLUSTER Create DRY-RUN Pod-Cidr=10.244.0.0/16 10.0.0.11 K8S=1.31 10.0.0.12 \
+            "/CLUSTER Create DRY-RUN Pod-Cidr=10.244.0.0/16 10.0.0.11 K8S=1.36 10.0.0.12 \
              USER=ubuntu fd00::13 port=2222 name=lab-1",
             Command::ClusterCreate(full.clone()),
             "/cluster create 10.0.0.11 10.0.0.12 fd00::13 name=lab-1 user=ubuntu port=2222 \
-             k8s=1.31 pod-cidr=10.244.0.0/16 dry-run",
+             k8s=1.36 pod-cidr=10.244.0.0/16 dry-run",
         ),
         (
             "/cluster create 127.0.0.1",
@@ -384,8 +384,8 @@ fn a_hundred_hosts_are_accepted() {
 
 #[test]
 fn boundary_values_are_accepted() {
-    ok("/cluster create 127.0.0.1 port=1 k8s=1.24 pod-cidr=10.0.0.0/8 user=_x");
-    ok("/cluster create 127.0.0.1 port=65535 k8s=1.99 pod-cidr=10.1.2.16/28");
+    ok("/cluster create 127.0.0.1 port=1 k8s=1.35 pod-cidr=10.0.0.0/8 user=_x");
+    ok("/cluster create 127.0.0.1 port=65535 k8s=1.37 pod-cidr=10.1.2.16/28");
     ok("/cluster create ::1 pod-cidr=fd00::/48");
     ok("/cluster create ::1 pod-cidr=fd00::100/120");
     ok(&format!("/cluster use {}", "a".repeat(63)));

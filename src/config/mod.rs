@@ -206,7 +206,7 @@ pub const HELM_VERSION: &str = "v3.19.0";
 impl Default for ClusterDefaults {
     fn default() -> Self {
         ClusterDefaults {
-            k8s: "1.33".into(),
+            k8s: crate::names::DEFAULT_MINOR.into(),
             pod_cidr: "10.244.0.0/16".into(),
             parallel_hosts: 50,
             step_retries: 2,

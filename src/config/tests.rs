@@ -293,14 +293,16 @@ fn user_and_room_ids_are_per_platform() {
 
 #[test]
 fn names_in_the_config_follow_the_chat_rules() {
-    // `k8s = "1.9"` used to pass check-config while `k8s=1.9` was refused in chat.
-    let err = Config::parse("[cluster]\nk8s = \"1.9\"\n", "t.toml")
+    // `k8s = "1.9"` used to pass check-config while `k8s=1.9` was refused in chat; an
+    // end-of-life minor is refused by both.
+    let err = Config::parse("[cluster]\nk8s = \"1.33\"\n", "t.toml")
         .unwrap_err()
         .to_string();
     assert!(
         err.contains(
-            "cluster.k8s: \"1.9\": 1.9 is older than the oldest supported version, 1.24; \
-             expected a Kubernetes minor version from 1.24 to 1.99, such as 1.31"
+            "cluster.k8s: \"1.33\": 1.33 is past its end of life upstream, so no longer \
+             installed; the oldest supported minor is 1.35; expected a Kubernetes minor version \
+             upstream still supports: 1.35, 1.36 or 1.37"
         ),
         "{err}"
     );
@@ -330,7 +332,7 @@ fn names_in_the_config_follow_the_chat_rules() {
         let err = Config::parse(text, "t.toml").unwrap_err().to_string();
         assert!(err.contains(want), "{want}\n{err}");
     }
-    let ok = "[cluster]\nk8s = \"1.24\"\npod_cidr = \"fd00::/64\"\n[ssh]\nuser = \"_ci-1\"\n";
+    let ok = "[cluster]\nk8s = \"1.37\"\npod_cidr = \"fd00::/64\"\n[ssh]\nuser = \"_ci-1\"\n";
     let cfg = Config::parse(ok, "t.toml").unwrap();
-    assert_eq!(cfg.cluster.k8s, "1.24");
+    assert_eq!(cfg.cluster.k8s, "1.37");
 }

@@ -1,13 +1,72 @@
-//! Kubernetes minor versions ([`K8sMinor`]): what `k8s=` and `[cluster] k8s` take.
+//! Kubernetes minor versions ([`K8sMinor`]): what `k8s=` and `[cluster] k8s` take, and the one
+//! table of the minors labkube installs ([`SUPPORTED`]).
 
 use super::{Check, is_digits};
 
-/// A Kubernetes minor version from `1.24` to `1.99`, such as `1.31`: the releases pkgs.k8s.io
-/// serves (1.24 is the oldest).
+/// A Kubernetes minor labkube installs, with what upstream says of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Minor {
+    /// `1.35`.
+    pub version: &'static str,
+    /// Upstream end of life (kubernetes.io/releases/<minor>), `YYYY-MM-DD`.
+    pub end_of_life: &'static str,
+}
+
+/// The minors upstream still supported when this labkube was released, oldest first
+/// (kubernetes.io/releases, read 2026-12-05: 1.34 ended 2026-10-27; 1.38 is not released).
+/// A minor leaves this table when it reaches its end of life, and a new one joins it only once
+/// pkgs.k8s.io serves it and the step scripts have run against it.
+pub const SUPPORTED: [Minor; 3] = [
+    Minor {
+        version: "1.35",
+        end_of_life: "2027-02-28",
+    },
+    Minor {
+        version: "1.36",
+        end_of_life: "2027-06-28",
+    },
+    Minor {
+        version: "1.37",
+        end_of_life: "2027-10-28",
+    },
+];
+
+/// The minor `/cluster create` installs when neither `k8s=` nor `[cluster] k8s` says.
+pub const DEFAULT_MINOR: &str = SUPPORTED[0].version;
+
+/// The supported minors as the rule's form lists them: `1.35, 1.36 or 1.37`.
+pub(super) fn supported_list() -> String {
+    let all: Vec<&str> = SUPPORTED.iter().map(|m| m.version).collect();
+    match all.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => all.join(""),
+    }
+}
+
+/// A Kubernetes minor version upstream still supports ([`SUPPORTED`]), such as `1.35`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct K8sMinor(String);
 
 super::text_newtype!(K8sMinor => K8sMinor, minor);
+
+impl K8sMinor {
+    /// Upstream's end-of-life date of this minor (`YYYY-MM-DD`).
+    pub fn end_of_life(&self) -> &'static str {
+        SUPPORTED
+            .iter()
+            .find(|m| m.version == self.0)
+            .map_or("", |m| m.end_of_life)
+    }
+}
+
+/// `35` of `1.35`.
+fn minor_number(version: &str) -> u32 {
+    version
+        .split('.')
+        .nth(1)
+        .and_then(|m| m.parse().ok())
+        .unwrap_or_default()
+}
 
 fn minor(s: &str) -> Check<()> {
     if let Some(rest) = s.strip_prefix(['v', 'V'])
@@ -17,7 +76,7 @@ fn minor(s: &str) -> Check<()> {
     }
     let mut parts = s.split('.');
     let (major, minor) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    if !is_digits(major) || !is_digits(minor) {
+    if !is_digits(major) || !is_digits(minor) || minor.len() > 2 {
         return Err(None);
     }
     if parts.next().is_some() {
@@ -28,11 +87,22 @@ fn minor(s: &str) -> Check<()> {
     if major != "1" {
         return Err(Some("the major version must be 1".into()));
     }
-    match minor.parse::<u32>() {
-        Ok(n) if minor.len() == 2 && (24..=99).contains(&n) => Ok(()),
-        Ok(n) if n < 24 => Err(Some(format!(
-            "1.{n} is older than the oldest supported version, 1.24"
-        ))),
-        _ => Err(None),
+    let n: u32 = minor.parse().map_err(|_| None)?;
+    let wanted = format!("1.{n}");
+    if SUPPORTED.iter().any(|m| m.version == s) {
+        return Ok(());
+    }
+    let (oldest, newest) = (SUPPORTED[0], SUPPORTED[SUPPORTED.len() - 1]);
+    if n < minor_number(oldest.version) {
+        Err(Some(format!(
+            "{wanted} is past its end of life upstream, so no longer installed; the oldest \
+             supported minor is {}",
+            oldest.version
+        )))
+    } else {
+        Err(Some(format!(
+            "{wanted} is newer than this labkube knows; the newest minor it installs is {}",
+            newest.version
+        )))
     }
 }

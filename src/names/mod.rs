@@ -25,7 +25,7 @@ mod tests;
 
 pub use cidr::Cidr;
 pub use image::{ImageRepo, Version};
-pub use k8s::K8sMinor;
+pub use k8s::{DEFAULT_MINOR, K8sMinor, Minor, SUPPORTED as SUPPORTED_MINORS};
 pub use label::{Name, Subdomain};
 pub use user::UserName;
 
@@ -50,8 +50,8 @@ pub enum Rule {
 
 impl Rule {
     /// The accepted form, as shown after "expected" and in `/help`.
-    pub fn form(self) -> &'static str {
-        match self {
+    pub fn form(self) -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(match self {
             Rule::Label => {
                 "a DNS label: 1-63 lowercase letters, digits or '-', starting and ending with a \
                  letter or digit"
@@ -68,7 +68,12 @@ impl Rule {
                 "an image repository: an optional registry host, then lowercase path components \
                  separated by '/', such as quay.io/fiware/orion-ld"
             }
-            Rule::K8sMinor => "a Kubernetes minor version from 1.24 to 1.99, such as 1.31",
+            Rule::K8sMinor => {
+                return std::borrow::Cow::Owned(format!(
+                    "a Kubernetes minor version upstream still supports: {}",
+                    k8s::supported_list()
+                ));
+            }
             Rule::Cidr => {
                 "an IPv4 network with a prefix of /8 to /28 or an IPv6 network with a prefix of \
                  /48 to /120, host bits zero, such as 10.244.0.0/16"
@@ -77,7 +82,7 @@ impl Rule {
                 "a user name: up to 32 lowercase letters, digits, '_' or '-', starting with a \
                  letter or '_', such as ubuntu"
             }
-        }
+        })
     }
 }
 

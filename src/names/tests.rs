@@ -129,33 +129,42 @@ fn image_repos() {
 
 #[test]
 fn kubernetes_minors() {
-    for ok in ["1.24", "1.31", "1.99"] {
-        assert_eq!(K8sMinor::parse(ok).unwrap().as_str(), ok);
+    for ok in ["1.35", "1.36", "1.37"] {
+        let m = K8sMinor::parse(ok).unwrap();
+        assert_eq!(m.as_str(), ok);
+        assert!(m.end_of_life().starts_with("2027-"), "{ok}");
+    }
+    assert_eq!(DEFAULT_MINOR, "1.35");
+    for old in ["1.9", "1.24", "1.33", "1.34", "1.05"] {
+        assert_eq!(
+            says(K8sMinor::parse(old)),
+            format!(
+                "{} is past its end of life upstream, so no longer installed; the oldest \
+                 supported minor is 1.35",
+                old.replace(".0", ".")
+            )
+        );
     }
     assert_eq!(
-        says(K8sMinor::parse("1.9")),
-        "1.9 is older than the oldest supported version, 1.24"
+        says(K8sMinor::parse("1.38")),
+        "1.38 is newer than this labkube knows; the newest minor it installs is 1.37"
     );
     assert_eq!(
-        says(K8sMinor::parse("1.23")),
-        "1.23 is older than the oldest supported version, 1.24"
+        says(K8sMinor::parse("v1.35")),
+        "write it without the v: 1.35"
     );
     assert_eq!(
-        says(K8sMinor::parse("1.05")),
-        "1.5 is older than the oldest supported version, 1.24"
-    );
-    assert_eq!(
-        says(K8sMinor::parse("v1.31")),
-        "write it without the v: 1.31"
-    );
-    assert_eq!(
-        says(K8sMinor::parse("1.31.2")),
-        "give only the minor version, such as 1.31"
+        says(K8sMinor::parse("1.35.2")),
+        "give only the minor version, such as 1.35"
     );
     assert_eq!(says(K8sMinor::parse("2.0")), "the major version must be 1");
-    for bare in ["", "1", "1.", "1.x", "one.31", "1.100", "1.024", "v2"] {
+    for bare in ["", "1", "1.", "1.x", "one.31", "1.100", "1.0024", "v2"] {
         assert_eq!(why(K8sMinor::parse(bare)), None, "{bare}");
     }
+    assert_eq!(
+        Rule::K8sMinor.form(),
+        "a Kubernetes minor version upstream still supports: 1.35, 1.36 or 1.37"
+    );
 }
 
 #[test]
@@ -244,7 +253,7 @@ fn errors_echo_the_text_escaped_then_the_reason_and_the_form() {
     assert_eq!(e.rule(), Rule::K8sMinor);
     assert_eq!(
         e.to_string(),
-        "\"x\" is not a Kubernetes minor version from 1.24 to 1.99, such as 1.31"
+        "\"x\" is not a Kubernetes minor version upstream still supports: 1.35, 1.36 or 1.37"
     );
     let long = Version::parse(&"+".repeat(100)).unwrap_err().to_string();
     assert!(

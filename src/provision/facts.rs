@@ -21,7 +21,7 @@ pub struct Facts {
     pub firewall: String,
     /// Installed containerd version, empty if none.
     pub containerd: String,
-    /// Installed kubeadm version (`v1.33.4`), empty if none.
+    /// Installed kubeadm version (`v1.35.4`), empty if none.
     pub kubeadm: String,
     /// `kubeadm init` has run here.
     pub control_plane: bool,
@@ -76,7 +76,7 @@ impl Facts {
         self.control_plane || self.joined
     }
 
-    /// `true` if the installed kubeadm is of Kubernetes minor `minor` (`1.33`).
+    /// `true` if the installed kubeadm is of Kubernetes minor `minor` (`1.35`).
     pub fn kubeadm_is(&self, minor: &str) -> bool {
         let v = self.kubeadm.trim_start_matches('v');
         v == minor || v.starts_with(&format!("{minor}."))
@@ -91,13 +91,13 @@ mod tests {
     fn parses_the_step_output() {
         let f = Facts::parse(
             "hostname=CP1\ncpus=4\nmem_mb=7900\nswap_mb=0\nkernel=6.8.0\nproduct_uuid=ABC\nports_busy=6443,10250\n\
-             firewall=ufw\ncontainerd=1.7.24\nkubeadm=v1.33.4\ncontrol_plane=yes\njoined=\n",
+             firewall=ufw\ncontainerd=1.7.24\nkubeadm=v1.35.4\ncontrol_plane=yes\njoined=\n",
         )
         .unwrap();
         assert_eq!(f.hostname, "cp1");
         assert_eq!(f.ports_busy, vec![6443, 10250]);
         assert!(f.control_plane && !f.joined && f.in_cluster());
-        assert!(f.kubeadm_is("1.33") && !f.kubeadm_is("1.3"));
+        assert!(f.kubeadm_is("1.35") && !f.kubeadm_is("1.3"));
     }
 
     #[test]

@@ -143,7 +143,7 @@ impl HostScript {
 pub struct ClusterValues<'a> {
     /// The control plane's address, as kubeadm advertises it.
     pub advertise_address: &'a str,
-    /// Kubernetes minor (`1.33`).
+    /// Kubernetes minor (`1.35`).
     pub k8s: &'a str,
     /// Pod network CIDR.
     pub pod_cidr: &'a str,

@@ -88,7 +88,7 @@ pub struct ClusterSpec {
     pub user: Option<String>,
     /// SSH port; `None` uses the configured default.
     pub port: Option<u16>,
-    /// Kubernetes minor (`1.31`); `None` uses the configured default.
+    /// Kubernetes minor (`1.36`); `None` uses the configured default.
     pub k8s: Option<String>,
     /// Pod network CIDR; `None` uses the configured default.
     pub pod_cidr: Option<String>,

@@ -96,7 +96,7 @@ pub(super) static SPECS: &[Spec] = &[
         }],
         examples: &[
             "/cluster create 10.0.0.11 10.0.0.12 10.0.0.13 name=lab-1",
-            "/cluster create 10.0.0.11 user=ubuntu k8s=1.31 dry-run",
+            "/cluster create 10.0.0.11 user=ubuntu k8s=1.36 dry-run",
         ],
         access: Access::Operator,
         mutating: true,

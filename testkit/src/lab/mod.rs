@@ -23,8 +23,8 @@ use hosts::{Flavour, Host, os_release, prepare_root};
 
 /// The labkube checkout.
 pub const CRATE: &str = crate::REPO;
-/// Kubernetes minor the engine pins in these tests.
-pub const K8S_MINOR: &str = "1.33";
+/// Kubernetes minor the engine pins in these tests (the config's default).
+pub const K8S_MINOR: &str = labkube::names::DEFAULT_MINOR;
 /// flannel and Helm releases the engine pins (the config's defaults).
 pub use labkube::config::{FLANNEL_VERSION, HELM_VERSION};
 /// Pod network.

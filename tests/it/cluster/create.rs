@@ -39,7 +39,7 @@ async fn create_converge_and_delete_a_mixed_cluster() {
         [("cp1", "control-plane"), ("w1", "worker"), ("w2", "worker")]
             .map(|(a, b)| (a.to_string(), b.to_string()))
     );
-    assert!(c.k8s_version.starts_with("v1.33."), "{}", c.k8s_version);
+    assert!(c.k8s_version.starts_with("v1.35."), "{}", c.k8s_version);
     let kubeconfig = site
         .store
         .kv_get(Space::Kubeconfigs, "lab-1")
@@ -174,7 +174,7 @@ async fn plan_reports_per_host_steps_and_changes_nothing() {
         labkube::config::FLANNEL_VERSION,
         labkube::config::HELM_VERSION,
     );
-    let fresh = "prepare host (swap off, kernel modules, sysctls, firewall ports); install containerd; install kubeadm/kubelet/kubectl 1.33";
+    let fresh = "prepare host (swap off, kernel modules, sysctls, firewall ports); install containerd; install kubeadm/kubelet/kubectl 1.35";
     assert!(
         lines[1].ends_with(&format!(
             "MB): {fresh}; kubeadm init; flannel {flannel}; Helm {helm}"

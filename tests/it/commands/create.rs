@@ -140,7 +140,7 @@ fn check_apt_packages(lab: &Lab, i: usize, calls: &[Call]) {
         .read(i, "/etc/apt/sources.list.d/kubernetes.list")
         .unwrap();
     let line = "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] \
-                https://pkgs.k8s.io/core:/stable:/v1.33/deb/ /";
+                https://pkgs.k8s.io/core:/stable:/v1.35/deb/ /";
     assert!(list.contains(line), "{ctx}: {list}");
     let key = std::fs::read(lab.path(i, "/etc/apt/keyrings/kubernetes-apt-keyring.gpg")).unwrap();
     assert!(
@@ -149,7 +149,7 @@ fn check_apt_packages(lab: &Lab, i: usize, calls: &[Call]) {
     );
     let urls = urls(calls);
     assert!(
-        urls.contains(&"https://pkgs.k8s.io/core:/stable:/v1.33/deb/Release.key"),
+        urls.contains(&"https://pkgs.k8s.io/core:/stable:/v1.35/deb/Release.key"),
         "{ctx}: {urls:?}"
     );
     let holds = calls_of(calls, "apt-mark", "hold");
@@ -169,7 +169,7 @@ fn check_dnf_packages(lab: &Lab, i: usize, calls: &[Call]) {
     let ctx = &lab.hosts[i].name;
     let repo = lab.read(i, "/etc/yum.repos.d/kubernetes.repo").unwrap();
     assert!(
-        repo.contains("baseurl=https://pkgs.k8s.io/core:/stable:/v1.33/rpm/"),
+        repo.contains("baseurl=https://pkgs.k8s.io/core:/stable:/v1.35/rpm/"),
         "{ctx}: {repo}"
     );
     assert!(
@@ -255,7 +255,7 @@ fn check_control_plane(lab: &Lab, calls: &[Call]) {
         [
             "--apiserver-advertise-address=10.0.0.1",
             "--pod-network-cidr=10.244.0.0/16",
-            "--kubernetes-version=v1.33.5",
+            "--kubernetes-version=v1.35.5",
             "--cri-socket=unix:///run/containerd/containerd.sock",
             "--token-ttl=15m",
             "--skip-token-print",

@@ -143,7 +143,7 @@ fn malformed_parameters_are_refused_before_anything_changes() {
         ("prepare_host", vec![], "ROLE must be"),
         (
             "install_kube",
-            vec![("K8S_MINOR", "1.33; reboot")],
+            vec![("K8S_MINOR", "1.35; reboot")],
             "K8S_MINOR must be",
         ),
         (
@@ -151,7 +151,7 @@ fn malformed_parameters_are_refused_before_anything_changes() {
             vec![
                 ("ADVERTISE_ADDRESS", "$(reboot)"),
                 ("POD_CIDR", "10.244.0.0/16"),
-                ("K8S_MINOR", "1.33"),
+                ("K8S_MINOR", "1.35"),
             ],
             "ADVERTISE_ADDRESS must be",
         ),
@@ -160,7 +160,7 @@ fn malformed_parameters_are_refused_before_anything_changes() {
             vec![
                 ("ADVERTISE_ADDRESS", "10.0.0.1"),
                 ("POD_CIDR", "10.244.0.0"),
-                ("K8S_MINOR", "1.33"),
+                ("K8S_MINOR", "1.35"),
             ],
             "POD_CIDR must be",
         ),

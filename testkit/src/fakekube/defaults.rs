@@ -1,6 +1,7 @@
 //! What the real apiserver does to an object before storing it: defaulting, validation of the
 //! fields labkube relies on, status handling, Service IP/NodePort allocation, Secret `stringData`.
 
+use super::controllers;
 use super::errors::ApiError;
 use super::meta::{self, at, str_at};
 use super::resources::ResourceDef;
@@ -139,9 +140,12 @@ pub(super) fn prepare(
             default_at(obj, &["spec", "finalizers"], json!(["kubernetes"]));
         }
         "PersistentVolumeClaim" => default_at(obj, &["spec", "volumeMode"], json!("Filesystem")),
+        "StorageClass" => {
+            default_at(obj, &["reclaimPolicy"], json!("Delete"));
+            default_at(obj, &["volumeBindingMode"], json!("Immediate"));
+        }
         "Pod" => {
             default_at(obj, &["spec", "restartPolicy"], json!("Always"));
-            default_at(obj, &["spec", "nodeName"], json!("fake-node-0"));
         }
         _ => {}
     }
@@ -152,19 +156,12 @@ pub(super) fn prepare(
 fn initial_status(st: &mut State, def: &ResourceDef, obj: &mut Value) -> Option<Value> {
     match def.kind {
         "Namespace" => Some(json!({"phase": "Active"})),
-        "Pod" => Some(json!({"phase": "Pending", "qosClass": "BestEffort"})),
+        "Pod" => Some(json!({"phase": "Pending", "qosClass": controllers::qos(obj)})),
         "Service" => Some(json!({"loadBalancer": {}})),
         "PersistentVolumeClaim" => {
-            let n = st.next_counter();
-            let volume = format!("pvc-{}", meta::make_uid(n));
-            default_at(obj, &["spec", "volumeName"], json!(volume));
-            let modes = at(obj, &["spec", "accessModes"])
-                .cloned()
-                .unwrap_or(json!(["ReadWriteOnce"]));
-            let capacity = at(obj, &["spec", "resources", "requests"])
-                .cloned()
-                .unwrap_or(json!({}));
-            Some(json!({"phase": "Bound", "accessModes": modes, "capacity": capacity}))
+            // The DefaultStorageClass admission plugin; binding is the PV controller's.
+            controllers::volumes::admit_claim(st, obj);
+            Some(json!({"phase": "Pending"}))
         }
         _ => Some(json!({})),
     }

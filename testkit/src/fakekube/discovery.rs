@@ -1,4 +1,5 @@
-//! Discovery documents (`/api`, `/apis`, `/api/v1`, `/apis/apps/v1`, `/version`) shaped like the real ones.
+//! Discovery documents (`/api`, `/apis`, `/api/v1`, `/apis/apps/v1`, `/apis/storage.k8s.io/v1`,
+//! `/version`) shaped like the real ones.
 
 use super::resources::RESOURCES;
 use serde_json::{Value, json};
@@ -19,22 +20,29 @@ pub(super) fn document(path: &str, addr: &str) -> Option<Value> {
         }),
         "/apis" => json!({
             "kind": "APIGroupList", "apiVersion": "v1",
-            "groups": [{
-                "name": "apps",
-                "versions": [{ "groupVersion": "apps/v1", "version": "v1" }],
-                "preferredVersion": { "groupVersion": "apps/v1", "version": "v1" }
-            }]
+            "groups": [group("apps"), group("storage.k8s.io")]
         }),
-        "/apis/apps" => json!({
-            "kind": "APIGroup", "apiVersion": "v1", "name": "apps",
-            "versions": [{ "groupVersion": "apps/v1", "version": "v1" }],
-            "preferredVersion": { "groupVersion": "apps/v1", "version": "v1" }
-        }),
+        "/apis/apps" => with_kind(group("apps")),
+        "/apis/storage.k8s.io" => with_kind(group("storage.k8s.io")),
         "/api/v1" => resource_list(""),
         "/apis/apps/v1" => resource_list("apps"),
+        "/apis/storage.k8s.io/v1" => resource_list("storage.k8s.io"),
         _ => return None,
     };
     Some(doc)
+}
+
+/// An `APIGroup` entry (as `/apis` lists it) for a group served at v1.
+fn group(name: &str) -> Value {
+    let v1 = json!({ "groupVersion": format!("{name}/v1"), "version": "v1" });
+    json!({ "name": name, "versions": [v1.clone()], "preferredVersion": v1 })
+}
+
+/// The group document `/apis/<group>` serves: the entry with its kind.
+fn with_kind(mut group: Value) -> Value {
+    group["kind"] = json!("APIGroup");
+    group["apiVersion"] = json!("v1");
+    group
 }
 
 fn resource_list(group: &str) -> Value {

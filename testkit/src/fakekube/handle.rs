@@ -1,12 +1,13 @@
 //! The test-facing handle: start/stop/pause the server, kubeconfig, inspection, runtime knobs.
 
+use super::cluster::{self, FakeStorage};
 use super::controllers;
 use super::listener::KillableListener;
 use super::meta;
-use super::resources::{self, res};
+use super::resources;
 use super::server;
 use super::store::{Knobs, Shared, State};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -22,8 +23,17 @@ pub struct FakeOptions {
     pub ready_delay: Duration,
     /// Factor for durations the specs give in seconds (progress deadlines, minReadySeconds).
     pub time_scale: f64,
-    /// Number of nodes (pods per DaemonSet).
+    /// Number of worker nodes (`fake-node-<i>`; one pod each per DaemonSet), at least 1.
     pub nodes: u32,
+    /// Allocatable CPU of every node, a quantity (`4`, `1500m`).
+    pub node_cpu: String,
+    /// Allocatable memory of every node, a quantity (`8Gi`).
+    pub node_memory: String,
+    /// Whether the cluster has a control-plane node (`fake-cp`) with kubeadm's NoSchedule
+    /// taint: pods that do not tolerate it never land there.
+    pub control_plane: bool,
+    /// The storage the cluster has.
+    pub storage: FakeStorage,
     /// Bearer token the server accepts.
     pub token: String,
     /// Number of watch events retained; watches from older versions get 410 Expired.
@@ -39,6 +49,10 @@ impl Default for FakeOptions {
             ready_delay: Duration::from_millis(150),
             time_scale: 0.01,
             nodes: 1,
+            node_cpu: "4".into(),
+            node_memory: "8Gi".into(),
+            control_plane: true,
+            storage: FakeStorage::LocalPath,
             token: "fake-kube-token".into(),
             history_limit: 10_000,
             controllers: true,
@@ -102,18 +116,10 @@ impl FakeKube {
             time_scale: opts.time_scale,
             nodes: opts.nodes.max(1),
             fail_rules: Vec::new(),
+            provisioners: Vec::new(),
         };
         let mut state = State::new(opts.history_limit, knobs);
-        for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
-            state.insert(
-                res::NAMESPACES,
-                json!({
-                    "apiVersion": "v1", "kind": "Namespace",
-                    "metadata": { "name": ns, "labels": { "kubernetes.io/metadata.name": ns } },
-                    "spec": { "finalizers": ["kubernetes"] }, "status": { "phase": "Active" }
-                }),
-            );
-        }
+        cluster::populate(&mut state, &opts);
         let shared = Arc::new(Shared::new(state, opts.token));
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;

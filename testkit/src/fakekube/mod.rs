@@ -14,11 +14,13 @@
 //! server are listed in `README.md` next to this file.
 
 mod apply;
+mod cluster;
 mod controllers;
 mod defaults;
 mod delete;
 mod discovery;
 mod errors;
+mod events;
 mod gc;
 mod handle;
 mod handlers;
@@ -34,4 +36,5 @@ mod watch;
 #[cfg(test)]
 mod tests;
 
+pub use cluster::{CONTROL_PLANE_NODE, CONTROL_PLANE_TAINT, FakeStorage, LOCAL_PATH_PROVISIONER};
 pub use handle::{FakeKube, FakeOptions, RequestRecord};

@@ -24,10 +24,10 @@ pub(super) struct ResourceDef {
 impl ResourceDef {
     /// `apiVersion` of the type (`v1`, `apps/v1`).
     pub fn api_version(&self) -> &'static str {
-        if self.group.is_empty() {
-            "v1"
-        } else {
-            "apps/v1"
+        match self.group {
+            "" => "v1",
+            "storage.k8s.io" => "storage.k8s.io/v1",
+            _ => "apps/v1",
         }
     }
 
@@ -62,7 +62,8 @@ const fn def(
         group,
         namespaced,
         status_subresource,
-        generation: !group.is_empty(),
+        // The workloads (group apps) keep a generation; the core and storage types here do not.
+        generation: matches!(group.as_bytes(), b"apps"),
         short_names,
     }
 }
@@ -98,6 +99,26 @@ pub(super) static RESOURCES: &[ResourceDef] = &[
         true,
         true,
         &["pvc"],
+    ),
+    def("nodes", "node", "Node", "", false, true, &["no"]),
+    def(
+        "persistentvolumes",
+        "persistentvolume",
+        "PersistentVolume",
+        "",
+        false,
+        true,
+        &["pv"],
+    ),
+    def("events", "event", "Event", "", true, false, &["ev"]),
+    def(
+        "storageclasses",
+        "storageclass",
+        "StorageClass",
+        "storage.k8s.io",
+        false,
+        false,
+        &["sc"],
     ),
     def(
         "deployments",
@@ -154,6 +175,10 @@ pub(super) mod res {
     pub const NAMESPACES: &str = "namespaces";
     pub const PODS: &str = "pods";
     pub const PVCS: &str = "persistentvolumeclaims";
+    pub const PVS: &str = "persistentvolumes";
+    pub const NODES: &str = "nodes";
+    pub const EVENTS: &str = "events";
+    pub const STORAGE_CLASSES: &str = "storageclasses";
     pub const DEPLOYMENTS: &str = "deployments";
     pub const STATEFULSETS: &str = "statefulsets";
     pub const DAEMONSETS: &str = "daemonsets";

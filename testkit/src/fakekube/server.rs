@@ -43,9 +43,11 @@ fn parse_path(path: &str) -> Result<Target, ApiError> {
     let (group, rest) = match segs.as_slice() {
         ["api", "v1", rest @ ..] => ("", rest),
         ["apis", "apps", "v1", rest @ ..] => ("apps", rest),
+        ["apis", "storage.k8s.io", "v1", rest @ ..] => ("storage.k8s.io", rest),
         _ => return Err(ApiError::NoSuchPath),
     };
     let def = |plural: &str| resources::by_plural(group, plural).ok_or(ApiError::NoSuchPath);
+    let cluster_scoped = |plural: &str| def(plural).is_ok_and(|d| !d.namespaced);
     let ns_def = |plural: &str| {
         def(plural).and_then(|d| {
             if d.namespaced {
@@ -60,14 +62,14 @@ fn parse_path(path: &str) -> Result<Target, ApiError> {
             def: def(plural)?,
             ns: None,
         },
-        ["namespaces", name] if group.is_empty() => Target::Item {
-            def: def("namespaces")?,
+        [plural, name] if cluster_scoped(plural) => Target::Item {
+            def: def(plural)?,
             ns: String::new(),
             name: name.to_string(),
             status: false,
         },
-        ["namespaces", name, "status"] if group.is_empty() => Target::Item {
-            def: def("namespaces")?,
+        [plural, name, "status"] if cluster_scoped(plural) => Target::Item {
+            def: def(plural)?,
             ns: String::new(),
             name: name.to_string(),
             status: true,

@@ -62,6 +62,8 @@ pub(super) struct Knobs {
     pub nodes: u32,
     /// Extra failure rules: image substring → waiting reason.
     pub fail_rules: Vec<(String, String)>,
+    /// The external volume provisioners that run (`rancher.io/local-path`).
+    pub provisioners: Vec<String>,
 }
 
 /// Everything the fake knows, behind one lock.

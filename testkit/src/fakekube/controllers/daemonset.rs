@@ -50,7 +50,7 @@ fn sync(st: &mut State, ds: &Value) {
                 &template,
                 &pod_name,
                 &labels,
-                &node,
+                Some(&node),
                 Some(&format!("{name}-")),
             );
         }

@@ -1,12 +1,17 @@
 //! The fake's controllers, run on a fixed tick under the store lock: namespace teardown,
-//! Deployment, ReplicaSet, StatefulSet, DaemonSet, and a kubelet that moves pods through their
+//! Deployment, ReplicaSet, StatefulSet, DaemonSet, the PersistentVolume controller with the
+//! cluster's provisioners, the scheduler, and a kubelet that moves bound pods through their
 //! lifecycle (including the image-tag failure modes).
 
 mod daemonset;
 mod deployment;
 mod pods;
 mod replicaset;
+mod scheduler;
 mod statefulset;
+pub(super) mod volumes;
+
+pub(super) use scheduler::qos;
 
 use super::meta;
 use super::store::{Shared, State};
@@ -60,6 +65,8 @@ fn tick(st: &mut State) {
     replicaset::sync_all(st);
     statefulset::sync_all(st);
     daemonset::sync_all(st);
+    volumes::sync_all(st);
+    scheduler::schedule_all(st);
     pods::kubelet(st);
 }
 

@@ -1,5 +1,5 @@
 //! Pods: building them from templates, and the fake kubelet that moves them through their
-//! lifecycle. Image tags select failure modes: `broken` (ErrImagePull, then ImagePullBackOff),
+//! lifecycle once the scheduler has bound them. Image tags select failure modes: `broken` (ErrImagePull, then ImagePullBackOff),
 //! `crash` (CrashLoopBackOff with growing restartCount), `badconfig`
 //! (CreateContainerConfigError), `slow` (ready after 10x the ready delay); plus the rules added
 //! with `FakeKube::fail_image`.
@@ -19,7 +19,7 @@ pub(super) fn make_pod(
     template: &Value,
     name: &str,
     extra_labels: &[(&str, String)],
-    node: &str,
+    node: Option<&str>,
     generate_name: Option<&str>,
 ) -> Value {
     let ns = str_at(owner, &["metadata", "namespace"]).unwrap_or_default();
@@ -30,7 +30,10 @@ pub(super) fn make_pod(
         meta::set_at(&mut labels, &[k], json!(v));
     }
     let mut spec = template.get("spec").cloned().unwrap_or(json!({}));
-    meta::set_at(&mut spec, &["nodeName"], json!(node));
+    // Only DaemonSet pods come with a node; the scheduler places the others.
+    if let Some(node) = node {
+        meta::set_at(&mut spec, &["nodeName"], json!(node));
+    }
     if at(&spec, &["restartPolicy"]).is_none() {
         meta::set_at(&mut spec, &["restartPolicy"], json!("Always"));
     }
@@ -41,8 +44,10 @@ pub(super) fn make_pod(
             "ownerReferences": [meta::controller_ref(owner)],
         },
         "spec": spec,
-        "status": { "phase": "Pending", "qosClass": "BestEffort" },
+        "status": { "phase": "Pending" },
     });
+    let qos = super::scheduler::qos(&pod);
+    meta::set_at(&mut pod, &["status", "qosClass"], json!(qos));
     if let Some(a) = at(template, &["metadata", "annotations"]) {
         meta::set_at(&mut pod, &["metadata", "annotations"], a.clone());
     }
@@ -222,6 +227,17 @@ fn pod_status(st: &State, pod: &Value, clock: &PodClock, old: &Value, ip: &str) 
         }
         c
     };
+    let host_ip = str_at(pod, &["spec", "nodeName"])
+        .and_then(|n| st.get(res::NODES, "", n))
+        .and_then(|n| at(n, &["status", "addresses"]))
+        .and_then(Value::as_array)
+        .and_then(|a| {
+            a.iter()
+                .find(|a| str_at(a, &["type"]) == Some("InternalIP"))
+        })
+        .and_then(|a| str_at(a, &["address"]))
+        .unwrap_or_default()
+        .to_string();
     let start_time = old
         .get("startTime")
         .cloned()
@@ -235,11 +251,11 @@ fn pod_status(st: &State, pod: &Value, clock: &PodClock, old: &Value, ip: &str) 
             cond("ContainersReady", all_ready, "ContainersNotReady"),
             cond("PodScheduled", true, ""),
         ],
-        "hostIP": "192.168.49.2", "hostIPs": [{ "ip": "192.168.49.2" }],
+        "hostIP": host_ip, "hostIPs": [{ "ip": host_ip }],
         "podIP": ip, "podIPs": [{ "ip": ip }],
         "startTime": start_time,
         "containerStatuses": statuses,
-        "qosClass": "BestEffort",
+        "qosClass": super::scheduler::qos(pod),
     })
 }
 
@@ -255,7 +271,12 @@ fn unready_names(containers: &[Value], statuses: &[Value]) -> String {
 
 /// One kubelet round over every pod.
 pub(super) fn kubelet(st: &mut State) {
-    let pods = st.list_owned(res::PODS, None);
+    // The kubelet sees only the pods bound to its node.
+    let pods: Vec<Value> = st
+        .list_owned(res::PODS, None)
+        .into_iter()
+        .filter(|p| str_at(p, &["spec", "nodeName"]).is_some_and(|n| !n.is_empty()))
+        .collect();
     let live: std::collections::HashSet<String> =
         pods.iter().map(|p| meta::uid(p).to_string()).collect();
     st.ctl.pods.retain(|uid, _| live.contains(uid));

@@ -32,7 +32,7 @@ fn sync(st: &mut State, rs: &Value) {
                 &template,
                 &pod_name,
                 &[],
-                "fake-node-0",
+                None,
                 Some(&format!("{name}-")),
             );
             pods.push(pod);

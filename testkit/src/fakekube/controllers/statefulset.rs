@@ -1,7 +1,8 @@
 //! StatefulSet controller: pods `<name>-<ordinal>` created in order (OrderedReady: each waits for
 //! its predecessors to be Running and Ready; Parallel: all at once), `controller-revision-hash`
 //! revisions, RollingUpdate from the highest ordinal down (respecting `partition`), PVCs from
-//! volumeClaimTemplates (`<template>-<name>-<ordinal>`, Bound, never deleted by the controller).
+//! volumeClaimTemplates (`<template>-<name>-<ordinal>`, Pending until the PersistentVolume
+//! controller binds them, never deleted by the controller).
 
 use super::super::meta::{self, at, i64_at, str_at};
 use super::super::resources::res;
@@ -51,27 +52,17 @@ fn ensure_claims(st: &mut State, set: &Value, ord: i64) -> Vec<Value> {
                 }
             }
             let mut spec = t.get("spec").cloned().unwrap_or(json!({}));
-            let n = st.next_counter();
-            meta::set_at(
-                &mut spec,
-                &["volumeName"],
-                json!(format!("pvc-{}", meta::make_uid(n))),
-            );
             if at(&spec, &["volumeMode"]).is_none() {
                 meta::set_at(&mut spec, &["volumeMode"], json!("Filesystem"));
             }
-            let modes = at(&spec, &["accessModes"])
-                .cloned()
-                .unwrap_or(json!(["ReadWriteOnce"]));
-            let capacity = at(&spec, &["resources", "requests"])
-                .cloned()
-                .unwrap_or(json!({}));
             let mut pvc = json!({
                 "apiVersion": "v1", "kind": "PersistentVolumeClaim",
                 "metadata": { "name": claim, "namespace": ns, "labels": labels },
                 "spec": spec,
-                "status": { "phase": "Bound", "accessModes": modes, "capacity": capacity },
+                "status": { "phase": "Pending" },
             });
+            // The controller creates claims through the API, so admission applies.
+            super::volumes::admit_claim(st, &mut pvc);
             super::controller_fields(&mut pvc);
             st.insert(res::PVCS, pvc);
         }
@@ -109,7 +100,7 @@ fn create_pod(st: &mut State, set: &Value, ord: i64, rev: &str) {
         ("statefulset.kubernetes.io/pod-name", pod_name.clone()),
         ("apps.kubernetes.io/pod-index", ord.to_string()),
     ];
-    make_pod(st, set, &template, &pod_name, &labels, "fake-node-0", None);
+    make_pod(st, set, &template, &pod_name, &labels, None, None);
 }
 
 fn sync(st: &mut State, set: &Value) {

@@ -3,6 +3,7 @@
 mod api;
 mod fixtures;
 mod rollout;
+mod scheduling;
 mod statefulset;
 mod watching;
 

@@ -139,11 +139,15 @@ async fn ordered_rollout_update_and_pvcs_survive_delete() {
     );
     watch.abort();
 
-    // A PVC created directly is Bound at once.
+    // A PVC created directly gets the default class and waits for a pod to use it.
     let pvc: PersistentVolumeClaim = serde_json::from_value(json!({"metadata": {"name": "direct"},
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}))
     .unwrap();
     let made = pvcs.create(&PostParams::default(), &pvc).await.unwrap();
-    assert_eq!(made.status.unwrap().phase.as_deref(), Some("Bound"));
+    assert_eq!(made.status.unwrap().phase.as_deref(), Some("Pending"));
+    assert_eq!(
+        made.spec.unwrap().storage_class_name.as_deref(),
+        Some("local-path")
+    );
     tokio::time::sleep(Duration::from_millis(1)).await;
 }

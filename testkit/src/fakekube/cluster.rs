@@ -1,0 +1,105 @@
+//! What a fake cluster holds before any client writes: the namespaces kubeadm leaves, the
+//! nodes ([`FakeOptions::nodes`] workers and, by default, a tainted control plane) and the
+//! storage ([`FakeStorage`]).
+
+use super::controllers::volumes::DEFAULT_CLASS;
+use super::handle::FakeOptions;
+use super::resources::res;
+use super::store::State;
+use serde_json::{Value, json};
+
+/// The provisioner name rancher local-path-provisioner registers (its `deploy/` manifest).
+pub const LOCAL_PATH_PROVISIONER: &str = "rancher.io/local-path";
+/// kubeadm's taint on control-plane nodes (kubeadm `constants.ControlPlaneTaint`).
+pub const CONTROL_PLANE_TAINT: &str = "node-role.kubernetes.io/control-plane";
+/// The control-plane node's name.
+pub const CONTROL_PLANE_NODE: &str = "fake-cp";
+
+/// The storage a fake cluster has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FakeStorage {
+    /// rancher local-path-provisioner running, its class `local-path` the default
+    /// (`WaitForFirstConsumer`, reclaim `Delete`), as `/cluster create` leaves a cluster.
+    LocalPath,
+    /// Nothing: no StorageClass, no provisioner, as kubeadm leaves a cluster. Claims without a
+    /// class stay Pending and their pods unscheduled.
+    None,
+    /// The `local-path` default class exists but no provisioner runs (its pod is gone): claims
+    /// stay Pending with the "Waiting for a volume to be created" event.
+    ClassWithoutProvisioner,
+}
+
+/// Fills a new state with the cluster `opts` describes.
+pub(super) fn populate(st: &mut State, opts: &FakeOptions) {
+    for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+        st.insert(
+            res::NAMESPACES,
+            json!({
+                "apiVersion": "v1", "kind": "Namespace",
+                "metadata": { "name": ns, "labels": { "kubernetes.io/metadata.name": ns } },
+                "spec": { "finalizers": ["kubernetes"] }, "status": { "phase": "Active" }
+            }),
+        );
+    }
+    if opts.control_plane {
+        st.insert(res::NODES, node(opts, CONTROL_PLANE_NODE, 0, true));
+    }
+    for i in 0..opts.nodes.max(1) {
+        let name = format!("fake-node-{i}");
+        st.insert(res::NODES, node(opts, &name, i + 1, false));
+    }
+    if opts.storage != FakeStorage::None {
+        st.insert(
+            res::STORAGE_CLASSES,
+            json!({
+                "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                "metadata": { "name": "local-path", "annotations": { DEFAULT_CLASS: "true" } },
+                "provisioner": LOCAL_PATH_PROVISIONER,
+                "reclaimPolicy": "Delete",
+                "volumeBindingMode": "WaitForFirstConsumer",
+            }),
+        );
+    }
+    if opts.storage == FakeStorage::LocalPath {
+        st.knobs.provisioners.push(LOCAL_PATH_PROVISIONER.into());
+    }
+}
+
+/// A Ready node as the kubelet registers it (kubeadm's labels and, for the control plane, its
+/// label and taint).
+fn node(opts: &FakeOptions, name: &str, index: u32, control_plane: bool) -> Value {
+    let mut labels = json!({
+        "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+        "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": "amd64",
+    });
+    let mut spec = json!({
+        "podCIDR": format!("10.244.{index}.0/24"), "podCIDRs": [format!("10.244.{index}.0/24")],
+    });
+    if control_plane {
+        labels[CONTROL_PLANE_TAINT] = json!("");
+        labels["node.kubernetes.io/exclude-from-external-load-balancers"] = json!("");
+        spec["taints"] = json!([{ "key": CONTROL_PLANE_TAINT, "effect": "NoSchedule" }]);
+    }
+    let resources = json!({
+        "cpu": opts.node_cpu, "memory": opts.node_memory, "pods": "110",
+        "ephemeral-storage": "40Gi", "hugepages-2Mi": "0",
+    });
+    json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": { "name": name, "labels": labels,
+            "annotations": { "node.alpha.kubernetes.io/ttl": "0",
+                "volumes.kubernetes.io/controller-managed-attach-detach": "true" } },
+        "spec": spec,
+        "status": {
+            "capacity": resources, "allocatable": resources,
+            "conditions": [{ "type": "Ready", "status": "True", "reason": "KubeletReady",
+                "message": "kubelet is posting ready status",
+                "lastHeartbeatTime": "2025-01-01T00:00:00Z", "lastTransitionTime": "2025-01-01T00:00:00Z" }],
+            "addresses": [{ "type": "InternalIP", "address": format!("192.168.49.{}", index + 2) },
+                { "type": "Hostname", "address": name }],
+            "nodeInfo": { "kubeletVersion": "v1.33.1", "containerRuntimeVersion": "containerd://1.7.27",
+                "osImage": "Ubuntu 24.04.2 LTS", "kernelVersion": "6.8.0-60-generic",
+                "operatingSystem": "linux", "architecture": "amd64" },
+        },
+    })
+}

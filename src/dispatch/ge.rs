@@ -6,7 +6,10 @@ use crate::auth::RoomRef;
 use crate::chat::Incoming;
 use crate::command::{Command, GeScope, Name};
 use crate::kube::release::Release;
-use crate::kube::{KubeError, precheck, query};
+use crate::kube::{KubeError, precheck, query, storage};
+
+/// How long the dispatcher waits for a cluster's storage classes before queueing anyway.
+const STORAGE_CHECK_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
 use crate::store::{GeInstallSpec, GeJob, GeTarget, JobKind, UnknownCluster};
 
 use super::Dispatcher;
@@ -178,6 +181,28 @@ impl Dispatcher {
         };
         precheck::precheck(layer, &job).map_err(|e| self.refusal_text(e))?;
         Ok(JobKind::Ge(job))
+    }
+
+    /// Refuses an install that would keep data on a cluster without a default StorageClass.
+    /// Asked for at most [`STORAGE_CHECK_LIMIT`], so a slow API server holds up no other
+    /// room's command: when the cluster does not answer in time the job is queued and asks
+    /// again when it runs (`kube::job`), failing with the same words.
+    pub(super) async fn storage_check(&self, kind: JobKind) -> Result<JobKind, String> {
+        let JobKind::Ge(GeJob::Install(target, _)) = &kind else {
+            return Ok(kind);
+        };
+        let check = storage::check_install(&self.kube, target);
+        match tokio::time::timeout(STORAGE_CHECK_LIMIT, check).await {
+            Ok(Err(e @ (KubeError::Refused(_) | KubeError::Catalogue(_)))) => {
+                Err(self.refusal_text(e))
+            }
+            Ok(Err(e)) => {
+                tracing::info!(error = %e, "storage check before queueing failed; the job asks again");
+                Ok(kind)
+            }
+            Err(_) => Ok(kind),
+            Ok(Ok(())) => Ok(kind),
+        }
     }
 
     /// A refusal's own words; any other failure is logged and answered generically, so a

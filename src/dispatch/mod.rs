@@ -149,7 +149,10 @@ impl Dispatcher {
             | Command::GeScale { .. }
             | Command::GeUninstall { .. }
             | Command::Rollback { .. } => {
-                let kind = self.ge_job(room, &command);
+                let kind = match self.ge_job(room, &command) {
+                    Ok(kind) => self.storage_check(kind).await,
+                    Err(e) => Err(e),
+                };
                 return self.queue(msg, &command, kind).await;
             }
         };

@@ -12,6 +12,7 @@
 //! - `job`: the GE job and its steps (`apply` for dependencies and the new revision,
 //!   `rollout`, `uninstall`).
 //! - [`query`]: read-only answers (`/ge catalog|list|history|status`).
+//! - [`storage`]: whether a cluster can hold a GE's data (its default StorageClass).
 
 pub mod catalogue;
 mod client;
@@ -23,6 +24,7 @@ pub mod query;
 pub mod release;
 mod rollback;
 mod status;
+pub mod storage;
 pub mod watch;
 
 pub use catalogue::Catalogue;

@@ -12,11 +12,15 @@ use crate::store::GeJob;
 impl GeRun {
     /// Installs the GE's missing dependencies, each as its own release, one after the other,
     /// waiting for each to roll out; dependencies already installed in the namespace are
-    /// reused.
+    /// reused. An install that would keep data on a cluster without a default StorageClass is
+    /// refused first (the dispatcher asked too, but the cluster may have changed since).
     pub(super) async fn dependencies(
         &mut self,
         shutdown: &CancellationToken,
     ) -> Result<(), KubeError> {
+        if matches!(self.request, GeJob::Install(..)) {
+            crate::kube::storage::check_install(&self.layer, &self.target).await?;
+        }
         let order: Vec<String> = self
             .layer
             .catalogue

@@ -7,3 +7,4 @@ mod crash;
 mod lifecycle;
 mod refusals;
 mod rollback;
+mod storage;

@@ -1,0 +1,63 @@
+//! What a real cluster refuses: data without a default StorageClass, and a pod no node fits.
+
+use labkube::store::JobState;
+use labkube_testkit::fakekube::{FakeOptions, FakeStorage};
+use labkube_testkit::ge_rig::{Rig, RigOptions};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ge_with_data_is_refused_before_queueing_on_a_cluster_without_a_default_storage_class() {
+    let rig = Rig::with(RigOptions {
+        fake: FakeOptions {
+            storage: FakeStorage::None,
+            ..FakeOptions::default()
+        },
+        ..RigOptions::default()
+    })
+    .await;
+    rig.say("/ge install orion ns=demo").await;
+    let answer = rig.wait_for("no default StorageClass").await;
+    assert!(
+        answer.contains(
+            "orion needs mongodb, which keep data in a volume claim, and cluster lab-1 has no \
+             default StorageClass, so the claim would never bind and the pod never start"
+        ),
+        "{answer}"
+    );
+    assert!(answer.ends_with("nothing was changed"), "{answer}");
+    rig.say("/ge install mongodb ns=demo").await;
+    let answer = rig
+        .wait_for("mongodb keeps its data in a volume claim")
+        .await;
+    assert!(
+        answer.contains("storageclass.kubernetes.io/is-default-class=true"),
+        "{answer}"
+    );
+    assert_eq!(rig.last_job(), 0, "no job was queued");
+    assert_eq!(rig.fake.mutations(), 0, "nothing was applied");
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_too_small_fails_the_install_with_the_schedulers_words() {
+    let rig = Rig::with(RigOptions {
+        fake: FakeOptions {
+            node_memory: "1Gi".into(),
+            ..FakeOptions::default()
+        },
+        ..RigOptions::default()
+    })
+    .await;
+    let (job, outcome) = rig.run("/ge install cratedb ns=demo").await;
+    let JobState::Failed { reason } = &job.state else {
+        panic!("{outcome}");
+    };
+    assert!(
+        reason.contains(
+            "cratedb: new pod cratedb-0 cannot be scheduled (0/2 nodes are available: 1 \
+             Insufficient memory, 1 node(s) had untolerated taint \
+             {node-role.kubernetes.io/control-plane: }.)"
+        ),
+        "{reason}"
+    );
+    rig.stop().await;
+}

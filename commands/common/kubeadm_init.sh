@@ -15,13 +15,17 @@
 #              POD_CIDR           the pod network, e.g. 10.244.0.0/16 (required; the same
 #                                 value must go to install_flannel)
 #              K8S_MINOR          Kubernetes minor release, e.g. 1.35 (required)
+#              SCHEDULE_ON_CONTROL_PLANE  yes when this host is the whole cluster: its
+#                                 control-plane taint is removed so workloads run here
+#                                 (required: yes or no)
 #              LABKUBE_ROOT (tests only) prefixes every host path; empty in production.
 # Output:      kubeadm init's output (it holds no token), or one line saying it was already done.
 # Exit:        0; kubeadm's status if init fails (preflight errors are listed on stderr);
 #              1 for malformed parameters, a kubeadm of another minor, or an earlier init that
 #              left /etc/kubernetes/admin.conf behind without a working API server.
 # Idempotency: skipped when /etc/kubernetes/admin.conf exists and the API server answers with
-#              the cluster-info ConfigMap (written at the end of a successful init).
+#              the cluster-info ConfigMap (written at the end of a successful init); the taint
+#              is removed only while a node still has it.
 set -eu
 R="${LABKUBE_ROOT:-}"
 # shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
@@ -40,12 +44,17 @@ main() {
         1.[0-9] | 1.[0-9][0-9]) ;;
         *) fail "K8S_MINOR must be a Kubernetes minor release such as 1.35" ;;
     esac
+    case "${SCHEDULE_ON_CONTROL_PLANE:-}" in
+        yes | no) ;;
+        *) fail "SCHEDULE_ON_CONTROL_PLANE must be yes or no" ;;
+    esac
 
     admin="$R/etc/kubernetes/admin.conf"
     if [ -f "$admin" ]; then
         if kubectl --kubeconfig "$admin" --request-timeout=20s -n kube-public \
             get configmap cluster-info -o name >/dev/null 2>&1; then
             echo "kubeadm_init: the control plane is already initialised; nothing to do"
+            schedule_here "$admin"
             return 0
         fi
         fail "/etc/kubernetes/admin.conf exists but the API server does not answer with the cluster-info ConfigMap: it is down, or an earlier kubeadm init stopped half-way. See 'systemctl status kubelet' and 'crictl ps -a'; if that init was incomplete, run the reset step and create the cluster again"
@@ -65,6 +74,20 @@ main() {
         --token-ttl=15m \
         --skip-token-print
     [ -f "$admin" ] || fail "kubeadm init succeeded but wrote no /etc/kubernetes/admin.conf"
+    schedule_here "$admin"
+}
+
+# A cluster of this host alone runs its workloads here: kubeadm's control-plane taint is
+# removed, as the kubeadm guide says for a single-machine cluster ("Control plane node
+# isolation"). Probed first, so a second run changes nothing.
+schedule_here() { # ADMIN
+    [ "$SCHEDULE_ON_CONTROL_PLANE" = yes ] || return 0
+    taints=$(kubectl --kubeconfig "$1" get nodes -o 'jsonpath={.items[*].spec.taints[*].key}')
+    case " $taints " in
+        *" node-role.kubernetes.io/control-plane "*)
+            kubectl --kubeconfig "$1" taint nodes --all node-role.kubernetes.io/control-plane-
+            ;;
+    esac
 }
 
 # The whole script is parsed before anything runs (a truncated upload runs nothing), and no

@@ -318,6 +318,7 @@ impl Config {
         for (key, v) in [
             ("cluster.flannel_version", &c.flannel_version),
             ("cluster.helm_version", &c.helm_version),
+            ("cluster.local_path_version", &c.local_path_version),
         ] {
             let ok = v.starts_with('v')
                 && v.len() > 1

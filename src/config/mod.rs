@@ -195,6 +195,8 @@ pub struct ClusterDefaults {
     pub flannel_version: String,
     /// Helm release installed.
     pub helm_version: String,
+    /// rancher local-path-provisioner release installed as the default StorageClass.
+    pub local_path_version: String,
 }
 
 /// Pinned flannel release (a release tag of flannel-io/flannel), `[cluster] flannel_version`'s
@@ -202,6 +204,10 @@ pub struct ClusterDefaults {
 pub const FLANNEL_VERSION: &str = "v0.27.4";
 /// Pinned Helm release, `[cluster] helm_version`'s default.
 pub const HELM_VERSION: &str = "v3.19.0";
+/// Pinned rancher local-path-provisioner release (2026-08-05; its manifest uses only core and
+/// storage.k8s.io/v1 APIs, served by every supported minor), `[cluster] local_path_version`'s
+/// default.
+pub const LOCAL_PATH_VERSION: &str = "v0.0.37";
 
 impl Default for ClusterDefaults {
     fn default() -> Self {
@@ -215,6 +221,7 @@ impl Default for ClusterDefaults {
             nodes_poll_ms: 5000,
             flannel_version: FLANNEL_VERSION.into(),
             helm_version: HELM_VERSION.into(),
+            local_path_version: LOCAL_PATH_VERSION.into(),
         }
     }
 }

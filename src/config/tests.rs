@@ -42,6 +42,7 @@ fn example_config_documents_every_key() {
         "nodes_poll_ms",
         "flannel_version",
         "helm_version",
+        "local_path_version",
         "[kube]",
         "request_timeout_secs",
         "unreachable_secs",

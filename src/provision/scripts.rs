@@ -31,6 +31,8 @@ pub enum HostScript {
     KubeadmInit,
     /// flannel CNI.
     InstallFlannel,
+    /// local-path-provisioner, the default StorageClass.
+    InstallStorage,
     /// Helm.
     InstallHelm,
     /// Print a fresh join command (secret).
@@ -48,7 +50,7 @@ pub enum HostScript {
 impl HostScript {
     /// Every script, in the order a full `/cluster create` uses them (`reset` is
     /// `/cluster delete`'s).
-    pub const ALL: [HostScript; 13] = [
+    pub const ALL: [HostScript; 14] = [
         HostScript::OsRelease,
         HostScript::Facts,
         HostScript::PrepareHost,
@@ -56,6 +58,7 @@ impl HostScript {
         HostScript::InstallKube,
         HostScript::KubeadmInit,
         HostScript::InstallFlannel,
+        HostScript::InstallStorage,
         HostScript::InstallHelm,
         HostScript::JoinCommand,
         HostScript::KubeadmJoin,
@@ -74,6 +77,7 @@ impl HostScript {
             HostScript::InstallKube => "install_kube",
             HostScript::KubeadmInit => "kubeadm_init",
             HostScript::InstallFlannel => "install_flannel",
+            HostScript::InstallStorage => "install_storage",
             HostScript::InstallHelm => "install_helm",
             HostScript::JoinCommand => "join_command",
             HostScript::KubeadmJoin => "kubeadm_join",
@@ -95,6 +99,7 @@ impl HostScript {
             HostScript::InstallContainerd
                 | HostScript::InstallKube
                 | HostScript::InstallFlannel
+                | HostScript::InstallStorage
                 | HostScript::InstallHelm
         )
     }
@@ -120,12 +125,19 @@ impl HostScript {
                 pair("ADVERTISE_ADDRESS", values.advertise_address),
                 pair("POD_CIDR", values.pod_cidr),
                 pair("K8S_MINOR", values.k8s),
+                pair(
+                    "SCHEDULE_ON_CONTROL_PLANE",
+                    if values.single_host { "yes" } else { "no" },
+                ),
             ],
             HostScript::InstallFlannel => vec![
                 pair("FLANNEL_VERSION", values.flannel_version),
                 pair("POD_CIDR", values.pod_cidr),
             ],
             HostScript::InstallHelm => vec![pair("HELM_VERSION", values.helm_version)],
+            HostScript::InstallStorage => {
+                vec![pair("LOCAL_PATH_VERSION", values.local_path_version)]
+            }
             HostScript::OsRelease
             | HostScript::Facts
             | HostScript::InstallContainerd
@@ -151,6 +163,10 @@ pub struct ClusterValues<'a> {
     pub flannel_version: &'a str,
     /// Helm release tag.
     pub helm_version: &'a str,
+    /// local-path-provisioner release tag.
+    pub local_path_version: &'a str,
+    /// The cluster is one host: its control plane also runs the workloads.
+    pub single_host: bool,
 }
 
 /// The names of [`HostScript::ALL`], in that order.

@@ -36,6 +36,8 @@ pub struct Settings {
     pub flannel_version: String,
     /// Helm release to install.
     pub helm_version: String,
+    /// local-path-provisioner release to install.
+    pub local_path_version: String,
 }
 
 /// Makes the job's [`Connector`] when a cluster job starts (so a bad key path fails that job
@@ -76,6 +78,7 @@ impl Engine {
                 .collect(),
             flannel_version: c.flannel_version.clone(),
             helm_version: c.helm_version.clone(),
+            local_path_version: c.local_path_version.clone(),
         };
         Engine {
             settings,

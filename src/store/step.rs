@@ -37,6 +37,8 @@ pub enum ClusterStep {
     JoinWorkers,
     /// Wait until every node is registered and Ready.
     WaitNodesReady,
+    /// local-path-provisioner as the default StorageClass.
+    InstallStorage,
     /// Read and store the admin kubeconfig.
     FetchKubeconfig,
     /// Record the cluster and make it the room's current one.
@@ -51,7 +53,7 @@ pub enum ClusterStep {
 
 impl ClusterStep {
     /// Every cluster step, in no particular flow's order.
-    pub const ALL: [ClusterStep; 17] = [
+    pub const ALL: [ClusterStep; 18] = [
         ClusterStep::Connect,
         ClusterStep::DetectOs,
         ClusterStep::GatherFacts,
@@ -64,6 +66,7 @@ impl ClusterStep {
         ClusterStep::InstallHelm,
         ClusterStep::JoinWorkers,
         ClusterStep::WaitNodesReady,
+        ClusterStep::InstallStorage,
         ClusterStep::FetchKubeconfig,
         ClusterStep::Register,
         ClusterStep::Plan,
@@ -86,6 +89,7 @@ impl ClusterStep {
             ClusterStep::InstallHelm => "install Helm",
             ClusterStep::JoinWorkers => "join workers",
             ClusterStep::WaitNodesReady => "wait for nodes Ready",
+            ClusterStep::InstallStorage => "install storage",
             ClusterStep::FetchKubeconfig => "fetch kubeconfig",
             ClusterStep::Register => "register cluster",
             ClusterStep::Plan => "plan",

@@ -81,6 +81,10 @@ impl ClusterRun {
                 on_control_plane(format!("flannel {}", s.flannel_version))
             }
             ClusterStep::InstallHelm => on_control_plane(format!("Helm {}", s.helm_version)),
+            ClusterStep::InstallStorage => on_control_plane(format!(
+                "local-path storage {} as the default StorageClass",
+                s.local_path_version
+            )),
             ClusterStep::JoinWorkers => (!h.control_plane).then(|| {
                 if f.joined {
                     "already joined".into()

@@ -35,6 +35,7 @@ const CREATE: &[ClusterStep] = &[
     ClusterStep::InstallHelm,
     ClusterStep::JoinWorkers,
     ClusterStep::WaitNodesReady,
+    ClusterStep::InstallStorage,
     ClusterStep::FetchKubeconfig,
     ClusterStep::Register,
 ];
@@ -81,6 +82,7 @@ fn needs_facts(step: ClusterStep) -> bool {
         | ClusterStep::InstallHelm
         | ClusterStep::JoinWorkers
         | ClusterStep::WaitNodesReady
+        | ClusterStep::InstallStorage
         | ClusterStep::FetchKubeconfig
         | ClusterStep::Register
         | ClusterStep::Plan => true,
@@ -200,6 +202,7 @@ impl ClusterRun {
             ClusterStep::InstallHelm => self.on_control_plane(HostScript::InstallHelm).await,
             ClusterStep::JoinWorkers => self.join_workers().await,
             ClusterStep::WaitNodesReady => self.wait_nodes().await,
+            ClusterStep::InstallStorage => self.on_control_plane(HostScript::InstallStorage).await,
             ClusterStep::FetchKubeconfig => self.fetch_kubeconfig().await,
             ClusterStep::Register => self.register(),
             ClusterStep::Plan => self.write_plan(),
@@ -291,6 +294,8 @@ impl ClusterRun {
             pod_cidr: &self.pod_cidr,
             flannel_version: &s.flannel_version,
             helm_version: &s.helm_version,
+            local_path_version: &s.local_path_version,
+            single_host: self.hosts.len() == 1,
         };
         script.env(&values, self.hosts[i].control_plane)
     }

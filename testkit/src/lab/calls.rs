@@ -93,7 +93,11 @@ pub fn is_mutating(call: &[String]) -> bool {
         }
         "apt-get" => args.iter().any(|a| a == "-s" || a == "--simulate"),
         "kubeadm" => first == Some("version"),
-        "kubectl" => kubectl_verb(args) == Some("get"),
+        "kubectl" => match kubectl_verb(args) {
+            Some("get") => true,
+            Some("rollout") => args.iter().any(|a| a == "status"),
+            _ => false,
+        },
         "systemctl" => args
             .iter()
             .find(|a| !a.starts_with('-'))

@@ -26,7 +26,7 @@ pub const CRATE: &str = crate::REPO;
 /// Kubernetes minor the engine pins in these tests (the config's default).
 pub const K8S_MINOR: &str = labkube::names::DEFAULT_MINOR;
 /// flannel and Helm releases the engine pins (the config's defaults).
-pub use labkube::config::{FLANNEL_VERSION, HELM_VERSION};
+pub use labkube::config::{FLANNEL_VERSION, HELM_VERSION, LOCAL_PATH_VERSION};
 /// Pod network.
 pub const POD_CIDR: &str = "10.244.0.0/16";
 /// Seconds a script may run before `timeout` kills it.
@@ -190,6 +190,8 @@ impl Lab {
             pod_cidr: POD_CIDR,
             flannel_version: FLANNEL_VERSION,
             helm_version: HELM_VERSION,
+            local_path_version: LOCAL_PATH_VERSION,
+            single_host: self.hosts.len() == 1,
         };
         script.env(&values, i == 0)
     }
@@ -310,6 +312,7 @@ impl Lab {
         let nodes = self.must(0, "nodes", &[]);
         created.nodes = nodes.stdout.clone();
         created.runs.push(nodes);
+        created.runs.push(self.must(0, "install_storage", &[]));
         let kubeconfig = self.must(0, "kubeconfig", &[]);
         assert!(
             kubeconfig.stdout.starts_with("apiVersion: v1"),

@@ -3,7 +3,7 @@
 
 use labkube_testkit::lab::calls::{Call, calls_of, mutating, node_table};
 use labkube_testkit::lab::hosts::Flavour;
-use labkube_testkit::lab::{FLANNEL_VERSION, HELM_VERSION, Lab};
+use labkube_testkit::lab::{FLANNEL_VERSION, HELM_VERSION, LOCAL_PATH_VERSION, Lab};
 
 fn all_args(calls: &[Call]) -> Vec<&str> {
     calls
@@ -267,6 +267,9 @@ fn check_control_plane(lab: &Lab, calls: &[Call]) {
         format!("{flannel}/{FLANNEL_VERSION}/kube-flannel.yml"),
         format!("https://get.helm.sh/helm-{HELM_VERSION}-linux-amd64.tar.gz"),
         format!("https://get.helm.sh/helm-{HELM_VERSION}-linux-amd64.tar.gz.sha256sum"),
+        format!(
+            "https://raw.githubusercontent.com/rancher/local-path-provisioner/{LOCAL_PATH_VERSION}/deploy/local-path-storage.yaml"
+        ),
     ] {
         assert!(urls.contains(&url.as_str()), "{url} in {urls:?}");
     }
@@ -274,7 +277,23 @@ fn check_control_plane(lab: &Lab, calls: &[Call]) {
         .iter()
         .filter(|c| c[0] == "kubectl" && has(c, "apply"))
         .collect();
-    assert_eq!(applies.len(), 1, "{applies:?}");
+    // flannel's manifest, then local-path-provisioner's, whose class is then made the default
+    // and its rollout awaited.
+    assert_eq!(applies.len(), 2, "{applies:?}");
+    assert!(
+        applies[1]
+            .iter()
+            .any(|a| a.ends_with("/local-path-storage.yaml"))
+    );
+    let annotate: Vec<&Call> = calls
+        .iter()
+        .filter(|c| c[0] == "kubectl" && has(c, "annotate"))
+        .collect();
+    assert_eq!(annotate.len(), 1, "{annotate:?}");
+    assert!(has(
+        annotate[0],
+        "storageclass.kubernetes.io/is-default-class=true"
+    ));
     assert_eq!(calls_of(calls, "kubeadm", "token").len(), 1);
     assert!(lab.read(0, "/usr/local/bin/helm").is_some());
 }
@@ -332,7 +351,14 @@ fn a_second_create_changes_nothing() {
             let quiet = ["already", "nothing to do"]
                 .iter()
                 .any(|w| run.stdout.contains(w));
-            if ["kubeadm_init", "install_flannel", "install_helm"].contains(&run.step.as_str()) {
+            if [
+                "kubeadm_init",
+                "install_flannel",
+                "install_helm",
+                "install_storage",
+            ]
+            .contains(&run.step.as_str())
+            {
                 assert!(quiet, "{run}");
             }
         }
@@ -401,4 +427,72 @@ fn a_new_flannel_release_is_applied_over_the_old_one() {
     }));
     let quiet = lab.must(0, "install_flannel", &[("FLANNEL_VERSION", "v0.27.5")]);
     assert!(quiet.stdout.contains("nothing to do"), "{quiet}");
+}
+
+#[test]
+fn storage_waits_for_a_node_its_provisioner_can_run_on() {
+    // Two hosts, the worker not yet joined: the provisioner has nowhere to run (the control
+    // plane keeps kubeadm's taint), so the step fails with kubectl's own words.
+    let lab = Lab::new(&[("cp1", Flavour::Ubuntu), ("w1", Flavour::Ubuntu)]);
+    for step in [
+        "prepare_host",
+        "install_containerd",
+        "install_kube",
+        "kubeadm_init",
+        "install_flannel",
+    ] {
+        lab.must(0, step, &[]);
+    }
+    let run = lab.step(0, "install_storage", &[]);
+    assert!(!run.ok(), "{run}");
+    assert!(
+        run.stderr.contains("timed out waiting for the condition"),
+        "{run}"
+    );
+    // Marked default on the way all the same, so a later run only waits.
+    let classes = std::fs::read_to_string(lab.cluster.join("default-class/local-path"));
+    assert_eq!(classes.unwrap(), "true");
+}
+
+#[test]
+fn a_default_class_already_there_stays_the_default() {
+    let lab = Lab::ready_for(Flavour::Ubuntu, "install_storage");
+    std::fs::create_dir_all(lab.cluster.join("default-class")).unwrap();
+    std::fs::write(
+        lab.cluster.join("applied/nfs.yaml"),
+        "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: nfs\nprovisioner: nfs.csi.k8s.io\n",
+    )
+    .unwrap();
+    std::fs::write(lab.cluster.join("default-class/nfs"), "true").unwrap();
+    let run = lab.must(0, "install_storage", &[]);
+    assert!(
+        run.stdout
+            .contains("keeping nfs as the default StorageClass"),
+        "{run}"
+    );
+    assert!(!lab.cluster.join("default-class/local-path").exists());
+}
+
+#[test]
+fn a_one_host_cluster_runs_its_workloads_on_the_control_plane() {
+    let lab = Lab::ready_for(Flavour::Debian, "install_storage");
+    let run = lab.must(0, "install_storage", &[]);
+    assert!(
+        run.stdout
+            .contains("deployment \"local-path-provisioner\" successfully rolled out"),
+        "{run}"
+    );
+    let taints: Vec<Call> = lab
+        .calls(0)
+        .into_iter()
+        .filter(|c| c[0] == "kubectl" && has(c, "taint"))
+        .collect();
+    assert_eq!(taints.len(), 1, "the taint is removed once: {taints:?}");
+    // Run again, nothing changes.
+    lab.take_calls(0);
+    lab.must(0, "kubeadm_init", &[]);
+    let quiet = lab.must(0, "install_storage", &[]);
+    assert!(quiet.stdout.contains("already installed"), "{quiet}");
+    let changed = mutating(&lab.take_calls(0));
+    assert!(changed.is_empty(), "{changed:?}");
 }

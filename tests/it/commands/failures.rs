@@ -134,7 +134,7 @@ fn a_failing_join_shows_kubeadms_error_but_not_the_token() {
 fn malformed_parameters_are_refused_before_anything_changes() {
     let lab = Lab::new(&[("cp1", Flavour::Debian)]);
     type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
-    let cases: [Case; 8] = [
+    let cases: [Case; 10] = [
         (
             "prepare_host",
             vec![("ROLE", "master")],
@@ -173,6 +173,21 @@ fn malformed_parameters_are_refused_before_anything_changes() {
             "install_helm",
             vec![("HELM_VERSION", "v3.19.0/../../x")],
             "HELM_VERSION must be",
+        ),
+        (
+            "kubeadm_init",
+            vec![
+                ("ADVERTISE_ADDRESS", "10.0.0.1"),
+                ("POD_CIDR", "10.244.0.0/16"),
+                ("K8S_MINOR", "1.35"),
+                ("SCHEDULE_ON_CONTROL_PLANE", "true"),
+            ],
+            "SCHEDULE_ON_CONTROL_PLANE must be yes or no",
+        ),
+        (
+            "install_storage",
+            vec![("LOCAL_PATH_VERSION", "master")],
+            "LOCAL_PATH_VERSION must be a release tag",
         ),
         (
             "kubeadm_join",

@@ -285,6 +285,7 @@ fn no_script_contains_what_the_playbooks_got_wrong() {
                 "$K8S_MINOR",
                 "$FLANNEL_VERSION",
                 "$HELM_VERSION",
+                "$LOCAL_PATH_VERSION",
                 "$tarball",
                 "$repo",
             ]

@@ -179,6 +179,11 @@ standin_serve() {
             version=${version%%/*}
             body=$(sed "s/@FLANNEL_VERSION@/$version/g" "$FIXTURES/kube-flannel.yml.in")
             ;;
+        https://raw.githubusercontent.com/rancher/local-path-provisioner/v[0-9]*/deploy/local-path-storage.yaml)
+            version=${url#https://raw.githubusercontent.com/rancher/local-path-provisioner/}
+            version=${version%%/*}
+            body=$(sed "s/@LOCAL_PATH_VERSION@/$version/g" "$FIXTURES/local-path-storage.yaml.in")
+            ;;
         https://get.helm.sh/helm-v[0-9]*-linux-amd64.tar.gz | https://get.helm.sh/helm-v[0-9]*-linux-arm64.tar.gz)
             name=${url#https://get.helm.sh/helm-}
             version=${name%-linux-*}

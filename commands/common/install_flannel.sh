@@ -23,13 +23,7 @@ R="${LABKUBE_ROOT:-}"
 STEP=install_flannel
 
 main() {
-    case "${FLANNEL_VERSION:-}" in
-        v[0-9]*.[0-9]*.[0-9]*) ;;
-        *) fail "FLANNEL_VERSION must be a release tag such as v0.27.4" ;;
-    esac
-    case "$FLANNEL_VERSION" in
-        *[!0-9A-Za-z.+-]*) fail "FLANNEL_VERSION must be a release tag such as v0.27.4" ;;
-    esac
+    release_tag FLANNEL_VERSION "${FLANNEL_VERSION:-}" v0.27.4
     case "${POD_CIDR:-}" in
         "" | *[!0-9A-Fa-f.:/]* | */*/*) fail "POD_CIDR must be a network such as 10.244.0.0/16" ;;
         */[0-9] | */[0-9][0-9] | */[0-9][0-9][0-9]) ;;
@@ -53,18 +47,9 @@ main() {
     esac
 
     work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-    trap 'exit 129' HUP
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
-
+    remove_on_exit "$work"
     url="https://github.com/flannel-io/flannel/releases/download/$FLANNEL_VERSION/kube-flannel.yml"
-    fetch "$url" "$work/release.yml"
-    if [ -n "${FLANNEL_SHA256:-}" ]; then
-        actual=$(sha256sum "$work/release.yml" | awk '{ print $1 }')
-        [ "$actual" = "$FLANNEL_SHA256" ] ||
-            fail "$url has sha256 $actual, expected FLANNEL_SHA256=$FLANNEL_SHA256"
-    fi
+    fetch_checked "$url" "$work/release.yml" "${FLANNEL_SHA256:-}" FLANNEL_SHA256
     grep -q '"Network":' "$work/release.yml" ||
         fail "$url has no \"Network\" setting to point at POD_CIDR: its format changed"
     sed "s|\"Network\":[[:space:]]*\"[^\"]*\"|\"Network\": \"$POD_CIDR\"|" \

@@ -21,13 +21,7 @@ R="${LABKUBE_ROOT:-}"
 STEP=install_helm
 
 main() {
-    case "${HELM_VERSION:-}" in
-        v[0-9]*.[0-9]*.[0-9]*) ;;
-        *) fail "HELM_VERSION must be a release tag such as v3.19.0" ;;
-    esac
-    case "$HELM_VERSION" in
-        *[!0-9A-Za-z.+-]*) fail "HELM_VERSION must be a release tag such as v3.19.0" ;;
-    esac
+    release_tag HELM_VERSION "${HELM_VERSION:-}" v3.19.0
     helm="$R/usr/local/bin/helm"
     if [ -x "$helm" ]; then
         current=$("$helm" version --short 2>/dev/null || true)
@@ -49,10 +43,7 @@ main() {
     done
 
     work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-    trap 'exit 129' HUP
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    remove_on_exit "$work"
 
     tarball="helm-$HELM_VERSION-linux-$arch.tar.gz"
     fetch "https://get.helm.sh/$tarball" "$work/$tarball"

@@ -36,13 +36,7 @@ default_classes() { # ADMIN
 }
 
 main() {
-    case "${LOCAL_PATH_VERSION:-}" in
-        v[0-9]*.[0-9]*.[0-9]*) ;;
-        *) fail "LOCAL_PATH_VERSION must be a release tag such as v0.0.37" ;;
-    esac
-    case "$LOCAL_PATH_VERSION" in
-        *[!0-9A-Za-z.+-]*) fail "LOCAL_PATH_VERSION must be a release tag such as v0.0.37" ;;
-    esac
+    release_tag LOCAL_PATH_VERSION "${LOCAL_PATH_VERSION:-}" v0.0.37
     admin="$R/etc/kubernetes/admin.conf"
     [ -f "$admin" ] || fail "no /etc/kubernetes/admin.conf: this is not an initialised control plane (kubeadm_init comes first)"
     image="docker.io/rancher/local-path-provisioner:$LOCAL_PATH_VERSION"
@@ -65,18 +59,9 @@ install_provisioner() { # ADMIN IMAGE
     image=$2
 
     work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-    trap 'exit 129' HUP
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
-
+    remove_on_exit "$work"
     url="https://raw.githubusercontent.com/rancher/local-path-provisioner/$LOCAL_PATH_VERSION/deploy/local-path-storage.yaml"
-    fetch "$url" "$work/local-path-storage.yaml"
-    if [ -n "${LOCAL_PATH_SHA256:-}" ]; then
-        actual=$(sha256sum "$work/local-path-storage.yaml" | awk '{ print $1 }')
-        [ "$actual" = "$LOCAL_PATH_SHA256" ] ||
-            fail "$url has sha256 $actual, expected LOCAL_PATH_SHA256=$LOCAL_PATH_SHA256"
-    fi
+    fetch_checked "$url" "$work/local-path-storage.yaml" "${LOCAL_PATH_SHA256:-}" LOCAL_PATH_SHA256
     grep -q "image: $image\$" "$work/local-path-storage.yaml" ||
         fail "$url does not run $image"
     grep -q '^provisioner: rancher.io/local-path$' "$work/local-path-storage.yaml" ||

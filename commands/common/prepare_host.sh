@@ -145,10 +145,7 @@ main() {
     esac
     SYSCTLS="net/bridge/bridge-nf-call-iptables net/bridge/bridge-nf-call-ip6tables net/ipv4/ip_forward"
     work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-    trap 'exit 129' HUP
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    remove_on_exit "$work"
 
     disable_swap
     load_modules

@@ -29,10 +29,7 @@ main() {
     PACKAGE=containerd
     export DEBIAN_FRONTEND=noninteractive
     work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-    trap 'exit 129' HUP
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    remove_on_exit "$work"
 
     if present=$(containerd --version 2>/dev/null); then
         echo "containerd: already installed ($present)"

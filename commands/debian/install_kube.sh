@@ -63,10 +63,7 @@ main() {
     esac
     export DEBIAN_FRONTEND=noninteractive
     work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-    trap 'exit 129' HUP
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    remove_on_exit "$work"
 
     set --
     for package in kubelet kubeadm kubectl; do

@@ -38,6 +38,37 @@ fetch() { # URL FILE
     curl -fsSL --proto '=https' --tlsv1.2 --retry 3 --connect-timeout 20 --max-time 300 -o "$2" "$1"
 }
 
+# release_tag NAME VALUE EXAMPLE: fail unless VALUE is a release tag (v1.2.3, letters, digits,
+# '.', '+', '-' only), naming the variable and an example.
+release_tag() {
+    case "$2" in
+        v[0-9]*.[0-9]*.[0-9]*) ;;
+        *) fail "$1 must be a release tag such as $3" ;;
+    esac
+    case "$2" in
+        *[!0-9A-Za-z.+-]*) fail "$1 must be a release tag such as $3" ;;
+    esac
+}
+
+# remove_on_exit DIR: remove DIR (a mktemp -d directory) however the step ends.
+remove_on_exit() {
+    # shellcheck disable=SC2064 # the path is expanded now, on purpose
+    trap "rm -rf '$1'" EXIT
+    trap 'exit 129' HUP
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+# fetch_checked URL FILE EXPECTED NAME: fetch URL to FILE; when EXPECTED (the operator's
+# pinned sha256, given as variable NAME) is set, fail unless the download has it.
+fetch_checked() {
+    fetch "$1" "$2"
+    if [ -n "$3" ]; then
+        actual=$(sha256sum "$2" | awk '{ print $1 }')
+        [ "$actual" = "$3" ] || fail "$1 has sha256 $actual, expected $4=$3"
+    fi
+}
+
 # Non-interactive apt that waits for a running apt (unattended-upgrades on a fresh VM) instead
 # of failing on its lock, and keeps existing config files.
 apt_get() {

@@ -53,10 +53,7 @@ REPO
 main() {
     PACKAGE=containerd.io
     work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-    trap 'exit 129' HUP
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    remove_on_exit "$work"
 
     if present=$(containerd --version 2>/dev/null); then
         echo "containerd: already installed ($present)"

@@ -35,10 +35,7 @@ main() {
         *) fail "K8S_MINOR must be a Kubernetes minor release such as 1.35" ;;
     esac
     work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-    trap 'exit 129' HUP
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    remove_on_exit "$work"
 
     set --
     for package in kubelet kubeadm kubectl; do

@@ -21,6 +21,11 @@
 #                control_plane=<yes if /etc/kubernetes/admin.conf exists (kubeadm init ran), else empty>
 #                joined=<yes if /etc/kubernetes/kubelet.conf exists (a node of a cluster: a
 #                        joined worker, and also the control plane), else empty>
+#                addrs=<the host's global addresses with their prefix (10.0.0.5/24), from
+#                       ip -o addr show scope global, comma-separated>
+#                machine_id=</etc/machine-id; must differ between nodes (cloned VMs share it)>
+#                time=<the host's clock, seconds since the epoch>
+#                avx=<yes if the CPU has AVX (MongoDB 5.0 and later need it), else no>
 # Exit:        0; 1 if ss (iproute2) cannot list listening sockets.
 # Idempotency: read-only.
 set -eu
@@ -86,6 +91,14 @@ main() {
     printf 'kubeadm=%s\n' "$kubeadm"
     printf 'control_plane=%s\n' "$control_plane"
     printf 'joined=%s\n' "$joined"
+    # "2: eth0    inet 10.0.0.5/24 brd 10.0.0.255 scope global dynamic eth0 ..."
+    addrs=$(ip -o addr show scope global | awk '{ print $4 }' | paste -sd, -)
+    printf 'addrs=%s\n' "$addrs"
+    printf 'machine_id=%s\n' "$(read_file "$R/etc/machine-id")"
+    printf 'time=%s\n' "$(date +%s)"
+    avx=no
+    if grep -q '^flags[[:space:]]*:.* avx\( \|$\)' "$R/proc/cpuinfo" 2>/dev/null; then avx=yes; fi
+    printf 'avx=%s\n' "$avx"
 }
 
 main "$@" </dev/null

@@ -27,6 +27,17 @@ pub struct Facts {
     pub control_plane: bool,
     /// `kubeadm join` has run here.
     pub joined: bool,
+    /// Global addresses with their prefix (`10.0.0.5/24`); empty when unknown.
+    pub addrs: Vec<String>,
+    /// `/etc/machine-id` (must differ between nodes; cloned VMs share it).
+    pub machine_id: String,
+    /// The host's clock, seconds since the epoch, when it reported.
+    pub time_s: Option<i64>,
+    /// How far the host's clock is ahead of the bot's (negative: behind), s; set by the
+    /// engine when the facts arrive.
+    pub clock_skew_s: Option<i64>,
+    /// Whether the CPU has AVX (MongoDB 5.0 and later need it); `None` when not reported.
+    pub avx: Option<bool>,
 }
 
 impl Facts {
@@ -62,6 +73,19 @@ impl Facts {
                 "kubeadm" => f.kubeadm = v.into(),
                 "control_plane" => f.control_plane = v == "yes",
                 "joined" => f.joined = v == "yes",
+                "addrs" => {
+                    f.addrs = v
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|a| !a.is_empty())
+                        .map(str::to_string)
+                        .collect();
+                }
+                "machine_id" => f.machine_id = v.to_ascii_lowercase(),
+                "time" if !v.is_empty() => {
+                    f.time_s = Some(i64::try_from(num(v)?).unwrap_or(i64::MAX));
+                }
+                "avx" if !v.is_empty() => f.avx = Some(v == "yes"),
                 _ => {}
             }
         }

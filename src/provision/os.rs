@@ -83,6 +83,17 @@ pub enum OsError {
     },
 }
 
+/// The releases the step scripts are written for, by distribution ID: the `VERSION_ID`s (or,
+/// where minor releases are updates of one release, the major) and how to name them.
+const RELEASES: &[(&str, &[&str], &str)] = &[
+    ("ubuntu", &["22.04", "24.04"], "Ubuntu 22.04 or 24.04"),
+    ("debian", &["12", "13"], "Debian 12 or 13"),
+    ("rhel", &["9", "10"], "RHEL 9 or 10"),
+    ("rocky", &["9", "10"], "Rocky Linux 9 or 10"),
+    ("almalinux", &["9", "10"], "AlmaLinux 9 or 10"),
+    ("centos", &["9", "10"], "CentOS Stream 9 or 10"),
+];
+
 /// `ubuntu, debian, rhel, centos, rocky, almalinux`.
 fn supported_ids() -> String {
     DEBIAN_IDS
@@ -95,6 +106,24 @@ fn supported_ids() -> String {
 }
 
 impl OsInfo {
+    /// Why this release of a distribution the scripts know is not one they are written for;
+    /// `None` when it is, and for derivatives (their own versions say nothing: the family
+    /// check speaks for them).
+    pub fn release_problem(&self) -> Option<String> {
+        let (_, versions, names) = RELEASES.iter().find(|(id, _, _)| *id == self.id)?;
+        let key = if self.id == "ubuntu" {
+            self.version_id.as_str()
+        } else {
+            self.version_id.split('.').next().unwrap_or_default()
+        };
+        (!versions.contains(&key)).then(|| {
+            format!(
+                "{} is not a release labkube supports; use {names}",
+                self.pretty_name
+            )
+        })
+    }
+
     /// Parses os-release text (`KEY=value` lines; values bare, `"double"` or `'single'` quoted
     /// with shell escapes; `#` comments and blank lines ignored). Never fails: missing keys get
     /// the os-release(5) defaults, and [`OsInfo::family`] reports what cannot be served.

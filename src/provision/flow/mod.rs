@@ -6,6 +6,7 @@ mod dry_run;
 mod finish;
 mod hosts;
 mod join;
+mod networks;
 mod nodes;
 mod preflight;
 mod probe;

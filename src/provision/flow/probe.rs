@@ -67,7 +67,8 @@ impl ClusterRun {
     pub(super) async fn facts_all(&mut self) -> Result<(), ProvisionError> {
         let r = self
             .run_on(&self.all(), HostScript::Facts, |_, out| {
-                let f = Facts::parse(&out.stdout)?;
+                let mut f = Facts::parse(&out.stdout)?;
+                f.clock_skew_s = f.time_s.map(|t| t - now_s());
                 let note = format!("{}, {} CPU, {} MB", f.hostname, f.cpus, f.mem_mb);
                 Ok((f, Some(note)))
             })
@@ -85,12 +86,14 @@ impl ClusterRun {
             .filter_map(|h| {
                 h.facts.as_ref().map(|facts| Checked {
                     host: h.target.to_string(),
+                    addr: h.target.addr,
                     control_plane: h.control_plane,
                     facts,
+                    os: h.os.as_ref(),
                 })
             })
             .collect();
-        let problems = preflight::check(&checked);
+        let problems = preflight::check(&checked, &self.pod_cidr);
         if problems.is_empty() {
             return Ok(());
         }
@@ -100,4 +103,11 @@ impl ClusterRun {
         }
         Err(ProvisionError::Preflight(problems))
     }
+}
+
+/// This machine's clock, seconds since the epoch.
+fn now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

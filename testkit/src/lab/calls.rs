@@ -86,7 +86,7 @@ pub fn is_mutating(call: &[String]) -> bool {
     };
     let first = args.first().map(String::as_str);
     let read_only = match tool.as_str() {
-        "ss" | "dpkg-query" | "getenforce" | "uname" => true,
+        "ss" | "dpkg-query" | "getenforce" | "uname" | "date" => true,
         "rpm" => {
             first == Some("-q")
                 || (first == Some("-e") && args.get(1).is_some_and(|a| a == "--test"))
@@ -111,9 +111,11 @@ pub fn is_mutating(call: &[String]) -> bool {
                 || a.starts_with("--zone=")
         }),
         "sysctl" => first == Some("-n"),
-        "ip" => args
-            .get(..2)
-            .is_some_and(|a| a[0] == "link" && a[1] == "show"),
+        "ip" => {
+            args.get(..2)
+                .is_some_and(|a| a[0] == "link" && a[1] == "show")
+                || args.join(" ") == "-o addr show scope global"
+        }
         "containerd" => matches!(args.join(" ").as_str(), "--version" | "config default"),
         "helm" => first == Some("version"),
         _ => false,

@@ -83,7 +83,11 @@ pub fn prepare_root(host: &Host, i: usize) {
         .map(|n| {
             format!(
                 "processor\t: {n}\nvendor_id\t: GenuineIntel\nmodel name\t: Intel Xeon Processor (Icelake)\n\
-                 cpu MHz\t\t: 2593.906\ncache size\t: 16384 KB\n\n"
+                 cpu MHz\t\t: 2593.906\ncache size\t: 16384 KB\n\
+                 flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 \
+                 clflush mmx fxsr sse sse2 ss syscall nx pdpe1gb rdtscp lm constant_tsc rep_good nopl \
+                 xtopology cpuid pni pclmulqdq ssse3 fma cx16 pcid sse4_1 sse4_2 x2apic movbe popcnt \
+                 aes xsave avx f16c rdrand hypervisor lahf_lm abm 3dnowprefetch avx2 bmi1 bmi2\n\n"
             )
         })
         .collect();
@@ -129,6 +133,10 @@ pub fn prepare_root(host: &Host, i: usize) {
         &format!("4c4c4544-0038-5a10-8044-b4c04f5a33{i:02}\n"),
     );
     w(".standin/node-ip", &format!("{}\n", host.ip));
+    w(
+        "etc/machine-id",
+        &format!("5d1e0a3c9b7f4e21a8c6d0f2b4e6a8{i:02}\n"),
+    );
     match host.flavour {
         Flavour::Ubuntu => {
             w(".standin/ufw/installed", "");

@@ -6,6 +6,7 @@
 mod console;
 mod create;
 mod failures;
+mod lab_hosts;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -29,7 +29,11 @@ fn facts_report_the_host_and_its_busy_ports() {
             "containerd",
             "kubeadm",
             "control_plane",
-            "joined"
+            "joined",
+            "addrs",
+            "machine_id",
+            "time",
+            "avx"
         ]
     );
     let f = parse_facts(&out);
@@ -41,6 +45,15 @@ fn facts_report_the_host_and_its_busy_ports() {
     assert_eq!(f["ports_busy"], "10250,2379");
     assert_eq!(f["firewall"], "ufw");
     assert!(!f["kernel"].is_empty());
+    assert_eq!(f["addrs"], "10.0.0.1/24");
+    assert_eq!(f["machine_id"], "5d1e0a3c9b7f4e21a8c6d0f2b4e6a800");
+    assert_eq!(f["avx"], "yes");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let host_time: u64 = f["time"].parse().unwrap();
+    assert!(host_time.abs_diff(now) < 60, "{host_time} vs {now}");
     for key in ["containerd", "kubeadm", "control_plane", "joined"] {
         assert_eq!(f[key], "", "{key}");
     }
@@ -54,8 +67,20 @@ fn facts_report_the_host_and_its_busy_ports() {
         rocky["product_uuid"],
         "4c4c4544-0038-5a10-8044-b4c04f5a3301"
     );
+    // A CPU without AVX (a hypervisor's default CPU model), several NICs, a skewed clock.
+    lab.write(
+        2,
+        "/proc/cpuinfo",
+        "processor\t: 0\nflags\t\t: fpu sse sse2 ssse3 sse4_1 sse4_2 popcnt\n",
+    );
+    lab.write(2, "/.standin/addrs", "eth0 10.0.0.3/24\neth1 fd00::3/64\n");
+    lab.write(2, "/.standin/clock-offset", "-300\n");
     let debian = parse_facts(&lab.must(2, "facts", &[]).stdout);
     assert_eq!(debian["firewall"], "none");
+    assert_eq!(debian["avx"], "no");
+    assert_eq!(debian["addrs"], "10.0.0.3/24,fd00::3/64");
+    let skewed: u64 = debian["time"].parse().unwrap();
+    assert!(now.abs_diff(skewed + 300) < 60, "{skewed}");
 
     // After a create: versions, roles, no swap, and the cluster's own ports.
     let lab = Lab::cluster_of(Flavour::Rocky);

@@ -1,0 +1,104 @@
+//! Whether the hosts' addresses and networks fit a cluster: the address each host was given
+//! must be one of its own (kubeadm advertises it and etcd and the kubelet bind it; a floating
+//! or NAT address makes etcd fail with "bind: cannot assign requested address",
+//! etcd-io/etcd#3226), and neither the pod network nor the service network may overlap a
+//! network a host is on (its traffic would be routed into the cluster instead).
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+/// The service network: kubeadm's default (`--service-cidr`, 10.96.0.0/12), which labkube
+/// does not change.
+pub const SERVICE_CIDR: &str = "10.96.0.0/12";
+
+/// A host's problems with its address and networks, each a line prefixed with `host`.
+/// `addrs` are the host's global addresses with prefix (`10.0.0.5/24`); nothing is checked
+/// when it reported none.
+pub fn check(host: &str, target: IpAddr, addrs: &[String], pod_cidr: &str) -> Vec<String> {
+    let nets: Vec<IpNet> = addrs.iter().filter_map(|a| a.parse().ok()).collect();
+    if nets.is_empty() {
+        return Vec::new();
+    }
+    let mut problems = Vec::new();
+    if !nets.iter().any(|n| n.addr() == target) {
+        let own: Vec<String> = nets.iter().map(|n| n.addr().to_string()).collect();
+        problems.push(format!(
+            "{host}: {target} is not an address of this VM; its addresses are {}: give the \
+             private address (a floating or NAT address cannot be bound by etcd and the kubelet)",
+            own.join(", ")
+        ));
+    }
+    for (what, cidr, fix) in [
+        ("pod network", pod_cidr, "choose another pod-cidr="),
+        (
+            "service network",
+            SERVICE_CIDR,
+            "move the hosts to another network",
+        ),
+    ] {
+        let Ok(cluster) = cidr.parse::<IpNet>() else {
+            continue;
+        };
+        for n in nets.iter().map(IpNet::trunc) {
+            if cluster.contains(&n.network()) || n.contains(&cluster.network()) {
+                problems.push(format!(
+                    "{host}: its network {n} overlaps the {what} {cluster}; {fix}"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_host_on_its_own_address_and_a_clear_network_passes() {
+        let addrs = ["10.0.0.5/24".to_string(), "fd00::5/64".into()];
+        assert!(check("10.0.0.5", ip("10.0.0.5"), &addrs, "10.244.0.0/16").is_empty());
+        assert!(check("x", ip("10.0.0.5"), &[], "10.244.0.0/16").is_empty());
+    }
+
+    #[test]
+    fn a_floating_address_is_refused_with_the_hosts_own() {
+        let addrs = ["192.168.10.7/24".to_string(), "172.17.0.1/16".into()];
+        let p = check("203.0.113.9", ip("203.0.113.9"), &addrs, "10.244.0.0/16");
+        assert_eq!(
+            p,
+            vec![
+                "203.0.113.9: 203.0.113.9 is not an address of this VM; its addresses are \
+                 192.168.10.7, 172.17.0.1: give the private address (a floating or NAT address \
+                 cannot be bound by etcd and the kubelet)"
+            ]
+        );
+    }
+
+    #[test]
+    fn networks_overlapping_the_pod_or_service_network_are_named() {
+        let addrs = ["10.244.3.4/24".to_string()];
+        let p = check("10.244.3.4", ip("10.244.3.4"), &addrs, "10.244.0.0/16");
+        assert_eq!(
+            p,
+            vec![
+                "10.244.3.4: its network 10.244.3.0/24 overlaps the pod network 10.244.0.0/16; \
+                 choose another pod-cidr="
+            ]
+        );
+        let wide = ["10.0.0.9/8".to_string()];
+        let p = check("10.0.0.9", ip("10.0.0.9"), &wide, "192.168.128.0/17");
+        assert_eq!(
+            p,
+            vec![
+                "10.0.0.9: its network 10.0.0.0/8 overlaps the service network 10.96.0.0/12; \
+                 move the hosts to another network"
+            ]
+        );
+    }
+}

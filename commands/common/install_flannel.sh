@@ -2,11 +2,16 @@
 # install_flannel: the flannel pod network at a pinned release, from its release manifest
 #   https://github.com/flannel-io/flannel/releases/download/$FLANNEL_VERSION/kube-flannel.yml
 #   downloaded to a temporary file (checked against FLANNEL_SHA256 when given), its "Network"
-#   set to POD_CIDR, then applied with the admin kubeconfig.
+#   set to POD_CIDR and --iface-can-reach=$CONTROL_PLANE_ADDRESS added to flanneld's arguments
+#   (on a VM with several NICs flannel would otherwise take the default route's interface, and
+#   the VXLAN tunnels would go to the wrong addresses: flannel Documentation/configuration.md),
+#   then applied with the admin kubeconfig.
 #
 # Privileges:  root (reads /etc/kubernetes/admin.conf).
 # Env:         FLANNEL_VERSION  flannel release tag, e.g. v0.27.4 (required)
 #              POD_CIDR         the pod network given to kubeadm_init (required)
+#              CONTROL_PLANE_ADDRESS  the control plane's address: each node's flannel uses
+#                               the interface that reaches it (required)
 #              FLANNEL_SHA256   sha256 of that release's kube-flannel.yml (optional)
 #              LABKUBE_ROOT (tests only) prefixes every host path; empty in production.
 # Output:      kubectl apply's output (one line per object), or one line saying it was
@@ -15,8 +20,9 @@
 #              1 for malformed parameters, a checksum mismatch, a manifest without the
 #              expected "Network" setting, or a host that is not the control plane.
 # Idempotency: skipped when the kube-flannel DaemonSet already runs FLANNEL_VERSION's image
-#              and the kube-flannel-cfg ConfigMap has POD_CIDR as its Network (both read with
-#              kubectl get); otherwise the apply converges the objects.
+#              with --iface-can-reach=$CONTROL_PLANE_ADDRESS and the kube-flannel-cfg ConfigMap
+#              has POD_CIDR as its Network (all read with kubectl get); otherwise the apply
+#              converges the objects.
 set -eu
 R="${LABKUBE_ROOT:-}"
 # shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
@@ -29,6 +35,9 @@ main() {
         */[0-9] | */[0-9][0-9] | */[0-9][0-9][0-9]) ;;
         *) fail "POD_CIDR must be a network such as 10.244.0.0/16" ;;
     esac
+    case "${CONTROL_PLANE_ADDRESS:-}" in
+        "" | *[!0-9A-Fa-f.:]*) fail "CONTROL_PLANE_ADDRESS must be an IPv4 or IPv6 address" ;;
+    esac
     admin="$R/etc/kubernetes/admin.conf"
     [ -f "$admin" ] || fail "no /etc/kubernetes/admin.conf: this is not an initialised control plane (kubeadm_init comes first)"
 
@@ -37,8 +46,10 @@ main() {
     netconf=$(kubectl --kubeconfig "$admin" -n kube-flannel get configmap kube-flannel-cfg \
         -o 'jsonpath={.data.net-conf\.json}' 2>/dev/null || true)
     network=$(printf '%s\n' "$netconf" | sed -n 's/.*"Network":[[:space:]]*"\([^"]*\)".*/\1/p')
-    case "$image" in
-        *":$FLANNEL_VERSION")
+    args=$(kubectl --kubeconfig "$admin" -n kube-flannel get daemonset kube-flannel-ds \
+        -o 'jsonpath={.spec.template.spec.containers[0].args}' 2>/dev/null || true)
+    case "$image $args" in
+        *":$FLANNEL_VERSION "*"\"--iface-can-reach=$CONTROL_PLANE_ADDRESS\""*)
             if [ "$network" = "$POD_CIDR" ]; then
                 echo "install_flannel: flannel $FLANNEL_VERSION already runs with network $POD_CIDR; nothing to do"
                 return 0
@@ -52,7 +63,11 @@ main() {
     fetch_checked "$url" "$work/release.yml" "${FLANNEL_SHA256:-}" FLANNEL_SHA256
     grep -q '"Network":' "$work/release.yml" ||
         fail "$url has no \"Network\" setting to point at POD_CIDR: its format changed"
-    sed "s|\"Network\":[[:space:]]*\"[^\"]*\"|\"Network\": \"$POD_CIDR\"|" \
+    grep -q '^        - --kube-subnet-mgr$' "$work/release.yml" ||
+        fail "$url has no --kube-subnet-mgr argument to add --iface-can-reach after: its format changed"
+    sed -e "s|\"Network\":[[:space:]]*\"[^\"]*\"|\"Network\": \"$POD_CIDR\"|" \
+        -e "s|^        - --kube-subnet-mgr\$|&\\
+        - --iface-can-reach=$CONTROL_PLANE_ADDRESS|" \
         "$work/release.yml" >"$work/kube-flannel.yml"
     grep -q "image: .*flannel:$FLANNEL_VERSION\$" "$work/kube-flannel.yml" ||
         fail "$url does not run flannel $FLANNEL_VERSION images"

@@ -8,7 +8,8 @@
 #   K8S_MINOR), not a "stable-1.35" label that kubeadm would resolve over the internet to a
 #   patch release that may be newer than the installed kubelet. The bootstrap token kubeadm
 #   init always creates is not printed and expires after 15 minutes: workers join with a
-#   token made just in time by join_command.
+#   token made just in time by join_command. The kubelet gets --node-ip=$ADVERTISE_ADDRESS (in
+#   its environment file) so the node's InternalIP is the address the cluster was given.
 #
 # Privileges:  root.
 # Env:         ADVERTISE_ADDRESS  this host's IP address the API server advertises (required)
@@ -54,6 +55,10 @@ main() {
         if kubectl --kubeconfig "$admin" --request-timeout=20s -n kube-public \
             get configmap cluster-info -o name >/dev/null 2>&1; then
             echo "kubeadm_init: the control plane is already initialised; nothing to do"
+            if set_node_ip "$ADVERTISE_ADDRESS"; then
+                systemctl restart kubelet
+                echo "kubeadm_init: the kubelet now registers $ADVERTISE_ADDRESS"
+            fi
             schedule_here "$admin"
             return 0
         fi
@@ -66,6 +71,7 @@ main() {
         *) fail "the installed kubeadm is $version, not of Kubernetes $K8S_MINOR" ;;
     esac
 
+    set_node_ip "$ADVERTISE_ADDRESS" || true
     kubeadm init \
         --apiserver-advertise-address="$ADVERTISE_ADDRESS" \
         --pod-network-cidr="$POD_CIDR" \

@@ -14,6 +14,8 @@
 #              JOIN_CA_HASH   sha256:<64 hex>, the cluster CA's public key hash (required)
 #              LABKUBE_ROOT (tests only) prefixes every host path; empty in production.
 #              All three come from join_command's line.
+#              NODE_IP        this host's address in the cluster, given to the kubelet as
+#                             --node-ip (required)
 # Output:      kubeadm join's output (it holds no token), or one line saying it was already done.
 # Exit:        0; kubeadm's status if the join fails; 1 for malformed parameters.
 # Idempotency: skipped when /etc/kubernetes/kubelet.conf exists (the node already joined).
@@ -23,8 +25,15 @@ R="${LABKUBE_ROOT:-}"
 STEP=kubeadm_join
 
 main() {
+    case "${NODE_IP:-}" in
+        "" | *[!0-9A-Fa-f.:]*) fail "NODE_IP must be an IPv4 or IPv6 address" ;;
+    esac
     if [ -f "$R/etc/kubernetes/kubelet.conf" ]; then
         echo "kubeadm_join: this node has already joined a cluster (/etc/kubernetes/kubelet.conf exists); nothing to do"
+        if set_node_ip "$NODE_IP"; then
+            systemctl restart kubelet
+            echo "kubeadm_join: the kubelet now registers $NODE_IP"
+        fi
         return 0
     fi
     case "${JOIN_ENDPOINT:-}" in
@@ -47,6 +56,7 @@ main() {
     esac
     [ "${#JOIN_CA_HASH}" -eq 71 ] || fail "JOIN_CA_HASH must be sha256:<64 lower-case hex digits>"
 
+    set_node_ip "$NODE_IP" || true
     kubeadm join "$JOIN_ENDPOINT" \
         --token "$JOIN_TOKEN" \
         --discovery-token-ca-cert-hash "$JOIN_CA_HASH" \

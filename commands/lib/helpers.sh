@@ -50,6 +50,31 @@ release_tag() {
     esac
 }
 
+# The kubelet's environment file its systemd unit reads: /etc/sysconfig/kubelet on RHEL-family
+# hosts (they have /etc/sysconfig), /etc/default/kubelet elsewhere (the kubeadm packages' drop-in).
+kubelet_env_file() {
+    if [ -d "$R/etc/sysconfig" ]; then
+        echo "$R/etc/sysconfig/kubelet"
+    else
+        echo "$R/etc/default/kubelet"
+    fi
+}
+
+# set_node_ip IP: make the kubelet register and serve on IP (--node-ip), not on the address of
+# the default route, which on a VM with several NICs is often another network (kubeadm's
+# "Check network adapters"). Returns 0 if the file changed, 1 if it was already right.
+set_node_ip() {
+    file=$(kubelet_env_file)
+    tmp=$(mktemp)
+    printf '# Managed by labkube: the address the kubelet registers (kubeadm_init, kubeadm_join).\nKUBELET_EXTRA_ARGS=--node-ip=%s\n' "$1" >"$tmp"
+    if put_file "$tmp" "$file" 0644; then
+        rm -f "$tmp"
+        return 0
+    fi
+    rm -f "$tmp"
+    return 1
+}
+
 # remove_on_exit DIR: remove DIR (a mktemp -d directory) however the step ends.
 remove_on_exit() {
     # shellcheck disable=SC2064 # the path is expanded now, on purpose
@@ -91,6 +116,10 @@ remove_state() {
     for dir in /opt/cni/bin /opt/cni /etc/cni; do
         rmdir "$R$dir" 2>/dev/null || true
     done
+    env_file=$(kubelet_env_file)
+    if [ -f "$env_file" ] && grep -q '^# Managed by labkube' "$env_file"; then
+        remove "${env_file#"$R"}"
+    fi
 }
 
 remove() { # PATH... : rm -rf those that exist, saying so

@@ -115,8 +115,14 @@ impl HostScript {
     }
 
     /// The environment this script gets from the cluster's values (`commands/README.md`,
-    /// "Environment"); `control_plane` says whether it runs on the control-plane host.
-    pub fn env(self, values: &ClusterValues<'_>, control_plane: bool) -> Vec<(String, String)> {
+    /// "Environment"); `control_plane` says whether it runs on the control-plane host, and
+    /// `address` is that host's address in the cluster.
+    pub fn env(
+        self,
+        values: &ClusterValues<'_>,
+        control_plane: bool,
+        address: &str,
+    ) -> Vec<(String, String)> {
         let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
         match self {
             HostScript::PrepareHost => vec![pair("ROLE", super::host::role(control_plane))],
@@ -133,7 +139,9 @@ impl HostScript {
             HostScript::InstallFlannel => vec![
                 pair("FLANNEL_VERSION", values.flannel_version),
                 pair("POD_CIDR", values.pod_cidr),
+                pair("CONTROL_PLANE_ADDRESS", values.advertise_address),
             ],
+            HostScript::KubeadmJoin => vec![pair("NODE_IP", address)],
             HostScript::InstallHelm => vec![pair("HELM_VERSION", values.helm_version)],
             HostScript::InstallStorage => {
                 vec![pair("LOCAL_PATH_VERSION", values.local_path_version)]
@@ -142,7 +150,6 @@ impl HostScript {
             | HostScript::Facts
             | HostScript::InstallContainerd
             | HostScript::JoinCommand
-            | HostScript::KubeadmJoin
             | HostScript::Nodes
             | HostScript::Kubeconfig
             | HostScript::Reset => Vec::new(),

@@ -298,7 +298,8 @@ impl ClusterRun {
             local_path_version: &s.local_path_version,
             single_host: self.hosts.len() == 1,
         };
-        script.env(&values, self.hosts[i].control_plane)
+        let address = self.hosts[i].target.addr.to_string();
+        script.env(&values, self.hosts[i].control_plane, &address)
     }
 
     pub(super) fn check<T>(r: Fanned<T>) -> Result<Vec<(usize, T)>, ProvisionError> {

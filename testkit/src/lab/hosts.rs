@@ -150,6 +150,7 @@ pub fn prepare_root(host: &Host, i: usize) {
             w(".standin/firewalld/runtime", "22/tcp\n");
             w(".standin/firewalld/permanent", "22/tcp\n");
             w(".standin/selinux", "Enforcing\n");
+            w("etc/sysconfig/network", "# Created by anaconda\n");
             w(
                 "etc/selinux/config",
                 "# This file controls the state of SELinux on the system.\nSELINUX=enforcing\nSELINUXTYPE=targeted\n",

@@ -193,7 +193,7 @@ impl Lab {
             local_path_version: LOCAL_PATH_VERSION,
             single_host: self.hosts.len() == 1,
         };
-        script.env(&values, i == 0)
+        script.env(&values, i == 0, &self.hosts[i].ip)
     }
 
     /// Runs `body` with `sh -s` on host `i`, sandboxed (see the module doc).

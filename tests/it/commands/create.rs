@@ -40,6 +40,24 @@ fn three_node_create(flavours: [Flavour; 3]) {
         created.nodes
     );
     for (i, host) in lab.hosts.iter().enumerate() {
+        // Each kubelet registers the address the cluster was given, whatever the default route.
+        let env_file = match host.flavour {
+            Flavour::Rocky => "/etc/sysconfig/kubelet",
+            Flavour::Ubuntu | Flavour::Debian => "/etc/default/kubelet",
+        };
+        let env = lab.read(i, env_file).unwrap_or_default();
+        assert!(
+            env.contains(&format!("KUBELET_EXTRA_ARGS=--node-ip={}\n", host.ip)),
+            "{}: {env_file}: {env:?}",
+            host.name
+        );
+    }
+    let flannel = std::fs::read_to_string(lab.cluster.join("applied/kube-flannel.yml")).unwrap();
+    assert!(
+        flannel.contains("        - --kube-subnet-mgr\n        - --iface-can-reach=10.0.0.1\n"),
+        "flanneld reaches the control plane through the right interface"
+    );
+    for (i, host) in lab.hosts.iter().enumerate() {
         let calls = lab.calls(i);
         let args = all_args(&calls);
         let ctx = &host.name;

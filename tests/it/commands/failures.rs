@@ -134,7 +134,7 @@ fn a_failing_join_shows_kubeadms_error_but_not_the_token() {
 fn malformed_parameters_are_refused_before_anything_changes() {
     let lab = Lab::new(&[("cp1", Flavour::Debian)]);
     type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
-    let cases: [Case; 10] = [
+    let cases: [Case; 12] = [
         (
             "prepare_host",
             vec![("ROLE", "master")],
@@ -195,8 +195,23 @@ fn malformed_parameters_are_refused_before_anything_changes() {
                 ("JOIN_ENDPOINT", "10.0.0.1:6443"),
                 ("JOIN_TOKEN", "abcdef.0123456789abcdeX"),
                 ("JOIN_CA_HASH", "sha256:00"),
+                ("NODE_IP", "10.0.0.2"),
             ],
             "JOIN_TOKEN is malformed",
+        ),
+        (
+            "kubeadm_join",
+            vec![("NODE_IP", "10.0.0.2 --v=9")],
+            "NODE_IP must be an IPv4 or IPv6 address",
+        ),
+        (
+            "install_flannel",
+            vec![
+                ("FLANNEL_VERSION", "v0.27.4"),
+                ("POD_CIDR", "10.244.0.0/16"),
+                ("CONTROL_PLANE_ADDRESS", "cp1"),
+            ],
+            "CONTROL_PLANE_ADDRESS must be",
         ),
     ];
     for (step, env, message) in cases {

@@ -5,10 +5,14 @@
 #   - modules overlay and br_netfilter loaded now and listed in /etc/modules-load.d/k8s.conf;
 #   - net.bridge.bridge-nf-call-iptables/ip6tables = 1 and net.ipv4.ip_forward = 1 in
 #     /etc/sysctl.d/k8s.conf, applied with sysctl --system and checked afterwards;
-#   - if ufw or firewalld is active, the role's ports opened (nothing is enabled or disabled):
-#       control-plane: 6443/tcp 2379-2380/tcp 10250/tcp 10257/tcp 10259/tcp 8472/udp
-#       worker:        10250/tcp 30000-32767/tcp 8472/udp
-#     (8472/udp is flannel's VXLAN; 30000-32767 the NodePorts.)
+#   - if ufw or firewalld is active, the role's ports of the Kubernetes "Ports and Protocols"
+#     page opened (nothing is enabled or disabled):
+#       control-plane: 6443/tcp 2379-2380/tcp 10250/tcp 10257/tcp 10259/tcp
+#       every node:    10250/tcp 10256/tcp 30000-32767/tcp 30000-32767/udp 8472/udp
+#     (10256 is kube-proxy's health check, 30000-32767 the NodePorts, served on every node,
+#     8472/udp flannel's VXLAN); and with firewalld the pod and service networks are sources
+#     of its trusted zone: without that, firewalld rejects the pod traffic flannel forwards
+#     between nodes (flannel-io/flannel#2055: nodes Ready, DNS from pods failing).
 #   - SELinux permissive now (setenforce 0) and at boot (SELINUX=permissive in
 #     /etc/selinux/config), as the kubeadm install guide does for RHEL-family hosts. A host
 #     with SELinux disabled or absent (Debian, Ubuntu: no getenforce) is left so.
@@ -16,7 +20,9 @@
 # on the host, not chosen by its os-release.
 #
 # Privileges:  root.
-# Env:         ROLE   control-plane | worker (required)
+# Env:         ROLE          control-plane | worker (required)
+#              POD_CIDR      the pod network (required)
+#              SERVICE_CIDR  the service network (required)
 #              LABKUBE_ROOT (tests only) prefixes every host path; empty in production.
 # Output:      one line per change made, then "prepare_host: done".
 # Exit:        0; 1 with the reason on stderr (bad ROLE, a setting that does not hold).
@@ -120,7 +126,26 @@ open_firewall() {
                 echo "firewall: firewalld allows $port at boot"
             fi
         done
+        for net in "$POD_CIDR" "$SERVICE_CIDR"; do
+            if ! firewall-cmd --zone=trusted --query-source="$net" >/dev/null 2>&1; then
+                firewall-cmd --zone=trusted --add-source="$net" >/dev/null
+                echo "firewall: firewalld trusts $net now"
+            fi
+            if ! firewall-cmd --permanent --zone=trusted --query-source="$net" >/dev/null 2>&1; then
+                firewall-cmd --permanent --zone=trusted --add-source="$net" >/dev/null
+                echo "firewall: firewalld trusts $net at boot"
+            fi
+        done
     fi
+}
+
+# network NAME VALUE: fail unless VALUE looks like an IP network (the engine validated it).
+network() {
+    case "$2" in
+        "" | *[!0-9A-Fa-f.:/]* | */*/*) fail "$1 must be a network such as 10.244.0.0/16" ;;
+        */[0-9] | */[0-9][0-9] | */[0-9][0-9][0-9]) ;;
+        *) fail "$1 must be a network such as 10.244.0.0/16" ;;
+    esac
 }
 
 selinux_permissive() {
@@ -139,10 +164,13 @@ selinux_permissive() {
 
 main() {
     case "${ROLE:-}" in
-        control-plane) PORTS="6443/tcp 2379-2380/tcp 10250/tcp 10257/tcp 10259/tcp 8472/udp" ;;
-        worker) PORTS="10250/tcp 30000-32767/tcp 8472/udp" ;;
+        control-plane) PORTS="6443/tcp 2379-2380/tcp 10257/tcp 10259/tcp" ;;
+        worker) PORTS="" ;;
         *) fail "ROLE must be control-plane or worker" ;;
     esac
+    PORTS="$PORTS 10250/tcp 10256/tcp 30000-32767/tcp 30000-32767/udp 8472/udp"
+    network POD_CIDR "${POD_CIDR:-}"
+    network SERVICE_CIDR "${SERVICE_CIDR:-}"
     SYSCTLS="net/bridge/bridge-nf-call-iptables net/bridge/bridge-nf-call-ip6tables net/ipv4/ip_forward"
     work=$(mktemp -d)
     remove_on_exit "$work"

@@ -125,7 +125,11 @@ impl HostScript {
     ) -> Vec<(String, String)> {
         let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
         match self {
-            HostScript::PrepareHost => vec![pair("ROLE", super::host::role(control_plane))],
+            HostScript::PrepareHost => vec![
+                pair("ROLE", super::host::role(control_plane)),
+                pair("POD_CIDR", values.pod_cidr),
+                pair("SERVICE_CIDR", SERVICE_CIDR),
+            ],
             HostScript::InstallKube => vec![pair("K8S_MINOR", values.k8s)],
             HostScript::KubeadmInit => vec![
                 pair("ADVERTISE_ADDRESS", values.advertise_address),
@@ -156,6 +160,10 @@ impl HostScript {
         }
     }
 }
+
+/// The service network: kubeadm's default (`--service-cidr`, 10.96.0.0/12), which labkube does
+/// not change; prepare_host trusts it in firewalld and preflight keeps hosts off it.
+pub const SERVICE_CIDR: &str = "10.96.0.0/12";
 
 /// The values of one cluster that its step scripts are given.
 #[derive(Clone, Copy, Debug)]

@@ -8,9 +8,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-/// The service network: kubeadm's default (`--service-cidr`, 10.96.0.0/12), which labkube
-/// does not change.
-pub const SERVICE_CIDR: &str = "10.96.0.0/12";
+use crate::provision::scripts::SERVICE_CIDR;
 
 /// A host's problems with its address and networks, each a line prefixed with `host`.
 /// `addrs` are the host's global addresses with prefix (`10.0.0.5/24`); nothing is checked

@@ -78,7 +78,7 @@ fn kubectl_verb(args: &[String]) -> Option<&str> {
 /// (curl, wget). The read-only probes are: ss, dpkg-query, rpm -q, rpm -e --test, apt-get -s
 /// (simulation), getenforce, uname, kubeadm
 /// version, kubectl get, systemctl is-enabled/is-active/status/show, apt-mark showhold, ufw
-/// status, firewall-cmd --state/--query-port (also with --permanent), sysctl -n, ip link show,
+/// status, firewall-cmd --state/--query-port/--query-source (also with --permanent), sysctl -n, ip link show,
 /// containerd --version / config default, helm version.
 pub fn is_mutating(call: &[String]) -> bool {
     let Some((tool, args)) = call.split_first() else {
@@ -108,6 +108,7 @@ pub fn is_mutating(call: &[String]) -> bool {
             a == "--state"
                 || a == "--permanent"
                 || a.starts_with("--query-port=")
+                || a.starts_with("--query-source=")
                 || a.starts_with("--zone=")
         }),
         "sysctl" => first == Some("-n"),

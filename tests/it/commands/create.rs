@@ -219,20 +219,22 @@ fn check_dnf_packages(lab: &Lab, i: usize, calls: &[Call]) {
     );
 }
 
-/// The role's ports, opened in the active firewall only.
+/// The role's ports of the "Ports and Protocols" page, opened in the active firewall only;
+/// with firewalld the pod and service networks trusted.
 fn check_firewall(lab: &Lab, i: usize, calls: &[Call]) {
     let ctx = &lab.hosts[i].name;
-    let ports: &[&str] = if i == 0 {
-        &[
-            "6443/tcp",
-            "2379-2380/tcp",
-            "10250/tcp",
-            "10257/tcp",
-            "10259/tcp",
-            "8472/udp",
-        ]
+    let every_node = [
+        "10250/tcp",
+        "10256/tcp",
+        "30000-32767/tcp",
+        "30000-32767/udp",
+        "8472/udp",
+    ];
+    let control_plane = ["6443/tcp", "2379-2380/tcp", "10257/tcp", "10259/tcp"];
+    let ports: Vec<&str> = if i == 0 {
+        control_plane.iter().chain(&every_node).copied().collect()
     } else {
-        &["10250/tcp", "30000-32767/tcp", "8472/udp"]
+        every_node.to_vec()
     };
     match lab.hosts[i].flavour {
         Flavour::Ubuntu => {
@@ -251,6 +253,15 @@ fn check_firewall(lab: &Lab, i: usize, calls: &[Call]) {
                     .iter()
                     .any(|c| c[0] == "firewall-cmd" && c[1] == "--permanent" && c[2] == add);
                 assert!(now && boot, "{ctx}: {port}");
+            }
+            for net in ["10.244.0.0/16", "10.96.0.0/12"] {
+                let add = format!("--add-source={net}");
+                let trusted = calls
+                    .iter()
+                    .filter(|c| c[0] == "firewall-cmd" && c.contains(&add))
+                    .filter(|c| c.iter().any(|a| a == "--zone=trusted"))
+                    .count();
+                assert_eq!(trusted, 2, "{ctx}: {net} trusted now and at boot");
             }
         }
         Flavour::Debian => {

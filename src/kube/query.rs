@@ -24,6 +24,9 @@ pub fn catalog(layer: &KubeLayer) -> String {
             "\n  {} {} - {}{needs}",
             ge.name, ge.default_version, ge.description
         ));
+        if let Some(l) = &ge.limitation {
+            out.push_str(&format!(" Not here: {l}"));
+        }
     }
     out
 }

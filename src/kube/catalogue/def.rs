@@ -16,6 +16,9 @@ pub struct GeDef {
     pub name: String,
     /// One-line description for the catalogue listing.
     pub description: String,
+    /// What of the software does not run here, and why: said in `/ge catalog` and after an
+    /// install, so nobody expects it.
+    pub limitation: Option<String>,
     /// Image repository without tag, e.g. `quay.io/fiware/orion`.
     pub image: String,
     /// Pinned image tag installed when the user names no version.
@@ -307,6 +310,8 @@ impl ParamDef {
 pub(crate) struct GeFile {
     pub name: String,
     pub description: String,
+    #[serde(default)]
+    pub limitation: Option<String>,
     pub image: String,
     pub default_version: String,
     #[serde(default)]

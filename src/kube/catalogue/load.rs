@@ -165,6 +165,7 @@ pub(crate) fn parse_ge(raw: RawGe) -> Result<GeDef, CatalogueError> {
     Ok(GeDef {
         name: file.name,
         description: file.description,
+        limitation: file.limitation.filter(|l| !l.trim().is_empty()),
         image: file.image,
         default_version: file.default_version,
         dependencies: file.dependencies,

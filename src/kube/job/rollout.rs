@@ -88,8 +88,16 @@ impl GeRun {
         };
         let text = match &mine.action {
             Action::Install | Action::Dependency { .. } => format!(
-                "{} {} is running in {ns} on {} (revision {}, {}): {how}{endpoints}",
-                ge.name, mine.params.version, self.target.cluster, mine.number, mine.image
+                "{} {} is running in {ns} on {} (revision {}, {}): {how}{endpoints}{}",
+                ge.name,
+                mine.params.version,
+                self.target.cluster,
+                mine.number,
+                mine.image,
+                ge.limitation
+                    .as_ref()
+                    .map(|l| format!("\nnot here: {l}"))
+                    .unwrap_or_default()
             ),
             Action::Upgrade => format!(
                 "{} in {ns} upgraded to {} (revision {}, {}): {how}{endpoints}",

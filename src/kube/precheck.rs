@@ -104,6 +104,9 @@ pub fn precheck(layer: &KubeLayer, job: &GeJob) -> Result<(), KubeError> {
         GeJob::Uninstall(..) => query::dependents(layer, &t.cluster, &t.namespace, &t.ge)?,
         _ => Vec::new(),
     };
+    if let GeJob::Install(..) = job {
+        super::storage::check_cpu(layer, t)?;
+    }
     check(job, def, release.as_ref(), &dependents)
 }
 

@@ -83,4 +83,7 @@ pub struct NodeRecord {
     pub role: String,
     /// The host's name as Kubernetes knows it.
     pub hostname: String,
+    /// Whether its CPU has AVX, as `facts` reported at create; `None` when unknown.
+    #[serde(default)]
+    pub avx: Option<bool>,
 }

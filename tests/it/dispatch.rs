@@ -248,6 +248,7 @@ fn register(r: &Rig, name: &str, room: &str) {
                 user: "root".into(),
                 role: "control-plane".into(),
                 hostname: "cp1".into(),
+                avx: None,
             }],
         })
         .unwrap();

@@ -41,6 +41,8 @@ pub struct GeDef {
     pub rollout_timeout: Duration,
     /// The manifest templates (`manifests/*.yaml.j2`), sorted by file name.
     pub templates: Vec<TemplateSource>,
+    /// Whether the software needs AVX on the node's CPU (MongoDB 5.0 and later).
+    pub needs_avx: bool,
     /// Whether the rendered manifests hold PersistentVolumeClaims (set by catalogue validation).
     pub(crate) has_pvc: bool,
 }
@@ -312,6 +314,8 @@ pub(crate) struct GeFile {
     pub description: String,
     #[serde(default)]
     pub limitation: Option<String>,
+    #[serde(default)]
+    pub needs_avx: bool,
     pub image: String,
     pub default_version: String,
     #[serde(default)]

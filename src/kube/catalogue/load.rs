@@ -177,6 +177,7 @@ pub(crate) fn parse_ge(raw: RawGe) -> Result<GeDef, CatalogueError> {
         ports: file.ports,
         rollout_timeout: Duration::from_secs(file.rollout_timeout_secs),
         templates,
+        needs_avx: file.needs_avx,
         has_pvc: false,
     })
 }

@@ -89,6 +89,7 @@ impl ClusterRun {
                     .as_ref()
                     .map(|f| f.hostname.clone())
                     .unwrap_or_default(),
+                avx: h.facts.as_ref().and_then(|f| f.avx),
             })
             .collect();
         let version = self.k8s_version_from_log();

@@ -23,7 +23,10 @@ async fn every_catalogue_ge_comes_up_on_a_cluster_as_labkube_leaves_it() {
     assert!(names.len() >= 18, "{names:?}");
     for ge in &names {
         // A database installed earlier as another GE's dependency came up then.
-        if rig.release("lab", ge).is_some_and(|r| r.deployed().is_some()) {
+        if rig
+            .release("lab", ge)
+            .is_some_and(|r| r.deployed().is_some())
+        {
             continue;
         }
         let (job, outcome) = rig.run(&format!("/ge install {ge} ns=lab")).await;
@@ -33,7 +36,8 @@ async fn every_catalogue_ge_comes_up_on_a_cluster_as_labkube_leaves_it() {
     }
     for ge in &names {
         assert!(
-            rig.release("lab", ge).is_some_and(|r| r.deployed().is_some()),
+            rig.release("lab", ge)
+                .is_some_and(|r| r.deployed().is_some()),
             "{ge} is not running"
         );
     }

@@ -61,3 +61,48 @@ async fn a_worker_too_small_fails_the_install_with_the_schedulers_words() {
     );
     rig.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mongodb_is_refused_where_the_workers_cpus_lack_avx() {
+    use labkube::store::{ClusterRecord, JobStore, NodeRecord};
+    let rig = Rig::start().await;
+    let node = |addr: &str, role: &str, name: &str, avx| NodeRecord {
+        addr: addr.parse().unwrap(),
+        port: 22,
+        user: "ubuntu".into(),
+        role: role.into(),
+        hostname: name.into(),
+        avx,
+    };
+    // What /cluster create recorded: a control plane with AVX, a worker without (kvm64).
+    rig.store
+        .put_cluster(ClusterRecord {
+            name: "lab-1".into(),
+            owner_platform: "t".into(),
+            owner_room: "lab".into(),
+            created_ms: 1,
+            k8s_version: "v1.35.5".into(),
+            nodes: vec![
+                node("10.0.0.1", "control-plane", "cp1", Some(true)),
+                node("10.0.0.2", "worker", "w1", Some(false)),
+            ],
+        })
+        .unwrap();
+    let store: &dyn JobStore = &*rig.store;
+    store.set_room_cluster("t", "lab", "lab-1").unwrap();
+    rig.say("/ge install orion ns=demo").await;
+    let answer = rig.wait_for("needs a CPU with AVX").await;
+    assert!(
+        answer.starts_with(
+            "mongodb (which orion needs) needs a CPU with AVX, and the CPUs of w1 (10.0.0.2) on \
+             lab-1 lack it: it would stop with \"Illegal instruction\". Set those VMs' CPU type to \
+             host"
+        ),
+        "{answer}"
+    );
+    assert_eq!(rig.last_job(), 0, "nothing queued");
+    // What needs no MongoDB installs as before.
+    let (job, outcome) = rig.run("/ge install cratedb ns=demo").await;
+    assert_eq!(job.state, JobState::Succeeded, "{outcome}");
+    rig.stop().await;
+}

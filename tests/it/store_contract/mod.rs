@@ -122,6 +122,7 @@ pub fn cluster(name: &str, room: &str) -> ClusterRecord {
             user: "root".into(),
             role: "control-plane".into(),
             hostname: "cp1".into(),
+            avx: None,
         }],
     }
 }

@@ -12,10 +12,12 @@
 //! - `job`: the GE job and its steps (`apply` for dependencies and the new revision,
 //!   `rollout`, `uninstall`).
 //! - [`query`]: read-only answers (`/ge catalog|list|history|status`).
-//! - [`storage`]: whether a cluster can hold a GE's data (its default StorageClass).
+//! - [`storage`]: whether a cluster can hold a GE's data (its default StorageClass); `cpu`:
+//!   whether its CPUs can run it (AVX).
 
 pub mod catalogue;
 mod client;
+mod cpu;
 mod error;
 mod job;
 pub mod layer;

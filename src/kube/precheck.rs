@@ -90,6 +90,21 @@ pub fn not_installed(t: &GeTarget) -> KubeError {
     ))
 }
 
+/// The GEs an install of `t.ge` would create: the GE and its dependencies not yet installed in
+/// the namespace, in install order.
+pub fn to_install<'a>(layer: &'a KubeLayer, t: &GeTarget) -> Result<Vec<&'a GeDef>, KubeError> {
+    let mut out = Vec::new();
+    for ge in layer.catalogue.install_order(&t.ge) {
+        let installed = ge.name != t.ge
+            && Release::load(layer.store(), &t.cluster, &t.namespace, &ge.name)?
+                .is_some_and(|r| r.deployed().is_some());
+        if !installed {
+            out.push(ge);
+        }
+    }
+    Ok(out)
+}
+
 /// [`check`] with what it needs read from the catalogue and the ledger.
 pub fn precheck(layer: &KubeLayer, job: &GeJob) -> Result<(), KubeError> {
     let t = job.target();
@@ -105,7 +120,7 @@ pub fn precheck(layer: &KubeLayer, job: &GeJob) -> Result<(), KubeError> {
         _ => Vec::new(),
     };
     if let GeJob::Install(..) = job {
-        super::storage::check_cpu(layer, t)?;
+        super::cpu::check_install(layer, t)?;
     }
     check(job, def, release.as_ref(), &dependents)
 }

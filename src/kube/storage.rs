@@ -2,16 +2,14 @@
 //! without a class, which binds only through the cluster's default StorageClass (Kubernetes
 //! docs, Persistent Volumes, "Class"). kubeadm installs none, so on a cluster without one the
 //! claim stays Pending and the pod is never scheduled; this says so before anything is applied.
-//! Also whether its nodes' CPUs can run it (AVX, from the facts of `/cluster create`).
 
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, ListParams};
 
-use crate::kube::catalogue::def::GeDef;
 use crate::kube::client::Cluster;
 use crate::kube::error::KubeError;
 use crate::kube::layer::KubeLayer;
-use crate::kube::release::Release;
+use crate::kube::precheck;
 use crate::store::GeTarget;
 
 /// The annotation that makes a StorageClass the default, and its beta form older
@@ -39,64 +37,13 @@ pub async fn default_class(cluster: &Cluster) -> Result<Option<String>, KubeErro
     }))
 }
 
-/// The GEs an install of `t.ge` would create: the GE and its dependencies not yet installed in
-/// the namespace, in install order.
-pub fn to_install<'a>(layer: &'a KubeLayer, t: &GeTarget) -> Result<Vec<&'a GeDef>, KubeError> {
-    let mut out = Vec::new();
-    for ge in layer.catalogue.install_order(&t.ge) {
-        let installed = ge.name != t.ge
-            && Release::load(layer.store(), &t.cluster, &t.namespace, &ge.name)?
-                .is_some_and(|r| r.deployed().is_some());
-        if !installed {
-            out.push(ge);
-        }
-    }
-    Ok(out)
-}
-
 /// The GEs an install of `t.ge` would create that keep data.
 pub fn with_data(layer: &KubeLayer, t: &GeTarget) -> Result<Vec<String>, KubeError> {
-    Ok(to_install(layer, t)?
+    Ok(precheck::to_install(layer, t)?
         .into_iter()
         .filter(|g| g.has_data())
         .map(|g| g.name.clone())
         .collect())
-}
-
-/// Refuses an install that would run software needing AVX (MongoDB 5.0 and later die with
-/// "Illegal instruction" without it, docker-library/mongo#485) on a cluster labkube created
-/// whose workload nodes' CPUs lack it. Clusters declared in the config are not known.
-pub fn check_cpu(layer: &KubeLayer, t: &GeTarget) -> Result<(), KubeError> {
-    let Some(needing) = to_install(layer, t)?.into_iter().find(|g| g.needs_avx) else {
-        return Ok(());
-    };
-    let Some(cluster) = layer.store().cluster(&t.cluster)? else {
-        return Ok(());
-    };
-    // Workloads run on the workers, or on the control plane of a one-host cluster.
-    let single = cluster.nodes.len() == 1;
-    let lacking: Vec<String> = cluster
-        .nodes
-        .iter()
-        .filter(|n| single || n.role != "control-plane")
-        .filter(|n| n.avx == Some(false))
-        .map(|n| format!("{} ({})", n.hostname, n.addr))
-        .collect();
-    if lacking.is_empty() {
-        return Ok(());
-    }
-    let who = if needing.name == t.ge {
-        needing.name.clone()
-    } else {
-        format!("{} (which {} needs)", needing.name, t.ge)
-    };
-    Err(KubeError::Refused(format!(
-        "{who} needs a CPU with AVX, and the CPUs of {} on {} lack it: it would stop with \
-         \"Illegal instruction\". Set those VMs' CPU type to host (or a model with AVX), restart \
-         them and try again; nothing was changed",
-        lacking.join(", "),
-        t.cluster
-    )))
 }
 
 /// Refuses an install that would create data on a cluster without a default StorageClass.

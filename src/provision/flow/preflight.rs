@@ -192,11 +192,6 @@ mod tests {
             .is_empty()
         );
     }
-}
-
-#[cfg(test)]
-mod lab_checks {
-    use super::*;
 
     fn host<'a>(addr: &str, facts: &'a Facts, os: Option<&'a OsInfo>) -> Checked<'a> {
         Checked {

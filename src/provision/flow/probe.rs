@@ -9,6 +9,7 @@ use crate::provision::flow::preflight::{self, Checked};
 use crate::provision::host::strip_host;
 use crate::provision::os::OsInfo;
 use crate::provision::scripts::HostScript;
+use crate::store::now_ms;
 
 impl ClusterRun {
     pub(super) async fn connect_all(&mut self) -> Result<(), ProvisionError> {
@@ -68,7 +69,8 @@ impl ClusterRun {
         let r = self
             .run_on(&self.all(), HostScript::Facts, |_, out| {
                 let mut f = Facts::parse(&out.stdout)?;
-                f.clock_skew_s = f.time_s.map(|t| t - now_s());
+                let now_s = i64::try_from(now_ms() / 1000).unwrap_or(i64::MAX);
+                f.clock_skew_s = f.time_s.map(|t| t - now_s);
                 let note = format!("{}, {} CPU, {} MB", f.hostname, f.cpus, f.mem_mb);
                 Ok((f, Some(note)))
             })
@@ -103,11 +105,4 @@ impl ClusterRun {
         }
         Err(ProvisionError::Preflight(problems))
     }
-}
-
-/// This machine's clock, seconds since the epoch.
-fn now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

@@ -25,6 +25,9 @@ pub const FAILING_REASONS: [&str; 7] = [
     "RunContainerError",
 ];
 
+/// The annotation in which the Deployment controller numbers a Deployment's and its ReplicaSets' revisions.
+const REVISION: &str = "deployment.kubernetes.io/revision";
+
 /// Longest kubelet message kept in a [`PodProblem`], in characters.
 const MESSAGE_MAX_CHARS: usize = 200;
 
@@ -168,31 +171,46 @@ fn revision_number(rs: &ReplicaSet) -> Option<i64> {
     rs.metadata
         .annotations
         .as_ref()?
-        .get("deployment.kubernetes.io/revision")?
+        .get(REVISION)?
         .parse()
         .ok()
 }
 
 /// The newest ReplicaSet of `deploy`: owned by it (matched by uid when both have one, else by name), with the
-/// highest `deployment.kubernetes.io/revision`.
+/// revision the Deployment's own `deployment.kubernetes.io/revision` annotation names (the controller stamps
+/// it on both), or, for an object without the annotation, the highest revision.
+///
+/// Matching the Deployment's annotation matters on a rollback: the controller re-stamps the old ReplicaSet with
+/// a new revision, and the watch may see the Deployment before that ReplicaSet update; until both agree no
+/// ReplicaSet is the new one, so the bad revision's pods are never mistaken for the rollback's.
 pub fn newest_replicaset<'a>(
     deploy: &Deployment,
     replicasets: &'a [ReplicaSet],
 ) -> Option<&'a ReplicaSet> {
     let name = deploy.metadata.name.as_deref()?;
     let uid = deploy.metadata.uid.as_deref();
-    replicasets
-        .iter()
-        .filter(|rs| {
-            owners(&rs.metadata).any(|o| {
-                o.kind == "Deployment"
-                    && o.name == name
-                    && uid.is_none_or(|u| o.uid.is_empty() || o.uid == u)
-            })
+    let owned = replicasets.iter().filter(|rs| {
+        owners(&rs.metadata).any(|o| {
+            o.kind == "Deployment"
+                && o.name == name
+                && uid.is_none_or(|u| o.uid.is_empty() || o.uid == u)
         })
-        .filter_map(|rs| revision_number(rs).map(|n| (n, rs)))
-        .max_by_key(|(n, _)| *n)
-        .map(|(_, rs)| rs)
+    });
+    let stamped = deploy
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(REVISION))
+        .and_then(|r| r.parse::<i64>().ok());
+    match stamped {
+        Some(want) => owned
+            .into_iter()
+            .find(|rs| revision_number(rs) == Some(want)),
+        None => owned
+            .filter_map(|rs| revision_number(rs).map(|n| (n, rs)))
+            .max_by_key(|(n, _)| *n)
+            .map(|(_, rs)| rs),
+    }
 }
 
 /// The newest revision of a Deployment, or `None` while its ReplicaSet is not known.

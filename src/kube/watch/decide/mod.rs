@@ -45,6 +45,27 @@ impl Watched {
         meta.name.clone().unwrap_or_default()
     }
 
+    /// Whether the workload's controller has observed its latest spec (`status.observedGeneration` has caught
+    /// up with `metadata.generation`); always true for pods and ReplicaSets.
+    pub fn observed(&self) -> bool {
+        let (generation, observed) = match self {
+            Watched::Deployment(o) => (
+                o.metadata.generation,
+                o.status.as_ref().and_then(|s| s.observed_generation),
+            ),
+            Watched::StatefulSet(o) => (
+                o.metadata.generation,
+                o.status.as_ref().and_then(|s| s.observed_generation),
+            ),
+            Watched::DaemonSet(o) => (
+                o.metadata.generation,
+                o.status.as_ref().and_then(|s| s.observed_generation),
+            ),
+            Watched::Pod(_) | Watched::ReplicaSet(_) => return true,
+        };
+        observed.unwrap_or(0) >= generation.unwrap_or(0)
+    }
+
     /// kubectl's rollout decision for a workload object (`None` for pods and ReplicaSets).
     pub fn rollout(&self) -> Option<Result<RolloutState, RolloutError>> {
         match self {
@@ -177,7 +198,10 @@ pub fn evaluate(
                 continue;
             }
         };
+        // Until the controller has observed the latest spec, "the new revision" still names the one
+        // before it (after a rollback: the bad one), whose pods must not decide this rollout.
         if !state.done
+            && obj.is_some_and(Watched::observed)
             && let Some(revision) = obj.and_then(|o| new_revision(o, &sets))
         {
             let problems = pods.objects().filter_map(|p| match p {
@@ -220,4 +244,4 @@ fn new_revision(obj: &Watched, sets: &[ReplicaSet]) -> Option<NewRevision> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(in crate::kube::watch) mod tests;

@@ -40,7 +40,8 @@ fn pod(hash: &str, reason: &str, restarts: i32) -> Watched {
     ))
 }
 
-fn cache(objs: Vec<Watched>) -> Cache {
+/// A synced cache holding `objs` (the forced-rollback tests share it).
+pub(in crate::kube::watch) fn cache(objs: Vec<Watched>) -> Cache {
     let mut c = Cache::default();
     c.apply(Event::Init);
     for o in objs {
@@ -286,4 +287,52 @@ fn cache_follows_relist_and_deletes() {
         c.get("orion-b").is_none() && c.get("orion-c").is_some(),
         "relist replaces the set"
     );
+}
+
+/// A Deployment just rolled back: generation 3, the controller has not caught up yet, and the bad
+/// revision's pod crash-loops.
+fn rolled_back(observed: i64, stamped: &str) -> Cache {
+    let mut d: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "orion", "uid": "d1", "generation": 3,
+            "annotations": {"deployment.kubernetes.io/revision": stamped}},
+        "spec": {"replicas": 1, "selector": {}, "template": {}},
+        "status": {"observedGeneration": observed, "replicas": 2, "updatedReplicas": 1, "availableReplicas": 0},
+    }))
+    .unwrap();
+    d.metadata.generation = Some(3);
+    cache(vec![Watched::Deployment(Box::new(d))])
+}
+
+#[test]
+fn the_bad_revision_does_not_decide_a_rollback_before_it_is_observed() {
+    let mut tracker = GraceTracker::default();
+    let now = Instant::now();
+    let mut judge = |observed: i64, stamped: &str, pods: &Cache, sets: &Cache| {
+        run(
+            &rolled_back(observed, stamped),
+            pods,
+            sets,
+            Duration::ZERO,
+            &mut tracker,
+            now,
+        )
+        .failure
+    };
+    let bad_pods = cache(vec![pod("bad", "CrashLoopBackOff", 5)]);
+    let before = cache(vec![replicaset("good", "1"), replicaset("bad", "2")]);
+    // Spec not yet observed: the newest ReplicaSet is still the bad one, but it must not count.
+    let f = judge(2, "2", &bad_pods, &before);
+    assert!(f.is_none(), "{f:?}");
+    // Observed, the Deployment says revision 3, but the watch has not yet seen the good
+    // ReplicaSet re-stamped as 3: still no ReplicaSet is the new one.
+    let f = judge(3, "3", &bad_pods, &before);
+    assert!(f.is_none(), "{f:?}");
+    // Both caught up: the good ReplicaSet is revision 3, the bad pod is an old one.
+    let after = cache(vec![replicaset("good", "3"), replicaset("bad", "2")]);
+    let f = judge(3, "3", &bad_pods, &after);
+    assert!(f.is_none(), "{f:?}");
+    // And a failing pod of the good revision would still be judged.
+    let good_pods = cache(vec![pod("good", "CrashLoopBackOff", 5)]);
+    let f = judge(3, "3", &good_pods, &after);
+    assert!(matches!(f, Some(FailReason::Pod { .. })));
 }

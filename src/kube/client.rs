@@ -18,6 +18,9 @@ use crate::kube::error::KubeError;
 pub const FIELD_MANAGER: &str = "labkube";
 /// Label on everything labkube creates.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "labkube");
+/// How the API server words its refusal of a change to a StatefulSet's fixed fields
+/// (`ValidateStatefulSetUpdate`, apiserver `pkg/apis/apps/validation/validation.go`).
+const FROZEN_STATEFULSET: &str = "Forbidden: updates to statefulset spec for fields other than";
 /// Label naming the release an object belongs to.
 pub const INSTANCE: &str = "app.kubernetes.io/instance";
 
@@ -139,20 +142,37 @@ impl Cluster {
         Ok(created)
     }
 
-    /// Server-side applies each object, in order, forcing ownership for `labkube`.
+    /// Server-side applies each object, in order, forcing ownership for `labkube`. Every object
+    /// is first applied as a dry run, so one the API server refuses (say, a change to a field it
+    /// does not allow to change) leaves the cluster as it was.
     pub async fn apply_all(
         &self,
         ns: &str,
         objects: &[serde_json::Value],
     ) -> Result<(), KubeError> {
-        let pp = PatchParams::apply(FIELD_MANAGER).force();
-        for obj in objects {
-            let (api, name) = self.dynamic(ns, obj)?;
-            self.call(
-                format!("applying {}", describe(obj)),
-                api.patch(&name, &pp, &Patch::Apply(obj)),
-            )
-            .await?;
+        for dry_run in [true, false] {
+            let mut pp = PatchParams::apply(FIELD_MANAGER).force();
+            pp.dry_run = dry_run;
+            for obj in objects {
+                let (api, name) = self.dynamic(ns, obj)?;
+                let applied = self
+                    .call(
+                        format!("applying {}", describe(obj)),
+                        api.patch(&name, &pp, &Patch::Apply(obj)),
+                    )
+                    .await;
+                match applied {
+                    Err(KubeError::Api { reason, .. }) if reason.contains(FROZEN_STATEFULSET) => {
+                        return Err(KubeError::Refused(format!(
+                            "{} cannot be changed this way: Kubernetes lets a StatefulSet change only its replicas, pod template and update strategy, and this revision also changes others (such as its volume claim templates, the size of its data volume). Nothing was changed; to change them, /ge uninstall with purge (its data is deleted) and install again",
+                            describe(obj)
+                        )));
+                    }
+                    other => {
+                        other?;
+                    }
+                }
+            }
         }
         Ok(())
     }

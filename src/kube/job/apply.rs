@@ -163,7 +163,14 @@ impl GeRun {
             "applying revision {} of {} ({}, {} replicas)",
             revision.number, ge.name, revision.image, revision.params.replicas
         ))?;
-        self.apply_revision(&release, &revision).await
+        let applied = self.apply_revision(&release, &revision).await;
+        if let Err(KubeError::Refused(reason)) = &applied {
+            // The dry run refused it: nothing was applied, and the revision is never watched.
+            let mut release = self.load(&ge.name)?.unwrap_or(release);
+            release.mark_failed(revision.number, reason.clone(), crate::store::now_ms());
+            self.save(&mut release)?;
+        }
+        applied
     }
 
     /// Applies a recorded revision and prunes what the deployed one had that it lacks.

@@ -235,7 +235,20 @@ impl GeRun {
         );
         let (outcome, ()) = futures::future::join(wait, forward).await;
         match outcome {
-            Ok(WaitOutcome::Done { states, elapsed }) => Ok(Ok(ready_summary(&states, elapsed))),
+            Ok(WaitOutcome::Done {
+                states,
+                elapsed,
+                replaced,
+            }) => {
+                let mut summary = ready_summary(&states, elapsed);
+                if !replaced.is_empty() {
+                    summary.push_str(&format!(
+                        ", after replacing {} (not Ready, of an older revision, which a StatefulSet never replaces on its own)",
+                        replaced.join(", ")
+                    ));
+                }
+                Ok(Ok(summary))
+            }
             Ok(WaitOutcome::Failed { reason, .. }) => Ok(Err(reason.to_string())),
             Err(WaitError::Cancelled) => Err(KubeError::Interrupted),
             Err(e) => Err(KubeError::Rollout(format!(

@@ -2,6 +2,7 @@
 //! on every event as `kubectl rollout status` does, and failing early on a new pod that cannot start.
 
 pub mod decide;
+pub mod forced;
 
 use std::time::{Duration, Instant};
 
@@ -73,6 +74,8 @@ pub enum WaitOutcome {
         states: Vec<RolloutState>,
         /// Time since the wait started.
         elapsed: Duration,
+        /// Pods deleted so that a StatefulSet could move on ([`forced`]).
+        replaced: Vec<String>,
     },
     /// The rollout failed or did not finish in time.
     Failed {
@@ -320,6 +323,8 @@ pub async fn wait_rollout(
     let mut last_error = String::from("no answer yet");
     let mut tracker = GraceTracker::default();
     let mut last_states: Option<Vec<RolloutState>> = None;
+    let mut deleted_uids = std::collections::HashSet::new();
+    let mut replaced = Vec::new();
     // Ticks re-check the grace period and API health between events; bounded to 50 ms..1 s.
     let period = (spec.failure_grace.min(spec.unreachable_after) / 5)
         .clamp(Duration::from_millis(50), Duration::from_secs(1));
@@ -373,6 +378,21 @@ pub async fn wait_rollout(
         if !caches.iter().all(Cache::synced) {
             continue;
         }
+        let stuck = forced::stuck_pods(
+            &spec.workloads,
+            &caches.iter().take(n).collect::<Vec<_>>(),
+            &caches[n],
+        );
+        if !stuck.is_empty() {
+            let delete = forced::delete_stuck(&client, &spec.namespace, stuck, &mut deleted_uids);
+            match tokio::time::timeout(spec.unreachable_after, delete).await {
+                Ok(Ok(names)) => replaced.extend(names),
+                Ok(Err(e)) => return Err(WaitError::Api(e)),
+                Err(_) => tracing::warn!(
+                    "deleting a stuck StatefulSet pod got no answer in time; retrying on the next event"
+                ),
+            }
+        }
         let verdict = decide(spec, &caches, &mut tracker);
         if last_states.as_ref() != Some(&verdict.states) {
             on_progress(&verdict.states);
@@ -383,6 +403,7 @@ pub async fn wait_rollout(
             return Ok(WaitOutcome::Done {
                 states: verdict.states,
                 elapsed,
+                replaced,
             });
         }
         if let Some(reason) = verdict.failure {

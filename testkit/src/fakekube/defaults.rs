@@ -78,6 +78,9 @@ pub(super) fn prepare(
                 json!({"whenDeleted": "Retain", "whenScaled": "Retain"}),
             );
             validate_selector(obj)?;
+            if let Some(old) = old {
+                statefulset_update(old, obj)?;
+            }
         }
         "DaemonSet" => {
             default_at(obj, &["spec", "revisionHistoryLimit"], json!(10));
@@ -193,6 +196,35 @@ fn validate_selector(obj: &Value) -> Result<(), ApiError> {
             tpl.cloned().unwrap_or(json!({}))
         )))
     }
+}
+
+/// The StatefulSet spec fields an update may change (`ValidateStatefulSetUpdate` in the apiserver's
+/// `pkg/apis/apps/validation/validation.go`); any other change is refused in its words.
+const STATEFULSET_MUTABLE: [&str; 7] = [
+    "replicas",
+    "ordinals",
+    "template",
+    "updateStrategy",
+    "revisionHistoryLimit",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+];
+
+fn statefulset_update(old: &Value, new: &Value) -> Result<(), ApiError> {
+    let frozen = |o: &Value| {
+        let mut spec = o.get("spec").cloned().unwrap_or(json!({}));
+        if let Some(m) = spec.as_object_mut() {
+            m.retain(|k, _| !STATEFULSET_MUTABLE.contains(&k.as_str()));
+        }
+        spec
+    };
+    if frozen(old) == frozen(new) {
+        return Ok(());
+    }
+    Err(ApiError::Invalid(format!(
+        "StatefulSet.apps \"{}\" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+        meta::name(new)
+    )))
 }
 
 fn service(st: &mut State, obj: &mut Value, old: Option<&Value>) -> Result<(), ApiError> {

@@ -19,6 +19,31 @@ fn propagation(req: &Req) -> Result<Propagation, ApiError> {
     Propagation::parse(req.q("propagationPolicy").or(from_body.as_deref()))
 }
 
+/// `preconditions.uid` of a DeleteOptions body.
+fn precondition_uid(req: &Req) -> Option<String> {
+    let body = serde_json::from_slice::<Value>(&req.body).ok()?;
+    str_at(&body, &["preconditions", "uid"]).map(str::to_string)
+}
+
+/// The apiserver's 409 when a delete's uid precondition does not hold: `storage.Preconditions.Check`
+/// (apiserver `pkg/storage/interfaces.go`) makes an invalid-object StorageError, which
+/// `InterpretDeleteError` turns into a Conflict.
+fn precondition_failed(
+    def: &ResourceDef,
+    ns: &str,
+    name: &str,
+    want: &str,
+    live: &str,
+) -> ApiError {
+    ApiError::Conflict {
+        message: format!(
+            "Operation cannot be fulfilled on {} \"{name}\": StorageError: invalid object, Code: 4, Key: /registry/{}/{ns}/{name}, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: {want}, UID in object meta: {live}",
+            def.plural, def.plural
+        ),
+        causes: Vec::new(),
+    }
+}
+
 /// DELETE of one object.
 pub(super) fn delete(
     shared: &Shared,
@@ -31,9 +56,24 @@ pub(super) fn delete(
     if req.dry_run()? {
         return get(shared, def, ns, name);
     }
+    let want_uid = precondition_uid(req);
     let gone = shared
-        .with(|st| gc::delete(st, def, ns, name, policy))
-        .ok_or_else(|| not_found(def, name))?;
+        .with(|st| {
+            let live = st.get(def.plural, ns, name)?;
+            if let Some(want) = &want_uid
+                && meta::uid(live) != want
+            {
+                return Some(Err(precondition_failed(
+                    def,
+                    ns,
+                    name,
+                    want,
+                    meta::uid(live),
+                )));
+            }
+            gc::delete(st, def, ns, name, policy).map(Ok)
+        })
+        .ok_or_else(|| not_found(def, name))??;
     shared.count_mutation();
     Ok((200, gone))
 }

@@ -122,3 +122,106 @@ async fn rollback_with_no_earlier_revision_changes_nothing() {
     assert_eq!(rig.fake.mutations(), mutations);
     rig.stop().await;
 }
+
+/// A StatefulSet is not repaired by reverting its template: the crash-looping pod of the bad
+/// revision must go (the strict fake's controller waits as the real one does), so the automatic
+/// rollback deletes it, and MongoDB is Ready again on the good revision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_mongodb_upgrade_is_rolled_back_and_ready_again() {
+    let rig = Rig::start().await;
+    let (job, outcome) = rig.run("/ge install mongodb ns=demo").await;
+    assert_eq!(job.state, JobState::Succeeded, "{outcome}");
+    let (job, outcome) = rig.run("/ge upgrade mongodb version=crash").await;
+    assert!(matches!(job.state, JobState::Failed { .. }), "{outcome}");
+    assert!(
+        outcome.contains("revision 2 of mongodb failed"),
+        "{outcome}"
+    );
+    assert!(outcome.contains("CrashLoopBackOff"), "{outcome}");
+    assert!(
+        outcome.contains(
+            "Rolled back automatically: mongodb in demo is back on revision 1 (mongo:8.0.26)"
+        ),
+        "{outcome}"
+    );
+    assert!(outcome.contains("1/1 pods ready in"), "{outcome}");
+    assert!(outcome.contains("after replacing mongodb-0"), "{outcome}");
+    let r = rig.release("demo", "mongodb").unwrap();
+    assert!(matches!(
+        r.revision(2).unwrap().status,
+        Status::Failed { .. }
+    ));
+    assert_eq!(r.deployed().unwrap().number, 3);
+    let sts = rig
+        .fake
+        .object("apps/v1", "StatefulSet", Some("demo"), "mongodb")
+        .unwrap();
+    let status = &sts["status"];
+    assert_eq!(status["readyReplicas"], 1, "{sts}");
+    assert_eq!(status["currentRevision"], status["updateRevision"], "{sts}");
+    let pod = rig
+        .fake
+        .object("v1", "Pod", Some("demo"), "mongodb-0")
+        .unwrap();
+    assert_eq!(
+        pod["spec"]["containers"][0]["image"], "mongo:8.0.26",
+        "the pod runs the good image again"
+    );
+    // The data claim outlived the forced replacement.
+    assert!(
+        rig.fake
+            .object(
+                "v1",
+                "PersistentVolumeClaim",
+                Some("demo"),
+                "data-mongodb-0"
+            )
+            .is_some()
+    );
+    rig.stop().await;
+}
+
+/// A revision whose StatefulSet differs in a field Kubernetes keeps fixed (here revision 1 as an
+/// older catalogue stored it, with another data volume size) is refused in plain words, and the
+/// dry run before the apply leaves every object as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_to_a_fixed_statefulset_field_is_refused_and_changes_nothing() {
+    let rig = Rig::start().await;
+    rig.run("/ge install mongodb").await;
+    let (job, outcome) = rig.run("/ge upgrade mongodb version=8.0.25").await;
+    assert_eq!(job.state, JobState::Succeeded, "{outcome}");
+    let mut release = rig.release("demo", "mongodb").unwrap();
+    let first = release.revision_mut(1).unwrap();
+    for obj in &mut first.manifests {
+        if obj["kind"] == "StatefulSet" {
+            obj["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] =
+                serde_json::json!("50Gi");
+        }
+    }
+    release.save(&*rig.store, 10).unwrap();
+    let mutations = rig.fake.mutations();
+    let (job, outcome) = rig.run("/rollback mongodb").await;
+    assert!(matches!(job.state, JobState::Failed { .. }), "{outcome}");
+    assert!(
+        outcome.contains("statefulset/mongodb cannot be changed this way: Kubernetes lets a StatefulSet change only its replicas, pod template and update strategy"),
+        "{outcome}"
+    );
+    assert!(outcome.contains("Nothing was changed"), "{outcome}");
+    assert!(!outcome.contains("422"), "{outcome}");
+    let sts = rig
+        .fake
+        .object("apps/v1", "StatefulSet", Some("demo"), "mongodb")
+        .unwrap();
+    assert_eq!(
+        sts["spec"]["template"]["spec"]["containers"][0]["image"], "mongo:8.0.25",
+        "the live StatefulSet is untouched"
+    );
+    assert_eq!(rig.fake.mutations(), mutations, "nothing was written");
+    let release = rig.release("demo", "mongodb").unwrap();
+    assert!(
+        matches!(release.revision(3).unwrap().status, Status::Failed { .. }),
+        "the refused revision is recorded as failed, not left pending"
+    );
+    assert_eq!(release.deployed().unwrap().number, 2);
+    rig.stop().await;
+}

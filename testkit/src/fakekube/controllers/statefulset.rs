@@ -168,21 +168,21 @@ fn sync(st: &mut State, set: &Value) {
             }
         }
     }
-    // Rolling update from the highest ordinal down to the partition, one pod at a time.
-    if !acted && rolling {
-        let target = pods
-            .range(partition..replicas)
-            .rev()
-            .find(|(_, p)| rev_of(p) != update_rev);
-        if let Some((o, p)) = target {
-            // Outdated pods are replaced once the rest is ready; an outdated pod that is itself
-            // not ready (e.g. from a broken revision) is replaced right away.
-            let others_ready = pods
-                .range(..replicas)
-                .filter(|(k, _)| *k != o)
-                .all(|(_, p)| pod_ready(p));
-            if others_ready || !pod_ready(p) {
+    // Rolling update from the highest ordinal down to the partition, one pod at a time. Under
+    // OrderedReady the real controller first walks every replica and stops at the first that is
+    // not Running and Ready (`processReplica` in `stateful_set_control.go`), so a pod of a broken
+    // revision blocks every update, a reverted template included, until someone deletes it
+    // ("Forced rollback" in the StatefulSet docs; kubernetes/kubernetes#67250).
+    let blocked = ordered && pods.range(..replicas).any(|(_, p)| !pod_ready(p));
+    if !acted && rolling && !blocked {
+        for (o, p) in pods.range(partition..replicas).rev() {
+            if rev_of(p) != update_rev {
                 st.delete(res::PODS, &ns, &format!("{name}-{o}"));
+                break;
+            }
+            // Waits for an updated pod to become healthy before touching the next one.
+            if !pod_ready(p) {
+                break;
             }
         }
     }

@@ -151,3 +151,100 @@ async fn ordered_rollout_update_and_pvcs_survive_delete() {
     );
     tokio::time::sleep(Duration::from_millis(1)).await;
 }
+
+/// The real controller does not repair a broken rollout by a reverted template: the pod of the bad
+/// revision must be deleted ("Forced rollback", kubernetes/kubernetes#67250).
+#[tokio::test]
+async fn a_reverted_template_does_not_replace_a_broken_pod_until_it_is_deleted() {
+    let (fake, client) = start().await;
+    let api: Api<StatefulSet> = Api::default_namespaced(client.clone());
+    let pods: Api<Pod> = Api::default_namespaced(client.clone());
+    apply(&api, "mongodb", &manifest("mongodb", "mongo:8.0.26", 1)).await;
+    let good = wait_for(&api, "mongodb", 10, sts_done).await;
+    let good_rev = good.status.unwrap().update_revision.unwrap();
+    apply(&api, "mongodb", &manifest("mongodb", "mongo:crash", 1)).await;
+    let crashing = |p: &Pod| {
+        p.status
+            .iter()
+            .flat_map(|s| s.container_statuses.iter().flatten())
+            .any(|c| c.restart_count >= 1)
+    };
+    wait_for(&pods, "mongodb-0", 10, crashing).await;
+    // Revert: the controller observes the good revision but leaves the broken pod alone.
+    apply(&api, "mongodb", &manifest("mongodb", "mongo:8.0.26", 1)).await;
+    let s = wait_for(&api, "mongodb", 10, |s| {
+        s.status.as_ref().and_then(|st| st.observed_generation) == Some(3)
+    })
+    .await;
+    assert_eq!(s.status.unwrap().update_revision, Some(good_rev.clone()));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let pod = pods.get("mongodb-0").await.unwrap();
+    let label = |p: &Pod| p.metadata.labels.as_ref().unwrap()["controller-revision-hash"].clone();
+    assert_ne!(label(&pod), good_rev, "the broken pod is still there");
+    assert_eq!(fake.objects("Pod", Some("default")).len(), 1);
+    // A delete conditional on another uid is refused, as the apiserver's preconditions are.
+    let stale = DeleteParams {
+        preconditions: Some(kube::api::Preconditions {
+            uid: Some("not-this-pod".into()),
+            resource_version: None,
+        }),
+        ..DeleteParams::default()
+    };
+    match pods.delete("mongodb-0", &stale).await {
+        Err(kube::Error::Api(s)) => {
+            assert_eq!(s.code, 409);
+            assert!(
+                s.message
+                    .contains("Precondition failed: UID in precondition: not-this-pod"),
+                "{}",
+                s.message
+            );
+        }
+        other => panic!("expected a 409, got {other:?}"),
+    }
+    // Deleting it lets the controller recreate it at the good revision.
+    let uid = pod.metadata.uid.clone();
+    let exact = DeleteParams {
+        preconditions: Some(kube::api::Preconditions {
+            uid,
+            resource_version: None,
+        }),
+        ..DeleteParams::default()
+    };
+    pods.delete("mongodb-0", &exact).await.unwrap();
+    let s = wait_for(&api, "mongodb", 10, sts_done).await;
+    assert_eq!(s.status.unwrap().current_revision, Some(good_rev.clone()));
+    assert_eq!(label(&pods.get("mongodb-0").await.unwrap()), good_rev);
+}
+
+#[tokio::test]
+async fn volume_claim_templates_are_immutable() {
+    let (_fake, client) = start().await;
+    let api: Api<StatefulSet> = Api::default_namespaced(client.clone());
+    apply(&api, "mysql", &manifest("mysql", "mysql:8.4.10", 1)).await;
+    let mut bigger = manifest("mysql", "mysql:8.4.10", 2);
+    bigger["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] =
+        json!("20Gi");
+    let err = api
+        .patch(
+            "mysql",
+            &kube::api::PatchParams::apply("labkube").force(),
+            &kube::api::Patch::Apply(&bigger),
+        )
+        .await
+        .unwrap_err();
+    match err {
+        kube::Error::Api(s) => {
+            assert_eq!((s.code, s.reason.as_str()), (422, "Invalid"));
+            assert_eq!(
+                s.message,
+                "StatefulSet.apps \"mysql\" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"
+            );
+        }
+        other => panic!("expected 422, got {other:?}"),
+    }
+    let live = api.get("mysql").await.unwrap();
+    assert_eq!(live.spec.unwrap().replicas, Some(1), "nothing changed");
+    // Replicas and the template may change.
+    apply(&api, "mysql", &manifest("mysql", "mysql:8.4.9", 2)).await;
+}

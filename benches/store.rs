@@ -96,6 +96,7 @@ fn job(id: u64, finished: bool) -> Job {
         state,
         plan: if finished { plan } else { Vec::new() },
         steps: if finished { steps } else { Vec::new() },
+        failed_step: None,
         cancel_requested: None,
         resumes: 0,
         hosts: Vec::new(),

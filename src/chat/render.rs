@@ -1,7 +1,7 @@
 //! Job progress as chat text. Plain text that reads well on every platform; the platform
 //! adapters may add markup on top.
 
-use crate::store::{HostState, Job, JobState, Step, now_ms};
+use crate::store::{HostState, Job, JobState, RolloutRow, Step, now_ms};
 
 /// Seconds with one decimal, e.g. `3.2 s`.
 pub fn secs(ms: u64) -> String {
@@ -37,25 +37,30 @@ pub fn host_table(job: &Job) -> String {
 
 /// A GE job's rollout table, one line per workload, e.g.
 /// `  deployment/orion  2/2 updated, 1 ready, 1 available`.
-pub fn rollout_table(job: &Job) -> String {
-    let width = job
-        .rollout
-        .iter()
-        .map(|r| r.workload.len())
-        .max()
-        .unwrap_or(0);
-    job.rollout
-        .iter()
+pub fn rollout_table(rows: &[RolloutRow]) -> String {
+    let width = rows.iter().map(|r| r.workload.len()).max().unwrap_or(0);
+    rows.iter()
         .map(|r| {
-            format!(
-                "  {:<width$}  {}/{} updated, {} ready, {} available{}",
-                r.workload,
-                r.updated,
-                r.desired,
-                r.ready,
-                r.available,
-                if r.done { " - rolled out" } else { "" }
-            )
+            // Until the controller sees the change its counts are the old revision's: they
+            // would look complete, so only what it waits for is shown.
+            match &r.waiting_for {
+                Some(what) if r.stale => {
+                    format!("  {:<width$}  waiting for {what}", r.workload)
+                }
+                _ => format!(
+                    "  {:<width$}  {}/{} updated, {} ready, {} available{}{}",
+                    r.workload,
+                    r.updated,
+                    r.desired,
+                    r.ready,
+                    r.available,
+                    if r.done { " - rolled out" } else { "" },
+                    r.waiting_for
+                        .as_deref()
+                        .map(|w| format!(", waiting for {w}"))
+                        .unwrap_or_default()
+                ),
+            }
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -72,7 +77,7 @@ pub fn render_live(job: &Job) -> String {
     }
     if !job.rollout.is_empty() && !job.state.is_terminal() {
         text.push('\n');
-        text.push_str(&rollout_table(job));
+        text.push_str(&rollout_table(&job.rollout));
     }
     text
 }
@@ -188,4 +193,41 @@ pub fn render_paused(job: &Job) -> String {
         job.steps.len(),
         job.plan.len()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(updated: u32, waiting_for: Option<&str>, stale: bool) -> RolloutRow {
+        RolloutRow {
+            workload: "deployment/orion".into(),
+            desired: 1,
+            updated,
+            ready: 1,
+            available: 1,
+            done: false,
+            waiting_for: waiting_for.map(str::to_string),
+            stale,
+        }
+    }
+
+    #[test]
+    fn stale_counts_are_not_shown_and_a_stuck_pod_is_named() {
+        let stale = rollout_table(&[row(1, Some("the controller to see the change"), true)]);
+        assert_eq!(
+            stale,
+            "  deployment/orion  waiting for the controller to see the change"
+        );
+        let stuck = rollout_table(&[row(
+            1,
+            Some("pod orion-x: ImagePullBackOff (Back-off pulling image)"),
+            false,
+        )]);
+        assert_eq!(
+            stuck,
+            "  deployment/orion  1/1 updated, 1 ready, 1 available, waiting for pod orion-x: \
+             ImagePullBackOff (Back-off pulling image)"
+        );
+    }
 }

@@ -109,7 +109,9 @@ pub(super) fn job(store: &dyn JobStore, id: u64, log_lines: usize) -> Result<Str
         ));
     };
     let mut out = format!("job #{} {}: {}", job.id, job.kind.title(), job.state.word());
-    if let JobState::Failed { reason } = &job.state {
+    // A job that failed in a step says why on that step's line below.
+    let failed_in_step = job.failed_step.filter(|&i| i < job.plan.len());
+    if let (JobState::Failed { reason }, None) = (&job.state, failed_in_step) {
         out.push_str(&format!(" ({reason})"));
     }
     out.push_str(&format!(
@@ -137,6 +139,10 @@ pub(super) fn job(store: &dyn JobStore, id: u64, log_lines: usize) -> Result<Str
                     crate::chat::secs(s.finished_ms.saturating_sub(s.started_ms))
                 ),
                 None if job.state == (JobState::Running { step: i }) => "running".to_string(),
+                None if failed_in_step == Some(i) => match &job.state {
+                    JobState::Failed { reason } => reason.clone(),
+                    _ => "failed".to_string(),
+                },
                 None if job.state.is_terminal() => "not run".to_string(),
                 None => "waiting".to_string(),
             };

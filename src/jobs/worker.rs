@@ -310,6 +310,10 @@ async fn steps(
         if let Err(e) = outcome {
             let reason = format!("step {}/{} ({step}) failed: {e}", index + 1, plan.len());
             store.append_log(id, &provision::redact(&reason))?;
+            store.update(id, &mut |j| {
+                j.failed_step = Some(index);
+                Ok(())
+            })?;
             return Ok(Some(JobState::Failed { reason }));
         }
         let record = StepRecord {

@@ -112,6 +112,10 @@ pub struct Job {
     /// Checkpoints of finished steps, in order.
     #[serde(default)]
     pub steps: Vec<StepRecord>,
+    /// Index into [`Job::plan`] of the step that failed, when the job failed in one (not when
+    /// it failed before its first step started).
+    #[serde(default)]
+    pub failed_step: Option<usize>,
     /// Set by `/cancel` on a running job; honoured at the next step boundary.
     #[serde(default)]
     pub cancel_requested: Option<Requester>,
@@ -223,4 +227,10 @@ pub struct RolloutRow {
     pub available: u32,
     /// Rolled out completely.
     pub done: bool,
+    /// What it waits for, when known (the controller, a pod's problem).
+    #[serde(default)]
+    pub waiting_for: Option<String>,
+    /// The counts are the previous revision's (the controller has not seen the change).
+    #[serde(default)]
+    pub stale: bool,
 }

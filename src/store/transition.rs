@@ -69,6 +69,7 @@ pub fn new_job(id: JobId, new: NewJob, created_ms: u64) -> Job {
         state: JobState::Queued,
         plan: new.plan,
         steps: Vec::new(),
+        failed_step: None,
         cancel_requested: None,
         resumes: 0,
         hosts: Vec::new(),

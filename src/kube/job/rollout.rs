@@ -11,8 +11,22 @@ use crate::kube::error::KubeError;
 use crate::kube::job::GeRun;
 use crate::kube::release::{Action, Release, Revision, Status};
 use crate::kube::status::RolloutState;
+use crate::kube::status::warnings::recent_warnings;
 use crate::kube::watch::{WaitError, WaitOutcome, WaitSpec, wait_rollout};
 use crate::store::{RolloutRow, now_ms};
+
+/// How many of the cluster's events a failure reply quotes.
+const WARNINGS_SHOWN: usize = 3;
+
+/// Where a failure reason's quote of the cluster's events begins.
+const WARNINGS_HEAD: &str = "\nthe cluster's newest warnings:";
+
+/// A failure reason split into labkube's verdict and the quoted events (empty when none).
+fn split_warnings(reason: &str) -> (&str, &str) {
+    reason
+        .find(WARNINGS_HEAD)
+        .map_or((reason, ""), |i| reason.split_at(i))
+}
 
 /// How a watched revision ended: `Ok(summary)` rolled out, `Err(reason)` failed.
 pub(super) type Watched = Result<String, String>;
@@ -119,8 +133,9 @@ impl GeRun {
                         _ => None,
                     })
                     .unwrap_or_else(|| "its rollout failed".into());
+                let (why, heard) = split_warnings(&why);
                 return Err(KubeError::Rollout(format!(
-                    "revision {failed} of {} failed: {why}. Rolled back automatically: {} in {ns} is back on revision {to} ({}): {how} (recorded as revision {})",
+                    "revision {failed} of {} failed: {why}. Rolled back automatically: {} in {ns} is back on revision {to} ({}): {how} (recorded as revision {}){heard}",
                     ge.name, ge.name, mine.image, mine.number
                 )));
             }
@@ -137,9 +152,11 @@ impl GeRun {
         reason: &str,
     ) -> Result<(), KubeError> {
         let ns = self.target.namespace.clone();
+        // The cluster's own words go last, after what labkube did and what the user can do.
+        let (reason, heard) = split_warnings(reason);
         match &mine.action {
             Action::AutoRollback { to, failed } => Err(KubeError::Rollout(format!(
-                "revision {failed} of {} failed, and the automatic rollback to revision {to} failed too: {reason}; /ge status {} shows the pods",
+                "revision {failed} of {} failed, and the automatic rollback to revision {to} failed too: {reason}; /ge status {} shows the pods{heard}",
                 ge.name, ge.name
             ))),
             Action::Upgrade | Action::Scale if self.layer.settings.auto_rollback => {
@@ -151,7 +168,7 @@ impl GeRun {
                     .cloned()
                 else {
                     return Err(KubeError::Rollout(format!(
-                        "{} in {ns} did not roll out: {reason}; there is no good revision to roll back to",
+                        "{} in {ns} did not roll out: {reason}; there is no good revision to roll back to{heard}",
                         ge.name
                     )));
                 };
@@ -178,13 +195,13 @@ impl GeRun {
                 Ok(())
             }
             Action::Upgrade | Action::Scale => Err(KubeError::Rollout(format!(
-                "{} in {ns} did not roll out: {reason}; automatic rollback is off, /rollback {} returns it to revision {}",
+                "{} in {ns} did not roll out: {reason}; automatic rollback is off, /rollback {} returns it to revision {}{heard}",
                 ge.name,
                 ge.name,
                 release.previous_good().map(|r| r.number).unwrap_or(0)
             ))),
             _ => Err(KubeError::Rollout(format!(
-                "{} in {ns} did not roll out: {reason}. It stays as revision {} (failed); /ge status {} shows its pods, /ge uninstall {} removes it",
+                "{} in {ns} did not roll out: {reason}. It stays as revision {} (failed); /ge status {} shows its pods, /ge uninstall {} removes it{heard}",
                 ge.name, mine.number, ge.name, ge.name
             ))),
         }
@@ -249,13 +266,49 @@ impl GeRun {
                 }
                 Ok(Ok(summary))
             }
-            Ok(WaitOutcome::Failed { reason, .. }) => Ok(Err(reason.to_string())),
+            Ok(WaitOutcome::Failed { reason, .. }) => {
+                Ok(Err(self.with_warnings(reason.to_string(), &spec).await))
+            }
             Err(WaitError::Cancelled) => Err(KubeError::Interrupted),
             Err(e) => Err(KubeError::Rollout(format!(
                 "watching the rollout of {} on {}: {e}",
                 ge.name, self.cluster.name
             ))),
         }
+    }
+}
+
+impl GeRun {
+    /// `reason`, followed by what the cluster said about the release's pods and claims that
+    /// `reason` does not already say. Best effort: without an answer in time, `reason` alone.
+    async fn with_warnings(&self, reason: String, spec: &WaitSpec) -> String {
+        let ask = recent_warnings(
+            &self.cluster.client,
+            &spec.namespace,
+            &spec.pod_selector,
+            WARNINGS_SHOWN,
+        );
+        let lines = match tokio::time::timeout(spec.unreachable_after, ask).await {
+            Ok(Ok(lines)) => lines,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "could not read the events of a failed rollout");
+                Vec::new()
+            }
+            Err(_) => Vec::new(),
+        };
+        let new: Vec<String> = lines
+            .into_iter()
+            .filter(|l| {
+                // Messages are clipped at different lengths: compare their beginnings.
+                let said = l.split_once(": ").map_or(l.as_str(), |(_, m)| m);
+                let start: String = said.chars().take(60).collect();
+                !reason.contains(&start)
+            })
+            .collect();
+        if new.is_empty() {
+            return reason;
+        }
+        format!("{reason}{WARNINGS_HEAD}\n  {}", new.join("\n  "))
     }
 }
 
@@ -267,6 +320,8 @@ fn row(s: &RolloutState) -> RolloutRow {
         ready: s.ready,
         available: s.available,
         done: s.done,
+        waiting_for: s.waiting_for.clone(),
+        stale: s.stale,
     }
 }
 

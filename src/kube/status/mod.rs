@@ -5,6 +5,7 @@
 //! them out: `spec.replicas` = 1, `spec.strategy`/`spec.updateStrategy.type` = `RollingUpdate`.
 
 pub mod pods;
+pub mod warnings;
 pub mod workload;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
@@ -30,6 +31,13 @@ pub struct RolloutState {
     /// kubectl's wording (without its trailing newline), e.g.
     /// `Waiting for deployment "orion" rollout to finish: 1 out of 2 new replicas have been updated...`.
     pub message: String,
+    /// What the rollout waits for beyond the counts, when the rollout watch knows: the
+    /// controller to observe the new spec, or a new pod's problem (`pod orion-x: ImagePullBackOff`).
+    #[serde(default)]
+    pub waiting_for: Option<String>,
+    /// The controller has not seen the latest spec yet: the counts are the previous revision's.
+    #[serde(default)]
+    pub stale: bool,
 }
 
 impl RolloutState {
@@ -45,6 +53,8 @@ impl RolloutState {
             available: 0,
             done: false,
             message,
+            waiting_for: None,
+            stale: false,
         }
     }
 
@@ -152,6 +162,8 @@ pub fn deployment_state(d: &Deployment) -> Result<RolloutState, RolloutError> {
         available: count(Some(available)),
         done: false,
         message: String::new(),
+        waiting_for: None,
+        stale: false,
     };
     if generation > observed {
         state.message = "Waiting for deployment spec update to be observed...".to_string();
@@ -204,6 +216,8 @@ pub fn statefulset_state(s: &StatefulSet) -> Result<RolloutState, RolloutError> 
         available: count(status.available_replicas),
         done: false,
         message: String::new(),
+        waiting_for: None,
+        stale: false,
     };
     let type_ = strategy
         .type_
@@ -272,6 +286,8 @@ pub fn daemonset_state(d: &DaemonSet) -> Result<RolloutState, RolloutError> {
         available: count(Some(available)),
         done: false,
         message: String::new(),
+        waiting_for: None,
+        stale: false,
     };
     let type_ = d
         .spec

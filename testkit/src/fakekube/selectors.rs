@@ -135,6 +135,22 @@ fn supported(kind: &str, field: &str) -> bool {
                 "spec.nodeName" | "spec.restartPolicy" | "status.phase" | "status.podIP"
             ))
         || (kind == "Secret" && field == "type")
+        // core/v1 Events (`pkg/registry/core/event/strategy.go`, `ToSelectableFields`; its
+        // `source`, which means `source.component`, is left out).
+        || (kind == "Event"
+            && matches!(
+                field,
+                "involvedObject.kind"
+                    | "involvedObject.namespace"
+                    | "involvedObject.name"
+                    | "involvedObject.uid"
+                    | "involvedObject.apiVersion"
+                    | "involvedObject.resourceVersion"
+                    | "involvedObject.fieldPath"
+                    | "reason"
+                    | "reportingComponent"
+                    | "type"
+            ))
         || (kind == "Namespace" && field == "status.phase")
 }
 

@@ -31,6 +31,23 @@ async fn a_failed_upgrade_rolls_back_automatically_and_says_so() {
     let back = r.deployed().unwrap();
     assert_eq!(back.number, 3);
     assert_eq!(back.action, Action::AutoRollback { to: 1, failed: 2 });
+    // While it was stuck, the live message named the pod and why, not only counts.
+    assert!(
+        rig.texts()
+            .iter()
+            .any(|t| t.contains("waiting for pod orion-")
+                && (t.contains("ImagePullBackOff") || t.contains("ErrImagePull"))),
+        "{:#?}",
+        rig.texts()
+    );
+    // `/job N` shows the step that failed as failed, with the reason, not as "not run".
+    rig.say(&format!("/job {}", job.id)).await;
+    let shown = rig.wait_for("\nrequested by ada").await;
+    assert!(
+        shown.contains("3. rollout: step 3/3 (rollout) failed: revision 2 of orion failed"),
+        "{shown}"
+    );
+    assert!(!shown.contains("not run"), "{shown}");
     let jobs = rig.last_job();
     rig.say("/rollback orion to=2").await;
     rig.wait_for("revision 2 of orion never rolled out").await;

@@ -106,3 +106,29 @@ async fn mongodb_is_refused_where_the_workers_cpus_lack_avx() {
     assert_eq!(job.state, JobState::Succeeded, "{outcome}");
     rig.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_no_provisioner_serves_is_named_with_its_event_when_the_install_times_out() {
+    let rig = Rig::with(RigOptions {
+        fake: FakeOptions {
+            storage: FakeStorage::ClassWithoutProvisioner,
+            ..FakeOptions::default()
+        },
+        ..RigOptions::default()
+    })
+    .await;
+    let (job, outcome) = rig.run("/ge install mongodb ns=demo").await;
+    let JobState::Failed { reason } = &job.state else {
+        panic!("{outcome}");
+    };
+    assert!(reason.contains("timed out after 20 s"), "{reason}");
+    assert!(
+        reason.contains(
+            "the cluster's newest warnings:\n  persistentvolumeclaim/data-mongodb-0 \
+             ExternalProvisioning: Waiting for a volume to be created either by the external \
+             provisioner"
+        ),
+        "{reason}"
+    );
+    rig.stop().await;
+}

@@ -86,6 +86,7 @@ pub fn finished_job(id: JobId) -> Job {
         state: JobState::Succeeded,
         plan: vec![Step::Selftest(1)],
         steps: Vec::new(),
+        failed_step: None,
         cancel_requested: None,
         resumes: 0,
         hosts: Vec::new(),

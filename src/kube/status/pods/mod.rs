@@ -46,6 +46,21 @@ pub struct PodProblem {
     pub restarts: u32,
 }
 
+impl PodProblem {
+    /// One line for the live rollout table: `pod orion-7d9-x2: ImagePullBackOff (Back-off
+    /// pulling image …)`, restarts included.
+    pub fn brief(&self) -> String {
+        let mut out = format!("pod {}: {}", self.pod, self.reason);
+        if self.restarts > 0 {
+            out.push_str(&format!(" after {} restarts", self.restarts));
+        }
+        if !self.message.is_empty() {
+            out.push_str(&format!(" ({})", self.message));
+        }
+        out
+    }
+}
+
 /// The reason the scheduler sets on a pod's `PodScheduled` condition when no node fits it.
 pub const UNSCHEDULABLE: &str = "Unschedulable";
 

@@ -141,6 +141,9 @@ fn reason_class(reason: &str) -> &'static str {
     }
 }
 
+/// What a rollout waits for while its workload's controller has not seen the change yet.
+const NOT_OBSERVED: &str = "the controller to see the change";
+
 /// The result of one evaluation.
 #[derive(Debug)]
 pub struct Verdict {
@@ -182,7 +185,7 @@ pub fn evaluate(
     let mut still_failing = HashSet::new();
     for (workload, cache) in workloads.iter().zip(objects) {
         let obj = cache.get(&workload.name);
-        let state = match obj.and_then(Watched::rollout) {
+        let mut state = match obj.and_then(Watched::rollout) {
             None => RolloutState::missing(workload.clone()),
             Some(Ok(state)) => state,
             Some(Err(err)) => {
@@ -198,6 +201,10 @@ pub fn evaluate(
                 continue;
             }
         };
+        if !state.done && obj.is_some_and(|o| !o.observed()) {
+            state.stale = true;
+            state.waiting_for = Some(NOT_OBSERVED.to_string());
+        }
         // Until the controller has observed the latest spec, "the new revision" still names the one
         // before it (after a rollback: the bad one), whose pods must not decide this rollout.
         if !state.done
@@ -214,6 +221,7 @@ pub fn evaluate(
                     problem.container.clone(),
                     reason_class(&problem.reason),
                 );
+                state.waiting_for.get_or_insert_with(|| problem.brief());
                 let since = *tracker.first_seen.entry(key.clone()).or_insert(now);
                 still_failing.insert(key);
                 if is_fatal(&problem, now.saturating_duration_since(since), grace) {

@@ -320,9 +320,20 @@ fn the_bad_revision_does_not_decide_a_rollback_before_it_is_observed() {
     };
     let bad_pods = cache(vec![pod("bad", "CrashLoopBackOff", 5)]);
     let before = cache(vec![replicaset("good", "1"), replicaset("bad", "2")]);
-    // Spec not yet observed: the newest ReplicaSet is still the bad one, but it must not count.
+    // Spec not yet observed: the newest ReplicaSet is still the bad one, but it must not count,
+    // and the counts are marked as the previous revision's.
     let f = judge(2, "2", &bad_pods, &before);
     assert!(f.is_none(), "{f:?}");
+    let v = run(
+        &rolled_back(2, "2"),
+        &bad_pods,
+        &before,
+        Duration::ZERO,
+        &mut GraceTracker::default(),
+        now,
+    );
+    assert!(v.states[0].stale, "{:?}", v.states);
+    assert_eq!(v.states[0].waiting_for.as_deref(), Some(NOT_OBSERVED));
     // Observed, the Deployment says revision 3, but the watch has not yet seen the good
     // ReplicaSet re-stamped as 3: still no ReplicaSet is the new one.
     let f = judge(3, "3", &bad_pods, &before);

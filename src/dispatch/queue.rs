@@ -5,7 +5,8 @@ use crate::chat::{Button, Incoming};
 use crate::command::{ClusterArgs, Command};
 use crate::jobs::CancelOutcome;
 use crate::store::{
-    AuditOutcome, ClusterJob, ClusterSpec, Enqueued, JobKind, NewJob, Origin, Requester,
+    AuditOutcome, ClusterJob, ClusterSpec, Enqueued, GeStep, JobKind, JobState, NewJob, Origin,
+    Requester, Step,
 };
 
 impl Dispatcher {
@@ -180,6 +181,15 @@ impl Dispatcher {
                     (0, _) => "no step has finished yet".to_string(),
                     (d, t) => format!("{d}/{t} steps are done so far"),
                 };
+                let in_rollout = matches!(job.state, JobState::Running { step }
+                    if job.plan.get(step) == Some(&Step::Ge(GeStep::Rollout)));
+                if in_rollout {
+                    return format!(
+                        "job #{} ({}) stops watching its rollout now; an upgrade or scale is first rolled back to its last good revision, a rollback is watched to its end",
+                        job.id,
+                        job.kind.title()
+                    );
+                }
                 format!(
                     "job #{} ({}) stops after its current step; {done}",
                     job.id,

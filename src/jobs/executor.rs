@@ -44,6 +44,9 @@ pub enum ExecError {
     /// A GE step failed.
     #[error(transparent)]
     Kube(KubeError),
+    /// `/cancel` stopped the step mid-way (after settling what it had started).
+    #[error("cancelled")]
+    Cancelled,
     /// The step stopped for a shutdown; the job resumes on restart.
     #[error("interrupted by shutdown")]
     Interrupted,
@@ -53,6 +56,7 @@ impl From<KubeError> for ExecError {
     fn from(e: KubeError) -> Self {
         match e {
             KubeError::Interrupted => ExecError::Interrupted,
+            KubeError::Cancelled => ExecError::Cancelled,
             other => ExecError::Kube(other),
         }
     }
@@ -143,13 +147,14 @@ impl Runner {
         step: Step,
         ctx: &StepCtx,
         shutdown: &CancellationToken,
+        cancel: &CancellationToken,
     ) -> Result<(), ExecError> {
         match (self, step) {
             (Runner::Selftest { step_ms, io }, Step::Selftest(_)) => {
                 super::selftest::run_step(io, index, *step_ms, &ctx.data_dir).await
             }
             (Runner::Cluster(run), Step::Cluster(step)) => Ok(run.step(step).await?),
-            (Runner::Ge(run), Step::Ge(step)) => Ok(run.step(step, shutdown).await?),
+            (Runner::Ge(run), Step::Ge(step)) => Ok(run.step(step, shutdown, cancel).await?),
             (_, step) => Err(ExecError::ForeignStep {
                 step,
                 kind: job.kind.title(),

@@ -297,7 +297,7 @@ async fn steps(
         let started_ms = now_ms();
         let clock = Instant::now();
         let limit = executor::step_timeout(&job.kind);
-        let running = runner.step(&job, index, step, &inner.ctx, shutdown);
+        let running = runner.step(&job, index, step, &inner.ctx, shutdown, token);
         let outcome = match tokio::time::timeout(limit, running).await {
             Ok(r) => r,
             Err(_) => Err(executor::ExecError::Timeout(limit.as_secs())),
@@ -306,6 +306,10 @@ async fn steps(
             store.append_log(id, &format!("paused by shutdown during step {}", index + 1))?;
             inner.sink.emit(&job, ProgressEvent::Paused).await;
             return Ok(None);
+        }
+        if let Err(executor::ExecError::Cancelled) = outcome {
+            store.append_log(id, &format!("cancelled during step {}", index + 1))?;
+            return Ok(Some(JobState::Cancelled));
         }
         if let Err(e) = outcome {
             let reason = format!("step {}/{} ({step}) failed: {e}", index + 1, plan.len());

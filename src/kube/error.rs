@@ -48,6 +48,9 @@ pub enum KubeError {
     /// The rollout did not complete.
     #[error("{0}")]
     Rollout(String),
+    /// `/cancel` stopped the step; the job's summary says where things stand.
+    #[error("cancelled")]
+    Cancelled,
     /// The job was interrupted by a shutdown; it resumes on restart.
     #[error("interrupted by shutdown")]
     Interrupted,

@@ -68,7 +68,7 @@ impl GeRun {
             self.cluster
                 .apply_all(&self.target.namespace, &revision.manifests)
                 .await?;
-            let done = self.watch(&dep, &revision, shutdown).await?;
+            let done = self.watch(&dep, &revision, shutdown, None).await?;
             let mut release = self.load(&name)?.unwrap_or(release);
             match done {
                 Ok(summary) => {

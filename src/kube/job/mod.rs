@@ -6,6 +6,7 @@
 //! its job applied.
 
 mod apply;
+mod cancel;
 mod rollout;
 mod uninstall;
 
@@ -79,17 +80,19 @@ impl GeRun {
         })
     }
 
-    /// Runs one step.
+    /// Runs one step. `cancel` is the job's `/cancel`: only the rollout step heeds it
+    /// mid-way; the others are short and stop at their end.
     pub async fn step(
         &mut self,
         step: GeStep,
         shutdown: &CancellationToken,
+        cancel: &CancellationToken,
     ) -> Result<(), KubeError> {
         match step {
             GeStep::Connect => self.connect().await,
             GeStep::Dependencies => self.dependencies(shutdown).await,
             GeStep::Apply => self.apply().await,
-            GeStep::Rollout => self.rollout(shutdown).await,
+            GeStep::Rollout => self.rollout(shutdown, cancel).await,
             GeStep::Uninstall => self.uninstall().await,
         }
     }

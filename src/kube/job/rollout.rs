@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::kube::catalogue::def::GeDef;
 use crate::kube::error::KubeError;
 use crate::kube::job::GeRun;
+use crate::kube::job::cancel::last_good;
 use crate::kube::release::{Action, Release, Revision, Status};
 use crate::kube::status::RolloutState;
 use crate::kube::status::warnings::recent_warnings;
@@ -34,7 +35,11 @@ pub(super) type Watched = Result<String, String>;
 impl GeRun {
     /// Watches the job's pending revision (resuming the watch after a restart) and settles
     /// the ledger; on a failed upgrade or scale, rolls back automatically when configured.
-    pub(super) async fn rollout(&mut self, shutdown: &CancellationToken) -> Result<(), KubeError> {
+    pub(super) async fn rollout(
+        &mut self,
+        shutdown: &CancellationToken,
+        cancel: &CancellationToken,
+    ) -> Result<(), KubeError> {
         let ge = self.ge(&self.target.ge)?;
         // At most: watch the revision, settle its failure by applying an automatic rollback,
         // watch that, report; each pass moves the ledger on, so a few passes always suffice.
@@ -57,7 +62,20 @@ impl GeRun {
             };
             match &mine.status {
                 Status::Pending => {
-                    let watched = self.watch(&ge, &mine, shutdown).await?;
+                    // A rollback is watched to the end; anything else stops on /cancel.
+                    let cancellable = !matches!(
+                        mine.action,
+                        Action::Rollback { .. } | Action::AutoRollback { .. }
+                    );
+                    let watched = match self
+                        .watch(&ge, &mine, shutdown, cancellable.then_some(cancel))
+                        .await
+                    {
+                        Err(KubeError::Cancelled) => {
+                            return self.cancelled(&ge, &mine, shutdown).await;
+                        }
+                        other => other?,
+                    };
                     let mut release = self.load(&ge.name)?.unwrap_or(release);
                     match watched {
                         Ok(summary) => release.mark_deployed(mine.number, summary, now_ms()),
@@ -160,13 +178,7 @@ impl GeRun {
                 ge.name, ge.name
             ))),
             Action::Upgrade | Action::Scale if self.layer.settings.auto_rollback => {
-                let Some(good) = release
-                    .revisions
-                    .iter()
-                    .rev()
-                    .find(|r| r.number < mine.number && r.status.good())
-                    .cloned()
-                else {
+                let Some(good) = last_good(&release, mine.number) else {
                     return Err(KubeError::Rollout(format!(
                         "{} in {ns} did not roll out: {reason}; there is no good revision to roll back to{heard}",
                         ge.name
@@ -180,16 +192,7 @@ impl GeRun {
                     to: good.number,
                     failed: mine.number,
                 };
-                let revision = self.record(
-                    ge,
-                    &mut release,
-                    action,
-                    good.params.clone(),
-                    Some(good.manifests.clone()),
-                )?;
-                self.cluster.apply_all(&ns, &revision.manifests).await?;
-                self.cluster
-                    .prune(&ns, &mine.manifests, &revision.manifests)
+                self.roll_back(ge, &mut release, action, &good, mine)
                     .await?;
                 // The loop in `rollout` now watches the rollback revision.
                 Ok(())
@@ -208,12 +211,14 @@ impl GeRun {
     }
 
     /// Watches one revision of `ge` until it rolls out or fails, showing per-workload
-    /// progress in the job's live message. `Err` only for API and shutdown problems.
+    /// progress in the job's live message. `Err` only for API and shutdown problems, and
+    /// [`KubeError::Cancelled`] when `cancel` is given and fires.
     pub(super) async fn watch(
         &self,
         ge: &GeDef,
         revision: &Revision,
         shutdown: &CancellationToken,
+        cancel: Option<&CancellationToken>,
     ) -> Result<Watched, KubeError> {
         let settings = &self.layer.settings;
         let timeout = settings
@@ -250,7 +255,23 @@ impl GeRun {
             on_progress,
             shutdown.child_token(),
         );
+        let cancelled = async {
+            match cancel {
+                Some(c) => c.cancelled().await,
+                None => std::future::pending().await,
+            }
+        };
+        let wait = async {
+            tokio::select! {
+                biased;
+                () = cancelled => None,
+                outcome = wait => Some(outcome),
+            }
+        };
         let (outcome, ()) = futures::future::join(wait, forward).await;
+        let Some(outcome) = outcome else {
+            return Err(KubeError::Cancelled);
+        };
         match outcome {
             Ok(WaitOutcome::Done {
                 states,

@@ -201,7 +201,22 @@ impl ProgressSink for LiveProgress {
                 }
             }
             ProgressEvent::Finished { elapsed_ms, .. } => {
-                self.update(job, render_live(job), ATTACH_GRACE).await;
+                // The live message's last edit goes out before the outcome, whatever the edit
+                // interval: where edits are reprinted (the console) it would otherwise follow
+                // the outcome and read as if the job were still running.
+                let known = match lock(&self.jobs).get_mut(&job.id) {
+                    Some(live) => {
+                        live.pending = Some(render_live(job));
+                        live.buttons = Vec::new();
+                        true
+                    }
+                    None => false,
+                };
+                if known {
+                    flush(&*self.chat, &self.jobs, job.id).await;
+                } else {
+                    self.update(job, render_live(job), ATTACH_GRACE).await;
+                }
                 // A reply to the command, so the person who typed it is notified.
                 if let Err(e) = self
                     .chat

@@ -70,6 +70,21 @@ fn scripted_session() {
         !out.iter().any(|l| l.contains('\0')),
         "no raw control characters reach the chat"
     );
+    // The live message's last edit (its final state) comes just before the outcome, not
+    // after it, and is not lost.
+    let outcome = out
+        .iter()
+        .position(|l| l.contains("job #1 selftest (3 steps) succeeded in"))
+        .unwrap();
+    assert_eq!(
+        out[outcome - 1],
+        "~ job #1 selftest (3 steps): succeeded after 3/3 steps",
+        "{out:#?}"
+    );
+    assert!(
+        !out[outcome..].iter().any(|l| l.starts_with("~ job #1 ")),
+        "{out:#?}"
+    );
 }
 
 #[test]

@@ -38,6 +38,9 @@ pub struct Settings {
     pub helm_version: String,
     /// local-path-provisioner release to install.
     pub local_path_version: String,
+    /// How long the bot waits to connect to a new cluster's API server (`[kube]
+    /// connect_timeout_secs`) before it registers the cluster.
+    pub api_connect_timeout: Duration,
 }
 
 /// Makes the job's [`Connector`] when a cluster job starts (so a bad key path fails that job
@@ -79,6 +82,7 @@ impl Engine {
             flannel_version: c.flannel_version.clone(),
             helm_version: c.helm_version.clone(),
             local_path_version: c.local_path_version.clone(),
+            api_connect_timeout: Duration::from_secs(config.kube.connect_timeout_secs),
         };
         Engine {
             settings,

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::{ClusterRun, nodes};
+use super::{ClusterRun, nodes, reach};
 use crate::provision::error::ProvisionError;
 use crate::provision::host::role;
 use crate::provision::scripts::HostScript;
@@ -70,6 +70,13 @@ impl ClusterRun {
             .next()
             .map(|(_, c)| c)
             .unwrap_or_default();
+        reach::api_server_reachable(
+            &self.name,
+            &config,
+            self.hosts[0].target.addr,
+            self.engine.settings.api_connect_timeout,
+        )
+        .await?;
         self.io.store.put_kubeconfig(&self.name, &config)?;
         self.io.log("admin kubeconfig stored (not shown)")?;
         Ok(())

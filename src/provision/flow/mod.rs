@@ -10,6 +10,7 @@ mod networks;
 mod nodes;
 mod preflight;
 mod probe;
+mod reach;
 
 use std::sync::Arc;
 

@@ -38,6 +38,9 @@ pub struct FakeOptions {
     pub token: String,
     /// Number of watch events retained; watches from older versions get 410 Expired.
     pub history_limit: usize,
+    /// Where to listen; `None`: 127.0.0.1 on a free port. A lab's control plane listens on
+    /// its own loopback address, port 6443, as kubeadm's API server does.
+    pub bind: Option<SocketAddr>,
     /// Whether the controllers run. Without them nothing changes but what clients write and
     /// what the test [`put`](FakeKube::put)s: a scripted cluster.
     pub controllers: bool,
@@ -56,6 +59,7 @@ impl Default for FakeOptions {
             token: "fake-kube-token".into(),
             history_limit: 10_000,
             controllers: true,
+            bind: None,
         }
     }
 }
@@ -109,7 +113,7 @@ async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) -> Runnin
 }
 
 impl FakeKube {
-    /// Starts the server on 127.0.0.1 (random port) and its controllers, in the current runtime.
+    /// Starts the server on [`FakeOptions::bind`] and its controllers, in the current runtime.
     pub async fn start(opts: FakeOptions) -> std::io::Result<FakeKube> {
         let knobs = Knobs {
             ready_delay: opts.ready_delay,
@@ -121,7 +125,10 @@ impl FakeKube {
         let mut state = State::new(opts.history_limit, knobs);
         cluster::populate(&mut state, &opts);
         let shared = Arc::new(Shared::new(state, opts.token));
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let bind = opts
+            .bind
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listener = tokio::net::TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
         let running = serve(shared.clone(), listener).await;
         let controllers_stop = CancellationToken::new();

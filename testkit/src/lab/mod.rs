@@ -8,6 +8,7 @@
 //! lab directory (a script that forgot the root prefix fails instead of changing this
 //! machine), and `timeout`. Needs root (or CAP_SYS_ADMIN), as the tests here run.
 
+pub mod apiserver;
 pub mod calls;
 pub mod hosts;
 

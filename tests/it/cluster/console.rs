@@ -1,4 +1,5 @@
-//! Through the real binary: `/cluster create` typed in the console, the bot SIGKILLed in the
+//! Through the real binary: the main path (`/cluster create`, then `/ge install orion ns=demo`
+//! on the cluster just created, ending Ready), `/cluster create` with the bot SIGKILLed in the
 //! middle of a phase and restarted (the job resumes and converges, kubeadm init and join ran
 //! once), and hostile input refused before any connection.
 
@@ -34,6 +35,38 @@ fn ips(site: &Site) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[test]
+fn a_new_cluster_then_orion_on_it_ready() {
+    let site = Site::new(&[Flavour::Ubuntu, Flavour::Debian, Flavour::Debian]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_for(&site, dir.path());
+    let data = dir.path().join("data");
+
+    let mut bot = Bot::console(&config, &data);
+    bot.say(&format!("/cluster create {}", ips(&site)));
+    bot.expect("job #1 cluster create lab-1 (3 hosts) succeeded", LIMIT);
+    bot.expect("cluster lab-1 is ready", LIMIT);
+    // The cluster the bot just made is the room's current one: no cluster= needed.
+    bot.say("/ge install orion ns=demo");
+    bot.expect("queued job #2: ge install orion in lab-1/demo", LIMIT);
+    bot.expect("job #2 ge install orion in lab-1/demo succeeded", LIMIT);
+    bot.expect("orion 4.1.0 is running in demo on lab-1 (revision 1", LIMIT);
+    bot.finish(LIMIT);
+
+    // Through the kubeconfig the control plane gave: the API server on its address answered.
+    let api = site.api.as_ref().unwrap();
+    assert!(
+        api.fake
+            .object("apps/v1", "Deployment", Some("demo"), "orion")
+            .is_some()
+    );
+    assert!(
+        api.fake
+            .object("apps/v1", "StatefulSet", Some("demo"), "mongodb")
+            .is_some()
+    );
 }
 
 #[test]

@@ -169,3 +169,30 @@ async fn cancel_stops_at_a_phase_boundary_and_says_where_hosts_are() {
     );
     assert!(site.store.cluster("lab-6").unwrap().is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_server_the_bot_cannot_reach_is_said_before_the_cluster_is_registered() {
+    // Only SSH gets through: nothing answers on the control plane's port 6443.
+    let site = Site::with_api(&[Flavour::Ubuntu], false);
+    let job = site
+        .run(JobKind::Cluster(ClusterJob::Create(site.spec("lab-3"))))
+        .await;
+    let reason = failure(&job);
+    let api = format!("{}:6443", site.sshd[0].ip);
+    assert!(
+        reason.contains(&format!(
+            "cluster lab-3: the cluster is up, but this bot cannot reach its API server at {api}"
+        )),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("Allow 6443/tcp from the bot's machine to the control plane"),
+        "{reason}"
+    );
+    assert!(
+        site.store.cluster("lab-3").unwrap().is_none(),
+        "not registered"
+    );
+    let store: &dyn JobStore = &*site.store;
+    assert!(store.kubeconfig("lab-3").unwrap().is_none(), "not stored");
+}

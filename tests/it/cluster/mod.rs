@@ -22,6 +22,8 @@ use tokio_util::sync::CancellationToken;
 
 use labkube_testkit::support::RecordingChat;
 
+use labkube_testkit::fakekube::FakeOptions;
+use labkube_testkit::lab::apiserver::LabApi;
 use labkube_testkit::lab::calls::{Call, mutating};
 use labkube_testkit::lab::hosts::Flavour;
 use labkube_testkit::lab::{Lab, standins};
@@ -34,14 +36,22 @@ pub struct Site {
     pub key: ClientKey,
     pub store: Arc<MemoryStore>,
     pub sink: Arc<RecordingSink>,
+    /// The control plane's API server (the fake, on its address, port 6443), if it has one.
+    pub api: Option<LabApi>,
     data: tempfile::TempDir,
 }
 
 const NAMES: [&str; 5] = ["cp1", "w1", "w2", "w3", "w4"];
 
 impl Site {
-    /// One host per flavour, the first the control plane.
+    /// One host per flavour, the first the control plane, whose API server answers.
     pub fn new(flavours: &[Flavour]) -> Site {
+        Site::with_api(flavours, true)
+    }
+
+    /// Like [`Site::new`]; without `api` nothing answers on the control plane's port 6443 (a
+    /// security group that lets only SSH through).
+    pub fn with_api(flavours: &[Flavour], api: bool) -> Site {
         let key = ClientKey::ed25519();
         let specs: Vec<(&str, Flavour)> = flavours
             .iter()
@@ -68,12 +78,20 @@ impl Site {
             )]
         };
         let sshd = SshdHost::start_many_at(&ips, &[&key], env_of);
+        let api = api.then(|| {
+            LabApi::start(
+                std::net::IpAddr::V4(ips[0]),
+                &lab.cluster,
+                FakeOptions::default(),
+            )
+        });
         Site {
             lab,
             sshd,
             key,
             store: Arc::new(MemoryStore::new()),
             sink: Arc::new(RecordingSink::new()),
+            api,
             data: tempfile::tempdir().unwrap(),
         }
     }

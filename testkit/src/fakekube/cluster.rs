@@ -97,7 +97,7 @@ fn node(opts: &FakeOptions, name: &str, index: u32, control_plane: bool) -> Valu
                 "lastHeartbeatTime": "2025-01-01T00:00:00Z", "lastTransitionTime": "2025-01-01T00:00:00Z" }],
             "addresses": [{ "type": "InternalIP", "address": format!("192.168.49.{}", index + 2) },
                 { "type": "Hostname", "address": name }],
-            "nodeInfo": { "kubeletVersion": "v1.33.1", "containerRuntimeVersion": "containerd://1.7.27",
+            "nodeInfo": { "kubeletVersion": "v1.35.0", "containerRuntimeVersion": "containerd://2.2.1",
                 "osImage": "Ubuntu 24.04.2 LTS", "kernelVersion": "6.8.0-60-generic",
                 "operatingSystem": "linux", "architecture": "amd64" },
         },

@@ -8,11 +8,12 @@ use serde_json::{Value, json};
 pub(super) fn document(path: &str, addr: &str) -> Option<Value> {
     let doc = match path {
         "/version" => json!({
-            "major": "1", "minor": "33", "emulationMajor": "1", "emulationMinor": "33",
-            "minCompatibilityMajor": "1", "minCompatibilityMinor": "32",
-            "gitVersion": "v1.33.1", "gitCommit": "8adc0f041b8e7ad1d30e29cc59c6ae7a15e19828",
-            "gitTreeState": "clean", "buildDate": "2025-05-15T08:19:08Z",
-            "goVersion": "go1.24.2", "compiler": "gc", "platform": "linux/amd64"
+            // A kubeadm 1.35.0 API server's answer, as `curl -k https://localhost:6443/version` prints it.
+            "major": "1", "minor": "35", "emulationMajor": "1", "emulationMinor": "35",
+            "minCompatibilityMajor": "1", "minCompatibilityMinor": "34",
+            "gitVersion": "v1.35.0", "gitCommit": "66452049f3d692768c39c797b21b793dce80314e",
+            "gitTreeState": "clean", "buildDate": "2025-12-17T12:32:07Z",
+            "goVersion": "go1.25.5", "compiler": "gc", "platform": "linux/amd64"
         }),
         "/api" => json!({
             "kind": "APIVersions", "versions": ["v1"],

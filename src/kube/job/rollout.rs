@@ -322,6 +322,8 @@ impl GeRun {
             .filter(|l| {
                 // Messages are clipped at different lengths: compare their beginnings.
                 let said = l.split_once(": ").map_or(l.as_str(), |(_, m)| m);
+                // The kubelet's "Error: ImagePullBackOff" only repeats a reason already named.
+                let said = said.strip_prefix("Error: ").unwrap_or(said);
                 let start: String = said.chars().take(60).collect();
                 !reason.contains(&start)
             })

@@ -15,7 +15,7 @@ const MESSAGE_MAX_CHARS: usize = 300;
 const LIST_LIMIT: u32 = 500;
 
 /// One line per event, newest first, at most `max`: `pod/orion-7d9-x2 FailedScheduling: 0/3
-/// nodes are available: …`. A repeat of the same reason on the same object counts once.
+/// nodes are available: …`. A repeated message about the same object counts once.
 pub async fn recent_warnings(
     client: &Client,
     namespace: &str,
@@ -56,9 +56,9 @@ pub async fn recent_warnings(
             kind.to_ascii_lowercase(),
             clip(e.message.as_deref().unwrap_or_default())
         );
-        // A claim shows only its newest event; a pod its newest per reason.
+        // A claim shows only its newest event; a pod each of its messages once.
         let key = match kind {
-            "Pod" => (name.to_string(), reason),
+            "Pod" => (name.to_string(), line.clone()),
             _ => (name.to_string(), String::new()),
         };
         match picked.get(&key) {

@@ -22,6 +22,15 @@ async fn a_failed_upgrade_rolls_back_automatically_and_says_so() {
         "{outcome}"
     );
     assert!(outcome.contains("pods ready in"), "{outcome}");
+    // The cluster's own words come last: the kubelet's event says why the pull failed.
+    assert!(
+        outcome.contains("\nthe cluster's newest warnings:\n  pod/orion-"),
+        "{outcome}"
+    );
+    assert!(
+        outcome.contains("Failed: Failed to pull image \"quay.io/fiware/orion:broken\""),
+        "{outcome}"
+    );
     assert_eq!(rig.image("demo", "orion"), "quay.io/fiware/orion:4.1.0");
     let r = rig.release("demo", "orion").unwrap();
     assert!(matches!(

@@ -4,6 +4,7 @@
 //! (CreateContainerConfigError), `slow` (ready after 10x the ready delay); plus the rules added
 //! with `FakeKube::fail_image`.
 
+use super::super::events::{self, Event, Recorder};
 use super::super::meta::{self, at, str_at};
 use super::super::resources::res;
 use super::super::store::State;
@@ -315,6 +316,68 @@ pub(super) fn kubelet(st: &mut State) {
             };
         }
         let (ns, name) = super::ns_name(&pod);
+        kubelet_events(st, &pod, &status);
         set_status_if_changed(st, res::PODS, &ns, &name, status);
+    }
+}
+
+/// The events the kubelet records about a container that cannot run, in its words
+/// (`pkg/kubelet/images/image_manager.go`: "Failed to pull image", "Back-off pulling image",
+/// "Error: <reason>"; `pkg/kubelet/kuberuntime/kuberuntime_manager.go`: "Back-off restarting
+/// failed container <name> in pod <name_ns(uid)>"). The core recorder, component `kubelet`.
+fn kubelet_events(st: &mut State, pod: &Value, status: &Value) {
+    let statuses = at(status, &["containerStatuses"])
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for cs in &statuses {
+        let Some(reason) = str_at(cs, &["state", "waiting", "reason"]) else {
+            continue;
+        };
+        let name = str_at(cs, &["name"]).unwrap_or_default();
+        let image = str_at(cs, &["image"]).unwrap_or_default();
+        let detail = str_at(cs, &["state", "waiting", "message"]).unwrap_or_default();
+        let said: Vec<(&str, &str, String)> = match reason {
+            "ErrImagePull" => vec![
+                (
+                    "Warning",
+                    "Failed",
+                    format!("Failed to pull image \"{image}\": {detail}"),
+                ),
+                ("Warning", "Failed", "Error: ErrImagePull".into()),
+            ],
+            "ImagePullBackOff" => vec![
+                (
+                    "Normal",
+                    "BackOff",
+                    format!("Back-off pulling image \"{image}\""),
+                ),
+                ("Warning", "Failed", "Error: ImagePullBackOff".into()),
+            ],
+            "CrashLoopBackOff" => vec![(
+                "Warning",
+                "BackOff",
+                format!(
+                    "Back-off restarting failed container {name} in pod {}_{}({})",
+                    meta::name(pod),
+                    str_at(pod, &["metadata", "namespace"]).unwrap_or_default(),
+                    meta::uid(pod)
+                ),
+            )],
+            "CreateContainerConfigError" => {
+                vec![("Warning", "Failed", format!("Error: {detail}"))]
+            }
+            _ => Vec::new(),
+        };
+        for (type_, reason, message) in said {
+            let event = Event {
+                type_,
+                reason,
+                message: &message,
+                component: "kubelet",
+                recorder: Recorder::Core,
+            };
+            events::record(st, pod, &event);
+        }
     }
 }

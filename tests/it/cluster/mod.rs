@@ -79,11 +79,13 @@ impl Site {
         };
         let sshd = SshdHost::start_many_at(&ips, &[&key], env_of);
         let api = api.then(|| {
-            LabApi::start(
-                std::net::IpAddr::V4(ips[0]),
-                &lab.cluster,
-                FakeOptions::default(),
-            )
+            // As many workers as the site has (a one-host cluster: the fake's one worker).
+            let workers = u32::try_from(flavours.len().saturating_sub(1)).unwrap_or(1);
+            let opts = FakeOptions {
+                nodes: workers.max(1),
+                ..FakeOptions::default()
+            };
+            LabApi::start(std::net::IpAddr::V4(ips[0]), &lab.cluster, opts)
         });
         Site {
             lab,

@@ -31,10 +31,9 @@ pub struct StuckPod {
 pub fn stuck_pods(workloads: &[WorkloadRef], objects: &[&Cache], pods: &Cache) -> Vec<StuckPod> {
     let mut out = Vec::new();
     for (workload, cache) in workloads.iter().zip(objects) {
-        let Some(Watched::StatefulSet(set)) = cache.get(&workload.name) else {
+        let Some(watched @ Watched::StatefulSet(set)) = cache.get(&workload.name) else {
             continue;
         };
-        let watched = Watched::StatefulSet(set.clone());
         if !watched.observed() || !ordered_rolling(set) {
             continue;
         }

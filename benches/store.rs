@@ -45,6 +45,7 @@ fn new_job(n: u64) -> NewJob {
         version: Some("1.6.0".into()),
         replicas: Some(2),
         expose_nodeport: true,
+        params: Default::default(),
     };
     NewJob {
         plan: labkube::jobs::plan(&JobKind::Ge(GeJob::Install(target.clone(), spec.clone()))),

@@ -5,6 +5,7 @@
 //! that the spec does not provide is a bug in the table, reported as an internal error (and
 //! caught by the tests that parse every spec).
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::ParseError;
@@ -17,6 +18,8 @@ pub(crate) struct Args {
     path: &'static str,
     values: Vec<(&'static str, Value)>,
     flags: Vec<&'static str>,
+    /// A GE's own `name=value` parameters (specs with `ge_params`).
+    ge_params: BTreeMap<String, String>,
 }
 
 /// A typed value a builder can ask [`Args`] for.
@@ -61,6 +64,18 @@ impl Args {
             path,
             ..Self::default()
         }
+    }
+
+    /// Adds a GE parameter; `false` if it was already given.
+    pub(crate) fn push_ge_param(&mut self, name: &str, value: &str) -> bool {
+        self.ge_params
+            .insert(name.to_string(), value.to_string())
+            .is_none()
+    }
+
+    /// The GE parameters given, by name.
+    pub(crate) fn take_ge_params(&mut self) -> BTreeMap<String, String> {
+        std::mem::take(&mut self.ge_params)
     }
 
     /// Adds a value under `key` (repeated positionals add several).

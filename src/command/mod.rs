@@ -50,6 +50,7 @@ use crate::names::escape;
 
 pub use error::ParseError;
 pub use menu::{MenuEntry, menu};
+pub use redact::is_masked_key;
 pub use spec::Access;
 pub use types::*;
 

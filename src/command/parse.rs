@@ -114,6 +114,26 @@ impl Cmd {
         value: &str,
     ) -> Result<(), ParseError> {
         let Some(opt) = self.spec.option(key) else {
+            // A key close to one of the command's own options is a typo of it, not a GE
+            // parameter (`namespace=` means ns=); the catalogue test keeps every GE parameter
+            // clear of them.
+            let misspelt =
+                || !suggest::keys(key, self.spec.options.iter().map(|o| o.key)).is_empty();
+            if self.spec.ge_params
+                && crate::names::is_param_name(key)
+                && !value.is_empty()
+                && !misspelt()
+            {
+                if !args.push_ge_param(key, value) {
+                    return Err(self
+                        .err(
+                            ErrorKind::DuplicateOption,
+                            format!("parameter {key}= is given twice in /{}", self.path),
+                        )
+                        .with_token(token));
+                }
+                return Ok(());
+            }
             return Err(self.unknown_option(token, key));
         };
         if args.has(opt.key) {

@@ -7,6 +7,13 @@ use super::render::MASK;
 /// so `db_password=` is masked too).
 const SECRET_KEYS: &[&str] = &["confirm=", "token=", "password=", "passphrase=", "secret="];
 
+/// Whether the value of `key=` is masked in logged and audited text (so a GE parameter
+/// holding a credential must have such a name).
+pub fn is_masked_key(key: &str) -> bool {
+    let typed = format!("{}=", key.to_ascii_lowercase());
+    SECRET_KEYS.iter().any(|k| typed.contains(k))
+}
+
 /// The most characters a redacted text keeps.
 pub(crate) const REDACTED_LIMIT: usize = 300;
 

@@ -97,6 +97,18 @@ impl Command {
                 line.push_str(flag.word);
             }
         }
+        if let Command::GeInstall { params, .. } = self {
+            for (key, value) in params {
+                // The grammar cannot tell a GE's secret parameter from another; their names
+                // can (the catalogue requires it), as the raw-text redaction does.
+                let value = if super::is_masked_key(key) {
+                    MASK
+                } else {
+                    value.as_str()
+                };
+                line.push_str(&format!(" {key}={value}"));
+            }
+        }
         line
     }
 
@@ -134,6 +146,7 @@ impl Command {
                 version,
                 replicas,
                 expose_nodeport,
+                params: _,
             } => {
                 f.push(("ge", ge.to_string()));
                 scope(&mut f, s);

@@ -81,6 +81,9 @@ pub(crate) struct Spec {
     pub(crate) access: Access,
     /// [`Command::is_mutating`].
     pub(crate) mutating: bool,
+    /// Whether other `name=value` pairs are the GE's own parameters (checked against the
+    /// catalogue by the dispatcher, which knows the GE's parameter types).
+    pub(crate) ge_params: bool,
     /// Builds the typed command.
     pub(crate) build: Builder,
 }
@@ -191,6 +194,7 @@ impl Spec {
         let parts = self.positionals.iter().map(Pos::usage);
         let parts = parts.chain(self.options.iter().map(Opt::usage));
         let parts = parts.chain(self.flags.iter().map(|f| format!("[{}]", f.word)));
+        let parts = parts.chain(self.ge_params.then(|| "[PARAM=VALUE...]".to_string()));
         for part in parts {
             line.push(' ');
             line.push_str(&part);

@@ -200,3 +200,40 @@ fn help_called_directly_escapes_what_it_echoes() {
     assert!(!e.to_string().contains('\0') && !e.to_string().contains('\u{202e}'));
     assert!(e.to_string().contains("\\u{0}"));
 }
+
+#[test]
+fn ge_parameters_are_kept_by_name_and_secret_ones_masked_when_shown() {
+    let line = "/ge install wilma app_id=0a1b-2c username=pep_proxy_9f password=s3cr/t+= troe=true";
+    let Ok(Some(cmd @ Command::GeInstall { .. })) = parse(line, BOT) else {
+        panic!("{line} should parse");
+    };
+    let Command::GeInstall { params, .. } = &cmd else {
+        unreachable!("matched above");
+    };
+    let got: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("app_id", "0a1b-2c"),
+            ("password", "s3cr/t+="),
+            ("troe", "true"),
+            ("username", "pep_proxy_9f")
+        ]
+    );
+    assert_eq!(
+        cmd.redacted(),
+        "/ge install wilma app_id=0a1b-2c password=*** troe=true username=pep_proxy_9f"
+    );
+    let e = err("/ge install wilma password=a password=b");
+    assert_eq!(e.kind(), ErrorKind::DuplicateOption);
+    assert!(
+        e.to_string().contains("parameter password= is given twice"),
+        "{e:?}"
+    );
+    // Only /ge install takes them.
+    let e = err("/ge upgrade orion version=4.1.1 troe=true");
+    assert_eq!(e.kind(), ErrorKind::UnknownOption);
+}

@@ -80,6 +80,9 @@ pub enum Command {
         replicas: Option<u32>,
         /// `expose=nodeport`.
         expose_nodeport: bool,
+        /// The GE's own parameters (`troe=true`), by name; checked against the catalogue by
+        /// the dispatcher. Values of secret ones are masked wherever the command is shown.
+        params: std::collections::BTreeMap<String, String>,
     },
     /// `/ge upgrade <ge> version=TAG [ns=] [cluster=]`.
     GeUpgrade {

@@ -6,7 +6,10 @@ use crate::auth::RoomRef;
 use crate::chat::Incoming;
 use crate::command::{Command, GeScope, Name};
 use crate::kube::release::Release;
-use crate::kube::{KubeError, precheck, query, storage};
+use crate::kube::{KubeError, credentials, precheck, query, storage};
+
+/// An install's `secret` parameters: Secret key → value.
+pub(super) type Credentials = credentials::Values;
 
 /// How long the dispatcher waits for a cluster's storage classes before queueing anyway.
 const STORAGE_CHECK_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -145,8 +148,13 @@ impl Dispatcher {
     }
 
     /// The job for a mutating GE command, after every check that needs no cluster access
-    /// (the same checks the job repeats when it runs: `kube::precheck`).
-    pub(super) fn ge_job(&self, room: &RoomRef, command: &Command) -> Result<JobKind, String> {
+    /// (the same checks the job repeats when it runs: `kube::precheck`), with the install's
+    /// `secret` parameters by Secret key, kept out of the job (see [`Self::store_credentials`]).
+    pub(super) fn ge_job(
+        &self,
+        room: &RoomRef,
+        command: &Command,
+    ) -> Result<(JobKind, Credentials), String> {
         let layer = &self.kube;
         let (ge, scope, installing) = match command {
             Command::GeInstall { ge, scope, .. } => (ge, scope, true),
@@ -159,20 +167,28 @@ impl Dispatcher {
         let target = self
             .place(room, Some(ge.as_str()), scope, installing)?
             .target(ge.as_str());
+        let mut secrets = Credentials::new();
         let job = match command {
             Command::GeInstall {
                 version,
                 replicas,
                 expose_nodeport,
+                params,
                 ..
-            } => GeJob::Install(
-                target,
-                GeInstallSpec {
-                    version: version.as_ref().map(ToString::to_string),
-                    replicas: *replicas,
-                    expose_nodeport: *expose_nodeport,
-                },
-            ),
+            } => {
+                let (plain, secret) =
+                    credentials::split(layer, &target, params).map_err(|e| self.refusal_text(e))?;
+                secrets = secret;
+                GeJob::Install(
+                    target,
+                    GeInstallSpec {
+                        version: version.as_ref().map(ToString::to_string),
+                        replicas: *replicas,
+                        expose_nodeport: *expose_nodeport,
+                        params: plain,
+                    },
+                )
+            }
             Command::GeUpgrade { version, .. } => GeJob::Upgrade(target, version.to_string()),
             Command::GeScale { replicas, .. } => GeJob::Scale(target, *replicas),
             Command::Rollback { to, .. } => GeJob::Rollback(target, *to),
@@ -180,7 +196,44 @@ impl Dispatcher {
             other => return Err(format!("/{} is not a GE job", other.path())),
         };
         precheck::precheck(layer, &job).map_err(|e| self.refusal_text(e))?;
-        Ok(JobKind::Ge(job))
+        Ok((JobKind::Ge(job), secrets))
+    }
+
+    /// Writes an install's `secret` parameters into the GE's Secret on its cluster, the last
+    /// step before queueing (every other check has passed), so the values never reach the job
+    /// record, a log or a reply. A cluster that cannot take them refuses the install.
+    pub(super) async fn store_credentials(
+        &self,
+        kind: JobKind,
+        secrets: Credentials,
+    ) -> Result<JobKind, String> {
+        let JobKind::Ge(GeJob::Install(target, _)) = &kind else {
+            return Ok(kind);
+        };
+        if secrets.is_empty() {
+            return Ok(kind);
+        }
+        let limit = self.kube.request_timeout() * 3;
+        let stored = tokio::time::timeout(limit, credentials::store(&self.kube, target, &secrets));
+        match stored.await {
+            Ok(Ok(())) => Ok(kind),
+            Ok(Err(
+                e @ (KubeError::Api { .. }
+                | KubeError::Timeout { .. }
+                | KubeError::Kubeconfig { .. }
+                | KubeError::UnknownCluster(_)),
+            )) => Err(format!(
+                "could not store the credentials of {} on its cluster: {e}; nothing was queued",
+                target.ge
+            )),
+            Ok(Err(e)) => Err(self.refusal_text(e)),
+            Err(_) => Err(format!(
+                "the API server of {} did not take the credentials of {} within {} s; nothing was queued",
+                target.cluster,
+                target.ge,
+                limit.as_secs()
+            )),
+        }
     }
 
     /// Refuses an install that would keep data on a cluster without a default StorageClass.
@@ -188,10 +241,10 @@ impl Dispatcher {
     /// room's command: when the cluster does not answer in time the job is queued and asks
     /// again when it runs (`kube::job`), failing with the same words.
     pub(super) async fn storage_check(&self, kind: JobKind) -> Result<JobKind, String> {
-        let JobKind::Ge(GeJob::Install(target, _)) = &kind else {
+        let JobKind::Ge(GeJob::Install(target, spec)) = &kind else {
             return Ok(kind);
         };
-        let check = storage::check_install(&self.kube, target);
+        let check = storage::check_install(&self.kube, target, &spec.params);
         match tokio::time::timeout(STORAGE_CHECK_LIMIT, check).await {
             Ok(Err(e @ (KubeError::Refused(_) | KubeError::Catalogue(_)))) => {
                 Err(self.refusal_text(e))

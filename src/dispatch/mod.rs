@@ -150,7 +150,10 @@ impl Dispatcher {
             | Command::GeUninstall { .. }
             | Command::Rollback { .. } => {
                 let kind = match self.ge_job(room, &command) {
-                    Ok(kind) => self.storage_check(kind).await,
+                    Ok((kind, secrets)) => match self.storage_check(kind).await {
+                        Ok(kind) => self.store_credentials(kind, secrets).await,
+                        Err(e) => Err(e),
+                    },
                     Err(e) => Err(e),
                 };
                 return self.queue(msg, &command, kind).await;

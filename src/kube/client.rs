@@ -24,6 +24,29 @@ const FROZEN_STATEFULSET: &str = "Forbidden: updates to statefulset spec for fie
 /// Label naming the release an object belongs to.
 pub const INSTANCE: &str = "app.kubernetes.io/instance";
 
+/// An Opaque Secret of release `ge` in `ns`, labelled as labkube's.
+pub fn release_secret(
+    ns: &str,
+    name: &str,
+    ge: &str,
+    data: BTreeMap<String, ByteString>,
+) -> Secret {
+    Secret {
+        metadata: kube::api::ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some(ns.into()),
+            labels: Some(BTreeMap::from([
+                (MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string()),
+                (INSTANCE.to_string(), ge.into()),
+            ])),
+            ..Default::default()
+        },
+        data: Some(data),
+        type_: Some("Opaque".into()),
+        ..Default::default()
+    }
+}
+
 /// A cluster's API with the cluster's name (for messages) and the per-request timeout.
 #[derive(Clone)]
 pub struct Cluster {
@@ -101,20 +124,7 @@ impl Cluster {
             for key in &def.keys {
                 data.insert(key.clone(), ByteString(generate_password()?.into_bytes()));
             }
-            let secret = Secret {
-                metadata: kube::api::ObjectMeta {
-                    name: Some(def.name.clone()),
-                    namespace: Some(ns.into()),
-                    labels: Some(BTreeMap::from([
-                        (MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string()),
-                        (INSTANCE.to_string(), ge.name.clone()),
-                    ])),
-                    ..Default::default()
-                },
-                data: Some(data),
-                type_: Some("Opaque".into()),
-                ..Default::default()
-            };
+            let secret = release_secret(ns, &def.name, &ge.name, data);
             let pp = PostParams {
                 field_manager: Some(FIELD_MANAGER.into()),
                 ..Default::default()

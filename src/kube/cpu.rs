@@ -2,6 +2,8 @@
 //! hypervisor CPU models (kvm64, x86-64-v2-AES) do not expose; the AVX of each node comes from
 //! the facts `/cluster create` recorded.
 
+use std::collections::BTreeMap;
+
 use crate::kube::error::KubeError;
 use crate::kube::layer::KubeLayer;
 use crate::kube::precheck;
@@ -10,8 +12,12 @@ use crate::store::GeTarget;
 /// Refuses an install that would run software needing AVX (MongoDB 5.0 and later die with
 /// "Illegal instruction" without it, docker-library/mongo#485) on a cluster labkube created
 /// whose workload nodes' CPUs lack it. Clusters declared in the config are not known.
-pub fn check_install(layer: &KubeLayer, t: &GeTarget) -> Result<(), KubeError> {
-    let Some(needing) = precheck::to_install(layer, t)?
+pub fn check_install(
+    layer: &KubeLayer,
+    t: &GeTarget,
+    params: &BTreeMap<String, String>,
+) -> Result<(), KubeError> {
+    let Some(needing) = precheck::to_install(layer, t, params)?
         .into_iter()
         .find(|g| g.needs_avx)
     else {

@@ -12,12 +12,15 @@
 //! - `job`: the GE job and its steps (`apply` for dependencies and the new revision,
 //!   `rollout`, `uninstall`).
 //! - [`query`]: read-only answers (`/ge catalog|list|history|status`).
+//! - [`credentials`]: the `secret` install parameters, written into the GE's Secret before
+//!   queueing.
 //! - [`storage`]: whether a cluster can hold a GE's data (its default StorageClass); `cpu`:
 //!   whether its CPUs can run it (AVX).
 
 pub mod catalogue;
 mod client;
 mod cpu;
+pub mod credentials;
 mod error;
 mod job;
 pub mod layer;

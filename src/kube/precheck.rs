@@ -3,6 +3,8 @@
 //! again when it runs, because the ledger may have moved in between. Refusals are
 //! [`KubeError::Refused`] (and [`KubeError::Catalogue`]); anything else is an internal error.
 
+use std::collections::BTreeMap;
+
 use super::{query, rollback};
 use crate::kube::catalogue::def::GeDef;
 use crate::kube::error::KubeError;
@@ -90,11 +92,15 @@ pub fn not_installed(t: &GeTarget) -> KubeError {
     ))
 }
 
-/// The GEs an install of `t.ge` would create: the GE and its dependencies not yet installed in
-/// the namespace, in install order.
-pub fn to_install<'a>(layer: &'a KubeLayer, t: &GeTarget) -> Result<Vec<&'a GeDef>, KubeError> {
+/// The GEs an install of `t.ge` with `params` would create: the GE and its dependencies not
+/// yet installed in the namespace, in install order.
+pub fn to_install<'a>(
+    layer: &'a KubeLayer,
+    t: &GeTarget,
+    params: &BTreeMap<String, String>,
+) -> Result<Vec<&'a GeDef>, KubeError> {
     let mut out = Vec::new();
-    for ge in layer.catalogue.install_order(&t.ge) {
+    for ge in layer.catalogue.install_order_with(&t.ge, params) {
         let installed = ge.name != t.ge
             && Release::load(layer.store(), &t.cluster, &t.namespace, &ge.name)?
                 .is_some_and(|r| r.deployed().is_some());
@@ -119,8 +125,8 @@ pub fn precheck(layer: &KubeLayer, job: &GeJob) -> Result<(), KubeError> {
         GeJob::Uninstall(..) => query::dependents(layer, &t.cluster, &t.namespace, &t.ge)?,
         _ => Vec::new(),
     };
-    if let GeJob::Install(..) = job {
-        super::cpu::check_install(layer, t)?;
+    if let GeJob::Install(_, spec) = job {
+        super::cpu::check_install(layer, t, &spec.params)?;
     }
     check(job, def, release.as_ref(), &dependents)
 }
@@ -157,6 +163,7 @@ mod tests {
                 version: version.into(),
                 replicas,
                 expose_nodeport: false,
+                ge: Default::default(),
             },
             manifests: Vec::new(),
             status: Status::Pending,
@@ -184,6 +191,7 @@ mod tests {
                 version: None,
                 replicas: None,
                 expose_nodeport: false,
+                params: Default::default(),
             },
         );
         assert!(check(&install, &def, None, &[]).is_ok());

@@ -27,6 +27,17 @@ pub fn catalog(layer: &KubeLayer) -> String {
         if let Some(l) = &ge.limitation {
             out.push_str(&format!(" Not here: {l}"));
         }
+        let params: Vec<String> = ge
+            .params
+            .iter()
+            .map(|p| match &p.default {
+                Some(d) => format!("{}={d}", p.name),
+                None => format!("{}=… (required)", p.name),
+            })
+            .collect();
+        if !params.is_empty() {
+            out.push_str(&format!(" Parameters: {}.", params.join(", ")));
+        }
     }
     out
 }
@@ -55,10 +66,12 @@ pub fn dependents(
         .into_iter()
         .filter(|r| r.namespace == ns && r.ge != ge)
         .filter(|r| {
+            // A dependency a parameter brought counts while the live revision has it on.
+            let params = r.live().map(|l| l.params.ge.clone()).unwrap_or_default();
             layer
                 .catalogue
                 .get(&r.ge)
-                .is_some_and(|d| d.dependencies.iter().any(|x| x == ge))
+                .is_some_and(|d| d.dependencies_for(&params).iter().any(|x| x == ge))
         })
         .map(|r| r.ge)
         .collect())

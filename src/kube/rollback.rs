@@ -71,6 +71,7 @@ mod tests {
                 version: version.into(),
                 replicas: 1,
                 expose_nodeport: false,
+                ge: Default::default(),
             },
             image: format!("quay.io/fiware/orion:{version}"),
             manifests: vec![serde_json::json!({ "v": version })],

@@ -3,6 +3,8 @@
 //! docs, Persistent Volumes, "Class"). kubeadm installs none, so on a cluster without one the
 //! claim stays Pending and the pod is never scheduled; this says so before anything is applied.
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, ListParams};
 
@@ -37,9 +39,13 @@ pub async fn default_class(cluster: &Cluster) -> Result<Option<String>, KubeErro
     }))
 }
 
-/// The GEs an install of `t.ge` would create that keep data.
-pub fn with_data(layer: &KubeLayer, t: &GeTarget) -> Result<Vec<String>, KubeError> {
-    Ok(precheck::to_install(layer, t)?
+/// The GEs an install of `t.ge` with `params` would create that keep data.
+pub fn with_data(
+    layer: &KubeLayer,
+    t: &GeTarget,
+    params: &BTreeMap<String, String>,
+) -> Result<Vec<String>, KubeError> {
+    Ok(precheck::to_install(layer, t, params)?
         .into_iter()
         .filter(|g| g.has_data())
         .map(|g| g.name.clone())
@@ -47,8 +53,12 @@ pub fn with_data(layer: &KubeLayer, t: &GeTarget) -> Result<Vec<String>, KubeErr
 }
 
 /// Refuses an install that would create data on a cluster without a default StorageClass.
-pub async fn check_install(layer: &KubeLayer, t: &GeTarget) -> Result<(), KubeError> {
-    let needing = with_data(layer, t)?;
+pub async fn check_install(
+    layer: &KubeLayer,
+    t: &GeTarget,
+    params: &BTreeMap<String, String>,
+) -> Result<(), KubeError> {
+    let needing = with_data(layer, t, params)?;
     if needing.is_empty() {
         return Ok(());
     }

@@ -38,3 +38,12 @@ fn subdomain(s: &str) -> Check<()> {
     }
     Ok(())
 }
+
+/// Whether `s` is a GE parameter name: `[a-z][a-z0-9_]*`, at most 63 characters (what
+/// `ge.toml` declares and what `/ge install … name=value` may set).
+pub fn is_param_name(s: &str) -> bool {
+    s.len() <= 63
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}

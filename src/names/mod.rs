@@ -26,7 +26,7 @@ mod tests;
 pub use cidr::Cidr;
 pub use image::{ImageRepo, Version};
 pub use k8s::{DEFAULT_MINOR, K8sMinor, Minor, SUPPORTED as SUPPORTED_MINORS};
-pub use label::{Name, Subdomain};
+pub use label::{Name, Subdomain, is_param_name};
 pub use user::UserName;
 
 /// Which syntax rule a text was checked against.

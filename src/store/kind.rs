@@ -114,6 +114,10 @@ pub struct GeInstallSpec {
     pub replicas: Option<u32>,
     /// Expose the GE's Services as NodePorts.
     pub expose_nodeport: bool,
+    /// The GE's own parameters by name, checked against the catalogue before queueing.
+    /// `secret` parameters are never here: the dispatcher writes them to the cluster.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub params: std::collections::BTreeMap<String, String>,
 }
 
 impl JobKind {

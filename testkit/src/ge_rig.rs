@@ -122,6 +122,11 @@ impl Rig {
         self.dispatcher.handle(&msg).await;
     }
 
+    /// The folder holding the bot's store (sled) and other data.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// The operator `ada` types `text`.
     pub async fn say(&self, text: &str) {
         self.say_as("ada", text).await;

@@ -100,6 +100,7 @@ pub(super) static SPECS: &[Spec] = &[
         ],
         access: Access::Operator,
         mutating: true,
+        ge_params: false,
         build: cluster_create,
     },
     Spec {
@@ -115,6 +116,7 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &["/cluster plan 10.0.0.11 10.0.0.12 name=lab-1"],
         access: Access::Operator,
         mutating: true,
+        ge_params: false,
         build: cluster_plan,
     },
     Spec {
@@ -130,6 +132,7 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &["/cluster list"],
         access: Access::Viewer,
         mutating: false,
+        ge_params: false,
         build: cluster_list,
     },
     Spec {
@@ -148,6 +151,7 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &["/cluster status", "/cluster status lab-1"],
         access: Access::Viewer,
         mutating: false,
+        ge_params: false,
         build: cluster_status,
     },
     Spec {
@@ -163,6 +167,7 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &["/cluster use lab-1"],
         access: Access::Operator,
         mutating: true,
+        ge_params: false,
         build: cluster_use,
     },
     Spec {
@@ -190,6 +195,7 @@ pub(super) static SPECS: &[Spec] = &[
         ],
         access: Access::Operator,
         mutating: true,
+        ge_params: false,
         build: cluster_delete,
     },
     Spec {
@@ -214,6 +220,7 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &["/host forget 10.0.0.12"],
         access: Access::Admin,
         mutating: true,
+        ge_params: false,
         build: host_forget,
     },
 ];

@@ -96,6 +96,7 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &["/ge catalog"],
         access: Access::Viewer,
         mutating: false,
+        ge_params: false,
         build: ge_catalog,
     },
     Spec {
@@ -104,7 +105,11 @@ pub(super) static SPECS: &[Spec] = &[
         group: Group::Enablers,
         summary: "install a Generic Enabler",
         details: "Installs a Generic Enabler from the catalogue into a namespace of a cluster. \
-            Runs as a job. With expose=nodeport its service is reachable on every node's address.",
+            Runs as a job. With expose=nodeport its service is reachable on every node's address. \
+            Other NAME=VALUE pairs set the Generic Enabler's own parameters, which /ge catalog \
+            lists (log_level=INFO); some are required, such as the credentials Keyrock issued \
+            for Wilma. A password is written only into the cluster's Secret, never into \
+            labkube's records, logs or replies.",
         positionals: &[GE],
         options: &[
             NS,
@@ -125,9 +130,11 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &[
             "/ge install orion",
             "/ge install orion ns=demo version=4.1.0 replicas=2",
+            "/ge install orion log_level=INFO",
         ],
         access: Access::Operator,
         mutating: true,
+        ge_params: true,
         build: ge_install,
     },
     Spec {
@@ -151,6 +158,7 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &["/ge upgrade orion version=4.1.1"],
         access: Access::Operator,
         mutating: true,
+        ge_params: false,
         build: ge_upgrade,
     },
     Spec {
@@ -174,6 +182,7 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &["/ge scale orion replicas=3"],
         access: Access::Operator,
         mutating: true,
+        ge_params: false,
         build: ge_scale,
     },
     Spec {
@@ -189,6 +198,7 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &["/ge status orion", "/ge status orion ns=demo cluster=lab-1"],
         access: Access::Viewer,
         mutating: false,
+        ge_params: false,
         build: ge_status,
     },
     Spec {
@@ -204,6 +214,7 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &["/ge list", "/ge list ns=demo"],
         access: Access::Viewer,
         mutating: false,
+        ge_params: false,
         build: ge_list,
     },
     Spec {
@@ -219,6 +230,7 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &["/ge history orion"],
         access: Access::Viewer,
         mutating: false,
+        ge_params: false,
         build: ge_history,
     },
     Spec {
@@ -237,6 +249,7 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &["/ge uninstall orion", "/ge uninstall orion ns=demo purge"],
         access: Access::Operator,
         mutating: true,
+        ge_params: false,
         build: ge_uninstall,
     },
     Spec {
@@ -251,6 +264,7 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &["/rollback orion", "/ge rollback orion to=3"],
         access: Access::Operator,
         mutating: true,
+        ge_params: false,
         build: rollback,
     },
 ];
@@ -266,6 +280,7 @@ fn ge_install(a: &mut Args) -> Built {
         version: a.opt("version")?,
         replicas: a.opt("replicas")?,
         expose_nodeport: a.opt::<String>("expose")?.is_some(),
+        params: a.take_ge_params(),
     })
 }
 

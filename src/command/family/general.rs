@@ -22,6 +22,7 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &["/whoami"],
         access: Access::Anyone,
         mutating: false,
+        ge_params: false,
         build: whoami,
     },
     Spec {
@@ -45,6 +46,7 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &["/audit", "/audit 50"],
         access: Access::Admin,
         mutating: false,
+        ge_params: false,
         build: audit,
     },
     Spec {
@@ -82,6 +84,7 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &["/selftest", "/selftest steps=10 ms=200"],
         access: Access::Admin,
         mutating: true,
+        ge_params: false,
         build: selftest,
     },
     Spec {
@@ -106,6 +109,7 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &["/help", "/help ge install"],
         access: Access::Anyone,
         mutating: false,
+        ge_params: false,
         build: help,
     },
 ];

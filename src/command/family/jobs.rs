@@ -36,6 +36,7 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &["/jobs", "/jobs all"],
         access: Access::Viewer,
         mutating: false,
+        ge_params: false,
         build: jobs,
     },
     Spec {
@@ -50,6 +51,7 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &["/job 42", "/job #42"],
         access: Access::Viewer,
         mutating: false,
+        ge_params: false,
         build: job,
     },
     Spec {
@@ -64,6 +66,7 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &["/cancel 42"],
         access: Access::Operator,
         mutating: true,
+        ge_params: false,
         build: cancel,
     },
 ];

@@ -245,6 +245,7 @@ fn interpolated_strings_cannot_break_the_yaml() {
             version: &ge.default_version,
             replicas: 1,
             expose_nodeport: false,
+            params: &Default::default(),
         },
     )
     .unwrap();
@@ -256,4 +257,116 @@ fn interpolated_strings_cannot_break_the_yaml() {
         .find(|e| e["name"] == "ORION_DISABLE_FILE_LOG")
         .unwrap();
     assert_eq!(v["value"], "TRUE\"\n  injected: [1]\n# ");
+}
+
+#[test]
+fn from_dir_refuses_secret_parameters_that_would_leak_or_cannot_be_given() {
+    let secret = "name = \"password\"\ndescription = \"the PEP proxy's password Keyrock showed when it was registered\"\ntype = \"secret\"";
+    // A default would be a shared, public credential.
+    let dir = copy();
+    edit(
+        dir.path(),
+        "wilma/ge.toml",
+        secret,
+        &format!("{secret}\ndefault = \"changeme\""),
+    );
+    let e = refused(dir.path());
+    assert!(
+        e.contains("GE wilma") && e.contains("a secret parameter has no default"),
+        "{e}"
+    );
+    // A name the log redaction does not mask.
+    let dir = copy();
+    edit(
+        dir.path(),
+        "wilma/ge.toml",
+        "name = \"password\"",
+        "name = \"pep_key\"",
+    );
+    let e = refused(dir.path());
+    assert!(e.contains("must be named so that logs mask it"), "{e}");
+    // A template reading it as a value instead of from the Secret.
+    let dir = copy();
+    edit(
+        dir.path(),
+        "wilma/manifests/deployment.yaml.j2",
+        "value: {{ params.username }}",
+        "value: {{ params.password }}",
+    );
+    let e = refused(dir.path());
+    assert!(e.contains("GE wilma") && e.contains("undefined"), "{e}");
+    // Only text and secret parameters may be required.
+    let dir = copy();
+    edit(dir.path(), "orion/ge.toml", "default = \"WARN\"", "");
+    let e = refused(dir.path());
+    assert!(
+        e.contains("only text and secret parameters may omit default"),
+        "{e}"
+    );
+    // A GE that needs the user's values cannot be pulled in as a dependency.
+    let dir = copy();
+    edit(
+        dir.path(),
+        "sth-comet/ge.toml",
+        "dependencies = [",
+        "dependencies = [\"wilma\", ",
+    );
+    let e = refused(dir.path());
+    assert!(
+        e.contains("GE sth-comet") && e.contains("depends on wilma, which needs parameters"),
+        "{e}"
+    );
+}
+
+#[test]
+fn required_and_secret_parameters_are_checked_without_echoing_secrets() {
+    let cat = super::Catalogue::builtin().unwrap();
+    let wilma = cat.get("wilma").unwrap();
+    let given = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let e = wilma
+        .check_required(&given(&[("app_id", "a1")]))
+        .unwrap_err();
+    assert!(
+        e.starts_with("wilma needs app_id=… username=… password=… (missing: username, password)"),
+        "{e}"
+    );
+    let all = given(&[
+        ("app_id", "a1"),
+        ("username", "pep_proxy_1"),
+        ("password", "s3cr/t+="),
+    ]);
+    assert!(wilma.check_required(&all).is_ok());
+    let values = wilma.param_values(&all).unwrap();
+    assert_eq!(values.len(), 3, "app, app_id, username: {values:?}");
+    assert!(
+        !values.contains_key("password"),
+        "a secret is never rendered"
+    );
+    let bad = given(&[
+        ("app_id", "a1"),
+        ("username", "u"),
+        ("password", "pa ss\"word"),
+    ]);
+    let e = wilma.param_values(&bad).unwrap_err();
+    assert!(
+        e.contains("password must be 1 to 256") && !e.contains("pa ss"),
+        "{e}"
+    );
+    let e = wilma
+        .param_values(&given(&[("app_id", "a1#b")]))
+        .unwrap_err();
+    assert!(e.contains("(got `a1#b`)"), "a plain value is shown: {e}");
+    assert_eq!(wilma.param_secret(), "wilma-credentials");
+    assert_eq!(
+        wilma
+            .secret_params()
+            .map(|p| p.secret_key())
+            .collect::<Vec<_>>(),
+        ["password"]
+    );
 }

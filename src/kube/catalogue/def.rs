@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::kube::catalogue::param::{ParamDef, ParamFile, ParamValue};
 use crate::kube::status::workload::WorkloadRef;
-use crate::names::Version;
 
 /// A GE of the catalogue, loaded from `deploy/ges/<name>/` and validated.
 #[derive(Clone, Debug)]
@@ -64,8 +64,70 @@ impl GeDef {
         self.params.iter().find(|p| p.name == name)
     }
 
-    /// All parameters with their defaults, overridden by `overrides` (each checked against its
-    /// type and bounds). Unknown parameter names are refused.
+    /// The GEs installed before this one when it is installed with `given` parameters (the
+    /// others at their defaults): its own dependencies, then those a `bool` parameter that is
+    /// true brings. A value that does not parse counts as the default (it is refused anyway).
+    pub fn dependencies_for(&self, given: &BTreeMap<String, String>) -> Vec<String> {
+        let mut out = self.dependencies.clone();
+        for p in self.params.iter().filter(|p| !p.dependencies.is_empty()) {
+            let on = match given.get(&p.name).map(|raw| p.parse(raw)) {
+                Some(Ok(v)) => v == ParamValue::Bool(true),
+                _ => p.default == Some(ParamValue::Bool(true)),
+            };
+            if on {
+                out.extend(
+                    p.dependencies
+                        .iter()
+                        .filter(|d| !out.contains(d))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
+            }
+        }
+        out
+    }
+
+    /// Every GE this one may need: its dependencies and those of all its parameters.
+    pub fn all_dependencies(&self) -> Vec<String> {
+        let mut out = self.dependencies.clone();
+        for d in self.params.iter().flat_map(|p| &p.dependencies) {
+            if !out.contains(d) {
+                out.push(d.clone());
+            }
+        }
+        out
+    }
+
+    /// The Secret a GE's `secret` parameters are written to: `<ge>-credentials`, the name its
+    /// templates and its dependents already use for its credentials.
+    pub fn param_secret(&self) -> String {
+        format!("{}-credentials", self.name)
+    }
+
+    /// The `secret` parameters.
+    pub fn secret_params(&self) -> impl Iterator<Item = &ParamDef> {
+        self.params.iter().filter(|p| p.is_secret())
+    }
+
+    /// A sample value for each required plain parameter: what validation renders with.
+    pub fn sample_params(&self) -> BTreeMap<String, String> {
+        self.params
+            .iter()
+            .filter(|p| p.default.is_none() && !p.is_secret())
+            .map(|p| (p.name.clone(), "sample".to_string()))
+            .collect()
+    }
+
+    /// Whether an install needs parameters the user must give (a GE with such parameters
+    /// cannot be installed as another GE's dependency).
+    pub fn has_required_params(&self) -> bool {
+        self.params.iter().any(|p| p.default.is_none())
+    }
+
+    /// The template values of every parameter but the secrets: defaults, overridden by
+    /// `overrides` (each checked against its type and bounds). Unknown names and missing
+    /// required parameters are refused; `secret` parameters are checked (when given) but never
+    /// returned: templates read them from the GE's Secret.
     pub fn param_values(
         &self,
         overrides: &BTreeMap<String, String>,
@@ -86,13 +148,51 @@ impl GeDef {
         }
         let mut out = BTreeMap::new();
         for p in &self.params {
-            let value = match overrides.get(&p.name) {
-                Some(raw) => p.parse(raw)?,
-                None => p.default.clone(),
+            let value = match (overrides.get(&p.name), &p.default) {
+                (Some(raw), _) => p.parse(raw)?,
+                (None, Some(default)) => default.clone(),
+                (None, None) if p.is_secret() => continue,
+                (None, None) => return Err(self.missing_params(overrides)),
             };
-            out.insert(p.name.clone(), value);
+            if !p.is_secret() {
+                out.insert(p.name.clone(), value);
+            }
         }
         Ok(out)
+    }
+
+    /// Checks that `given` sets every required parameter, secrets included; the refusal names
+    /// what is missing and shows the whole form.
+    pub fn check_required(&self, given: &BTreeMap<String, String>) -> Result<(), String> {
+        if self
+            .params
+            .iter()
+            .any(|p| p.default.is_none() && !given.contains_key(&p.name))
+        {
+            return Err(self.missing_params(given));
+        }
+        Ok(())
+    }
+
+    fn missing_params(&self, given: &BTreeMap<String, String>) -> String {
+        let required: Vec<&ParamDef> = self.params.iter().filter(|p| p.default.is_none()).collect();
+        let form: Vec<String> = required.iter().map(|p| format!("{}=…", p.name)).collect();
+        let missing: Vec<&str> = required
+            .iter()
+            .filter(|p| !given.contains_key(&p.name))
+            .map(|p| p.name.as_str())
+            .collect();
+        let why: Vec<String> = required
+            .iter()
+            .map(|p| format!("{}: {}", p.name, p.description))
+            .collect();
+        format!(
+            "{} needs {} (missing: {}). {}",
+            self.name,
+            form.join(" "),
+            missing.join(", "),
+            why.join("; ")
+        )
     }
 }
 
@@ -184,128 +284,6 @@ pub struct TemplateSource {
     pub source: String,
 }
 
-/// The type and bounds of a template parameter.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ParamKind {
-    /// Integer within `min..=max`.
-    Int {
-        /// Smallest accepted value.
-        min: i64,
-        /// Largest accepted value.
-        max: i64,
-    },
-    /// One of `values` (exact spelling).
-    Enum {
-        /// The accepted values.
-        values: Vec<String>,
-    },
-    /// A Kubernetes binary memory/storage quantity (`512Mi`, `8Gi`) within `min..=max`.
-    Quantity {
-        /// Smallest accepted quantity.
-        min: String,
-        /// Largest accepted quantity.
-        max: String,
-    },
-    /// An image tag (e.g. the perseo-core tag).
-    ImageTag,
-    /// `true` or `false`.
-    Bool,
-}
-
-/// A template parameter: `params.<name>` in the templates.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ParamDef {
-    /// Name (`[a-z][a-z0-9_]*`).
-    pub name: String,
-    /// What it changes.
-    pub description: String,
-    /// Type and bounds.
-    pub kind: ParamKind,
-    /// Value used when the user gives none (checked against `kind` at load).
-    pub default: ParamValue,
-}
-
-/// A parameter value as the templates see it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
-pub enum ParamValue {
-    /// `int`.
-    Int(i64),
-    /// `bool`.
-    Bool(bool),
-    /// `enum`, `quantity`, `image_tag`.
-    Str(String),
-}
-
-impl std::fmt::Display for ParamValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ParamValue::Int(n) => write!(f, "{n}"),
-            ParamValue::Bool(b) => write!(f, "{b}"),
-            ParamValue::Str(s) => f.write_str(s),
-        }
-    }
-}
-
-impl ParamDef {
-    /// Parses and checks a user-given value (`log_level=DEBUG`) against type and bounds; the
-    /// error names the parameter and the accepted form.
-    pub fn parse(&self, raw: &str) -> Result<ParamValue, String> {
-        let name = &self.name;
-        match &self.kind {
-            ParamKind::Int { min, max } => match raw.parse::<i64>() {
-                Ok(n) if (*min..=*max).contains(&n) => Ok(ParamValue::Int(n)),
-                _ => Err(format!(
-                    "{name} must be a whole number from {min} to {max} (got `{raw}`)"
-                )),
-            },
-            ParamKind::Enum { values } => {
-                if values.iter().any(|v| v == raw) {
-                    Ok(ParamValue::Str(raw.to_string()))
-                } else {
-                    Err(format!(
-                        "{name} must be one of {} (got `{raw}`)",
-                        values.join(", ")
-                    ))
-                }
-            }
-            ParamKind::Quantity { min, max } => {
-                let bad = || {
-                    format!(
-                        "{name} must be a size from {min} to {max} written like 512Mi or 8Gi (got `{raw}`)"
-                    )
-                };
-                let (Some(v), Some(lo), Some(hi)) = (
-                    crate::kube::catalogue::policy::quantity_bytes(raw),
-                    crate::kube::catalogue::policy::quantity_bytes(min),
-                    crate::kube::catalogue::policy::quantity_bytes(max),
-                ) else {
-                    return Err(bad());
-                };
-                if v < lo || v > hi {
-                    return Err(bad());
-                }
-                Ok(ParamValue::Str(raw.to_string()))
-            }
-            ParamKind::ImageTag => {
-                if Version::parse(raw).is_ok() {
-                    Ok(ParamValue::Str(raw.to_string()))
-                } else {
-                    Err(format!(
-                        "{name} must be an image tag: letters, digits, `_`, `.`, `-`, at most 128, not starting with `.` or `-` (got `{raw}`)"
-                    ))
-                }
-            }
-            ParamKind::Bool => match raw {
-                "true" => Ok(ParamValue::Bool(true)),
-                "false" => Ok(ParamValue::Bool(false)),
-                _ => Err(format!("{name} must be true or false (got `{raw}`)")),
-            },
-        }
-    }
-}
-
 /// `ge.toml` as written (before cross-checks).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -330,93 +308,4 @@ pub(crate) struct GeFile {
     pub params: Vec<ParamFile>,
     #[serde(default)]
     pub ports: Vec<PortDef>,
-}
-
-/// A `[[params]]` entry as written; the default is any TOML scalar, checked against the kind.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ParamFile {
-    pub name: String,
-    pub description: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(default)]
-    pub min: Option<toml::Value>,
-    #[serde(default)]
-    pub max: Option<toml::Value>,
-    #[serde(default)]
-    pub values: Option<Vec<String>>,
-    pub default: toml::Value,
-}
-
-/// A TOML scalar as the string a user would type.
-fn scalar(v: &toml::Value) -> Option<String> {
-    match v {
-        toml::Value::String(s) => Some(s.clone()),
-        toml::Value::Integer(n) => Some(n.to_string()),
-        toml::Value::Boolean(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-impl ParamFile {
-    /// Builds the kind from `type` and its bounds, and checks the default against it.
-    pub fn into_def(self) -> Result<ParamDef, String> {
-        let name = self.name.clone();
-        let err = |m: &str| format!("parameter `{name}`: {m}");
-        let int = |v: &Option<toml::Value>| match v {
-            Some(toml::Value::Integer(n)) => Ok(*n),
-            _ => Err(err("int needs integer min and max")),
-        };
-        let quantity = |v: &Option<toml::Value>| match v {
-            Some(toml::Value::String(s))
-                if crate::kube::catalogue::policy::quantity_bytes(s).is_some() =>
-            {
-                Ok(s.clone())
-            }
-            _ => Err(err("quantity needs min and max written like 1Gi")),
-        };
-        let no_bounds = self.min.is_none() && self.max.is_none() && self.values.is_none();
-        let kind = match self.kind.as_str() {
-            "int" if self.values.is_none() => {
-                let (min, max) = (int(&self.min)?, int(&self.max)?);
-                if min > max {
-                    return Err(err("min is above max"));
-                }
-                ParamKind::Int { min, max }
-            }
-            "quantity" if self.values.is_none() => {
-                let (min, max) = (quantity(&self.min)?, quantity(&self.max)?);
-                if crate::kube::catalogue::policy::quantity_bytes(&min)
-                    > crate::kube::catalogue::policy::quantity_bytes(&max)
-                {
-                    return Err(err("min is above max"));
-                }
-                ParamKind::Quantity { min, max }
-            }
-            "enum" if self.min.is_none() && self.max.is_none() => match self.values {
-                Some(values) if !values.is_empty() => ParamKind::Enum { values },
-                _ => return Err(err("enum needs a non-empty values list")),
-            },
-            "image_tag" if no_bounds => ParamKind::ImageTag,
-            "bool" if no_bounds => ParamKind::Bool,
-            _ => {
-                return Err(err(
-                    "type must be int (min, max), quantity (min, max), enum (values), image_tag or bool, with only its own bounds",
-                ));
-            }
-        };
-        let raw = scalar(&self.default)
-            .ok_or_else(|| err("default must be a string, integer or boolean"))?;
-        let mut def = ParamDef {
-            name: self.name,
-            description: self.description,
-            kind,
-            default: ParamValue::Str(String::new()),
-        };
-        def.default = def
-            .parse(&raw)
-            .map_err(|e| format!("parameter default invalid: {e}"))?;
-        Ok(def)
-    }
 }

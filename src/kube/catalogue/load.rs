@@ -138,17 +138,26 @@ pub(crate) fn parse_ge(raw: RawGe) -> Result<GeDef, CatalogueError> {
     let mut params = Vec::new();
     let mut param_names = BTreeSet::new();
     for p in file.params {
-        let name_ok = p.name.starts_with(|c: char| c.is_ascii_lowercase())
-            && p.name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if !name_ok || !param_names.insert(p.name.clone()) {
+        if !crate::names::is_param_name(&p.name) || !param_names.insert(p.name.clone()) {
             return Err(bad(format!(
-                "parameter name `{}` must be unique and match [a-z][a-z0-9_]*",
+                "parameter name `{}` must be unique and match [a-z][a-z0-9_]* (at most 63)",
                 p.name
             )));
         }
-        params.push(p.into_def().map_err(&bad)?);
+        let def = p.into_def().map_err(&bad)?;
+        if def.is_secret() && !crate::command::is_masked_key(&def.name) {
+            return Err(bad(format!(
+                "secret parameter `{}` must be named so that logs mask it (containing password, secret or token)",
+                def.name
+            )));
+        }
+        params.push(def);
+    }
+    let param_secret = format!("{}-credentials", file.name);
+    if params.iter().any(|p| p.is_secret()) && file.secrets.iter().any(|s| s.name == param_secret) {
+        return Err(bad(format!(
+            "secret {param_secret} holds the secret parameters: it cannot also be a generated [[secrets]] entry"
+        )));
     }
     let mut templates = Vec::new();
     for (name, source) in raw.manifests {

@@ -3,6 +3,7 @@
 
 pub mod def;
 mod load;
+pub mod param;
 pub mod policy;
 pub mod render;
 
@@ -182,7 +183,7 @@ impl Catalogue {
     /// Every dependency exists, none is the GE itself, and there is no cycle.
     fn check_dependencies(&self) -> Result<(), CatalogueError> {
         for ge in self.ges.values() {
-            for d in &ge.dependencies {
+            for d in &ge.all_dependencies() {
                 if !self.ges.contains_key(d) {
                     let hint = self.closest(d);
                     let hint = if hint.is_empty() {
@@ -191,6 +192,14 @@ impl Catalogue {
                         format!(" (did you mean {}?)", hint.join(", "))
                     };
                     return Err(ge_err(&ge.name, format!("depends on unknown GE {d}{hint}")));
+                }
+                if self.ges.get(d).is_some_and(GeDef::has_required_params) {
+                    return Err(ge_err(
+                        &ge.name,
+                        format!(
+                            "depends on {d}, which needs parameters the user gives: it cannot be installed as a dependency"
+                        ),
+                    ));
                 }
             }
         }
@@ -214,7 +223,10 @@ impl Catalogue {
             state.insert(name, false);
             stack.push(name);
             if let Some(ge) = cat.ges.get(name) {
-                for d in &ge.dependencies {
+                for d in ge.all_dependencies() {
+                    let Some((d, _)) = cat.ges.get_key_value(&d) else {
+                        continue;
+                    };
                     visit(cat, d, state, stack)?;
                 }
             }
@@ -235,50 +247,73 @@ impl Catalogue {
         let Some(ge) = self.ges.get(name) else {
             return Ok(false);
         };
-        let mut secrets: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for g in self.install_order(name) {
-            for s in &g.secrets {
-                secrets.insert(s.name.clone(), s.keys.iter().cloned().collect());
-            }
-        }
+        // Required text parameters need some value to render; secrets are never rendered.
+        let samples = ge.sample_params();
         let mut replica_cases = vec![ge.replicas.default, ge.replicas.min, ge.replicas.max];
         replica_cases.dedup();
-        let mut has_pvc = false;
+        let mut cases: Vec<(u32, bool, BTreeMap<String, String>)> = Vec::new();
         for replicas in replica_cases {
             for expose_nodeport in [false, true] {
-                let input = RenderInput {
-                    namespace: CHECK_NAMESPACE,
+                cases.push((replicas, expose_nodeport, samples.clone()));
+            }
+        }
+        // Each bool the other way round too: `troe=true` renders what only it renders.
+        for p in &ge.params {
+            if let Some(param::ParamValue::Bool(b)) = p.default {
+                let mut flipped = samples.clone();
+                flipped.insert(p.name.clone(), (!b).to_string());
+                cases.push((ge.replicas.default, false, flipped));
+            }
+        }
+        let mut has_pvc = false;
+        for (replicas, expose_nodeport, params) in cases {
+            // The Secrets the templates may read: this GE's and those of what this install
+            // brings along.
+            let mut secrets: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            for g in self.install_order_with(name, &params) {
+                for s in &g.secrets {
+                    secrets.insert(s.name.clone(), s.keys.iter().cloned().collect());
+                }
+                let keys: BTreeSet<String> = g.secret_params().map(|p| p.secret_key()).collect();
+                if !keys.is_empty() {
+                    secrets.insert(g.param_secret(), keys);
+                }
+            }
+            let input = RenderInput {
+                namespace: CHECK_NAMESPACE,
+                version: &ge.default_version,
+                replicas,
+                expose_nodeport,
+                params: &params,
+            };
+            let objects = render(ge, &input).map_err(|e| ge_err(name, e.to_string()))?;
+            let problems = policy::check_policy(
+                ge,
+                &objects,
+                &PolicyInput {
                     version: &ge.default_version,
                     replicas,
                     expose_nodeport,
-                };
-                let objects = render(ge, &input).map_err(|e| ge_err(name, e.to_string()))?;
-                let problems = policy::check_policy(
-                    ge,
-                    &objects,
-                    &PolicyInput {
-                        version: &ge.default_version,
-                        replicas,
-                        expose_nodeport,
-                        secrets: &secrets,
-                    },
-                );
-                if !problems.is_empty() {
-                    return Err(ge_err(
-                        name,
-                        format!(
-                            "rendered with replicas={replicas} expose_nodeport={expose_nodeport}: {}",
-                            problems.join("; ")
-                        ),
-                    ));
-                }
-                has_pvc |= objects.iter().any(|o| {
-                    o["kind"] == "PersistentVolumeClaim"
-                        || o["spec"]["volumeClaimTemplates"]
-                            .as_array()
-                            .is_some_and(|v| !v.is_empty())
-                });
+                    secrets: &secrets,
+                },
+            );
+            if !problems.is_empty() {
+                let set: Vec<String> = params.iter().map(|(k, v)| format!(" {k}={v}")).collect();
+                return Err(ge_err(
+                    name,
+                    format!(
+                        "rendered with replicas={replicas} expose_nodeport={expose_nodeport}{}: {}",
+                        set.concat(),
+                        problems.join("; ")
+                    ),
+                ));
             }
+            has_pvc |= objects.iter().any(|o| {
+                o["kind"] == "PersistentVolumeClaim"
+                    || o["spec"]["volumeClaimTemplates"]
+                        .as_array()
+                        .is_some_and(|v| !v.is_empty())
+            });
         }
         Ok(has_pvc)
     }
@@ -322,11 +357,18 @@ impl Catalogue {
     }
 
     /// Transitive dependencies first (depth-first in declared order, each once), the GE itself
-    /// last. Empty if `name` is unknown.
+    /// last, for an install with default parameters. Empty if `name` is unknown.
     pub fn install_order(&self, name: &str) -> Vec<&GeDef> {
+        self.install_order_with(name, &BTreeMap::new())
+    }
+
+    /// [`Catalogue::install_order`] for an install of `name` with `params` (a `bool`
+    /// parameter may bring dependencies); dependencies take their defaults.
+    pub fn install_order_with(&self, name: &str, params: &BTreeMap<String, String>) -> Vec<&GeDef> {
         fn visit<'a>(
             cat: &'a Catalogue,
             name: &str,
+            params: &BTreeMap<String, String>,
             seen: &mut BTreeSet<String>,
             out: &mut Vec<&'a GeDef>,
         ) {
@@ -335,14 +377,14 @@ impl Catalogue {
                 return;
             }
             let Some(ge) = cat.ges.get(name) else { return };
-            for d in &ge.dependencies {
-                visit(cat, d, seen, out);
+            for d in ge.dependencies_for(params) {
+                visit(cat, &d, &BTreeMap::new(), seen, out);
             }
             out.push(ge);
         }
         let mut out = Vec::new();
         if self.ges.contains_key(name) {
-            visit(self, name, &mut BTreeSet::new(), &mut out);
+            visit(self, name, params, &mut BTreeSet::new(), &mut out);
         }
         out
     }

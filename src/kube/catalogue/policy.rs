@@ -302,7 +302,9 @@ pub(crate) fn check_policy(ge: &GeDef, objects: &[Value], input: &PolicyInput) -
 /// Env names that must come from a Secret.
 fn is_sensitive(name: &str) -> bool {
     let n = name.to_ascii_uppercase();
-    ["PASS", "SECRET", "TOKEN"].iter().any(|s| n.contains(s))
+    ["PASS", "PWD", "SECRET", "TOKEN"]
+        .iter()
+        .any(|s| n.contains(s))
 }
 
 fn check_container(

@@ -13,7 +13,8 @@ use serde_json::{Map, Value};
 
 use crate::names::{Name, Subdomain, Version};
 
-use crate::kube::catalogue::def::{GeDef, ParamValue};
+use crate::kube::catalogue::def::GeDef;
+use crate::kube::catalogue::param::ParamValue;
 use crate::kube::catalogue::policy;
 
 /// What varies between two renders of the same GE.
@@ -27,6 +28,9 @@ pub struct RenderInput<'a> {
     pub replicas: u32,
     /// Services of type NodePort instead of ClusterIP.
     pub expose_nodeport: bool,
+    /// Parameters by name, as the user typed them (checked against their type and bounds);
+    /// the others take their defaults.
+    pub params: &'a BTreeMap<String, String>,
 }
 
 /// Why a GE could not be rendered. Messages name the GE (and template file) and the problem.
@@ -139,11 +143,6 @@ const KIND_ORDER: [&str; 6] = [
     "DaemonSet",
 ];
 
-/// Renders a GE's manifests with parameter defaults; see [`render_with_params`].
-pub fn render(ge: &GeDef, input: &RenderInput) -> Result<Vec<Value>, RenderError> {
-    render_with_params(ge, input, &BTreeMap::new())
-}
-
 /// The variables every template sees.
 #[derive(Serialize)]
 struct Context<'a> {
@@ -163,16 +162,10 @@ struct Context<'a> {
 /// Each object is checked against its k8s-openapi type, including unknown (misspelt) fields.
 /// Output order: ConfigMaps, PVCs, Services, StatefulSets, Deployments, DaemonSets, each by name.
 ///
-/// `overrides` sets parameters by name (checked against their type and bounds).
-///
 /// volumeClaimTemplates get no `app.kubernetes.io/version` label: the apiserver refuses any
 /// change to a StatefulSet's volumeClaimTemplates, so a version label there would make every
 /// database upgrade fail.
-pub fn render_with_params(
-    ge: &GeDef,
-    input: &RenderInput,
-    overrides: &BTreeMap<String, String>,
-) -> Result<Vec<Value>, RenderError> {
+pub fn render(ge: &GeDef, input: &RenderInput) -> Result<Vec<Value>, RenderError> {
     if Name::parse(input.namespace).is_err() {
         return Err(RenderError::InvalidNamespace(input.namespace.to_string()));
     }
@@ -188,7 +181,7 @@ pub fn render_with_params(
         });
     }
     let params = ge
-        .param_values(overrides)
+        .param_values(input.params)
         .map_err(|message| RenderError::Param {
             ge: ge.name.clone(),
             message,

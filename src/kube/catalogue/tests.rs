@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::*;
-use crate::kube::catalogue::render::{RenderError, RenderInput, render, render_with_params};
+use crate::kube::catalogue::render::{RenderError, RenderInput, render};
 
 const ALL: [&str; 17] = [
     "cratedb",
@@ -32,12 +32,24 @@ fn cat() -> Catalogue {
     Catalogue::builtin().unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Input with a sample value for each required parameter (Wilma's Keyrock ids).
 fn input(ge: &GeDef, replicas: u32, expose: bool) -> RenderInput<'_> {
+    with_params(ge, replicas, expose, ge.sample_params())
+}
+
+/// Input with exactly these parameters (leaked: tests only, a few bytes each).
+fn with_params(
+    ge: &GeDef,
+    replicas: u32,
+    expose: bool,
+    params: BTreeMap<String, String>,
+) -> RenderInput<'_> {
     RenderInput {
         namespace: "lab",
         version: &ge.default_version,
         replicas,
         expose_nodeport: expose,
+        params: Box::leak(Box::new(params)),
     }
 }
 
@@ -228,6 +240,7 @@ fn orion_uses_db_uri_and_the_version_lands_in_the_image() {
             version: "4.0.0",
             replicas: 2,
             expose_nodeport: false,
+            params: &BTreeMap::new(),
         },
     )
     .unwrap();
@@ -332,8 +345,11 @@ fn parameters_override_and_are_checked() {
     let cat = cat();
     let orion = cat.get("orion").unwrap();
     let set = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
-    let objs =
-        render_with_params(orion, &input(orion, 1, false), &set("log_level", "DEBUG")).unwrap();
+    let objs = render(
+        orion,
+        &with_params(orion, 1, false, set("log_level", "DEBUG")),
+    )
+    .unwrap();
     let dep = objs.iter().find(|o| o["kind"] == "Deployment").unwrap();
     assert!(
         dep["spec"]["template"]["spec"]["containers"][0]["args"]
@@ -341,17 +357,23 @@ fn parameters_override_and_are_checked() {
             .unwrap()
             .contains(&Value::from("DEBUG"))
     );
-    let err = render_with_params(orion, &input(orion, 1, false), &set("log_level", "LOUD"))
-        .unwrap_err()
-        .to_string();
+    let err = render(
+        orion,
+        &with_params(orion, 1, false, set("log_level", "LOUD")),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("log_level must be one of"), "{err}");
-    let err = render_with_params(orion, &input(orion, 1, false), &set("colour", "x"))
+    let err = render(orion, &with_params(orion, 1, false, set("colour", "x")))
         .unwrap_err()
         .to_string();
     assert!(err.contains("no parameter `colour`"), "{err}");
     let mongo = cat.get("mongodb").unwrap();
-    let objs =
-        render_with_params(mongo, &input(mongo, 1, false), &set("storage_size", "20Gi")).unwrap();
+    let objs = render(
+        mongo,
+        &with_params(mongo, 1, false, set("storage_size", "20Gi")),
+    )
+    .unwrap();
     let sts = objs.iter().find(|o| o["kind"] == "StatefulSet").unwrap();
     assert_eq!(
         sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
@@ -359,14 +381,17 @@ fn parameters_override_and_are_checked() {
     );
     for bad in ["900Gi", "10", "ten"] {
         assert!(
-            render_with_params(mongo, &input(mongo, 1, false), &set("storage_size", bad)).is_err()
+            render(
+                mongo,
+                &with_params(mongo, 1, false, set("storage_size", bad))
+            )
+            .is_err()
         );
     }
     let perseo = cat.get("perseo").unwrap();
-    let objs = render_with_params(
+    let objs = render(
         perseo,
-        &input(perseo, 1, false),
-        &set("core_version", "1.12.0"),
+        &with_params(perseo, 1, false, set("core_version", "1.12.0")),
     )
     .unwrap();
     assert!(
@@ -384,5 +409,22 @@ fn output_order_is_configs_volumes_services_then_workloads() {
             objs[first_workload..].iter().all(is_workload),
             "{ge}: a non-workload after the workloads"
         );
+    }
+}
+
+#[test]
+fn every_parameter_can_be_given_to_ge_install() {
+    for ge in cat().all() {
+        for p in &ge.params {
+            let line = format!("/ge install {} {}=x", ge.name, p.name);
+            match crate::command::parse(&line, None) {
+                Ok(Some(crate::command::Command::GeInstall { params, .. })) => {
+                    assert_eq!(params.get(&p.name).map(String::as_str), Some("x"), "{line}");
+                }
+                other => {
+                    panic!("{line}: {other:?} (a name too close to an option of /ge install?)")
+                }
+            }
+        }
     }
 }

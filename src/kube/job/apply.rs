@@ -18,13 +18,17 @@ impl GeRun {
         &mut self,
         shutdown: &CancellationToken,
     ) -> Result<(), KubeError> {
+        let params = match &self.request {
+            GeJob::Install(_, spec) => spec.params.clone(),
+            _ => Default::default(),
+        };
         if matches!(self.request, GeJob::Install(..)) {
-            crate::kube::storage::check_install(&self.layer, &self.target).await?;
+            crate::kube::storage::check_install(&self.layer, &self.target, &params).await?;
         }
         let order: Vec<String> = self
             .layer
             .catalogue
-            .install_order(&self.target.ge)
+            .install_order_with(&self.target.ge, &params)
             .iter()
             .map(|g| g.name.clone())
             .filter(|n| n != &self.target.ge)
@@ -56,6 +60,7 @@ impl GeRun {
                 version: dep.default_version.clone(),
                 replicas: dep.replicas.default,
                 expose_nodeport: false,
+                ge: Default::default(),
             };
             let action = Action::Dependency {
                 of: self.target.ge.clone(),
@@ -110,6 +115,7 @@ impl GeRun {
                     version: spec.version.clone().unwrap_or(ge.default_version.clone()),
                     replicas: spec.replicas.unwrap_or(ge.replicas.default),
                     expose_nodeport: spec.expose_nodeport,
+                    ge: spec.params.clone(),
                 };
                 (Action::Install, params, None)
             }

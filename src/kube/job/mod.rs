@@ -157,6 +157,7 @@ impl GeRun {
                     version: &params.version,
                     replicas: params.replicas,
                     expose_nodeport: params.expose_nodeport,
+                    params: &params.ge,
                 },
             )
             .map_err(|e| KubeError::Catalogue(e.to_string()))?,

@@ -4,6 +4,8 @@
 //! rollback needs nothing from the cluster but the API. Generated credentials are never part of
 //! a revision: they live in the cluster's Secrets only.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::store::{GeTarget, JobId, JobStore, StoreError};
@@ -96,6 +98,10 @@ pub struct Params {
     pub replicas: u32,
     /// Services as NodePorts.
     pub expose_nodeport: bool,
+    /// The GE's own parameters as the user gave them at install (`troe=true`); upgrades and
+    /// scales keep them. Never a `secret` parameter: those live only in the cluster's Secret.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ge: BTreeMap<String, String>,
 }
 
 /// One applied set of objects.

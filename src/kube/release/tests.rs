@@ -12,6 +12,7 @@ fn revision(action: Action, version: &str) -> Revision {
             version: version.into(),
             replicas: 2,
             expose_nodeport: false,
+            ge: Default::default(),
         },
         image: format!("quay.io/fiware/orion:{version}"),
         manifests: vec![serde_json::json!({"kind": "Deployment", "v": version})],

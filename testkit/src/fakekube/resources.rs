@@ -174,6 +174,7 @@ pub(super) fn by_kind(kind: &str) -> Option<&'static ResourceDef> {
 pub(super) mod res {
     pub const NAMESPACES: &str = "namespaces";
     pub const PODS: &str = "pods";
+    pub const SECRETS: &str = "secrets";
     pub const PVCS: &str = "persistentvolumeclaims";
     pub const PVS: &str = "persistentvolumes";
     pub const NODES: &str = "nodes";

@@ -67,8 +67,35 @@ enum Phase {
     Crashing(u64),
 }
 
-fn container_phase(st: &State, image: &str, age: Duration) -> Phase {
+/// Why the kubelet cannot build the container's environment: a `secretKeyRef` (not optional)
+/// whose Secret or key is missing, in the kubelet's words (`makeEnvironmentVariables`,
+/// pkg/kubelet/kubelet_pods.go; the Secret's absence is the API's NotFound text).
+fn missing_secret(st: &State, ns: &str, container: &Value) -> Option<String> {
+    let env = at(container, &["env"]).and_then(Value::as_array)?;
+    env.iter().find_map(|e| {
+        let r = at(e, &["valueFrom", "secretKeyRef"])?;
+        if at(r, &["optional"]).and_then(Value::as_bool) == Some(true) {
+            return None;
+        }
+        let name = str_at(r, &["name"]).unwrap_or_default();
+        let key = str_at(r, &["key"]).unwrap_or_default();
+        let Some(secret) = st.get(res::SECRETS, ns, name) else {
+            return Some(format!("secret \"{name}\" not found"));
+        };
+        let has = |field: &str| at(secret, &[field, key]).is_some();
+        (!has("data") && !has("stringData"))
+            .then(|| format!("couldn't find key {key} in Secret {ns}/{name}"))
+    })
+}
+
+fn container_phase(st: &State, ns: &str, container: &Value, age: Duration) -> Phase {
     let delay = st.knobs.ready_delay;
+    let image = str_at(container, &["image"]).unwrap_or_default();
+    if age >= delay
+        && let Some(message) = missing_secret(st, ns, container)
+    {
+        return Phase::Waiting("CreateContainerConfigError".into(), message);
+    }
     if let Some((_, reason)) = st
         .knobs
         .fail_rules
@@ -140,7 +167,8 @@ fn pod_status(st: &State, pod: &Value, clock: &PodClock, old: &Value, ip: &str) 
         cs.insert("image".into(), json!(image));
         cs.insert("imageID".into(), json!(""));
         cs.insert("lastState".into(), json!({}));
-        let (ready, state, restarts) = match container_phase(st, image, age) {
+        let ns = str_at(pod, &["metadata", "namespace"]).unwrap_or_default();
+        let (ready, state, restarts) = match container_phase(st, ns, c, age) {
             Phase::Creating => (false, waiting("ContainerCreating", ""), 0),
             Phase::Waiting(reason, msg) => (false, waiting(&reason, &msg), 0),
             Phase::Running => {

@@ -428,3 +428,24 @@ fn every_parameter_can_be_given_to_ge_install() {
         }
     }
 }
+
+#[test]
+fn keyrock_tells_browsers_the_address_it_is_given() {
+    let cat = cat();
+    let keyrock = cat.get("keyrock").unwrap();
+    let idm_host = |objs: &[Value]| {
+        let dep = objs.iter().find(|o| o["kind"] == "Deployment").unwrap();
+        dep["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "IDM_HOST")
+            .unwrap()["value"]
+            .clone()
+    };
+    let inside = render(keyrock, &input(keyrock, 1, false)).unwrap();
+    assert_eq!(idm_host(&inside), "http://keyrock:3000");
+    let url = BTreeMap::from([("url".to_string(), "http://10.0.0.5:30300".to_string())]);
+    let exposed = render(keyrock, &with_params(keyrock, 1, true, url)).unwrap();
+    assert_eq!(idm_host(&exposed), "http://10.0.0.5:30300");
+}

@@ -36,7 +36,7 @@ pub fn catalog(layer: &KubeLayer) -> String {
             })
             .collect();
         if !params.is_empty() {
-            out.push_str(&format!(" Parameters: {}.", params.join(", ")));
+            out.push_str(&format!("\n    parameters: {}", params.join(", ")));
         }
     }
     out

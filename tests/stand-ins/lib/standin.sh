@@ -174,6 +174,9 @@ standin_serve() {
         https://pkgs.k8s.io/core:/stable:/v1.[0-9]*/deb/Release.key)
             body=$(cat "$FIXTURES/pkgs.k8s.io-Release.key")
             ;;
+        https://download.docker.com/linux/debian/gpg | https://download.docker.com/linux/ubuntu/gpg)
+            body=$(cat "$FIXTURES/download.docker.com-gpg")
+            ;;
         https://github.com/flannel-io/flannel/releases/download/v[0-9]*/kube-flannel.yml)
             version=${url#https://github.com/flannel-io/flannel/releases/download/}
             version=${version%%/*}

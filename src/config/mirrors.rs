@@ -143,6 +143,27 @@ mod tests {
     }
 
     #[test]
+    fn the_config_file_takes_mirrors_and_refuses_bad_proxies() {
+        let ok =
+            "[cluster]\nregistry_mirrors = { \"docker.io\" = [\"https://mirror.lab.example\"] }\n";
+        let cfg = crate::config::Config::parse(ok, "test.toml").unwrap();
+        assert_eq!(
+            encode_mirrors(&cfg.cluster.registry_mirrors),
+            "docker.io=https://mirror.lab.example"
+        );
+        let bad = "[ssh]\nremote_env = { HTTPS_PROXY = \"http://p:3128 x\" }\n\
+                   [cluster]\nregistry_mirrors = { \"docker.io\" = [\"http://mirror\"] }\n";
+        let e = crate::config::Config::parse(bad, "test.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("ssh.remote_env.HTTPS_PROXY")
+                && e.contains("cluster.registry_mirrors.\"docker.io\"[0]"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn proxy_values_are_one_plain_word() {
         let env: BTreeMap<String, String> = [
             ("HTTPS_PROXY", "http://proxy.lab.example:3128"),

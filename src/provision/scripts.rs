@@ -364,6 +364,31 @@ mod tests {
     }
 
     #[test]
+    fn install_containerd_gets_the_minimums_networks_nodes_and_mirrors() {
+        let values = ClusterValues {
+            advertise_address: "10.0.0.1",
+            k8s: "1.35",
+            pod_cidr: "10.244.0.0/16",
+            flannel_version: "v0.27.4",
+            helm_version: "v3.19.0",
+            local_path_version: "v0.0.37",
+            node_addresses: "10.0.0.1,10.0.0.2",
+            registry_mirrors: "docker.io=https://mirror.lab.example",
+            single_host: false,
+        };
+        let env = HostScript::InstallContainerd.env(&values, false, "10.0.0.2");
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("CONTAINERD_MINIMUMS"), Some("2.2.0 2.1.5 1.7.28"));
+        assert_eq!(get("K8S_MINOR"), Some("1.35"));
+        assert_eq!(get("SERVICE_CIDR"), Some(SERVICE_CIDR));
+        assert_eq!(get("NODE_ADDRESSES"), Some("10.0.0.1,10.0.0.2"));
+        assert_eq!(
+            get("REGISTRY_MIRRORS"),
+            Some("docker.io=https://mirror.lab.example")
+        );
+    }
+
+    #[test]
     fn family_folder_wins_over_common_when_both_exist() {
         let s = locate(
             "reset",

@@ -52,6 +52,13 @@ fn debian_and_ubuntu_take_only_containerd_io_from_dockers_repository() {
             "{pins}"
         );
         assert_eq!(lab.packages(0), ["containerd.io"], "{flavour:?}");
+        // containerd.io's packaged config (CRI disabled) is replaced, not kept as the site's.
+        let config = lab.read(0, "/etc/containerd/config.toml").unwrap();
+        assert!(!config.contains("disabled_plugins = [\"cri\"]"), "{config}");
+        assert!(
+            !lab.path(0, "/etc/containerd/config.toml.pre-labkube")
+                .exists()
+        );
         let calls = lab.calls(0);
         assert!(
             calls_of(&calls, "curl", "")
@@ -362,4 +369,23 @@ fn reset_removes_the_proxy_drop_in_the_mirrors_and_dockers_repository() {
     assert!(!lab.path(0, "/etc/containerd").exists());
     let again = lab.must(0, "reset", &[]);
     assert_eq!(again.stdout, "reset: done\n", "{again}");
+}
+
+#[test]
+fn kubeadm_refuses_a_containerd_running_the_packaged_config() {
+    // What a host gets from 'apt-get install containerd.io' alone: the CRI plugin disabled.
+    let lab = Lab::ready_for(Flavour::Debian, "kubeadm_init");
+    lab.write(
+        0,
+        "/.standin/containerd-loaded.toml",
+        "disabled_plugins = [\"cri\"]\n",
+    );
+    let init = lab.step(0, "kubeadm_init", &[]);
+    assert!(
+        !init.ok()
+            && init
+                .stderr
+                .contains("unknown service runtime.v1.RuntimeService"),
+        "{init}"
+    );
 }

@@ -110,16 +110,18 @@ main() {
     work=$(mktemp -d)
     remove_on_exit "$work"
 
+    fresh=no
     if present=$(containerd --version 2>/dev/null); then
         echo "containerd: already installed ($present)"
     else
+        fresh=yes
         docker_repository
         apt_get update
         apt_get install "$PACKAGE"
         note_installed "$PACKAGE"
         echo "containerd: installed the $PACKAGE package"
     fi
-    check_containerd_version "apt-get purge containerd containerd.io"
+    check_containerd_version "apt-get purge containerd containerd.io" "$fresh"
     configure_containerd
     echo "install_containerd: done (containerd $(containerd_version))"
 }

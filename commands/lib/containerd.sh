@@ -24,10 +24,11 @@ version_at_least() {
     }'
 }
 
-# check_containerd_version REMOVE: fail unless the installed containerd is one containerd
+# check_containerd_version REMOVE FRESH: fail unless the installed containerd is one containerd
 # recommends for Kubernetes $K8S_MINOR: at least the minimum of its own release series among
 # $CONTAINERD_MINIMUMS (newest series first, e.g. "2.2.0 2.1.5 1.7.28"), or newer than the
-# newest. REMOVE is how to remove it on this OS, for the message.
+# newest. REMOVE is how to remove it on this OS, for the message; FRESH is yes when this step
+# has just installed it from Docker's repository (then that repository is what is too old).
 check_containerd_version() {
     [ -n "${CONTAINERD_MINIMUMS:-}" ] ||
         fail "CONTAINERD_MINIMUMS must list the containerd versions Kubernetes ${K8S_MINOR:-?} needs, such as 2.2.0 2.1.5 1.7.28"
@@ -47,6 +48,9 @@ check_containerd_version() {
     done
     if version_at_least "$version" "$newest"; then
         return 0
+    fi
+    if [ "${2:-no}" = yes ]; then
+        fail "containerd.io $version, the newest Docker's repository has for this OS release, is too old for Kubernetes ${K8S_MINOR:-?}: containerd recommends $wanted (containerd RELEASES.md, \"Kubernetes Support\"). Choose an older supported Kubernetes minor (k8s=) or a newer OS release"
     fi
     fail "containerd $version is too old for Kubernetes ${K8S_MINOR:-?}: containerd recommends $wanted (containerd RELEASES.md, \"Kubernetes Support\"). Upgrade it to one of those, or remove it ($1) so that labkube installs containerd.io from Docker's repository, then run the step again"
 }

@@ -60,9 +60,11 @@ main() {
     work=$(mktemp -d)
     remove_on_exit "$work"
 
+    fresh=no
     if present=$(containerd --version 2>/dev/null); then
         echo "containerd: already installed ($present)"
     else
+        fresh=yes
         selinux_before=no
         if rpm_installed container-selinux; then selinux_before=yes; fi
         docker_repo
@@ -73,7 +75,7 @@ main() {
         fi
         echo "containerd: installed the $PACKAGE package"
     fi
-    check_containerd_version "dnf remove containerd.io"
+    check_containerd_version "dnf remove containerd.io" "$fresh"
     configure_containerd
     echo "install_containerd: done (containerd $(containerd_version))"
 }

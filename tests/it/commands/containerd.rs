@@ -389,3 +389,27 @@ fn kubeadm_refuses_a_containerd_running_the_packaged_config() {
         "{init}"
     );
 }
+
+#[test]
+fn a_repository_too_old_for_the_minor_is_named_as_such() {
+    // Docker's repository offering only a containerd.io 1.7 for this release, Kubernetes 1.36.
+    let lab = Lab::new(&[("cp1", Flavour::Ubuntu)]);
+    lab.write(0, "/.standin/docker-containerd-version", "1.7.28");
+    let minimums = K8sMinor::containerd_minimums("1.36");
+    let run = lab.step(
+        0,
+        "install_containerd",
+        &[("K8S_MINOR", "1.36"), ("CONTAINERD_MINIMUMS", &minimums)],
+    );
+    assert!(
+        !run.ok()
+            && run.stderr.contains(
+                "containerd.io 1.7.28, the newest Docker's repository has for this OS release, \
+                 is too old for Kubernetes 1.36"
+            )
+            && run
+                .stderr
+                .contains("Choose an older supported Kubernetes minor"),
+        "{run}"
+    );
+}

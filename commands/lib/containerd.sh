@@ -142,9 +142,7 @@ containerd_proxy() {
     https=$(proxy_variable https_proxy)
     user_no=$(proxy_variable no_proxy)
     if [ -z "$http" ] && [ -z "$https" ]; then
-        if [ -f "$R$dropin" ] && grep -q '^# Managed by labkube' "$R$dropin"; then
-            rm -f "$R$dropin"
-            rmdir "$R${dropin%/*}" 2>/dev/null || true
+        if remove_proxy_drop_in; then
             CONTAINERD_RELOAD=yes
             echo "containerd: proxy drop-in removed (no proxy in [ssh] remote_env)"
         fi
@@ -164,10 +162,28 @@ containerd_proxy() {
         [ -z "$https" ] || echo "Environment=\"HTTPS_PROXY=$https\""
         echo "Environment=\"NO_PROXY=$no\""
     } >"$work/http-proxy.conf"
+    if [ -f "$R$dropin" ] && ! grep -q '^# Managed by labkube' "$R$dropin" &&
+        [ ! -e "$R$dropin.pre-labkube" ]; then
+        mv "$R$dropin" "$R$dropin.pre-labkube" # systemd reads only *.conf
+        echo "containerd: the site's $dropin is kept as http-proxy.conf.pre-labkube"
+    fi
     if put_file "$work/http-proxy.conf" "$R$dropin" 0644; then
         CONTAINERD_RELOAD=yes
         echo "containerd: proxy drop-in $dropin written (NO_PROXY covers the pod and service networks and the nodes)"
     fi
+}
+
+# remove_proxy_drop_in: labkube's proxy drop-in goes and the site's comes back, if there was
+# one; returns 1 if there was nothing of labkube's to remove.
+remove_proxy_drop_in() {
+    dropin=/etc/systemd/system/containerd.service.d/http-proxy.conf
+    [ -f "$R$dropin" ] && grep -q '^# Managed by labkube' "$R$dropin" || return 1
+    rm -f "$R$dropin"
+    if [ -f "$R$dropin.pre-labkube" ]; then
+        mv "$R$dropin.pre-labkube" "$R$dropin"
+        echo "containerd: the site's $dropin is back"
+    fi
+    rmdir "$R${dropin%/*}" 2>/dev/null || true
 }
 
 # containerd_mirrors: /etc/containerd/certs.d/<registry>/hosts.toml for each entry of
@@ -263,11 +279,13 @@ align_sandbox_image() {
 # remove_containerd_files: what install_containerd wrote outside /etc/containerd/config.toml
 # (the proxy drop-in, the registry hosts files), if labkube wrote them.
 remove_containerd_files() {
-    dropin=/etc/systemd/system/containerd.service.d/http-proxy.conf
-    if [ -f "$R$dropin" ] && grep -q '^# Managed by labkube' "$R$dropin"; then
-        remove "$dropin"
-        rmdir "$R${dropin%/*}" 2>/dev/null || true
+    if remove_proxy_drop_in; then
+        echo "reset: removed labkube's proxy drop-in of containerd"
         systemctl daemon-reload
+        if systemctl is-active --quiet containerd; then
+            systemctl restart containerd
+            echo "reset: containerd restarted without labkube's proxy"
+        fi
     fi
     for file in "$R/etc/containerd/certs.d"/*/hosts.toml; do
         if [ -f "$file" ] && grep -q '^# Managed by labkube' "$file"; then

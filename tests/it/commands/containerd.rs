@@ -276,6 +276,21 @@ fn containerd_gets_the_proxy_and_loses_it_again() {
         .position(|c| c.join(" ") == "systemctl restart containerd");
     assert!(reload.is_some() && reload < restart, "{calls:?}");
 
+    // A drop-in the site wrote itself is set aside while labkube's is there, then comes back.
+    let site = "[Service]\nEnvironment=\"HTTPS_PROXY=http://site-proxy:8080\"\n";
+    lab.write(0, DROP_IN, site);
+    lab.must(0, "install_containerd", &proxy);
+    assert!(
+        lab.read(0, DROP_IN)
+            .unwrap()
+            .starts_with("# Managed by labkube")
+    );
+    let kept = format!("{DROP_IN}.pre-labkube");
+    assert_eq!(lab.read(0, &kept).as_deref(), Some(site));
+    lab.must(0, "install_containerd", &[]);
+    assert_eq!(lab.read(0, DROP_IN).as_deref(), Some(site));
+    assert!(!lab.path(0, &kept).exists());
+
     // A value that could break out of the unit file line never reaches it.
     let bad = lab.step(
         1,

@@ -12,7 +12,7 @@ use crate::names::Subdomain;
 pub type RegistryMirrors = BTreeMap<String, Vec<String>>;
 
 /// The proxy variables containerd takes from `[ssh] remote_env`, in any case.
-pub const PROXY_VARIABLES: [&str; 3] = ["http_proxy", "https_proxy", "no_proxy"];
+const PROXY_VARIABLES: [&str; 3] = ["http_proxy", "https_proxy", "no_proxy"];
 
 /// Problems of `[cluster] registry_mirrors`, as `(key, message)`.
 pub(super) fn mirror_problems(mirrors: &RegistryMirrors) -> Vec<(String, String)> {
@@ -71,7 +71,7 @@ pub(super) fn proxy_problems(env: &BTreeMap<String, String>) -> Vec<(String, Str
 }
 
 /// `true` for `http_proxy`, `HTTPS_PROXY`, `No_Proxy`...
-pub fn is_proxy_variable(name: &str) -> bool {
+fn is_proxy_variable(name: &str) -> bool {
     PROXY_VARIABLES.iter().any(|p| p.eq_ignore_ascii_case(name))
 }
 

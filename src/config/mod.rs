@@ -17,7 +17,7 @@ use crate::auth::Role;
 
 pub use load::{ConfigError, Problem};
 pub use matrix::{Invites, Matrix};
-pub use mirrors::{RegistryMirrors, encode_mirrors, is_proxy_variable};
+pub use mirrors::{RegistryMirrors, encode_mirrors};
 pub use secret::{Secret, SecretSource};
 pub use telegram::{TELEGRAM_API_URL, Telegram};
 

@@ -167,7 +167,8 @@ containerd_proxy() {
         mv "$R$dropin" "$R$dropin.pre-labkube" # systemd reads only *.conf
         echo "containerd: the site's $dropin is kept as http-proxy.conf.pre-labkube"
     fi
-    if put_file "$work/http-proxy.conf" "$R$dropin" 0644; then
+    # 0600: a proxy URL may carry credentials (user:password@).
+    if put_file "$work/http-proxy.conf" "$R$dropin" 0600; then
         CONTAINERD_RELOAD=yes
         echo "containerd: proxy drop-in $dropin written (NO_PROXY covers the pod and service networks and the nodes)"
     fi

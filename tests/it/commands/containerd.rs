@@ -250,6 +250,12 @@ fn containerd_gets_the_proxy_and_loses_it_again() {
     ] {
         assert!(drop_in.contains(&line), "{line}: {drop_in}");
     }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(lab.path(1, DROP_IN))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the proxy URL may carry a password");
     let loaded = lab.read(1, "/.standin/containerd-loaded.env").unwrap();
     assert!(
         loaded.contains("HTTP_PROXY=http://proxy.lab.example:3128\n") && loaded.contains(no_proxy),

@@ -6,7 +6,9 @@
 #     that minor's patch releases (the pin);
 #   - installs the missing packages (the newest patch release of the minor), holds all three
 #     (apt-mark hold) so an upgrade never moves a node past the control plane, and enables the
-#     kubelet (it restarts in a loop until kubeadm init/join configure it: expected).
+#     kubelet (it restarts in a loop until kubeadm init/join configure it: expected);
+#   - gives containerd kubeadm's sandbox (pause) image (commands/lib/containerd.sh,
+#     align_sandbox_image), restarting it only if its config changed.
 #
 # Privileges:  root.
 # Env:         K8S_MINOR   Kubernetes minor release, e.g. 1.35 (required)
@@ -96,6 +98,7 @@ main() {
         systemctl enable --now kubelet
         echo "kubernetes: kubelet enabled"
     fi
+    align_sandbox_image
     echo "install_kube: done ($(kubeadm version -o short))"
 }
 

@@ -4,16 +4,20 @@
 #   1. kubeadm reset -f, when kubeadm is installed and the host has cluster state;
 #   2. the CNI interfaces cni0 and flannel.1, when present;
 #   3. kubelet kubeadm kubectl (and their cri-tools, kubernetes-cni), and the packages
-#      install_containerd noted in /var/lib/labkube/installed (containerd, runc), unheld and
+#      install_containerd noted in /var/lib/labkube/installed (containerd.io; containerd and
+#      runc from labkube versions that installed the distribution's containerd), unheld and
 #      purged -- after apt's simulation shows the purge takes nothing else along (containerd
 #      is kept if, say, docker.io came to depend on it);
 #   4. if labkube installed containerd, /etc/containerd and /var/lib/containerd go too;
 #      otherwise containerd stays, its previous config is restored (config.toml.pre-labkube)
 #      or labkube's removed, and it is restarted;
 #   5. /usr/local/bin/helm, if install_helm installed it;
-#   6. the repository files labkube wrote: /etc/apt/sources.list.d/kubernetes.list (if it
-#      starts "# Managed by labkube") and /etc/apt/keyrings/kubernetes-apt-keyring.gpg (once
-#      no source list refers to it);
+#   6. the repository files labkube wrote: /etc/apt/sources.list.d/kubernetes.list and
+#      docker.list, /etc/apt/preferences.d/labkube-docker (those starting "# Managed by
+#      labkube"), and the keys /etc/apt/keyrings/kubernetes-apt-keyring.gpg and docker.asc
+#      (once no source list refers to them); containerd's proxy drop-in and registry hosts
+#      files (/etc/systemd/system/containerd.service.d/http-proxy.conf,
+#      /etc/containerd/certs.d/<registry>) when labkube wrote them;
 #   7. leftovers: /etc/cni/net.d, /var/lib/cni, /run/flannel, /opt/cni/bin/flannel,
 #      /etc/kubernetes, /var/lib/kubelet (refused while volumes are still mounted under it:
 #      rm would reach into them), /var/lib/etcd, and /var/lib/labkube.
@@ -90,7 +94,8 @@ taken_along() {
 # the previous config comes back (or labkube's goes) and the running containerd restarts.
 restore_containerd_config() {
     conf="$R/etc/containerd/config.toml"
-    if installed_by_labkube containerd && [ "$CONTAINERD_KEPT" = no ]; then
+    if { installed_by_labkube containerd || installed_by_labkube containerd.io; } &&
+        [ "$CONTAINERD_KEPT" = no ]; then
         remove /etc/containerd /var/lib/containerd
         return 0
     fi
@@ -110,15 +115,23 @@ restore_containerd_config() {
     fi
 }
 
+# remove_managed FILE: remove FILE only if labkube wrote it.
+remove_managed() {
+    if [ -f "$R$1" ] && grep -q '^# Managed by labkube' "$R$1"; then
+        remove "$1"
+    fi
+}
+
 remove_repository() {
-    list=/etc/apt/sources.list.d/kubernetes.list
-    if [ -f "$R$list" ] && grep -q '^# Managed by labkube' "$R$list"; then
-        remove "$list"
-    fi
-    if [ -e "$R/etc/apt/keyrings/kubernetes-apt-keyring.gpg" ] &&
-        ! grep -rqs 'kubernetes-apt-keyring.gpg' "$R/etc/apt/sources.list.d" "$R/etc/apt/sources.list"; then
-        remove /etc/apt/keyrings/kubernetes-apt-keyring.gpg
-    fi
+    remove_managed /etc/apt/sources.list.d/kubernetes.list
+    remove_managed /etc/apt/sources.list.d/docker.list
+    remove_managed /etc/apt/preferences.d/labkube-docker
+    for key in kubernetes-apt-keyring.gpg docker.asc; do
+        if [ -e "$R/etc/apt/keyrings/$key" ] &&
+            ! grep -rqs "$key" "$R/etc/apt/sources.list.d" "$R/etc/apt/sources.list"; then
+            remove "/etc/apt/keyrings/$key"
+        fi
+    done
 }
 
 main() {
@@ -129,6 +142,7 @@ main() {
     delete_links
     purge_packages
     restore_containerd_config
+    remove_containerd_files
     if installed_by_labkube helm; then
         remove /usr/local/bin/helm
     fi

@@ -3,8 +3,8 @@
 # in front of every step, so each step sees these functions; it only defines functions, so a
 # truncated upload still runs nothing. They read, at call time, the globals every step sets:
 #   R     the host root prefix (empty in production, a per-host directory in tests);
-#   STEP  the step name, for messages;
-# and configure_containerd also reads the caller's work (a private temp dir) and PACKAGE.
+#   STEP  the step name, for messages.
+# containerd's functions are in containerd.sh, sent right after this file.
 
 # fail MESSAGE: the step's error on stderr, exit 1.
 fail() {
@@ -158,41 +158,4 @@ delete_links() {
             echo "reset: network interface $link deleted"
         fi
     done
-}
-
-configure_containerd() {
-    conf="$R/etc/containerd/config.toml"
-    {
-        echo "# Managed by labkube: 'containerd config default' with SystemdCgroup = true and the"
-        echo "# CNI plugins in /opt/cni/bin. The install_containerd step rewrites this file."
-        containerd config default
-    } >"$work/default.toml"
-    sed -e 's/^\([[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*\)false[[:space:]]*$/\1true/' \
-        -e "s|^\([[:space:]]*bin_dir[[:space:]]*=[[:space:]]*\)[\"'][^\"']*[\"'][[:space:]]*$|\1\"/opt/cni/bin\"|" \
-        "$work/default.toml" >"$work/config.toml"
-    grep -q '^[[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*true' "$work/config.toml" ||
-        fail "'containerd config default' has no SystemdCgroup setting to turn on (containerd $(containerd --version)); not writing a config kubelet could not use"
-
-    if [ -f "$conf" ] && ! grep -q '^# Managed by labkube' "$conf" &&
-        [ ! -e "$conf.pre-labkube" ] && ! installed_by_labkube "$PACKAGE"; then
-        cp -p "$conf" "$conf.pre-labkube"
-        echo "containerd: the previous config is kept as /etc/containerd/config.toml.pre-labkube"
-    fi
-    changed=no
-    if put_file "$work/config.toml" "$conf" 0644; then
-        changed=yes
-        echo "containerd: /etc/containerd/config.toml written (SystemdCgroup = true)"
-    fi
-
-    if ! systemctl is-enabled --quiet containerd 2>/dev/null; then
-        systemctl enable containerd
-        echo "containerd: enabled"
-    fi
-    if ! systemctl is-active --quiet containerd; then
-        systemctl start containerd
-        echo "containerd: started"
-    elif [ "$changed" = yes ]; then
-        systemctl restart containerd
-        echo "containerd: restarted with the new config"
-    fi
 }

@@ -6,21 +6,22 @@
 #     Docker documents) is limited to containerd.io with includepkgs; the packages this
 #     brought in (containerd.io, container-selinux) are noted in /var/lib/labkube/installed, so
 #     reset removes them and nothing labkube did not install;
-#     a package labkube installed is noted in /var/lib/labkube/installed, so reset removes it
-#     and nothing it did not install;
-#   - writes /etc/containerd/config.toml: 'containerd config default' with SystemdCgroup = true
-#     (kubelet's cgroup driver since v1.22) and the CNI plugin directory /opt/cni/bin (where
-#     kubernetes-cni and flannel put their plugins, whatever default a distribution patched
-#     in). A config labkube did not write is kept once as config.toml.pre-labkube (reset
-#     restores it);
-#   - enables and starts containerd; restarts it only when the config changed.
+#   - refuses a containerd older than containerd recommends for Kubernetes $K8S_MINOR
+#     (CONTAINERD_MINIMUMS), naming the version, the minimums and the fix;
+#   - writes /etc/containerd/config.toml (commands/lib/containerd.sh, containerd_config);
+#     a config labkube did not write is kept once as config.toml.pre-labkube (reset restores
+#     it); the proxy drop-in and the registry mirrors (containerd_proxy, containerd_mirrors);
+#   - enables and starts containerd; restarts it only when its config or unit changed.
 #
 # Privileges:  root.
-# Env:         none (containerd.io is the current release of Docker's repository for the host's
-#              major version). LABKUBE_ROOT (tests only) prefixes every host path.
+# Env:         as commands/debian/install_containerd.sh (K8S_MINOR, CONTAINERD_MINIMUMS,
+#              POD_CIDR, SERVICE_CIDR, NODE_ADDRESSES, REGISTRY_MIRRORS, the proxy variables);
+#              containerd.io is the current release of Docker's repository for the host's
+#              major version. LABKUBE_ROOT (tests only) prefixes every host path.
 # Output:      dnf's output when installing, one line per change, then "install_containerd: done".
-# Exit:        0; dnf's status if a download or install fails (worth a retry); 1 if the
-#              default config has no SystemdCgroup setting to turn on.
+# Exit:        0; dnf's status if a download or install fails (worth a retry); 1 if
+#              containerd is too old for K8S_MINOR or the default config has no runc options
+#              to turn SystemdCgroup on in.
 # Idempotency: containerd --version, the repository file's and the config's bytes and
 #              systemctl is-enabled/is-active are
 #              probed first; on a converged host nothing is installed, written or restarted.
@@ -51,13 +52,19 @@ REPO
 }
 
 main() {
+    case "${K8S_MINOR:-}" in
+        1.[0-9] | 1.[0-9][0-9]) ;;
+        *) fail "K8S_MINOR must be a Kubernetes minor release such as 1.35" ;;
+    esac
     PACKAGE=containerd.io
     work=$(mktemp -d)
     remove_on_exit "$work"
 
+    fresh=no
     if present=$(containerd --version 2>/dev/null); then
         echo "containerd: already installed ($present)"
     else
+        fresh=yes
         selinux_before=no
         if rpm_installed container-selinux; then selinux_before=yes; fi
         docker_repo
@@ -68,8 +75,9 @@ main() {
         fi
         echo "containerd: installed the $PACKAGE package"
     fi
+    check_containerd_version "dnf remove containerd.io" "$fresh"
     configure_containerd
-    echo "install_containerd: done"
+    echo "install_containerd: done (containerd $(containerd_version))"
 }
 
 # The whole script is parsed before anything runs (a truncated upload runs nothing), and no

@@ -7,7 +7,9 @@
 #   - installs the missing packages with --disableexcludes=kubernetes (the newest patch release
 #     of the minor; dnf imports the repository key named by gpgkey=);
 #   - enables and starts the kubelet (it restarts in a loop until kubeadm init/join configure
-#     it: expected).
+#     it: expected);
+#   - gives containerd kubeadm's sandbox (pause) image (commands/lib/containerd.sh,
+#     align_sandbox_image), restarting it only if its config changed.
 #
 # Privileges:  root.
 # Env:         K8S_MINOR   Kubernetes minor release, e.g. 1.35 (required)
@@ -71,6 +73,7 @@ REPO
         systemctl enable --now kubelet
         echo "kubernetes: kubelet enabled"
     fi
+    align_sandbox_image
     echo "install_kube: done ($(kubeadm version -o short))"
 }
 

@@ -12,7 +12,9 @@
 #      or labkube's removed, and it is restarted;
 #   5. /usr/local/bin/helm, if install_helm installed it;
 #   6. the repository files labkube wrote (those starting "# Managed by labkube"):
-#      /etc/yum.repos.d/kubernetes.repo and /etc/yum.repos.d/docker-ce.repo;
+#      /etc/yum.repos.d/kubernetes.repo and /etc/yum.repos.d/docker-ce.repo; containerd's
+#      proxy drop-in and registry hosts files (/etc/systemd/system/containerd.service.d/
+#      http-proxy.conf, /etc/containerd/certs.d/<registry>) when labkube wrote them;
 #   7. leftovers: /etc/cni/net.d, /var/lib/cni, /run/flannel, /opt/cni/bin/flannel,
 #      /etc/kubernetes, /var/lib/kubelet (refused while volumes are still mounted under it:
 #      rm would reach into them), /var/lib/etcd, and /var/lib/labkube.
@@ -104,6 +106,7 @@ main() {
     delete_links
     remove_packages
     restore_containerd_config
+    remove_containerd_files
     if installed_by_labkube helm; then
         remove /usr/local/bin/helm
     fi

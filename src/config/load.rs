@@ -332,6 +332,12 @@ impl Config {
                 );
             }
         }
+        for (key, message) in super::mirrors::mirror_problems(&c.registry_mirrors)
+            .into_iter()
+            .chain(super::mirrors::proxy_problems(&s.remote_env))
+        {
+            bad(key, message);
+        }
         rule(&mut bad, "cluster.k8s", K8sMinor::parse(&c.k8s));
         rule(&mut bad, "cluster.pod_cidr", Cidr::parse(&c.pod_cidr));
         if let Some(ns) = &self.console.namespace {

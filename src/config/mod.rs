@@ -4,6 +4,7 @@
 
 mod load;
 mod matrix;
+mod mirrors;
 mod secret;
 mod telegram;
 
@@ -16,6 +17,7 @@ use crate::auth::Role;
 
 pub use load::{ConfigError, Problem};
 pub use matrix::{Invites, Matrix};
+pub use mirrors::{RegistryMirrors, encode_mirrors};
 pub use secret::{Secret, SecretSource};
 pub use telegram::{TELEGRAM_API_URL, Telegram};
 
@@ -197,6 +199,9 @@ pub struct ClusterDefaults {
     pub helm_version: String,
     /// rancher local-path-provisioner release installed as the default StorageClass.
     pub local_path_version: String,
+    /// Pull-through mirrors containerd tries before a registry (`"docker.io" =
+    /// ["https://mirror.lab.example"]`); empty: images come from the registries themselves.
+    pub registry_mirrors: RegistryMirrors,
 }
 
 /// Pinned flannel release (a release tag of flannel-io/flannel), `[cluster] flannel_version`'s
@@ -222,6 +227,7 @@ impl Default for ClusterDefaults {
             flannel_version: FLANNEL_VERSION.into(),
             helm_version: HELM_VERSION.into(),
             local_path_version: LOCAL_PATH_VERSION.into(),
+            registry_mirrors: RegistryMirrors::new(),
         }
     }
 }

@@ -10,24 +10,34 @@ pub struct Minor {
     pub version: &'static str,
     /// Upstream end of life (kubernetes.io/releases/<minor>), `YYYY-MM-DD`.
     pub end_of_life: &'static str,
+    /// The oldest containerd of each release series containerd recommends for this minor
+    /// (containerd `RELEASES.md`, "Kubernetes Support"), newest series first. The
+    /// install_containerd step refuses a containerd below them (`CONTAINERD_MINIMUMS`).
+    pub containerd: &'static [&'static str],
 }
 
 /// The minors upstream still supported when this labkube was released, oldest first
 /// (kubernetes.io/releases, read 2026-12-05: 1.34 ended 2026-10-27; 1.38 is not released).
+/// The containerd minimums are containerd's `RELEASES.md` at 301026e (2026-08-22), which lists
+/// 1.35 and 1.36; it does not list 1.37 yet, so 1.37 keeps 1.36's (2.3.0+, 2.2.0+) until it
+/// does.
 /// A minor leaves this table when it reaches its end of life, and a new one joins it only once
 /// pkgs.k8s.io serves it and the step scripts have run against it.
 pub const SUPPORTED: [Minor; 3] = [
     Minor {
         version: "1.35",
         end_of_life: "2027-02-28",
+        containerd: &["2.2.0", "2.1.5", "1.7.28"],
     },
     Minor {
         version: "1.36",
         end_of_life: "2027-06-28",
+        containerd: &["2.3.0", "2.2.0"],
     },
     Minor {
         version: "1.37",
         end_of_life: "2027-10-28",
+        containerd: &["2.3.0", "2.2.0"],
     },
 ];
 
@@ -56,6 +66,16 @@ impl K8sMinor {
             .iter()
             .find(|m| m.version == self.0)
             .map_or("", |m| m.end_of_life)
+    }
+
+    /// The containerd minimums of minor `version` ([`Minor::containerd`]), space-separated as
+    /// the install_containerd step takes them (`2.2.0 2.1.5 1.7.28`); empty for a minor not in
+    /// [`SUPPORTED`].
+    pub fn containerd_minimums(version: &str) -> String {
+        SUPPORTED
+            .iter()
+            .find(|m| m.version == version)
+            .map_or_else(String::new, |m| m.containerd.join(" "))
     }
 }
 

@@ -130,6 +130,17 @@ impl HostScript {
                 pair("POD_CIDR", values.pod_cidr),
                 pair("SERVICE_CIDR", SERVICE_CIDR),
             ],
+            HostScript::InstallContainerd => vec![
+                pair("K8S_MINOR", values.k8s),
+                (
+                    "CONTAINERD_MINIMUMS".into(),
+                    crate::names::K8sMinor::containerd_minimums(values.k8s),
+                ),
+                pair("POD_CIDR", values.pod_cidr),
+                pair("SERVICE_CIDR", SERVICE_CIDR),
+                pair("NODE_ADDRESSES", values.node_addresses),
+                pair("REGISTRY_MIRRORS", values.registry_mirrors),
+            ],
             HostScript::InstallKube => vec![pair("K8S_MINOR", values.k8s)],
             HostScript::KubeadmInit => vec![
                 pair("ADVERTISE_ADDRESS", values.advertise_address),
@@ -152,7 +163,6 @@ impl HostScript {
             }
             HostScript::OsRelease
             | HostScript::Facts
-            | HostScript::InstallContainerd
             | HostScript::JoinCommand
             | HostScript::Nodes
             | HostScript::Kubeconfig
@@ -180,6 +190,10 @@ pub struct ClusterValues<'a> {
     pub helm_version: &'a str,
     /// local-path-provisioner release tag.
     pub local_path_version: &'a str,
+    /// Every host's address in the cluster, comma-separated (containerd's `NO_PROXY`).
+    pub node_addresses: &'a str,
+    /// Registry mirrors, encoded ([`crate::config::encode_mirrors`]); empty: none.
+    pub registry_mirrors: &'a str,
     /// The cluster is one host: its control plane also runs the workloads.
     pub single_host: bool,
 }
@@ -247,9 +261,15 @@ pub enum ScriptError {
     },
 }
 
-/// Helpers every step may call (`fail`, `put_file`, `apt_get`, ...): `commands/lib/helpers.sh`,
-/// sent in front of each step. It only defines functions.
-pub const HELPERS: &str = include_str!("../../commands/lib/helpers.sh");
+/// Helpers every step may call (`fail`, `put_file`, `apt_get`, ...): the files of
+/// `commands/lib/`, sent in front of each step. They only define functions.
+/// `commands/lib/containerd.sh` (containerd's config, version check, proxy and mirrors) comes
+/// right after `helpers.sh`.
+pub const HELPERS: &str = concat!(
+    include_str!("../../commands/lib/helpers.sh"),
+    "\n",
+    include_str!("../../commands/lib/containerd.sh")
+);
 
 /// What is sent to the host for `step` on `os`: [`HELPERS`], then the step's script.
 ///
@@ -341,6 +361,31 @@ mod tests {
         let alpine = OsInfo::parse("ID=alpine\nPRETTY_NAME=\"Alpine Linux v3.20\"\n");
         let e = resolve("facts", &alpine).unwrap_err().to_string();
         assert!(e.contains("alpine") && e.contains("rocky"), "{e}");
+    }
+
+    #[test]
+    fn install_containerd_gets_the_minimums_networks_nodes_and_mirrors() {
+        let values = ClusterValues {
+            advertise_address: "10.0.0.1",
+            k8s: "1.35",
+            pod_cidr: "10.244.0.0/16",
+            flannel_version: "v0.27.4",
+            helm_version: "v3.19.0",
+            local_path_version: "v0.0.37",
+            node_addresses: "10.0.0.1,10.0.0.2",
+            registry_mirrors: "docker.io=https://mirror.lab.example",
+            single_host: false,
+        };
+        let env = HostScript::InstallContainerd.env(&values, false, "10.0.0.2");
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("CONTAINERD_MINIMUMS"), Some("2.2.0 2.1.5 1.7.28"));
+        assert_eq!(get("K8S_MINOR"), Some("1.35"));
+        assert_eq!(get("SERVICE_CIDR"), Some(SERVICE_CIDR));
+        assert_eq!(get("NODE_ADDRESSES"), Some("10.0.0.1,10.0.0.2"));
+        assert_eq!(
+            get("REGISTRY_MIRRORS"),
+            Some("docker.io=https://mirror.lab.example")
+        );
     }
 
     #[test]

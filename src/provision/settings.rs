@@ -38,6 +38,9 @@ pub struct Settings {
     pub helm_version: String,
     /// local-path-provisioner release to install.
     pub local_path_version: String,
+    /// Registry mirrors for containerd, encoded for the install_containerd step
+    /// ([`crate::config::encode_mirrors`]).
+    pub registry_mirrors: String,
     /// How long the bot waits to connect to a new cluster's API server (`[kube]
     /// connect_timeout_secs`) before it registers the cluster.
     pub api_connect_timeout: Duration,
@@ -82,6 +85,7 @@ impl Engine {
             flannel_version: c.flannel_version.clone(),
             helm_version: c.helm_version.clone(),
             local_path_version: c.local_path_version.clone(),
+            registry_mirrors: crate::config::encode_mirrors(&c.registry_mirrors),
             api_connect_timeout: Duration::from_secs(config.kube.connect_timeout_secs),
         };
         Engine {

@@ -63,9 +63,16 @@ impl ClusterRun {
                 Some("prepare host (swap off, kernel modules, sysctls, firewall ports)".to_string())
             }
             ClusterStep::InstallContainerd => Some(if f.containerd.is_empty() {
-                "install containerd".into()
+                "install containerd.io from Docker's repository".into()
             } else {
-                format!("containerd {} already installed", f.containerd)
+                // The step refuses it if it is older than these (containerd's matrix).
+                let wanted = crate::names::K8sMinor::containerd_minimums(&self.k8s);
+                format!(
+                    "containerd {} already installed (Kubernetes {} wants {})",
+                    f.containerd,
+                    self.k8s,
+                    wanted.replace(' ', "+, ") + "+"
+                )
             }),
             ClusterStep::InstallKube => Some(if f.kubeadm_is(&self.k8s) {
                 format!("kubeadm {} already installed", f.kubeadm)

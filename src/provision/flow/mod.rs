@@ -290,6 +290,12 @@ impl ClusterRun {
     fn env(&self, i: usize, script: HostScript) -> Vec<(String, String)> {
         let s = &self.engine.settings;
         let advertise = self.hosts[0].target.addr.to_string();
+        let nodes: Vec<String> = self
+            .hosts
+            .iter()
+            .map(|h| h.target.addr.to_string())
+            .collect();
+        let node_addresses = nodes.join(",");
         let values = ClusterValues {
             advertise_address: &advertise,
             k8s: &self.k8s,
@@ -297,6 +303,8 @@ impl ClusterRun {
             flannel_version: &s.flannel_version,
             helm_version: &s.helm_version,
             local_path_version: &s.local_path_version,
+            node_addresses: &node_addresses,
+            registry_mirrors: &s.registry_mirrors,
             single_host: self.hosts.len() == 1,
         };
         let address = self.hosts[i].target.addr.to_string();

@@ -77,7 +77,7 @@ fn kubectl_verb(args: &[String]) -> Option<&str> {
 /// firewall-cmd --add-port/--reload, ip link delete, gpg (writes a keyring) and downloads
 /// (curl, wget). The read-only probes are: ss, dpkg-query, rpm -q, rpm -e --test, apt-get -s
 /// (simulation), getenforce, uname, kubeadm
-/// version, kubectl get, systemctl is-enabled/is-active/status/show, apt-mark showhold, ufw
+/// version and config images list, kubectl get, systemctl is-enabled/is-active/status/show, apt-mark showhold, ufw
 /// status, firewall-cmd --state/--query-port/--query-source (also with --permanent), sysctl -n, ip link show,
 /// containerd --version / config default, helm version.
 pub fn is_mutating(call: &[String]) -> bool {
@@ -92,7 +92,12 @@ pub fn is_mutating(call: &[String]) -> bool {
                 || (first == Some("-e") && args.get(1).is_some_and(|a| a == "--test"))
         }
         "apt-get" => args.iter().any(|a| a == "-s" || a == "--simulate"),
-        "kubeadm" => first == Some("version"),
+        "kubeadm" => {
+            first == Some("version")
+                || args
+                    .get(..3)
+                    .is_some_and(|a| a == ["config", "images", "list"])
+        }
         "kubectl" => match kubectl_verb(args) {
             Some("get") => true,
             Some("rollout") => args.iter().any(|a| a == "status"),

@@ -185,6 +185,8 @@ impl Lab {
     /// product's own rule ([`HostScript::env`]) over this lab's values.
     pub fn engine_env(&self, i: usize, step: &str) -> Vec<(String, String)> {
         let script = HostScript::named(step).unwrap_or_else(|| panic!("no step script {step}"));
+        let nodes: Vec<&str> = self.hosts.iter().map(|h| h.ip.as_str()).collect();
+        let node_addresses = nodes.join(",");
         let values = ClusterValues {
             advertise_address: &self.hosts[0].ip,
             k8s: K8S_MINOR,
@@ -192,6 +194,8 @@ impl Lab {
             flannel_version: FLANNEL_VERSION,
             helm_version: HELM_VERSION,
             local_path_version: LOCAL_PATH_VERSION,
+            node_addresses: &node_addresses,
+            registry_mirrors: "",
             single_host: self.hosts.len() == 1,
         };
         script.env(&values, i == 0, &self.hosts[i].ip)

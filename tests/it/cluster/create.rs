@@ -175,7 +175,7 @@ async fn plan_reports_per_host_steps_and_changes_nothing() {
         labkube::config::HELM_VERSION,
         labkube::config::LOCAL_PATH_VERSION,
     );
-    let fresh = "prepare host (swap off, kernel modules, sysctls, firewall ports); install containerd; install kubeadm/kubelet/kubectl 1.35";
+    let fresh = "prepare host (swap off, kernel modules, sysctls, firewall ports); install containerd.io from Docker's repository; install kubeadm/kubelet/kubectl 1.35";
     assert!(
         lines[1].ends_with(&format!(
             "MB): {fresh}; kubeadm init; flannel {flannel}; Helm {helm}; local-path storage \

@@ -142,7 +142,13 @@ fn check_containerd(lab: &Lab, i: usize) {
     let config = lab.read(i, "/etc/containerd/config.toml").unwrap();
     assert!(config.contains("SystemdCgroup = true"), "{ctx}");
     assert!(!config.contains("SystemdCgroup = false"), "{ctx}");
-    assert!(config.contains("bin_dir = \"/opt/cni/bin\""), "{ctx}");
+    // containerd.io 2.2 (config version 3), kubeadm's sandbox image.
+    for line in [
+        "bin_dirs = ['/opt/cni/bin']",
+        "sandbox = 'registry.k8s.io/pause:3.10.1'",
+    ] {
+        assert!(config.contains(line), "{ctx}: {line}");
+    }
     let loaded = lab.read(i, "/.standin/containerd-loaded.toml");
     assert_eq!(
         loaded.as_deref(),
@@ -176,7 +182,7 @@ fn check_apt_packages(lab: &Lab, i: usize, calls: &[Call]) {
     assert!(
         calls
             .iter()
-            .any(|c| c[0] == "apt-get" && has(c, "containerd")),
+            .any(|c| c[0] == "apt-get" && has(c, "containerd.io")),
         "{ctx}"
     );
 }

@@ -97,7 +97,7 @@ fn facts_report_the_host_and_its_busy_ports() {
     );
     assert_eq!(
         (cp["kubeadm"].as_str(), cp["containerd"].as_str()),
-        ("v1.35.5", "1.7.28")
+        ("v1.35.5", "2.2.1")
     );
     let w = parse_facts(&lab.must(1, "facts", &[]).stdout);
     assert_eq!(

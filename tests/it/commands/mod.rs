@@ -2,6 +2,7 @@
 //! and the scripts themselves run on fake hosts with recording stand-ins (`labkube_testkit::lab`,
 //! `tests/stand-ins/lib/standin.sh`).
 
+mod containerd;
 mod create;
 mod facts;
 mod failures;

@@ -38,6 +38,11 @@ fn reset_after_create(flavour: Flavour) {
             "/usr/local/bin/helm",
             "/etc/apt/sources.list.d/kubernetes.list",
             "/etc/apt/keyrings/kubernetes-apt-keyring.gpg",
+            "/etc/apt/sources.list.d/docker.list",
+            "/etc/apt/preferences.d/labkube-docker",
+            "/etc/apt/keyrings/docker.asc",
+            "/etc/containerd/certs.d",
+            "/etc/systemd/system/containerd.service.d",
             "/etc/yum.repos.d/kubernetes.repo",
             "/etc/yum.repos.d/docker-ce.repo",
             "/.standin/links/cni0",
@@ -109,7 +114,7 @@ fn reset_keeps_a_containerd_labkube_did_not_install() {
     let lab = Lab::new(&[("cp1", Flavour::Debian)]);
     // A host that already ran Docker's containerd with its own config.
     let site_config = "# site config\nversion = 2\ndisabled_plugins = [\"cri\"]\n";
-    lab.write(0, "/.standin/pkgs/containerd.io", "1.7.27-1\n");
+    lab.write(0, "/.standin/pkgs/containerd.io", "1.7.28-1\n");
     lab.write(0, "/.standin/systemd/containerd.enabled", "");
     lab.write(0, "/.standin/systemd/containerd.active", "");
     lab.write(0, "/etc/containerd/config.toml", site_config);
@@ -152,7 +157,7 @@ fn reset_keeps_a_containerd_labkube_did_not_install() {
 #[test]
 fn reset_keeps_a_containerd_that_other_software_came_to_need() {
     for (flavour, user_package, kept) in [
-        (Flavour::Debian, "docker.io", vec!["containerd", "runc"]),
+        (Flavour::Debian, "docker-ce", vec!["containerd.io"]),
         (
             Flavour::Rocky,
             "docker-ce",

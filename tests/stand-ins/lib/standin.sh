@@ -114,6 +114,21 @@ containerd_version() {
     done
 }
 
+# pkg_conffiles PACKAGE: the config files a package ships, put in place on install unless one
+# is already there (dpkg keeps a conffile the admin changed; rpm a %config(noreplace)). Docker's
+# containerd.io ships /etc/containerd/config.toml with the CRI plugin disabled
+# (docker/containerd-packaging, common/containerd.toml): kubelet cannot talk to it as is.
+pkg_conffiles() {
+    case "$1" in
+        containerd.io)
+            [ -e "$R/etc/containerd/config.toml" ] && return 0
+            mkdir -p "$R/etc/containerd"
+            printf '%s\n' '#   Copyright 2018-2022 Docker Inc.' '' 'disabled_plugins = ["cri"]' '' \
+                '#root = "/var/lib/containerd"' '#state = "/run/containerd"' >"$R/etc/containerd/config.toml"
+            ;;
+    esac
+}
+
 # Installed packages that depend on package $1 (a small table of the relationships the tests
 # care about: software a user may have installed on top of labkube's containerd).
 pkg_dependents() {
@@ -173,6 +188,9 @@ standin_serve() {
     case "$url" in
         https://pkgs.k8s.io/core:/stable:/v1.[0-9]*/deb/Release.key)
             body=$(cat "$FIXTURES/pkgs.k8s.io-Release.key")
+            ;;
+        https://download.docker.com/linux/debian/gpg | https://download.docker.com/linux/ubuntu/gpg)
+            body=$(cat "$FIXTURES/download.docker.com-gpg")
             ;;
         https://github.com/flannel-io/flannel/releases/download/v[0-9]*/kube-flannel.yml)
             version=${url#https://github.com/flannel-io/flannel/releases/download/}

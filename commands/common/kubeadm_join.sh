@@ -3,6 +3,9 @@
 #   kubeadm join "$JOIN_ENDPOINT" --token "$JOIN_TOKEN"
 #                --discovery-token-ca-cert-hash "$JOIN_CA_HASH"
 #                --cri-socket=unix:///run/containerd/containerd.sock
+#                --patches=/etc/kubernetes/patches
+#   The kubelet gets serverTLSBootstrap (the patch kubelet_patches writes), so its serving
+#   certificate is signed by the cluster CA once approve_csrs approves its request.
 #   All preflight checks on. The token is never echoed: no shell tracing, no message quotes it, and
 #   it is written nowhere (kubeadm keeps the node's own credentials in
 #   /etc/kubernetes/kubelet.conf, not the token). It is on kubeadm's command line while kubeadm
@@ -57,10 +60,12 @@ main() {
     [ "${#JOIN_CA_HASH}" -eq 71 ] || fail "JOIN_CA_HASH must be sha256:<64 lower-case hex digits>"
 
     set_node_ip "$NODE_IP" || true
+    kubelet_patches
     kubeadm join "$JOIN_ENDPOINT" \
         --token "$JOIN_TOKEN" \
         --discovery-token-ca-cert-hash "$JOIN_CA_HASH" \
-        --cri-socket=unix:///run/containerd/containerd.sock
+        --cri-socket=unix:///run/containerd/containerd.sock \
+        --patches=/etc/kubernetes/patches
 }
 
 # The whole script is parsed before anything runs (a truncated upload runs nothing), and no

@@ -75,6 +75,19 @@ set_node_ip() {
     return 1
 }
 
+# kubelet_patches: write the patch kubeadm init and join apply to the kubelet's configuration
+# (--patches /etc/kubernetes/patches, target "kubeletconfiguration"): serverTLSBootstrap, so
+# the kubelet asks the cluster CA for its serving certificate (a kubelet-serving CSR, which
+# approve_csrs checks and approves) instead of signing its own, which metrics-server refuses.
+kubelet_patches() {
+    tmp=$(mktemp)
+    printf '# Managed by labkube (kubeadm_init, kubeadm_join): a serving certificate from the cluster CA.\nserverTLSBootstrap: true\n' >"$tmp"
+    if put_file "$tmp" "$R/etc/kubernetes/patches/kubeletconfiguration+merge.yaml" 0644; then
+        echo "$STEP: /etc/kubernetes/patches/kubeletconfiguration+merge.yaml written (serverTLSBootstrap: true)"
+    fi
+    rm -f "$tmp"
+}
+
 # remove_on_exit DIR: remove DIR (a mktemp -d directory) however the step ends.
 remove_on_exit() {
     # shellcheck disable=SC2064 # the path is expanded now, on purpose

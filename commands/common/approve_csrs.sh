@@ -39,6 +39,7 @@ SIGNER=kubernetes.io/kubelet-serving
 LIST='jsonpath={range .items[*]}{.metadata.name}{" "}{.spec.signerName}{" "}{.spec.username}{" "}{.status.conditions[*].type}{"\n"}{end}'
 
 main() {
+    set -f # NODES is split into words below, never globbed
     [ -n "${NODES:-}" ] || fail "NODES must list the nodes as <name>=<address>"
     for node in $NODES; do
         name=${node%%=*}
@@ -66,19 +67,22 @@ main() {
     : >"$work/judged"
     : >"$work/refused"
     deadline=$(($(date +%s) + wait_secs))
+    served=already
     while :; do
         waiting=""
         for node in $NODES; do
             if grep -qxF "$node" "$work/served" 2>/dev/null; then continue; fi
             if serves_ca_cert "${node#*=}"; then
                 echo "$node" >>"$work/served"
-                echo "approve_csrs: ${node%%=*} serves a certificate signed by the cluster CA"
+                echo "approve_csrs: ${node%%=*} $served serves a certificate signed by the cluster CA"
             else
                 waiting="$waiting ${node%%=*}"
             fi
         done
         [ -n "$waiting" ] || return 0
+        served=now
         kubectl --kubeconfig "$admin" get csr -o "$LIST" >"$work/csrs"
+        approved=no
         while read -r csr signer user conditions <&3; do
             if [ "$signer" != "$SIGNER" ] || [ -n "${conditions:-}" ]; then continue; fi
             grep -qxF "$csr" "$work/judged" && continue
@@ -87,13 +91,15 @@ main() {
                 echo "approve_csrs: not approving $csr: $why" | tee -a "$work/refused"
             else
                 kubectl --kubeconfig "$admin" certificate approve "$csr"
+                approved=yes
             fi
         done 3<"$work/csrs"
-        if [ "$(date +%s)" -ge "$deadline" ]; then
+        if [ "$approved" = no ] && [ "$(date +%s)" -ge "$deadline" ]; then
             refused=$(sed 's/^approve_csrs: //' "$work/refused" | tr '\n' ';')
             fail "after ${wait_secs} s these nodes still serve no certificate signed by the cluster CA:$waiting (with serverTLSBootstrap, which kubeadm_init and kubeadm_join set, a kubelet asks for one soon after it starts; a node set up without it never does). ${refused:+Requests not approved: $refused}"
         fi
-        sleep 5
+        # A kubelet loads its certificate seconds after the approval: look again soon.
+        if [ "$approved" = yes ]; then sleep 1; else sleep 5; fi
     done
 }
 

@@ -28,7 +28,9 @@
 #              left /etc/kubernetes/admin.conf behind without a working API server.
 # Idempotency: skipped when /etc/kubernetes/admin.conf exists and the API server answers with
 #              the cluster-info ConfigMap (written at the end of a successful init); the taint
-#              is removed only while a node still has it.
+#              is removed only while a node still has it. The kubelet patch is written before
+#              init only when its bytes differ (a kubelet that already runs keeps its config:
+#              kubeadm applies patches only when it writes that config).
 set -eu
 R="${LABKUBE_ROOT:-}"
 # shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script

@@ -21,7 +21,8 @@
 #                             --node-ip (required)
 # Output:      kubeadm join's output (it holds no token), or one line saying it was already done.
 # Exit:        0; kubeadm's status if the join fails; 1 for malformed parameters.
-# Idempotency: skipped when /etc/kubernetes/kubelet.conf exists (the node already joined).
+# Idempotency: skipped when /etc/kubernetes/kubelet.conf exists (the node already joined); the
+#              kubelet patch is written before the join only when its bytes differ.
 set -eu
 R="${LABKUBE_ROOT:-}"
 # shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script

@@ -43,6 +43,7 @@ fn example_config_documents_every_key() {
         "flannel_version",
         "helm_version",
         "local_path_version",
+        "metrics_server_version",
         "[kube]",
         "request_timeout_secs",
         "unreachable_secs",

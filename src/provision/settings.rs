@@ -38,6 +38,8 @@ pub struct Settings {
     pub helm_version: String,
     /// local-path-provisioner release to install.
     pub local_path_version: String,
+    /// metrics-server release to install.
+    pub metrics_server_version: String,
     /// How long the bot waits to connect to a new cluster's API server (`[kube]
     /// connect_timeout_secs`) before it registers the cluster.
     pub api_connect_timeout: Duration,
@@ -82,6 +84,7 @@ impl Engine {
             flannel_version: c.flannel_version.clone(),
             helm_version: c.helm_version.clone(),
             local_path_version: c.local_path_version.clone(),
+            metrics_server_version: c.metrics_server_version.clone(),
             api_connect_timeout: Duration::from_secs(config.kube.connect_timeout_secs),
         };
         Engine {

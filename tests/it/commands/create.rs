@@ -288,6 +288,7 @@ fn check_control_plane(lab: &Lab, calls: &[Call]) {
             "--cri-socket=unix:///run/containerd/containerd.sock",
             "--token-ttl=15m",
             "--skip-token-print",
+            "--patches=/etc/kubernetes/patches",
         ]
     );
     let urls = urls(calls);
@@ -307,8 +308,8 @@ fn check_control_plane(lab: &Lab, calls: &[Call]) {
         .filter(|c| c[0] == "kubectl" && has(c, "apply"))
         .collect();
     // flannel's manifest, then local-path-provisioner's, whose class is then made the default
-    // and its rollout awaited.
-    assert_eq!(applies.len(), 2, "{applies:?}");
+    // and its rollout awaited, then metrics-server's (tests/it/commands/metrics.rs).
+    assert_eq!(applies.len(), 3, "{applies:?}");
     assert!(
         applies[1]
             .iter()
@@ -385,6 +386,7 @@ fn a_second_create_changes_nothing() {
                 "install_flannel",
                 "install_helm",
                 "install_storage",
+                "install_metrics_server",
             ]
             .contains(&run.step.as_str())
             {

@@ -5,6 +5,7 @@
 mod create;
 mod facts;
 mod failures;
+mod metrics;
 mod os_release;
 mod reset;
 mod sandbox;

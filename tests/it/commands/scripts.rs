@@ -286,6 +286,7 @@ fn no_script_contains_what_the_playbooks_got_wrong() {
                 "$FLANNEL_VERSION",
                 "$HELM_VERSION",
                 "$LOCAL_PATH_VERSION",
+                "$METRICS_SERVER_VERSION",
                 "$tarball",
                 "$repo",
             ]
@@ -325,6 +326,8 @@ fn standin_files() -> Vec<PathBuf> {
         .filter(|p| std::fs::metadata(p).unwrap().permissions().mode() & 0o111 != 0)
         .collect();
     files.push(dir.join("lib/standin.sh"));
+    files.push(dir.join("lib/kubelet.sh"));
+    files.push(dir.join("lib/csr.sh"));
     files.push(dir.join("fixtures/helm.in"));
     files.sort();
     files
@@ -348,6 +351,7 @@ fn stand_ins_are_executable_and_named_after_their_tools() {
         "kubeadm",
         "kubectl",
         "modprobe",
+        "openssl",
         "rpm",
         "setenforce",
         "ss",

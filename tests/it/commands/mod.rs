@@ -10,3 +10,4 @@ mod os_release;
 mod reset;
 mod sandbox;
 mod scripts;
+mod storage;

@@ -29,8 +29,8 @@
 # Idempotency: skipped when /etc/kubernetes/admin.conf exists and the API server answers with
 #              the cluster-info ConfigMap (written at the end of a successful init); the taint
 #              is removed only while a node still has it. The kubelet patch is written before
-#              init only when its bytes differ (a kubelet that already runs keeps its config:
-#              kubeadm applies patches only when it writes that config).
+#              init only when its bytes differ; a kubelet initialised before it existed gets
+#              serverTLSBootstrap in /var/lib/kubelet/config.yaml and a restart, once.
 set -eu
 R="${LABKUBE_ROOT:-}"
 # shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
@@ -59,10 +59,14 @@ main() {
         if kubectl --kubeconfig "$admin" --request-timeout=20s -n kube-public \
             get configmap cluster-info -o name >/dev/null 2>&1; then
             echo "kubeadm_init: the control plane is already initialised; nothing to do"
+            restart=no
             if set_node_ip "$ADVERTISE_ADDRESS"; then
-                systemctl restart kubelet
+                restart=yes
                 echo "kubeadm_init: the kubelet now registers $ADVERTISE_ADDRESS"
             fi
+            kubelet_patches
+            if kubelet_serving_bootstrap; then restart=yes; fi
+            if [ "$restart" = yes ]; then systemctl restart kubelet; fi
             schedule_here "$admin"
             return 0
         fi

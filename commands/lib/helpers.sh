@@ -88,6 +88,20 @@ kubelet_patches() {
     rm -f "$tmp"
 }
 
+# kubelet_serving_bootstrap: turn serverTLSBootstrap on in the config of a kubelet set up before
+# kubelet_patches existed (kubeadm applies patches only when it writes that file, at init or
+# join). Returns 0 if the file changed (the kubelet must restart), 1 if it was already on.
+kubelet_serving_bootstrap() {
+    config="$R/var/lib/kubelet/config.yaml"
+    [ -f "$config" ] || return 1
+    if grep -qx 'serverTLSBootstrap: true' "$config"; then return 1; fi
+    tmp=$(mktemp)
+    { grep -v '^serverTLSBootstrap:' "$config" || true; echo 'serverTLSBootstrap: true'; } >"$tmp"
+    put_file "$tmp" "$config" 0644 || true
+    rm -f "$tmp"
+    echo "$STEP: serverTLSBootstrap turned on in /var/lib/kubelet/config.yaml"
+}
+
 # remove_on_exit DIR: remove DIR (a mktemp -d directory) however the step ends.
 remove_on_exit() {
     # shellcheck disable=SC2064 # the path is expanded now, on purpose

@@ -326,6 +326,13 @@ impl Lab {
                 ));
             }
         }
+        // Workers that joined earlier run kubeadm_join without a token, as the engine does:
+        // it only converges their kubelet's settings.
+        for &i in &all[1..] {
+            if !to_join.contains(&i) {
+                created.runs.push(self.must(i, "kubeadm_join", &[]));
+            }
+        }
         let nodes = self.must(0, "nodes", &[]);
         created.nodes = nodes.stdout.clone();
         created.runs.push(nodes);

@@ -254,3 +254,53 @@ fn kubeadm_refuses_a_patches_directory_that_does_not_exist() {
         "{run}"
     );
 }
+
+#[test]
+fn a_cluster_made_before_serving_certificates_gets_them_on_the_next_create() {
+    let lab = Lab::new(&[("cp1", Flavour::Debian), ("w1", Flavour::Rocky)]);
+    lab.create();
+    // As an earlier labkube left it: no patch, kubelets that sign their own certificates.
+    for i in 0..2 {
+        std::fs::remove_file(lab.path(i, PATCH)).unwrap();
+        let config = lab.read(i, "/var/lib/kubelet/config.yaml").unwrap();
+        lab.write(
+            i,
+            "/var/lib/kubelet/config.yaml",
+            &config.replace("serverTLSBootstrap: true\n", ""),
+        );
+    }
+    std::fs::remove_dir_all(lab.cluster.join("csr")).unwrap();
+    std::fs::remove_dir_all(lab.cluster.join("serving")).unwrap();
+
+    let again = lab.create();
+    for (i, step) in [(0, "kubeadm_init"), (1, "kubeadm_join")] {
+        let run = again.runs.iter().find(|r| r.step == step).unwrap();
+        assert!(
+            run.stdout
+                .contains(&format!("{step}: serverTLSBootstrap turned on")),
+            "{run}"
+        );
+        let config = lab.read(i, "/var/lib/kubelet/config.yaml").unwrap();
+        assert!(
+            config.ends_with("\nserverTLSBootstrap: true\n"),
+            "{config:?}"
+        );
+        assert!(lab.read(i, PATCH).is_some());
+    }
+    let csrs = lab.csrs();
+    assert_eq!(csrs.len(), 2, "{csrs:?}");
+    assert!(csrs.iter().all(|(_, approved)| *approved), "{csrs:?}");
+
+    // And the third run restarts nothing.
+    lab.clear_calls();
+    lab.create();
+    for i in 0..2 {
+        let calls = lab.take_calls(i);
+        assert!(
+            !calls
+                .iter()
+                .any(|c| c.join(" ") == "systemctl restart kubelet"),
+            "{calls:?}"
+        );
+    }
+}

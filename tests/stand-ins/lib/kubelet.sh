@@ -62,6 +62,17 @@ kubelet_apply_patches() {
     done
 }
 
+# kubelet_restarted: a kubelet (re)started on a node of the cluster asks for a serving
+# certificate when its config says so and it has none from the CA yet (the kubelet keeps that
+# one apart from its self-signed kubelet.crt, in pki/kubelet-server-current.pem).
+kubelet_restarted() {
+    [ -n "${LABKUBE_STANDIN_CLUSTER:-}" ] || return 0
+    standin_cluster
+    node=$(host_name)
+    if [ ! -f "$C/nodes/$node" ] || [ -f "$C/serving/$node" ]; then return 0; fi
+    kubelet_request_serving_cert "$node" "$(sed -n 's/^ip=//p' "$C/nodes/$node" | tail -n 1)"
+}
+
 # kubelet_request_serving_cert NODE IP: the started kubelet asks for its serving certificate
 # when its config says serverTLSBootstrap: true.
 kubelet_request_serving_cert() {

@@ -3,13 +3,15 @@
 #   kubeadm init --apiserver-advertise-address=$ADVERTISE_ADDRESS --pod-network-cidr=$POD_CIDR
 #                --kubernetes-version=<the installed kubeadm's own version, vK8S_MINOR.N>
 #                --cri-socket=unix:///run/containerd/containerd.sock
-#                --token-ttl=15m --skip-token-print
+#                --token-ttl=15m --skip-token-print --patches=/etc/kubernetes/patches
 #   The control plane runs exactly the installed kubeadm's release (checked to be of
 #   K8S_MINOR), not a "stable-1.35" label that kubeadm would resolve over the internet to a
 #   patch release that may be newer than the installed kubelet. The bootstrap token kubeadm
 #   init always creates is not printed and expires after 15 minutes: workers join with a
 #   token made just in time by join_command. The kubelet gets --node-ip=$ADVERTISE_ADDRESS (in
-#   its environment file) so the node's InternalIP is the address the cluster was given.
+#   its environment file) so the node's InternalIP is the address the cluster was given, and
+#   serverTLSBootstrap (the patch kubelet_patches writes): its serving certificate is signed by
+#   the cluster CA once approve_csrs approves its request, as metrics-server needs.
 #
 # Privileges:  root.
 # Env:         ADVERTISE_ADDRESS  this host's IP address the API server advertises (required)
@@ -26,7 +28,9 @@
 #              left /etc/kubernetes/admin.conf behind without a working API server.
 # Idempotency: skipped when /etc/kubernetes/admin.conf exists and the API server answers with
 #              the cluster-info ConfigMap (written at the end of a successful init); the taint
-#              is removed only while a node still has it.
+#              is removed only while a node still has it. The kubelet patch is written before
+#              init only when its bytes differ; a kubelet initialised before it existed gets
+#              serverTLSBootstrap in /var/lib/kubelet/config.yaml and a restart, once.
 set -eu
 R="${LABKUBE_ROOT:-}"
 # shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
@@ -55,10 +59,14 @@ main() {
         if kubectl --kubeconfig "$admin" --request-timeout=20s -n kube-public \
             get configmap cluster-info -o name >/dev/null 2>&1; then
             echo "kubeadm_init: the control plane is already initialised; nothing to do"
+            restart=no
             if set_node_ip "$ADVERTISE_ADDRESS"; then
-                systemctl restart kubelet
+                restart=yes
                 echo "kubeadm_init: the kubelet now registers $ADVERTISE_ADDRESS"
             fi
+            kubelet_patches
+            if kubelet_serving_bootstrap; then restart=yes; fi
+            if [ "$restart" = yes ]; then systemctl restart kubelet; fi
             schedule_here "$admin"
             return 0
         fi
@@ -72,13 +80,15 @@ main() {
     esac
 
     set_node_ip "$ADVERTISE_ADDRESS" || true
+    kubelet_patches
     kubeadm init \
         --apiserver-advertise-address="$ADVERTISE_ADDRESS" \
         --pod-network-cidr="$POD_CIDR" \
         --kubernetes-version="$version" \
         --cri-socket=unix:///run/containerd/containerd.sock \
         --token-ttl=15m \
-        --skip-token-print
+        --skip-token-print \
+        --patches=/etc/kubernetes/patches
     [ -f "$admin" ] || fail "kubeadm init succeeded but wrote no /etc/kubernetes/admin.conf"
     schedule_here "$admin"
 }

@@ -3,6 +3,9 @@
 #   kubeadm join "$JOIN_ENDPOINT" --token "$JOIN_TOKEN"
 #                --discovery-token-ca-cert-hash "$JOIN_CA_HASH"
 #                --cri-socket=unix:///run/containerd/containerd.sock
+#                --patches=/etc/kubernetes/patches
+#   The kubelet gets serverTLSBootstrap (the patch kubelet_patches writes), so its serving
+#   certificate is signed by the cluster CA once approve_csrs approves its request.
 #   All preflight checks on. The token is never echoed: no shell tracing, no message quotes it, and
 #   it is written nowhere (kubeadm keeps the node's own credentials in
 #   /etc/kubernetes/kubelet.conf, not the token). It is on kubeadm's command line while kubeadm
@@ -13,12 +16,16 @@
 #              JOIN_TOKEN     bootstrap token <6 of [a-z0-9]>.<16 of [a-z0-9]> (required, secret)
 #              JOIN_CA_HASH   sha256:<64 hex>, the cluster CA's public key hash (required)
 #              LABKUBE_ROOT (tests only) prefixes every host path; empty in production.
-#              All three come from join_command's line.
+#              All three come from join_command's line; a node that already joined needs
+#              none of them (the engine runs it there without a token, to converge).
 #              NODE_IP        this host's address in the cluster, given to the kubelet as
 #                             --node-ip (required)
 # Output:      kubeadm join's output (it holds no token), or one line saying it was already done.
 # Exit:        0; kubeadm's status if the join fails; 1 for malformed parameters.
-# Idempotency: skipped when /etc/kubernetes/kubelet.conf exists (the node already joined).
+# Idempotency: skipped when /etc/kubernetes/kubelet.conf exists (the node already joined); the
+#              kubelet patch is written before the join only when its bytes differ; a kubelet
+#              that joined before it existed gets serverTLSBootstrap in
+#              /var/lib/kubelet/config.yaml and a restart, once.
 set -eu
 R="${LABKUBE_ROOT:-}"
 # shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
@@ -30,10 +37,14 @@ main() {
     esac
     if [ -f "$R/etc/kubernetes/kubelet.conf" ]; then
         echo "kubeadm_join: this node has already joined a cluster (/etc/kubernetes/kubelet.conf exists); nothing to do"
+        restart=no
         if set_node_ip "$NODE_IP"; then
-            systemctl restart kubelet
+            restart=yes
             echo "kubeadm_join: the kubelet now registers $NODE_IP"
         fi
+        kubelet_patches
+        if kubelet_serving_bootstrap; then restart=yes; fi
+        if [ "$restart" = yes ]; then systemctl restart kubelet; fi
         return 0
     fi
     case "${JOIN_ENDPOINT:-}" in
@@ -57,10 +68,12 @@ main() {
     [ "${#JOIN_CA_HASH}" -eq 71 ] || fail "JOIN_CA_HASH must be sha256:<64 lower-case hex digits>"
 
     set_node_ip "$NODE_IP" || true
+    kubelet_patches
     kubeadm join "$JOIN_ENDPOINT" \
         --token "$JOIN_TOKEN" \
         --discovery-token-ca-cert-hash "$JOIN_CA_HASH" \
-        --cri-socket=unix:///run/containerd/containerd.sock
+        --cri-socket=unix:///run/containerd/containerd.sock \
+        --patches=/etc/kubernetes/patches
 }
 
 # The whole script is parsed before anything runs (a truncated upload runs nothing), and no

@@ -75,6 +75,33 @@ set_node_ip() {
     return 1
 }
 
+# kubelet_patches: write the patch kubeadm init and join apply to the kubelet's configuration
+# (--patches /etc/kubernetes/patches, target "kubeletconfiguration"): serverTLSBootstrap, so
+# the kubelet asks the cluster CA for its serving certificate (a kubelet-serving CSR, which
+# approve_csrs checks and approves) instead of signing its own, which metrics-server refuses.
+kubelet_patches() {
+    tmp=$(mktemp)
+    printf '# Managed by labkube (kubeadm_init, kubeadm_join): a serving certificate from the cluster CA.\nserverTLSBootstrap: true\n' >"$tmp"
+    if put_file "$tmp" "$R/etc/kubernetes/patches/kubeletconfiguration+merge.yaml" 0644; then
+        echo "$STEP: /etc/kubernetes/patches/kubeletconfiguration+merge.yaml written (serverTLSBootstrap: true)"
+    fi
+    rm -f "$tmp"
+}
+
+# kubelet_serving_bootstrap: turn serverTLSBootstrap on in the config of a kubelet set up before
+# kubelet_patches existed (kubeadm applies patches only when it writes that file, at init or
+# join). Returns 0 if the file changed (the kubelet must restart), 1 if it was already on.
+kubelet_serving_bootstrap() {
+    config="$R/var/lib/kubelet/config.yaml"
+    [ -f "$config" ] || return 1
+    if grep -qx 'serverTLSBootstrap: true' "$config"; then return 1; fi
+    tmp=$(mktemp)
+    { grep -v '^serverTLSBootstrap:' "$config" || true; echo 'serverTLSBootstrap: true'; } >"$tmp"
+    put_file "$tmp" "$config" 0644 || true
+    rm -f "$tmp"
+    echo "$STEP: serverTLSBootstrap turned on in /var/lib/kubelet/config.yaml"
+}
+
 # remove_on_exit DIR: remove DIR (a mktemp -d directory) however the step ends.
 remove_on_exit() {
     # shellcheck disable=SC2064 # the path is expanded now, on purpose

@@ -237,3 +237,27 @@ fn ge_parameters_are_kept_by_name_and_secret_ones_masked_when_shown() {
     let e = err("/ge upgrade orion version=4.1.1 troe=true");
     assert_eq!(e.kind(), ErrorKind::UnknownOption);
 }
+
+#[test]
+fn exactly_2000_characters_are_accepted() {
+    let line = format!("/jobs{}", " ".repeat(1995));
+    assert_eq!(line.chars().count(), 2000);
+    assert_eq!(
+        parse(&line, BOT).unwrap().unwrap(),
+        Command::Jobs { all: false }
+    );
+}
+
+#[test]
+fn validated_newtypes_deserialize_only_valid_text() {
+    let n: Name = serde_json_like(r#"lab-1"#).unwrap();
+    assert_eq!(n.as_str(), "lab-1");
+    assert!(serde_json_like::<Name>("Lab_1").is_err());
+    assert!(serde_json_like::<Cidr>("10.0.0.1/8").is_err());
+}
+
+/// Deserialises a bare string through serde's value deserializer (no JSON crate needed).
+fn serde_json_like<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, serde::de::value::Error> {
+    use serde::de::IntoDeserializer;
+    T::deserialize(s.to_owned().into_deserializer())
+}

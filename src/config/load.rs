@@ -319,6 +319,7 @@ impl Config {
             ("cluster.flannel_version", &c.flannel_version),
             ("cluster.helm_version", &c.helm_version),
             ("cluster.local_path_version", &c.local_path_version),
+            ("cluster.metrics_server_version", &c.metrics_server_version),
         ] {
             let ok = v.starts_with('v')
                 && v.len() > 1

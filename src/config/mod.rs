@@ -202,6 +202,8 @@ pub struct ClusterDefaults {
     /// Pull-through mirrors containerd tries before a registry (`"docker.io" =
     /// ["https://mirror.lab.example"]`); empty: images come from the registries themselves.
     pub registry_mirrors: RegistryMirrors,
+    /// metrics-server release installed (a kubernetes-sigs/metrics-server release tag).
+    pub metrics_server_version: String,
 }
 
 /// Pinned flannel release (a release tag of flannel-io/flannel), `[cluster] flannel_version`'s
@@ -213,6 +215,9 @@ pub const HELM_VERSION: &str = "v3.19.0";
 /// storage.k8s.io/v1 APIs, served by every supported minor), `[cluster] local_path_version`'s
 /// default.
 pub const LOCAL_PATH_VERSION: &str = "v0.0.37";
+/// Pinned metrics-server release (its compatibility matrix: 0.9.x for Kubernetes 1.34+, so
+/// every supported minor), `[cluster] metrics_server_version`'s default.
+pub const METRICS_SERVER_VERSION: &str = "v0.9.0";
 
 impl Default for ClusterDefaults {
     fn default() -> Self {
@@ -228,6 +233,7 @@ impl Default for ClusterDefaults {
             helm_version: HELM_VERSION.into(),
             local_path_version: LOCAL_PATH_VERSION.into(),
             registry_mirrors: RegistryMirrors::new(),
+            metrics_server_version: METRICS_SERVER_VERSION.into(),
         }
     }
 }

@@ -44,6 +44,7 @@ fn example_config_documents_every_key() {
         "helm_version",
         "local_path_version",
         "registry_mirrors",
+        "metrics_server_version",
         "[kube]",
         "request_timeout_secs",
         "unreachable_secs",
@@ -337,4 +338,18 @@ fn names_in_the_config_follow_the_chat_rules() {
     let ok = "[cluster]\nk8s = \"1.37\"\npod_cidr = \"fd00::/64\"\n[ssh]\nuser = \"_ci-1\"\n";
     let cfg = Config::parse(ok, "t.toml").unwrap();
     assert_eq!(cfg.cluster.k8s, "1.37");
+}
+
+#[test]
+fn pinned_releases_must_be_release_tags() {
+    let cfg = Config::parse("", "t.toml").unwrap();
+    assert_eq!(cfg.cluster.metrics_server_version, "v0.9.0");
+    let text = "[cluster]\nmetrics_server_version = \"latest\"\nlocal_path_version = \"v0.0.37\"\n";
+    let err = Config::parse(text, "t.toml").unwrap_err().to_string();
+    assert!(
+        err.contains("cluster.metrics_server_version")
+            && err.contains("\"latest\" is not a release tag such as v1.2.3"),
+        "{err}"
+    );
+    assert!(!err.contains("cluster.local_path_version"), "{err}");
 }

@@ -33,6 +33,10 @@ pub enum HostScript {
     InstallFlannel,
     /// local-path-provisioner, the default StorageClass.
     InstallStorage,
+    /// Approve the kubelets' own serving certificate requests.
+    ApproveCsrs,
+    /// metrics-server.
+    InstallMetricsServer,
     /// Helm.
     InstallHelm,
     /// Print a fresh join command (secret).
@@ -50,7 +54,7 @@ pub enum HostScript {
 impl HostScript {
     /// Every script, in the order a full `/cluster create` uses them (`reset` is
     /// `/cluster delete`'s).
-    pub const ALL: [HostScript; 14] = [
+    pub const ALL: [HostScript; 16] = [
         HostScript::OsRelease,
         HostScript::Facts,
         HostScript::PrepareHost,
@@ -59,6 +63,8 @@ impl HostScript {
         HostScript::KubeadmInit,
         HostScript::InstallFlannel,
         HostScript::InstallStorage,
+        HostScript::ApproveCsrs,
+        HostScript::InstallMetricsServer,
         HostScript::InstallHelm,
         HostScript::JoinCommand,
         HostScript::KubeadmJoin,
@@ -78,6 +84,8 @@ impl HostScript {
             HostScript::KubeadmInit => "kubeadm_init",
             HostScript::InstallFlannel => "install_flannel",
             HostScript::InstallStorage => "install_storage",
+            HostScript::ApproveCsrs => "approve_csrs",
+            HostScript::InstallMetricsServer => "install_metrics_server",
             HostScript::InstallHelm => "install_helm",
             HostScript::JoinCommand => "join_command",
             HostScript::KubeadmJoin => "kubeadm_join",
@@ -100,6 +108,7 @@ impl HostScript {
                 | HostScript::InstallKube
                 | HostScript::InstallFlannel
                 | HostScript::InstallStorage
+                | HostScript::InstallMetricsServer
                 | HostScript::InstallHelm
         )
     }
@@ -161,6 +170,13 @@ impl HostScript {
             HostScript::InstallStorage => {
                 vec![pair("LOCAL_PATH_VERSION", values.local_path_version)]
             }
+            HostScript::ApproveCsrs => vec![pair("NODES", values.nodes)],
+            HostScript::InstallMetricsServer => {
+                vec![pair(
+                    "METRICS_SERVER_VERSION",
+                    values.metrics_server_version,
+                )]
+            }
             HostScript::OsRelease
             | HostScript::Facts
             | HostScript::JoinCommand
@@ -194,6 +210,10 @@ pub struct ClusterValues<'a> {
     pub node_addresses: &'a str,
     /// Registry mirrors, encoded ([`crate::config::encode_mirrors`]); empty: none.
     pub registry_mirrors: &'a str,
+    /// metrics-server release tag.
+    pub metrics_server_version: &'a str,
+    /// The nodes, `<name>=<address>` separated by spaces (approve_csrs's `NODES`).
+    pub nodes: &'a str,
     /// The cluster is one host: its control plane also runs the workloads.
     pub single_host: bool,
 }
@@ -374,6 +394,8 @@ mod tests {
             local_path_version: "v0.0.37",
             node_addresses: "10.0.0.1,10.0.0.2",
             registry_mirrors: "docker.io=https://mirror.lab.example",
+            metrics_server_version: "v0.9.0",
+            nodes: "cp=10.0.0.1 w1=10.0.0.2",
             single_host: false,
         };
         let env = HostScript::InstallContainerd.env(&values, false, "10.0.0.2");

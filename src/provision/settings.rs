@@ -41,6 +41,8 @@ pub struct Settings {
     /// Registry mirrors for containerd, encoded for the install_containerd step
     /// ([`crate::config::encode_mirrors`]).
     pub registry_mirrors: String,
+    /// metrics-server release to install.
+    pub metrics_server_version: String,
     /// How long the bot waits to connect to a new cluster's API server (`[kube]
     /// connect_timeout_secs`) before it registers the cluster.
     pub api_connect_timeout: Duration,
@@ -86,6 +88,7 @@ impl Engine {
             helm_version: c.helm_version.clone(),
             local_path_version: c.local_path_version.clone(),
             registry_mirrors: crate::config::encode_mirrors(&c.registry_mirrors),
+            metrics_server_version: c.metrics_server_version.clone(),
             api_connect_timeout: Duration::from_secs(config.kube.connect_timeout_secs),
         };
         Engine {

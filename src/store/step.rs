@@ -39,6 +39,10 @@ pub enum ClusterStep {
     WaitNodesReady,
     /// local-path-provisioner as the default StorageClass.
     InstallStorage,
+    /// Approve the kubelets' serving certificate requests that name only their own node.
+    ApproveCsrs,
+    /// metrics-server, checking the kubelets' certificates.
+    InstallMetricsServer,
     /// Read and store the admin kubeconfig.
     FetchKubeconfig,
     /// Record the cluster and make it the room's current one.
@@ -53,7 +57,7 @@ pub enum ClusterStep {
 
 impl ClusterStep {
     /// Every cluster step, in no particular flow's order.
-    pub const ALL: [ClusterStep; 18] = [
+    pub const ALL: [ClusterStep; 20] = [
         ClusterStep::Connect,
         ClusterStep::DetectOs,
         ClusterStep::GatherFacts,
@@ -67,6 +71,8 @@ impl ClusterStep {
         ClusterStep::JoinWorkers,
         ClusterStep::WaitNodesReady,
         ClusterStep::InstallStorage,
+        ClusterStep::ApproveCsrs,
+        ClusterStep::InstallMetricsServer,
         ClusterStep::FetchKubeconfig,
         ClusterStep::Register,
         ClusterStep::Plan,
@@ -90,6 +96,8 @@ impl ClusterStep {
             ClusterStep::JoinWorkers => "join workers",
             ClusterStep::WaitNodesReady => "wait for nodes Ready",
             ClusterStep::InstallStorage => "install storage",
+            ClusterStep::ApproveCsrs => "approve kubelet certificates",
+            ClusterStep::InstallMetricsServer => "install metrics-server",
             ClusterStep::FetchKubeconfig => "fetch kubeconfig",
             ClusterStep::Register => "register cluster",
             ClusterStep::Plan => "plan",

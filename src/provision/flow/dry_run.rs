@@ -92,6 +92,12 @@ impl ClusterRun {
                 "local-path storage {} as the default StorageClass",
                 s.local_path_version
             )),
+            ClusterStep::ApproveCsrs => {
+                on_control_plane("approve the kubelets' own serving certificates".into())
+            }
+            ClusterStep::InstallMetricsServer => {
+                on_control_plane(format!("metrics-server {}", s.metrics_server_version))
+            }
             ClusterStep::JoinWorkers => (!h.control_plane).then(|| {
                 if f.joined {
                     "already joined".into()

@@ -3,6 +3,7 @@
 
 use super::{ClusterRun, mark};
 use crate::provision::error::ProvisionError;
+use crate::provision::exec::Fanned;
 use crate::provision::flow::join::Join;
 use crate::provision::scripts::HostScript;
 use crate::store::HostState;
@@ -21,6 +22,12 @@ impl ClusterRun {
             }
         }
         let r = self.run_on(&todo, step, |_, _| Ok(((), None))).await?;
+        self.mark_done(step, r)
+    }
+
+    /// Records `step`'s checkpoint on every host where it succeeded, or fails with every
+    /// host's failure.
+    fn mark_done(&self, step: HostScript, r: Fanned<()>) -> Result<(), ProvisionError> {
         for (i, ()) in Self::check(r)? {
             self.io
                 .mark(&mark(step, &self.hosts[i].target.to_string()))?;
@@ -50,16 +57,25 @@ impl ClusterRun {
 
     pub(super) async fn join_workers(&mut self) -> Result<(), ProvisionError> {
         let mut todo = Vec::new();
+        let mut converge = Vec::new();
         for (i, host) in self.all().into_iter().skip(1) {
             let joined = self.hosts[i].facts.as_ref().is_some_and(|f| f.joined);
-            if joined || self.io.marked(&mark(HostScript::KubeadmJoin, &host))? {
+            if self.io.marked(&mark(HostScript::KubeadmJoin, &host))? {
                 self.io
                     .host(i, HostState::Done, Some("already joined".into()))
                     .await?;
+            } else if joined {
+                converge.push((i, host));
             } else {
                 todo.push((i, host));
             }
         }
+        // A worker that joined earlier gets no token: kubeadm_join only brings its kubelet's
+        // settings (--node-ip, serverTLSBootstrap) to what this labkube sets.
+        let r = self
+            .run_on(&converge, HostScript::KubeadmJoin, |_, _| Ok(((), None)))
+            .await?;
+        self.mark_done(HostScript::KubeadmJoin, r)?;
         if todo.is_empty() {
             return Ok(());
         }
@@ -80,12 +96,6 @@ impl ClusterRun {
                 Ok(((), None))
             })
             .await?;
-        for (i, ()) in Self::check(r)? {
-            self.io.mark(&mark(
-                HostScript::KubeadmJoin,
-                &self.hosts[i].target.to_string(),
-            ))?;
-        }
-        Ok(())
+        self.mark_done(HostScript::KubeadmJoin, r)
     }
 }

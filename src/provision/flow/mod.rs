@@ -38,6 +38,8 @@ const CREATE: &[ClusterStep] = &[
     ClusterStep::JoinWorkers,
     ClusterStep::WaitNodesReady,
     ClusterStep::InstallStorage,
+    ClusterStep::ApproveCsrs,
+    ClusterStep::InstallMetricsServer,
     ClusterStep::FetchKubeconfig,
     ClusterStep::Register,
 ];
@@ -85,6 +87,8 @@ fn needs_facts(step: ClusterStep) -> bool {
         | ClusterStep::JoinWorkers
         | ClusterStep::WaitNodesReady
         | ClusterStep::InstallStorage
+        | ClusterStep::ApproveCsrs
+        | ClusterStep::InstallMetricsServer
         | ClusterStep::FetchKubeconfig
         | ClusterStep::Register
         | ClusterStep::Plan => true,
@@ -205,6 +209,11 @@ impl ClusterRun {
             ClusterStep::JoinWorkers => self.join_workers().await,
             ClusterStep::WaitNodesReady => self.wait_nodes().await,
             ClusterStep::InstallStorage => self.on_control_plane(HostScript::InstallStorage).await,
+            ClusterStep::ApproveCsrs => self.on_control_plane(HostScript::ApproveCsrs).await,
+            ClusterStep::InstallMetricsServer => {
+                self.on_control_plane(HostScript::InstallMetricsServer)
+                    .await
+            }
             ClusterStep::FetchKubeconfig => self.fetch_kubeconfig().await,
             ClusterStep::Register => self.register(),
             ClusterStep::Plan => self.write_plan(),
@@ -290,12 +299,13 @@ impl ClusterRun {
     fn env(&self, i: usize, script: HostScript) -> Vec<(String, String)> {
         let s = &self.engine.settings;
         let advertise = self.hosts[0].target.addr.to_string();
-        let nodes: Vec<String> = self
+        let node_addresses: String = self
             .hosts
             .iter()
             .map(|h| h.target.addr.to_string())
-            .collect();
-        let node_addresses = nodes.join(",");
+            .collect::<Vec<_>>()
+            .join(",");
+        let nodes = node_list(&self.hosts);
         let values = ClusterValues {
             advertise_address: &advertise,
             k8s: &self.k8s,
@@ -305,6 +315,8 @@ impl ClusterRun {
             local_path_version: &s.local_path_version,
             node_addresses: &node_addresses,
             registry_mirrors: &s.registry_mirrors,
+            metrics_server_version: &s.metrics_server_version,
+            nodes: &nodes,
             single_host: self.hosts.len() == 1,
         };
         let address = self.hosts[i].target.addr.to_string();
@@ -314,6 +326,19 @@ impl ClusterRun {
     pub(super) fn check<T>(r: Fanned<T>) -> Result<Vec<(usize, T)>, ProvisionError> {
         r.map_err(ProvisionError::Hosts)
     }
+}
+
+/// The nodes of the cluster as approve_csrs takes them: `<name>=<address>`, space-separated,
+/// the name being the host name the facts reported (what Kubernetes calls the node).
+fn node_list(hosts: &[Host]) -> String {
+    hosts
+        .iter()
+        .filter_map(|h| {
+            let f = h.facts.as_ref()?;
+            Some(format!("{}={}", f.hostname, h.target.addr))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The per-host checkpoint of `step` on `host`.

@@ -79,7 +79,8 @@ fn kubectl_verb(args: &[String]) -> Option<&str> {
 /// (simulation), getenforce, uname, kubeadm
 /// version and config images list, kubectl get, systemctl is-enabled/is-active/status/show, apt-mark showhold, ufw
 /// status, firewall-cmd --state/--query-port/--query-source (also with --permanent), sysctl -n, ip link show,
-/// containerd --version / config default, helm version.
+/// containerd --version / config default, helm version, openssl (version, reading a request,
+/// s_client to a kubelet).
 pub fn is_mutating(call: &[String]) -> bool {
     let Some((tool, args)) = call.split_first() else {
         return false;
@@ -124,6 +125,7 @@ pub fn is_mutating(call: &[String]) -> bool {
         }
         "containerd" => matches!(args.join(" ").as_str(), "--version" | "config default"),
         "helm" => first == Some("version"),
+        "openssl" => matches!(first, Some("version" | "req" | "s_client")),
         _ => false,
     };
     !read_only

@@ -10,6 +10,7 @@
 
 pub mod apiserver;
 pub mod calls;
+pub mod csr;
 pub mod hosts;
 
 use std::io::Write;
@@ -26,8 +27,10 @@ use hosts::{Flavour, Host, os_release, prepare_root};
 pub const CRATE: &str = crate::REPO;
 /// Kubernetes minor the engine pins in these tests (the config's default).
 pub const K8S_MINOR: &str = labkube::names::DEFAULT_MINOR;
-/// flannel and Helm releases the engine pins (the config's defaults).
-pub use labkube::config::{FLANNEL_VERSION, HELM_VERSION, LOCAL_PATH_VERSION};
+/// The releases the engine pins (the config's defaults).
+pub use labkube::config::{
+    FLANNEL_VERSION, HELM_VERSION, LOCAL_PATH_VERSION, METRICS_SERVER_VERSION,
+};
 /// Pod network.
 pub const POD_CIDR: &str = "10.244.0.0/16";
 /// Seconds a script may run before `timeout` kills it.
@@ -185,8 +188,13 @@ impl Lab {
     /// product's own rule ([`HostScript::env`]) over this lab's values.
     pub fn engine_env(&self, i: usize, step: &str) -> Vec<(String, String)> {
         let script = HostScript::named(step).unwrap_or_else(|| panic!("no step script {step}"));
-        let nodes: Vec<&str> = self.hosts.iter().map(|h| h.ip.as_str()).collect();
-        let node_addresses = nodes.join(",");
+        let node_addresses = self
+            .hosts
+            .iter()
+            .map(|h| h.ip.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
+        let nodes = self.node_list();
         let values = ClusterValues {
             advertise_address: &self.hosts[0].ip,
             k8s: K8S_MINOR,
@@ -196,9 +204,21 @@ impl Lab {
             local_path_version: LOCAL_PATH_VERSION,
             node_addresses: &node_addresses,
             registry_mirrors: "",
+            metrics_server_version: METRICS_SERVER_VERSION,
+            nodes: &nodes,
             single_host: self.hosts.len() == 1,
         };
         script.env(&values, i == 0, &self.hosts[i].ip)
+    }
+
+    /// The hosts as approve_csrs's `NODES` lists them: `<name>=<address>`.
+    pub fn node_list(&self) -> String {
+        let nodes: Vec<String> = self
+            .hosts
+            .iter()
+            .map(|h| format!("{}={}", h.name, h.ip))
+            .collect();
+        nodes.join(" ")
     }
 
     /// Runs `body` with `sh -s` on host `i`, sandboxed (see the module doc).
@@ -314,10 +334,19 @@ impl Lab {
                 ));
             }
         }
+        // Workers that joined earlier run kubeadm_join without a token, as the engine does:
+        // it only converges their kubelet's settings.
+        for &i in &all[1..] {
+            if !to_join.contains(&i) {
+                created.runs.push(self.must(i, "kubeadm_join", &[]));
+            }
+        }
         let nodes = self.must(0, "nodes", &[]);
         created.nodes = nodes.stdout.clone();
         created.runs.push(nodes);
-        created.runs.push(self.must(0, "install_storage", &[]));
+        for step in ["install_storage", "approve_csrs", "install_metrics_server"] {
+            created.runs.push(self.must(0, step, &[]));
+        }
         let kubeconfig = self.must(0, "kubeconfig", &[]);
         assert!(
             kubeconfig.stdout.starts_with("apiVersion: v1"),

@@ -112,7 +112,7 @@ fn sigkill_mid_phase_then_the_resumed_job_converges() {
     let job = store.get(1).unwrap().unwrap();
     assert_eq!(job.state, JobState::Succeeded);
     assert!(job.resumes >= 1);
-    assert_eq!(job.steps.len(), 15);
+    assert_eq!(job.steps.len(), 17);
     assert!(store.cluster("lab-k").unwrap().is_some());
 }
 

@@ -21,7 +21,7 @@ async fn create_converge_and_delete_a_mixed_cluster() {
         job.state,
         site.store.log_tail(job.id, 40)
     );
-    assert_eq!(job.steps.len(), 15);
+    assert_eq!(job.steps.len(), 17);
 
     // The cluster is registered, owned by the room, current there, its kubeconfig kept.
     let c = site.store.cluster("lab-1").unwrap().expect("registered");
@@ -170,16 +170,18 @@ async fn plan_reports_per_host_steps_and_changes_nothing() {
     );
     // Each host lists what create's changing steps would do there, in the flow's order.
     let lines: Vec<&str> = plan.lines().collect();
-    let (flannel, helm, local_path) = (
+    let (flannel, helm, local_path, metrics) = (
         labkube::config::FLANNEL_VERSION,
         labkube::config::HELM_VERSION,
         labkube::config::LOCAL_PATH_VERSION,
+        labkube::config::METRICS_SERVER_VERSION,
     );
     let fresh = "prepare host (swap off, kernel modules, sysctls, firewall ports); install containerd.io from Docker's repository; install kubeadm/kubelet/kubectl 1.35";
     assert!(
         lines[1].ends_with(&format!(
             "MB): {fresh}; kubeadm init; flannel {flannel}; Helm {helm}; local-path storage \
-             {local_path} as the default StorageClass"
+             {local_path} as the default StorageClass; approve the kubelets' own serving \
+             certificates; metrics-server {metrics}"
         )),
         "{plan}"
     );

@@ -59,7 +59,7 @@ async fn an_unreachable_host_fails_the_connect_step_and_names_it() {
     spec.hosts.push(std::net::IpAddr::V4(nobody));
     let job = site.run(JobKind::Cluster(ClusterJob::Create(spec))).await;
     let reason = failure(&job);
-    assert!(reason.starts_with("step 1/15 (connect) failed"), "{reason}");
+    assert!(reason.starts_with("step 1/17 (connect) failed"), "{reason}");
     assert!(
         reason.contains(&format!("{nobody}:{}: cannot connect", site.sshd[0].port)),
         "{reason}"

@@ -294,6 +294,7 @@ fn check_control_plane(lab: &Lab, calls: &[Call]) {
             "--cri-socket=unix:///run/containerd/containerd.sock",
             "--token-ttl=15m",
             "--skip-token-print",
+            "--patches=/etc/kubernetes/patches",
         ]
     );
     let urls = urls(calls);
@@ -313,8 +314,8 @@ fn check_control_plane(lab: &Lab, calls: &[Call]) {
         .filter(|c| c[0] == "kubectl" && has(c, "apply"))
         .collect();
     // flannel's manifest, then local-path-provisioner's, whose class is then made the default
-    // and its rollout awaited.
-    assert_eq!(applies.len(), 2, "{applies:?}");
+    // and its rollout awaited, then metrics-server's (tests/it/commands/metrics.rs).
+    assert_eq!(applies.len(), 3, "{applies:?}");
     assert!(
         applies[1]
             .iter()
@@ -391,6 +392,7 @@ fn a_second_create_changes_nothing() {
                 "install_flannel",
                 "install_helm",
                 "install_storage",
+                "install_metrics_server",
             ]
             .contains(&run.step.as_str())
             {
@@ -462,72 +464,4 @@ fn a_new_flannel_release_is_applied_over_the_old_one() {
     }));
     let quiet = lab.must(0, "install_flannel", &[("FLANNEL_VERSION", "v0.27.5")]);
     assert!(quiet.stdout.contains("nothing to do"), "{quiet}");
-}
-
-#[test]
-fn storage_waits_for_a_node_its_provisioner_can_run_on() {
-    // Two hosts, the worker not yet joined: the provisioner has nowhere to run (the control
-    // plane keeps kubeadm's taint), so the step fails with kubectl's own words.
-    let lab = Lab::new(&[("cp1", Flavour::Ubuntu), ("w1", Flavour::Ubuntu)]);
-    for step in [
-        "prepare_host",
-        "install_containerd",
-        "install_kube",
-        "kubeadm_init",
-        "install_flannel",
-    ] {
-        lab.must(0, step, &[]);
-    }
-    let run = lab.step(0, "install_storage", &[]);
-    assert!(!run.ok(), "{run}");
-    assert!(
-        run.stderr.contains("timed out waiting for the condition"),
-        "{run}"
-    );
-    // Marked default on the way all the same, so a later run only waits.
-    let classes = std::fs::read_to_string(lab.cluster.join("default-class/local-path"));
-    assert_eq!(classes.unwrap(), "true");
-}
-
-#[test]
-fn a_default_class_already_there_stays_the_default() {
-    let lab = Lab::ready_for(Flavour::Ubuntu, "install_storage");
-    std::fs::create_dir_all(lab.cluster.join("default-class")).unwrap();
-    std::fs::write(
-        lab.cluster.join("applied/nfs.yaml"),
-        "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: nfs\nprovisioner: nfs.csi.k8s.io\n",
-    )
-    .unwrap();
-    std::fs::write(lab.cluster.join("default-class/nfs"), "true").unwrap();
-    let run = lab.must(0, "install_storage", &[]);
-    assert!(
-        run.stdout
-            .contains("keeping nfs as the default StorageClass"),
-        "{run}"
-    );
-    assert!(!lab.cluster.join("default-class/local-path").exists());
-}
-
-#[test]
-fn a_one_host_cluster_runs_its_workloads_on_the_control_plane() {
-    let lab = Lab::ready_for(Flavour::Debian, "install_storage");
-    let run = lab.must(0, "install_storage", &[]);
-    assert!(
-        run.stdout
-            .contains("deployment \"local-path-provisioner\" successfully rolled out"),
-        "{run}"
-    );
-    let taints: Vec<Call> = lab
-        .calls(0)
-        .into_iter()
-        .filter(|c| c[0] == "kubectl" && has(c, "taint"))
-        .collect();
-    assert_eq!(taints.len(), 1, "the taint is removed once: {taints:?}");
-    // Run again, nothing changes.
-    lab.take_calls(0);
-    lab.must(0, "kubeadm_init", &[]);
-    let quiet = lab.must(0, "install_storage", &[]);
-    assert!(quiet.stdout.contains("already installed"), "{quiet}");
-    let changed = mutating(&lab.take_calls(0));
-    assert!(changed.is_empty(), "{changed:?}");
 }

@@ -134,7 +134,7 @@ fn a_failing_join_shows_kubeadms_error_but_not_the_token() {
 fn malformed_parameters_are_refused_before_anything_changes() {
     let lab = Lab::new(&[("cp1", Flavour::Debian)]);
     type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
-    let cases: [Case; 12] = [
+    let cases: [Case; 15] = [
         (
             "prepare_host",
             vec![("ROLE", "master")],
@@ -188,6 +188,21 @@ fn malformed_parameters_are_refused_before_anything_changes() {
             "install_storage",
             vec![("LOCAL_PATH_VERSION", "master")],
             "LOCAL_PATH_VERSION must be a release tag",
+        ),
+        (
+            "install_metrics_server",
+            vec![("METRICS_SERVER_VERSION", "main")],
+            "METRICS_SERVER_VERSION must be a release tag",
+        ),
+        (
+            "approve_csrs",
+            vec![("NODES", "cp1")],
+            "NODES: 'cp1' must be <name>=<IP address>",
+        ),
+        (
+            "approve_csrs",
+            vec![("NODES", "cp1=10.0.0.1 $(reboot)=10.0.0.2")],
+            "NODES: '$(reboot)' is not a node name",
         ),
         (
             "kubeadm_join",

@@ -286,6 +286,7 @@ fn no_script_contains_what_the_playbooks_got_wrong() {
                 "$FLANNEL_VERSION",
                 "$HELM_VERSION",
                 "$LOCAL_PATH_VERSION",
+                "$METRICS_SERVER_VERSION",
                 "$tarball",
                 "$repo",
             ]
@@ -327,7 +328,12 @@ fn standin_files() -> Vec<PathBuf> {
         .filter(|p| p.is_file())
         .filter(|p| std::fs::metadata(p).unwrap().permissions().mode() & 0o111 != 0)
         .collect();
-    files.push(dir.join("lib/standin.sh"));
+    files.extend(
+        std::fs::read_dir(dir.join("lib"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "sh")),
+    );
     files.push(dir.join("fixtures/helm.in"));
     files.sort();
     files
@@ -351,6 +357,7 @@ fn stand_ins_are_executable_and_named_after_their_tools() {
         "kubeadm",
         "kubectl",
         "modprobe",
+        "openssl",
         "rpm",
         "setenforce",
         "ss",

@@ -202,6 +202,11 @@ standin_serve() {
             version=${version%%/*}
             body=$(sed "s/@LOCAL_PATH_VERSION@/$version/g" "$FIXTURES/local-path-storage.yaml.in")
             ;;
+        https://github.com/kubernetes-sigs/metrics-server/releases/download/v[0-9]*/components.yaml)
+            version=${url#https://github.com/kubernetes-sigs/metrics-server/releases/download/}
+            version=${version%%/*}
+            body=$(sed "s/@METRICS_SERVER_VERSION@/$version/g" "$FIXTURES/metrics-server-components.yaml.in")
+            ;;
         https://get.helm.sh/helm-v[0-9]*-linux-amd64.tar.gz | https://get.helm.sh/helm-v[0-9]*-linux-arm64.tar.gz)
             name=${url#https://get.helm.sh/helm-}
             version=${name%-linux-*}

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Secret, Service};
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 
 use crate::kube::catalogue::def::GeDef;
@@ -117,7 +117,18 @@ impl Cluster {
                     api.get_opt(&def.name),
                 )
                 .await?;
-            if existing.is_some() {
+            if let Some(existing) = existing {
+                let labels = existing.metadata.labels.unwrap_or_default();
+                let ours = labels.get(MANAGED_BY.0).map(String::as_str) == Some(MANAGED_BY.1)
+                    && labels.get(INSTANCE) == Some(&ge.name);
+                if !ours {
+                    return Err(KubeError::Refused(format!(
+                        "secret/{} already exists in {ns} and labkube did not create it for {}, so \
+                         its values are not used as {}'s credentials: remove it, or install into \
+                         another ns=; nothing was changed",
+                        def.name, ge.name, ge.name
+                    )));
+                }
                 continue;
             }
             let mut data = BTreeMap::new();
@@ -160,6 +171,7 @@ impl Cluster {
         ns: &str,
         objects: &[serde_json::Value],
     ) -> Result<(), KubeError> {
+        self.refuse_foreign(ns, objects).await?;
         for dry_run in [true, false] {
             let mut pp = PatchParams::apply(FIELD_MANAGER).force();
             pp.dry_run = dry_run;
@@ -202,37 +214,26 @@ impl Cluster {
             if ids.contains(&id) || id.0 == "PersistentVolumeClaim" {
                 continue;
             }
-            if self.delete(ns, obj).await? {
+            let ge = obj
+                .pointer("/metadata/labels")
+                .and_then(|l| l.get(INSTANCE))
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            if self.delete_owned(ns, obj, ge).await? {
                 pruned += 1;
             }
         }
         Ok(pruned)
     }
 
-    /// Deletes one object; `false` if it was already gone.
-    pub async fn delete(&self, ns: &str, obj: &serde_json::Value) -> Result<bool, KubeError> {
-        let (api, name) = self.dynamic(ns, obj)?;
-        let dp = DeleteParams::background();
-        match tokio::time::timeout(self.timeout, api.delete(&name, &dp)).await {
-            Ok(Ok(_)) => Ok(true),
-            Ok(Err(kube::Error::Api(s))) if s.code == 404 => Ok(false),
-            Ok(Err(e)) => Err(KubeError::api(
-                &self.name,
-                format!("deleting {}", describe(obj)),
-                e,
-            )),
-            Err(_) => Err(KubeError::Timeout {
-                cluster: self.name.clone(),
-                secs: self.timeout.as_secs(),
-                doing: format!("deleting {}", describe(obj)),
-            }),
-        }
-    }
-
-    /// Deletes a release's PVCs (those its StatefulSets created from claim templates carry the
-    /// release label) and its generated Secrets. Returns how many objects went.
+    /// Deletes a release's PVCs (those its StatefulSets created from claim templates carry
+    /// labkube's and the release's labels) and its generated and parameter Secrets, all only
+    /// when labkube's. Returns how many objects went.
     pub async fn purge(&self, ns: &str, ge: &GeDef) -> Result<usize, KubeError> {
-        let lp = ListParams::default().labels(&format!("{INSTANCE}={}", ge.name));
+        let lp = ListParams::default().labels(&format!(
+            "{}={},{INSTANCE}={}",
+            MANAGED_BY.0, MANAGED_BY.1, ge.name
+        ));
         let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(self.client.clone(), ns);
         let list = self
             .call("listing persistent volume claims", pvcs.list(&lp))
@@ -241,12 +242,16 @@ impl Cluster {
         for pvc in list.items {
             if let Some(name) = pvc.metadata.name {
                 let obj = serde_json::json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name}});
-                gone += usize::from(self.delete(ns, &obj).await?);
+                gone += usize::from(self.delete_owned(ns, &obj, &ge.name).await?);
             }
         }
-        for def in &ge.secrets {
-            let obj = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": def.name}});
-            gone += usize::from(self.delete(ns, &obj).await?);
+        let mut secrets: Vec<String> = ge.secrets.iter().map(|s| s.name.clone()).collect();
+        if ge.secret_params().next().is_some() {
+            secrets.push(ge.param_secret());
+        }
+        for name in secrets {
+            let obj = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}});
+            gone += usize::from(self.delete_owned(ns, &obj, &ge.name).await?);
         }
         Ok(gone)
     }
@@ -271,7 +276,7 @@ impl Cluster {
         Ok(out)
     }
 
-    fn dynamic(
+    pub(super) fn dynamic(
         &self,
         ns: &str,
         obj: &serde_json::Value,

@@ -8,7 +8,7 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
 
-use crate::kube::client::{Cluster, FIELD_MANAGER, release_secret};
+use crate::kube::client::{Cluster, FIELD_MANAGER, INSTANCE, release_secret};
 use crate::kube::error::KubeError;
 use crate::kube::layer::KubeLayer;
 use crate::store::GeTarget;
@@ -70,6 +70,14 @@ pub async fn store(
         .map(|(k, v)| (k.clone(), ByteString(v.clone().into_bytes())))
         .collect();
     let secret = release_secret(&t.namespace, &name, &t.ge, data);
+    // Never written over a Secret of that name that labkube did not make for this release.
+    let probe = serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": { "name": name, "labels": { INSTANCE: t.ge } },
+    });
+    cluster
+        .refuse_foreign(&t.namespace, std::slice::from_ref(&probe))
+        .await?;
     let api: Api<Secret> = Api::namespaced(cluster.client.clone(), &t.namespace);
     let pp = PatchParams::apply(FIELD_MANAGER).force();
     cluster

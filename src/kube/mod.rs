@@ -24,6 +24,7 @@ pub mod credentials;
 mod error;
 mod job;
 pub mod layer;
+mod owned;
 pub mod precheck;
 pub mod query;
 pub mod release;

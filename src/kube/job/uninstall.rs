@@ -48,7 +48,7 @@ impl GeRun {
                 kept_pvcs += 1;
                 continue;
             }
-            removed += usize::from(self.cluster.delete(&ns, o).await?);
+            removed += usize::from(self.cluster.delete_owned(&ns, o, &ge.name).await?);
         }
         let purged = if purge {
             self.cluster.purge(&ns, &ge).await?

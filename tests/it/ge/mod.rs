@@ -7,6 +7,7 @@ mod cancel;
 mod catalogue;
 mod crash;
 mod lifecycle;
+mod ownership;
 mod params;
 mod refusals;
 mod rollback;

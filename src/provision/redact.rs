@@ -49,12 +49,41 @@ pub fn is_bootstrap_token(w: &str) -> bool {
 pub fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     let start = lines.len().saturating_sub(n);
-    redact(&lines[start..].join("\n"))
+    // Redacted whole first, so that a cut can never split a secret from the words that mark it.
+    let redacted = redact(&lines[start..].join("\n"));
+    if redacted.len() <= TAIL_BYTES {
+        return redacted;
+    }
+    // A host decides what it prints: lines of any length are cut to the last TAIL_BYTES.
+    let mut cut = redacted.len() - TAIL_BYTES;
+    while !redacted.is_char_boundary(cut) {
+        cut += 1;
+    }
+    format!("…{}", &redacted[cut..])
 }
+
+/// The most bytes of a failure's output [`tail`] keeps, whatever its lines' lengths.
+pub const TAIL_BYTES: usize = 2000;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tail_is_bounded_in_bytes_whatever_the_lines() {
+        let long = format!("{}é\n", "x".repeat(100_000)).repeat(20);
+        let out = tail(&long, 20);
+        assert!(out.len() <= TAIL_BYTES + '…'.len_utf8(), "{}", out.len());
+        assert!(out.starts_with('…') && out.ends_with("xé"), "{out:.40}");
+        let short = "line 1\nline 2";
+        assert_eq!(tail(short, 20), short);
+        // The secret is masked before the cut, wherever the cut falls.
+        let secret = format!(
+            "{}\nkubeadm join --token abcdef.0123456789abcdef",
+            "y".repeat(5000)
+        );
+        assert!(!tail(&secret, 20).contains("0123456789abcdef"));
+    }
 
     #[test]
     fn masks_tokens_keys_and_kubeconfig_material() {

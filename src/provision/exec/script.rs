@@ -1,5 +1,5 @@
 //! Running a step script on hosts: which script, with which environment, as root or not, how
-//! often to retry, and how a failure is reported (host, step, exit code, the last 20 lines of
+//! often to retry, and how a failure is reported (host, step, exit code, the last 20 lines, at most 2000 bytes, of
 //! output with secrets masked — or no output at all for steps whose output is a secret).
 
 use backon::{ExponentialBuilder, Retryable};

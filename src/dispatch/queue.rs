@@ -16,7 +16,7 @@ const UNCONFIRMED: &str = ". Not yet confirmed on disk: labkube's disk sync fail
 
 impl Dispatcher {
     /// Turns a job-creating command into a durable job and acknowledges it (only after the
-    /// store has flushed it); `kind` is the job it asks for, or why it is refused. Returns a
+    /// store has flushed it, or saying that the flush failed for a job that will still run); `kind` is the job it asks for, or why it is refused. Returns a
     /// reply still to send, if any.
     pub(super) async fn queue(
         &self,

@@ -1,6 +1,8 @@
 //! The worker: claims queued jobs in order, runs them with bounded concurrency and at most one
 //! job per target, checkpoints every finished step, stops at step boundaries on `/cancel` or
-//! shutdown, and resumes jobs found running at start-up from their last checkpoint.
+//! shutdown, and resumes jobs found running at start-up from their last checkpoint. Store
+//! failures in its claim loop are retried with bounded backoff; a job whose task panics is
+//! failed and reported; when it gives up it says why through [`WorkerHandle::unavailable`].
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};

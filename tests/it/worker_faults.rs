@@ -118,6 +118,38 @@ async fn a_worker_whose_store_keeps_failing_stops_in_bounded_time_and_says_why()
     assert_eq!(rig.state(id), JobState::Queued, "the job waits, untouched");
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_worker_that_gives_up_pauses_its_running_job_and_tells_its_room() {
+    let rig = Rig::new();
+    // 40 steps of 2 s: still running when the worker gives up (about 50 s in).
+    let id = rig.enqueue(JobKind::selftest(40, 2_000), "k");
+    // The first listing claims the job; every later one fails.
+    rig.store.inject_after(Op::Queued, Fault::Fail, 1, None);
+    let running = rig.start(2);
+    let ended = tokio::time::timeout(Duration::from_secs(600), running.task)
+        .await
+        .expect("the worker gives up in bounded time");
+    assert!(matches!(ended, Ok(Err(WorkerError::Store(_)))), "{ended:?}");
+    assert!(running.handle.unavailable().is_some());
+    let paused = rig
+        .sink
+        .events()
+        .into_iter()
+        .any(|(j, e)| j == id && e == ProgressEvent::Paused);
+    assert!(paused, "the room is told the job paused");
+    let job = rig.store.store().get(id).unwrap().unwrap();
+    assert!(
+        matches!(job.state, JobState::Running { .. }),
+        "{:?}",
+        job.state
+    );
+    assert!(
+        (1..40).contains(&job.steps.len()),
+        "stopped at a checkpoint, to resume on the next start: {}",
+        job.steps.len()
+    );
+}
+
 /// Job "a" meets `fault` on its first look at its own record (before step 1); job "b" waits
 /// behind it (one job at a time). "a" must fail with `reason`, its room told once, and "b" run.
 async fn first_job_stopped_by(fault: Fault, reason: &str) {

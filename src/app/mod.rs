@@ -4,9 +4,11 @@
 
 mod bot;
 mod listing;
+mod supervise;
 
 pub use bot::{Bot, catalogue, open_store, policy};
 pub use listing::list_jobs;
+pub use supervise::supervise;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,6 +35,9 @@ pub enum AppError {
     /// The worker failed.
     #[error(transparent)]
     Worker(#[from] WorkerError),
+    /// The worker's task panicked (it was marked down; see [`supervise`]).
+    #[error("the job worker crashed")]
+    WorkerCrashed,
     /// The data directory could not be created.
     #[error("cannot create the data directory {path}: {source}")]
     DataDir {
@@ -170,7 +175,7 @@ async fn serve(
 
     let intake = shutdown.child_token();
     let worker_stop = CancellationToken::new();
-    let worker_task = tokio::spawn(worker.run(worker_stop.clone(), grace));
+    let worker_task = tokio::spawn(supervise(worker, worker_stop.clone(), grace));
     let (tx, mut inbox) = mpsc::channel(64);
     let mut adapter_tasks = Vec::new();
     for a in adapters {
@@ -213,10 +218,12 @@ async fn serve(
         // Adapters stop at once on `intake`; a join error is a panic that was already logged.
         let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
     }
-    match worker_task.await {
-        Ok(r) => r?,
-        Err(e) => tracing::error!(error = %e, "the worker task panicked"),
-    }
+    // The supervisor catches the worker's panics; its own join error cannot be a panic.
+    let worker_result = worker_task.await;
     store.flush()?;
+    match worker_result {
+        Ok(r) => r?,
+        Err(e) => tracing::error!(error = %e, "the worker supervisor task failed"),
+    }
     Ok(())
 }

@@ -184,10 +184,12 @@ pub fn render_resumed(job: &Job, from: usize) -> String {
     )
 }
 
-/// The message telling a room that a job stopped for a bot shutdown and will carry on.
+/// The message telling a room that a job stopped for a bot shutdown (or because the worker
+/// gave up on its store, which pauses jobs the same way) and will carry on.
 pub fn render_paused(job: &Job) -> String {
     format!(
-        "job #{} {} paused after {}/{} steps because labkube is shutting down; it resumes when labkube starts again",
+        "job #{} {} paused after {}/{} steps because labkube is shutting down or cannot run jobs \
+         right now; it resumes when labkube starts again",
         job.id,
         job.kind.title(),
         job.steps.len(),

@@ -32,6 +32,9 @@ pub struct Dispatcher {
     pending_deletes: std::sync::Mutex<cluster::Pending>,
 }
 
+/// The start of the answer to a mutating command while the job worker is down.
+pub const WORKER_DOWN: &str = "labkube cannot run jobs right now";
+
 /// The generic answer to an internal failure: details go to the log, not the chat.
 const INTERNAL: &str =
     "something went wrong inside labkube (details are in its log); nothing was changed";
@@ -110,6 +113,15 @@ impl Dispatcher {
         command: Command,
     ) -> Option<String> {
         let admin = role == Some(auth::Role::Admin);
+        // With the worker stopped for good, a queued job would never run: say so instead.
+        // `/cancel` still works (it withdraws queued jobs); reading commands are unaffected.
+        if command.is_mutating()
+            && !matches!(command, Command::Cancel { .. })
+            && let Some(why) = self.worker.unavailable()
+        {
+            let reason = format!("{WORKER_DOWN}: {why}");
+            return Some(self.reject(msg, &command, reason));
+        }
         let text = match &command {
             Command::Help { topic } => Ok(help(msg, topic)),
             Command::Whoami => Ok(answers::whoami(&self.policy, msg, room, role)),

@@ -9,9 +9,14 @@ use crate::store::{
     Requester, Step,
 };
 
+/// Added to the acknowledgement of a job that was committed but not flushed to disk.
+const UNCONFIRMED: &str = ". Not yet confirmed on disk: labkube's disk sync failed (details \
+                           are in its log). The job will run, but if labkube stops before its \
+                           disk recovers, the job may be lost: check /jobs after a restart.";
+
 impl Dispatcher {
     /// Turns a job-creating command into a durable job and acknowledges it (only after the
-    /// store has flushed it); `kind` is the job it asks for, or why it is refused. Returns a
+    /// store has flushed it, or saying that the flush failed for a job that will still run); `kind` is the job it asks for, or why it is refused. Returns a
     /// reply still to send, if any.
     pub(super) async fn queue(
         &self,
@@ -38,8 +43,9 @@ impl Dispatcher {
             command_text: command.redacted(),
         };
         let key = new.origin.dedupe_key();
-        let job = match self.store.enqueue(new, &key) {
-            Ok(Enqueued::New(job)) => job,
+        let (job, confirmed) = match self.store.enqueue(new, &key) {
+            Ok(Enqueued::New(job)) => (job, true),
+            Ok(Enqueued::Unconfirmed(job)) => (job, false),
             Ok(Enqueued::Duplicate(job)) => {
                 return Some(format!(
                     "this message was already handled: it queued job #{} ({}), which is {}",
@@ -60,13 +66,16 @@ impl Dispatcher {
             command.redacted(),
             AuditOutcome::Queued { job: job.id },
         );
-        let ack = format!(
+        let mut ack = format!(
             "queued job #{}: {} (/job {} for details, /cancel {} to stop it)",
             job.id,
             job.kind.title(),
             job.id,
             job.id
         );
+        if !confirmed {
+            ack.push_str(UNCONFIRMED);
+        }
         let sent = self
             .chat
             .reply_with_buttons(

@@ -4,8 +4,13 @@
 //! steps of each job kind.
 
 mod executor;
+mod job_run;
+mod retry;
 mod selftest;
+mod stopped;
 mod worker;
 
 pub use executor::{ExecError, Runner, StepCtx, plan};
+pub use retry::{Backoff, STORE_BACKOFF};
+pub use stopped::{PANICKED, STORE_FAILED};
 pub use worker::{CancelOutcome, Worker, WorkerError, WorkerHandle};

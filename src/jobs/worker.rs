@@ -1,19 +1,23 @@
 //! The worker: claims queued jobs in order, runs them with bounded concurrency and at most one
 //! job per target, checkpoints every finished step, stops at step boundaries on `/cancel` or
-//! shutdown, and resumes jobs found running at start-up from their last checkpoint.
+//! shutdown, and resumes jobs found running at start-up from their last checkpoint. Store
+//! failures in its claim loop are retried with bounded backoff; a job whose task panics is
+//! failed and reported; when it gives up it says why through [`WorkerHandle::unavailable`].
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::executor::{self, Runner, StepCtx};
+use super::executor::StepCtx;
+use super::job_run::{emit_finished, run_job};
+use super::retry::STORE_BACKOFF;
+use super::stopped;
 use crate::progress::{ProgressEvent, ProgressSink};
-use crate::provision;
-use crate::store::{Job, JobId, JobState, JobStore, Requester, StepRecord, StoreError, now_ms};
+use crate::store::{Job, JobId, JobState, JobStore, Requester, StoreError, now_ms};
 
 /// How often the worker looks at the queue even without a wake-up (a safety net only).
 const POLL: Duration = Duration::from_millis(500);
@@ -37,24 +41,33 @@ pub enum CancelOutcome {
     AlreadyFinished(Job),
 }
 
-struct Inner {
-    store: Arc<dyn JobStore>,
-    sink: Arc<dyn ProgressSink>,
-    ctx: StepCtx,
+/// The worker's state, shared with its handles and job tasks.
+pub(super) struct Inner {
+    pub(super) store: Arc<dyn JobStore>,
+    pub(super) sink: Arc<dyn ProgressSink>,
+    pub(super) ctx: StepCtx,
     max_concurrent: usize,
     /// Wakes the claim loop: a job was queued or finished.
-    wake: Notify,
+    pub(super) wake: Notify,
     /// Wakes idle waiters: a job finished.
-    settled: Notify,
+    pub(super) settled: Notify,
     /// Targets with a running job.
-    busy: Mutex<HashSet<String>>,
+    pub(super) busy: Mutex<HashSet<String>>,
     /// Cancel tokens of running jobs.
-    running: Mutex<HashMap<JobId, CancellationToken>>,
+    pub(super) running: Mutex<HashMap<JobId, CancellationToken>>,
+    /// Why the worker cannot run jobs, once it has stopped for good.
+    down: Mutex<Option<String>>,
+}
+
+impl Inner {
+    fn mark_down(&self, reason: &str) {
+        lock(&self.down).get_or_insert_with(|| reason.to_string());
+    }
 }
 
 /// Locks a std mutex, recovering from poisoning: the guarded sets stay consistent because every
 /// critical section is a single insert/remove, so a panic elsewhere cannot leave them half-done.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -87,6 +100,7 @@ impl Worker {
                 settled: Notify::new(),
                 busy: Mutex::new(HashSet::new()),
                 running: Mutex::new(HashMap::new()),
+                down: Mutex::new(None),
             }),
         }
     }
@@ -101,53 +115,126 @@ impl Worker {
     /// Resumes interrupted jobs, then claims and runs queued ones until `shutdown`. On shutdown
     /// it starts nothing new and gives running jobs `grace` to reach a step boundary; jobs still
     /// in a step after that are dropped there and resume from their checkpoint next start.
+    ///
+    /// Store failures in the claim loop are retried with bounded backoff ([`STORE_BACKOFF`]);
+    /// if the store keeps failing the worker marks itself down (see
+    /// [`WorkerHandle::unavailable`]), lets running jobs pause as at shutdown, and returns the
+    /// error. A job whose task panics is marked failed and its room told; the others go on.
     pub async fn run(
         self,
         shutdown: CancellationToken,
         grace: Duration,
     ) -> Result<(), WorkerError> {
         let inner = self.inner;
-        let mut tasks = JoinSet::new();
-        for job in inner.store.active()? {
-            if matches!(job.state, JobState::Running { .. }) {
-                if let Some(t) = &job.target {
-                    lock(&inner.busy).insert(t.clone());
-                }
-                tracing::info!(job = job.id, "resuming job interrupted by a restart");
-                tasks.spawn(run_job(inner.clone(), job, true, shutdown.clone()));
+        // Running jobs stop at a step boundary on shutdown, or when the worker gives up.
+        let stop = shutdown.child_token();
+        let mut tasks = Tasks::default();
+        let outcome = claim_loop(&inner, &mut tasks, &shutdown, &stop).await;
+        let outcome = match outcome {
+            Err(e) if !shutdown.is_cancelled() => {
+                inner.mark_down(GAVE_UP);
+                stop.cancel();
+                Err(e)
             }
-        }
-        loop {
-            while tasks.len() < inner.max_concurrent {
-                match claim(&inner)? {
-                    Some(job) => {
-                        tasks.spawn(run_job(inner.clone(), job, false, shutdown.clone()));
-                    }
-                    None => break,
-                }
+            _ => Ok(()),
+        };
+        let drain = async {
+            while let Some(res) = tasks.set.join_next_with_id().await {
+                tasks.reap(&inner, res, &stop).await;
             }
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = inner.wake.notified() => {}
-                Some(res) = tasks.join_next(), if !tasks.is_empty() => {
-                    if let Err(e) = res {
-                        tracing::error!(error = %e, "a job task panicked");
-                    }
-                }
-                _ = tokio::time::sleep(POLL) => {}
-            }
-        }
-        let drain = async { while tasks.join_next().await.is_some() {} };
+        };
         if tokio::time::timeout(grace, drain).await.is_err() {
             tracing::warn!(
-                jobs = tasks.len(),
+                jobs = tasks.set.len(),
                 "jobs still mid-step after the shutdown grace period; they resume from their last checkpoint"
             );
-            tasks.abort_all();
-            while tasks.join_next().await.is_some() {}
+            tasks.set.abort_all();
+            while tasks.set.join_next().await.is_some() {}
         }
+        outcome?;
         inner.store.flush()?;
         Ok(())
+    }
+}
+
+/// Why the worker is down after it gave up on its store (shown after "cannot run jobs right now").
+const GAVE_UP: &str = "its job store kept failing and the job worker stopped (details are in its \
+                       log); queued jobs wait until an admin fixes the store and restarts labkube";
+
+/// The worker's job tasks, with the job each one runs (to fail it if its task panics).
+#[derive(Default)]
+struct Tasks {
+    set: JoinSet<()>,
+    jobs: HashMap<tokio::task::Id, Job>,
+}
+
+impl Tasks {
+    fn spawn(&mut self, inner: &Arc<Inner>, job: Job, resumed: bool, stop: &CancellationToken) {
+        let task = run_job(inner.clone(), job.clone(), resumed, stop.clone());
+        let handle = self.set.spawn(task);
+        self.jobs.insert(handle.id(), job);
+    }
+
+    /// Forgets a finished task; a panicked one fails its job.
+    async fn reap(
+        &mut self,
+        inner: &Inner,
+        res: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
+        stop: &CancellationToken,
+    ) {
+        let (id, err) = match res {
+            Ok((id, ())) => (id, None),
+            Err(e) => (e.id(), Some(e)),
+        };
+        let job = self.jobs.remove(&id);
+        if let (Some(job), Some(e)) = (job, err)
+            && e.is_panic()
+        {
+            stopped::panicked(&*inner.store, &*inner.sink, &job, e.into_panic(), stop).await;
+        }
+    }
+}
+
+/// Resumes interrupted jobs, then claims queued ones until `shutdown`. Returns a store error
+/// only after [`STORE_BACKOFF`] ran out (or when `shutdown` cut a retry short).
+async fn claim_loop(
+    inner: &Arc<Inner>,
+    tasks: &mut Tasks,
+    shutdown: &CancellationToken,
+    stop: &CancellationToken,
+) -> Result<(), StoreError> {
+    let active = STORE_BACKOFF
+        .retry("listing interrupted jobs", shutdown, || {
+            inner.store.active()
+        })
+        .await?;
+    for job in active {
+        if matches!(job.state, JobState::Running { .. }) {
+            if let Some(t) = &job.target {
+                lock(&inner.busy).insert(t.clone());
+            }
+            tracing::info!(job = job.id, "resuming job interrupted by a restart");
+            tasks.spawn(inner, job, true, stop);
+        }
+    }
+    loop {
+        while tasks.set.len() < inner.max_concurrent {
+            let claimed = STORE_BACKOFF
+                .retry("claiming a queued job", shutdown, || claim(inner))
+                .await?;
+            match claimed {
+                Some(job) => tasks.spawn(inner, job, false, stop),
+                None => break,
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = inner.wake.notified() => {}
+            Some(res) = tasks.set.join_next_with_id(), if !tasks.set.is_empty() => {
+                tasks.reap(inner, res, shutdown).await;
+            }
+            _ = tokio::time::sleep(POLL) => {}
+        }
     }
 }
 
@@ -184,190 +271,19 @@ fn claim(inner: &Inner) -> Result<Option<Job>, StoreError> {
     Ok(None)
 }
 
-async fn run_job(inner: Arc<Inner>, job: Job, resumed: bool, shutdown: CancellationToken) {
-    let id = job.id;
-    let token = CancellationToken::new();
-    lock(&inner.running).insert(id, token.clone());
-    // Releases the job's target and cancel token however the task ends, a panic included, so
-    // one broken job cannot block its cluster until the next restart.
-    let _release = Release {
-        inner: inner.clone(),
-        id,
-        target: job.target.clone(),
-    };
-    if let Err(e) = drive(&inner, job, resumed, &token, &shutdown).await {
-        tracing::error!(job = id, error = %e, "job store failed while running a job; it resumes on restart");
-    }
-}
-
-/// Drop guard of a running job: frees its lock and wakes the claim loop and idle waiters.
-struct Release {
-    inner: Arc<Inner>,
-    id: JobId,
-    target: Option<String>,
-}
-
-impl Drop for Release {
-    fn drop(&mut self) {
-        lock(&self.inner.running).remove(&self.id);
-        if let Some(t) = &self.target {
-            lock(&self.inner.busy).remove(t);
-        }
-        self.inner.wake.notify_one();
-        self.inner.settled.notify_waiters();
-    }
-}
-
-async fn drive(
-    inner: &Inner,
-    mut job: Job,
-    resumed: bool,
-    token: &CancellationToken,
-    shutdown: &CancellationToken,
-) -> Result<(), StoreError> {
-    let store = &inner.store;
-    let id = job.id;
-    if job.plan.is_empty() {
-        let plan = executor::plan(&job.kind);
-        job = store.update(id, &mut |j| {
-            j.plan = plan.clone();
-            Ok(())
-        })?;
-    }
-    let start = job.steps.len();
-    if resumed {
-        job = store.update(id, &mut |j| {
-            j.resumes += 1;
-            Ok(())
-        })?;
-        store.append_log(
-            id,
-            &format!("resumed after a restart at step {}", start + 1),
-        )?;
-    }
-    let plan = job.plan.clone();
-    let started = ProgressEvent::Started {
-        plan: plan.clone(),
-        resumed_from: resumed.then_some(start),
-    };
-    inner.sink.emit(&job, started).await;
-    let mut runner = match Runner::start(&job, &inner.ctx, inner.sink.clone()).await {
-        Ok(r) => r,
-        Err(e) => return fail(inner, id, e.to_string()).await,
-    };
-    let outcome = steps(inner, &mut runner, job, start, token, shutdown).await;
-    runner.close().await;
-    match outcome? {
-        Some(state) => finish(inner, id, state).await,
-        None => Ok(()),
-    }
-}
-
-/// Runs the steps from `start`; returns the terminal state to record, or `None` when the job
-/// paused for a shutdown (it stays running and resumes on the next start).
-async fn steps(
-    inner: &Inner,
-    runner: &mut Runner,
-    mut job: Job,
-    start: usize,
-    token: &CancellationToken,
-    shutdown: &CancellationToken,
-) -> Result<Option<JobState>, StoreError> {
-    let store = &inner.store;
-    let id = job.id;
-    let plan = job.plan.clone();
-    for (index, &step) in plan.iter().enumerate().skip(start) {
-        let current = store.get(id)?.ok_or(StoreError::NoSuchJob(id))?;
-        if current.cancel_requested.is_some() || token.is_cancelled() {
-            return Ok(Some(JobState::Cancelled));
-        }
-        if shutdown.is_cancelled() {
-            store.append_log(id, &format!("paused by shutdown before step {}", index + 1))?;
-            inner.sink.emit(&current, ProgressEvent::Paused).await;
-            return Ok(None);
-        }
-        job = store.update(id, &mut |j| {
-            j.state = JobState::Running { step: index };
-            Ok(())
-        })?;
-        inner
-            .sink
-            .emit(&job, ProgressEvent::StepStarted { index })
-            .await;
-        let started_ms = now_ms();
-        let clock = Instant::now();
-        let limit = executor::step_timeout(&job.kind);
-        let running = runner.step(&job, index, step, &inner.ctx, shutdown, token);
-        let outcome = match tokio::time::timeout(limit, running).await {
-            Ok(r) => r,
-            Err(_) => Err(executor::ExecError::Timeout(limit.as_secs())),
-        };
-        if let Err(executor::ExecError::Interrupted) = outcome {
-            store.append_log(id, &format!("paused by shutdown during step {}", index + 1))?;
-            inner.sink.emit(&job, ProgressEvent::Paused).await;
-            return Ok(None);
-        }
-        if let Err(executor::ExecError::Cancelled) = outcome {
-            store.append_log(id, &format!("cancelled during step {}", index + 1))?;
-            return Ok(Some(JobState::Cancelled));
-        }
-        if let Err(e) = outcome {
-            let reason = format!("step {}/{} ({step}) failed: {e}", index + 1, plan.len());
-            store.append_log(id, &provision::redact(&reason))?;
-            store.update(id, &mut |j| {
-                j.failed_step = Some(index);
-                Ok(())
-            })?;
-            return Ok(Some(JobState::Failed { reason }));
-        }
-        let record = StepRecord {
-            index,
-            name: step.title(),
-            started_ms,
-            finished_ms: now_ms(),
-        };
-        job = store.update(id, &mut |j| {
-            if !j.steps.iter().any(|s| s.index == index) {
-                j.steps.push(record.clone());
-            }
-            Ok(())
-        })?;
-        let elapsed_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
-        inner
-            .sink
-            .emit(&job, ProgressEvent::StepFinished { index, elapsed_ms })
-            .await;
-    }
-    Ok(Some(JobState::Succeeded))
-}
-
-async fn fail(inner: &Inner, id: JobId, reason: String) -> Result<(), StoreError> {
-    finish(inner, id, JobState::Failed { reason }).await
-}
-
-async fn finish(inner: &Inner, id: JobId, state: JobState) -> Result<(), StoreError> {
-    let job = inner.store.update(id, &mut |j| {
-        j.state = state.clone();
-        Ok(())
-    })?;
-    emit_finished(inner, &job).await;
-    Ok(())
-}
-
-async fn emit_finished(inner: &Inner, job: &Job) {
-    let elapsed_ms = match (job.started_ms, job.finished_ms) {
-        (Some(s), Some(f)) => f.saturating_sub(s),
-        _ => 0,
-    };
-    let event = ProgressEvent::Finished {
-        state: job.state.clone(),
-        elapsed_ms,
-        done: job.steps.len(),
-    };
-    inner.sink.emit(job, event).await;
-}
-
 impl WorkerHandle {
+    /// Why the worker cannot run jobs (it stopped for good), or `None` while it can. The
+    /// dispatcher refuses job-creating commands with this reason instead of queueing them.
+    pub fn unavailable(&self) -> Option<String> {
+        lock(&self.inner.down).clone()
+    }
+
+    /// Records that the worker has stopped for good and why (the supervisor calls this when
+    /// the worker's task ends early or panics). The first reason recorded stays.
+    pub fn mark_down(&self, reason: &str) {
+        self.inner.mark_down(reason);
+    }
+
     /// Tells the worker to look at the queue now.
     pub fn wake(&self) {
         self.inner.wake.notify_one();
@@ -409,10 +325,14 @@ impl WorkerHandle {
         Ok(CancelOutcome::WillStop(job))
     }
 
-    /// Waits until no job is queued or running, or until `stop` is cancelled.
+    /// Waits until no job is queued or running, until the worker is down (queued jobs would
+    /// wait forever), or until `stop` is cancelled.
     pub async fn wait_idle(&self, stop: &CancellationToken) -> Result<(), WorkerError> {
         loop {
             let settled = self.inner.settled.notified();
+            if self.unavailable().is_some() {
+                return Ok(());
+            }
             if self.inner.store.active()?.is_empty() && lock(&self.inner.running).is_empty() {
                 return Ok(());
             }

@@ -67,7 +67,8 @@ pub enum ProgressEvent {
         /// The text (no secrets).
         text: String,
     },
-    /// The bot is shutting down: the job stopped at a step boundary and resumes on restart.
+    /// The bot is shutting down (or its worker gave up on the store): the job stopped at a step
+    /// boundary and resumes on restart.
     Paused,
 }
 

@@ -77,13 +77,17 @@ pub enum Enqueued {
     New(Job),
     /// The chat event was seen before; this is the job it created then.
     Duplicate(Job),
+    /// A new job was committed (the worker will run it) but flushing it to disk failed: it is
+    /// lost if the bot stops before a later write reaches the disk. The acknowledgement says so
+    /// rather than "not queued".
+    Unconfirmed(Job),
 }
 
 impl Enqueued {
     /// The job, new or old.
     pub fn job(&self) -> &Job {
         match self {
-            Enqueued::New(j) | Enqueued::Duplicate(j) => j,
+            Enqueued::New(j) | Enqueued::Duplicate(j) | Enqueued::Unconfirmed(j) => j,
         }
     }
 }
@@ -139,7 +143,9 @@ pub type JobChange<'a> = &'a mut dyn FnMut(&mut Job) -> Result<(), String>;
 pub trait JobStore: Send + Sync + 'static {
     /// Stores a new job (state `Queued`) and flushes, unless `dedupe_key` was stored before, in
     /// which case nothing changes and the earlier job is returned. The key is normally
-    /// `platform/room/event id` so a redelivered chat event never creates a second job.
+    /// `platform/room/event id` so a redelivered chat event never creates a second job. If the
+    /// job is committed but the flush fails, it returns [`Enqueued::Unconfirmed`], not an error:
+    /// the job will run, so no caller may report it as not queued.
     fn enqueue(&self, new: NewJob, dedupe_key: &str) -> Result<Enqueued, StoreError>;
 
     /// The job with this id.

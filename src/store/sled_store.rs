@@ -286,9 +286,20 @@ impl JobStore for SledStore {
             })
             .map_err(from_tx)?;
         // Also for a duplicate: the job it returns may have been committed by a concurrent
-        // enqueue that has not flushed yet, and the caller acknowledges it in chat.
-        self.sync()?;
-        Ok(result)
+        // enqueue that has not flushed yet, and the caller acknowledges it in chat. A failed
+        // flush does not undo the commit: the worker sees the job and runs it, so the caller
+        // must not say "not queued"; it learns the job is not yet confirmed on disk.
+        match (self.sync(), result) {
+            (Ok(()), result) => Ok(result),
+            (Err(e), Enqueued::New(job)) => {
+                tracing::error!(job = job.id, error = %e, "a queued job is committed but not flushed to disk");
+                Ok(Enqueued::Unconfirmed(job))
+            }
+            (Err(e), result) => {
+                tracing::error!(job = result.job().id, error = %e, "cannot flush the job store");
+                Ok(result)
+            }
+        }
     }
 
     fn get(&self, id: JobId) -> Result<Option<Job>, StoreError> {

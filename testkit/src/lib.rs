@@ -13,7 +13,8 @@
 //!   recording chat, job helpers, [`support::LogOnPanic`]; [`recording_sink`] records job
 //!   progress events.
 //! - [`conformance`]: the chat conformance suite every adapter passes, and its test users.
-//! - [`memory_store`]: the job store contract in memory (tests, benchmarks' baseline).
+//! - [`memory_store`]: the job store contract in memory (tests, benchmarks' baseline);
+//!   [`faulty_store`] wraps it with injected failures, panics and failed disk syncs.
 //! - [`ge_rig`]: the in-process bot against [`fakekube`] for GE scenarios.
 //! - [`batch`]: any list of scripts on a set of hosts through the provisioning fan-out.
 //! - [`lab`]: fake hosts (directories standing in for `/`) for the provisioning step scripts.
@@ -23,6 +24,7 @@
 pub mod batch;
 pub mod conformance;
 pub mod fakekube;
+pub mod faulty_store;
 pub mod ge_rig;
 pub mod host_keys;
 pub mod lab;

@@ -3,15 +3,18 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use labkube::auth::{Policy, Principal, Role, RoomRef, RoomSettings};
 use labkube::chat::{ChatError, Replier};
+use labkube::config::Config;
+use labkube::jobs::Worker;
 use labkube::progress::MessageRef;
-use labkube::store::{JobKind, NewJob, Origin, Requester};
+use labkube::progress::ProgressSink;
+use labkube::store::{JobKind, JobStore, NewJob, Origin, Requester};
 
 /// The `labkube` binary of this build: `target/<profile>/labkube`, which Cargo builds before
 /// the integration tests and benchmarks of the package. `CARGO_BIN_EXE_labkube` (which Cargo
@@ -33,6 +36,19 @@ pub fn labkube_bin() -> PathBuf {
         bin.display()
     );
     bin
+}
+
+/// The bot's worker built from `config` over `store`, reporting to `sink`; its dispatcher (no
+/// users, a recording chat) is dropped.
+pub fn bare_worker(
+    config: Config,
+    store: Arc<dyn JobStore>,
+    sink: Arc<dyn ProgressSink>,
+) -> Worker {
+    let chat = Arc::new(RecordingChat::default());
+    labkube::app::Bot::build(config, store, Policy::new(), chat, sink)
+        .expect("the built-in GE catalogue validates")
+        .worker
 }
 
 /// A new job of `kind` from `alice` in room `r1`.

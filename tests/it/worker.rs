@@ -4,8 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use labkube::app::Bot;
-use labkube::auth::Policy;
 use labkube::config::Config;
 use labkube::jobs::{CancelOutcome, Worker};
 use labkube::progress::ProgressEvent;
@@ -16,7 +14,7 @@ use labkube_testkit::memory_store::MemoryStore;
 use labkube_testkit::recording_sink::RecordingSink;
 use tokio_util::sync::CancellationToken;
 
-use labkube_testkit::support::{RecordingChat, new_job};
+use labkube_testkit::support::{bare_worker, new_job};
 
 /// A worker running in a task.
 struct Running {
@@ -54,16 +52,7 @@ fn worker_in(rig: &Rig, data_dir: &std::path::Path, max: usize) -> Worker {
         ..Config::default()
     };
     config.limits.concurrent_jobs = max;
-    let chat = Arc::new(RecordingChat::default());
-    Bot::build(
-        config,
-        rig.store.clone(),
-        Policy::new(),
-        chat,
-        rig.sink.clone(),
-    )
-    .unwrap()
-    .worker
+    bare_worker(config, rig.store.clone(), rig.sink.clone())
 }
 
 struct Rig {
@@ -88,7 +77,7 @@ impl Rig {
     fn enqueue(&self, kind: JobKind, key: &str) -> u64 {
         match self.store.enqueue(new_job(kind), key).unwrap() {
             Enqueued::New(j) => j.id,
-            Enqueued::Duplicate(_) => panic!("duplicate"),
+            other => panic!("expected a new job, got {other:?}"),
         }
     }
 

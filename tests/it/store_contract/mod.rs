@@ -57,6 +57,7 @@ pub fn add<S: JobStore>(s: &S, n: u32) -> JobId {
     match s.enqueue(new_job(n), &format!("k{n}")).unwrap() {
         Enqueued::New(job) => job.id,
         Enqueued::Duplicate(job) => panic!("k{n} was a duplicate of #{}", job.id),
+        Enqueued::Unconfirmed(job) => panic!("job #{} was not flushed to disk", job.id),
     }
 }
 

@@ -446,14 +446,51 @@ async fn loopback_is_refused_by_default_and_mapped_addresses_are_their_ipv4_host
         panic!("{:?}", jobs[0].kind)
     };
     let hosts: Vec<String> = spec.hosts.iter().map(ToString::to_string).collect();
-    assert_eq!(
-        hosts,
-        ["10.0.0.1", "10.0.0.2", "10.0.0.3"],
-        "same host, same pin"
-    );
+    assert_eq!(hosts, ["10.0.0.1", "10.0.0.2", "10.0.0.3"]); // same host, same pin
     assert!(
         t[2].contains("forgot 1 pinned SSH host key(s) of 10.0.0.2"),
         "{}",
+        t[2]
+    );
+}
+
+#[tokio::test]
+async fn another_rooms_cluster_status_hides_its_hosts_except_from_admins() {
+    let r = rig();
+    register(&r, "theirs", "elsewhere");
+    register(&r, "ours", "lab");
+    for (i, (who, name)) in [("vic", "theirs"), ("ada", "theirs"), ("vic", "ours")]
+        .into_iter()
+        .enumerate()
+    {
+        r.dispatcher
+            .handle(&msg(
+                who,
+                &format!("e{i}"),
+                &format!("/cluster status {name}"),
+            ))
+            .await;
+    }
+    let t = texts(&r.chat);
+    assert!(
+        t[0].starts_with("cluster theirs: Kubernetes v1.33.4, owned by another room; 1 node(s)")
+            && t[0].ends_with(
+                "; node addresses and SSH users are shown only to the owning room and admins"
+            )
+            && !t[0].contains("10.0.0.1")
+            && !t[0].contains("root")
+            && !t[0].contains("cp1"),
+        "{}",
+        t[0]
+    );
+    assert!(
+        t[1].contains("10.0.0.1 control-plane cp1 (ssh user root)"),
+        "admin: {}",
+        t[1]
+    );
+    assert!(
+        t[2].contains("10.0.0.1 control-plane cp1 (ssh user root)"),
+        "owner: {}",
         t[2]
     );
 }

@@ -56,6 +56,9 @@ enum Cmd {
 const SDK_NOISE: &str = "matrix_sdk::http_client=off,matrix_sdk_crypto::backups=error";
 
 fn main() -> ExitCode {
+    // Everything the bot makes is its user's alone (the data dir holds admin kubeconfigs),
+    // whatever umask it was started with.
+    labkube::store::private_umask();
     // One TLS provider for every client (kube-rs now, the chat clients later): rustls refuses
     // to choose when more than one is compiled in. `Err` means one is installed already.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();

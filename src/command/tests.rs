@@ -374,6 +374,22 @@ fn loopback_and_ipv6_hosts_are_accepted() {
 }
 
 #[test]
+fn ipv4_mapped_addresses_are_normalised_to_ipv4() {
+    // Same host, same pin: a mapped address must not sidestep a changed-key refusal.
+    assert_eq!(
+        ok("/host forget ::ffff:10.0.0.1"),
+        Command::HostForget { ip: ip("10.0.0.1") }
+    );
+    match ok("/cluster create 10.0.0.1 ::FFFF:10.0.0.2 10.0.0.3") {
+        Command::ClusterCreate(a) => assert_eq!(
+            a.hosts,
+            cluster_args(&["10.0.0.1", "10.0.0.2", "10.0.0.3"]).hosts
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn a_hundred_hosts_are_accepted() {
     let hosts: Vec<String> = (1..=100)
         .map(|i| format!("10.0.{}.{}", i / 50, i % 50 + 1))

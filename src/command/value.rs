@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 
-use crate::names::{Cidr, K8sMinor, Name, NameError, Rule, UserName, Version};
+use crate::names::{Cidr, K8sMinor, Name, NameError, Rule, Special, UserName, Version, host_addr};
 
 /// A validator's complaint: `Some(reason)` when it can say more than "expected FORM".
 pub(crate) type Reason = Option<String>;
@@ -160,21 +160,13 @@ pub(crate) fn ip(s: &str) -> Result<IpAddr, Reason> {
         }
         return Err(None);
     };
-    let plain = addr.to_canonical();
-    if plain.is_unspecified() {
-        return Err(Some(format!(
-            "{addr} is the unspecified address, not a host"
-        )));
-    }
-    if plain.is_multicast() {
-        return Err(Some(format!("{addr} is a multicast address, not a host")));
-    }
-    if let IpAddr::V4(v4) = plain
-        && v4.is_broadcast()
+    if let Some(kind) = Special::of(addr)
+        && kind.never_a_host()
     {
-        return Err(Some(format!("{addr} is the broadcast address, not a host")));
+        return Err(Some(format!("{addr} is {}, not a host", kind.noun())));
     }
-    Ok(addr)
+    // One address, one form: a mapped `::ffff:10.0.0.1` is 10.0.0.1 for pins and checks.
+    Ok(host_addr(addr))
 }
 
 /// A decimal number without sign, at most 20 digits (leading zeros are harmless).

@@ -218,11 +218,22 @@ impl Config {
             bad("ssh.key_passphrase".into(), e);
         }
         for (i, net) in s.allowed_networks.iter().enumerate() {
-            if net.parse::<ipnet::IpNet>().is_err() {
-                bad(
+            match net.parse::<ipnet::IpNet>() {
+                Err(_) => bad(
                     format!("ssh.allowed_networks[{i}]"),
                     format!("{net:?} is not a CIDR such as 10.0.0.0/16"),
-                );
+                ),
+                // Host addresses are normalised to IPv4 (names::host_addr), so a mapped
+                // network would never match: refused, with the form that does.
+                Ok(ipnet::IpNet::V6(v6)) if v6.network().to_ipv4_mapped().is_some() => bad(
+                    format!("ssh.allowed_networks[{i}]"),
+                    format!(
+                        "{net:?} is an IPv4-mapped IPv6 network; write it as IPv4, such as {}/{}",
+                        crate::names::host_addr(v6.network().into()),
+                        v6.prefix_len().saturating_sub(96)
+                    ),
+                ),
+                Ok(_) => {}
             }
         }
         for name in s.remote_env.keys() {

@@ -9,11 +9,13 @@ mod secret;
 mod telegram;
 
 use std::collections::HashSet;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
 use crate::auth::Role;
+use crate::names::{Special, host_addr};
 
 pub use load::{ConfigError, Problem};
 pub use matrix::{Invites, Matrix};
@@ -132,8 +134,9 @@ pub struct Ssh {
     pub command_timeout_secs: u64,
     /// Keep-alive interval, s.
     pub keepalive_secs: u64,
-    /// Networks the bot may provision (CIDRs); empty: any address. Addresses outside are
-    /// refused before any connection.
+    /// Networks the bot may provision (CIDRs); empty: any ordinary address. Loopback and
+    /// link-local addresses need a listed network of their own kind (such as `127.0.0.0/8`).
+    /// Addresses refused are refused before any connection ([`Ssh::admits`]).
     pub allowed_networks: Vec<String>,
     /// Extra environment for every step script on the hosts (e.g. `http_proxy`); names are
     /// `[A-Z_][A-Z0-9_]*` in any case, values any text.
@@ -166,11 +169,30 @@ impl Ssh {
             .collect()
     }
 
-    /// `true` if `addr` may be provisioned.
-    pub fn allows(&self, addr: std::net::IpAddr) -> bool {
+    /// Whether `addr` may be provisioned: an ordinary address inside `allowed_networks` (any,
+    /// when the list is empty), or a loopback or link-local one only when a listed network
+    /// names that kind explicitly ([`Special::named_by`]: `127.0.0.0/8`, not `0.0.0.0/0`).
+    pub fn admits(&self, addr: IpAddr) -> Result<(), Refused> {
+        let addr = host_addr(addr);
         let nets = self.networks();
-        nets.is_empty() || nets.iter().any(|n| n.contains(&addr))
+        match Special::of(addr) {
+            Some(kind) if !nets.iter().any(|n| kind.named_by(n) && n.contains(&addr)) => {
+                Err(Refused::Special(kind))
+            }
+            Some(_) => Ok(()),
+            None if nets.is_empty() || nets.iter().any(|n| n.contains(&addr)) => Ok(()),
+            None => Err(Refused::Outside),
+        }
     }
+}
+
+/// Why [`Ssh::admits`] refuses an address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// An ordinary address outside every listed network.
+    Outside,
+    /// A loopback, link-local (or never-a-host) address no listed network names.
+    Special(Special),
 }
 
 /// `[cluster]`: defaults for `/cluster create`.

@@ -353,3 +353,60 @@ fn pinned_releases_must_be_release_tags() {
     );
     assert!(!err.contains("cluster.local_path_version"), "{err}");
 }
+
+#[test]
+fn loopback_and_link_local_need_a_network_that_names_them() {
+    use std::net::IpAddr;
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    let ssh = |nets: &[&str]| Ssh {
+        allowed_networks: nets.iter().map(|n| n.to_string()).collect(),
+        ..Ssh::default()
+    };
+    let any = ssh(&[]);
+    assert_eq!(any.admits(ip("10.0.0.1")), Ok(()));
+    assert_eq!(any.admits(ip("2001:db8::1")), Ok(()));
+    for (addr, kind) in [
+        ("127.0.0.1", Special::Loopback),
+        ("::ffff:127.0.0.1", Special::Loopback),
+        ("::1", Special::Loopback),
+        ("169.254.169.254", Special::LinkLocal),
+        ("fe80::1", Special::LinkLocal),
+    ] {
+        assert_eq!(any.admits(ip(addr)), Err(Refused::Special(kind)), "{addr}");
+    }
+    let everything = ssh(&["0.0.0.0/0", "::/0"]);
+    assert_eq!(
+        everything.admits(ip("127.0.0.1")),
+        Err(Refused::Special(Special::Loopback)),
+        "0.0.0.0/0 does not name loopback explicitly"
+    );
+    let lab = ssh(&["127.0.0.0/8", "10.0.0.0/16"]);
+    assert_eq!(lab.admits(ip("127.0.0.3")), Ok(()));
+    assert_eq!(lab.admits(ip("::ffff:127.0.0.3")), Ok(()));
+    assert_eq!(lab.admits(ip("10.0.9.9")), Ok(()));
+    assert_eq!(lab.admits(ip("10.1.0.1")), Err(Refused::Outside));
+    assert_eq!(
+        lab.admits(ip("169.254.0.1")),
+        Err(Refused::Special(Special::LinkLocal))
+    );
+    assert_eq!(
+        ssh(&["127.0.0.2/32"]).admits(ip("127.0.0.3")),
+        Err(Refused::Special(Special::Loopback))
+    );
+}
+
+#[test]
+fn mapped_networks_are_refused_with_the_ipv4_form() {
+    let text = "[ssh]\nallowed_networks = [\"::ffff:10.0.0.0/104\", \"fd00::/64\"]\n";
+    let err = Config::parse(text, "t.toml").unwrap_err();
+    let ConfigError::Invalid { problems, .. } = &err else {
+        panic!("expected Invalid, got {err}")
+    };
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].key, "ssh.allowed_networks[0]");
+    assert!(
+        err.to_string()
+            .contains("write it as IPv4, such as 10.0.0.0/8"),
+        "{err}"
+    );
+}

@@ -117,8 +117,15 @@ impl Dispatcher {
         ))
     }
 
-    /// `/cluster status [NAME]`.
-    pub(super) fn status(&self, room: &RoomRef, name: Option<&str>) -> Result<String, StoreError> {
+    /// `/cluster status [NAME]`. Node addresses, hostnames and SSH users are shown only to the
+    /// owning room and to admins (`admin`); other rooms get a redacted view (version, owner,
+    /// node count) saying so, so no room maps another's hosts.
+    pub(super) fn status(
+        &self,
+        room: &RoomRef,
+        admin: bool,
+        name: Option<&str>,
+    ) -> Result<String, StoreError> {
         let name = match name {
             Some(n) => n.to_string(),
             None => match self.store.room_cluster(&room.platform, &room.room)? {
@@ -135,11 +142,8 @@ impl Dispatcher {
         let Some(c) = self.store.cluster(&name)? else {
             return Ok(UnknownCluster(name.to_string()).to_string());
         };
-        let owner = if c.owner_platform == room.platform && c.owner_room == room.room {
-            "this room"
-        } else {
-            "another room"
-        };
+        let owned = c.owner_platform == room.platform && c.owner_room == room.room;
+        let owner = if owned { "this room" } else { "another room" };
         let version = if c.k8s_version.is_empty() {
             "(version unknown)"
         } else {
@@ -153,6 +157,13 @@ impl Dispatcher {
             c.name,
             c.nodes.len()
         );
+        if !owned && !admin {
+            out.pop();
+            out.push_str(
+                "; node addresses and SSH users are shown only to the owning room and admins",
+            );
+            return Ok(out);
+        }
         for n in &c.nodes {
             let port = if n.port == 22 {
                 String::new()

@@ -150,7 +150,9 @@ impl Dispatcher {
                     .await;
             }
             Command::ClusterUse { name } => self.use_cluster(msg, &command, name.as_str()),
-            Command::ClusterStatus { name } => self.status(room, name.as_ref().map(|n| n.as_str())),
+            Command::ClusterStatus { name } => {
+                self.status(room, admin, name.as_ref().map(|n| n.as_str()))
+            }
             Command::HostForget { ip } => self.forget_host(msg, &command, *ip),
             Command::GeCatalog | Command::GeList { .. } | Command::GeHistory { .. } => {
                 Ok(self.ge_answer(room, &command).unwrap_or_else(|e| e))

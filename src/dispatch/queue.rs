@@ -3,6 +3,7 @@
 use super::{Dispatcher, INTERNAL};
 use crate::chat::{Button, Incoming};
 use crate::command::{ClusterArgs, Command};
+use crate::config::Refused;
 use crate::jobs::CancelOutcome;
 use crate::store::{
     AuditOutcome, ClusterJob, ClusterSpec, Enqueued, GeStep, JobKind, JobState, NewJob, Origin,
@@ -110,23 +111,7 @@ impl Dispatcher {
                 args.hosts.len()
             ));
         }
-        let outside: Vec<String> = args
-            .hosts
-            .iter()
-            .filter(|a| !self.config.ssh.allows(**a))
-            .map(ToString::to_string)
-            .collect();
-        if !outside.is_empty() {
-            return Err(format!(
-                "{} outside the networks this bot may provision ({}); nothing was contacted",
-                if outside.len() == 1 {
-                    format!("{} is", outside[0])
-                } else {
-                    format!("{} are", outside.join(", "))
-                },
-                self.config.ssh.allowed_networks.join(", ")
-            ));
-        }
+        refuse_addresses(&self.config.ssh, &args.hosts)?;
         let name = match &args.name {
             Some(n) => n.to_string(),
             None => self.next_cluster_name().map_err(|e| {
@@ -221,4 +206,38 @@ impl Dispatcher {
             }
         }
     }
+}
+
+/// The enqueue check of the hosts' addresses against `[ssh]` ([`crate::config::Ssh::admits`]):
+/// one reply naming every refused address, why, and what the config would need.
+fn refuse_addresses(ssh: &crate::config::Ssh, hosts: &[std::net::IpAddr]) -> Result<(), String> {
+    let mut outside = Vec::new();
+    let mut special = Vec::new();
+    for addr in hosts {
+        match ssh.admits(*addr) {
+            Ok(()) => {}
+            Err(Refused::Outside) => outside.push(addr.to_string()),
+            Err(Refused::Special(kind)) => special.push(format!(
+                "{addr} is {}: the bot provisions such an address only when [ssh] \
+                 allowed_networks names it explicitly (such as {})",
+                kind.noun(),
+                kind.network(*addr)
+            )),
+        }
+    }
+    if !outside.is_empty() {
+        special.push(format!(
+            "{} outside the networks this bot may provision ({})",
+            if outside.len() == 1 {
+                format!("{} is", outside[0])
+            } else {
+                format!("{} are", outside.join(", "))
+            },
+            ssh.allowed_networks.join(", ")
+        ));
+    }
+    if special.is_empty() {
+        return Ok(());
+    }
+    Err(format!("{}; nothing was contacted", special.join("; ")))
 }

@@ -1,6 +1,6 @@
 //! The syntax rules for the names and versions a user or an operator gives, each written once:
 //! DNS labels and subdomains, image tags and repositories, Kubernetes minor versions, pod
-//! networks and POSIX user names.
+//! networks, POSIX user names and host addresses ([`host_addr`], [`Special`]).
 //!
 //! Each rule is a validated newtype ([`Name`], [`Subdomain`], [`Version`], [`ImageRepo`],
 //! [`K8sMinor`], [`Cidr`], [`UserName`]) built only by its `parse` (also [`std::str::FromStr`]
@@ -14,6 +14,7 @@
 
 pub(crate) mod escape;
 
+mod addr;
 mod cidr;
 mod image;
 mod k8s;
@@ -22,7 +23,10 @@ mod user;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_addr;
 
+pub use addr::{Special, host as host_addr};
 pub use cidr::Cidr;
 pub use image::{ImageRepo, Version};
 pub use k8s::{DEFAULT_MINOR, K8sMinor, Minor, SUPPORTED as SUPPORTED_MINORS};

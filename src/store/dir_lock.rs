@@ -20,11 +20,16 @@ pub(crate) fn open_error(dir: &Path, msg: String) -> StoreError {
     }
 }
 
-/// Creates `dir` if needed and takes its lock file, so two bots never share one store. The
+/// Creates `dir` if needed, makes it private ([`super::private`]) and takes its lock file, so two bots never share one store. The
 /// lock lasts as long as the returned file is open (and ends with the process).
 pub(crate) fn lock_dir(dir: &Path) -> Result<File, StoreError> {
     let io = |what: &str, e: std::io::Error| open_error(dir, format!("{what}: {e}"));
-    std::fs::create_dir_all(dir).map_err(|e| io("cannot create the data directory", e))?;
+    super::private::make_private(dir).map_err(|e| {
+        io(
+            "cannot make the data directory private (0700, files 0600)",
+            e,
+        )
+    })?;
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)

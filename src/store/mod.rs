@@ -14,6 +14,7 @@ mod codec;
 mod dir_lock;
 mod job;
 mod kind;
+mod private;
 mod records;
 mod sled_store;
 mod step;
@@ -25,6 +26,7 @@ pub use job::{
     StepRecord, now_ms,
 };
 pub use kind::{ClusterJob, ClusterSpec, GeInstallSpec, GeJob, GeTarget, JobKind, SelftestJob};
+pub use private::private_umask;
 pub use sled_store::SledStore;
 pub use step::{ClusterStep, GeStep, Step};
 

@@ -89,7 +89,9 @@ impl dyn JobStore {
             let addr = host
                 .rsplit_once(':')
                 .map(|(a, _)| a.trim_start_matches('[').trim_end_matches(']'));
-            if addr.and_then(|a| a.parse::<IpAddr>().ok()) == Some(ip) {
+            // Compared normalised, so pins stored under a mapped `::ffff:a.b.c.d` go too.
+            let pinned = addr.and_then(|a| a.parse::<IpAddr>().ok());
+            if pinned.map(crate::names::host_addr) == Some(crate::names::host_addr(ip)) {
                 self.kv_remove(Space::HostKeys, &host)?;
                 forgotten += 1;
             }

@@ -169,7 +169,20 @@ pub struct Bot {
 impl Bot {
     /// Starts `labkube console --config <config> --data <data>`.
     pub fn console(config: &Path, data: &Path) -> Bot {
-        let mut child = Command::new(labkube_bin())
+        Bot::spawn(Command::new(labkube_bin()), config, data)
+    }
+
+    /// [`Bot::console`] started under `umask` (such as `"000"`), through `sh -c 'umask ...'`.
+    pub fn console_with_umask(config: &Path, data: &Path, umask: &str) -> Bot {
+        let mut sh = Command::new("sh");
+        sh.arg("-c")
+            .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+            .arg(labkube_bin());
+        Bot::spawn(sh, config, data)
+    }
+
+    fn spawn(mut cmd: Command, config: &Path, data: &Path) -> Bot {
+        let mut child = cmd
             .args(["console", "--config"])
             .arg(config)
             .arg("--data")

@@ -404,3 +404,93 @@ async fn cancel_of_a_queued_job_is_immediate_and_audited_with_redaction() {
         "{audit:?}"
     );
 }
+
+#[tokio::test]
+async fn loopback_is_refused_by_default_and_mapped_addresses_are_their_ipv4_host() {
+    let r = rig();
+    // The default allowed_networks (empty) admits ordinary addresses, not the bot's own machine.
+    r.dispatcher
+        .handle(&msg(
+            "ada",
+            "e1",
+            "/cluster create 10.0.0.1 ::ffff:127.0.0.1 169.254.169.254",
+        ))
+        .await;
+    r.dispatcher
+        .handle(&msg(
+            "ada",
+            "e2",
+            "/cluster plan 10.0.0.1 ::ffff:10.0.0.2 10.0.0.3",
+        ))
+        .await;
+    r.store
+        .kv_put(Space::HostKeys, "10.0.0.2:22", "ssh-ed25519 AAAA")
+        .unwrap();
+    r.dispatcher
+        .handle(&msg("ada", "e3", "/host forget ::ffff:10.0.0.2"))
+        .await;
+    let t = texts(&r.chat);
+    assert!(
+        t[0].contains(
+            "127.0.0.1 is a loopback address: the bot provisions such an address only when \
+             [ssh] allowed_networks names it explicitly (such as 127.0.0.0/8)"
+        ) && t[0].contains("169.254.169.254 is a link-local address")
+            && t[0].ends_with("nothing was contacted"),
+        "{}",
+        t[0]
+    );
+    assert!(t[1].starts_with("queued job #1: cluster plan"), "{}", t[1]);
+    let jobs = r.store.recent(10).unwrap();
+    assert_eq!(jobs.len(), 1, "the refused create queued nothing");
+    let JobKind::Cluster(ClusterJob::Plan(spec)) = &jobs[0].kind else {
+        panic!("{:?}", jobs[0].kind)
+    };
+    let hosts: Vec<String> = spec.hosts.iter().map(ToString::to_string).collect();
+    assert_eq!(hosts, ["10.0.0.1", "10.0.0.2", "10.0.0.3"]); // same host, same pin
+    assert!(
+        t[2].contains("forgot 1 pinned SSH host key(s) of 10.0.0.2"),
+        "{}",
+        t[2]
+    );
+}
+
+#[tokio::test]
+async fn another_rooms_cluster_status_hides_its_hosts_except_from_admins() {
+    let r = rig();
+    register(&r, "theirs", "elsewhere");
+    register(&r, "ours", "lab");
+    for (i, (who, name)) in [("vic", "theirs"), ("ada", "theirs"), ("vic", "ours")]
+        .into_iter()
+        .enumerate()
+    {
+        r.dispatcher
+            .handle(&msg(
+                who,
+                &format!("e{i}"),
+                &format!("/cluster status {name}"),
+            ))
+            .await;
+    }
+    let t = texts(&r.chat);
+    assert!(
+        t[0].starts_with("cluster theirs: Kubernetes v1.33.4, owned by another room; 1 node(s)")
+            && t[0].ends_with(
+                "; node addresses and SSH users are shown only to the owning room and admins"
+            )
+            && !t[0].contains("10.0.0.1")
+            && !t[0].contains("root")
+            && !t[0].contains("cp1"),
+        "{}",
+        t[0]
+    );
+    assert!(
+        t[1].contains("10.0.0.1 control-plane cp1 (ssh user root)"),
+        "admin: {}",
+        t[1]
+    );
+    assert!(
+        t[2].contains("10.0.0.1 control-plane cp1 (ssh user root)"),
+        "owner: {}",
+        t[2]
+    );
+}

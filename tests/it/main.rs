@@ -10,6 +10,7 @@ mod cluster;
 mod commands;
 mod console;
 mod crash;
+mod data_dir;
 mod dispatch;
 mod dispatch_faults;
 mod docs;

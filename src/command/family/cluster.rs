@@ -141,7 +141,9 @@ pub(super) static SPECS: &[Spec] = &[
         group: Group::Clusters,
         summary: "show the nodes and health of a cluster",
         details: "Shows the nodes, their versions and readiness, and the installed Generic \
-            Enablers of a cluster. Without NAME: the room's current cluster.",
+            Enablers of a cluster. Without NAME: the room's current cluster. Node addresses, \
+            hostnames and SSH users are shown only to the room that owns the cluster and to \
+            admins; other rooms see its version, owner and node count.",
         positionals: &[Pos {
             min: 0,
             ..CLUSTER_NAME

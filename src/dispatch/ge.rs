@@ -8,9 +8,6 @@ use crate::command::{Command, GeScope, Name};
 use crate::kube::release::Release;
 use crate::kube::{KubeError, credentials, precheck, query, storage};
 
-/// An install's `secret` parameters: Secret key → value.
-pub(super) type Credentials = credentials::Values;
-
 /// How long the dispatcher waits for a cluster's storage classes before queueing anyway.
 const STORAGE_CHECK_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
 use crate::store::{GeInstallSpec, GeJob, GeTarget, JobKind, UnknownCluster};
@@ -154,7 +151,7 @@ impl Dispatcher {
         &self,
         room: &RoomRef,
         command: &Command,
-    ) -> Result<(JobKind, Credentials), String> {
+    ) -> Result<(JobKind, credentials::Values), String> {
         let layer = &self.kube;
         let (ge, scope, installing) = match command {
             Command::GeInstall { ge, scope, .. } => (ge, scope, true),
@@ -167,7 +164,7 @@ impl Dispatcher {
         let target = self
             .place(room, Some(ge.as_str()), scope, installing)?
             .target(ge.as_str());
-        let mut secrets = Credentials::new();
+        let mut secrets = credentials::Values::new();
         let job = match command {
             Command::GeInstall {
                 version,
@@ -205,7 +202,7 @@ impl Dispatcher {
     pub(super) async fn store_credentials(
         &self,
         kind: JobKind,
-        secrets: Credentials,
+        secrets: credentials::Values,
     ) -> Result<JobKind, String> {
         let JobKind::Ge(GeJob::Install(target, _)) = &kind else {
             return Ok(kind);

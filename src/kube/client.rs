@@ -118,10 +118,7 @@ impl Cluster {
                 )
                 .await?;
             if let Some(existing) = existing {
-                let labels = existing.metadata.labels.unwrap_or_default();
-                let ours = labels.get(MANAGED_BY.0).map(String::as_str) == Some(MANAGED_BY.1)
-                    && labels.get(INSTANCE) == Some(&ge.name);
-                if !ours {
+                if !super::owned::ours(&existing.metadata, &ge.name) {
                     return Err(KubeError::Refused(format!(
                         "secret/{} already exists in {ns} and labkube did not create it for {}, so \
                          its values are not used as {}'s credentials: remove it, or install into \
@@ -214,11 +211,7 @@ impl Cluster {
             if ids.contains(&id) || id.0 == "PersistentVolumeClaim" {
                 continue;
             }
-            let ge = obj
-                .pointer("/metadata/labels")
-                .and_then(|l| l.get(INSTANCE))
-                .and_then(|v| v.as_str())
-                .unwrap_or_default();
+            let ge = super::owned::release_of(obj);
             if self.delete_owned(ns, obj, ge).await? {
                 pruned += 1;
             }

@@ -5,20 +5,20 @@
 //! pruning, uninstall and purge pass over such objects; deletes are preconditioned on the uid
 //! that was checked, so a look-alike created in between is not deleted either.
 
-use kube::api::{DeleteParams, DynamicObject, Preconditions};
+use kube::api::{DeleteParams, ObjectMeta, Preconditions};
 
 use crate::kube::client::{Cluster, INSTANCE, MANAGED_BY, describe};
 use crate::kube::error::KubeError;
 
-/// Whether a live object was made by labkube for release `ge`.
-fn ours(live: &DynamicObject, ge: &str) -> bool {
-    let labels = live.metadata.labels.clone().unwrap_or_default();
-    labels.get(MANAGED_BY.0).map(String::as_str) == Some(MANAGED_BY.1)
-        && labels.get(INSTANCE).map(String::as_str) == Some(ge)
+/// Whether a live object (by its metadata) was made by labkube for release `ge`.
+pub(super) fn ours(meta: &ObjectMeta, ge: &str) -> bool {
+    let labels = meta.labels.as_ref();
+    let label = |k: &str| labels.and_then(|l| l.get(k)).map(String::as_str);
+    label(MANAGED_BY.0) == Some(MANAGED_BY.1) && label(INSTANCE) == Some(ge)
 }
 
 /// The release an object of a rendered revision belongs to (its instance label).
-fn release_of(obj: &serde_json::Value) -> &str {
+pub(super) fn release_of(obj: &serde_json::Value) -> &str {
     obj.pointer("/metadata/labels")
         .and_then(|l| l.get(INSTANCE))
         .and_then(|v| v.as_str())
@@ -40,7 +40,7 @@ impl Cluster {
                 .await?;
             let ge = release_of(obj);
             if let Some(live) = live
-                && !ours(&live, ge)
+                && !ours(&live.metadata, ge)
             {
                 return Err(KubeError::Refused(format!(
                     "{} already exists in {ns} and labkube did not create it for {ge}, so it is not \
@@ -67,7 +67,7 @@ impl Cluster {
         else {
             return Ok(false);
         };
-        if !ours(&live, ge) {
+        if !ours(&live.metadata, ge) {
             tracing::warn!(cluster = %self.name, ns, object = %describe(obj), release = ge,
                 "left in place: not labkube's for this release");
             return Ok(false);

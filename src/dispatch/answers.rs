@@ -226,8 +226,12 @@ pub(super) fn clusters(
         } else {
             c.k8s_version.as_str()
         };
+        let state = match c.creating {
+            Some(job) => format!("not ready: create job #{job} has not finished"),
+            None => format!("Kubernetes {version}"),
+        };
         lines.push(format!(
-            "{} (Kubernetes {version}, {} node(s), created {}; owner: {})",
+            "{} ({state}, {} node(s), created {}; owner: {})",
             c.name,
             c.nodes.len(),
             when(c.created_ms),

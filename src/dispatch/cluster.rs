@@ -152,11 +152,18 @@ impl Dispatcher {
         let registered = humantime::format_rfc3339_seconds(
             std::time::UNIX_EPOCH + Duration::from_millis(c.created_ms),
         );
-        let mut out = format!(
-            "cluster {}: Kubernetes {version}, owned by {owner}; {} node(s), all Ready when it was registered ({registered}):",
-            c.name,
-            c.nodes.len()
-        );
+        let mut out = match c.creating {
+            Some(job) => format!(
+                "cluster {}: not ready, its create (job #{job}) has not finished; owned by {owner}; {} node(s) held for it since {registered}:",
+                c.name,
+                c.nodes.len()
+            ),
+            None => format!(
+                "cluster {}: Kubernetes {version}, owned by {owner}; {} node(s), all Ready when it was registered ({registered}):",
+                c.name,
+                c.nodes.len()
+            ),
+        };
         if !owned && !admin {
             out.pop();
             out.push_str(

@@ -103,6 +103,16 @@ impl Dispatcher {
             }
             Err(e) => return Err(self.refusal_text(e)),
         }
+        if let Some(job) = self
+            .store
+            .cluster(&cluster)
+            .map_err(|e| self.internal_text(e))?
+            .and_then(|r| r.creating)
+        {
+            return Err(format!(
+                "cluster {cluster} is not ready: its create (job #{job}) has not finished. /job {job} shows where it stopped; run the same /cluster create again to finish it, or /cluster delete {cluster}; nothing was changed"
+            ));
+        }
         let room_ns = self
             .policy
             .room(room)

@@ -5,9 +5,10 @@ use crate::chat::{Button, Incoming};
 use crate::command::{ClusterArgs, Command};
 use crate::config::Refused;
 use crate::jobs::CancelOutcome;
+use crate::store::claims::{ClaimKey, Conflict};
 use crate::store::{
     AuditOutcome, ClusterJob, ClusterSpec, Enqueued, GeStep, JobKind, JobState, NewJob, Origin,
-    Requester, Step,
+    Requester, Step, StoreError,
 };
 
 /// Added to the acknowledgement of a job that was committed but not flushed to disk.
@@ -54,6 +55,10 @@ impl Dispatcher {
                     job.kind.title(),
                     job.state.word()
                 ));
+            }
+            Err(StoreError::Claimed(conflicts)) => {
+                let reason = claims_reply(&conflicts);
+                return Some(self.reject(msg, command, reason));
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot store a job");
@@ -139,13 +144,17 @@ impl Dispatcher {
         }))
     }
 
-    /// `lab-N` with the lowest N not in use.
-    fn next_cluster_name(&self) -> Result<String, crate::store::StoreError> {
+    /// `lab-N` with the lowest N not registered, reserved or declared.
+    fn next_cluster_name(&self) -> Result<String, StoreError> {
         let taken: Vec<String> = self
             .store
-            .clusters()?
+            .claims()?
             .into_iter()
-            .map(|c| c.name)
+            .filter_map(|(key, _)| match key {
+                ClaimKey::Name(n) => Some(n),
+                ClaimKey::Host(_) => None,
+            })
+            .chain(self.store.clusters()?.into_iter().map(|c| c.name))
             .chain(self.config.clusters.iter().map(|c| c.name.clone()))
             .collect();
         let n = (1..)
@@ -197,7 +206,7 @@ impl Dispatcher {
                     job.state.word()
                 )
             }
-            Err(crate::jobs::WorkerError::Store(crate::store::StoreError::NoSuchJob(_))) => {
+            Err(crate::jobs::WorkerError::Store(StoreError::NoSuchJob(_))) => {
                 format!("there is no job #{id}; /jobs lists the active ones")
             }
             Err(e) => {
@@ -240,4 +249,40 @@ fn refuse_addresses(ssh: &crate::config::Ssh, hosts: &[std::net::IpAddr]) -> Res
         return Ok(());
     }
     Err(format!("{}; nothing was contacted", special.join("; ")))
+}
+
+/// Why a create or plan cannot have its name or hosts, worded for the asking room: what its
+/// own clusters and jobs hold is named, another room's holdings are not.
+fn claims_reply(conflicts: &[Conflict]) -> String {
+    let lines: Vec<String> = conflicts
+        .iter()
+        .map(|c| {
+            let held = &c.held;
+            match (&c.key, c.ours, held.job) {
+                (ClaimKey::Name(n), true, Some(job)) => {
+                    format!("cluster {n} is already being created by job #{job} (/job {job})")
+                }
+                (ClaimKey::Name(n), _, _) => {
+                    format!("the name {n} belongs to another room's cluster; choose another name=")
+                }
+                (ClaimKey::Host(a), true, Some(job)) if !held.registered => {
+                    format!(
+                        "{a} is being set up for cluster {} by job #{job}",
+                        held.cluster
+                    )
+                }
+                (ClaimKey::Host(a), true, _) => format!(
+                    "{a} is already a node of this room's cluster {} (/cluster delete {} frees it)",
+                    held.cluster, held.cluster
+                ),
+                (ClaimKey::Host(a), false, _) => {
+                    format!("{a} belongs to a cluster of another room")
+                }
+            }
+        })
+        .collect();
+    format!(
+        "{}; a host belongs to one cluster at a time and a name to one room, so nothing was queued",
+        lines.join("; ")
+    )
 }

@@ -68,6 +68,11 @@ pub struct ClusterRecord {
     /// Nodes, control plane first.
     #[serde(default)]
     pub nodes: Vec<NodeRecord>,
+    /// Registered by create job N once its preflight passed, before it changed any host, and
+    /// not finished yet (or that job failed): the hosts are this room's, but there is no
+    /// working cluster yet. `None`: the cluster is ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creating: Option<JobId>,
 }
 
 /// A node of a registered cluster.

@@ -10,12 +10,15 @@
 //! without their own flush and become durable with the next checkpoint.
 
 mod audit;
+pub mod claims;
 mod codec;
 mod dir_lock;
 mod job;
 mod kind;
 mod private;
 mod records;
+mod schema;
+mod sled_claims;
 mod sled_store;
 mod step;
 pub mod transition;
@@ -27,6 +30,7 @@ pub use job::{
 };
 pub use kind::{ClusterJob, ClusterSpec, GeInstallSpec, GeJob, GeTarget, JobKind, SelftestJob};
 pub use private::private_umask;
+pub use schema::CURRENT as SCHEMA_VERSION;
 pub use sled_store::SledStore;
 pub use step::{ClusterStep, GeStep, Step};
 
@@ -41,6 +45,16 @@ pub enum StoreError {
         /// Cause.
         #[source]
         source: sled::Error,
+    },
+    /// The store was written by a newer labkube; it is left as it is.
+    #[error(
+        "the job store was written by a newer labkube (schema {found}; this release reads up to {supported}): run that release, or restore a backup taken before it"
+    )]
+    NewerSchema {
+        /// The store's version.
+        found: u64,
+        /// The newest this release reads.
+        supported: u64,
     },
     /// A read, write, transaction or flush failed.
     #[error("job store I/O failed: {0}")]
@@ -60,6 +74,13 @@ pub enum StoreError {
     /// The job does not exist.
     #[error("there is no job #{0}")]
     NoSuchJob(JobId),
+    /// A create or plan needs a name or hosts that another cluster or job holds
+    /// ([`claims::take`]); nothing was stored.
+    #[error("{}", claims_text(.0))]
+    Claimed(Vec<claims::Conflict>),
+    /// A registration whose name is no longer reserved for its job.
+    #[error(transparent)]
+    NotReserved(#[from] claims::NotReserved),
     /// The requested change is not allowed in the job's current state.
     #[error("job #{id} is {state}: {what}")]
     Conflict {
@@ -70,6 +91,15 @@ pub enum StoreError {
         /// What was refused.
         what: String,
     },
+}
+
+/// The neutral wording of conflicts (no room is named); the dispatcher words them per room.
+fn claims_text(conflicts: &[claims::Conflict]) -> String {
+    let held: Vec<String> = conflicts.iter().map(|c| c.key.to_string()).collect();
+    format!(
+        "already held by another cluster or job: {}",
+        held.join(", ")
+    )
 }
 
 /// Result of [`JobStore::enqueue`].
@@ -147,14 +177,17 @@ pub trait JobStore: Send + Sync + 'static {
     /// which case nothing changes and the earlier job is returned. The key is normally
     /// `platform/room/event id` so a redelivered chat event never creates a second job. If the
     /// job is committed but the flush fails, it returns [`Enqueued::Unconfirmed`], not an error:
-    /// the job will run, so no caller may report it as not queued.
+    /// the job will run, so no caller may report it as not queued. A create or plan is checked
+    /// against the claims in the same transaction ([`claims::take`]): a conflict stores
+    /// nothing and returns [`StoreError::Claimed`]; a create's name and hosts are held for it.
     fn enqueue(&self, new: NewJob, dedupe_key: &str) -> Result<Enqueued, StoreError>;
 
     /// The job with this id.
     fn get(&self, id: JobId) -> Result<Option<Job>, StoreError>;
 
     /// Applies `change` to the job atomically and flushes. Moving a job out of `Queued` takes it
-    /// off the queue; moving it to a terminal state takes it out of the active set. Terminal
+    /// off the queue; moving it to a terminal state takes it out of the active set and
+    /// releases its claims ([`claims::release`]) in the same transaction. Terminal
     /// jobs are immutable: a change to one is refused.
     fn update(&self, id: JobId, change: JobChange<'_>) -> Result<Job, StoreError>;
 
@@ -183,10 +216,27 @@ pub trait JobStore: Send + Sync + 'static {
     /// The registered cluster with this name.
     fn cluster(&self, name: &str) -> Result<Option<ClusterRecord>, StoreError>;
 
-    /// Registers or replaces a cluster and flushes.
+    /// Registers or replaces a cluster as it is, with claims on its name and nodes for its
+    /// owner, and flushes: a restore of the registry. Jobs register through
+    /// [`JobStore::register_cluster`].
     fn put_cluster(&self, record: ClusterRecord) -> Result<(), StoreError>;
 
-    /// Removes a cluster from the registry and flushes; `true` if it was there.
+    /// Registers or replaces the cluster that create job `job` built, and flushes: a
+    /// compare-and-swap on the name's reservation ([`claims::register`]), refused with
+    /// [`StoreError::NotReserved`] when the name is not reserved for `job` by the record's
+    /// owner.
+    fn register_cluster(&self, record: ClusterRecord, job: JobId) -> Result<(), StoreError>;
+
+    /// Checks job `id`'s claims again ([`claims::take`]), taking those it lacks (a job queued
+    /// before the host index existed), and flushes. [`StoreError::Claimed`] when another
+    /// cluster or job holds one.
+    fn reclaim(&self, id: JobId) -> Result<(), StoreError>;
+
+    /// Every claim on a name or host, by key.
+    fn claims(&self) -> Result<Vec<(claims::ClaimKey, claims::Claim)>, StoreError>;
+
+    /// Removes a cluster from the registry with every claim it holds, and flushes; `true` if
+    /// it was there.
     fn remove_cluster(&self, name: &str) -> Result<bool, StoreError>;
 
     /// Every registered cluster, by name.

@@ -11,7 +11,8 @@
 //! | `dedupe`   | dedupe key bytes     | job id                        |
 //! | `audit`    | audit seq            | [`AuditEntry`]                |
 //! | `clusters` | cluster name         | [`ClusterRecord`]             |
-//! | `meta`     | counter name         | `next_job_id`, `next_audit_seq` |
+//! | `claims`   | [`ClaimKey::encode`] | [`Claim`]: the host index and name reservations |
+//! | `meta`     | counter name         | `next_job_id`, `next_audit_seq`, `schema_version` |
 //! | `host_keys`, `kubeconfigs`, `room_clusters`, `releases`, `offsets` | see [`Space`] | JSON string |
 //!
 //! Job ids and audit sequence numbers are dense from 1: each is allocated from its `meta` counter
@@ -38,8 +39,10 @@ use sled::transaction::{
 };
 use sled::{Batch, Db, Tree};
 
+use super::claims::{self, Claim, ClaimKey};
 use super::codec::{self, NEXT_AUDIT_SEQ, NEXT_JOB_ID, be, decode, decode_u64, encode};
 use super::dir_lock::{lock_dir, open_error, open_sled};
+use super::sled_claims;
 use super::transition::{self, IndexOp};
 use super::{
     AuditEntry, ClusterRecord, Enqueued, Job, JobChange, JobId, JobStore, LogLine, NewJob, Space,
@@ -47,13 +50,13 @@ use super::{
 };
 
 /// What a transaction closure returns: our own errors travel as `Abort`.
-type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+pub(super) type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
-fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
+pub(super) fn abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
     ConflictableTransactionError::Abort(e)
 }
 
-fn from_tx(e: TransactionError<StoreError>) -> StoreError {
+pub(super) fn from_tx(e: TransactionError<StoreError>) -> StoreError {
     match e {
         TransactionError::Abort(e) => e,
         TransactionError::Storage(e) => StoreError::Io(e),
@@ -66,14 +69,15 @@ fn from_tx(e: TransactionError<StoreError>) -> StoreError {
 /// [`crate::store`]); `append_log` does not.
 pub struct SledStore {
     db: Db,
-    jobs: Tree,
+    pub(super) jobs: Tree,
     queue: Tree,
     active: Tree,
     events: Tree,
     dedupe: Tree,
     audit: Tree,
-    clusters: Tree,
-    meta: Tree,
+    pub(super) clusters: Tree,
+    pub(super) claims: Tree,
+    pub(super) meta: Tree,
     host_keys: Tree,
     kubeconfigs: Tree,
     room_clusters: Tree,
@@ -115,7 +119,7 @@ impl SledStore {
                 source,
             })
         };
-        Ok(SledStore {
+        let store = SledStore {
             jobs: tree("jobs")?,
             queue: tree("queue")?,
             active: tree("active")?,
@@ -123,6 +127,7 @@ impl SledStore {
             dedupe: tree("dedupe")?,
             audit: tree("audit")?,
             clusters: tree("clusters")?,
+            claims: tree("claims")?,
             meta: tree("meta")?,
             host_keys: tree(Space::HostKeys.tree())?,
             kubeconfigs: tree(Space::Kubeconfigs.tree())?,
@@ -133,7 +138,9 @@ impl SledStore {
             log_file,
             path: dir.to_path_buf(),
             _lock: lock,
-        })
+        };
+        store.migrate()?;
+        Ok(store)
     }
 
     /// The data directory.
@@ -185,7 +192,11 @@ impl SledStore {
         Ok(written)
     }
 
-    /// sled's flush, then `sync_data` of its log file: what makes a change survive a power loss.
+    /// The job with this id, or [`StoreError::NoSuchJob`].
+    pub(super) fn get_job(&self, id: JobId) -> Result<Job, StoreError> {
+        self.get(id)?.ok_or(StoreError::NoSuchJob(id))
+    }
+
     fn space(&self, space: Space) -> &Tree {
         match space {
             Space::HostKeys => &self.host_keys,
@@ -196,7 +207,8 @@ impl SledStore {
         }
     }
 
-    fn sync(&self) -> Result<(), StoreError> {
+    /// sled's flush, then `sync_data` of its log file: what makes a change survive a power loss.
+    pub(super) fn sync(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         self.log_file
             .sync_data()
@@ -259,9 +271,11 @@ impl JobStore for SledStore {
             &self.active,
             &self.dedupe,
             &self.meta,
+            &self.claims,
         );
+        let request = claims::request(&new.kind);
         let result = trees
-            .transaction(|(jobs, queue, active, dedupe, meta)| {
+            .transaction(|(jobs, queue, active, dedupe, meta, claims_tree)| {
                 if let Some(raw) = dedupe.get(dedupe_key.as_bytes())? {
                     let id = decode_u64("dedupe", dedupe_key, &raw).map_err(abort)?;
                     let Some(raw) = jobs.get(be(id))? else {
@@ -275,6 +289,13 @@ impl JobStore for SledStore {
                 if jobs.get(key)?.is_some() {
                     let msg = format!("is {id}, but job #{id} exists already");
                     return Err(abort(codec::corrupt("meta", "next_job_id", &msg)));
+                }
+                if let Some(req) = &request {
+                    let current = sled_claims::read(claims_tree, &req.keys)?;
+                    let writes = claims::take(req, &new.origin, id, &current)
+                        .map_err(|c| abort(StoreError::Claimed(c)))?;
+                    let writes: Vec<_> = writes.into_iter().map(|(k, c)| (k, Some(c))).collect();
+                    sled_claims::write(claims_tree, &writes)?;
                 }
                 let job = transition::new_job(id, new.clone(), created_ms);
                 jobs.insert(&key, encode(&job).map_err(abort)?)?;
@@ -314,8 +335,8 @@ impl JobStore for SledStore {
     /// copy of the stored job) if sled retries the transaction.
     fn update(&self, id: JobId, change: JobChange<'_>) -> Result<Job, StoreError> {
         let change = RefCell::new(change);
-        let job = (&self.jobs, &self.queue, &self.active)
-            .transaction(|(jobs, queue, active)| {
+        let job = (&self.jobs, &self.queue, &self.active, &self.claims)
+            .transaction(|(jobs, queue, active, claims_tree)| {
                 let key = be(id);
                 let raw = jobs
                     .get(key)?
@@ -327,6 +348,12 @@ impl JobStore for SledStore {
                     jobs.insert(&key, encode(&t.job).map_err(abort)?)?;
                     apply_index(queue, &key, t.queue)?;
                     apply_index(active, &key, t.active)?;
+                    if t.job.state.is_terminal()
+                        && let Some(req) = claims::request(&t.job.kind)
+                    {
+                        let current = sled_claims::read(claims_tree, &req.keys)?;
+                        sled_claims::write(claims_tree, &claims::release(id, &current))?;
+                    }
                 }
                 Ok(t.job)
             })
@@ -412,16 +439,23 @@ impl JobStore for SledStore {
     }
 
     fn put_cluster(&self, record: ClusterRecord) -> Result<(), StoreError> {
-        self.clusters
-            .insert(record.name.as_bytes(), encode(&record)?)?;
-        self.sync()?;
-        Ok(())
+        self.put_cluster_claimed(record)
+    }
+
+    fn register_cluster(&self, record: ClusterRecord, job: JobId) -> Result<(), StoreError> {
+        self.register_claimed(record, job)
+    }
+
+    fn reclaim(&self, id: JobId) -> Result<(), StoreError> {
+        self.reclaim_job(id)
+    }
+
+    fn claims(&self) -> Result<Vec<(ClaimKey, Claim)>, StoreError> {
+        sled_claims::all(&self.claims)
     }
 
     fn remove_cluster(&self, name: &str) -> Result<bool, StoreError> {
-        let was = self.clusters.remove(name.as_bytes())?.is_some();
-        self.sync()?;
-        Ok(was)
+        self.remove_cluster_claimed(name)
     }
 
     fn clusters(&self) -> Result<Vec<ClusterRecord>, StoreError> {

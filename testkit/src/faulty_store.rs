@@ -6,6 +6,7 @@
 
 use std::sync::{Mutex, MutexGuard};
 
+use labkube::store::claims::{Claim, ClaimKey};
 use labkube::store::{
     AuditEntry, ClusterRecord, Enqueued, Job, JobChange, JobId, JobStore, LogLine, NewJob, Space,
     StoreError,
@@ -181,6 +182,18 @@ impl JobStore for FaultyStore {
 
     fn put_cluster(&self, record: ClusterRecord) -> Result<(), StoreError> {
         self.store.put_cluster(record)
+    }
+
+    fn register_cluster(&self, record: ClusterRecord, job: JobId) -> Result<(), StoreError> {
+        self.store.register_cluster(record, job)
+    }
+
+    fn reclaim(&self, id: JobId) -> Result<(), StoreError> {
+        self.store.reclaim(id)
+    }
+
+    fn claims(&self) -> Result<Vec<(ClaimKey, Claim)>, StoreError> {
+        self.store.claims()
     }
 
     fn remove_cluster(&self, name: &str) -> Result<bool, StoreError> {

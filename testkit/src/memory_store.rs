@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
+use labkube::store::claims::{self, Claim, ClaimKey};
 use labkube::store::transition::{self, IndexOp};
 use labkube::store::{
     AuditEntry, ClusterRecord, Enqueued, Job, JobChange, JobId, JobStore, LogLine, NewJob, Space,
@@ -26,6 +27,7 @@ struct Inner {
     dedupe: BTreeMap<String, JobId>,
     audit: BTreeMap<u64, AuditEntry>,
     clusters: BTreeMap<String, ClusterRecord>,
+    claims: BTreeMap<ClaimKey, Claim>,
     kv: BTreeMap<(Space, String), String>,
     /// Highest job id handed out (0: none yet).
     last_job_id: JobId,
@@ -85,6 +87,29 @@ impl MemoryStore {
 }
 
 impl Inner {
+    fn current_claims(&self, keys: &[ClaimKey]) -> Vec<(ClaimKey, Option<Claim>)> {
+        keys.iter()
+            .map(|k| (k.clone(), self.claims.get(k).cloned()))
+            .collect()
+    }
+
+    fn claims_of(&self, cluster: &str) -> Vec<(ClaimKey, Claim)> {
+        self.claims
+            .iter()
+            .filter(|(_, c)| c.cluster == cluster)
+            .map(|(k, c)| (k.clone(), c.clone()))
+            .collect()
+    }
+
+    fn write_claims(&mut self, writes: Vec<(ClaimKey, Option<Claim>)>) {
+        for (key, claim) in writes {
+            match claim {
+                Some(c) => self.claims.insert(key, c),
+                None => self.claims.remove(&key),
+            };
+        }
+    }
+
     fn jobs_in(&self, index: &BTreeSet<JobId>) -> Vec<Job> {
         index
             .iter()
@@ -105,6 +130,12 @@ impl JobStore for MemoryStore {
             return Ok(Enqueued::Duplicate(job.clone()));
         }
         let id = inner.last_job_id.saturating_add(1);
+        if let Some(req) = claims::request(&new.kind) {
+            let current = inner.current_claims(&req.keys);
+            let writes =
+                claims::take(&req, &new.origin, id, &current).map_err(StoreError::Claimed)?;
+            inner.claims.extend(writes);
+        }
         let job = transition::new_job(id, new, now_ms());
         inner.last_job_id = id;
         inner.jobs.insert(id, job.clone());
@@ -126,6 +157,12 @@ impl JobStore for MemoryStore {
         if t.changed {
             apply_index(&mut inner.queue, id, t.queue);
             apply_index(&mut inner.active, id, t.active);
+            if t.job.state.is_terminal()
+                && let Some(req) = claims::request(&t.job.kind)
+            {
+                let current = inner.current_claims(&req.keys);
+                inner.write_claims(claims::release(id, &current));
+            }
             inner.jobs.insert(id, t.job.clone());
         }
         Ok(t.job)
@@ -189,12 +226,46 @@ impl JobStore for MemoryStore {
     }
 
     fn put_cluster(&self, record: ClusterRecord) -> Result<(), StoreError> {
-        self.lock().clusters.insert(record.name.clone(), record);
+        let mut inner = self.lock();
+        inner.claims.extend(claims::of_record(&record));
+        inner.clusters.insert(record.name.clone(), record);
         Ok(())
     }
 
+    fn register_cluster(&self, record: ClusterRecord, job: JobId) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let name = inner.claims.get(&ClaimKey::Name(record.name.clone()));
+        let held = inner.claims_of(&record.name);
+        let writes = claims::register(&record, job, name, &held)?;
+        inner.write_claims(writes);
+        inner.clusters.insert(record.name.clone(), record);
+        Ok(())
+    }
+
+    fn reclaim(&self, id: JobId) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let job = inner
+            .jobs
+            .get(&id)
+            .ok_or(StoreError::NoSuchJob(id))?
+            .clone();
+        if let Some(req) = claims::request(&job.kind) {
+            let current = inner.current_claims(&req.keys);
+            let writes =
+                claims::take(&req, &job.origin, id, &current).map_err(StoreError::Claimed)?;
+            inner.claims.extend(writes);
+        }
+        Ok(())
+    }
+
+    fn claims(&self) -> Result<Vec<(ClaimKey, Claim)>, StoreError> {
+        Ok(self.lock().claims.clone().into_iter().collect())
+    }
+
     fn remove_cluster(&self, name: &str) -> Result<bool, StoreError> {
-        Ok(self.lock().clusters.remove(name).is_some())
+        let mut inner = self.lock();
+        inner.claims.retain(|_, c| c.cluster != name);
+        Ok(inner.clusters.remove(name).is_some())
     }
 
     fn clusters(&self) -> Result<Vec<ClusterRecord>, StoreError> {

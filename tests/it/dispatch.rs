@@ -250,6 +250,7 @@ fn register(r: &Rig, name: &str, room: &str) {
                 hostname: "cp1".into(),
                 avx: None,
             }],
+            creating: None,
         })
         .unwrap();
 }

@@ -12,6 +12,7 @@ mod console;
 mod crash;
 mod data_dir;
 mod dispatch;
+mod dispatch_claims;
 mod dispatch_faults;
 mod docs;
 mod ge;

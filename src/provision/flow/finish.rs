@@ -7,7 +7,7 @@ use super::{ClusterRun, nodes, reach};
 use crate::provision::error::ProvisionError;
 use crate::provision::host::role;
 use crate::provision::scripts::HostScript;
-use crate::store::{ClusterRecord, JobStore, NodeRecord, now_ms};
+use crate::store::{ClusterRecord, JobId, JobStore, NodeRecord, now_ms};
 
 impl ClusterRun {
     pub(super) async fn wait_nodes(&mut self) -> Result<(), ProvisionError> {
@@ -82,8 +82,10 @@ impl ClusterRun {
         Ok(())
     }
 
-    pub(super) fn register(&mut self) -> Result<(), ProvisionError> {
-        let nodes: Vec<NodeRecord> = self
+    /// The registry record of this cluster as its hosts are now; `creating` while the create
+    /// has not finished.
+    pub(super) fn record(&self, version: String, creating: Option<JobId>) -> ClusterRecord {
+        let nodes = self
             .hosts
             .iter()
             .map(|h| NodeRecord {
@@ -99,17 +101,23 @@ impl ClusterRun {
                 avx: h.facts.as_ref().and_then(|f| f.avx),
             })
             .collect();
-        let version = self.k8s_version_from_log();
-        let record = ClusterRecord {
+        ClusterRecord {
             name: self.name.clone(),
             owner_platform: self.owner.0.clone(),
             owner_room: self.owner.1.clone(),
-            created_ms: now_ms(),
-            k8s_version: version.clone(),
-            nodes: nodes.clone(),
-        };
+            created_ms: self.registered().map_or_else(now_ms, |r| r.created_ms),
+            k8s_version: version,
+            nodes,
+            creating,
+        }
+    }
+
+    pub(super) fn register(&mut self) -> Result<(), ProvisionError> {
+        let version = self.k8s_version_from_log();
+        let record = self.record(version.clone(), None);
+        let nodes = record.nodes.clone();
         let store = &self.io.store;
-        store.put_cluster(record)?;
+        store.register_cluster(record, self.io.job)?;
         store.set_room_cluster(&self.owner.0, &self.owner.1, &self.name)?;
         let list: Vec<String> = nodes
             .iter()

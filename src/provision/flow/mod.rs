@@ -8,6 +8,7 @@ mod hosts;
 mod join;
 mod networks;
 mod nodes;
+mod ownership;
 mod preflight;
 mod probe;
 mod reach;

@@ -13,6 +13,7 @@ use crate::store::now_ms;
 
 impl ClusterRun {
     pub(super) async fn connect_all(&mut self) -> Result<(), ProvisionError> {
+        self.check_claims()?;
         let todo: Vec<(usize, String)> = self
             .all()
             .into_iter()
@@ -95,9 +96,14 @@ impl ClusterRun {
                 })
             })
             .collect();
-        let problems = preflight::check(&checked, &self.pod_cidr);
+        let mut problems = self.foreign_cluster_problems();
+        problems.extend(preflight::check(&checked, &self.pod_cidr));
         if problems.is_empty() {
-            return Ok(());
+            return if self.dry_run {
+                Ok(())
+            } else {
+                self.register_creating()
+            };
         }
         if self.dry_run {
             self.preflight_problems = problems;

@@ -171,7 +171,7 @@ async fn cancel_stops_at_a_phase_boundary_and_says_where_hosts_are() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_api_server_the_bot_cannot_reach_is_said_before_the_cluster_is_registered() {
+async fn an_api_server_the_bot_cannot_reach_is_said_before_the_cluster_is_ready() {
     // Only SSH gets through: nothing answers on the control plane's port 6443.
     let site = Site::with_api(&[Flavour::Ubuntu], false);
     let job = site
@@ -189,9 +189,11 @@ async fn an_api_server_the_bot_cannot_reach_is_said_before_the_cluster_is_regist
         reason.contains("Allow 6443/tcp from the bot's machine to the control plane"),
         "{reason}"
     );
-    assert!(
-        site.store.cluster("lab-3").unwrap().is_none(),
-        "not registered"
+    // Registered only as being created (its hosts stay this room's): not ready, no kubeconfig.
+    assert_eq!(
+        site.store.cluster("lab-3").unwrap().unwrap().creating,
+        Some(job.id),
+        "not registered as ready"
     );
     let store: &dyn JobStore = &*site.store;
     assert!(store.kubeconfig("lab-3").unwrap().is_none(), "not stored");

@@ -7,6 +7,7 @@ mod console;
 mod create;
 mod failures;
 mod lab_hosts;
+mod takeover;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +16,7 @@ use labkube::app::Bot;
 use labkube::auth::Policy;
 use labkube::config::Config;
 use labkube::provision::Engine;
-use labkube::store::{ClusterSpec, Job, JobKind, JobStore, NewJob, Origin, Requester};
+use labkube::store::{ClusterSpec, Job, JobKind, JobStore, NewJob, Origin, Requester, StoreError};
 use labkube_testkit::memory_store::MemoryStore;
 use labkube_testkit::recording_sink::RecordingSink;
 use tokio_util::sync::CancellationToken;
@@ -146,8 +147,13 @@ impl Site {
         self.store.get(id).unwrap().unwrap()
     }
 
-    /// Queues a job.
+    /// Queues a job from room `lab`.
     pub fn enqueue(&self, kind: JobKind) -> u64 {
+        self.enqueue_from(kind, "lab").unwrap()
+    }
+
+    /// Queues a job from `room`, or says why the store refused it.
+    pub fn enqueue_from(&self, kind: JobKind, room: &str) -> Result<u64, StoreError> {
         let new = NewJob {
             plan: labkube::jobs::plan(&kind),
             kind,
@@ -157,16 +163,22 @@ impl Site {
             },
             origin: Origin {
                 platform: "test".into(),
-                room: "lab".into(),
+                room: room.into(),
                 event_id: format!("e{}", fastrand_id()),
             },
             command_text: "/cluster".into(),
         };
         self.store
             .enqueue(new, &format!("k{}", fastrand_id()))
-            .unwrap()
-            .job()
-            .id
+            .map(|e| e.job().id)
+    }
+
+    /// Queues a job from `room` and runs the worker until no job is left; returns the job.
+    pub async fn run_from(&self, kind: JobKind, room: &str) -> Job {
+        let id = self.enqueue_from(kind, room).unwrap();
+        self.work(self.config_with(&self.key, "root"), |_| async {})
+            .await;
+        self.store.get(id).unwrap().unwrap()
     }
 
     /// Runs the bot's worker (built from `config`) until idle (bounded), calling `during` with

@@ -126,6 +126,7 @@ pub fn cluster(name: &str, room: &str) -> ClusterRecord {
             hostname: "cp1".into(),
             avx: None,
         }],
+        creating: None,
     }
 }
 
@@ -134,14 +135,20 @@ pub fn cluster(name: &str, room: &str) -> ClusterRecord {
 macro_rules! contract_tests {
     ($module:ident, $make:expr) => {
         contract_tests!(@tests $module, $make, [
-            dense_ids_from_one, dedupe_returns_the_first_job, lifecycle_moves_through_indexes,
-            terminal_jobs_are_immutable, refused_change_leaves_job_unchanged,
-            running_cannot_go_back_to_queue, renumbering_is_refused, update_of_missing_job,
-            recent_is_newest_first_and_limited, log_tail_order_and_count, audit_is_dense,
-            cluster_registry, concurrent_enqueues_are_dense, small_records_by_space, import_finished_history,
+            contract::dense_ids_from_one, contract::dedupe_returns_the_first_job,
+            contract::lifecycle_moves_through_indexes, contract::terminal_jobs_are_immutable,
+            contract::refused_change_leaves_job_unchanged,
+            contract::running_cannot_go_back_to_queue, contract::renumbering_is_refused,
+            contract::update_of_missing_job, contract::recent_is_newest_first_and_limited,
+            contract::log_tail_order_and_count, contract::audit_is_dense,
+            contract::cluster_registry, contract::concurrent_enqueues_are_dense,
+            contract::small_records_by_space, contract::import_finished_history,
+            claims::a_create_holds_its_name_and_hosts, claims::a_failed_create_lets_go,
+            claims::registering_is_a_compare_and_swap, claims::removing_a_cluster_frees_its_claims,
+            claims::a_plan_checks_without_holding, claims::reclaim_checks_again,
         ]);
     };
-    (@tests $module:ident, $make:expr, [$($test:ident),* $(,)?]) => {
+    (@tests $module:ident, $make:expr, [$($src:ident :: $test:ident),* $(,)?]) => {
         mod $module {
             #[allow(unused_imports)]
             use super::*;
@@ -149,7 +156,7 @@ macro_rules! contract_tests {
                 #[test]
                 fn $test() {
                     let (store, _guard) = $make;
-                    super::contract::$test(&store);
+                    super::$src::$test(&store);
                 }
             )*
         }
@@ -162,5 +169,7 @@ contract_tests!(sled_store, {
     (SledStore::open(dir.path()).unwrap(), dir)
 });
 
+mod claims;
 mod contract;
+mod schema;
 mod sled_only;

@@ -1,0 +1,215 @@
+//! Ownership of hosts and names through the dispatcher: two rooms on one bot. A host belongs
+//! to one cluster and a name to one room from the moment a create is queued, so another
+//! room's create over them is refused naming nothing of the other room, and creates queued
+//! at once never share a name.
+
+use std::sync::Arc;
+
+use labkube::app::Bot;
+use labkube::auth::{Principal, Role, RoomRef, RoomSettings};
+use labkube::chat::Incoming;
+use labkube::config::Config;
+use labkube::dispatch::Dispatcher;
+use labkube::store::{ClusterJob, JobKind, JobState, JobStore};
+use labkube_testkit::memory_store::MemoryStore;
+use labkube_testkit::recording_sink::RecordingSink;
+use labkube_testkit::support::{RecordingChat, Sent, room_policy};
+
+struct Rig {
+    store: Arc<MemoryStore>,
+    chat: Arc<RecordingChat>,
+    dispatcher: Dispatcher,
+    _dir: tempfile::TempDir,
+}
+
+/// Rooms `a` and `b` on platform `t`; `ann` operates in both.
+fn rig() -> Rig {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let chat = Arc::new(RecordingChat::default());
+    let mut policy = room_policy("t", "a", "demo", &[("ann", Role::Operator)]);
+    policy.allow_room(
+        RoomRef {
+            platform: "t".into(),
+            room: "b".into(),
+        },
+        RoomSettings {
+            namespace: "demo".into(),
+        },
+    );
+    policy.allow_user(
+        Principal {
+            platform: "t".into(),
+            user: "bob".into(),
+        },
+        Role::Operator,
+    );
+    let config = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    // The worker is never run: jobs stay queued or are finished by hand.
+    let Bot { dispatcher, .. } = Bot::build(
+        config,
+        store.clone(),
+        policy,
+        chat.clone(),
+        Arc::new(RecordingSink::new()),
+    )
+    .unwrap();
+    Rig {
+        store,
+        chat,
+        dispatcher,
+        _dir: dir,
+    }
+}
+
+fn msg(room: &str, sender: &str, event: &str, text: &str) -> Incoming {
+    Incoming {
+        platform: "t".into(),
+        room: room.into(),
+        sender: sender.into(),
+        event_id: event.into(),
+        text: text.into(),
+        bot_username: None,
+        help_note: None,
+        handled: None,
+    }
+}
+
+fn last(chat: &RecordingChat) -> String {
+    match chat.log.lock().unwrap().last().unwrap() {
+        Sent::Send { text, .. } | Sent::Edit { text, .. } => text.clone(),
+    }
+}
+
+async fn say(r: &Rig, room: &str, sender: &str, event: &str, text: &str) -> String {
+    r.dispatcher.handle(&msg(room, sender, event, text)).await;
+    last(&r.chat)
+}
+
+#[tokio::test]
+async fn another_room_cannot_queue_a_create_over_held_hosts_or_names() {
+    let r = rig();
+    let t = say(
+        &r,
+        "a",
+        "ann",
+        "e1",
+        "/cluster create 10.0.0.1 10.0.0.2 10.0.0.3 name=alpha",
+    )
+    .await;
+    assert!(t.starts_with("queued job #1"), "{t}");
+
+    let t = say(
+        &r,
+        "b",
+        "bob",
+        "e2",
+        "/cluster create 10.0.0.3 10.0.0.4 10.0.0.5 name=mine",
+    )
+    .await;
+    assert!(
+        t.contains("10.0.0.3 belongs to a cluster of another room")
+            && t.contains("nothing was queued"),
+        "{t}"
+    );
+    assert!(
+        !t.contains("alpha") && !t.contains("10.0.0.1"),
+        "nothing of room a is named: {t}"
+    );
+    let t = say(
+        &r,
+        "b",
+        "bob",
+        "e3",
+        "/cluster create 10.0.0.7 10.0.0.8 10.0.0.9 name=alpha",
+    )
+    .await;
+    assert!(
+        t.contains("the name alpha belongs to another room's cluster"),
+        "{t}"
+    );
+    // A plan reads facts: another room's hosts are not planned either.
+    let t = say(
+        &r,
+        "b",
+        "bob",
+        "e4",
+        "/cluster plan 10.0.0.2 10.0.0.8 10.0.0.9",
+    )
+    .await;
+    assert!(
+        t.contains("10.0.0.2 belongs to a cluster of another room"),
+        "{t}"
+    );
+    assert_eq!(
+        r.store.recent(10).unwrap().len(),
+        1,
+        "nothing else was queued"
+    );
+
+    // The owning room is told what holds its own hosts.
+    let t = say(
+        &r,
+        "a",
+        "ann",
+        "e5",
+        "/cluster create 10.0.0.1 10.0.0.7 10.0.0.8",
+    )
+    .await;
+    assert!(
+        t.contains("10.0.0.1 is being set up for cluster alpha by job #1"),
+        "{t}"
+    );
+
+    // Once job #1 fails before registering, the hosts and the name are free again.
+    r.store
+        .update(1, &mut |j| {
+            j.state = JobState::Failed {
+                reason: "preflight".into(),
+            };
+            Ok(())
+        })
+        .unwrap();
+    let t = say(
+        &r,
+        "b",
+        "bob",
+        "e6",
+        "/cluster create 10.0.0.3 10.0.0.4 10.0.0.5 name=alpha",
+    )
+    .await;
+    assert!(t.starts_with("queued job #2"), "{t}");
+}
+
+#[tokio::test]
+async fn creates_queued_at_once_get_different_names() {
+    let r = rig();
+    let first = msg(
+        "a",
+        "ann",
+        "e1",
+        "/cluster create 10.0.0.1 10.0.0.2 10.0.0.3",
+    );
+    let second = msg(
+        "b",
+        "bob",
+        "e2",
+        "/cluster create 10.0.1.1 10.0.1.2 10.0.1.3",
+    );
+    tokio::join!(r.dispatcher.handle(&first), r.dispatcher.handle(&second));
+    let mut names: Vec<String> = r
+        .store
+        .recent(10)
+        .unwrap()
+        .into_iter()
+        .map(|j| match j.kind {
+            JobKind::Cluster(ClusterJob::Create(s)) => s.name,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    names.sort();
+    assert_eq!(names, ["lab-1", "lab-2"]);
+}

@@ -1,0 +1,102 @@
+//! The store's schema version: a store from before the host index opens and gets one built
+//! from its registry and active creates; a store from a newer release is refused unchanged.
+
+use labkube::store::ClusterSpec;
+use labkube::store::claims::ClaimKey;
+
+use super::*;
+
+fn raw(dir: &std::path::Path) -> sled::Db {
+    sled::Config::new().path(dir).open().unwrap()
+}
+
+fn create(name: &str, host: std::net::IpAddr, room: &str) -> NewJob {
+    let mut job = new_job(1);
+    job.kind = JobKind::Cluster(ClusterJob::Create(ClusterSpec {
+        name: name.into(),
+        hosts: vec![host],
+        user: None,
+        port: None,
+        k8s: None,
+        pod_cidr: None,
+    }));
+    job.origin.room = room.into();
+    job
+}
+
+#[test]
+fn a_store_from_before_the_host_index_gets_one_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let edge_host: std::net::IpAddr = "10.0.0.5".parse().unwrap();
+    {
+        let s = SledStore::open(dir.path()).unwrap();
+        s.put_cluster(cluster("lab", "r1")).unwrap();
+        s.enqueue(create("edge", edge_host, "r2"), "e1").unwrap();
+    }
+    // What a release before schema 2 left: no claims, no version.
+    {
+        let db = raw(dir.path());
+        db.drop_tree("claims").unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .remove("schema_version")
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let s = SledStore::open(dir.path()).unwrap();
+    let claims = s.claims().unwrap();
+    let lab_host = ClaimKey::host("10.0.0.1".parse().unwrap());
+    let find = |k: &ClaimKey| {
+        claims
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, c)| c.clone())
+    };
+    let lab = find(&lab_host).unwrap();
+    assert_eq!((lab.cluster.as_str(), lab.registered), ("lab", true));
+    let edge = find(&ClaimKey::host(edge_host)).unwrap();
+    assert_eq!((edge.cluster.as_str(), edge.job), ("edge", Some(1)));
+    // The index is enforced from then on.
+    let e = s
+        .enqueue(create("mine", "10.0.0.1".parse().unwrap(), "r3"), "e2")
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Claimed(_)), "{e}");
+    drop(s);
+    let version = raw(dir.path())
+        .open_tree("meta")
+        .unwrap()
+        .get("schema_version")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        version.as_ref(),
+        labkube::store::SCHEMA_VERSION.to_be_bytes()
+    );
+}
+
+#[test]
+fn a_store_from_a_newer_release_is_refused_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(SledStore::open(dir.path()).unwrap());
+    let newer = (labkube::store::SCHEMA_VERSION + 1).to_be_bytes();
+    {
+        let db = raw(dir.path());
+        db.open_tree("meta")
+            .unwrap()
+            .insert("schema_version", &newer)
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let e = SledStore::open(dir.path()).unwrap_err().to_string();
+    assert!(
+        e.contains("written by a newer labkube") && e.contains("run that release"),
+        "{e}"
+    );
+    let kept = raw(dir.path())
+        .open_tree("meta")
+        .unwrap()
+        .get("schema_version")
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.as_ref(), newer);
+}

@@ -47,6 +47,21 @@ enum Cmd {
         #[arg(long, default_value_t = 20)]
         last: usize,
     },
+    /// The audit trail, read while the bot is stopped.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Check the audit trail's hash chain; exit 1 if an entry was edited, inserted or removed.
+    Verify {
+        /// Data directory.
+        #[arg(long, value_name = "DIR", default_value = labkube::config::DEFAULT_DATA_DIR)]
+        data: PathBuf,
+    },
 }
 
 /// Default log directives for matrix-sdk: it logs every failed request at ERROR (an absent
@@ -65,7 +80,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = matches!(
         cli.command,
-        Cmd::Console { .. } | Cmd::CheckConfig { .. } | Cmd::Jobs { .. }
+        Cmd::Console { .. } | Cmd::CheckConfig { .. } | Cmd::Jobs { .. } | Cmd::Audit { .. }
     );
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         let level = if quiet { "warn" } else { "info" };
@@ -121,6 +136,18 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         },
+        Cmd::Audit {
+            command: AuditCmd::Verify { data },
+        } => {
+            let (text, intact) = app::verify_audit(&data)
+                .with_context(|| format!("cannot read the audit trail in {}", data.display()))?;
+            println!("{text}");
+            Ok(if intact {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Cmd::Jobs { data, last } => {
             let text = app::list_jobs(&data, last)
                 .with_context(|| format!("cannot list jobs in {}", data.display()))?;

@@ -4,10 +4,11 @@
 
 mod bot;
 mod listing;
+mod retention;
 mod supervise;
 
 pub use bot::{Bot, catalogue, open_store, policy};
-pub use listing::list_jobs;
+pub use listing::{list_jobs, verify_audit};
 pub use supervise::supervise;
 
 use std::path::{Path, PathBuf};
@@ -165,6 +166,7 @@ async fn serve(
     }
     let chat: Arc<Router> = Arc::new(router);
     let interval = Duration::from_millis(config.limits.progress_interval_ms);
+    let retention_days = config.limits.audit_retention_days;
     let progress = Arc::new(LiveProgress::new(chat.clone(), interval));
     let Bot {
         dispatcher,
@@ -176,6 +178,11 @@ async fn serve(
     let intake = shutdown.child_token();
     let worker_stop = CancellationToken::new();
     let worker_task = tokio::spawn(supervise(worker, worker_stop.clone(), grace));
+    tokio::spawn(retention::keep_audit(
+        store.clone(),
+        retention_days,
+        intake.clone(),
+    ));
     let (tx, mut inbox) = mpsc::channel(64);
     let mut adapter_tasks = Vec::new();
     for a in adapters {

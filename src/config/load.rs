@@ -181,6 +181,13 @@ impl Config {
             1,
             100,
         );
+        range(
+            &mut bad,
+            "limits.audit_retention_days",
+            l.audit_retention_days,
+            0,
+            36_500,
+        );
         let s = &self.ssh;
         rule(&mut bad, "ssh.user", UserName::parse(&s.user));
         range(&mut bad, "ssh.port", u64::from(s.port), 1, 65_535);

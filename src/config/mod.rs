@@ -100,6 +100,8 @@ pub struct Limits {
     pub min_cluster_hosts: usize,
     /// Log lines `/job` shows (1-100).
     pub job_log_lines: usize,
+    /// Audit entries older than this many days are pruned (0-36500; 0 keeps them all).
+    pub audit_retention_days: u64,
 }
 
 impl Default for Limits {
@@ -110,6 +112,7 @@ impl Default for Limits {
             shutdown_grace_secs: 30,
             min_cluster_hosts: 3,
             job_log_lines: 10,
+            audit_retention_days: 365,
         }
     }
 }

@@ -274,6 +274,7 @@ impl Dispatcher {
             room: msg.room.clone(),
             command,
             outcome,
+            chain: String::new(),
         };
         if let Err(e) = self.store.append_audit(entry) {
             tracing::error!(error = %e, "cannot write the audit trail");

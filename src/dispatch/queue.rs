@@ -67,11 +67,7 @@ impl Dispatcher {
                 ));
             }
         };
-        self.audit(
-            msg,
-            command.redacted(),
-            AuditOutcome::Queued { job: job.id },
-        );
+        // The store wrote the audit entry with the job, in the same transaction.
         let mut ack = format!(
             "queued job #{}: {} (/job {} for details, /cancel {} to stop it)",
             job.id,

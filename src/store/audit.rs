@@ -43,6 +43,10 @@ pub struct AuditEntry {
     pub command: String,
     /// What came of it.
     pub outcome: AuditOutcome,
+    /// The hash chain link ([`super::audit_chain::link`]), set by the store (empty when handed
+    /// in).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub chain: String,
 }
 
 /// A cluster name the bot does not know (neither in the registry nor in the config): the one

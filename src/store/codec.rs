@@ -11,6 +11,10 @@ use super::job::JobId;
 pub(crate) const NEXT_JOB_ID: &[u8] = b"next_job_id";
 /// Name of the `next_audit_seq` counter in the `meta` tree.
 pub(crate) const NEXT_AUDIT_SEQ: &[u8] = b"next_audit_seq";
+/// `meta` key of the audit trail's head: the `chain` of its last entry.
+pub(crate) const AUDIT_HEAD: &[u8] = b"audit_head";
+/// `meta` key of the audit trail's anchor: the `chain` of the last entry retention removed.
+pub(crate) const AUDIT_ANCHOR: &[u8] = b"audit_anchor";
 
 /// Big-endian bytes of a number, the key of `jobs`, `queue`, `active` and `audit`.
 pub(crate) fn be(n: u64) -> [u8; 8] {

@@ -10,15 +10,20 @@
 //! without their own flush and become durable with the next checkpoint.
 
 mod audit;
+pub mod audit_chain;
 pub mod claims;
 mod codec;
 mod dir_lock;
 mod job;
 mod kind;
 mod private;
+pub mod quarantine;
 mod records;
 mod schema;
+mod sled_audit;
 mod sled_claims;
+mod sled_import;
+mod sled_quarantine;
 mod sled_store;
 mod step;
 pub mod transition;
@@ -180,6 +185,8 @@ pub trait JobStore: Send + Sync + 'static {
     /// the job will run, so no caller may report it as not queued. A create or plan is checked
     /// against the claims in the same transaction ([`claims::take`]): a conflict stores
     /// nothing and returns [`StoreError::Claimed`]; a create's name and hosts are held for it.
+    /// The audit entry of a new job ([`AuditEntry::queued`]) is written in the same
+    /// transaction.
     fn enqueue(&self, new: NewJob, dedupe_key: &str) -> Result<Enqueued, StoreError>;
 
     /// The job with this id.
@@ -207,11 +214,20 @@ pub trait JobStore: Send + Sync + 'static {
     /// The last `n` lines of the job's log, oldest first.
     fn log_tail(&self, id: JobId, n: usize) -> Result<Vec<LogLine>, StoreError>;
 
-    /// Appends an entry to the audit trail and flushes; returns its sequence number.
+    /// Appends an entry to the audit trail, linked into its hash chain, and flushes; returns its
+    /// sequence number.
     fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError>;
 
     /// The newest `n` audit entries, newest first.
     fn recent_audit(&self, n: usize) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Checks the audit trail's hash chain from its anchor to its head
+    /// ([`audit_chain::verify`]).
+    fn audit_verify(&self) -> Result<audit_chain::Verdict, StoreError>;
+
+    /// Removes the audit entries written before `before_ms`, keeping the chain verifiable
+    /// from the last removed one, and flushes; returns how many went.
+    fn prune_audit(&self, before_ms: u64) -> Result<usize, StoreError>;
 
     /// The registered cluster with this name.
     fn cluster(&self, name: &str) -> Result<Option<ClusterRecord>, StoreError>;
@@ -253,6 +269,9 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Removes `key` from `space` and flushes; `true` if it was there.
     fn kv_remove(&self, space: Space, key: &str) -> Result<bool, StoreError>;
+
+    /// Records that did not decode and were set aside ([`quarantine`]).
+    fn quarantined(&self) -> Result<Vec<quarantine::Quarantined>, StoreError>;
 
     /// Makes everything written so far durable.
     fn flush(&self) -> Result<(), StoreError>;

@@ -6,6 +6,7 @@
 //! |---------|--------------|
 //! | 1       | (no version key) jobs, queue, logs, audit, cluster registry, small records |
 //! | 2       | `claims`: the host index and name reservations, built from the registry and the active creates |
+//! | 3       | the audit trail is a hash chain (`chain` in each entry, `audit_head` and `audit_anchor` in `meta`); older entries are linked in order |
 
 use super::claims;
 use super::codec::{be, decode_u64};
@@ -14,7 +15,7 @@ use super::sled_store::{SledStore, from_tx};
 use super::{JobStore, StoreError};
 
 /// The version this release writes and reads.
-pub const CURRENT: u64 = 2;
+pub const CURRENT: u64 = 3;
 
 /// The `meta` key of the version.
 const KEY: &[u8] = b"schema_version";
@@ -37,6 +38,10 @@ impl SledStore {
         if found < 2 {
             self.claims_from_registry()?;
             tracing::info!("job store migrated to schema 2: host index built from the registry");
+        }
+        if found < 3 {
+            self.link_audit()?;
+            tracing::info!("job store migrated to schema 3: audit trail linked into a hash chain");
         }
         if self.meta.get(KEY)?.as_deref() != Some(&be(CURRENT)[..]) {
             self.meta.insert(KEY, &be(CURRENT))?;

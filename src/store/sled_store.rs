@@ -11,6 +11,7 @@
 //! | `dedupe`   | dedupe key bytes     | job id                        |
 //! | `audit`    | audit seq            | [`AuditEntry`]                |
 //! | `clusters` | cluster name         | [`ClusterRecord`]             |
+//! | `quarantine` | tree \x1f key   | [`Quarantined`]: records that did not decode |
 //! | `claims`   | [`ClaimKey::encode`] | [`Claim`]: the host index and name reservations |
 //! | `meta`     | counter name         | `next_job_id`, `next_audit_seq`, `schema_version` |
 //! | `host_keys`, `kubeconfigs`, `room_clusters`, `releases`, `offsets` | see [`Space`] | JSON string |
@@ -37,11 +38,14 @@ use std::path::{Path, PathBuf};
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, Transactional as _, TransactionalTree,
 };
-use sled::{Batch, Db, Tree};
+use sled::{Db, Tree};
 
+use super::audit_chain::Verdict;
 use super::claims::{self, Claim, ClaimKey};
-use super::codec::{self, NEXT_AUDIT_SEQ, NEXT_JOB_ID, be, decode, decode_u64, encode};
+use super::codec::{self, NEXT_JOB_ID, be, decode, decode_u64, encode};
 use super::dir_lock::{lock_dir, open_error, open_sled};
+use super::quarantine::Quarantined;
+use super::sled_audit;
 use super::sled_claims;
 use super::transition::{self, IndexOp};
 use super::{
@@ -70,11 +74,11 @@ pub(super) fn from_tx(e: TransactionError<StoreError>) -> StoreError {
 pub struct SledStore {
     db: Db,
     pub(super) jobs: Tree,
-    queue: Tree,
-    active: Tree,
+    pub(super) queue: Tree,
+    pub(super) active: Tree,
     events: Tree,
     dedupe: Tree,
-    audit: Tree,
+    pub(super) audit: Tree,
     pub(super) clusters: Tree,
     pub(super) claims: Tree,
     pub(super) meta: Tree,
@@ -83,6 +87,7 @@ pub struct SledStore {
     room_clusters: Tree,
     releases: Tree,
     offsets: Tree,
+    pub(super) quarantine: Tree,
     /// sled's log file, opened to `sync_data` it (see the module doc).
     log_file: File,
     path: PathBuf,
@@ -134,6 +139,7 @@ impl SledStore {
             room_clusters: tree(Space::RoomClusters.tree())?,
             releases: tree(Space::Releases.tree())?,
             offsets: tree(Space::Offsets.tree())?,
+            quarantine: tree("quarantine")?,
             db,
             log_file,
             path: dir.to_path_buf(),
@@ -146,50 +152,6 @@ impl SledStore {
     /// The data directory.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// Writes already finished jobs (history restored from elsewhere) as they are, and flushes
-    /// once at the end; returns how many were written.
-    ///
-    /// Refused with [`StoreError::Conflict`], writing no job, if a job is not terminal, is
-    /// numbered 0 or twice in the batch, or if the store holds a different job under the same
-    /// number (in that last case the id counter has already moved past the batch, leaving a gap
-    /// in future numbers). A job identical to the stored one is skipped, so an import can be
-    /// repeated. Future job numbers continue after the highest imported one. Imported jobs get
-    /// no dedupe entry and no index entries (they are finished). Meant for a quiet store (restore,
-    /// benchmarks); it is safe next to concurrent enqueues but not atomic as a whole.
-    pub fn import_finished(
-        &self,
-        jobs: impl IntoIterator<Item = Job>,
-    ) -> Result<usize, StoreError> {
-        let jobs: Vec<Job> = jobs.into_iter().collect();
-        let max = transition::check_import(&jobs)?;
-        if jobs.is_empty() {
-            return Ok(0);
-        }
-        // Reserve the numbers first: from here on no enqueue can take one of them, and any
-        // enqueue that took one earlier has committed its job, which the check below sees.
-        self.meta
-            .transaction(|meta| {
-                let next = read_counter(meta, NEXT_JOB_ID)?;
-                if next <= max {
-                    meta.insert(NEXT_JOB_ID, &be(max.saturating_add(1)))?;
-                }
-                Ok(())
-            })
-            .map_err(from_tx)?;
-        let mut batch = Batch::default();
-        let mut written = 0;
-        for job in &jobs {
-            let existing = self.get(job.id)?;
-            if transition::check_import_over(existing.as_ref(), job)? {
-                batch.insert(&be(job.id), encode(job)?);
-                written += 1;
-            }
-        }
-        self.jobs.apply_batch(batch)?;
-        self.sync()?;
-        Ok(written)
     }
 
     /// The job with this id, or [`StoreError::NoSuchJob`].
@@ -227,9 +189,10 @@ impl SledStore {
         for key in index.iter().keys() {
             let key = key?;
             let id = decode_u64(name, &codec::show_key(&key), &key)?;
-            let job = self.get(id)?.ok_or_else(|| {
-                codec::corrupt(name, &id.to_string(), "indexes a job that does not exist")
-            })?;
+            // Absent: quarantined (with its index entries) or finished since the index read.
+            let Some(job) = self.get(id)? else {
+                continue;
+            };
             if keep(&job) {
                 out.push(job);
             }
@@ -238,7 +201,7 @@ impl SledStore {
     }
 }
 
-fn read_counter(meta: &TransactionalTree, name: &[u8]) -> TxResult<u64> {
+pub(super) fn read_counter(meta: &TransactionalTree, name: &[u8]) -> TxResult<u64> {
     match meta.get(name)? {
         None => Ok(1),
         Some(raw) => decode_u64("meta", &codec::show_key(name), &raw).map_err(abort),
@@ -272,10 +235,11 @@ impl JobStore for SledStore {
             &self.dedupe,
             &self.meta,
             &self.claims,
+            &self.audit,
         );
         let request = claims::request(&new.kind);
         let result = trees
-            .transaction(|(jobs, queue, active, dedupe, meta, claims_tree)| {
+            .transaction(|(jobs, queue, active, dedupe, meta, claims_tree, audit)| {
                 if let Some(raw) = dedupe.get(dedupe_key.as_bytes())? {
                     let id = decode_u64("dedupe", dedupe_key, &raw).map_err(abort)?;
                     let Some(raw) = jobs.get(be(id))? else {
@@ -303,6 +267,7 @@ impl JobStore for SledStore {
                 active.insert(&key, &[])?;
                 dedupe.insert(dedupe_key.as_bytes(), &key)?;
                 meta.insert(NEXT_JOB_ID, &be(id.saturating_add(1)))?;
+                sled_audit::append(audit, meta, &AuditEntry::queued(&new, id, created_ms))?;
                 Ok(Enqueued::New(job))
             })
             .map_err(from_tx)?;
@@ -324,10 +289,10 @@ impl JobStore for SledStore {
     }
 
     fn get(&self, id: JobId) -> Result<Option<Job>, StoreError> {
-        self.jobs
-            .get(be(id))?
-            .map(|raw| decode_job(id, &raw))
-            .transpose()
+        match self.jobs.get(be(id))? {
+            Some(raw) => self.decoded(&self.jobs, "jobs", &be(id), &raw),
+            None => Ok(None),
+        }
     }
 
     /// As the trait says. `change` runs while sled's transaction lock is held: it must not call
@@ -374,8 +339,7 @@ impl JobStore for SledStore {
         let mut out = Vec::with_capacity(limit.min(1024));
         for entry in self.jobs.iter().rev().take(limit) {
             let (key, raw) = entry?;
-            let id = decode_u64("jobs", &codec::show_key(&key), &key)?;
-            out.push(decode_job(id, &raw)?);
+            out.extend(self.decoded(&self.jobs, "jobs", &key, &raw)?);
         }
         Ok(out)
     }
@@ -406,19 +370,18 @@ impl JobStore for SledStore {
 
     fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError> {
         let seq = (&self.audit, &self.meta)
-            .transaction(|(audit, meta)| {
-                let seq = read_counter(meta, NEXT_AUDIT_SEQ)?;
-                let entry = AuditEntry {
-                    seq,
-                    ..entry.clone()
-                };
-                audit.insert(&be(seq), encode(&entry).map_err(abort)?)?;
-                meta.insert(NEXT_AUDIT_SEQ, &be(seq.saturating_add(1)))?;
-                Ok(seq)
-            })
+            .transaction(|(audit, meta)| sled_audit::append(audit, meta, &entry))
             .map_err(from_tx)?;
         self.sync()?;
         Ok(seq)
+    }
+
+    fn audit_verify(&self) -> Result<Verdict, StoreError> {
+        self.verify_audit()
+    }
+
+    fn prune_audit(&self, before_ms: u64) -> Result<usize, StoreError> {
+        self.prune_audit_before(before_ms)
     }
 
     fn recent_audit(&self, n: usize) -> Result<Vec<AuditEntry>, StoreError> {
@@ -432,10 +395,10 @@ impl JobStore for SledStore {
     }
 
     fn cluster(&self, name: &str) -> Result<Option<ClusterRecord>, StoreError> {
-        self.clusters
-            .get(name.as_bytes())?
-            .map(|raw| decode("clusters", name, &raw))
-            .transpose()
+        match self.clusters.get(name.as_bytes())? {
+            Some(raw) => self.decoded(&self.clusters, "clusters", name.as_bytes(), &raw),
+            None => Ok(None),
+        }
     }
 
     fn put_cluster(&self, record: ClusterRecord) -> Result<(), StoreError> {
@@ -462,16 +425,17 @@ impl JobStore for SledStore {
         let mut out = Vec::new();
         for entry in self.clusters.iter() {
             let (key, raw) = entry?;
-            out.push(decode("clusters", &codec::show_key(&key), &raw)?);
+            out.extend(self.decoded(&self.clusters, "clusters", &key, &raw)?);
         }
         Ok(out)
     }
 
     fn kv_get(&self, space: Space, key: &str) -> Result<Option<String>, StoreError> {
-        self.space(space)
-            .get(key.as_bytes())?
-            .map(|raw| decode(space.tree(), key, &raw))
-            .transpose()
+        let tree = self.space(space);
+        match tree.get(key.as_bytes())? {
+            Some(raw) => self.decoded(tree, space.tree(), key.as_bytes(), &raw),
+            None => Ok(None),
+        }
     }
 
     fn kv_put(&self, space: Space, key: &str, value: &str) -> Result<(), StoreError> {
@@ -483,9 +447,10 @@ impl JobStore for SledStore {
         let mut out = Vec::new();
         for entry in self.space(space).iter() {
             let (key, raw) = entry?;
-            let key = String::from_utf8_lossy(&key).into_owned();
-            let value = decode(space.tree(), &key, &raw)?;
-            out.push((key, value));
+            let value = self.decoded(self.space(space), space.tree(), &key, &raw)?;
+            if let Some(value) = value {
+                out.push((String::from_utf8_lossy(&key).into_owned(), value));
+            }
         }
         Ok(out)
     }
@@ -494,6 +459,10 @@ impl JobStore for SledStore {
         let was = self.space(space).remove(key.as_bytes())?.is_some();
         self.sync()?;
         Ok(was)
+    }
+
+    fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError> {
+        self.quarantined_records()
     }
 
     fn flush(&self) -> Result<(), StoreError> {

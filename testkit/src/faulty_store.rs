@@ -6,7 +6,9 @@
 
 use std::sync::{Mutex, MutexGuard};
 
+use labkube::store::audit_chain::Verdict;
 use labkube::store::claims::{Claim, ClaimKey};
+use labkube::store::quarantine::Quarantined;
 use labkube::store::{
     AuditEntry, ClusterRecord, Enqueued, Job, JobChange, JobId, JobStore, LogLine, NewJob, Space,
     StoreError,
@@ -176,6 +178,14 @@ impl JobStore for FaultyStore {
         self.store.recent_audit(n)
     }
 
+    fn audit_verify(&self) -> Result<Verdict, StoreError> {
+        self.store.audit_verify()
+    }
+
+    fn prune_audit(&self, before_ms: u64) -> Result<usize, StoreError> {
+        self.store.prune_audit(before_ms)
+    }
+
     fn cluster(&self, name: &str) -> Result<Option<ClusterRecord>, StoreError> {
         self.store.cluster(name)
     }
@@ -218,6 +228,10 @@ impl JobStore for FaultyStore {
 
     fn kv_remove(&self, space: Space, key: &str) -> Result<bool, StoreError> {
         self.store.kv_remove(space, key)
+    }
+
+    fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError> {
+        self.store.quarantined()
     }
 
     fn flush(&self) -> Result<(), StoreError> {

@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
+use labkube::store::audit_chain::{self, Verdict};
 use labkube::store::claims::{self, Claim, ClaimKey};
+use labkube::store::quarantine::Quarantined;
 use labkube::store::transition::{self, IndexOp};
 use labkube::store::{
     AuditEntry, ClusterRecord, Enqueued, Job, JobChange, JobId, JobStore, LogLine, NewJob, Space,
@@ -33,6 +35,10 @@ struct Inner {
     last_job_id: JobId,
     /// Highest audit sequence number handed out (0: none yet).
     last_audit_seq: u64,
+    /// `chain` of the last audit entry.
+    audit_head: String,
+    /// `chain` of the last audit entry retention removed.
+    audit_anchor: String,
 }
 
 fn apply_index(index: &mut BTreeSet<JobId>, id: JobId, op: IndexOp) {
@@ -87,6 +93,17 @@ impl MemoryStore {
 }
 
 impl Inner {
+    fn append_audit(&mut self, mut entry: AuditEntry) -> u64 {
+        let seq = self.last_audit_seq.saturating_add(1);
+        self.last_audit_seq = seq;
+        entry.seq = seq;
+        entry.chain = String::new();
+        entry.chain = audit_chain::link(&self.audit_head, &entry);
+        self.audit_head = entry.chain.clone();
+        self.audit.insert(seq, entry);
+        seq
+    }
+
     fn current_claims(&self, keys: &[ClaimKey]) -> Vec<(ClaimKey, Option<Claim>)> {
         keys.iter()
             .map(|k| (k.clone(), self.claims.get(k).cloned()))
@@ -136,12 +153,14 @@ impl JobStore for MemoryStore {
                 claims::take(&req, &new.origin, id, &current).map_err(StoreError::Claimed)?;
             inner.claims.extend(writes);
         }
+        let new_copy = new.clone();
         let job = transition::new_job(id, new, now_ms());
         inner.last_job_id = id;
         inner.jobs.insert(id, job.clone());
         inner.queue.insert(id);
         inner.active.insert(id);
         inner.dedupe.insert(dedupe_key.to_owned(), id);
+        inner.append_audit(AuditEntry::queued(&new_copy, id, job.created_ms));
         Ok(Enqueued::New(job))
     }
 
@@ -208,13 +227,35 @@ impl JobStore for MemoryStore {
         Ok(lines[lines.len().saturating_sub(n)..].to_vec())
     }
 
-    fn append_audit(&self, mut entry: AuditEntry) -> Result<u64, StoreError> {
+    fn append_audit(&self, entry: AuditEntry) -> Result<u64, StoreError> {
+        Ok(self.lock().append_audit(entry))
+    }
+
+    fn audit_verify(&self) -> Result<Verdict, StoreError> {
+        let inner = self.lock();
+        let entries = inner.audit.values().cloned();
+        Ok(audit_chain::verify(
+            &inner.audit_anchor,
+            &inner.audit_head,
+            entries,
+        ))
+    }
+
+    fn prune_audit(&self, before_ms: u64) -> Result<usize, StoreError> {
         let mut inner = self.lock();
-        let seq = inner.last_audit_seq.saturating_add(1);
-        inner.last_audit_seq = seq;
-        entry.seq = seq;
-        inner.audit.insert(seq, entry);
-        Ok(seq)
+        let doomed: Vec<(u64, String)> = inner
+            .audit
+            .values()
+            .take_while(|e| e.at_ms < before_ms)
+            .map(|e| (e.seq, e.chain.clone()))
+            .collect();
+        if let Some((_, chain)) = doomed.last() {
+            inner.audit_anchor = chain.clone();
+        }
+        for (seq, _) in &doomed {
+            inner.audit.remove(seq);
+        }
+        Ok(doomed.len())
     }
 
     fn recent_audit(&self, n: usize) -> Result<Vec<AuditEntry>, StoreError> {
@@ -295,6 +336,11 @@ impl JobStore for MemoryStore {
 
     fn kv_remove(&self, space: Space, key: &str) -> Result<bool, StoreError> {
         Ok(self.lock().kv.remove(&(space, key.to_string())).is_some())
+    }
+
+    /// Nothing is ever undecodable in memory: records are kept as values, not bytes.
+    fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError> {
+        Ok(Vec::new())
     }
 
     fn flush(&self) -> Result<(), StoreError> {

@@ -245,9 +245,11 @@ pub fn audit_is_dense<S: JobStore>(s: &S) {
         recent[0],
         AuditEntry {
             seq: 3,
+            chain: recent[0].chain.clone(),
             ..audit_entry("/c")
         }
     );
+    assert_eq!(recent[0].chain.len(), 64, "a SHA-256 link, in hex");
     assert_eq!(s.recent_audit(10).unwrap().len(), 3);
 }
 

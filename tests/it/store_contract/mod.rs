@@ -108,6 +108,7 @@ pub fn audit_entry(command: &str) -> AuditEntry {
         room: "lab".into(),
         command: command.into(),
         outcome: AuditOutcome::Done,
+        chain: String::new(),
     }
 }
 
@@ -146,6 +147,8 @@ macro_rules! contract_tests {
             claims::a_create_holds_its_name_and_hosts, claims::a_failed_create_lets_go,
             claims::registering_is_a_compare_and_swap, claims::removing_a_cluster_frees_its_claims,
             claims::a_plan_checks_without_holding, claims::reclaim_checks_again,
+            audit::a_queued_job_is_audited_with_it,
+            audit::the_audit_trail_is_a_hash_chain_kept_by_retention,
         ]);
     };
     (@tests $module:ident, $make:expr, [$($src:ident :: $test:ident),* $(,)?]) => {
@@ -169,6 +172,7 @@ contract_tests!(sled_store, {
     (SledStore::open(dir.path()).unwrap(), dir)
 });
 
+mod audit;
 mod claims;
 mod contract;
 mod schema;

@@ -100,3 +100,91 @@ fn a_store_from_a_newer_release_is_refused_unchanged() {
         .unwrap();
     assert_eq!(kept.as_ref(), newer);
 }
+
+/// Rewrites audit entry `seq` in place with `edit`, as someone with the data directory could.
+fn tamper(dir: &std::path::Path, seq: u64, edit: impl Fn(&mut serde_json::Value)) {
+    let db = raw(dir);
+    let audit = db.open_tree("audit").unwrap();
+    let raw_entry = audit.get(seq.to_be_bytes()).unwrap().unwrap();
+    let mut v: serde_json::Value = serde_json::from_slice(&raw_entry).unwrap();
+    edit(&mut v);
+    audit
+        .insert(seq.to_be_bytes(), serde_json::to_vec(&v).unwrap())
+        .unwrap();
+    db.flush().unwrap();
+}
+
+#[test]
+fn an_edited_or_removed_audit_entry_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = SledStore::open(dir.path()).unwrap();
+        for cmd in ["/a", "/b", "/c"] {
+            s.append_audit(audit_entry(cmd)).unwrap();
+        }
+        assert!(
+            s.audit_verify()
+                .unwrap()
+                .to_string()
+                .starts_with("audit trail intact: 3 entries")
+        );
+    }
+    tamper(dir.path(), 2, |v| {
+        v["command"] = "/cluster use nothing".into()
+    });
+    let verdict = SledStore::open(dir.path()).unwrap().audit_verify().unwrap();
+    assert!(
+        verdict.to_string().contains("BROKEN at entry #2"),
+        "{verdict}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = SledStore::open(dir.path()).unwrap();
+        for cmd in ["/a", "/b", "/c"] {
+            s.append_audit(audit_entry(cmd)).unwrap();
+        }
+    }
+    {
+        let db = raw(dir.path());
+        let audit = db.open_tree("audit").unwrap();
+        // Removing the last entry is found through the recorded head.
+        audit.remove(3u64.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    let verdict = SledStore::open(dir.path()).unwrap().audit_verify().unwrap();
+    assert!(
+        verdict.to_string().contains("BROKEN at entry #3")
+            && verdict.to_string().contains("removed"),
+        "{verdict}"
+    );
+}
+
+#[test]
+fn entries_from_before_the_chain_are_linked_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = SledStore::open(dir.path()).unwrap();
+        s.append_audit(audit_entry("/a")).unwrap();
+        s.append_audit(audit_entry("/b")).unwrap();
+    }
+    // Schema 2 wrote no links and no head.
+    for seq in [1, 2] {
+        tamper(dir.path(), seq, |v| {
+            v.as_object_mut().unwrap().remove("chain");
+        });
+    }
+    {
+        let db = raw(dir.path());
+        let meta = db.open_tree("meta").unwrap();
+        meta.remove("audit_head").unwrap();
+        meta.insert("schema_version", &2u64.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    let s = SledStore::open(dir.path()).unwrap();
+    let verdict = s.audit_verify().unwrap().to_string();
+    assert!(
+        verdict.starts_with("audit trail intact: 2 entries"),
+        "{verdict}"
+    );
+}

@@ -39,7 +39,8 @@ fn everything_survives_drop_and_reopen() {
     let dup = s.enqueue(new_job(9), "k2").unwrap();
     assert_eq!(dup, Enqueued::Duplicate(jobs_before[1].clone()));
     assert_eq!(add(&s, 5), 5);
-    assert_eq!(s.append_audit(audit_entry("/x")).unwrap(), 2);
+    // Four jobs and one entry before the reopen, job 5 now: each job is audited with it.
+    assert_eq!(s.append_audit(audit_entry("/x")).unwrap(), 7);
     // Log lines written after the reopen come after the old ones.
     s.append_log(1, "third line").unwrap();
     let texts: Vec<String> = s
@@ -100,29 +101,50 @@ fn import_then_reopen_resumes_only_active_jobs() {
 }
 
 #[test]
-fn unreadable_record_names_tree_and_key() {
+fn an_unreadable_record_is_set_aside_not_fatal() {
     let dir = tempfile::tempdir().unwrap();
     {
         let s = SledStore::open(dir.path()).unwrap();
         add(&s, 1);
         add(&s, 2);
+        add(&s, 3);
+        s.put_cluster(cluster("lab", "r1")).unwrap();
+        s.put_cluster(cluster("edge", "r2")).unwrap();
     }
     {
-        // Damage job 2 behind the store's back (its lock is released once it is dropped).
+        // Damage job 2 and cluster edge behind the store's back (its lock is released once
+        // it is dropped).
         let db = ::sled::open(dir.path()).unwrap();
         db.open_tree("jobs")
             .unwrap()
             .insert(2u64.to_be_bytes(), &b"{not json"[..])
             .unwrap();
+        db.open_tree("clusters")
+            .unwrap()
+            .insert("edge", &b"[]"[..])
+            .unwrap();
         db.flush().unwrap();
     }
     let s = SledStore::open(dir.path()).unwrap();
-    assert_eq!(s.get(1).unwrap().unwrap().id, 1);
-    let err = s.get(2).unwrap_err();
+    // Listings and the worker's queue go on without it.
+    assert_eq!(ids(&s.active().unwrap()), [1, 3]);
+    assert_eq!(ids(&s.queued().unwrap()), [1, 3]);
+    assert_eq!(ids(&s.recent(10).unwrap()), [3, 1]);
+    assert_eq!(s.get(2).unwrap(), None);
+    assert_eq!(s.clusters().unwrap(), [cluster("lab", "r1")]);
+    // It is kept, with why, and reported.
+    let set_aside = s.quarantined().unwrap();
+    let names: Vec<String> = set_aside
+        .iter()
+        .map(|q| format!("{}/{}", q.tree, q.key))
+        .collect();
+    assert_eq!(names, ["clusters/edge", "jobs/2"]);
+    assert_eq!(set_aside[1].raw_hex, "7b6e6f74206a736f6e");
     assert!(
-        matches!(&err, StoreError::Decode { key, .. } if key == "jobs/2"),
-        "{err:?}"
+        set_aside[1].to_string().contains("jobs/2 is unreadable"),
+        "{}",
+        set_aside[1]
     );
-    assert!(err.to_string().contains("jobs/2"), "{err}");
-    assert!(matches!(s.active(), Err(StoreError::Decode { .. })));
+    // New jobs still get new numbers.
+    assert_eq!(add(&s, 4), 4);
 }

@@ -27,6 +27,7 @@ mod handlers;
 mod listener;
 mod merge;
 mod meta;
+pub mod pki;
 mod resources;
 mod selectors;
 mod server;

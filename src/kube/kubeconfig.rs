@@ -42,7 +42,7 @@ pub enum KubeconfigError {
     Unparsable,
     /// A field that runs a program, reads a file, carries another credential or weakens TLS.
     #[error(
-        "it carries {what} ({field}); refused: only the CA, the client certificate and its key are accepted"
+        "it carries {what} ({field}), and only the CA, the client certificate and its key are accepted"
     )]
     Forbidden {
         /// Where: `users[0].user.exec`.
@@ -144,7 +144,7 @@ impl ClusterCredentials {
         if let Ok(creds) = serde_json::from_str::<ClusterCredentials>(text)
             && creds.format == FORMAT
         {
-            creds.check("clusters[0].cluster", "users[0].user")?;
+            creds.check("stored cluster", "stored user")?;
             return Ok(creds);
         }
         let addr = control_plane.ok_or(KubeconfigError::Missing("registered control plane"))?;

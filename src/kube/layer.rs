@@ -10,6 +10,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use crate::config::{Config, ExistingCluster, KubeSettings};
 use crate::kube::catalogue::Catalogue;
 use crate::kube::error::KubeError;
+use crate::kube::kubeconfig::ClusterCredentials;
 use crate::store::JobStore;
 
 /// The Kubernetes layer's shared state; cheap to clone.
@@ -50,47 +51,67 @@ impl KubeLayer {
     }
 
     /// An API client for `cluster`. The kubeconfig is read each time (it may be rotated) and
-    /// never shown: errors name the cluster and the file, not the content.
+    /// never shown: errors name the cluster and the file, not the content. A created
+    /// cluster's client is built from its stored credentials alone (see [`kubeconfig`]).
+    ///
+    /// [`kubeconfig`]: crate::kube::kubeconfig
     pub async fn client(&self, cluster: &str) -> Result<kube::Client, KubeError> {
-        let kubeconfig = self.kubeconfig(cluster)?;
-        let mut config =
-            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-                .await
-                .map_err(|e| KubeError::Kubeconfig {
-                    cluster: cluster.into(),
-                    reason: e.to_string(),
-                })?;
-        config.connect_timeout = Some(Duration::from_secs(self.settings.connect_timeout_secs));
-        kube::Client::try_from(config).map_err(|e| KubeError::Kubeconfig {
-            cluster: cluster.into(),
-            reason: e.to_string(),
-        })
-    }
-
-    fn kubeconfig(&self, cluster: &str) -> Result<Kubeconfig, KubeError> {
         let bad = |reason: String| KubeError::Kubeconfig {
             cluster: cluster.into(),
             reason,
         };
-        if let Some(c) = self.clusters.iter().find(|c| c.name == cluster) {
-            let text = std::fs::read_to_string(&c.kubeconfig).map_err(|e| {
-                bad(format!(
-                    "cannot read {} ([[clusters]] kubeconfig in the config): {e}",
-                    c.kubeconfig.display()
-                ))
-            })?;
-            // The parser's message may quote the file, tokens included: it is not shown.
-            return Kubeconfig::from_yaml(&text).map_err(|_| {
-                bad(format!(
-                    "{} is not a valid kubeconfig (it does not parse as one)",
-                    c.kubeconfig.display()
-                ))
-            });
-        }
-        match self.store.kubeconfig(cluster)? {
-            Some(text) => Kubeconfig::from_yaml(&text)
-                .map_err(|_| bad("its stored kubeconfig does not parse".into())),
-            None => Err(crate::store::UnknownCluster(cluster.into()).into()),
-        }
+        let mut config = match self.clusters.iter().find(|c| c.name == cluster) {
+            Some(declared) => {
+                let kubeconfig = Self::declared(declared).map_err(bad)?;
+                kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+                    .await
+                    .map_err(|e| bad(e.to_string()))?
+            }
+            None => self
+                .created(cluster)?
+                .client_config()
+                .map_err(|e| bad(format!("its stored credentials: {e}")))?,
+        };
+        config.connect_timeout = Some(Duration::from_secs(self.settings.connect_timeout_secs));
+        kube::Client::try_from(config).map_err(|e| bad(e.to_string()))
+    }
+
+    /// A kubeconfig declared in the config: the admin's own, loaded as it is.
+    fn declared(c: &ExistingCluster) -> Result<Kubeconfig, String> {
+        let text = std::fs::read_to_string(&c.kubeconfig).map_err(|e| {
+            format!(
+                "cannot read {} ([[clusters]] kubeconfig in the config): {e}",
+                c.kubeconfig.display()
+            )
+        })?;
+        // The parser's message may quote the file, tokens included: it is not shown.
+        Kubeconfig::from_yaml(&text).map_err(|_| {
+            format!(
+                "{} is not a valid kubeconfig (it does not parse as one)",
+                c.kubeconfig.display()
+            )
+        })
+    }
+
+    /// The stored credentials of a cluster the bot created, sanitised again on the way out (a
+    /// record of an earlier release is the host's kubeconfig as it was).
+    fn created(&self, cluster: &str) -> Result<ClusterCredentials, KubeError> {
+        let Some(text) = self.store.kubeconfig(cluster)? else {
+            return Err(crate::store::UnknownCluster(cluster.into()).into());
+        };
+        let control_plane = self.store.cluster(cluster)?.and_then(|c| {
+            c.nodes
+                .iter()
+                .find(|n| n.role == crate::provision::role(true))
+                .or(c.nodes.first())
+                .map(|n| n.addr)
+        });
+        ClusterCredentials::from_store(&text, control_plane).map_err(|e| KubeError::Kubeconfig {
+            cluster: cluster.into(),
+            reason: format!(
+                "its stored kubeconfig is refused: {e}. Nothing in it was used or run; \
+                 run /cluster create for it again to store its credentials anew"
+            ),
+        })
     }
 }

@@ -12,6 +12,9 @@
 //! - `job`: the GE job and its steps (`apply` for dependencies and the new revision,
 //!   `rollout`, `uninstall`).
 //! - [`query`]: read-only answers (`/ge catalog|list|history|status`).
+//! - [`kubeconfig`]: a created cluster's admin credentials as data (CA, client certificate
+//!   and key, server rebuilt from the typed address), sanitised on the way in and when read
+//!   back from the store.
 //! - [`credentials`]: the `secret` install parameters, written into the GE's Secret before
 //!   queueing.
 //! - [`storage`]: whether a cluster can hold a GE's data (its default StorageClass); `cpu`:
@@ -23,6 +26,7 @@ mod cpu;
 pub mod credentials;
 mod error;
 mod job;
+pub mod kubeconfig;
 pub mod layer;
 mod owned;
 pub mod precheck;

@@ -28,6 +28,7 @@ pub mod ssh;
 pub use error::ProvisionError;
 pub use facts::Facts;
 pub use flow::{ClusterRun, plan};
+pub(crate) use host::role;
 pub use pins::StorePins;
 pub use redact::redact;
 pub use settings::{ConnectorFactory, Engine, Settings};

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use super::{ClusterRun, nodes, reach};
+use crate::kube::kubeconfig::ClusterCredentials;
 use crate::provision::error::ProvisionError;
 use crate::provision::host::role;
 use crate::provision::scripts::HostScript;
@@ -65,19 +66,31 @@ impl ClusterRun {
                 }
             })
             .await?;
-        let config = Self::check(r)?
+        let text = Self::check(r)?
             .into_iter()
             .next()
             .map(|(_, c)| c)
             .unwrap_or_default();
+        // Root on the VM can write anything there: only the CA, client certificate and key are
+        // kept, and the server is the address the user typed.
+        let addr = self.hosts[0].target.addr;
+        let creds = ClusterCredentials::from_kubeconfig(&text, addr).map_err(|e| {
+            ProvisionError::Other(format!(
+                "cluster {}: the kubeconfig {addr} gave (/etc/kubernetes/admin.conf) is refused: {e}. \
+                 Nothing in it was used or run and it was not stored; restore the admin.conf kubeadm wrote, \
+                 then run the same /cluster create again",
+                self.name
+            ))
+        })?;
         reach::api_server_reachable(
             &self.name,
-            &config,
-            self.hosts[0].target.addr,
+            creds.api_addr(),
             self.engine.settings.api_connect_timeout,
         )
         .await?;
-        self.io.store.put_kubeconfig(&self.name, &config)?;
+        self.io
+            .store
+            .put_kubeconfig(&self.name, &creds.to_store())?;
         self.io.log("admin kubeconfig stored (not shown)")?;
         Ok(())
     }

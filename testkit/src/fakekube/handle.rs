@@ -2,8 +2,9 @@
 
 use super::cluster::{self, FakeStorage};
 use super::controllers;
-use super::listener::KillableListener;
+use super::listener::{KillableListener, Peer};
 use super::meta;
+use super::pki::{ADMIN_GROUP, ADMIN_USER, ClientCert, Pki};
 use super::resources;
 use super::server;
 use super::store::{Knobs, Shared, State};
@@ -41,6 +42,11 @@ pub struct FakeOptions {
     /// Where to listen; `None`: 127.0.0.1 on a free port. A lab's control plane listens on
     /// its own loopback address, port 6443, as kubeadm's API server does.
     pub bind: Option<SocketAddr>,
+    /// Whether it speaks TLS like kubeadm's API server: a CA of its own, a serving
+    /// certificate for the bind address, and client certificates as the only credentials
+    /// ([`FakeKube::kubeconfig_yaml`] is then kubeadm's `admin.conf`). Off: plain HTTP and
+    /// [`FakeOptions::token`].
+    pub tls: bool,
     /// Whether the controllers run. Without them nothing changes but what clients write and
     /// what the test [`put`](FakeKube::put)s: a scripted cluster.
     pub controllers: bool,
@@ -60,6 +66,7 @@ impl Default for FakeOptions {
             history_limit: 10_000,
             controllers: true,
             bind: None,
+            tls: false,
         }
     }
 }
@@ -87,6 +94,8 @@ struct Running {
 /// A running fake API server; dropping it shuts it down.
 pub struct FakeKube {
     shared: Arc<Shared>,
+    /// With TLS: the client certificate of `admin.conf` (kubernetes-admin).
+    admin: Option<ClientCert>,
     addr: SocketAddr,
     server: tokio::sync::Mutex<Option<Running>>,
     controllers_stop: CancellationToken,
@@ -103,8 +112,9 @@ impl std::fmt::Debug for FakeKube {
 
 async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) -> Running {
     let kill = CancellationToken::new();
-    let listener = KillableListener::new(listener, kill.clone());
-    let app = server::router(shared);
+    let tls = shared.pki.as_ref().map(|p| p.server_config());
+    let listener = KillableListener::new(listener, kill.clone(), tls);
+    let app = server::router(shared).into_make_service_with_connect_info::<Peer>();
     let task = tokio::spawn(async move {
         // Runs until aborted; errors only come from the listener, which retries internally.
         let _ = axum::serve(listener, app).await;
@@ -124,10 +134,12 @@ impl FakeKube {
         };
         let mut state = State::new(opts.history_limit, knobs);
         cluster::populate(&mut state, &opts);
-        let shared = Arc::new(Shared::new(state, opts.token));
         let bind = opts
             .bind
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let pki = opts.tls.then(|| Arc::new(Pki::new(bind.ip())));
+        let admin = pki.as_ref().map(|p| p.issue(ADMIN_USER, &[ADMIN_GROUP]));
+        let shared = Arc::new(Shared::new(state, opts.token, pki));
         let listener = tokio::net::TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
         let running = serve(shared.clone(), listener).await;
@@ -137,6 +149,7 @@ impl FakeKube {
             .then(|| tokio::spawn(controllers::run(shared.clone(), controllers_stop.clone())));
         Ok(FakeKube {
             shared,
+            admin,
             addr,
             server: tokio::sync::Mutex::new(Some(running)),
             controllers_stop,
@@ -149,15 +162,34 @@ impl FakeKube {
         self.addr
     }
 
-    /// A kubeconfig for this server (cluster, token user, context, current-context).
+    /// A kubeconfig for this server: with TLS, kubeadm's `admin.conf` (the CA, the client
+    /// certificate and key of `kubernetes-admin`, as base64 data); without, a token user over
+    /// plain HTTP.
     pub fn kubeconfig_yaml(&self) -> String {
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: http://{addr}\n\
-             users:\n- name: fake-user\n  user:\n    token: {token}\ncontexts:\n- name: fake\n  context:\n    \
-             cluster: fake\n    user: fake-user\n    namespace: default\ncurrent-context: fake\npreferences: {{}}\n",
-            addr = self.addr,
-            token = self.shared.token,
-        )
+        match &self.admin {
+            Some(admin) => self.kubeconfig_with(admin),
+            None => format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: http://{addr}\n\
+                 users:\n- name: fake-user\n  user:\n    token: {token}\ncontexts:\n- name: fake\n  context:\n    \
+                 cluster: fake\n    user: fake-user\n    namespace: default\ncurrent-context: fake\npreferences: {{}}\n",
+                addr = self.addr,
+                token = self.shared.token,
+            ),
+        }
+    }
+
+    /// A kubeconfig shaped like kubeadm's `admin.conf` that presents `client` (TLS mode; in
+    /// plain HTTP mode the plain kubeconfig).
+    pub fn kubeconfig_with(&self, client: &ClientCert) -> String {
+        match self.pki() {
+            Some(pki) => pki.admin_conf(self.addr, client),
+            None => self.kubeconfig_yaml(),
+        }
+    }
+
+    /// The PKI of a TLS server (`None` in plain HTTP mode).
+    pub fn pki(&self) -> Option<&Pki> {
+        self.shared.pki.as_deref()
     }
 
     /// Writes [`FakeKube::kubeconfig_yaml`] to `dir/kubeconfig` and returns the path.
@@ -173,16 +205,26 @@ impl FakeKube {
     }
 
     /// A client like [`client`](FakeKube::client) that presents `token` instead of the one the
-    /// server accepts.
+    /// server accepts (plain HTTP mode).
     pub async fn client_with_token(
         &self,
         token: &str,
     ) -> Result<kube::Client, Box<dyn std::error::Error + Send + Sync>> {
+        if self.admin.is_some() {
+            return Self::client_from(&self.kubeconfig_yaml()).await;
+        }
         let yaml = self.kubeconfig_yaml().replace(
             &format!("token: {}", self.shared.token),
             &format!("token: {token}"),
         );
-        let kc = kube::config::Kubeconfig::from_yaml(&yaml)?;
+        Self::client_from(&yaml).await
+    }
+
+    /// A client built from `kubeconfig` by kube's own loader.
+    pub async fn client_from(
+        kubeconfig: &str,
+    ) -> Result<kube::Client, Box<dyn std::error::Error + Send + Sync>> {
+        let kc = kube::config::Kubeconfig::from_yaml(kubeconfig)?;
         let config =
             kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
                 .await?;

@@ -6,6 +6,9 @@
 //! (Deployment/ReplicaSet, StatefulSet, DaemonSet, a fake kubelet, namespace deletion) so rollouts
 //! progress, fail and time out the way `kubectl rollout status` observes them on a real cluster.
 //!
+//! With [`FakeOptions::tls`] it speaks TLS with client-certificate authentication like a
+//! kubeadm API server ([`pki`]), and its kubeconfig is kubeadm's `admin.conf`.
+//!
 //! Start one with [`FakeKube::start`], point a client at [`FakeKube::kubeconfig_yaml`], drive
 //! failures through image tags (`broken`, `crash`, `badconfig`, `slow`) or
 //! [`FakeKube::fail_image`], and inspect what happened with [`FakeKube::requests`] and
@@ -27,6 +30,7 @@ mod handlers;
 mod listener;
 mod merge;
 mod meta;
+pub mod pki;
 mod resources;
 mod selectors;
 mod server;

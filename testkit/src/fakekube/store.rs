@@ -315,13 +315,15 @@ pub(super) struct Shared {
     pub requests: Mutex<Vec<RequestRecord>>,
     /// Count of requests that changed state.
     pub mutations: AtomicUsize,
-    /// Accepted bearer token.
+    /// Accepted bearer token (plain HTTP mode).
     pub token: String,
+    /// With TLS: the CA whose client certificates authenticate (bearer tokens do not).
+    pub pki: Option<Arc<super::pki::Pki>>,
 }
 
 impl Shared {
     /// Shared state around a store.
-    pub fn new(state: State, token: String) -> Shared {
+    pub fn new(state: State, token: String, pki: Option<Arc<super::pki::Pki>>) -> Shared {
         let (notify, _) = tokio::sync::watch::channel(state.rv);
         Shared {
             state: Mutex::new(state),
@@ -329,6 +331,7 @@ impl Shared {
             requests: Mutex::new(Vec::new()),
             mutations: AtomicUsize::new(0),
             token,
+            pki,
         }
     }
 

@@ -1,6 +1,8 @@
 //! The API server of a lab's control plane: the fake API server listening where kubeadm's
-//! would, on the control plane's own address, port 6443. The stand-in `kubeadm init` writes
-//! its kubeconfig as `admin.conf` when the lab has one (`LABKUBE_STANDIN_CLUSTER/apiserver.kubeconfig`),
+//! would, on the control plane's own address, port 6443, over TLS with a CA of the lab's own
+//! and client-certificate authentication, as kubeadm sets it up. The stand-in `kubeadm init`
+//! writes its kubeconfig (kubeadm's `admin.conf`: CA, `kubernetes-admin` client certificate
+//! and key) as `admin.conf` when the lab has one (`LABKUBE_STANDIN_CLUSTER/apiserver.kubeconfig`),
 //! so the bot that created the cluster manages it through the same file, as on a real lab.
 //!
 //! It runs on a runtime of its own thread, so sync test set-up can start it inside or
@@ -10,6 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::fakekube::pki::{ADMIN_GROUP, ADMIN_USER, Pki};
 use crate::fakekube::{FakeKube, FakeOptions};
 
 /// Port of kubeadm's API server.
@@ -39,6 +42,7 @@ impl LabApi {
             rt.block_on(async move {
                 let opts = FakeOptions {
                     bind: Some(SocketAddr::new(ip, API_PORT)),
+                    tls: true,
                     ..opts
                 };
                 let fake = Arc::new(FakeKube::start(opts).await.unwrap());
@@ -55,6 +59,15 @@ impl LabApi {
             thread: Some(thread),
         }
     }
+}
+
+/// Writes the `admin.conf` a control plane at `ip` would have (a CA and a client certificate
+/// of its own) with no API server answering there: a lab whose port 6443 the bot cannot reach.
+pub fn write_unserved_kubeconfig(ip: IpAddr, cluster_dir: &Path) {
+    let pki = Pki::new(ip);
+    let admin = pki.issue(ADMIN_USER, &[ADMIN_GROUP]);
+    let conf = pki.admin_conf(SocketAddr::new(ip, API_PORT), &admin);
+    std::fs::write(cluster_dir.join(KUBECONFIG_FILE), conf).unwrap();
 }
 
 impl Drop for LabApi {

@@ -1,6 +1,7 @@
 //! The happy paths: create a mixed cluster, create it again (converges, changes nothing), plan
 //! (changes nothing), delete.
 
+use labkube::kube::kubeconfig::ClusterCredentials;
 use labkube::progress::ProgressEvent;
 use labkube::store::{ClusterJob, JobKind, JobState, JobStore, Space};
 
@@ -45,7 +46,13 @@ async fn create_converge_and_delete_a_mixed_cluster() {
         .kv_get(Space::Kubeconfigs, "lab-1")
         .unwrap()
         .expect("kubeconfig stored");
-    assert!(kubeconfig.contains("clusters:"));
+    // Kept as data: the CA, client certificate and key, the server the typed address.
+    let creds = ClusterCredentials::from_store(&kubeconfig, None).expect("typed credentials");
+    assert_eq!(
+        creds.server_url(),
+        format!("https://{}:6443", site.ips()[0])
+    );
+    assert!(!kubeconfig.contains("clusters:"), "not the host's YAML");
     assert_eq!(
         (&*site.store as &dyn JobStore)
             .room_cluster("test", "lab")

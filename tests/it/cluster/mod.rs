@@ -6,6 +6,7 @@
 mod console;
 mod create;
 mod failures;
+mod kubeconfig;
 mod lab_hosts;
 mod takeover;
 
@@ -24,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use labkube_testkit::support::RecordingChat;
 
 use labkube_testkit::fakekube::FakeOptions;
-use labkube_testkit::lab::apiserver::LabApi;
+use labkube_testkit::lab::apiserver::{LabApi, write_unserved_kubeconfig};
 use labkube_testkit::lab::calls::{Call, mutating};
 use labkube_testkit::lab::hosts::Flavour;
 use labkube_testkit::lab::{Lab, standins};
@@ -79,6 +80,10 @@ impl Site {
             )]
         };
         let sshd = SshdHost::start_many_at(&ips, &[&key], env_of);
+        if !api {
+            // kubeadm still writes its admin.conf; only nothing answers on port 6443.
+            write_unserved_kubeconfig(std::net::IpAddr::V4(ips[0]), &lab.cluster);
+        }
         let api = api.then(|| {
             // As many workers as the site has (a one-host cluster: the fake's one worker).
             let workers = u32::try_from(flavours.len().saturating_sub(1)).unwrap_or(1);

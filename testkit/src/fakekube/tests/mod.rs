@@ -5,6 +5,7 @@ mod fixtures;
 mod rollout;
 mod scheduling;
 mod statefulset;
+mod tls;
 mod watching;
 
 use super::{FakeKube, FakeOptions};

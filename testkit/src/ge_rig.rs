@@ -117,6 +117,8 @@ impl Rig {
             text: text.into(),
             bot_username: None,
             help_note: None,
+            sent_at_ms: None,
+            private: false,
             handled: None,
         };
         self.dispatcher.handle(&msg).await;

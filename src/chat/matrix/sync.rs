@@ -49,6 +49,8 @@ struct Event {
     sender: String,
     event_id: String,
     #[serde(default)]
+    origin_server_ts: Option<u64>,
+    #[serde(default)]
     state_key: Option<String>,
     #[serde(default)]
     content: Content,
@@ -160,13 +162,25 @@ pub(super) async fn run(
                     continue;
                 }
             };
+            // All of the batch goes to intake at once (rooms are answered side by side), then
+            // the position moves only once every one of them is handled.
+            let mut waits = Vec::new();
             for msg in commands {
                 let event = msg.event_id.clone();
                 ctx.arrivals.arrived(&event, arrived);
-                let handled = deliver(msg, &inbox, &shutdown).await;
+                match deliver(msg, &inbox, &shutdown).await {
+                    Some(done) => waits.push((event, done)),
+                    // Stopping: the position stays before this batch, so it comes again.
+                    None => return Ok(()),
+                }
+            }
+            for (event, done) in waits {
+                let handled = tokio::select! {
+                    _ = shutdown.cancelled() => false,
+                    r = done => r.is_ok(),
+                };
                 ctx.arrivals.take(&event);
                 if !handled {
-                    // Stopping: the position stays before this batch, so it comes again.
                     return Ok(());
                 }
             }
@@ -215,10 +229,14 @@ async fn commands_of(
             }
             events.splice(0..0, gap.events.iter());
         }
+        // A room of two (the bot and one person) is that person's private chat with the bot.
+        let private = client
+            .get_room(room_id)
+            .is_some_and(|r| r.joined_members_count() == 2);
         let mut commands = Vec::new();
         for ev in events {
             match classify(ev, room, own) {
-                Some(Item::Command(msg)) => commands.push(msg),
+                Some(Item::Command(msg)) => commands.push(Incoming { private, ..msg }),
                 Some(Item::OwnJoin) => commands.clear(),
                 None => {}
             }
@@ -235,21 +253,17 @@ fn timeline_filter(limit: u32) -> Filter {
     Filter::FilterDefinition(def)
 }
 
-/// Hands `msg` to the dispatcher and waits until it is handled. `false`: the bot is stopping.
+/// Hands `msg` to intake; returns the signal that it is handled, or `None`: the bot is stopping.
 async fn deliver(
     mut msg: Incoming,
     inbox: &mpsc::Sender<Incoming>,
     shutdown: &CancellationToken,
-) -> bool {
+) -> Option<tokio::sync::oneshot::Receiver<()>> {
     let (handled, done) = Handled::new();
     msg.handled = Some(handled);
     tokio::select! {
-        _ = shutdown.cancelled() => return false,
-        sent = inbox.send(msg) => if sent.is_err() { return false },
-    }
-    tokio::select! {
-        _ = shutdown.cancelled() => false,
-        r = done => r.is_ok(),
+        _ = shutdown.cancelled() => None,
+        sent = inbox.send(msg) => sent.is_ok().then_some(done),
     }
 }
 
@@ -299,6 +313,9 @@ fn classify(ev: &TimelineEvent, room: &str, own: &str) -> Option<Item> {
         text: text.into(),
         bot_username: None,
         help_note: Some(HELP_NOTE),
+        sent_at_ms: event.origin_server_ts,
+        // Set by the caller, which knows the room's members.
+        private: false,
         handled: None,
     }))
 }

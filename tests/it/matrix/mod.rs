@@ -211,7 +211,7 @@ async fn conformance_in_a_plain_room() {
     let _log = LogOnPanic::in_dir(p.dir.path());
     conformance::help(&p).await;
     conformance::bad_command(&p).await;
-    conformance::unauthorised_refused(&p).await;
+    conformance::stranger_ignored(&p).await;
     conformance::job_progress_and_outcome(&p).await;
     conformance::edited_command_not_rerun(&p).await;
     conformance::stranger_invite_declined(&p).await;
@@ -223,7 +223,7 @@ async fn conformance_in_an_encrypted_room() {
     let p = MatrixPlatform::new(true).await;
     let _log = LogOnPanic::in_dir(p.dir.path());
     conformance::help(&p).await;
-    conformance::unauthorised_refused(&p).await;
+    conformance::stranger_ignored(&p).await;
     conformance::job_progress_and_outcome(&p).await;
     conformance::edited_command_not_rerun(&p).await;
 }

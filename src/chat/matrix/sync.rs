@@ -7,13 +7,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use matrix_sdk::Client;
 use matrix_sdk::config::{SyncSettings, SyncToken};
 use matrix_sdk::deserialized_responses::TimelineEvent;
 use matrix_sdk::ruma::api::client::filter::FilterDefinition;
 use matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter;
 use matrix_sdk::ruma::api::error::ErrorKind;
 use matrix_sdk::sync::SyncResponse;
+use matrix_sdk::{Client, RoomMemberships};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -230,9 +230,15 @@ async fn commands_of(
             events.splice(0..0, gap.events.iter());
         }
         // A room of two (the bot and one person) is that person's private chat with the bot.
-        let private = client
-            .get_room(room_id)
-            .is_some_and(|r| r.joined_members_count() == 2);
+        // (The members the store knows, not the sync summary, which Synapse sends only with
+        // lazy-loaded members.)
+        let private = match client.get_room(room_id) {
+            Some(r) => r
+                .members_no_sync(RoomMemberships::JOIN)
+                .await
+                .is_ok_and(|m| m.len() == 2),
+            None => false,
+        };
         let mut commands = Vec::new();
         for ev in events {
             match classify(ev, room, own) {

@@ -17,6 +17,8 @@ use labkube_testkit::conformance::{self, Platform, TestUser, WAIT};
 use labkube_testkit::support::{Daemon, LogOnPanic};
 use labkube_testkit::synapse::Synapse;
 
+mod intake;
+
 const BOT_PASSWORD: &str = "bot-password";
 /// The bot's log filter: matrix-sdk's own info lines would drown the bot's.
 const BOT_LOG: &str = "info,matrix_sdk=warn,matrix_sdk_crypto=warn,matrix_sdk_base=warn";

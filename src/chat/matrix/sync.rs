@@ -90,7 +90,8 @@ struct Relation {
     rel_type: Option<String>,
 }
 
-/// Syncs until `shutdown`, delivering commands to `inbox` one at a time.
+/// Syncs until `shutdown`, delivering each sync's commands to `inbox` together (rooms are
+/// answered side by side) and moving the position once all of them are handled.
 pub(super) async fn run(
     client: Client,
     ctx: SyncCtx,

@@ -167,6 +167,13 @@ fn config(dir: &std::path::Path, url: &str, op: &str, room: &str, tg: Option<&st
         r#"data_dir = "{data}"
 [limits]
 concurrent_jobs = {RUNNING}
+[intake]
+# The benchmarks measure labkube, not its rate limits: send as fast as they like.
+user_burst = 1000
+user_per_minute = 6000
+room_burst = 1000
+room_per_minute = 6000
+room_jobs = 1000
 [matrix]
 homeserver = "{url}"
 user = "@labkube:localhost"

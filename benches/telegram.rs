@@ -44,6 +44,13 @@ fn config(dir: &std::path::Path, url: &str) {
 [limits]
 concurrent_jobs = 64
 progress_interval_ms = 250
+[intake]
+# The benchmarks measure labkube, not its rate limits: send as fast as they like.
+user_burst = 1000
+user_per_minute = 6000
+room_burst = 1000
+room_per_minute = 6000
+room_jobs = 1000
 [telegram]
 token = {{ env = "LABKUBE_BENCH_TELEGRAM_TOKEN" }}
 api_url = "{url}"

@@ -23,6 +23,7 @@ use labkube_testkit::conformance::matrix_user;
 use labkube_testkit::conformance::{TestUser, wait_for};
 use labkube_testkit::memory::Resident;
 use labkube_testkit::stats::{max, percentile};
+use labkube_testkit::support::UNLIMITED_INTAKE;
 use labkube_testkit::{synapse, tgapi, tguser};
 use matrix_sdk::ruma::api::client::room::create_room::v3::{Request as CreateRoom, RoomPreset};
 use matrix_sdk::ruma::events::room::member::MembershipState;
@@ -167,6 +168,7 @@ fn config(dir: &std::path::Path, url: &str, op: &str, room: &str, tg: Option<&st
         r#"data_dir = "{data}"
 [limits]
 concurrent_jobs = {RUNNING}
+{UNLIMITED_INTAKE}
 [matrix]
 homeserver = "{url}"
 user = "@labkube:localhost"

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use labkube_testkit::memory::Resident;
 use labkube_testkit::report::{ms, table};
+use labkube_testkit::support::UNLIMITED_INTAKE;
 use labkube_testkit::tgapi::{TOKEN, TgApi};
 use labkube_testkit::tguser::{ADMIN, GROUP, User};
 use serde_json::json;
@@ -44,6 +45,7 @@ fn config(dir: &std::path::Path, url: &str) {
 [limits]
 concurrent_jobs = 64
 progress_interval_ms = 250
+{UNLIMITED_INTAKE}
 [telegram]
 token = {{ env = "LABKUBE_BENCH_TELEGRAM_TOKEN" }}
 api_url = "{url}"

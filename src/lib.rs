@@ -4,11 +4,13 @@
 //! reports progress back in the room.
 //!
 //! # Layout
-//! The flow reads straight off the modules: **chat → command → auth → dispatch → jobs →
+//! The flow reads straight off the modules: **chat → intake → command → auth → dispatch → jobs →
 //! progress → chat**, with the store underneath.
 //!
 //! - [`config`]: the typed TOML config; every problem reported at once.
 //! - [`chat`]: the [`chat::ChatAdapter`] seam, the console adapter, the live-progress sink.
+//! - [`intake`]: what reaches the dispatcher: strangers ignored, rate limits, stale commands,
+//!   and one lane per room so rooms never wait on each other.
 //! - [`command`]: the one chat-neutral grammar, its help and its errors.
 //! - [`auth`]: roles, rooms and cluster ownership; [`auth::authorize`] is pure.
 //! - [`dispatch`]: from message to answer or durable job, with the audit trail.
@@ -30,6 +32,7 @@ pub mod chat;
 pub mod command;
 pub mod config;
 pub mod dispatch;
+pub mod intake;
 pub mod jobs;
 pub mod kube;
 pub mod names;

@@ -90,6 +90,8 @@ async fn install_upgrade_rollback_uninstall_on_a_real_cluster() {
             text: text.into(),
             bot_username: None,
             help_note: None,
+            sent_at_ms: None,
+            private: false,
             handled: None,
         };
         dispatcher.handle(&msg).await;

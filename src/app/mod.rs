@@ -1,5 +1,5 @@
 //! Wiring: open the store, build the policy, start the chat adapters and the worker, route
-//! messages to the dispatcher, and shut down in order (stop taking commands, let running
+//! messages through intake (gate, then a lane per room) to the dispatcher, and shut down in order (stop taking commands, let running
 //! steps reach a checkpoint within the grace period, flush the store).
 
 mod bot;
@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::{Policy, Principal, Role, RoomRef, RoomSettings};
 use crate::chat::{self, ChatAdapter, ConsoleAdapter, ConsoleIo, LiveProgress, Router};
 use crate::config::{Config, ConfigError, Problem};
+use crate::intake::Intake;
 use crate::jobs::WorkerError;
 use crate::store::{JobStore, StoreError};
 
@@ -168,11 +169,13 @@ async fn serve(
     let interval = Duration::from_millis(config.limits.progress_interval_ms);
     let retention_days = config.limits.audit_retention_days;
     let progress = Arc::new(LiveProgress::new(chat.clone(), interval));
+    let (limits, gate_policy, replier) = (config.intake.clone(), policy.clone(), chat.clone());
     let Bot {
         dispatcher,
         worker,
         grace,
     } = Bot::build(config, store.clone(), policy, chat, progress)?;
+    let mut front = Intake::new(gate_policy, &limits, Arc::new(dispatcher), replier);
     let handle = worker.handle();
 
     let intake = shutdown.child_token();
@@ -200,11 +203,12 @@ async fn serve(
         tokio::select! {
             _ = shutdown.cancelled() => break,
             msg = inbox.recv() => match msg {
-                Some(msg) => {
-                    dispatcher.handle(&msg).await;
-                    msg.mark_handled();
-                }
+                Some(msg) => front.accept(msg),
                 None => {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = front.drain() => {}
+                    }
                     if stop_when_input_ends {
                         handle.wait_idle(&shutdown).await?;
                     } else {
@@ -220,6 +224,7 @@ async fn serve(
         grace.as_secs()
     );
     intake.cancel();
+    front.stop();
     worker_stop.cancel();
     for t in adapter_tasks {
         // Adapters stop at once on `intake`; a join error is a panic that was already logged.

@@ -166,6 +166,8 @@ impl ChatAdapter for ConsoleAdapter {
                 text: text.to_string(),
                 bot_username: None,
                 help_note: None,
+                sent_at_ms: None,
+                private: true,
                 handled: None,
             };
             if inbox.send(msg).await.is_err() {

@@ -34,7 +34,7 @@ pub const CONSOLE: &str = console::PLATFORM;
 pub const CONSOLE_ROOM: &str = console::ROOM;
 
 /// A chat message addressed to the bot, as every adapter delivers it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Incoming {
     /// Adapter name.
     pub platform: String,
@@ -51,6 +51,12 @@ pub struct Incoming {
     /// A line the adapter wants shown under `/help` on its platform (e.g. which prefix to type
     /// where the client takes `/` for itself).
     pub help_note: Option<&'static str>,
+    /// When the platform says the message was sent (ms since the epoch); `None` where the
+    /// platform does not say or the message is new by nature (the console, a button press).
+    pub sent_at_ms: Option<u64>,
+    /// A one-to-one chat between the sender and the bot (a Telegram private chat, a Matrix
+    /// room of two, the console): the only place a stranger gets an (onboarding) answer.
+    pub private: bool,
     /// Signalled once the message is completely handled (replies sent, any job stored), so an
     /// adapter can advance its position on the platform only past handled messages. Dropped
     /// unsignalled if the bot stops first: the adapter then delivers the message again.
@@ -58,6 +64,22 @@ pub struct Incoming {
 }
 
 impl Incoming {
+    /// The sender, as the allow-lists know people.
+    pub fn principal(&self) -> crate::auth::Principal {
+        crate::auth::Principal {
+            platform: self.platform.clone(),
+            user: self.sender.clone(),
+        }
+    }
+
+    /// The room, as the allow-lists know rooms.
+    pub fn room_ref(&self) -> crate::auth::RoomRef {
+        crate::auth::RoomRef {
+            platform: self.platform.clone(),
+            room: self.room.clone(),
+        }
+    }
+
     /// Tells the adapter the message is handled (see [`Incoming::handled`]).
     pub fn mark_handled(&self) {
         if let Some(h) = &self.handled {

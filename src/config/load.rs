@@ -107,6 +107,7 @@ impl Config {
             match key.as_str() {
                 "data_dir" => set(p, &key, value, &mut cfg.data_dir),
                 "limits" => set(p, &key, value, &mut cfg.limits),
+                "intake" => set(p, &key, value, &mut cfg.intake),
                 "ssh" => set(p, &key, value, &mut cfg.ssh),
                 "cluster" => set(p, &key, value, &mut cfg.cluster),
                 "kube" => set(p, &key, value, &mut cfg.kube),
@@ -118,8 +119,8 @@ impl Config {
                 "clusters" => set(p, &key, value, &mut cfg.clusters),
                 _ => p.push(Problem {
                     key: key.clone(),
-                    message: "unknown key; accepted top-level keys are data_dir, limits, ssh, \
-                              cluster, kube, console, matrix, telegram, users, rooms, clusters"
+                    message: "unknown key; accepted top-level keys are data_dir, limits, intake, \
+                              ssh, cluster, kube, console, matrix, telegram, users, rooms, clusters"
                         .into(),
                 }),
             }
@@ -362,6 +363,9 @@ impl Config {
         if let Some(ns) = &self.console.namespace {
             rule(&mut bad, "console.namespace", Name::parse(ns));
         }
+        for (key, message) in self.intake.problems() {
+            bad(key, message);
+        }
         if let Some(m) = &self.matrix {
             for (key, message) in m.problems() {
                 bad(key, message);
@@ -468,7 +472,8 @@ fn join(key: &str, inner: &str) -> String {
     }
 }
 
-fn range(bad: &mut impl FnMut(String, String), key: &str, v: u64, lo: u64, hi: u64) {
+/// Reports `key` when `v` is outside `lo..=hi`.
+pub(super) fn range(bad: &mut impl FnMut(String, String), key: &str, v: u64, lo: u64, hi: u64) {
     if !(lo..=hi).contains(&v) {
         bad(
             key.into(),

@@ -2,6 +2,7 @@
 //! reported at once ([`ConfigError::Invalid`] lists them all), so an operator fixes a file in
 //! one pass. Defaults live here, in one place; `config.example.toml` documents each key.
 
+mod intake;
 mod load;
 mod matrix;
 mod mirrors;
@@ -17,6 +18,7 @@ use serde::Deserialize;
 use crate::auth::Role;
 use crate::names::{Special, host_addr};
 
+pub use intake::Intake;
 pub use load::{ConfigError, Problem};
 pub use matrix::{Invites, Matrix};
 pub use mirrors::{RegistryMirrors, encode_mirrors};
@@ -34,6 +36,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Concurrency, rate and time limits.
     pub limits: Limits,
+    /// `[intake]`: rate limits, the per-room job cap and the oldest command run.
+    pub intake: Intake,
     /// SSH defaults for provisioning.
     pub ssh: Ssh,
     /// Defaults for new clusters.
@@ -73,6 +77,7 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
             limits: Limits::default(),
+            intake: Intake::default(),
             ssh: Ssh::default(),
             cluster: ClusterDefaults::default(),
             kube: KubeSettings::default(),

@@ -6,10 +6,11 @@ mod answers;
 mod cluster;
 mod ge;
 mod queue;
+mod room_cap;
 
 use std::sync::Arc;
 
-use crate::auth::{self, ClusterOwner, Facts, Policy, Principal, RoomRef};
+use crate::auth::{self, ClusterOwner, Facts, Policy, RoomRef};
 use crate::chat::{Incoming, Replier};
 use crate::command::{self, Command};
 use crate::config::Config;
@@ -69,14 +70,7 @@ impl Dispatcher {
             Ok(None) => return,
             Err(e) => return self.reply(msg, &e.to_string()).await,
         };
-        let who = Principal {
-            platform: msg.platform.clone(),
-            user: msg.sender.clone(),
-        };
-        let room = RoomRef {
-            platform: msg.platform.clone(),
-            room: msg.room.clone(),
-        };
+        let (who, room) = (msg.principal(), msg.room_ref());
         let facts = match self.facts(&command, &room) {
             Ok(f) => f,
             Err(e) => {

@@ -30,6 +30,9 @@ impl Dispatcher {
             Ok(kind) => kind,
             Err(reason) => return Some(self.reject(msg, command, reason)),
         };
+        if let Some(reason) = self.room_full(msg) {
+            return Some(self.reject(msg, command, reason));
+        }
         let new = NewJob {
             plan: crate::jobs::plan(&kind),
             kind,

@@ -58,6 +58,8 @@ impl Rig {
         let kubeconfig = fake.write_kubeconfig(dir.path()).unwrap();
         let mut config = Config::default();
         config.limits.concurrent_jobs = opts.concurrent_jobs;
+        // As many jobs as may run at once may also wait in the rig's one room.
+        config.intake.room_jobs = config.intake.room_jobs.max(opts.concurrent_jobs as u32);
         config.limits.progress_interval_ms = 100;
         config.kube.auto_rollback = opts.auto_rollback;
         config.kube.failure_grace_secs = 1;
@@ -117,6 +119,8 @@ impl Rig {
             text: text.into(),
             bot_username: None,
             help_note: None,
+            sent_at_ms: None,
+            private: false,
             handled: None,
         };
         self.dispatcher.handle(&msg).await;

@@ -145,6 +145,11 @@ impl Replier for RecordingChat {
     }
 }
 
+/// An `[intake]` section for benchmarks, which send as fast as they like and keep many jobs in
+/// one room: they measure labkube, not its rate limits.
+pub const UNLIMITED_INTAKE: &str = "[intake]\nuser_burst = 1000\nuser_per_minute = 6000\n\
+                                    room_burst = 1000\nroom_per_minute = 6000\nroom_jobs = 1000";
+
 /// Writes a config with a short progress interval (so edits show in short tests).
 pub fn fast_config(dir: &Path) -> PathBuf {
     let path = dir.join("config.toml");

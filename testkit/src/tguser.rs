@@ -25,7 +25,7 @@ impl User {
                     "botToken": TOKEN,
                     "from": { "id": ADMIN, "is_bot": false, "first_name": "Ada" },
                     "chat": { "id": GROUP, "type": "supergroup", "title": "lab" },
-                    "date": 0,
+                    "date": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs(),
                     "text": text,
                     "entities": [{ "offset": 0, "length": len, "type": "bot_command" }],
                 }),

@@ -59,6 +59,8 @@ fn msg(sender: &str, event: &str, text: &str) -> Incoming {
         text: text.into(),
         bot_username: Some("labkube_bot".into()),
         help_note: None,
+        sent_at_ms: None,
+        private: false,
         handled: None,
     }
 }

@@ -72,9 +72,7 @@ fn msg(room: &str, sender: &str, event: &str, text: &str) -> Incoming {
         sender: sender.into(),
         event_id: event.into(),
         text: text.into(),
-        bot_username: None,
-        help_note: None,
-        handled: None,
+        ..Incoming::default()
     }
 }
 

@@ -68,6 +68,8 @@ impl Rig {
                 text: text.into(),
                 bot_username: None,
                 help_note: None,
+                sent_at_ms: None,
+                private: false,
                 handled: None,
             })
             .await;

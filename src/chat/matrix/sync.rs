@@ -7,13 +7,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use matrix_sdk::Client;
 use matrix_sdk::config::{SyncSettings, SyncToken};
 use matrix_sdk::deserialized_responses::TimelineEvent;
 use matrix_sdk::ruma::api::client::filter::FilterDefinition;
 use matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter;
 use matrix_sdk::ruma::api::error::ErrorKind;
 use matrix_sdk::sync::SyncResponse;
+use matrix_sdk::{Client, RoomMemberships};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -48,6 +48,8 @@ struct Event {
     kind: String,
     sender: String,
     event_id: String,
+    #[serde(default)]
+    origin_server_ts: Option<u64>,
     #[serde(default)]
     state_key: Option<String>,
     #[serde(default)]
@@ -88,7 +90,8 @@ struct Relation {
     rel_type: Option<String>,
 }
 
-/// Syncs until `shutdown`, delivering commands to `inbox` one at a time.
+/// Syncs until `shutdown`, delivering each sync's commands to `inbox` together (rooms are
+/// answered side by side) and moving the position once all of them are handled.
 pub(super) async fn run(
     client: Client,
     ctx: SyncCtx,
@@ -160,13 +163,25 @@ pub(super) async fn run(
                     continue;
                 }
             };
+            // All of the batch goes to intake at once (rooms are answered side by side), then
+            // the position moves only once every one of them is handled.
+            let mut waits = Vec::new();
             for msg in commands {
                 let event = msg.event_id.clone();
                 ctx.arrivals.arrived(&event, arrived);
-                let handled = deliver(msg, &inbox, &shutdown).await;
+                match deliver(msg, &inbox, &shutdown).await {
+                    Some(done) => waits.push((event, done)),
+                    // Stopping: the position stays before this batch, so it comes again.
+                    None => return Ok(()),
+                }
+            }
+            for (event, done) in waits {
+                let handled = tokio::select! {
+                    _ = shutdown.cancelled() => false,
+                    r = done => r.is_ok(),
+                };
                 ctx.arrivals.take(&event);
                 if !handled {
-                    // Stopping: the position stays before this batch, so it comes again.
                     return Ok(());
                 }
             }
@@ -215,10 +230,20 @@ async fn commands_of(
             }
             events.splice(0..0, gap.events.iter());
         }
+        // A room of two (the bot and one person) is that person's private chat with the bot.
+        // (The members the store knows, not the sync summary, which Synapse sends only with
+        // lazy-loaded members.)
+        let private = match client.get_room(room_id) {
+            Some(r) => r
+                .members_no_sync(RoomMemberships::JOIN)
+                .await
+                .is_ok_and(|m| m.len() == 2),
+            None => false,
+        };
         let mut commands = Vec::new();
         for ev in events {
             match classify(ev, room, own) {
-                Some(Item::Command(msg)) => commands.push(msg),
+                Some(Item::Command(msg)) => commands.push(Incoming { private, ..msg }),
                 Some(Item::OwnJoin) => commands.clear(),
                 None => {}
             }
@@ -235,21 +260,17 @@ fn timeline_filter(limit: u32) -> Filter {
     Filter::FilterDefinition(def)
 }
 
-/// Hands `msg` to the dispatcher and waits until it is handled. `false`: the bot is stopping.
+/// Hands `msg` to intake; returns the signal that it is handled, or `None`: the bot is stopping.
 async fn deliver(
     mut msg: Incoming,
     inbox: &mpsc::Sender<Incoming>,
     shutdown: &CancellationToken,
-) -> bool {
+) -> Option<tokio::sync::oneshot::Receiver<()>> {
     let (handled, done) = Handled::new();
     msg.handled = Some(handled);
     tokio::select! {
-        _ = shutdown.cancelled() => return false,
-        sent = inbox.send(msg) => if sent.is_err() { return false },
-    }
-    tokio::select! {
-        _ = shutdown.cancelled() => false,
-        r = done => r.is_ok(),
+        _ = shutdown.cancelled() => None,
+        sent = inbox.send(msg) => sent.is_ok().then_some(done),
     }
 }
 
@@ -299,6 +320,9 @@ fn classify(ev: &TimelineEvent, room: &str, own: &str) -> Option<Item> {
         text: text.into(),
         bot_username: None,
         help_note: Some(HELP_NOTE),
+        sent_at_ms: event.origin_server_ts,
+        // Set by the caller, which knows the room's members.
+        private: false,
         handled: None,
     }))
 }

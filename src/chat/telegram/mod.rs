@@ -3,7 +3,8 @@
 //! bot's name (`/help@labkube_bot`); other bots' messages are ignored. Replies are HTML, sent
 //! as replies to the command; a job's live message carries a Cancel button.
 //!
-//! `api` (calls, 429, token scrubbing), `poll` (updates and the stored offset), `send` (the
+//! `api` (calls, 429, token scrubbing), `poll` (updates and the stored offset), `pending`
+//! (updates taken and not yet handled), `send` (the
 //! [`Replier`](crate::chat::Replier)), `pace` (per-chat edit limits), `format` (HTML and the
 //! length limit), `keyboard` (buttons and presses).
 
@@ -11,6 +12,7 @@ mod api;
 mod format;
 mod keyboard;
 mod pace;
+mod pending;
 mod poll;
 mod send;
 

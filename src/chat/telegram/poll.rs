@@ -9,18 +9,21 @@ use std::time::Duration;
 use teloxide::prelude::Requester;
 use teloxide::requests::Request;
 use teloxide::types::{CallbackQuery, ChatKind, ChatMemberUpdated, Message, Update, UpdateKind};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::api::{Api, TelegramError};
+use super::pending::{Advance, HANDLED_WAIT, Pending};
 use super::{PLATFORM, keyboard};
 use crate::chat::backoff::{self, Backoff};
 use crate::chat::{Handled, Incoming};
 use crate::store::JobStore;
 
-/// How long one handled signal is awaited before the offset moves on anyway (the dispatcher
-/// handles one message in milliseconds; dedupe still guards a later redelivery).
-const HANDLED_WAIT: Duration = Duration::from_secs(120);
+/// How often updates are fetched again while an earlier one is still being handled.
+const BUSY_POLL: Duration = Duration::from_millis(250);
+/// Updates delivered and not yet handled, at most; past it, no more are fetched until the
+/// oldest is handled.
+const MAX_PENDING: usize = 1000;
 /// Longest pause between polls while Telegram cannot be reached.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -53,15 +56,41 @@ impl Poller {
             .put_offset(PLATFORM, &self.bot_id.to_string(), &offset.to_string())?)
     }
 
-    /// Polls until `shutdown` (or until the inbox closes).
+    /// Polls until `shutdown` (or until the inbox closes). Updates go to intake as they come;
+    /// the offset Telegram is given (which confirms every update before it) moves only past
+    /// updates that are handled, so while one is still being answered (flood control, say),
+    /// later ones are fetched again without being confirmed, and the new among them delivered:
+    /// one room's slow answer does not hold up another room.
     pub async fn run(
         self,
         inbox: mpsc::Sender<Incoming>,
         shutdown: CancellationToken,
     ) -> Result<(), TelegramError> {
         let mut offset = self.offset()?;
+        let mut pending = Pending::default();
         let mut backoff = Backoff::new(Duration::from_millis(500), MAX_BACKOFF);
         loop {
+            match pending.advance() {
+                Advance::To(next) => {
+                    self.keep(next)?;
+                    offset = Some(next);
+                }
+                Advance::Stopping => return Ok(()),
+                Advance::Nothing => {}
+            }
+            if pending.is_waiting() {
+                // Something is still being answered: look again shortly (the poll below
+                // returns at once, with the unconfirmed updates and any new ones).
+                let busy = pending.len() >= MAX_PENDING;
+                let wait = if busy { HANDLED_WAIT } else { BUSY_POLL };
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Ok(()),
+                    _ = pending.wait_first(wait) => {}
+                }
+                if busy {
+                    continue;
+                }
+            }
             let batch = tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
                 b = self.api.updates(offset) => b,
@@ -81,16 +110,15 @@ impl Poller {
                     continue;
                 }
             };
-            let mut waits: Vec<(i32, Option<oneshot::Receiver<()>>)> = Vec::new();
             for update in updates {
                 let id = i32::try_from(update.id.0).unwrap_or(i32::MAX);
-                // A server that ignores the offset must not make the bot act twice.
-                if offset.is_some_and(|o| id < o) {
+                // A server that ignores the offset must not make the bot act twice, and an
+                // update still being handled is not delivered again.
+                if offset.is_some_and(|o| id < o) || pending.seen(id) {
                     continue;
                 }
-                let next = id.saturating_add(1);
                 let Some(mut msg) = self.incoming(update) else {
-                    waits.push((next, None));
+                    pending.push(id, None);
                     continue;
                 };
                 let (handled, rx) = Handled::new();
@@ -102,22 +130,7 @@ impl Poller {
                 if sent.is_err() {
                     return Ok(());
                 }
-                waits.push((next, Some(rx)));
-            }
-            for (next, rx) in waits {
-                if let Some(rx) = rx {
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return Ok(()),
-                        r = tokio::time::timeout(HANDLED_WAIT, rx) => match r {
-                            Ok(Ok(())) => {}
-                            // Dropped unhandled: the bot is stopping; fetch it again next time.
-                            Ok(Err(_)) => return Ok(()),
-                            Err(_) => tracing::warn!(update = next - 1, "a Telegram update was not handled in time; moving on"),
-                        },
-                    }
-                }
-                self.keep(next)?;
-                offset = Some(next);
+                pending.push(id, Some(rx));
             }
         }
     }
@@ -151,6 +164,9 @@ impl Poller {
             text,
             bot_username: Some(self.username.clone()),
             help_note: None,
+            // `date` is in whole seconds; one before the epoch is as old as it gets.
+            sent_at_ms: Some(u64::try_from(m.date.timestamp_millis()).unwrap_or(0)),
+            private: m.chat.is_private(),
             handled: None,
         })
     }
@@ -213,6 +229,9 @@ impl Poller {
             text: command?,
             bot_username: Some(self.username.clone()),
             help_note: None,
+            // A press is answered as it happens; the message it sits under may be old.
+            sent_at_ms: None,
+            private: message.chat().is_private(),
             handled: None,
         })
     }

@@ -103,6 +103,31 @@ impl TgUser {
         self.post("/sendCallback", body).await;
     }
 
+    /// Sends `text` as if typed `secs_ago` seconds ago (held by Telegram while the bot was
+    /// down); returns its message id.
+    pub async fn send_sent_ago(&self, text: &str, secs_ago: u64) -> String {
+        self.send_dated(text, now() - secs_ago).await
+    }
+
+    async fn send_dated(&self, text: &str, date: u64) -> String {
+        let mut body = json!({
+            "botToken": TOKEN,
+            "from": self.from,
+            "chat": self.chat,
+            "date": date,
+            "text": text,
+        });
+        let path = if text.starts_with('/') {
+            let len = text.split_whitespace().next().unwrap_or("").len();
+            body["entities"] = json!([{ "offset": 0, "length": len, "type": "bot_command" }]);
+            "/sendCommand"
+        } else {
+            "/sendMessage"
+        };
+        let r = self.post(path, body).await;
+        r["message_id"].to_string()
+    }
+
     /// Adds the bot to this (group) chat.
     pub async fn add_bot(&self) {
         let body = json!({ "botToken": TOKEN, "from": self.from, "chat": self.chat });
@@ -120,22 +145,7 @@ fn now() -> u64 {
 #[async_trait]
 impl TestUser for TgUser {
     async fn send(&self, text: &str) -> String {
-        let mut body = json!({
-            "botToken": TOKEN,
-            "from": self.from,
-            "chat": self.chat,
-            "date": now(),
-            "text": text,
-        });
-        let path = if text.starts_with('/') {
-            let len = text.split_whitespace().next().unwrap_or("").len();
-            body["entities"] = json!([{ "offset": 0, "length": len, "type": "bot_command" }]);
-            "/sendCommand"
-        } else {
-            "/sendMessage"
-        };
-        let r = self.post(path, body).await;
-        r["message_id"].to_string()
+        self.send_dated(text, now()).await
     }
 
     async fn edit(&self, id: &str, text: &str) {

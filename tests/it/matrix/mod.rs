@@ -17,6 +17,8 @@ use labkube_testkit::conformance::{self, Platform, TestUser, WAIT};
 use labkube_testkit::support::{Daemon, LogOnPanic};
 use labkube_testkit::synapse::Synapse;
 
+mod intake;
+
 const BOT_PASSWORD: &str = "bot-password";
 /// The bot's log filter: matrix-sdk's own info lines would drown the bot's.
 const BOT_LOG: &str = "info,matrix_sdk=warn,matrix_sdk_crypto=warn,matrix_sdk_base=warn";
@@ -211,7 +213,7 @@ async fn conformance_in_a_plain_room() {
     let _log = LogOnPanic::in_dir(p.dir.path());
     conformance::help(&p).await;
     conformance::bad_command(&p).await;
-    conformance::unauthorised_refused(&p).await;
+    conformance::stranger_ignored(&p).await;
     conformance::job_progress_and_outcome(&p).await;
     conformance::edited_command_not_rerun(&p).await;
     conformance::stranger_invite_declined(&p).await;
@@ -223,7 +225,7 @@ async fn conformance_in_an_encrypted_room() {
     let p = MatrixPlatform::new(true).await;
     let _log = LogOnPanic::in_dir(p.dir.path());
     conformance::help(&p).await;
-    conformance::unauthorised_refused(&p).await;
+    conformance::stranger_ignored(&p).await;
     conformance::job_progress_and_outcome(&p).await;
     conformance::edited_command_not_rerun(&p).await;
 }

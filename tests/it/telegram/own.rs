@@ -52,7 +52,7 @@ async fn wait_buttons(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cancel_button_refuses_a_stranger_and_cancels_for_the_operator() {
+async fn cancel_button_ignores_a_stranger_and_cancels_for_the_operator() {
     let p = TelegramPlatform::new(super::SUITE_PACE_MS).await;
     let _log = LogOnPanic::in_dir(p.dir.path());
     let op = p.op.clone();
@@ -65,12 +65,8 @@ async fn cancel_button_refuses_a_stranger_and_cancels_for_the_operator() {
         vec![("Cancel".to_string(), data.clone())]
     );
 
+    // A stranger's press gets nothing (not even a refusal) and changes nothing.
     p.stranger.press(&ack.id, &data).await;
-    let refused = wait_for(&*op, "refusing the stranger's press", |m| {
-        m.reply_to.as_deref() == Some(&ack.id) && m.text.contains("not a labkube user")
-    })
-    .await;
-    assert!(!refused.text.contains("cancel"), "{}", refused.text);
     // The job goes on, its button still there while it runs.
     let before = op
         .bot_messages()
@@ -90,6 +86,16 @@ async fn cancel_button_refuses_a_stranger_and_cancels_for_the_operator() {
         m.text.contains(&format!("job #{n} ")) && m.text.contains("cancelled")
     })
     .await;
+    let answered: Vec<_> = op
+        .bot_messages()
+        .await
+        .into_iter()
+        .filter(|m| m.text.contains("labkube user") || m.text.contains("does not take"))
+        .collect();
+    assert!(
+        answered.is_empty(),
+        "the stranger was answered: {answered:?}"
+    );
     wait_buttons(&op, &ack.id, "went away after the job ended", |b| {
         b.is_empty()
     })
@@ -331,14 +337,19 @@ async fn killed_before_answering_the_command_is_redelivered_not_rerun() {
 /// part as the reply.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_answers_are_split_within_the_limit() {
-    let p = TelegramPlatform::new(super::SUITE_PACE_MS).await;
+    // A viewer, with limits that let 40 commands through at once.
+    let extra = "[intake]\nuser_burst = 100\nroom_burst = 100\n\
+                 [[users]]\nplatform = \"telegram\"\nid = \"3003\"\nrole = \"viewer\"\n";
+    let p = TelegramPlatform::new_with(super::SUITE_PACE_MS, extra).await;
     let _log = LogOnPanic::in_dir(p.dir.path());
+    let group = json!({ "id": GROUP, "type": "supergroup", "title": "lab" });
+    let viewer = TgUser::new(&p.api.url(), 3003, "Vera", false, group);
     // 40 refusals fill the audit log with lines of about 150 characters.
     let mut last = String::new();
     for _ in 0..40 {
-        last = p.stranger.send("/selftest steps=1 ms=1").await;
+        last = viewer.send("/selftest steps=1 ms=1").await;
     }
-    wait_for(&*p.stranger, "refusing the last", |m| {
+    wait_for(&viewer, "refusing the last", |m| {
         m.reply_to.as_deref() == Some(&last)
     })
     .await;

@@ -7,6 +7,7 @@ mod console;
 mod create;
 mod failures;
 mod lab_hosts;
+mod run_markers;
 mod takeover;
 
 use std::sync::Arc;

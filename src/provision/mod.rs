@@ -9,7 +9,8 @@
 //!   script lists through it) and one step script on them: environment, sudo, retries,
 //!   failure reports.
 //! - [`remote`]: the seam ([`remote::RemoteExec`], [`remote::Connector`]); [`ssh`] is russh.
-//! - [`os`], [`scripts`]: OS detection and the embedded `commands/` scripts.
+//! - [`os`], [`scripts`]: OS detection and the embedded `commands/` scripts; [`runs`]: the steps
+//!   that run detached on the host, once per job, whatever the attempts.
 //! - `settings`: what every cluster job shares (from the config).
 
 mod error;
@@ -21,6 +22,7 @@ pub mod os;
 mod pins;
 mod redact;
 pub mod remote;
+pub mod runs;
 pub mod scripts;
 mod settings;
 pub mod ssh;

@@ -113,6 +113,20 @@ impl HostScript {
         )
     }
 
+    /// Must never run twice at once on a host (a second `kubeadm init` fails on the first's
+    /// ports; two package installs fight over the package lock): started detached, once per
+    /// job, and followed (`runs`).
+    pub(super) fn detached(self) -> bool {
+        matches!(
+            self,
+            HostScript::InstallContainerd
+                | HostScript::InstallKube
+                | HostScript::KubeadmInit
+                | HostScript::KubeadmJoin
+                | HostScript::Reset
+        )
+    }
+
     /// Its output holds a secret: never shown, even on failure.
     pub(super) fn secret_output(self) -> bool {
         matches!(self, HostScript::JoinCommand | HostScript::Kubeconfig)

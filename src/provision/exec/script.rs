@@ -9,6 +9,7 @@ use crate::progress::JobIo;
 use crate::provision::host::Host;
 use crate::provision::redact;
 use crate::provision::remote::{Output, RemoteError, Script};
+use crate::provision::runs;
 use crate::provision::scripts::{self, HostScript};
 use crate::provision::settings::Settings;
 use crate::store::StoreError;
@@ -78,6 +79,19 @@ async fn run(
     let s = ex.settings;
     let mut all_env = s.remote_env.clone();
     all_env.extend(env);
+    let body = if step.detached() {
+        all_env.push(runs::wait_env(s.command_timeout));
+        let created = ex
+            .io
+            .store
+            .get(ex.io.job)
+            .map_err(|e| fail(format!("cannot read job #{}: {e}", ex.io.job)))?
+            .map_or(0, |j| j.created_ms);
+        let run = runs::run_name(ex.io.job, created, step);
+        runs::wrap(step, &body, &run).map_err(|e| fail(e.to_string()))?
+    } else {
+        body
+    };
     let script = Script {
         step: step.name().to_string(),
         body,
@@ -85,10 +99,21 @@ async fn run(
         privileged: step.privileged(),
         timeout: s.command_timeout,
     };
+    // A detached run whose failure was read is run again on a retry, not read again; one
+    // whose outcome was lost with the connection is followed again.
+    let read_failure = std::sync::atomic::AtomicBool::new(false);
     let attempt = || async {
+        let again = step.detached() && read_failure.load(std::sync::atomic::Ordering::Relaxed);
+        let mut script = script.clone();
+        if again {
+            script.env.push(runs::again_env());
+        }
         match conn.run(&script).await {
             Ok(out) if out.success() => Ok(out),
-            Ok(out) => Err(Failure::Exit(out)),
+            Ok(out) => {
+                read_failure.store(true, std::sync::atomic::Ordering::Relaxed);
+                Err(Failure::Exit(out))
+            }
             Err(e) => Err(Failure::Remote(e)),
         }
     };

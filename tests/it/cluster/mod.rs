@@ -8,6 +8,7 @@ mod create;
 mod failures;
 mod kubeconfig;
 mod lab_hosts;
+mod run_markers;
 mod takeover;
 
 use std::sync::Arc;

@@ -4,6 +4,7 @@
 
 mod containerd;
 mod create;
+mod detached;
 mod facts;
 mod failures;
 mod metrics;

@@ -66,8 +66,31 @@ cmd_config() { # images list --kubernetes-version VERSION
     echo "registry.k8s.io/etcd:3.6.6-0"
 }
 
-port_busy() { # PORT: declared busy by the test
-    grep -qx "$1" "$S/listening" 2>/dev/null
+# port_busy PORT: declared busy by the test, or opened by what an earlier (or still running)
+# kubeadm started: the control plane's static pods once the kubelet runs their manifests, the
+# kubelet itself once it has its config. So a second init or join while the first one runs
+# fails on these ports, as the real one does (PortOpenCheck in kubeadm's
+# cmd/kubeadm/app/preflight/checks.go binds the port).
+port_busy() {
+    grep -qx "$1" "$S/listening" 2>/dev/null && return 0
+    svc_is kubelet active || return 1
+    case "$1" in
+        6443) pod=kube-apiserver ;;
+        2379 | 2380) pod=etcd ;;
+        10257) pod=kube-controller-manager ;;
+        10259) pod=kube-scheduler ;;
+        10250) [ -f "$R/var/lib/kubelet/config.yaml" ] && return 0 || return 1 ;;
+        *) return 1 ;;
+    esac
+    [ -f "$R/etc/kubernetes/manifests/$pod.yaml" ]
+}
+
+# slow_phase NAME: the time a phase that waits for the kubelet or the API server takes on a
+# real host (minutes for init's wait-control-plane): $S/<NAME>-seconds, set by the test
+# (absent: none).
+slow_phase() {
+    secs=$(cat "$S/$1-seconds" 2>/dev/null || echo 0)
+    [ "$secs" -eq 0 ] || sleep "$secs"
 }
 
 finish_preflight() {

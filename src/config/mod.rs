@@ -194,6 +194,43 @@ impl Ssh {
     }
 }
 
+impl Ssh {
+    /// [`Ssh::admits`] for every host, checked when a create or plan is queued and again when
+    /// it connects: one message naming every refused address, why, and what the config would
+    /// need.
+    pub fn refuse_any(&self, hosts: &[IpAddr]) -> Result<(), String> {
+        let mut outside = Vec::new();
+        let mut special = Vec::new();
+        for addr in hosts {
+            match self.admits(*addr) {
+                Ok(()) => {}
+                Err(Refused::Outside) => outside.push(addr.to_string()),
+                Err(Refused::Special(kind)) => special.push(format!(
+                    "{addr} is {}: the bot provisions such an address only when [ssh] \
+                     allowed_networks names it explicitly (such as {})",
+                    kind.noun(),
+                    kind.network(*addr)
+                )),
+            }
+        }
+        if !outside.is_empty() {
+            special.push(format!(
+                "{} outside the networks this bot may provision ({})",
+                if outside.len() == 1 {
+                    format!("{} is", outside[0])
+                } else {
+                    format!("{} are", outside.join(", "))
+                },
+                self.allowed_networks.join(", ")
+            ));
+        }
+        if special.is_empty() {
+            return Ok(());
+        }
+        Err(format!("{}; nothing was contacted", special.join("; ")))
+    }
+}
+
 /// Why [`Ssh::admits`] refuses an address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refused {

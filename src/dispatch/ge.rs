@@ -2,7 +2,7 @@
 //! can be done, checked before anything is queued, so a refusal changes nothing. Read-only
 //! answers come from the ledger; `/ge status` also asks the cluster, off the intake path.
 
-use crate::auth::RoomRef;
+use crate::auth::{ClusterOwner, RoomRef};
 use crate::chat::Incoming;
 use crate::command::{Command, GeScope, Name};
 use crate::kube::release::Release;
@@ -14,8 +14,15 @@ use crate::store::{GeInstallSpec, GeJob, GeTarget, JobKind, UnknownCluster};
 
 use super::Dispatcher;
 
-/// Namespaces labkube never installs into.
-const RESERVED: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
+/// Namespaces labkube never installs into: Kubernetes' own, and those of the cluster's
+/// network and storage, which `/cluster create` installs (flannel, local-path-provisioner).
+const RESERVED: &[&str] = &[
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "kube-flannel",
+    "local-path-storage",
+];
 
 /// Where a GE command lands.
 pub(super) struct Place {
@@ -45,10 +52,17 @@ impl Dispatcher {
         if let Some(n) = given {
             return Ok(Some(n.to_string()));
         }
-        let current = self
-            .store
-            .room_cluster(&room.platform, &room.room)
-            .map_err(|e| self.internal_text(e))?;
+        self.current_cluster(room)
+            .map_err(|e| self.internal_text(e))
+    }
+
+    /// The room's current cluster, else the only one the bot knows. A store error is an
+    /// error, never "no cluster" (authorisation looks the owner up through this).
+    pub(super) fn current_cluster(
+        &self,
+        room: &RoomRef,
+    ) -> Result<Option<String>, crate::store::StoreError> {
+        let current = self.store.room_cluster(&room.platform, &room.room)?;
         if current.is_some() {
             return Ok(current);
         }
@@ -58,13 +72,7 @@ impl Dispatcher {
             .iter()
             .map(|c| c.name.clone())
             .collect();
-        all.extend(
-            self.store
-                .clusters()
-                .map_err(|e| self.internal_text(e))?
-                .into_iter()
-                .map(|c| c.name),
-        );
+        all.extend(self.store.clusters()?.into_iter().map(|c| c.name));
         Ok(if all.len() == 1 { all.pop() } else { None })
     }
 
@@ -138,7 +146,7 @@ impl Dispatcher {
         };
         if RESERVED.contains(&namespace.as_str()) {
             return Err(format!(
-                "namespace {namespace} belongs to Kubernetes itself; choose another ns= (a DNS-1123 label such as demo); nothing was changed"
+                "namespace {namespace} belongs to Kubernetes itself or to the cluster's network or storage; choose another ns= (a DNS-1123 label such as demo); nothing was changed"
             ));
         }
         Ok(Place { cluster, namespace })
@@ -278,7 +286,24 @@ impl Dispatcher {
     }
 
     /// `/ge catalog`, `/ge list`, `/ge history`: answered from the catalogue and the ledger.
-    pub(super) fn ge_answer(&self, room: &RoomRef, command: &Command) -> Result<String, String> {
+    /// GE queries on a cluster another room owns are for that room and admins only: its
+    /// releases, pods and NodePort endpoints (node addresses) map the other room's hosts.
+    fn readable(&self, room: &RoomRef, admin: bool, cluster: &str) -> Result<(), String> {
+        let owner = self.owner_of(cluster).map_err(|e| self.internal_text(e))?;
+        match owner {
+            Some(ClusterOwner::Room(r)) if r != *room && !admin => Err(format!(
+                "cluster {cluster} belongs to another room; its GEs are shown only to that room and admins"
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    pub(super) fn ge_answer(
+        &self,
+        room: &RoomRef,
+        admin: bool,
+        command: &Command,
+    ) -> Result<String, String> {
         let layer = &self.kube;
         match command {
             Command::GeCatalog => Ok(query::catalog(layer)),
@@ -292,11 +317,13 @@ impl Dispatcher {
                     },
                     false,
                 )?;
+                self.readable(room, admin, &p.cluster)?;
                 let ns = scope.ns.as_ref().map(|n| n.as_str());
                 query::list(layer, &p.cluster, ns).map_err(|e| self.refusal_text(e))
             }
             Command::GeHistory { ge, scope } => {
                 let p = self.place(room, Some(ge.as_str()), scope, false)?;
+                self.readable(room, admin, &p.cluster)?;
                 let r = self
                     .release(&p, ge.as_str())?
                     .ok_or_else(|| Self::not_installed(&p, ge.as_str()))?;
@@ -312,6 +339,7 @@ impl Dispatcher {
         &self,
         msg: &Incoming,
         room: &RoomRef,
+        admin: bool,
         ge: &Name,
         scope: &GeScope,
     ) -> Option<String> {
@@ -320,6 +348,9 @@ impl Dispatcher {
             Ok(p) => p,
             Err(e) => return Some(e),
         };
+        if let Err(e) = self.readable(room, admin, &p.cluster) {
+            return Some(e);
+        }
         let release = match self.release(&p, ge.as_str()) {
             Ok(Some(r)) => r,
             Ok(None) => return Some(Self::not_installed(&p, ge.as_str())),

@@ -149,9 +149,9 @@ impl Dispatcher {
             }
             Command::HostForget { ip } => self.forget_host(msg, &command, *ip),
             Command::GeCatalog | Command::GeList { .. } | Command::GeHistory { .. } => {
-                Ok(self.ge_answer(room, &command).unwrap_or_else(|e| e))
+                Ok(self.ge_answer(room, admin, &command).unwrap_or_else(|e| e))
             }
-            Command::GeStatus { ge, scope } => return self.ge_status(msg, room, ge, scope),
+            Command::GeStatus { ge, scope } => return self.ge_status(msg, room, admin, ge, scope),
             Command::GeInstall { .. }
             | Command::GeUpgrade { .. }
             | Command::GeScale { .. }
@@ -192,7 +192,7 @@ impl Dispatcher {
             | Command::Rollback { scope, .. } => match &scope.cluster {
                 Some(n) => Some(n.as_str()),
                 None => {
-                    current = self.cluster_of(room, None).ok().flatten();
+                    current = self.current_cluster(room)?;
                     current.as_deref()
                 }
             },
@@ -216,7 +216,10 @@ impl Dispatcher {
     }
 
     /// The owner of a known cluster; `None` for an unknown one.
-    fn owner_of(&self, name: &str) -> Result<Option<ClusterOwner>, crate::store::StoreError> {
+    pub(super) fn owner_of(
+        &self,
+        name: &str,
+    ) -> Result<Option<ClusterOwner>, crate::store::StoreError> {
         if let Some(c) = self.config.clusters.iter().find(|c| c.name == name) {
             return Ok(Some(match &c.owner {
                 Some(o) => ClusterOwner::Room(RoomRef {

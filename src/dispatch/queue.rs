@@ -3,7 +3,6 @@
 use super::{Dispatcher, INTERNAL};
 use crate::chat::{Button, Incoming};
 use crate::command::{ClusterArgs, Command};
-use crate::config::Refused;
 use crate::jobs::CancelOutcome;
 use crate::store::claims::{ClaimKey, Conflict};
 use crate::store::{
@@ -115,7 +114,7 @@ impl Dispatcher {
                 args.hosts.len()
             ));
         }
-        refuse_addresses(&self.config.ssh, &args.hosts)?;
+        self.config.ssh.refuse_any(&args.hosts)?;
         let name = match &args.name {
             Some(n) => n.to_string(),
             None => self.next_cluster_name().map_err(|e| {
@@ -214,40 +213,6 @@ impl Dispatcher {
             }
         }
     }
-}
-
-/// The enqueue check of the hosts' addresses against `[ssh]` ([`crate::config::Ssh::admits`]):
-/// one reply naming every refused address, why, and what the config would need.
-fn refuse_addresses(ssh: &crate::config::Ssh, hosts: &[std::net::IpAddr]) -> Result<(), String> {
-    let mut outside = Vec::new();
-    let mut special = Vec::new();
-    for addr in hosts {
-        match ssh.admits(*addr) {
-            Ok(()) => {}
-            Err(Refused::Outside) => outside.push(addr.to_string()),
-            Err(Refused::Special(kind)) => special.push(format!(
-                "{addr} is {}: the bot provisions such an address only when [ssh] \
-                 allowed_networks names it explicitly (such as {})",
-                kind.noun(),
-                kind.network(*addr)
-            )),
-        }
-    }
-    if !outside.is_empty() {
-        special.push(format!(
-            "{} outside the networks this bot may provision ({})",
-            if outside.len() == 1 {
-                format!("{} is", outside[0])
-            } else {
-                format!("{} are", outside.join(", "))
-            },
-            ssh.allowed_networks.join(", ")
-        ));
-    }
-    if special.is_empty() {
-        return Ok(());
-    }
-    Err(format!("{}; nothing was contacted", special.join("; ")))
 }
 
 /// Why a create or plan cannot have its name or hosts, worded for the asking room: what its

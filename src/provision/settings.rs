@@ -46,6 +46,8 @@ pub struct Settings {
     /// How long the bot waits to connect to a new cluster's API server (`[kube]
     /// connect_timeout_secs`) before it registers the cluster.
     pub api_connect_timeout: Duration,
+    /// `[ssh]`, for the address check a job makes again when it connects.
+    pub ssh: crate::config::Ssh,
 }
 
 /// Makes the job's [`Connector`] when a cluster job starts (so a bad key path fails that job
@@ -90,6 +92,7 @@ impl Engine {
             registry_mirrors: crate::config::encode_mirrors(&c.registry_mirrors),
             metrics_server_version: c.metrics_server_version.clone(),
             api_connect_timeout: Duration::from_secs(config.kube.connect_timeout_secs),
+            ssh: config.ssh.clone(),
         };
         Engine {
             settings,

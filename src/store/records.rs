@@ -143,6 +143,16 @@ impl dyn JobStore {
     pub fn remove_release_record(&self, release: &GeTarget) -> Result<(), StoreError> {
         self.kv_remove(Space::Releases, &release.key()).map(|_| ())
     }
+
+    /// Drops every release ledger on `cluster` (it is gone: a later cluster of the same name
+    /// must not inherit its releases); returns how many there were.
+    pub fn forget_releases_on(&self, cluster: &str) -> Result<usize, StoreError> {
+        let on = self.release_records_on(cluster)?;
+        for (release, _) in &on {
+            self.remove_release_record(release)?;
+        }
+        Ok(on.len())
+    }
 }
 
 #[cfg(test)]
@@ -184,6 +194,10 @@ mod tests {
             s.release_record(&target("lab-1", "demo", "orion")).unwrap(),
             None
         );
+        // A deleted cluster's ledgers go with it; lab-10's stay.
+        assert_eq!(s.forget_releases_on("lab-1").unwrap(), 1);
+        assert!(s.release_records_on("lab-1").unwrap().is_empty());
+        assert_eq!(s.release_records_on("lab-10").unwrap().len(), 1);
     }
 
     #[test]

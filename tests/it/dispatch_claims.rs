@@ -211,3 +211,39 @@ async fn creates_queued_at_once_get_different_names() {
     names.sort();
     assert_eq!(names, ["lab-1", "lab-2"]);
 }
+
+#[tokio::test]
+async fn another_rooms_releases_are_not_shown() {
+    let r = rig();
+    let mut record = labkube::store::ClusterRecord {
+        name: "alpha".into(),
+        owner_platform: "t".into(),
+        owner_room: "a".into(),
+        created_ms: 1,
+        k8s_version: "v1.35.0".into(),
+        nodes: Vec::new(),
+        creating: None,
+    };
+    r.store.put_cluster(record.clone()).unwrap();
+    for (i, q) in [
+        "/ge list cluster=alpha",
+        "/ge history orion cluster=alpha",
+        "/ge status orion cluster=alpha",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let t = say(&r, "b", "bob", &format!("q{i}"), q).await;
+        assert!(
+            t.contains("cluster alpha belongs to another room; its GEs are shown only to that room and admins"),
+            "{q}: {t}"
+        );
+        let t = say(&r, "a", "ann", &format!("o{i}"), q).await;
+        assert!(!t.contains("belongs to another room"), "{q}: {t}");
+    }
+    // Given to room b, it is room b's to read.
+    record.owner_room = "b".into();
+    r.store.put_cluster(record).unwrap();
+    let t = say(&r, "b", "bob", "q9", "/ge list cluster=alpha").await;
+    assert!(!t.contains("belongs to another room"), "{t}");
+}

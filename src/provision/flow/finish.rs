@@ -168,8 +168,12 @@ impl ClusterRun {
         store.remove_cluster(&self.name)?;
         store.remove_kubeconfig(&self.name)?;
         store.forget_room_clusters(&self.name)?;
+        let releases = store.forget_releases_on(&self.name)?;
+        self.io.log(&format!(
+            "{releases} GE release record(s) of the cluster dropped"
+        ))?;
         self.io.summary(format!(
-            "cluster {} is deleted: kubeadm reset on {} host(s), CNI state and Kubernetes packages removed, registration and kubeconfig dropped",
+            "cluster {} is deleted: kubeadm reset on {} host(s), CNI state and Kubernetes packages removed, registration, kubeconfig and release records dropped",
             self.name,
             self.hosts.len()
         ))?;

@@ -1,8 +1,9 @@
-//! Whose hosts these are. The store's claims make a host belong to one cluster and a name to
-//! one room from the moment a create is queued; the flow checks them again when it connects
-//! (a job queued before the host index existed takes its claims then), refuses a host that
-//! already runs Kubernetes unless it is a node of this room's registration of this very
-//! cluster, and registers the cluster as "being created" once its preflight has passed,
+//! Whose hosts these are, and whether the bot may contact them. The store's claims make a
+//! host belong to one cluster and a name to one room from the moment a create is queued. The
+//! flow checks them, and the addresses against `[ssh] allowed_networks`, again when it
+//! connects (a job queued before the host index existed takes its claims then). It refuses a
+//! host that already runs Kubernetes unless it is a node of this room's registration of this
+//! very cluster, and registers the cluster as "being created" once its preflight has passed,
 //! before any host changes: from then on the hosts stay this room's, so a failed create can
 //! be run again or deleted, and never adopted by another room.
 
@@ -22,6 +23,12 @@ impl ClusterRun {
     /// The claims of this job, checked again (and taken where a job queued before the host
     /// index lacks them) before any host is contacted.
     pub(super) fn check_claims(&self) -> Result<(), ProvisionError> {
+        // The config may have changed since the job was queued: its addresses are checked
+        // against the `[ssh]` networks in force now.
+        let addrs: Vec<std::net::IpAddr> = self.hosts.iter().map(|h| h.target.addr).collect();
+        self.engine.settings.ssh.refuse_any(&addrs).map_err(|why| {
+            ProvisionError::Other(format!("{why} (checked when the job started)"))
+        })?;
         match self.io.store.reclaim(self.io.job) {
             Ok(()) => Ok(()),
             Err(StoreError::Claimed(conflicts)) => {

@@ -92,3 +92,22 @@ async fn a_failed_create_keeps_its_hosts_for_its_room_which_may_run_it_again() {
     assert!(!reason.contains("preflight"), "{reason}");
     assert!(reason.contains("cannot reach its API server"), "{reason}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn addresses_are_checked_again_when_the_job_starts() {
+    let site = Site::new(&[Flavour::Debian, Flavour::Debian]);
+    // Queued while loopback was allowed; the admin has narrowed [ssh] since.
+    let mut narrowed = site.config_with(&site.key, "root");
+    narrowed.ssh.allowed_networks = vec!["10.0.0.0/8".into()];
+    let job = site.run_with(create(&site, "alpha"), narrowed).await;
+    let reason = failure(&job);
+    assert!(
+        reason.contains("is a loopback address") && reason.contains("checked when the job started"),
+        "{reason}"
+    );
+    assert!(
+        site.calls(0).is_empty() && site.calls(1).is_empty(),
+        "no host was contacted"
+    );
+    assert!(site.store.claims().unwrap().is_empty(), "the job let go");
+}

@@ -37,6 +37,13 @@ async fn bad_input_and_unauthorised_users_change_nothing() {
         "belongs to Kubernetes itself",
     )
     .await;
+    refused(
+        &rig,
+        "ada",
+        "/ge install orion ns=kube-flannel",
+        "belongs to Kubernetes itself or to the cluster's network or storage",
+    )
+    .await;
     refused(&rig, "ada", "/ge install orion version=4.1.0;rm", "version").await;
     refused(&rig, "ada", "/ge install orion replicas=99", "replicas").await;
     refused(

@@ -11,6 +11,9 @@ mod render;
 mod router;
 mod telegram;
 
+pub use matrix::decode as matrix_decode;
+pub use telegram::decode as telegram_decode;
+
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;

@@ -9,6 +9,7 @@
 //! length limit), `keyboard` (buttons and presses).
 
 mod api;
+pub mod decode;
 mod format;
 mod keyboard;
 mod pace;

@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use teloxide::prelude::Requester;
 use teloxide::requests::Request;
-use teloxide::types::{CallbackQuery, ChatKind, ChatMemberUpdated, Message, Update, UpdateKind};
+use teloxide::types::{CallbackQuery, ChatMemberUpdated, Update, UpdateKind};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::api::{Api, TelegramError};
 use super::pending::{Advance, HANDLED_WAIT, Pending};
-use super::{PLATFORM, keyboard};
+use super::{PLATFORM, decode, keyboard};
 use crate::chat::backoff::{self, Backoff};
 use crate::chat::{Handled, Incoming};
 use crate::store::JobStore;
@@ -138,7 +138,7 @@ impl Poller {
     /// The message an update carries for the dispatcher, if any.
     fn incoming(&self, update: Update) -> Option<Incoming> {
         match update.kind {
-            UpdateKind::Message(m) => self.message(m),
+            UpdateKind::Message(m) => decode::message(&m, &self.username),
             UpdateKind::CallbackQuery(q) => self.press(q),
             UpdateKind::MyChatMember(m) => {
                 self.added(m);
@@ -146,29 +146,6 @@ impl Poller {
             }
             _ => None,
         }
-    }
-
-    fn message(&self, m: Message) -> Option<Incoming> {
-        let from = m.from.as_ref()?;
-        if from.is_bot
-            || matches!(m.chat.kind, ChatKind::Public(ref p) if matches!(p.kind, teloxide::types::PublicChatKind::Channel(_)))
-        {
-            return None;
-        }
-        let text = m.text()?.to_string();
-        Some(Incoming {
-            platform: PLATFORM.into(),
-            room: m.chat.id.0.to_string(),
-            sender: from.id.0.to_string(),
-            event_id: m.id.0.to_string(),
-            text,
-            bot_username: Some(self.username.clone()),
-            help_note: None,
-            // `date` is in whole seconds; one before the epoch is as old as it gets.
-            sent_at_ms: Some(u64::try_from(m.date.timestamp_millis()).unwrap_or(0)),
-            private: m.chat.is_private(),
-            handled: None,
-        })
     }
 
     /// The bot was added to a chat: it stays only in chats listed in `[[rooms]]` (a stranger's
@@ -217,22 +194,6 @@ impl Poller {
                 tracing::warn!(error = %e, "cannot answer a Telegram button press");
             }
         });
-        let message = q.message.as_ref()?;
-        if q.from.is_bot {
-            return None;
-        }
-        Some(Incoming {
-            platform: PLATFORM.into(),
-            room: message.chat().id.0.to_string(),
-            sender: q.from.id.0.to_string(),
-            event_id: format!("{}/cb{}", message.id().0, q.id.0),
-            text: command?,
-            bot_username: Some(self.username.clone()),
-            help_note: None,
-            // A press is answered as it happens; the message it sits under may be old.
-            sent_at_ms: None,
-            private: message.chat().is_private(),
-            handled: None,
-        })
+        decode::press(&q, &self.username)
     }
 }

@@ -103,6 +103,8 @@ fn job(id: u64, finished: bool) -> Job {
         hosts: Vec::new(),
         marks: Default::default(),
         rollout: Vec::new(),
+        // History: its outcomes were told long ago.
+        tell_outcome: false,
         summary: None,
         created_ms: t0,
         started_ms: finished.then_some(t0),

@@ -151,7 +151,7 @@ impl ProgressSink for LiveProgress {
         }
     }
 
-    async fn emit(&self, job: &Job, event: ProgressEvent) {
+    async fn emit(&self, job: &Job, event: ProgressEvent) -> bool {
         match event {
             ProgressEvent::Started {
                 resumed_from: Some(from),
@@ -170,35 +170,39 @@ impl ProgressSink for LiveProgress {
                         live.room = job.origin.room.clone();
                         live.message = Some(m);
                         live.last_edit = Some(Instant::now());
+                        true
                     }
                     Err(e) => {
-                        tracing::warn!(job = job.id, error = %e, "cannot announce the resumed job")
+                        tracing::warn!(job = job.id, error = %e, "cannot announce the resumed job");
+                        false
                     }
                 }
             }
-            ProgressEvent::Log { .. } => {}
+            ProgressEvent::Log { .. } => true,
             ProgressEvent::Notice { text } => {
-                if let Err(e) = self
+                let sent = self
                     .chat
                     .send(
                         &job.origin.platform,
                         &job.origin.room,
                         &format!("job #{}: {text}", job.id),
                     )
-                    .await
-                {
+                    .await;
+                if let Err(e) = &sent {
                     tracing::warn!(job = job.id, error = %e, "cannot send a job notice");
                 }
+                sent.is_ok()
             }
             ProgressEvent::Paused => {
                 // Sent at once: the process is about to exit, a delayed edit would be lost.
-                if let Err(e) = self
+                let sent = self
                     .chat
                     .send(&job.origin.platform, &job.origin.room, &render_paused(job))
-                    .await
-                {
+                    .await;
+                if let Err(e) = &sent {
                     tracing::warn!(job = job.id, error = %e, "cannot announce the paused job");
                 }
+                sent.is_ok()
             }
             ProgressEvent::Finished { elapsed_ms, .. } => {
                 // The live message's last edit goes out before the outcome, whatever the edit
@@ -218,7 +222,7 @@ impl ProgressSink for LiveProgress {
                     self.update(job, render_live(job), ATTACH_GRACE).await;
                 }
                 // A reply to the command, so the person who typed it is notified.
-                if let Err(e) = self
+                let sent = self
                     .chat
                     .reply(
                         &job.origin.platform,
@@ -226,13 +230,18 @@ impl ProgressSink for LiveProgress {
                         &job.origin.event_id,
                         &render_finished(job, elapsed_ms),
                     )
-                    .await
-                {
+                    .await;
+                if let Err(e) = &sent {
                     tracing::warn!(job = job.id, error = %e, "cannot send the job's outcome");
                 }
                 forget_when_flushed(self.jobs.clone(), job.id, self.interval);
+                sent.is_ok()
             }
-            _ => self.update(job, render_live(job), ATTACH_GRACE).await,
+            // Edits are paced and coalesced; a failed one is logged and the next one shows all.
+            _ => {
+                self.update(job, render_live(job), ATTACH_GRACE).await;
+                true
+            }
         }
     }
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::executor::{self, Runner};
+use super::outcome;
 use super::stopped;
 use super::worker::{Inner, lock};
 use crate::progress::ProgressEvent;
@@ -185,23 +186,6 @@ async fn finish(inner: &Inner, id: JobId, state: JobState) -> Result<(), StoreEr
         j.state = state.clone();
         Ok(())
     })?;
-    emit_finished(inner, &job).await;
+    outcome::tell(&*inner.store, &*inner.sink, &job).await;
     Ok(())
-}
-
-pub(super) async fn emit_finished(inner: &Inner, job: &Job) {
-    inner.sink.emit(job, finished_event(job)).await;
-}
-
-/// The event that reports a job's terminal state.
-pub(super) fn finished_event(job: &Job) -> ProgressEvent {
-    let elapsed_ms = match (job.started_ms, job.finished_ms) {
-        (Some(s), Some(f)) => f.saturating_sub(s),
-        _ => 0,
-    };
-    ProgressEvent::Finished {
-        state: job.state.clone(),
-        elapsed_ms,
-        done: job.steps.len(),
-    }
 }

@@ -5,6 +5,7 @@
 
 mod executor;
 mod job_run;
+mod outcome;
 mod retry;
 mod selftest;
 mod stopped;

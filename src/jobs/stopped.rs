@@ -7,7 +7,7 @@ use std::any::Any;
 
 use tokio_util::sync::CancellationToken;
 
-use super::job_run::finished_event;
+use super::outcome;
 use super::retry::STORE_BACKOFF;
 use crate::progress::{ProgressEvent, ProgressSink};
 use crate::store::{Job, JobState, JobStore, StoreError};
@@ -73,7 +73,7 @@ async fn give_up(
         })
         .await;
     match marked {
-        Ok(failed) => sink.emit(&failed, finished_event(&failed)).await,
+        Ok(failed) => outcome::tell(store, sink, &failed).await,
         // Finished before it stopped: its room was told then.
         Err(StoreError::Conflict { .. }) => {}
         Err(e) => {

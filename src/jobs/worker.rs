@@ -13,7 +13,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::executor::StepCtx;
-use super::job_run::{emit_finished, run_job};
+use super::job_run::run_job;
+use super::outcome;
 use super::retry::STORE_BACKOFF;
 use super::stopped;
 use crate::progress::{ProgressEvent, ProgressSink};
@@ -208,6 +209,10 @@ async fn claim_loop(
             inner.store.active()
         })
         .await?;
+    // Outcomes a crash or a failed send kept from their rooms, before anything new is said.
+    if let Err(e) = outcome::tell_untold(&*inner.store, &*inner.sink).await {
+        tracing::warn!(error = %e, "cannot look for job outcomes that were not told");
+    }
     for job in active {
         if matches!(job.state, JobState::Running { .. }) {
             if let Some(t) = &job.target {
@@ -311,7 +316,7 @@ impl WorkerHandle {
             Err(e) => return Err(e.into()),
         };
         if was == JobState::Queued {
-            emit_finished(&self.inner, &job).await;
+            outcome::tell(&*self.inner.store, &*self.inner.sink, &job).await;
             self.inner.settled.notify_waiters();
             return Ok(CancelOutcome::Cancelled(job));
         }

@@ -113,7 +113,9 @@ impl JobIo {
             Ok(())
         });
         match updated {
-            Ok(job) => self.sink.emit(&job, ProgressEvent::Rollout).await,
+            Ok(job) => {
+                self.sink.emit(&job, ProgressEvent::Rollout).await;
+            }
             Err(e) => tracing::warn!(job = self.job, error = %e, "cannot record rollout progress"),
         }
     }

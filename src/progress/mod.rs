@@ -79,6 +79,7 @@ pub trait ProgressSink: Send + Sync {
     /// of sending a new one.
     async fn attach(&self, job: &Job, message: MessageRef);
 
-    /// Reports one event of `job` (the job as stored after the event).
-    async fn emit(&self, job: &Job, event: ProgressEvent);
+    /// Reports one event of `job` (the job as stored after the event). Returns whether the
+    /// room got it: `false` when a send failed, so that a job's outcome is told again later.
+    async fn emit(&self, job: &Job, event: ProgressEvent) -> bool;
 }

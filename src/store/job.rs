@@ -132,6 +132,10 @@ pub struct Job {
     /// Rollout progress of GE jobs: one row per workload being watched.
     #[serde(default)]
     pub rollout: Vec<RolloutRow>,
+    /// Whether its outcome is told again until it reached its room (set on every job queued
+    /// since this was recorded; older jobs are not told again).
+    #[serde(default)]
+    pub tell_outcome: bool,
     /// What the job produced, for its final message (e.g. the cluster summary or the plan).
     #[serde(default)]
     pub summary: Option<String>,

@@ -156,6 +156,10 @@ pub enum Space {
     /// → the platform's cursor (Telegram: the next update id to fetch). Written only after
     /// the updates before it are handled, so a restart neither replays nor loses any.
     Offsets,
+    /// Jobs whose outcome reached their room: job number → Unix milliseconds when it did. A job
+    /// that ended without an entry here is told again when the worker starts
+    /// (`jobs::outcome`).
+    Told,
 }
 
 impl Space {
@@ -167,6 +171,7 @@ impl Space {
             Space::RoomClusters => "room_clusters",
             Space::Releases => "releases",
             Space::Offsets => "offsets",
+            Space::Told => "told",
         }
     }
 }

@@ -14,7 +14,7 @@
 //! | `quarantine` | tree \x1f key   | [`Quarantined`]: records that did not decode |
 //! | `claims`   | [`ClaimKey::encode`] | [`Claim`]: the host index and name reservations |
 //! | `meta`     | counter name         | `next_job_id`, `next_audit_seq`, `schema_version` |
-//! | `host_keys`, `kubeconfigs`, `room_clusters`, `releases`, `offsets` | see [`Space`] | JSON string |
+//! | `host_keys`, `kubeconfigs`, `room_clusters`, `releases`, `offsets`, `told` | see [`Space`] | JSON string |
 //!
 //! Job ids and audit sequence numbers are dense from 1: each is allocated from its `meta` counter
 //! inside the same sled transaction as the records that use it, so a crash leaves all of a
@@ -87,6 +87,7 @@ pub struct SledStore {
     room_clusters: Tree,
     releases: Tree,
     offsets: Tree,
+    told: Tree,
     pub(super) quarantine: Tree,
     /// sled's log file, opened to `sync_data` it (see the module doc).
     log_file: File,
@@ -139,6 +140,7 @@ impl SledStore {
             room_clusters: tree(Space::RoomClusters.tree())?,
             releases: tree(Space::Releases.tree())?,
             offsets: tree(Space::Offsets.tree())?,
+            told: tree(Space::Told.tree())?,
             quarantine: tree("quarantine")?,
             db,
             log_file,
@@ -166,6 +168,7 @@ impl SledStore {
             Space::RoomClusters => &self.room_clusters,
             Space::Releases => &self.releases,
             Space::Offsets => &self.offsets,
+            Space::Told => &self.told,
         }
     }
 

@@ -75,6 +75,7 @@ pub fn new_job(id: JobId, new: NewJob, created_ms: u64) -> Job {
         hosts: Vec::new(),
         marks: Default::default(),
         rollout: Vec::new(),
+        tell_outcome: true,
         summary: None,
         created_ms,
         started_ms: None,

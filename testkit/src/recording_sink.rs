@@ -1,6 +1,7 @@
 //! A progress sink that remembers every event, for tests that check what a job reported.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 
@@ -12,12 +13,20 @@ use labkube::store::{Job, JobId};
 pub struct RecordingSink {
     events: Mutex<Vec<(JobId, ProgressEvent)>>,
     attached: Mutex<Vec<(JobId, MessageRef)>>,
+    /// Whether outcomes (`Finished`) are recorded but reported as not delivered, as when the
+    /// chat send failed.
+    lose_outcomes: AtomicBool,
 }
 
 impl RecordingSink {
     /// A sink with nothing recorded.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// From now on, outcomes are recorded but reported as not delivered (`on`), or delivered.
+    pub fn lose_outcomes(&self, on: bool) {
+        self.lose_outcomes.store(on, Ordering::SeqCst);
     }
 
     /// Every event so far, in order.
@@ -47,10 +56,12 @@ impl ProgressSink for RecordingSink {
             .push((job.id, message));
     }
 
-    async fn emit(&self, job: &Job, event: ProgressEvent) {
+    async fn emit(&self, job: &Job, event: ProgressEvent) -> bool {
+        let outcome = matches!(event, ProgressEvent::Finished { .. });
         self.events
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push((job.id, event));
+        !(outcome && self.lose_outcomes.load(Ordering::SeqCst))
     }
 }

@@ -179,3 +179,47 @@ async fn an_unchanged_status_is_not_edited_again() {
         .count();
     assert_eq!(edits, 1, "the same text is shown once");
 }
+
+/// A chat whose every send fails, as while the homeserver or the Bot API is down.
+struct DownChat;
+
+#[async_trait::async_trait]
+impl labkube::chat::Replier for DownChat {
+    async fn send(
+        &self,
+        _platform: &str,
+        _room: &str,
+        _text: &str,
+    ) -> Result<MessageRef, labkube::chat::ChatError> {
+        Err(labkube::chat::ChatError::NoAdapter("matrix".into()))
+    }
+
+    async fn edit(
+        &self,
+        _message: &MessageRef,
+        _text: &str,
+    ) -> Result<(), labkube::chat::ChatError> {
+        Err(labkube::chat::ChatError::NoAdapter("matrix".into()))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_outcome_that_could_not_be_sent_is_reported_undelivered() {
+    let store = MemoryStore::new();
+    let j = job(&store, 1);
+    let j = store
+        .update(j.id, &mut |j| {
+            j.state = JobState::Succeeded;
+            Ok(())
+        })
+        .unwrap();
+    let finished = ProgressEvent::Finished {
+        state: JobState::Succeeded,
+        elapsed_ms: 10,
+        done: 1,
+    };
+    let down = LiveProgress::new(Arc::new(DownChat), Duration::from_secs(2));
+    assert!(!down.emit(&j, finished.clone()).await);
+    let up = LiveProgress::new(Arc::new(RecordingChat::default()), Duration::from_secs(2));
+    assert!(up.emit(&j, finished).await);
+}

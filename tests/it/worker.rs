@@ -8,7 +8,7 @@ use labkube::config::Config;
 use labkube::jobs::{CancelOutcome, Worker};
 use labkube::progress::ProgressEvent;
 use labkube::store::{
-    ClusterJob, Enqueued, JobKind, JobState, JobStore, Requester, Step, StepRecord,
+    ClusterJob, Enqueued, JobKind, JobState, JobStore, Requester, Space, Step, StepRecord,
 };
 use labkube_testkit::memory_store::MemoryStore;
 use labkube_testkit::recording_sink::RecordingSink;
@@ -327,4 +327,60 @@ async fn a_cluster_job_whose_cluster_is_gone_fails_cleanly() {
         }
         other => panic!("expected failure, got {other:?}"),
     }
+}
+
+/// How many times `id`'s outcome was reported.
+fn outcomes(sink: &RecordingSink, id: u64) -> usize {
+    sink.events()
+        .iter()
+        .filter(|(j, e)| *j == id && matches!(e, ProgressEvent::Finished { .. }))
+        .count()
+}
+
+#[tokio::test]
+async fn an_outcome_the_room_did_not_get_is_told_again_at_the_next_start() {
+    let rig = Rig::new();
+    rig.sink.lose_outcomes(true);
+    let id = rig.enqueue(JobKind::selftest(1, 0), "k1");
+    Running::start(rig.worker(1)).idle_then_stop().await;
+    assert_eq!(outcomes(&rig.sink, id), 1);
+    let told = |rig: &Rig| rig.store.kv_get(Space::Told, &id.to_string()).unwrap();
+    assert_eq!(
+        told(&rig),
+        None,
+        "not recorded as told while the send failed"
+    );
+
+    rig.sink.lose_outcomes(false);
+    Running::start(rig.worker(1)).idle_then_stop().await;
+    assert_eq!(
+        outcomes(&rig.sink, id),
+        2,
+        "told again when the worker starts"
+    );
+    assert!(told(&rig).is_some());
+    Running::start(rig.worker(1)).idle_then_stop().await;
+    assert_eq!(
+        outcomes(&rig.sink, id),
+        2,
+        "once the room has it, never again"
+    );
+}
+
+#[tokio::test]
+async fn jobs_queued_before_outcomes_were_tracked_are_not_told_again() {
+    let rig = Rig::new();
+    rig.sink.lose_outcomes(true);
+    let id = rig.enqueue(JobKind::selftest(1, 0), "k1");
+    // As a job stored by a build without the field reads back.
+    rig.store
+        .update(id, &mut |j| {
+            j.tell_outcome = false;
+            Ok(())
+        })
+        .unwrap();
+    Running::start(rig.worker(1)).idle_then_stop().await;
+    rig.sink.lose_outcomes(false);
+    Running::start(rig.worker(1)).idle_then_stop().await;
+    assert_eq!(outcomes(&rig.sink, id), 1);
 }

@@ -93,6 +93,7 @@ pub fn finished_job(id: JobId) -> Job {
         hosts: Vec::new(),
         marks: Default::default(),
         rollout: Vec::new(),
+        tell_outcome: true,
         summary: None,
         created_ms: 1_000,
         started_ms: Some(1_001),

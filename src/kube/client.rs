@@ -13,6 +13,7 @@ use kube::core::{ApiResource, GroupVersionKind};
 
 use crate::kube::catalogue::def::GeDef;
 use crate::kube::error::KubeError;
+use crate::kube::stamp::stamped;
 
 /// The field manager of every server-side apply.
 pub const FIELD_MANAGER: &str = "labkube";
@@ -160,19 +161,23 @@ impl Cluster {
         Ok(created)
     }
 
-    /// Server-side applies each object, in order, forcing ownership for `labkube`. Every object
-    /// is first applied as a dry run, so one the API server refuses (say, a change to a field it
-    /// does not allow to change) leaves the cluster as it was.
+    /// Server-side applies each object of release revision `revision`, in order, forcing
+    /// ownership for `labkube` and stamping each with the revision (`kube::stamp`). Every
+    /// object is first applied as a dry run, so one the API server refuses (say, a change to a
+    /// field it does not allow to change) leaves the cluster as it was.
     pub async fn apply_all(
         &self,
         ns: &str,
         objects: &[serde_json::Value],
+        revision: u32,
     ) -> Result<(), KubeError> {
         self.refuse_foreign(ns, objects).await?;
+        let objects: Vec<serde_json::Value> =
+            objects.iter().map(|o| stamped(o, revision)).collect();
         for dry_run in [true, false] {
             let mut pp = PatchParams::apply(FIELD_MANAGER).force();
             pp.dry_run = dry_run;
-            for obj in objects {
+            for obj in &objects {
                 let (api, name) = self.dynamic(ns, obj)?;
                 let applied = self
                     .call(

@@ -53,6 +53,7 @@ impl GeRun {
                 ))?;
                 continue;
             }
+            let resumed = release.pending_of(self.io.job).is_some();
             self.cluster
                 .ensure_secrets(&self.target.namespace, &dep)
                 .await?;
@@ -70,9 +71,7 @@ impl GeRun {
                 "installing dependency {name} ({}) as revision {}",
                 revision.image, revision.number
             ))?;
-            self.cluster
-                .apply_all(&self.target.namespace, &revision.manifests)
-                .await?;
+            self.apply_once(&name, &revision, resumed).await?;
             let done = self.watch(&dep, &revision, shutdown, None).await?;
             let mut release = self.load(&name)?.unwrap_or(release);
             match done {
@@ -104,7 +103,7 @@ impl GeRun {
             .unwrap_or_else(|| Release::new(&self.target.cluster, &ns, &ge.name));
         if let Some(r) = release.pending_of(self.io.job).cloned() {
             // Resumed: the revision was recorded (and perhaps applied) before the restart.
-            return self.apply_revision(&release, &r).await;
+            return self.apply_revision(&release, &r, true).await;
         }
         // The dispatcher checked before queueing; the ledger may have moved since.
         precheck::check(&self.request, &ge, existing.as_ref(), &[])?;
@@ -169,7 +168,7 @@ impl GeRun {
             "applying revision {} of {} ({}, {} replicas)",
             revision.number, ge.name, revision.image, revision.params.replicas
         ))?;
-        let applied = self.apply_revision(&release, &revision).await;
+        let applied = self.apply_revision(&release, &revision, false).await;
         if let Err(KubeError::Refused(reason)) = &applied {
             // The dry run refused it: nothing was applied, and the revision is never watched.
             let mut release = self.load(&ge.name)?.unwrap_or(release);
@@ -179,14 +178,42 @@ impl GeRun {
         applied
     }
 
-    /// Applies a recorded revision and prunes what the deployed one had that it lacks.
+    /// Applies `revision` of `ge`, unless the job resumed after a restart and the cluster
+    /// already carries it (the crash came after the apply): a revision is applied once.
+    async fn apply_once(
+        &self,
+        ge: &str,
+        revision: &Revision,
+        resumed: bool,
+    ) -> Result<(), KubeError> {
+        let ns = &self.target.namespace;
+        if resumed
+            && self
+                .cluster
+                .carries(ns, &revision.manifests, revision.number)
+                .await?
+        {
+            self.log(&format!(
+                "revision {} of {ge} reached the cluster before the restart; not applied again",
+                revision.number
+            ))?;
+            return Ok(());
+        }
+        self.cluster
+            .apply_all(ns, &revision.manifests, revision.number)
+            .await
+    }
+
+    /// Applies a recorded revision (once: see [`GeRun::apply_once`]) and prunes what the
+    /// deployed one had that it lacks.
     async fn apply_revision(
         &self,
         release: &Release,
         revision: &Revision,
+        resumed: bool,
     ) -> Result<(), KubeError> {
         let ns = &self.target.namespace;
-        self.cluster.apply_all(ns, &revision.manifests).await?;
+        self.apply_once(&self.target.ge, revision, resumed).await?;
         if let Some(current) = release.live().filter(|r| r.number != revision.number) {
             let pruned = self
                 .cluster

@@ -96,7 +96,9 @@ impl GeRun {
             good.params.clone(),
             Some(good.manifests.clone()),
         )?;
-        self.cluster.apply_all(ns, &revision.manifests).await?;
+        self.cluster
+            .apply_all(ns, &revision.manifests, revision.number)
+            .await?;
         self.cluster
             .prune(ns, &from.manifests, &revision.manifests)
             .await?;

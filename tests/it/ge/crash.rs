@@ -1,6 +1,8 @@
 //! The real binary, SIGKILLed while it watches a rollout, resumes the watch after a restart
-//! without applying anything twice.
+//! without applying anything twice; killed after its apply but before the step's checkpoint,
+//! it finds its revision on the cluster and does not apply it again.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use labkube::kube::release::Release;
@@ -11,8 +13,34 @@ use labkube_testkit::support::Bot;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-#[test]
-fn sigkill_during_a_rollout_watch_then_the_watch_resumes() {
+/// The fake API server (pods Ready after 3 s) as the console's one cluster, `lab-1`.
+struct Setup {
+    rt: tokio::runtime::Runtime,
+    fake: FakeKube,
+    _dir: tempfile::TempDir,
+    config: PathBuf,
+    data: PathBuf,
+}
+
+/// `/ge install orion` on the setup, the bot killed while it watches the rollout (after one
+/// apply), pods fast from then on so that the resumed watch does not wait long.
+fn killed_while_orion_rolls_out() -> Setup {
+    let setup = setup();
+    let mut bot = Bot::console(&setup.config, &setup.data);
+    bot.say("/ge install orion");
+    bot.expect("queued job #1: ge install orion in lab-1/demo", LIMIT);
+    bot.expect("(rollout) running", LIMIT);
+    setup.fake.set_ready_delay(Duration::from_millis(200));
+    bot.kill();
+    assert_eq!(
+        orion_applies(&setup.fake),
+        1,
+        "orion was applied once before the kill"
+    );
+    setup
+}
+
+fn setup() -> Setup {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -39,16 +67,24 @@ fn sigkill_during_a_rollout_watch_then_the_watch_resumes() {
     )
     .unwrap();
     let data = dir.path().join("data");
+    Setup {
+        rt,
+        fake,
+        _dir: dir,
+        config,
+        data,
+    }
+}
 
-    let mut bot = Bot::console(&config, &data);
-    bot.say("/ge install orion");
-    bot.expect("queued job #1: ge install orion in lab-1/demo", LIMIT);
-    bot.expect("(rollout) running", LIMIT);
-    // Fast pods from here on: the resumed watch should not wait long.
-    fake.set_ready_delay(Duration::from_millis(200));
-    bot.kill();
-    let applies_before = orion_applies(&fake);
-    assert_eq!(applies_before, 1, "orion was applied once before the kill");
+#[test]
+fn sigkill_during_a_rollout_watch_then_the_watch_resumes() {
+    let Setup {
+        rt,
+        fake,
+        _dir,
+        config,
+        data,
+    } = killed_while_orion_rolls_out();
 
     let mut bot = Bot::console(&config, &data);
     bot.expect(
@@ -69,6 +105,59 @@ fn sigkill_during_a_rollout_watch_then_the_watch_resumes() {
         .unwrap();
     assert_eq!(release.revisions.len(), 1);
     assert_eq!(release.deployed().unwrap().number, 1);
+    drop(store);
+    rt.block_on(fake.stop());
+}
+
+#[test]
+fn killed_after_the_apply_before_its_checkpoint_the_revision_is_not_applied_again() {
+    let Setup {
+        rt,
+        fake,
+        _dir,
+        config,
+        data,
+    } = killed_while_orion_rolls_out();
+    // As if the kill had come right after the apply's last request: the step not checkpointed.
+    let apply = {
+        let store = SledStore::open(&data).unwrap();
+        let job = store.get(1).unwrap().unwrap();
+        let apply = job.plan.iter().position(|s| s.title() == "apply").unwrap();
+        store
+            .update(1, &mut |j| {
+                j.steps.retain(|s| s.index < apply);
+                j.state = JobState::Running { step: apply };
+                Ok(())
+            })
+            .unwrap();
+        apply
+    };
+
+    let mut bot = Bot::console(&config, &data);
+    bot.expect(
+        &format!("resumed after a restart at step {}/4", apply + 1),
+        LIMIT,
+    );
+    bot.expect("job #1 ge install orion in lab-1/demo succeeded", LIMIT);
+    bot.finish(LIMIT);
+    assert_eq!(
+        orion_applies(&fake),
+        1,
+        "the revision the cluster had was not applied again"
+    );
+    let store = SledStore::open(&data).unwrap();
+    let log: Vec<String> = store
+        .log_tail(1, 100)
+        .unwrap()
+        .into_iter()
+        .map(|l| l.text)
+        .collect();
+    assert!(
+        log.iter().any(|l| l.contains(
+            "revision 1 of orion reached the cluster before the restart; not applied again"
+        )),
+        "{log:#?}"
+    );
     drop(store);
     rt.block_on(fake.stop());
 }

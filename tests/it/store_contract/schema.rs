@@ -6,8 +6,19 @@ use labkube::store::claims::ClaimKey;
 
 use super::*;
 
+/// The store's sled database, opened directly. A `Db` just dropped can hold its file lock a
+/// moment longer (sled's flusher thread ends after it), so a busy lock is retried, bounded.
 fn raw(dir: &std::path::Path) -> sled::Db {
-    sled::Config::new().path(dir).open().unwrap()
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match sled::Config::new().path(dir).open() {
+            Ok(db) => return db,
+            Err(e) if std::time::Instant::now() < deadline && e.to_string().contains("lock") => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("cannot open the store's database: {e}"),
+        }
+    }
 }
 
 fn create(name: &str, host: std::net::IpAddr, room: &str) -> NewJob {

@@ -257,6 +257,22 @@ impl Bot {
         }
     }
 
+    /// The next output line, waiting at most until `until`; `None` when none came by then.
+    /// Panics when the bot exited (a crash the caller did not cause).
+    pub fn next_line(&mut self, until: Instant) -> Option<String> {
+        let left = until.saturating_duration_since(Instant::now());
+        match self.lines.recv_timeout(left) {
+            Ok(line) => {
+                self.seen.push(line.clone());
+                Some(line)
+            }
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!("labkube exited unasked; output:\n{}", self.seen.join("\n"))
+            }
+        }
+    }
+
     /// Closes stdin (end of input) and waits, at most `limit`, for a clean exit; returns the
     /// rest of the output.
     pub fn finish(mut self, limit: Duration) -> Vec<String> {

@@ -11,6 +11,7 @@ mod cluster;
 mod commands;
 mod console;
 mod crash;
+mod crash_sweep;
 mod data_dir;
 mod dispatch;
 mod dispatch_claims;

@@ -131,6 +131,7 @@ impl FakeKube {
             nodes: opts.nodes.max(1),
             fail_rules: Vec::new(),
             provisioners: Vec::new(),
+            latency: Duration::ZERO,
         };
         let mut state = State::new(opts.history_limit, knobs);
         cluster::populate(&mut state, &opts);
@@ -247,6 +248,11 @@ impl FakeKube {
     /// Changes the pod ready delay for pods not yet ready.
     pub fn set_ready_delay(&self, d: Duration) {
         self.shared.with(|st| st.knobs.ready_delay = d);
+    }
+
+    /// Every request but watches waits `d` before it is served (a distant API server).
+    pub fn set_latency(&self, d: Duration) {
+        self.shared.with(|st| st.knobs.latency = d);
     }
 
     /// Containers whose image contains `substr` stay Waiting with `reason` (e.g. `ErrImagePull`).

@@ -158,6 +158,10 @@ async fn serve(State(shared): State<Arc<Shared>>, request: Request) -> Response 
             "could not read the request body: {e}"
         ))),
         Ok(body) => {
+            let latency = shared.with(|st| st.knobs.latency);
+            if !latency.is_zero() && query.get("watch").is_none_or(|w| w != "true" && w != "1") {
+                tokio::time::sleep(latency).await;
+            }
             let default_manager = headers
                 .get(header::USER_AGENT)
                 .and_then(|h| h.to_str().ok())

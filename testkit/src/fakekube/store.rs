@@ -64,6 +64,9 @@ pub(super) struct Knobs {
     pub fail_rules: Vec<(String, String)>,
     /// The external volume provisioners that run (`rancher.io/local-path`).
     pub provisioners: Vec<String>,
+    /// Added to every request but watches before it is served: the round trip to an API
+    /// server across a lab network (zero by default).
+    pub latency: Duration,
 }
 
 /// Everything the fake knows, behind one lock.

@@ -1,10 +1,9 @@
-//! Read-only answers: whoami, jobs, job details, audit trail, clusters.
+//! Read-only answers: whoami, jobs, job details, audit trail.
 
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::auth::{Policy, Role, RoomRef};
 use crate::chat::Incoming;
-use crate::config::Config;
 use crate::store::{AuditOutcome, Job, JobState, JobStore, StoreError, now_ms};
 
 /// How many finished jobs `/jobs all` lists.
@@ -197,50 +196,4 @@ pub(super) fn audit(store: &dyn JobStore, n: usize) -> Result<String, StoreError
         lines.len(),
         lines.join("\n")
     ))
-}
-
-pub(super) fn clusters(
-    config: &Config,
-    store: &dyn JobStore,
-    room: &RoomRef,
-) -> Result<String, StoreError> {
-    let mut lines = Vec::new();
-    let owner = |platform: &str, r: &str| {
-        if platform == room.platform && r == room.room {
-            "this room".to_string()
-        } else {
-            "another room".to_string()
-        }
-    };
-    for c in &config.clusters {
-        let who = c
-            .owner
-            .as_ref()
-            .map(|o| owner(&o.platform, &o.room))
-            .unwrap_or_else(|| "admins only".into());
-        lines.push(format!("{} (from the config; owner: {who})", c.name));
-    }
-    for c in store.clusters()? {
-        let version = if c.k8s_version.is_empty() {
-            "?"
-        } else {
-            c.k8s_version.as_str()
-        };
-        let state = match c.creating {
-            Some(job) => format!("not ready: create job #{job} has not finished"),
-            None => format!("Kubernetes {version}"),
-        };
-        lines.push(format!(
-            "{} ({state}, {} node(s), created {}; owner: {})",
-            c.name,
-            c.nodes.len(),
-            when(c.created_ms),
-            owner(&c.owner_platform, &c.owner_room)
-        ));
-    }
-    Ok(if lines.is_empty() {
-        "no clusters yet; /cluster create <ip> <ip> <ip> provisions one".into()
-    } else {
-        format!("{} cluster(s):\n{}", lines.len(), lines.join("\n"))
-    })
 }

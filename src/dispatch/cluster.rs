@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use super::cluster_view as view;
 use super::{Dispatcher, INTERNAL};
 use crate::auth::RoomRef;
 use crate::chat::Incoming;
@@ -117,72 +118,148 @@ impl Dispatcher {
         ))
     }
 
-    /// `/cluster status [NAME]`. Node addresses, hostnames and SSH users are shown only to the
-    /// owning room and to admins (`admin`); other rooms get a redacted view (version, owner,
-    /// node count) saying so, so no room maps another's hosts.
+    /// The clusters the bot knows, declared ones first, with their owner as `room` sees it
+    /// and whether `room` may see their hosts (the owning room and admins).
+    fn known(&self, room: &RoomRef, admin: bool) -> Result<Vec<Known>, StoreError> {
+        let word = |owner: Option<RoomRef>| match owner {
+            Some(o) if o == *room => ("this room", true),
+            Some(_) => ("another room", admin),
+            None => ("admins only", admin),
+        };
+        let mut out = Vec::new();
+        for c in &self.config.clusters {
+            let owner = c.owner.as_ref().map(|o| RoomRef {
+                platform: o.platform.clone(),
+                room: o.room.clone(),
+            });
+            let (owner, detail) = word(owner);
+            out.push(Known {
+                name: c.name.clone(),
+                record: None,
+                owner,
+                detail,
+            });
+        }
+        for r in self.store.clusters()? {
+            let (owner, detail) = word(Some(RoomRef {
+                platform: r.owner_platform.clone(),
+                room: r.owner_room.clone(),
+            }));
+            out.push(Known {
+                name: r.name.clone(),
+                record: Some(r),
+                owner,
+                detail,
+            });
+        }
+        Ok(out)
+    }
+
+    /// `/cluster status [NAME]`: the owning room and admins get the cluster's nodes as its API
+    /// server shows them now (answered when it has, without holding up the room's next
+    /// command); other rooms get what is registered, without hosts.
     pub(super) fn status(
         &self,
+        msg: &Incoming,
         room: &RoomRef,
         admin: bool,
         name: Option<&str>,
-    ) -> Result<String, StoreError> {
+    ) -> Result<Option<String>, StoreError> {
         let name = match name {
             Some(n) => n.to_string(),
-            None => match self.store.room_cluster(&room.platform, &room.room)? {
+            None => match self.current_cluster(room)? {
                 Some(n) => n,
-                None => return Ok("this room has no current cluster; /cluster list shows them, /cluster use NAME picks one".into()),
+                None => return Ok(Some("this room has no current cluster; /cluster list shows them, /cluster use NAME picks one".into())),
             },
         };
-        if let Some(c) = self.config.clusters.iter().find(|c| c.name == name) {
-            return Ok(format!(
-                "cluster {} is declared in the config (its kubeconfig is given there, so labkube did not provision it); /ge list shows what labkube installed on it",
-                c.name
-            ));
+        let Some(known) = self
+            .known(room, admin)?
+            .into_iter()
+            .find(|k| k.name == name)
+        else {
+            return Ok(Some(UnknownCluster(name).to_string()));
+        };
+        let shown = known.shown(Err(String::new()));
+        if let Some(job) = known.record.as_ref().and_then(|r| r.creating) {
+            return Ok(Some(view::creating(&shown, job, known.detail)));
         }
-        let Some(c) = self.store.cluster(&name)? else {
-            return Ok(UnknownCluster(name.to_string()).to_string());
-        };
-        let owned = c.owner_platform == room.platform && c.owner_room == room.room;
-        let owner = if owned { "this room" } else { "another room" };
-        let version = if c.k8s_version.is_empty() {
-            "(version unknown)"
-        } else {
-            c.k8s_version.as_str()
-        };
-        let registered = humantime::format_rfc3339_seconds(
-            std::time::UNIX_EPOCH + Duration::from_millis(c.created_ms),
-        );
-        let mut out = match c.creating {
-            Some(job) => format!(
-                "cluster {}: not ready, its create (job #{job}) has not finished; owned by {owner}; {} node(s) held for it since {registered}:",
-                c.name,
-                c.nodes.len()
-            ),
-            None => format!(
-                "cluster {}: Kubernetes {version}, owned by {owner}; {} node(s), all Ready when it was registered ({registered}):",
-                c.name,
-                c.nodes.len()
-            ),
-        };
-        if !owned && !admin {
-            out.pop();
-            out.push_str(
-                "; node addresses and SSH users are shown only to the owning room and admins",
-            );
-            return Ok(out);
+        if !known.detail {
+            return Ok(Some(view::status_for_others(&shown)));
         }
-        for n in &c.nodes {
-            let port = if n.port == 22 {
-                String::new()
+        let ges = match crate::kube::release::Release::all_on(self.kube.store(), &known.name) {
+            Ok(releases) => releases
+                .iter()
+                .map(|r| format!("{} in {}", r.ge, r.namespace))
+                .collect::<Vec<_>>(),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot list a cluster's releases");
+                return Ok(Some(INTERNAL.into()));
+            }
+        };
+        let layer = self.kube.clone();
+        let limit = self.live_limit();
+        self.reply_later(msg, async move {
+            let live = ask_within(&layer, &known.name, limit).await;
+            let nodes = view::status(&known.shown(endpoint(&layer, &known.name)), &live);
+            if ges.is_empty() {
+                format!("{nodes}\nno GEs installed by labkube yet; /ge catalog lists them")
             } else {
-                format!(":{}", n.port)
-            };
-            out.push_str(&format!(
-                "\n  {}{port} {} {} (ssh user {})",
-                n.addr, n.role, n.hostname, n.user
+                format!("{nodes}\nGEs installed by labkube: {}", ges.join(", "))
+            }
+        });
+        Ok(None)
+    }
+
+    /// `/cluster list`: every cluster, the room's current one marked; those the room may see in
+    /// detail with their state now.
+    pub(super) fn list(
+        &self,
+        msg: &Incoming,
+        room: &RoomRef,
+        admin: bool,
+    ) -> Result<Option<String>, StoreError> {
+        let known = self.known(room, admin)?;
+        if known.is_empty() {
+            return Ok(Some(
+                "no clusters yet; /cluster create <ip> <ip> <ip> provisions one".into(),
             ));
         }
-        Ok(out)
+        let current = self.current_cluster(room)?;
+        let layer = self.kube.clone();
+        let limit = self.live_limit();
+        self.reply_later(msg, async move {
+            let asked = known.iter().map(|k| {
+                let layer = &layer;
+                async move {
+                    let ask = k.detail && k.record.as_ref().is_none_or(|r| r.creating.is_none());
+                    if ask {
+                        Some(ask_within(layer, &k.name, limit).await)
+                    } else {
+                        None
+                    }
+                }
+            });
+            let live = futures::future::join_all(asked).await;
+            let lines: Vec<String> = known
+                .iter()
+                .zip(&live)
+                .map(|(k, live)| {
+                    let shown = k.shown(endpoint(&layer, &k.name));
+                    view::list_line(&shown, current.as_deref() == Some(&k.name), live.as_ref())
+                })
+                .collect();
+            format!(
+                "{} cluster(s); * marks this room's current one:\n{}",
+                lines.len(),
+                lines.join("\n")
+            )
+        });
+        Ok(None)
+    }
+
+    /// The bound on one live look at a cluster (its version, then its nodes).
+    fn live_limit(&self) -> Duration {
+        self.kube.request_timeout() * 2
     }
 
     /// `/host forget IP`: drops the pinned SSH key(s) of that address, so the next contact pins
@@ -208,5 +285,39 @@ impl Dispatcher {
     fn internal(&self, e: StoreError) -> String {
         tracing::error!(error = %e, "job store failed");
         INTERNAL.to_string()
+    }
+}
+
+/// A cluster the bot knows, as one room sees it.
+struct Known {
+    name: String,
+    /// `None`: declared in the config.
+    record: Option<crate::store::ClusterRecord>,
+    owner: &'static str,
+    /// Whether the room may see its hosts and live state.
+    detail: bool,
+}
+
+impl Known {
+    fn shown(&self, endpoint: Result<String, String>) -> view::Shown<'_> {
+        view::Shown {
+            name: &self.name,
+            record: self.record.as_ref(),
+            owner: self.owner,
+            endpoint,
+        }
+    }
+}
+
+/// Where the bot reaches the cluster's API server, or why that is unknown.
+fn endpoint(layer: &crate::kube::KubeLayer, name: &str) -> Result<String, String> {
+    layer.endpoint(name).map_err(|e| e.to_string())
+}
+
+/// [`view::ask`] bounded by `limit` in all.
+async fn ask_within(layer: &crate::kube::KubeLayer, name: &str, limit: Duration) -> view::Live {
+    match tokio::time::timeout(limit, view::ask(layer, name)).await {
+        Ok(live) => live,
+        Err(_) => view::Live::Failed(format!("no answer within {} s", limit.as_secs())),
     }
 }

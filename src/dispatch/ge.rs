@@ -56,8 +56,9 @@ impl Dispatcher {
             .map_err(|e| self.internal_text(e))
     }
 
-    /// The room's current cluster, else the only one the bot knows. A store error is an
-    /// error, never "no cluster" (authorisation looks the owner up through this).
+    /// The room's current cluster: the one `/cluster use` picked, else the first the config
+    /// declares for this room, else the only one the bot knows. A store error is an error,
+    /// never "no cluster" (authorisation looks the owner up through this).
     pub(super) fn current_cluster(
         &self,
         room: &RoomRef,
@@ -65,6 +66,14 @@ impl Dispatcher {
         let current = self.store.room_cluster(&room.platform, &room.room)?;
         if current.is_some() {
             return Ok(current);
+        }
+        let declared = self.config.clusters.iter().find(|c| {
+            c.owner
+                .as_ref()
+                .is_some_and(|o| o.platform == room.platform && o.room == room.room)
+        });
+        if let Some(c) = declared {
+            return Ok(Some(c.name.clone()));
         }
         let mut all: Vec<String> = self
             .config
@@ -356,12 +365,9 @@ impl Dispatcher {
             Ok(None) => return Some(Self::not_installed(&p, ge.as_str())),
             Err(e) => return Some(e),
         };
-        let chat = self.chat.clone();
-        let (platform, room_id, to) =
-            (msg.platform.clone(), msg.room.clone(), msg.event_id.clone());
         let limit = layer.request_timeout() * 3;
-        tokio::spawn(async move {
-            let text = match tokio::time::timeout(limit, query::status(&layer, &release)).await {
+        self.reply_later(msg, async move {
+            match tokio::time::timeout(limit, query::status(&layer, &release)).await {
                 Ok(Ok(t)) => t,
                 Ok(Err(e)) => e.to_string(),
                 Err(_) => format!(
@@ -370,9 +376,6 @@ impl Dispatcher {
                     limit.as_secs(),
                     release.ge
                 ),
-            };
-            if let Err(e) = chat.reply(&platform, &room_id, &to, &text).await {
-                tracing::warn!(error = %e, "cannot send a /ge status answer");
             }
         });
         None

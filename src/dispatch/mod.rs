@@ -4,6 +4,7 @@
 
 mod answers;
 mod cluster;
+mod cluster_view;
 mod ge;
 mod queue;
 mod room_cap;
@@ -124,7 +125,10 @@ impl Dispatcher {
                 answers::job(&*self.store, *id, self.config.limits.job_log_lines)
             }
             Command::Audit { n } => answers::audit(&*self.store, n.unwrap_or(20) as usize),
-            Command::ClusterList => answers::clusters(&self.config, &*self.store, room),
+            Command::ClusterList => match self.list(msg, room, admin) {
+                Ok(later) => return later,
+                Err(e) => Err(e),
+            },
             Command::Cancel { id } => return Some(self.cancel(msg, &command, *id).await),
             Command::Selftest { steps, step_ms } => {
                 let kind = JobKind::selftest(*steps, *step_ms);
@@ -145,7 +149,10 @@ impl Dispatcher {
             }
             Command::ClusterUse { name } => self.use_cluster(msg, &command, name.as_str()),
             Command::ClusterStatus { name } => {
-                self.status(room, admin, name.as_ref().map(|n| n.as_str()))
+                match self.status(msg, room, admin, name.as_ref().map(|n| n.as_str())) {
+                    Ok(later) => return later,
+                    Err(e) => Err(e),
+                }
             }
             Command::HostForget { ip } => self.forget_host(msg, &command, *ip),
             Command::GeCatalog | Command::GeList { .. } | Command::GeHistory { .. } => {
@@ -235,6 +242,23 @@ impl Dispatcher {
                 room: c.owner_room,
             })
         }))
+    }
+
+    /// Replies to `msg` with `answer`'s text once it is ready, without holding up the room's
+    /// next message (answers that ask a cluster's API server).
+    fn reply_later(
+        &self,
+        msg: &Incoming,
+        answer: impl std::future::Future<Output = String> + Send + 'static,
+    ) {
+        let chat = self.chat.clone();
+        let (platform, room, to) = (msg.platform.clone(), msg.room.clone(), msg.event_id.clone());
+        tokio::spawn(async move {
+            let text = answer.await;
+            if let Err(e) = chat.reply(&platform, &room, &to, &text).await {
+                tracing::warn!(error = %e, %platform, "cannot send a reply");
+            }
+        });
     }
 
     async fn reply(&self, msg: &Incoming, text: &str) {

@@ -9,6 +9,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::config::{Config, ExistingCluster, KubeSettings};
 use crate::kube::catalogue::Catalogue;
+use crate::kube::client::Cluster;
 use crate::kube::error::KubeError;
 use crate::kube::kubeconfig::ClusterCredentials;
 use crate::store::JobStore;
@@ -76,6 +77,41 @@ impl KubeLayer {
         kube::Client::try_from(config).map_err(|e| bad(e.to_string()))
     }
 
+    /// `cluster`'s API with the per-request timeout of `[kube]`.
+    pub async fn cluster(&self, cluster: &str) -> Result<Cluster, KubeError> {
+        Ok(Cluster {
+            name: cluster.into(),
+            client: self.client(cluster).await?,
+            timeout: self.request_timeout(),
+        })
+    }
+
+    /// Where the bot reaches `cluster`'s API server (`https://10.0.0.1:6443`): for a created
+    /// cluster the address rebuilt from its control plane, for a declared one its kubeconfig's
+    /// current context. Addresses only, never credentials.
+    pub fn endpoint(&self, cluster: &str) -> Result<String, KubeError> {
+        let Some(declared) = self.clusters.iter().find(|c| c.name == cluster) else {
+            return Ok(self.created(cluster)?.server_url());
+        };
+        let bad = |reason: String| KubeError::Kubeconfig {
+            cluster: cluster.into(),
+            reason,
+        };
+        let kubeconfig = Self::declared(declared).map_err(bad)?;
+        let context = kubeconfig.current_context.as_deref().and_then(|name| {
+            kubeconfig
+                .contexts
+                .iter()
+                .find(|c| c.name == name)
+                .and_then(|c| c.context.as_ref())
+        });
+        let server = context
+            .and_then(|ctx| kubeconfig.clusters.iter().find(|c| c.name == ctx.cluster))
+            .and_then(|c| c.cluster.as_ref())
+            .and_then(|c| c.server.clone());
+        server.ok_or_else(|| bad("its current context names no cluster with a server".into()))
+    }
+
     /// A kubeconfig declared in the config: the admin's own, loaded as it is.
     fn declared(c: &ExistingCluster) -> Result<Kubeconfig, String> {
         let text = std::fs::read_to_string(&c.kubeconfig).map_err(|e| {
@@ -96,10 +132,19 @@ impl KubeLayer {
     /// The stored credentials of a cluster the bot created, sanitised again on the way out (a
     /// record of an earlier release is the host's kubeconfig as it was).
     fn created(&self, cluster: &str) -> Result<ClusterCredentials, KubeError> {
+        let record = self.store.cluster(cluster)?;
         let Some(text) = self.store.kubeconfig(cluster)? else {
-            return Err(crate::store::UnknownCluster(cluster.into()).into());
+            if record.is_none() {
+                return Err(crate::store::UnknownCluster(cluster.into()).into());
+            }
+            return Err(KubeError::Kubeconfig {
+                cluster: cluster.into(),
+                reason: "labkube holds no credentials for it (its create has not stored them); \
+                         run /cluster create for it again to store them"
+                    .into(),
+            });
         };
-        let control_plane = self.store.cluster(cluster)?.and_then(|c| {
+        let control_plane = record.and_then(|c| {
             c.nodes
                 .iter()
                 .find(|n| n.role == crate::provision::role(true))

@@ -11,7 +11,8 @@
 //!   [`watch`]: the watch that waits for a rollout and decides when it is done or failed.
 //! - `job`: the GE job and its steps (`apply` for dependencies and the new revision,
 //!   `rollout`, `uninstall`).
-//! - [`query`]: read-only answers (`/ge catalog|list|history|status`).
+//! - [`query`]: read-only answers (`/ge catalog|list|history|status`); [`nodes`]: a
+//!   cluster's nodes as its API server sees them now (`/cluster status|list`).
 //! - [`kubeconfig`]: a created cluster's admin credentials as data (CA, client certificate
 //!   and key, server rebuilt from the typed address), sanitised on the way in and when read
 //!   back from the store.
@@ -28,6 +29,7 @@ mod error;
 mod job;
 pub mod kubeconfig;
 pub mod layer;
+pub mod nodes;
 mod owned;
 pub mod precheck;
 pub mod query;

@@ -4,7 +4,7 @@
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
 
-use crate::kube::client::{Cluster, INSTANCE};
+use crate::kube::client::INSTANCE;
 use crate::kube::error::KubeError;
 use crate::kube::layer::KubeLayer;
 use crate::kube::release::Release;
@@ -152,11 +152,7 @@ pub async fn status(layer: &KubeLayer, release: &Release) -> Result<String, Kube
     let ge = layer.catalogue.get(&release.ge).ok_or_else(|| {
         KubeError::Catalogue(format!("{} is not in this bot's catalogue", release.ge))
     })?;
-    let cluster = Cluster {
-        name: release.cluster.clone(),
-        client: layer.client(&release.cluster).await?,
-        timeout: layer.request_timeout(),
-    };
+    let cluster = layer.cluster(&release.cluster).await?;
     let ns = &release.namespace;
     let mut out = match release.deployed() {
         Some(d) => format!(

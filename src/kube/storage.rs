@@ -62,11 +62,7 @@ pub async fn check_install(
     if needing.is_empty() {
         return Ok(());
     }
-    let cluster = Cluster {
-        name: t.cluster.clone(),
-        client: layer.client(&t.cluster).await?,
-        timeout: layer.request_timeout(),
-    };
+    let cluster = layer.cluster(&t.cluster).await?;
     if default_class(&cluster).await?.is_some() {
         return Ok(());
     }

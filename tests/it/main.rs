@@ -8,6 +8,7 @@
 mod audit_cli;
 mod auth_table;
 mod cluster;
+mod cluster_status;
 mod commands;
 mod console;
 mod crash;

@@ -124,8 +124,10 @@ pub(super) static SPECS: &[Spec] = &[
         aliases: &[],
         group: Group::Clusters,
         summary: "list the clusters the bot manages",
-        details: "Lists every cluster with its control plane, node count and state, and marks \
-            the room's current cluster.",
+        details: "Lists every cluster, marking the room's current one with *. The room's own \
+            clusters (every cluster, for admins) show their state now: version, Ready nodes, \
+            control plane and API endpoint, or why the API server could not be asked; other \
+            rooms' clusters show what was registered.",
         positionals: &[],
         options: &[],
         flags: &[],
@@ -140,10 +142,13 @@ pub(super) static SPECS: &[Spec] = &[
         aliases: &[],
         group: Group::Clusters,
         summary: "show the nodes and health of a cluster",
-        details: "Shows the nodes, their versions and readiness, and the installed Generic \
-            Enablers of a cluster. Without NAME: the room's current cluster. Node addresses, \
-            hostnames and SSH users are shown only to the room that owns the cluster and to \
-            admins; other rooms see its version, owner and node count.",
+        details: "Asks the cluster's API server for its nodes now: roles, readiness (with the \
+            kubelet's reason when not Ready), cordons, kubelet versions and addresses, the API \
+            endpoint the bot uses, registered hosts that are not nodes and nodes labkube did \
+            not add; then the Generic Enablers labkube installed there. When the API server \
+            does not answer, says why and shows the nodes as registered. Without NAME: the \
+            room's current cluster. Only the room that owns the cluster and admins see this; \
+            other rooms see its version, owner and node count.",
         positionals: &[Pos {
             min: 0,
             ..CLUSTER_NAME
@@ -162,7 +167,8 @@ pub(super) static SPECS: &[Spec] = &[
         group: Group::Clusters,
         summary: "make a cluster the room's current one",
         details: "Commands in this room that take cluster= act on this cluster when cluster= \
-            is not given.",
+            is not given. Until a room picks one, its current cluster is the first the config \
+            declares for it, else the only cluster the bot knows.",
         positionals: &[CLUSTER_NAME],
         options: &[],
         flags: &[],

@@ -64,12 +64,7 @@ impl GeRun {
                 target.ge
             )));
         }
-        let client = layer.client(&target.cluster).await?;
-        let cluster = Cluster {
-            name: target.cluster.clone(),
-            client,
-            timeout: layer.request_timeout(),
-        };
+        let cluster = layer.cluster(&target.cluster).await?;
         Ok(GeRun {
             cluster,
             target,

@@ -1,6 +1,7 @@
 #!/bin/sh
 # kubeadm_init: make this host the control plane (kubeadm init), all preflight checks on.
 #   kubeadm init --apiserver-advertise-address=$ADVERTISE_ADDRESS --pod-network-cidr=$POD_CIDR
+#                --control-plane-endpoint=$CONTROL_PLANE_ENDPOINT
 #                --kubernetes-version=<the installed kubeadm's own version, vK8S_MINOR.N>
 #                --cri-socket=unix:///run/containerd/containerd.sock
 #                --token-ttl=15m --skip-token-print --patches=/etc/kubernetes/patches
@@ -12,12 +13,17 @@
 #   its environment file) so the node's InternalIP is the address the cluster was given, and
 #   serverTLSBootstrap (the patch kubelet_patches writes): its serving certificate is signed by
 #   the cluster CA once approve_csrs approves its request, as metrics-server needs.
+#   Every cluster gets a control-plane endpoint, a name prepare_host made resolve on each host:
+#   kubeadm cannot add one to a cluster initialised without it, and without it no control
+#   plane can ever be added ("Creating Highly Available Clusters with kubeadm"). kubeadm puts
+#   the name in the API server's certificate and in every kubeconfig it writes.
 #
 # Privileges:  root.
 # Env:         ADVERTISE_ADDRESS  this host's IP address the API server advertises (required)
 #              POD_CIDR           the pod network, e.g. 10.244.0.0/16 (required; the same
 #                                 value must go to install_flannel)
 #              K8S_MINOR          Kubernetes minor release, e.g. 1.35 (required)
+#              CONTROL_PLANE_ENDPOINT  the cluster's API endpoint, name:port (required)
 #              SCHEDULE_ON_CONTROL_PLANE  yes when this host is the whole cluster: its
 #                                 control-plane taint is removed so workloads run here
 #                                 (required: yes or no)
@@ -48,6 +54,11 @@ main() {
     case "${K8S_MINOR:-}" in
         1.[0-9] | 1.[0-9][0-9]) ;;
         *) fail "K8S_MINOR must be a Kubernetes minor release such as 1.35" ;;
+    esac
+    case "${CONTROL_PLANE_ENDPOINT:-}" in
+        "" | *[!a-z0-9.:-]* | .* | :*) fail "CONTROL_PLANE_ENDPOINT must be name:port, such as api.labkube.internal:6443" ;;
+        *:[0-9] | *:[0-9][0-9] | *:[0-9][0-9][0-9] | *:[0-9][0-9][0-9][0-9] | *:[0-9][0-9][0-9][0-9][0-9]) ;;
+        *) fail "CONTROL_PLANE_ENDPOINT must be name:port, such as api.labkube.internal:6443" ;;
     esac
     case "${SCHEDULE_ON_CONTROL_PLANE:-}" in
         yes | no) ;;
@@ -83,6 +94,7 @@ main() {
     kubelet_patches
     kubeadm init \
         --apiserver-advertise-address="$ADVERTISE_ADDRESS" \
+        --control-plane-endpoint="$CONTROL_PLANE_ENDPOINT" \
         --pod-network-cidr="$POD_CIDR" \
         --kubernetes-version="$version" \
         --cri-socket=unix:///run/containerd/containerd.sock \

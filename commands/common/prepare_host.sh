@@ -16,6 +16,12 @@
 #   - SELinux permissive now (setenforce 0) and at boot (SELINUX=permissive in
 #     /etc/selinux/config), as the kubeadm install guide does for RHEL-family hosts. A host
 #     with SELinux disabled or absent (Debian, Ubuntu: no getenforce) is left so.
+#   - the cluster's API endpoint name (kubeadm's --control-plane-endpoint) resolves here to
+#     where this host reaches an API server, by one line in /etc/hosts marked
+#     "# labkube: the cluster's API endpoint" (kept in place: /etc/hosts may be a bind mount).
+#     Every kubelet and kubectl reaches the API through that name, so control planes (or a
+#     local proxy to them) can be added later without re-creating the cluster. A line labkube
+#     did not write that maps the name elsewhere is left alone and reported.
 # One script for every OS family: the differences (ufw or firewalld, SELinux or not) are probed
 # on the host, not chosen by its os-release.
 #
@@ -23,6 +29,8 @@
 # Env:         ROLE          control-plane | worker (required)
 #              POD_CIDR      the pod network (required)
 #              SERVICE_CIDR  the service network (required)
+#              API_NAME      the cluster's API endpoint name, a DNS name (required)
+#              API_ADDRESS   the address API_NAME resolves to on this host (required)
 #              LABKUBE_ROOT (tests only) prefixes every host path; empty in production.
 # Output:      one line per change made, then "prepare_host: done".
 # Exit:        0; 1 with the reason on stderr (bad ROLE, a setting that does not hold).
@@ -139,6 +147,25 @@ open_firewall() {
     fi
 }
 
+api_name() {
+    hosts="$R/etc/hosts"
+    mark=$(api_name_mark)
+    want="$API_ADDRESS $API_NAME $mark"
+    if grep -qxF "$want" "$hosts" 2>/dev/null; then
+        return 0
+    fi
+    theirs=$(awk -v n="$API_NAME" -v m="$mark" '
+        index($0, m) == 0 && $1 !~ /^#/ { for (i = 2; i <= NF && $i !~ /^#/; i++) if ($i == n) print }
+    ' "$hosts" 2>/dev/null || true)
+    [ -z "$theirs" ] ||
+        fail "/etc/hosts maps $API_NAME in a line labkube did not write ($theirs); labkube needs that name for the cluster's API endpoint: remove the line and run the create again"
+    drop_api_name "$hosts" >"$work/hosts"
+    printf '%s\n' "$want" >>"$work/hosts"
+    # In place, not replaced: in containers and on some images /etc/hosts is a mount point.
+    cat "$work/hosts" >"$hosts" || fail "cannot write /etc/hosts"
+    echo "/etc/hosts: $API_NAME is $API_ADDRESS"
+}
+
 # network NAME VALUE: fail unless VALUE looks like an IP network (the engine validated it).
 network() {
     case "$2" in
@@ -171,10 +198,18 @@ main() {
     PORTS="$PORTS 10250/tcp 10256/tcp 30000-32767/tcp 30000-32767/udp 8472/udp"
     network POD_CIDR "${POD_CIDR:-}"
     network SERVICE_CIDR "${SERVICE_CIDR:-}"
+    case "${API_NAME:-}" in
+        "" | *[!a-z0-9.-]* | .* | *. | *..*) fail "API_NAME must be a DNS name such as api.labkube.internal" ;;
+    esac
+    case "${API_ADDRESS:-}" in
+        "" | *[!0-9A-Fa-f.:]*) fail "API_ADDRESS must be an IPv4 or IPv6 address" ;;
+    esac
     SYSCTLS="net/bridge/bridge-nf-call-iptables net/bridge/bridge-nf-call-ip6tables net/ipv4/ip_forward"
     work=$(mktemp -d)
     remove_on_exit "$work"
 
+    # First: a line of someone else's for the name stops the step before anything changed.
+    api_name
     disable_swap
     load_modules
     apply_sysctls

@@ -12,6 +12,24 @@ fail() {
     exit 1
 }
 
+# The mark on the /etc/hosts line that makes the cluster's API endpoint name resolve
+# (prepare_host writes it, reset removes it).
+api_name_mark() { echo "# labkube: the cluster's API endpoint"; }
+
+# drop_api_name FILE: FILE's lines without labkube's API endpoint line, on stdout.
+drop_api_name() {
+    grep -vF "$(api_name_mark)" "$1" 2>/dev/null || true
+}
+
+# forget_api_name: remove labkube's API endpoint line from /etc/hosts, in place (it may be a
+# mount point), keeping every other line.
+forget_api_name() {
+    grep -qF "$(api_name_mark)" "$R/etc/hosts" 2>/dev/null || return 0
+    kept=$(drop_api_name "$R/etc/hosts")
+    printf '%s\n' "$kept" >"$R/etc/hosts" || fail "cannot write /etc/hosts"
+    echo "$STEP: removed the cluster's API endpoint name from /etc/hosts"
+}
+
 # put_file SRC DEST MODE: replace DEST by SRC (atomically, through a file beside DEST) unless
 # DEST already has the same bytes. Returns 0 if DEST changed, 1 if it was already right.
 # (Called in if conditions, where set -e is off: hence the explicit || fail.)

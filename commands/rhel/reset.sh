@@ -18,6 +18,8 @@
 #   7. leftovers: /etc/cni/net.d, /var/lib/cni, /run/flannel, /opt/cni/bin/flannel,
 #      /etc/kubernetes, /var/lib/kubelet (refused while volumes are still mounted under it:
 #      rm would reach into them), /var/lib/etcd, and /var/lib/labkube.
+#   8. prepare_host's /etc/hosts line for the cluster's API endpoint name (rewritten in
+#      place without it; the other lines stay as they are).
 #   Swap, modules, sysctls and firewall rules of prepare_host stay: they are harmless, and
 #   undoing them could break what else the host runs.
 #
@@ -114,6 +116,7 @@ main() {
     remove_repo /etc/yum.repos.d/docker-ce.repo
     remove_state
     remove /var/lib/labkube
+    forget_api_name
     echo "reset: done"
 }
 

@@ -21,7 +21,7 @@ pub enum HostScript {
     OsRelease,
     /// Print `key=value` facts.
     Facts,
-    /// Swap off, kernel modules, sysctls, firewall ports.
+    /// Swap off, kernel modules, sysctls, firewall ports, the API endpoint name.
     PrepareHost,
     /// containerd with systemd cgroups.
     InstallContainerd,
@@ -152,6 +152,8 @@ impl HostScript {
                 pair("ROLE", super::host::role(control_plane)),
                 pair("POD_CIDR", values.pod_cidr),
                 pair("SERVICE_CIDR", SERVICE_CIDR),
+                pair("API_NAME", API_NAME),
+                pair("API_ADDRESS", values.advertise_address),
             ],
             HostScript::InstallContainerd => vec![
                 pair("K8S_MINOR", values.k8s),
@@ -167,6 +169,10 @@ impl HostScript {
             HostScript::InstallKube => vec![pair("K8S_MINOR", values.k8s)],
             HostScript::KubeadmInit => vec![
                 pair("ADVERTISE_ADDRESS", values.advertise_address),
+                (
+                    "CONTROL_PLANE_ENDPOINT".into(),
+                    format!("{API_NAME}:{}", crate::kube::kubeconfig::API_SERVER_PORT),
+                ),
                 pair("POD_CIDR", values.pod_cidr),
                 pair("K8S_MINOR", values.k8s),
                 pair(
@@ -204,6 +210,12 @@ impl HostScript {
 /// The service network: kubeadm's default (`--service-cidr`, 10.96.0.0/12), which labkube does
 /// not change; prepare_host trusts it in firewalld and preflight keeps hosts off it.
 pub const SERVICE_CIDR: &str = "10.96.0.0/12";
+
+/// The name every node reaches the cluster's API servers by (kubeadm's
+/// `--control-plane-endpoint`), which `prepare_host` makes resolve on each host to where an
+/// API server answers for it. A name in `.internal`, the top-level domain ICANN reserved for
+/// private use (2024), so it can never be someone's real host.
+pub const API_NAME: &str = "api.labkube.internal";
 
 /// The values of one cluster that its step scripts are given.
 #[derive(Clone, Copy, Debug)]

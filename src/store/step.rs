@@ -21,7 +21,7 @@ pub enum ClusterStep {
     GatherFacts,
     /// Check every host's facts at once before anything changes.
     Preflight,
-    /// Swap off, kernel modules, sysctls, firewall ports.
+    /// Swap off, kernel modules, sysctls, firewall ports, the API endpoint name.
     PrepareHosts,
     /// containerd with systemd cgroups.
     InstallContainerd,

@@ -60,7 +60,7 @@ impl ClusterRun {
         let on_control_plane = |text: String| h.control_plane.then_some(text);
         match step {
             ClusterStep::PrepareHosts => {
-                Some("prepare host (swap off, kernel modules, sysctls, firewall ports)".to_string())
+                Some("prepare host (swap off, kernel modules, sysctls, firewall ports, API endpoint name)".to_string())
             }
             ClusterStep::InstallContainerd => Some(if f.containerd.is_empty() {
                 "install containerd.io from Docker's repository".into()

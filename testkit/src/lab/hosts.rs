@@ -78,6 +78,16 @@ pub fn prepare_root(host: &Host, i: usize) {
         &os_release(host.flavour.os_release_file()),
     );
     w("etc/hostname", &format!("{}\n", host.name));
+    // As cloud-init's template for Debian and Ubuntu images writes it (RHEL's differs only
+    // in aliases).
+    w(
+        "etc/hosts",
+        &format!(
+            "127.0.0.1 localhost\n127.0.1.1 {0} {0}\n\n# The following lines are desirable for IPv6 capable hosts\n\
+             ::1 localhost ip6-localhost ip6-loopback\nff02::1 ip6-allnodes\nff02::2 ip6-allrouters\n",
+            host.name
+        ),
+    );
     w("proc/sys/kernel/hostname", &format!("{}\n", host.name));
     let cpus: String = (0..4)
         .map(|n| {

@@ -183,7 +183,7 @@ async fn plan_reports_per_host_steps_and_changes_nothing() {
         labkube::config::LOCAL_PATH_VERSION,
         labkube::config::METRICS_SERVER_VERSION,
     );
-    let fresh = "prepare host (swap off, kernel modules, sysctls, firewall ports); install containerd.io from Docker's repository; install kubeadm/kubelet/kubectl 1.35";
+    let fresh = "prepare host (swap off, kernel modules, sysctls, firewall ports, API endpoint name); install containerd.io from Docker's repository; install kubeadm/kubelet/kubectl 1.35";
     assert!(
         lines[1].ends_with(&format!(
             "MB): {fresh}; kubeadm init; flannel {flannel}; Helm {helm}; local-path storage \

@@ -134,6 +134,21 @@ fn check_prepared(lab: &Lab, i: usize, calls: &[Call]) {
         "1",
         "{ctx}"
     );
+    // The API endpoint's name resolves to the control plane, the image's own lines kept.
+    let hosts = lab.read(i, "/etc/hosts").unwrap();
+    assert!(
+        hosts.starts_with("127.0.0.1 localhost\n")
+            && hosts.ends_with(
+                "\n10.0.0.1 api.labkube.internal # labkube: the cluster's API endpoint\n"
+            ),
+        "{ctx}: {hosts}"
+    );
+    // Every kubelet reaches the API through that name.
+    let kubelet = lab.read(i, "/etc/kubernetes/kubelet.conf").unwrap();
+    assert!(
+        kubelet.contains("server: https://api.labkube.internal:6443"),
+        "{ctx}: {kubelet}"
+    );
 }
 
 /// containerd with the systemd cgroup driver, and running that config.
@@ -289,6 +304,7 @@ fn check_control_plane(lab: &Lab, calls: &[Call]) {
         &init[0][2..],
         [
             "--apiserver-advertise-address=10.0.0.1",
+            "--control-plane-endpoint=api.labkube.internal:6443",
             "--pod-network-cidr=10.244.0.0/16",
             "--kubernetes-version=v1.35.5",
             "--cri-socket=unix:///run/containerd/containerd.sock",

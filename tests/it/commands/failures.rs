@@ -131,16 +131,93 @@ fn a_failing_join_shows_kubeadms_error_but_not_the_token() {
 }
 
 #[test]
+fn the_api_name_must_resolve_and_a_line_labkube_did_not_write_is_left_alone() {
+    let lab = Lab::cluster_of(Flavour::Ubuntu);
+    let hosts_of = |i: usize| lab.hosts[i].root.join("etc/hosts");
+    // The VM owner mapped the name elsewhere: prepare_host stops before changing anything.
+    let original = std::fs::read_to_string(hosts_of(2)).unwrap();
+    std::fs::write(
+        hosts_of(2),
+        format!("{original}192.0.2.7 api.labkube.internal\n"),
+    )
+    .unwrap();
+    for i in 0..2 {
+        lab.must(i, "prepare_host", &[]);
+    }
+    let refused = lab.step(2, "prepare_host", &[]);
+    assert!(
+        !refused.ok()
+            && refused.stderr.contains(
+                "/etc/hosts maps api.labkube.internal in a line labkube did not write (192.0.2.7 api.labkube.internal)"
+            ),
+        "{refused}"
+    );
+    assert!(mutating(&lab.take_calls(2)).is_empty(), "nothing changed");
+    std::fs::write(hosts_of(2), &original).unwrap();
+    lab.must(2, "prepare_host", &[]);
+    for step in ["install_containerd", "install_kube"] {
+        for i in 0..3 {
+            lab.must(i, step, &[]);
+        }
+    }
+    lab.must(0, "kubeadm_init", &[]);
+    let join = JoinLine::parse(&lab.must(0, "join_command", &[]).stdout);
+    assert_eq!(join.endpoint, "api.labkube.internal:6443");
+    let env = [
+        ("JOIN_ENDPOINT", join.endpoint.as_str()),
+        ("JOIN_TOKEN", join.token.as_str()),
+        ("JOIN_CA_HASH", join.ca_hash.as_str()),
+    ];
+    // A worker where the name does not resolve cannot join: Go's resolver error, via kubeadm.
+    std::fs::write(hosts_of(1), &original).unwrap();
+    let failed = lab.step(1, "kubeadm_join", &env);
+    assert!(
+        !failed.ok()
+            && failed.stderr.contains(
+                "failed to request the cluster-info ConfigMap: Get \"https://api.labkube.internal:6443/api/v1/namespaces/kube-public/configmaps/cluster-info?timeout=10s\": dial tcp: lookup api.labkube.internal on 127.0.0.53:53: no such host"
+            ),
+        "{failed}"
+    );
+    // prepare_host puts the line back; the join then goes through the name.
+    lab.must(1, "prepare_host", &[]);
+    lab.must(1, "kubeadm_join", &env);
+    lab.must(2, "kubeadm_join", &env);
+    let nodes = node_table(&lab.must(0, "nodes", &[]).stdout);
+    assert_eq!(nodes.len(), 3, "{nodes:?}");
+}
+
+#[test]
 fn malformed_parameters_are_refused_before_anything_changes() {
     let lab = Lab::new(&[("cp1", Flavour::Debian)]);
     type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
-    let cases: [Case; 15] = [
+    let cases: [Case; 17] = [
         (
             "prepare_host",
             vec![("ROLE", "master")],
             "ROLE must be control-plane or worker",
         ),
         ("prepare_host", vec![], "ROLE must be"),
+        (
+            "prepare_host",
+            vec![
+                ("ROLE", "worker"),
+                ("POD_CIDR", "10.244.0.0/16"),
+                ("SERVICE_CIDR", "10.96.0.0/12"),
+                ("API_NAME", "api.labkube.internal evil.example"),
+                ("API_ADDRESS", "10.0.0.1"),
+            ],
+            "API_NAME must be a DNS name",
+        ),
+        (
+            "kubeadm_init",
+            vec![
+                ("ADVERTISE_ADDRESS", "10.0.0.1"),
+                ("POD_CIDR", "10.244.0.0/16"),
+                ("K8S_MINOR", "1.35"),
+                ("CONTROL_PLANE_ENDPOINT", "$(reboot):6443"),
+            ],
+            "CONTROL_PLANE_ENDPOINT must be name:port",
+        ),
         (
             "install_kube",
             vec![("K8S_MINOR", "1.35; reboot")],
@@ -180,6 +257,7 @@ fn malformed_parameters_are_refused_before_anything_changes() {
                 ("ADVERTISE_ADDRESS", "10.0.0.1"),
                 ("POD_CIDR", "10.244.0.0/16"),
                 ("K8S_MINOR", "1.35"),
+                ("CONTROL_PLANE_ENDPOINT", "api.labkube.internal:6443"),
                 ("SCHEDULE_ON_CONTROL_PLANE", "true"),
             ],
             "SCHEDULE_ON_CONTROL_PLANE must be yes or no",

@@ -50,6 +50,14 @@ fn reset_after_create(flavour: Flavour) {
         ] {
             assert!(!lab.path(i, gone).exists(), "{ctx}: {gone} is left");
         }
+        // The API endpoint's name is gone from /etc/hosts; the image's own lines stay.
+        let hosts = lab.read(i, "/etc/hosts").unwrap();
+        assert!(
+            !hosts.contains("api.labkube.internal")
+                && hosts.starts_with("127.0.0.1 localhost\n")
+                && hosts.contains("::1 localhost ip6-localhost ip6-loopback\n"),
+            "{ctx}: {hosts}"
+        );
         let calls = lab.take_calls(i);
         assert_eq!(calls_of(&calls, "kubeadm", "reset").len(), 1, "{ctx}");
         if flavour.is_debian() {

@@ -150,6 +150,27 @@ standin_cluster() {
     mkdir -p "$C"
 }
 
+# resolve HOST:PORT: HOST:PORT with a name looked up in this host's /etc/hosts as glibc's
+# "files" source does (first line that names it); an address is itself. Fails, saying what Go's
+# resolver says (kubeadm, kubectl and the kubelet are Go programs), for a name it does not find.
+resolve() {
+    host=${1%:*}
+    port=${1##*:}
+    case "$host" in
+        *[!0-9.]*) ;;
+        *)
+            echo "$1"
+            return 0
+            ;;
+    esac
+    addr=$(awk -v n="$host" '$1 !~ /^#/ { for (i = 2; i <= NF && $i !~ /^#/; i++) if ($i == n) { print $1; exit } }' "$R/etc/hosts" 2>/dev/null)
+    if [ -z "$addr" ]; then
+        echo "dial tcp: lookup $host on 127.0.0.53:53: no such host"
+        return 1
+    fi
+    echo "$addr:$port"
+}
+
 # random_hex BYTES
 random_hex() {
     od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'

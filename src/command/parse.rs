@@ -6,7 +6,7 @@ use super::build::Args;
 use super::error::{ErrorKind, ParseError};
 use super::escape::quoted;
 use super::lex::{self, Line};
-use super::spec::{self, Fallback, Opt, Pos, Resolution, Spec};
+use super::spec::{self, Fallback, Flag, Opt, Pos, Resolution, Spec};
 use super::suggest;
 use super::value::Value;
 
@@ -318,8 +318,25 @@ impl Cmd {
                 ));
             }
         }
+        let given: Vec<&Flag> = self
+            .spec
+            .flags
+            .iter()
+            .filter(|f| args.flag(f.word))
+            .collect();
+        for flag in &given {
+            if let Some(key) = flag.instead_of.iter().find(|k| args.has(k)) {
+                return Err(self.err(
+                    ErrorKind::Unexpected,
+                    format!("/{} {} takes no {key}=", self.path, flag.word),
+                ));
+            }
+        }
         for opt in self.spec.options {
             if args.has(opt.key) {
+                continue;
+            }
+            if given.iter().any(|f| f.instead_of.contains(&opt.key)) {
                 continue;
             }
             if opt.required {

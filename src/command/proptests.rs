@@ -277,7 +277,17 @@ fn valid_line(path: &'static str, spec: &'static Spec) -> BoxedStrategy<String> 
         flags,
         prop::collection::vec(any::<Index>(), 0..12),
     )
-        .prop_map(|(head, pos, opts, flags, spots)| {
+        .prop_map(move |(head, pos, mut opts, flags, spots)| {
+            // A flag given drops the options it stands instead of.
+            for (f, given) in spec.flags.iter().zip(&flags) {
+                if given.is_some() {
+                    for (o, token) in spec.options.iter().zip(opts.iter_mut()) {
+                        if f.instead_of.contains(&o.key) {
+                            *token = None;
+                        }
+                    }
+                }
+            }
             let mut tokens: Vec<String> = pos.into_iter().flatten().collect();
             // Options and flags may go anywhere; positionals keep their order.
             for (i, extra) in opts.into_iter().chain(flags).flatten().enumerate() {

@@ -24,6 +24,7 @@ impl Command {
             Command::GeInstall { .. } => "ge install",
             Command::GeUpgrade { .. } => "ge upgrade",
             Command::GeScale { .. } => "ge scale",
+            Command::GeAutoscale { .. } => "ge autoscale",
             Command::GeStatus { .. } => "ge status",
             Command::GeList { .. } => "ge list",
             Command::GeHistory { .. } => "ge history",
@@ -42,7 +43,7 @@ impl Command {
     /// Whether the command changes state anywhere (hosts, clusters, releases, jobs, the bot's
     /// records) and so needs the operator role: cluster create (even with `dry-run`, which
     /// connects to hosts and pins their keys), plan, use and delete; ge install, upgrade,
-    /// scale and uninstall; rollback; cancel; host forget; selftest. Everything else only reads.
+    /// scale, autoscale and uninstall; rollback; cancel; host forget; selftest. Everything else only reads.
     #[must_use]
     pub fn is_mutating(&self) -> bool {
         // Unknown to the table cannot happen (tested); treating it as mutating fails safe.
@@ -173,6 +174,22 @@ impl Command {
                 f.push(("ge", ge.to_string()));
                 scope(&mut f, s);
                 f.push(("replicas", replicas.to_string()));
+            }
+            Command::GeAutoscale {
+                ge,
+                scope: s,
+                setting,
+            } => {
+                f.push(("ge", ge.to_string()));
+                scope(&mut f, s);
+                match setting {
+                    Some(a) => {
+                        f.push(("min", a.min.to_string()));
+                        f.push(("max", a.max.to_string()));
+                        f.push(("cpu", a.cpu.to_string()));
+                    }
+                    None => flag(&mut f, "off", true),
+                }
             }
             Command::GeStatus { ge, scope: s } | Command::GeHistory { ge, scope: s } => {
                 f.push(("ge", ge.to_string()));

@@ -143,6 +143,9 @@ pub(crate) struct Flag {
     pub(crate) word: &'static str,
     /// What it does, for `/help`.
     pub(crate) about: &'static str,
+    /// Option keys the flag stands instead of: with the flag they are refused, without it the
+    /// required ones are required (`/ge autoscale GE off` instead of `min= max= cpu=`).
+    pub(crate) instead_of: &'static [&'static str],
 }
 
 impl Pos {
@@ -191,9 +194,30 @@ impl Spec {
     /// The usage line, written with the path the user typed (canonical or an alias).
     pub(crate) fn usage(&self, path: &str) -> String {
         let mut line = format!("/{path}");
+        let replaced = |o: &Opt| self.flags.iter().any(|f| f.instead_of.contains(&o.key));
+        // A flag that stands instead of options is shown as the alternative to them.
+        let alternatives = self
+            .flags
+            .iter()
+            .filter(|f| !f.instead_of.is_empty())
+            .map(|f| {
+                let opts: Vec<String> = self
+                    .options
+                    .iter()
+                    .filter(|o| f.instead_of.contains(&o.key))
+                    .map(Opt::usage)
+                    .collect();
+                format!("({} | {})", opts.join(" "), f.word)
+            });
         let parts = self.positionals.iter().map(Pos::usage);
-        let parts = parts.chain(self.options.iter().map(Opt::usage));
-        let parts = parts.chain(self.flags.iter().map(|f| format!("[{}]", f.word)));
+        let parts = parts.chain(alternatives);
+        let parts = parts.chain(self.options.iter().filter(|o| !replaced(o)).map(Opt::usage));
+        let parts = parts.chain(
+            self.flags
+                .iter()
+                .filter(|f| f.instead_of.is_empty())
+                .map(|f| format!("[{}]", f.word)),
+        );
         let parts = parts.chain(self.ge_params.then(|| "[PARAM=VALUE...]".to_string()));
         for part in parts {
             line.push(' ');

@@ -177,6 +177,24 @@ fn cases() -> Vec<(&'static str, Command, &'static str)> {
             "/ge scale orion replicas=0",
         ),
         (
+            "/ge autoscale orion max=4 MIN=1 ns=demo",
+            Command::GeAutoscale {
+                ge: name("orion"),
+                scope: scope(Some("demo"), None),
+                setting: Some(labkube_autoscale(1, 4, 80)),
+            },
+            "/ge autoscale orion min=1 max=4 cpu=80 ns=demo",
+        ),
+        (
+            "/ge autoscale orion off cluster=lab-1",
+            Command::GeAutoscale {
+                ge: name("orion"),
+                scope: scope(None, Some("lab-1")),
+                setting: None,
+            },
+            "/ge autoscale orion cluster=lab-1 off",
+        ),
+        (
             "/ge status orion cluster=lab-1",
             Command::GeStatus {
                 ge: name("orion"),
@@ -345,6 +363,7 @@ fn paths_and_mutation_follow_the_grammar() {
         "ge install",
         "ge upgrade",
         "ge scale",
+        "ge autoscale",
         "ge uninstall",
         "rollback",
         "cancel",
@@ -493,4 +512,8 @@ fn names_that_look_like_flags_elsewhere_are_still_names() {
         Command::ClusterUse { name: name("all") }
     );
     assert_eq!(ok("/ge status purge").path(), "ge status");
+}
+
+fn labkube_autoscale(min: u32, max: u32, cpu: u32) -> crate::store::Autoscale {
+    crate::store::Autoscale { min, max, cpu }
 }

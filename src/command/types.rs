@@ -102,6 +102,15 @@ pub enum Command {
         /// Required `replicas=` (0-20).
         replicas: u32,
     },
+    /// `/ge autoscale <ge> min=N max=M [cpu=PERCENT] [ns=] [cluster=]`, or `… off`.
+    GeAutoscale {
+        /// Catalogue name.
+        ge: Name,
+        /// Namespace and cluster.
+        scope: GeScope,
+        /// The bounds and target; `None` for `off`.
+        setting: Option<crate::store::Autoscale>,
+    },
     /// `/ge status <ge> [ns=] [cluster=]`.
     GeStatus {
         /// Catalogue name.

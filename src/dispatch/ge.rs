@@ -8,8 +8,8 @@ use crate::command::{Command, GeScope, Name};
 use crate::kube::release::Release;
 use crate::kube::{KubeError, credentials, precheck, query, storage};
 
-/// How long the dispatcher waits for a cluster's storage classes before queueing anyway.
-const STORAGE_CHECK_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long the dispatcher waits for a cluster's answer to its checks before queueing anyway.
+const CLUSTER_CHECK_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
 use crate::store::{GeInstallSpec, GeJob, GeTarget, JobKind, UnknownCluster};
 
 use super::Dispatcher;
@@ -184,6 +184,7 @@ impl Dispatcher {
             Command::GeInstall { ge, scope, .. } => (ge, scope, true),
             Command::GeUpgrade { ge, scope, .. }
             | Command::GeScale { ge, scope, .. }
+            | Command::GeAutoscale { ge, scope, .. }
             | Command::Rollback { ge, scope, .. }
             | Command::GeUninstall { ge, scope, .. } => (ge, scope, false),
             other => return Err(format!("/{} is not a GE job", other.path())),
@@ -215,6 +216,7 @@ impl Dispatcher {
             }
             Command::GeUpgrade { version, .. } => GeJob::Upgrade(target, version.to_string()),
             Command::GeScale { replicas, .. } => GeJob::Scale(target, *replicas),
+            Command::GeAutoscale { setting, .. } => GeJob::Autoscale(target, *setting),
             Command::Rollback { to, .. } => GeJob::Rollback(target, *to),
             Command::GeUninstall { purge, .. } => GeJob::Uninstall(target, *purge),
             other => return Err(format!("/{} is not a GE job", other.path())),
@@ -260,21 +262,31 @@ impl Dispatcher {
         }
     }
 
-    /// Refuses an install that would keep data on a cluster without a default StorageClass.
-    /// Asked for at most [`STORAGE_CHECK_LIMIT`], so a slow API server holds up no other
-    /// room's command: when the cluster does not answer in time the job is queued and asks
-    /// again when it runs (`kube::job`), failing with the same words.
-    pub(super) async fn storage_check(&self, kind: JobKind) -> Result<JobKind, String> {
-        let JobKind::Ge(GeJob::Install(target, spec)) = &kind else {
-            return Ok(kind);
+    /// Refuses, before queueing, what the cluster cannot carry: an install that would keep
+    /// data on a cluster without a default StorageClass, an autoscaler on a cluster without
+    /// metrics-server. Asked for at most [`CLUSTER_CHECK_LIMIT`], so a slow API server holds up
+    /// no other room's command: when the cluster does not answer in time the job is queued and
+    /// asks again when it runs (`kube::job`), failing with the same words.
+    pub(super) async fn cluster_check(&self, kind: JobKind) -> Result<JobKind, String> {
+        let layer = &self.kube;
+        let check = async {
+            match &kind {
+                JobKind::Ge(GeJob::Install(target, spec)) => {
+                    storage::check_install(layer, target, &spec.params).await
+                }
+                JobKind::Ge(GeJob::Autoscale(target, Some(_))) => {
+                    crate::kube::autoscale::check_metrics(&layer.cluster(&target.cluster).await?)
+                        .await
+                }
+                _ => Ok(()),
+            }
         };
-        let check = storage::check_install(&self.kube, target, &spec.params);
-        match tokio::time::timeout(STORAGE_CHECK_LIMIT, check).await {
+        match tokio::time::timeout(CLUSTER_CHECK_LIMIT, check).await {
             Ok(Err(e @ (KubeError::Refused(_) | KubeError::Catalogue(_)))) => {
                 Err(self.refusal_text(e))
             }
             Ok(Err(e)) => {
-                tracing::info!(error = %e, "storage check before queueing failed; the job asks again");
+                tracing::info!(error = %e, "cluster check before queueing failed; the job asks again");
                 Ok(kind)
             }
             Err(_) => Ok(kind),

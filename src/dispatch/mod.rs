@@ -162,10 +162,11 @@ impl Dispatcher {
             Command::GeInstall { .. }
             | Command::GeUpgrade { .. }
             | Command::GeScale { .. }
+            | Command::GeAutoscale { .. }
             | Command::GeUninstall { .. }
             | Command::Rollback { .. } => {
                 let kind = match self.ge_job(room, &command) {
-                    Ok((kind, secrets)) => match self.storage_check(kind).await {
+                    Ok((kind, secrets)) => match self.cluster_check(kind).await {
                         Ok(kind) => self.store_credentials(kind, secrets).await,
                         Err(e) => Err(e),
                     },
@@ -195,6 +196,7 @@ impl Dispatcher {
             Command::GeInstall { scope, .. }
             | Command::GeUpgrade { scope, .. }
             | Command::GeScale { scope, .. }
+            | Command::GeAutoscale { scope, .. }
             | Command::GeUninstall { scope, .. }
             | Command::Rollback { scope, .. } => match &scope.cluster {
                 Some(n) => Some(n.as_str()),

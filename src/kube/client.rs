@@ -320,6 +320,7 @@ fn resource(api_version: &str, kind: &str) -> Option<ApiResource> {
         ("apps/v1", "Deployment") => "deployments",
         ("apps/v1", "StatefulSet") => "statefulsets",
         ("apps/v1", "DaemonSet") => "daemonsets",
+        ("autoscaling/v2", "HorizontalPodAutoscaler") => "horizontalpodautoscalers",
         ("v1", "Service") => "services",
         ("v1", "ConfigMap") => "configmaps",
         ("v1", "PersistentVolumeClaim") => "persistentvolumeclaims",

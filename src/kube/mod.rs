@@ -18,9 +18,12 @@
 //!   back from the store.
 //! - [`credentials`]: the `secret` install parameters, written into the GE's Secret before
 //!   queueing.
+//! - [`autoscale`]: `/ge autoscale`'s HorizontalPodAutoscaler, how a revision is shaped for
+//!   it and how the replica count is handed over to it.
 //! - [`storage`]: whether a cluster can hold a GE's data (its default StorageClass); `cpu`:
 //!   whether its CPUs can run it (AVX).
 
+pub mod autoscale;
 pub mod catalogue;
 mod client;
 mod cpu;

@@ -59,6 +59,11 @@ pub fn check(
         GeJob::Scale(_, replicas) => {
             installed()?;
             replicas_fit(*replicas)?;
+            if let Some(a) = deployed.and_then(|d| d.params.autoscale) {
+                return Err(KubeError::Refused(format!(
+                    "{ge} in {ns} is autoscaled from {a}, so Kubernetes sets its pod count; /ge autoscale {ge} off first, or give it other bounds with /ge autoscale {ge} min= max=; nothing was changed"
+                )));
+            }
             if deployed.is_some_and(|d| d.params.replicas == *replicas) {
                 return Err(KubeError::Refused(format!(
                     "{ge} in {ns} already has {replicas} replica(s); nothing was changed"
@@ -67,6 +72,9 @@ pub fn check(
         }
         GeJob::Rollback(_, to) => {
             rollback::choose(installed()?, *to, ns)?;
+        }
+        GeJob::Autoscale(_, setting) => {
+            super::autoscale::check(def, installed()?, setting.as_ref(), t)?;
         }
         GeJob::Uninstall(_, purge) => {
             if release.is_none() && !purge {
@@ -164,6 +172,7 @@ mod tests {
                 replicas,
                 expose_nodeport: false,
                 ge: Default::default(),
+                autoscale: None,
             },
             manifests: Vec::new(),
             status: Status::Pending,

@@ -155,6 +155,10 @@ pub async fn status(layer: &KubeLayer, release: &Release) -> Result<String, Kube
     let cluster = layer.cluster(&release.cluster).await?;
     let ns = &release.namespace;
     let mut out = match release.deployed() {
+        Some(d) if d.params.autoscale.is_some() => format!(
+            "{} in {ns} on {}: revision {} ({}), autoscaled",
+            ge.name, release.cluster, d.number, d.image
+        ),
         Some(d) => format!(
             "{} in {ns} on {}: revision {} ({}), {} replica(s)",
             ge.name, release.cluster, d.number, d.image, d.params.replicas
@@ -219,6 +223,11 @@ pub async fn status(layer: &KubeLayer, release: &Release) -> Result<String, Kube
                 r.name, r.ready, r.phase, r.restarts
             ));
         }
+    }
+    if let Some(a) = release.live().and_then(|r| r.params.autoscale) {
+        let line = crate::kube::autoscale::status_line(&cluster, ns, &ge.name, &a).await?;
+        out.push('\n');
+        out.push_str(&line);
     }
     let endpoints = cluster.endpoints(ns, &ge.name).await?;
     if !endpoints.is_empty() {

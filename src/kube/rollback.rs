@@ -72,6 +72,7 @@ mod tests {
                 replicas: 1,
                 expose_nodeport: false,
                 ge: Default::default(),
+                autoscale: None,
             },
             image: format!("quay.io/fiware/orion:{version}"),
             manifests: vec![serde_json::json!({ "v": version })],

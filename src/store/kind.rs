@@ -60,6 +60,27 @@ pub enum GeJob {
     /// Re-apply an earlier revision (`None`: the previous good one).
     #[serde(rename = "rollback")]
     Rollback(GeTarget, Option<u32>),
+    /// Put a HorizontalPodAutoscaler on a release (`None`: take it off).
+    #[serde(rename = "ge_autoscale")]
+    Autoscale(GeTarget, Option<Autoscale>),
+}
+
+/// How a release is autoscaled: a HorizontalPodAutoscaler on its main Deployment keeping
+/// the pods' average CPU use near `cpu` percent of their requests, with `min` to `max` pods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Autoscale {
+    /// Fewest pods (at least 1).
+    pub min: u32,
+    /// Most pods.
+    pub max: u32,
+    /// Target average CPU utilization, percent of the pods' CPU requests.
+    pub cpu: u32,
+}
+
+impl std::fmt::Display for Autoscale {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} to {} pods at {}% CPU", self.min, self.max, self.cpu)
+    }
 }
 
 /// A selftest: `steps` steps of `step_ms` each, each recorded once in `<data>/selftest.log`.
@@ -174,7 +195,8 @@ impl GeJob {
             | GeJob::Upgrade(t, _)
             | GeJob::Scale(t, _)
             | GeJob::Uninstall(t, _)
-            | GeJob::Rollback(t, _) => t,
+            | GeJob::Rollback(t, _)
+            | GeJob::Autoscale(t, _) => t,
         }
     }
 
@@ -188,6 +210,8 @@ impl GeJob {
             GeJob::Scale(_, r) => format!("ge scale {ge} to {r} in {at}"),
             GeJob::Uninstall(..) => format!("ge uninstall {ge} in {at}"),
             GeJob::Rollback(..) => format!("rollback {ge} in {at}"),
+            GeJob::Autoscale(_, Some(a)) => format!("ge autoscale {ge} {a} in {at}"),
+            GeJob::Autoscale(_, None) => format!("ge autoscale {ge} off in {at}"),
         }
     }
 }

@@ -33,7 +33,9 @@ pub use job::{
     HostProgress, HostState, Job, JobId, JobState, NewJob, Origin, Requester, RolloutRow,
     StepRecord, now_ms,
 };
-pub use kind::{ClusterJob, ClusterSpec, GeInstallSpec, GeJob, GeTarget, JobKind, SelftestJob};
+pub use kind::{
+    Autoscale, ClusterJob, ClusterSpec, GeInstallSpec, GeJob, GeTarget, JobKind, SelftestJob,
+};
 pub use private::private_umask;
 pub use schema::CURRENT as SCHEMA_VERSION;
 pub use sled_store::SledStore;

@@ -240,6 +240,21 @@ impl Rig {
         }
     }
 
+    /// `user` types `text`; the bot answers with `needle`, queues no job and changes nothing
+    /// on the cluster.
+    pub async fn refused(&self, user: &str, text: &str, needle: &str) {
+        let jobs = self.last_job();
+        let mutations = self.fake.mutations();
+        self.say_as(user, text).await;
+        let answer = self.wait_for(needle).await;
+        assert_eq!(self.last_job(), jobs, "{text:?} queued a job: {answer}");
+        assert_eq!(
+            self.fake.mutations(),
+            mutations,
+            "{text:?} changed the cluster"
+        );
+    }
+
     /// The newest job's number (0 if none).
     pub fn last_job(&self) -> u64 {
         self.store

@@ -93,6 +93,7 @@ pub(super) static SPECS: &[Spec] = &[
         flags: &[Flag {
             word: "dry-run",
             about: "only connect to and check the hosts",
+            instead_of: &[],
         }],
         examples: &[
             "/cluster create 10.0.0.11 10.0.0.12 10.0.0.13 name=lab-1",

@@ -1,4 +1,5 @@
-//! The Generic Enabler commands: `/ge catalog|install|upgrade|scale|status|list|history|uninstall`
+//! The Generic Enabler commands:
+//! `/ge catalog|install|upgrade|scale|autoscale|status|list|history|uninstall`
 //! and `/rollback`.
 //!
 //! Each entry is one command: its spec row (words, arguments, help, access) and its builder.
@@ -186,6 +187,64 @@ pub(super) static SPECS: &[Spec] = &[
         build: ge_scale,
     },
     Spec {
+        path: "ge autoscale",
+        aliases: &[],
+        group: Group::Enablers,
+        summary: "let Kubernetes scale a Generic Enabler with its CPU use",
+        details: "Puts a HorizontalPodAutoscaler on a stateless Generic Enabler: Kubernetes \
+            keeps between min and max pods (within the catalogue's replica bounds), adding pods \
+            when their average CPU use passes cpu percent of what they request. Needs \
+            metrics-server on the cluster (clusters labkube creates have it). Upgrades and \
+            rollbacks keep the autoscaler and leave the pod count to it; /ge scale is refused \
+            while it runs. off removes it and keeps the pods there are.",
+        positionals: &[GE],
+        options: &[
+            Opt {
+                key: "min",
+                placeholder: "N",
+                noun: "fewest pods",
+                kind: Kind::Int { min: 1, max: 20 },
+                required: true,
+                fallback: Fallback::Nothing,
+                about: "fewest pods",
+            },
+            Opt {
+                key: "max",
+                placeholder: "M",
+                noun: "most pods",
+                kind: Kind::Int { min: 1, max: 20 },
+                required: true,
+                fallback: Fallback::Nothing,
+                about: "most pods",
+            },
+            Opt {
+                key: "cpu",
+                placeholder: "PERCENT",
+                noun: "CPU target",
+                kind: Kind::Int { min: 10, max: 100 },
+                required: false,
+                fallback: Fallback::Value("80"),
+                about: "average CPU use to aim for, percent of the pods' CPU requests",
+            },
+            NS,
+            CLUSTER,
+        ],
+        flags: &[Flag {
+            word: "off",
+            about: "remove the autoscaler, keeping the current pod count (instead of min=, max= and cpu=)",
+            instead_of: &["min", "max", "cpu"],
+        }],
+        examples: &[
+            "/ge autoscale orion min=1 max=4",
+            "/ge autoscale orion min=2 max=5 cpu=60 ns=demo",
+            "/ge autoscale orion off",
+        ],
+        access: Access::Operator,
+        mutating: true,
+        ge_params: false,
+        build: ge_autoscale,
+    },
+    Spec {
         path: "ge status",
         aliases: &[],
         group: Group::Enablers,
@@ -245,6 +304,7 @@ pub(super) static SPECS: &[Spec] = &[
         flags: &[Flag {
             word: "purge",
             about: "also delete its persistent volumes (its data)",
+            instead_of: &[],
         }],
         examples: &["/ge uninstall orion", "/ge uninstall orion ns=demo purge"],
         access: Access::Operator,
@@ -298,6 +358,21 @@ fn ge_scale(a: &mut Args) -> Built {
         scope: a.scope()?,
         replicas: a.one("replicas")?,
     })
+}
+
+fn ge_autoscale(a: &mut Args) -> Built {
+    let ge = a.one("ge")?;
+    let scope = a.scope()?;
+    let setting = if a.flag("off") {
+        None
+    } else {
+        Some(crate::store::Autoscale {
+            min: a.one("min")?,
+            max: a.one("max")?,
+            cpu: a.one("cpu")?,
+        })
+    };
+    Ok(Command::GeAutoscale { ge, scope, setting })
 }
 
 fn ge_status(a: &mut Args) -> Built {

@@ -32,6 +32,7 @@ pub(super) static SPECS: &[Spec] = &[
         flags: &[Flag {
             word: "all",
             about: "include finished jobs",
+            instead_of: &[],
         }],
         examples: &["/jobs", "/jobs all"],
         access: Access::Viewer,

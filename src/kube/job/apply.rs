@@ -62,6 +62,7 @@ impl GeRun {
                 replicas: dep.replicas.default,
                 expose_nodeport: false,
                 ge: Default::default(),
+                autoscale: None,
             };
             let action = Action::Dependency {
                 of: self.target.ge.clone(),
@@ -115,6 +116,7 @@ impl GeRun {
                     replicas: spec.replicas.unwrap_or(ge.replicas.default),
                     expose_nodeport: spec.expose_nodeport,
                     ge: spec.params.clone(),
+                    autoscale: None,
                 };
                 (Action::Install, params, None)
             }
@@ -133,6 +135,31 @@ impl GeRun {
                     ..base.params
                 };
                 (Action::Scale, params, None)
+            }
+            GeJob::Autoscale(_, setting) => {
+                let base = self.base(&release, current.as_ref())?;
+                if setting.is_some() {
+                    crate::kube::autoscale::check_metrics(&self.cluster).await?;
+                }
+                // Off: the pods there are stay (within the catalogue's bounds).
+                let replicas = match setting {
+                    Some(_) => base.params.replicas,
+                    None => crate::kube::autoscale::live_replicas(&self.cluster, &ns, &ge.name)
+                        .await?
+                        .unwrap_or(base.params.replicas)
+                        .clamp(ge.replicas.min, ge.replicas.max),
+                };
+                let params = Params {
+                    replicas,
+                    autoscale: *setting,
+                    ..base.params
+                };
+                let action = if setting.is_some() {
+                    Action::Autoscale
+                } else {
+                    Action::AutoscaleOff
+                };
+                (action, params, None)
             }
             GeJob::Rollback(_, to) => {
                 let chosen = crate::kube::rollback::choose(&release, *to, &ns)?;
@@ -198,6 +225,9 @@ impl GeRun {
                 revision.number
             ))?;
             return Ok(());
+        }
+        if revision.params.autoscale.is_some() {
+            crate::kube::autoscale::hand_over(&self.cluster, ns, ge).await?;
         }
         self.cluster
             .apply_all(ns, &revision.manifests, revision.number)

@@ -30,7 +30,7 @@ pub fn plan(job: &GeJob) -> Vec<GeStep> {
             GeStep::Apply,
             GeStep::Rollout,
         ],
-        GeJob::Upgrade(..) | GeJob::Scale(..) | GeJob::Rollback(..) => {
+        GeJob::Upgrade(..) | GeJob::Scale(..) | GeJob::Rollback(..) | GeJob::Autoscale(..) => {
             vec![GeStep::Connect, GeStep::Apply, GeStep::Rollout]
         }
         GeJob::Uninstall(..) => vec![GeStep::Connect, GeStep::Uninstall],
@@ -143,7 +143,7 @@ impl GeRun {
         if let Some(r) = release.pending_of(self.io.job) {
             return Ok(r.clone());
         }
-        let manifests = match manifests {
+        let mut manifests = match manifests {
             Some(m) => m,
             None => render(
                 ge,
@@ -157,6 +157,13 @@ impl GeRun {
             )
             .map_err(|e| KubeError::Catalogue(e.to_string()))?,
         };
+        if let Some(a) = &params.autoscale
+            && !manifests
+                .iter()
+                .any(|o| o.get("kind").and_then(|k| k.as_str()) == Some("HorizontalPodAutoscaler"))
+        {
+            crate::kube::autoscale::shape(ge, &mut manifests, a);
+        }
         let number = release.push(Revision {
             number: 0,
             job: self.io.job,

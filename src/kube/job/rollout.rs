@@ -139,6 +139,20 @@ impl GeRun {
                 "{} in {ns} scaled to {} replicas (revision {}): {how}",
                 ge.name, mine.params.replicas, mine.number
             ),
+            Action::Autoscale => format!(
+                "{} in {ns} is autoscaled from {} (revision {}): {how}; /ge status {} shows what the autoscaler does",
+                ge.name,
+                mine.params
+                    .autoscale
+                    .map(|a| a.to_string())
+                    .unwrap_or_default(),
+                mine.number,
+                ge.name
+            ),
+            Action::AutoscaleOff => format!(
+                "{} in {ns} is no longer autoscaled and keeps {} replicas (revision {}): {how}",
+                ge.name, mine.params.replicas, mine.number
+            ),
             Action::Rollback { to } => format!(
                 "{} in {ns} rolled back to revision {to} ({}): {how} (recorded as revision {})",
                 ge.name, mine.image, mine.number

@@ -25,6 +25,10 @@ pub enum Action {
     Upgrade,
     /// `/ge scale`.
     Scale,
+    /// `/ge autoscale` (on, or with other bounds).
+    Autoscale,
+    /// `/ge autoscale … off`.
+    AutoscaleOff,
     /// `/rollback`: re-applied revision `to`.
     Rollback {
         /// The revision whose manifests were re-applied.
@@ -47,6 +51,8 @@ impl Action {
             Action::Dependency { of } => format!("install (needed by {of})"),
             Action::Upgrade => "upgrade".into(),
             Action::Scale => "scale".into(),
+            Action::Autoscale => "autoscale".into(),
+            Action::AutoscaleOff => "autoscale off".into(),
             Action::Rollback { to } => format!("rollback to {to}"),
             Action::AutoRollback { to, failed } => {
                 format!("automatic rollback to {to} after {failed} failed")
@@ -102,6 +108,9 @@ pub struct Params {
     /// scales keep them. Never a `secret` parameter: those live only in the cluster's Secret.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ge: BTreeMap<String, String>,
+    /// The autoscaler on the main Deployment; while set, `replicas` is only where it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<crate::store::Autoscale>,
 }
 
 /// One applied set of objects.

@@ -13,6 +13,7 @@ fn revision(action: Action, version: &str) -> Revision {
             replicas: 2,
             expose_nodeport: false,
             ge: Default::default(),
+            autoscale: None,
         },
         image: format!("quay.io/fiware/orion:{version}"),
         manifests: vec![serde_json::json!({"kind": "Deployment", "v": version})],

@@ -217,12 +217,17 @@ pub(super) fn apply(
     let mut list = entries(&live);
     // Conflicts with fields other managers own and that this configuration sets differently.
     let mut conflicts = Vec::new();
+    // (manager, path) of each conflicting field: what `force` takes from its manager. A field
+    // set to the value it has is shared, force or not (structured-merge-diff, merge/update.go:
+    // only conflicts are removed from other managers).
+    let mut taken: Vec<(String, FieldPath)> = Vec::new();
     for e in list.iter().filter(|e| !mine(e)) {
         for p in &e.paths {
             for c in config_paths.iter().filter(|c| merge::overlaps(p, c)) {
                 let shorter = if p.len() <= c.len() { p } else { c };
                 if merge::value_at(&live, shorter) != merge::value_at(&config, shorter) {
                     conflicts.push((format!(".{}", p.join(".")), e.manager.clone()));
+                    taken.push((e.manager.clone(), p.clone()));
                 }
             }
         }
@@ -249,8 +254,9 @@ pub(super) fn apply(
     }
     if force {
         for e in list.iter_mut().filter(|e| !mine(e)) {
+            let manager = e.manager.clone();
             e.paths
-                .retain(|p| !config_paths.iter().any(|c| merge::overlaps(p, c)));
+                .retain(|p| !taken.iter().any(|(m, q)| *m == manager && q == p));
         }
     }
     // Fields this manager applied before and no longer applies, owned by nobody else, go away.

@@ -1,6 +1,6 @@
 //! What a fake cluster holds before any client writes: the namespaces kubeadm leaves, the
 //! nodes ([`FakeOptions::nodes`] workers and, by default, a tainted control plane) and the
-//! storage ([`FakeStorage`]).
+//! storage ([`FakeStorage`]), and metrics-server's APIService when it runs.
 
 use super::controllers::volumes::DEFAULT_CLASS;
 use super::handle::FakeOptions;
@@ -57,6 +57,24 @@ pub(super) fn populate(st: &mut State, opts: &FakeOptions) {
                 "provisioner": LOCAL_PATH_PROVISIONER,
                 "reclaimPolicy": "Delete",
                 "volumeBindingMode": "WaitForFirstConsumer",
+            }),
+        );
+    }
+    if opts.metrics_server {
+        // As metrics-server's release manifest registers it, once its pod answers.
+        st.insert(
+            res::APISERVICES,
+            json!({
+                "apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+                "metadata": { "name": super::controllers::hpa::METRICS_API,
+                    "labels": { "k8s-app": "metrics-server" } },
+                "spec": { "group": "metrics.k8s.io", "version": "v1beta1",
+                    "service": { "name": "metrics-server", "namespace": "kube-system", "port": 443 },
+                    "groupPriorityMinimum": 100, "versionPriority": 100,
+                    "insecureSkipTLSVerify": true },
+                "status": { "conditions": [{ "type": "Available", "status": "True",
+                    "reason": "Passed", "message": "all checks passed",
+                    "lastTransitionTime": "2025-01-01T00:00:00Z" }] },
             }),
         );
     }

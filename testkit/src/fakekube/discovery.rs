@@ -1,7 +1,7 @@
-//! Discovery documents (`/api`, `/apis`, `/api/v1`, `/apis/apps/v1`, `/apis/storage.k8s.io/v1`,
-//! `/version`) shaped like the real ones.
+//! Discovery documents (`/api`, `/apis`, `/api/v1`, `/apis/<group>` and `/apis/<group>/<version>`
+//! for every group served, `/version`) shaped like the real ones.
 
-use super::resources::RESOURCES;
+use super::resources::{RESOURCES, groups};
 use serde_json::{Value, json};
 
 /// The discovery document for a path, if it is one.
@@ -21,22 +21,28 @@ pub(super) fn document(path: &str, addr: &str) -> Option<Value> {
         }),
         "/apis" => json!({
             "kind": "APIGroupList", "apiVersion": "v1",
-            "groups": [group("apps"), group("storage.k8s.io")]
+            "groups": groups().iter().map(|r| group(r.group, r.version)).collect::<Vec<_>>()
         }),
-        "/apis/apps" => with_kind(group("apps")),
-        "/apis/storage.k8s.io" => with_kind(group("storage.k8s.io")),
-        "/api/v1" => resource_list(""),
-        "/apis/apps/v1" => resource_list("apps"),
-        "/apis/storage.k8s.io/v1" => resource_list("storage.k8s.io"),
-        _ => return None,
+        "/api/v1" => resource_list("", "v1"),
+        _ => {
+            let rest = path.strip_prefix("/apis/")?;
+            let r = groups()
+                .into_iter()
+                .find(|r| rest == r.group || rest == format!("{}/{}", r.group, r.version))?;
+            if rest == r.group {
+                with_kind(group(r.group, r.version))
+            } else {
+                resource_list(r.group, r.version)
+            }
+        }
     };
     Some(doc)
 }
 
-/// An `APIGroup` entry (as `/apis` lists it) for a group served at v1.
-fn group(name: &str) -> Value {
-    let v1 = json!({ "groupVersion": format!("{name}/v1"), "version": "v1" });
-    json!({ "name": name, "versions": [v1.clone()], "preferredVersion": v1 })
+/// An `APIGroup` entry (as `/apis` lists it) for a group served at one version.
+fn group(name: &str, version: &str) -> Value {
+    let v = json!({ "groupVersion": format!("{name}/{version}"), "version": version });
+    json!({ "name": name, "versions": [v.clone()], "preferredVersion": v })
 }
 
 /// The group document `/apis/<group>` serves: the entry with its kind.
@@ -46,7 +52,7 @@ fn with_kind(mut group: Value) -> Value {
     group
 }
 
-fn resource_list(group: &str) -> Value {
+fn resource_list(group: &str, version: &str) -> Value {
     let mut resources = Vec::new();
     for r in RESOURCES.iter().filter(|r| r.group == group) {
         resources.push(json!({
@@ -63,7 +69,7 @@ fn resource_list(group: &str) -> Value {
     }
     json!({
         "kind": "APIResourceList", "apiVersion": "v1",
-        "groupVersion": if group.is_empty() { "v1".to_string() } else { format!("{group}/v1") },
+        "groupVersion": if group.is_empty() { version.to_string() } else { format!("{group}/{version}") },
         "resources": resources,
     })
 }

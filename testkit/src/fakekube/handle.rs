@@ -47,6 +47,10 @@ pub struct FakeOptions {
     /// ([`FakeKube::kubeconfig_yaml`] is then kubeadm's `admin.conf`). Off: plain HTTP and
     /// [`FakeOptions::token`].
     pub tls: bool,
+    /// Whether metrics-server runs: its APIService `v1beta1.metrics.k8s.io` is registered and
+    /// Available (as `/cluster create` leaves a cluster); off: no resource metrics API, as
+    /// kubeadm leaves one.
+    pub metrics_server: bool,
     /// Whether the controllers run. Without them nothing changes but what clients write and
     /// what the test [`put`](FakeKube::put)s: a scripted cluster.
     pub controllers: bool,
@@ -65,6 +69,7 @@ impl Default for FakeOptions {
             token: "fake-kube-token".into(),
             history_limit: 10_000,
             controllers: true,
+            metrics_server: true,
             bind: None,
             tls: false,
         }
@@ -132,6 +137,7 @@ impl FakeKube {
             fail_rules: Vec::new(),
             provisioners: Vec::new(),
             latency: Duration::ZERO,
+            cpu_load: None,
         };
         let mut state = State::new(opts.history_limit, knobs);
         cluster::populate(&mut state, &opts);
@@ -243,6 +249,13 @@ impl FakeKube {
             .filter(|d| d.api_version() == api_version)
             .unwrap_or_else(|| panic!("the fake does not serve {api_version} {kind}"));
         self.shared.with(|st| st.put(def.plural, obj))
+    }
+
+    /// From now on an autoscaled Deployment's pods together use `percent` of one pod's CPU
+    /// request, spread evenly (200: two pods' worth); `None`: the resource metrics API reports
+    /// nothing (what an HPA then says is in `controllers/hpa.rs`).
+    pub fn set_cpu_load(&self, percent: Option<u32>) {
+        self.shared.with(|st| st.knobs.cpu_load = percent);
     }
 
     /// Changes the pod ready delay for pods not yet ready.

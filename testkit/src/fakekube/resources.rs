@@ -11,6 +11,8 @@ pub(super) struct ResourceDef {
     pub kind: &'static str,
     /// API group, empty for the core group.
     pub group: &'static str,
+    /// The one version served (`v1`; `v2` for autoscaling, whose v1 lacks CPU targets' shape).
+    pub version: &'static str,
     /// Whether objects live in a namespace.
     pub namespaced: bool,
     /// Whether the type has a `/status` subresource (its status is ignored on writes to the main resource).
@@ -27,6 +29,8 @@ impl ResourceDef {
         match self.group {
             "" => "v1",
             "storage.k8s.io" => "storage.k8s.io/v1",
+            "autoscaling" => "autoscaling/v2",
+            "apiregistration.k8s.io" => "apiregistration.k8s.io/v1",
             _ => "apps/v1",
         }
     }
@@ -60,6 +64,11 @@ const fn def(
         singular,
         kind,
         group,
+        version: if matches!(group.as_bytes(), b"autoscaling") {
+            "v2"
+        } else {
+            "v1"
+        },
         namespaced,
         status_subresource,
         // The workloads (group apps) keep a generation; the core and storage types here do not.
@@ -156,7 +165,36 @@ pub(super) static RESOURCES: &[ResourceDef] = &[
         true,
         &["rs"],
     ),
+    def(
+        "horizontalpodautoscalers",
+        "horizontalpodautoscaler",
+        "HorizontalPodAutoscaler",
+        "autoscaling",
+        true,
+        true,
+        &["hpa"],
+    ),
+    def(
+        "apiservices",
+        "apiservice",
+        "APIService",
+        "apiregistration.k8s.io",
+        false,
+        true,
+        &[],
+    ),
 ];
+
+/// The groups served besides the core one, in discovery order.
+pub(super) fn groups() -> Vec<&'static ResourceDef> {
+    let mut out: Vec<&'static ResourceDef> = Vec::new();
+    for r in RESOURCES.iter().filter(|r| !r.group.is_empty()) {
+        if !out.iter().any(|o| o.group == r.group) {
+            out.push(r);
+        }
+    }
+    out
+}
 
 /// The resource with this plural in this group (`""` = core).
 pub(super) fn by_plural(group: &str, plural: &str) -> Option<&'static ResourceDef> {
@@ -184,6 +222,8 @@ pub(super) mod res {
     pub const STATEFULSETS: &str = "statefulsets";
     pub const DAEMONSETS: &str = "daemonsets";
     pub const REPLICASETS: &str = "replicasets";
+    pub const HPAS: &str = "horizontalpodautoscalers";
+    pub const APISERVICES: &str = "apiservices";
 }
 
 /// The definition for a plural known to be in [`RESOURCES`] (controllers only use those).

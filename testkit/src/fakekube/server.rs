@@ -41,10 +41,14 @@ enum Target {
 
 fn parse_path(path: &str) -> Result<Target, ApiError> {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let served = |g: &str, v: &str| {
+        resources::groups()
+            .iter()
+            .any(|r| r.group == g && r.version == v)
+    };
     let (group, rest) = match segs.as_slice() {
         ["api", "v1", rest @ ..] => ("", rest),
-        ["apis", "apps", "v1", rest @ ..] => ("apps", rest),
-        ["apis", "storage.k8s.io", "v1", rest @ ..] => ("storage.k8s.io", rest),
+        ["apis", g, v, rest @ ..] if served(g, v) => (*g, rest),
         _ => return Err(ApiError::NoSuchPath),
     };
     let def = |plural: &str| resources::by_plural(group, plural).ok_or(ApiError::NoSuchPath);

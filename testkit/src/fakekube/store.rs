@@ -67,6 +67,9 @@ pub(super) struct Knobs {
     /// Added to every request but watches before it is served: the round trip to an API
     /// server across a lab network (zero by default).
     pub latency: Duration,
+    /// The CPU use of an autoscaled Deployment's pods together, in percent of one pod's
+    /// request, spread evenly over them; `None`: the resource metrics API reports none.
+    pub cpu_load: Option<u32>,
 }
 
 /// Everything the fake knows, behind one lock.

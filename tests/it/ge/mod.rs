@@ -3,6 +3,7 @@
 //! rollback, scale, uninstall and purge, parallel installs, refusals), and the real binary is
 //! SIGKILLed during a rollout watch.
 
+mod autoscale;
 mod cancel;
 mod catalogue;
 mod crash;

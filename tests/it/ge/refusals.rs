@@ -7,16 +7,7 @@ use labkube::store::{JobState, JobStore};
 use labkube_testkit::ge_rig::Rig;
 
 async fn refused(rig: &Rig, user: &str, text: &str, needle: &str) {
-    let jobs = rig.last_job();
-    let mutations = rig.fake.mutations();
-    rig.say_as(user, text).await;
-    let answer = rig.wait_for(needle).await;
-    assert_eq!(rig.last_job(), jobs, "{text:?} queued a job: {answer}");
-    assert_eq!(
-        rig.fake.mutations(),
-        mutations,
-        "{text:?} changed the cluster"
-    );
+    rig.refused(user, text, needle).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

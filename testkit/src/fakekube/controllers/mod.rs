@@ -1,10 +1,11 @@
 //! The fake's controllers, run on a fixed tick under the store lock: namespace teardown,
-//! Deployment, ReplicaSet, StatefulSet, DaemonSet, the PersistentVolume controller with the
+//! HorizontalPodAutoscaler, Deployment, ReplicaSet, StatefulSet, DaemonSet, the PersistentVolume controller with the
 //! cluster's provisioners, the scheduler, and a kubelet that moves bound pods through their
 //! lifecycle (including the image-tag failure modes).
 
 mod daemonset;
 mod deployment;
+pub(super) mod hpa;
 mod pods;
 mod replicaset;
 mod scheduler;
@@ -61,6 +62,7 @@ pub(super) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
 /// One round of every controller.
 fn tick(st: &mut State) {
     gc::reap_namespaces(st);
+    hpa::sync_all(st);
     deployment::sync_all(st);
     replicaset::sync_all(st);
     statefulset::sync_all(st);

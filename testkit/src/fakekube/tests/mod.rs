@@ -1,6 +1,7 @@
 //! Tests of the fake against the real kube client and kube-runtime.
 
 mod api;
+mod autoscaling;
 mod fixtures;
 mod rollout;
 mod scheduling;

@@ -14,7 +14,9 @@ fail() {
 
 # The mark on the /etc/hosts line that makes the cluster's API endpoint name resolve
 # (prepare_host writes it, reset removes it).
-api_name_mark() { echo "# labkube: the cluster's API endpoint"; }
+api_name_mark() {
+    echo "# labkube: the cluster's API endpoint"
+}
 
 # drop_api_name FILE: FILE's lines without labkube's API endpoint line, on stdout.
 drop_api_name() {

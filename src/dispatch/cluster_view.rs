@@ -19,6 +19,8 @@ pub(super) enum Live {
         version: String,
         /// Its nodes, control planes first.
         nodes: Vec<NodeView>,
+        /// Where its nodes reach the API (kubeadm's cluster-info), if it says.
+        joins_at: Option<String>,
     },
     /// It did not, in the words of the error (never carrying credentials).
     Failed(String),
@@ -31,7 +33,12 @@ pub(super) async fn ask(layer: &KubeLayer, name: &str) -> Live {
         let cluster = layer.cluster(name).await?;
         let version = cluster.reachable().await?;
         let nodes = nodes::nodes(&cluster).await?;
-        Ok::<_, crate::kube::KubeError>(Live::Answered { version, nodes })
+        let joins_at = nodes::join_endpoint(&cluster).await?;
+        Ok::<_, crate::kube::KubeError>(Live::Answered {
+            version,
+            nodes,
+            joins_at,
+        })
     };
     asked.await.unwrap_or_else(|e| Live::Failed(e.to_string()))
 }
@@ -103,6 +110,19 @@ fn host_of<'r>(record: Option<&'r ClusterRecord>, node: &NodeView) -> Option<&'r
         .or_else(|| hosts.iter().find(|h| h.hostname == node.name))
 }
 
+/// What the nodes' way to the API means for growing the cluster.
+fn joins_line(joins_at: Option<&str>) -> String {
+    match joins_at {
+        Some(e) if nodes::endpoint_is_a_name(e) => format!(
+            "\nthe nodes reach the API through its control-plane endpoint {e}, so control planes can be added"
+        ),
+        Some(e) => format!(
+            "\nthe nodes reach the API at {e}: the cluster was initialised without a control-plane endpoint, so kubeadm cannot give it more control planes"
+        ),
+        None => String::new(),
+    }
+}
+
 /// The full answer for the owning room or an admin.
 pub(super) fn status(shown: &Shown<'_>, live: &Live) -> String {
     let mut out = format!(
@@ -112,7 +132,11 @@ pub(super) fn status(shown: &Shown<'_>, live: &Live) -> String {
         shown.owner
     );
     match live {
-        Live::Answered { version, nodes } => {
+        Live::Answered {
+            version,
+            nodes,
+            joins_at,
+        } => {
             out.push_str(&format!(
                 "{} answers, Kubernetes {version}; {} of {} node(s) Ready:",
                 shown.endpoint(),
@@ -157,6 +181,7 @@ pub(super) fn status(shown: &Shown<'_>, live: &Live) -> String {
                     n.state()
                 ));
             }
+            out.push_str(&joins_line(joins_at.as_deref()));
             for h in shown.record.into_iter().flat_map(|r| &r.nodes) {
                 if !seen.contains(&h.addr) {
                     out.push_str(&format!(
@@ -249,7 +274,7 @@ pub(super) fn list_line(shown: &Shown<'_>, current: bool, live: Option<&Live>) -
     let mark = if current { "*" } else { " " };
     let state = match (shown.record.and_then(|r| r.creating), live) {
         (Some(job), _) => format!("not ready: create job #{job} has not finished"),
-        (None, Some(Live::Answered { version, nodes })) => {
+        (None, Some(Live::Answered { version, nodes, .. })) => {
             let cps: Vec<String> = nodes
                 .iter()
                 .filter(|n| n.is_control_plane())
@@ -360,13 +385,15 @@ mod tests {
                 ),
                 node("w9", "10.0.0.9", false, Readiness::Ready),
             ],
+            joins_at: Some("api.labkube.internal:6443".into()),
         };
         assert_eq!(
             status(&shown, &live),
             "cluster lab-1: owned by this room; API server https://10.0.0.1:6443 answers, Kubernetes v1.33.4; 2 of 3 node(s) Ready:\n  \
              cp1 (control-plane) 10.0.0.1: Ready, kubelet v1.33.4, ssh user centos\n  \
              worker-a (worker) 10.0.0.2: NotReady, kubelet v1.33.4, ssh user centos, port 2222\n  \
-             w9 (worker) 10.0.0.9: Ready, kubelet v1.33.4, joined outside labkube\n  \
+             w9 (worker) 10.0.0.9: Ready, kubelet v1.33.4, joined outside labkube\n\
+             the nodes reach the API through its control-plane endpoint api.labkube.internal:6443, so control planes can be added\n  \
              10.0.0.3 (worker, host w2): not a node of the cluster: it has not joined, or was removed outside labkube; ssh user centos"
         );
         assert_eq!(

@@ -152,6 +152,53 @@ pub async fn nodes(cluster: &Cluster) -> Result<Vec<NodeView>, KubeError> {
     Ok(views)
 }
 
+/// Where the cluster's nodes reach its API: the server of kubeadm's `kube-public/cluster-info`
+/// (its control-plane endpoint, or the first control plane's address when it was initialised
+/// without one) as `host:port`; `None` for a cluster kubeadm did not make. Only shown, never
+/// dialled: anyone with access to the cluster could have edited it, so anything but a plain
+/// `host:port` is not shown either.
+pub async fn join_endpoint(cluster: &Cluster) -> Result<Option<String>, KubeError> {
+    let api: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(cluster.client.clone(), "kube-public");
+    let info = cluster
+        .call(
+            "reading kube-public/cluster-info",
+            api.get_opt("cluster-info"),
+        )
+        .await?;
+    let text = info
+        .and_then(|cm| cm.data)
+        .and_then(|mut d| d.remove("kubeconfig"));
+    let server = text
+        .and_then(|t| kube::config::Kubeconfig::from_yaml(&t).ok())
+        .and_then(|k| k.clusters.into_iter().next())
+        .and_then(|c| c.cluster)
+        .and_then(|c| c.server);
+    Ok(server.and_then(|s| plain_host_port(&s)))
+}
+
+/// `https://HOST:PORT` → `HOST:PORT` when HOST is a DNS name or an address and PORT a number.
+fn plain_host_port(server: &str) -> Option<String> {
+    let rest = server.strip_prefix("https://")?.trim_end_matches('/');
+    let (host, port) = rest.rsplit_once(':')?;
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+    (host_ok && port.parse::<u16>().is_ok()).then(|| rest.to_string())
+}
+
+/// Whether the cluster was initialised with a control-plane endpoint that is a name, which is
+/// what lets kubeadm give it more control planes later.
+pub fn endpoint_is_a_name(host_port: &str) -> bool {
+    let host = host_port
+        .rsplit_once(':')
+        .map_or(host_port, |(h, _)| h)
+        .trim_matches(|c| c == '[' || c == ']');
+    host.parse::<std::net::IpAddr>().is_err()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +263,29 @@ mod tests {
             NodeView::of(&bare).state(),
             "Unknown (the kubelet has not posted a Ready condition)"
         );
+    }
+
+    #[test]
+    fn only_a_plain_host_port_is_shown() {
+        assert_eq!(
+            plain_host_port("https://api.labkube.internal:6443").as_deref(),
+            Some("api.labkube.internal:6443")
+        );
+        assert_eq!(
+            plain_host_port("https://[fd00::1]:6443/").as_deref(),
+            Some("[fd00::1]:6443")
+        );
+        for bad in [
+            "http://10.0.0.1:6443",
+            "https://10.0.0.1",
+            "https://evil<b>:6443",
+            "https://a b:6443",
+            "https://:6443",
+        ] {
+            assert_eq!(plain_host_port(bad), None, "{bad}");
+        }
+        assert!(endpoint_is_a_name("api.labkube.internal:6443"));
+        assert!(!endpoint_is_a_name("10.0.0.1:6443"));
+        assert!(!endpoint_is_a_name("[fd00::1]:6443"));
     }
 }

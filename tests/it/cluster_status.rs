@@ -60,7 +60,10 @@ async fn the_declared_cluster_is_the_rooms_current_one_and_shows_its_nodes_as_th
              Kubernetes v1.35.0; 2 of 2 node(s) Ready:\n  \
              fake-cp (control-plane) 192.168.49.2: Ready, kubelet v1.35.0\n  \
              fake-node-0 (worker) 192.168.49.3: Ready, kubelet v1.35.0\n\
-             no GEs installed by labkube yet; /ge catalog lists them"
+             the nodes reach the API at {}: the cluster was initialised without a control-plane \
+             endpoint, so kubeadm cannot give it more control planes\n\
+             no GEs installed by labkube yet; /ge catalog lists them",
+            rig.fake.addr()
         )
     );
 

@@ -145,7 +145,8 @@ pub(super) static SPECS: &[Spec] = &[
         summary: "show the nodes and health of a cluster",
         details: "Asks the cluster's API server for its nodes now: roles, readiness (with the \
             kubelet's reason when not Ready), cordons, kubelet versions and addresses, the API \
-            endpoint the bot uses, registered hosts that are not nodes and nodes labkube did \
+            endpoint the bot uses and the one the nodes use (which says whether control \
+            planes can be added), registered hosts that are not nodes and nodes labkube did \
             not add; then the Generic Enablers labkube installed there. When the API server \
             does not answer, says why and shows the nodes as registered. Without NAME: the \
             room's current cluster. Only the room that owns the cluster and admins see this; \

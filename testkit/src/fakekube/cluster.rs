@@ -121,3 +121,21 @@ fn node(opts: &FakeOptions, name: &str, index: u32, control_plane: bool) -> Valu
         },
     })
 }
+
+/// kubeadm's `kube-public/cluster-info` ConfigMap (its `bootstrap-token` phase): a kubeconfig
+/// with the cluster CA and the control-plane endpoint as its server, which joining nodes read.
+pub(super) fn cluster_info(st: &mut State, endpoint: &str) {
+    let kubeconfig = format!(
+        "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==\n    \
+         server: https://{endpoint}\n  name: \"\"\ncontexts: null\ncurrent-context: \"\"\nkind: Config\n\
+         preferences: {{}}\nusers: null\n"
+    );
+    st.insert(
+        res::CONFIGMAPS,
+        json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": { "name": "cluster-info", "namespace": "kube-public" },
+            "data": { "kubeconfig": kubeconfig },
+        }),
+    );
+}

@@ -47,6 +47,10 @@ pub struct FakeOptions {
     /// ([`FakeKube::kubeconfig_yaml`] is then kubeadm's `admin.conf`). Off: plain HTTP and
     /// [`FakeOptions::token`].
     pub tls: bool,
+    /// kubeadm's control-plane endpoint (`api.labkube.internal:6443`), the server of the
+    /// `kube-public/cluster-info` ConfigMap nodes join through; `None`: the server's own
+    /// address, as kubeadm writes it for a cluster initialised without one.
+    pub control_plane_endpoint: Option<String>,
     /// Whether metrics-server runs: its APIService `v1beta1.metrics.k8s.io` is registered and
     /// Available (as `/cluster create` leaves a cluster); off: no resource metrics API, as
     /// kubeadm leaves one.
@@ -70,6 +74,7 @@ impl Default for FakeOptions {
             history_limit: 10_000,
             controllers: true,
             metrics_server: true,
+            control_plane_endpoint: None,
             bind: None,
             tls: false,
         }
@@ -149,6 +154,11 @@ impl FakeKube {
         let shared = Arc::new(Shared::new(state, opts.token, pki));
         let listener = tokio::net::TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
+        let endpoint = opts
+            .control_plane_endpoint
+            .clone()
+            .unwrap_or_else(|| addr.to_string());
+        shared.with(|st| cluster::cluster_info(st, &endpoint));
         let running = serve(shared.clone(), listener).await;
         let controllers_stop = CancellationToken::new();
         let controllers = opts

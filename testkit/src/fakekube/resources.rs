@@ -213,6 +213,7 @@ pub(super) mod res {
     pub const NAMESPACES: &str = "namespaces";
     pub const PODS: &str = "pods";
     pub const SECRETS: &str = "secrets";
+    pub const CONFIGMAPS: &str = "configmaps";
     pub const PVCS: &str = "persistentvolumeclaims";
     pub const PVS: &str = "persistentvolumes";
     pub const NODES: &str = "nodes";

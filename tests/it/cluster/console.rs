@@ -48,6 +48,19 @@ fn a_new_cluster_then_orion_on_it_ready() {
     bot.say(&format!("/cluster create {}", ips(&site)));
     bot.expect("job #1 cluster create lab-1 (3 hosts) succeeded", LIMIT);
     bot.expect("cluster lab-1 is ready", LIMIT);
+    // Asked live, it says its nodes go through the endpoint that lets it grow control planes.
+    bot.say("/cluster status");
+    bot.expect(
+        &format!(
+            "cluster lab-1: owned by this room; API server https://{}:6443 answers",
+            site.ips()[0]
+        ),
+        LIMIT,
+    );
+    bot.expect(
+        "the nodes reach the API through its control-plane endpoint api.labkube.internal:6443, so control planes can be added",
+        LIMIT,
+    );
     // The cluster the bot just made is the room's current one: no cluster= needed.
     bot.say("/ge install orion ns=demo");
     bot.expect("queued job #2: ge install orion in lab-1/demo", LIMIT);

@@ -90,6 +90,11 @@ impl Site {
             let workers = u32::try_from(flavours.len().saturating_sub(1)).unwrap_or(1);
             let opts = FakeOptions {
                 nodes: workers.max(1),
+                // kubeadm writes cluster-info with the endpoint init was given.
+                control_plane_endpoint: Some(format!(
+                    "{}:6443",
+                    labkube::provision::scripts::API_NAME
+                )),
                 ..FakeOptions::default()
             };
             LabApi::start(std::net::IpAddr::V4(ips[0]), &lab.cluster, opts)

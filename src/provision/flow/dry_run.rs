@@ -82,7 +82,11 @@ impl ClusterRun {
             ClusterStep::InitControlPlane => on_control_plane(if f.control_plane {
                 "control plane already initialised".into()
             } else {
-                "kubeadm init".into()
+                format!(
+                    "kubeadm init (control-plane endpoint {}:{})",
+                    crate::provision::scripts::API_NAME,
+                    crate::kube::kubeconfig::API_SERVER_PORT
+                )
             }),
             ClusterStep::InstallFlannel => {
                 on_control_plane(format!("flannel {}", s.flannel_version))

@@ -186,7 +186,7 @@ async fn plan_reports_per_host_steps_and_changes_nothing() {
     let fresh = "prepare host (swap off, kernel modules, sysctls, firewall ports, API endpoint name); install containerd.io from Docker's repository; install kubeadm/kubelet/kubectl 1.35";
     assert!(
         lines[1].ends_with(&format!(
-            "MB): {fresh}; kubeadm init; flannel {flannel}; Helm {helm}; local-path storage \
+            "MB): {fresh}; kubeadm init (control-plane endpoint api.labkube.internal:6443); flannel {flannel}; Helm {helm}; local-path storage \
              {local_path} as the default StorageClass; approve the kubelets' own serving \
              certificates; metrics-server {metrics}"
         )),

@@ -134,13 +134,16 @@ pub fn history(release: &Release) -> String {
             (_, Some(s)) => format!(": {s}"),
             _ => String::new(),
         };
+        let pods = match &r.params.autoscale {
+            Some(a) => format!("autoscaled from {a}"),
+            None => format!("{} replica(s)", r.params.replicas),
+        };
         out.push_str(&format!(
-            "\n  {} {} {} by {} at {when}, {} replica(s), {}{detail}",
+            "\n  {} {} {} by {} at {when}, {pods}, {}{detail}",
             r.number,
             r.status.word(),
             r.action.describe(),
             r.by,
-            r.params.replicas,
             r.image,
         ));
     }

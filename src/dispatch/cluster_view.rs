@@ -85,6 +85,14 @@ fn ssh(n: &NodeRecord) -> String {
     }
 }
 
+/// What other rooms are told instead of a cluster's hosts.
+const HIDDEN: &str = "node addresses and SSH users are shown only to the owning room and admins";
+
+/// A registered host as its own line: `\n  10.0.0.1 control-plane cp1 (ssh user root)`.
+fn registered_row(h: &NodeRecord) -> String {
+    format!("\n  {} {} {} ({})", h.addr, h.role, h.hostname, ssh(h))
+}
+
 /// The version a cluster had when it was registered.
 fn registered_version(r: &ClusterRecord) -> &str {
     if r.k8s_version.is_empty() {
@@ -203,13 +211,7 @@ pub(super) fn status(shown: &Shown<'_>, live: &Live) -> String {
                     registered_version(r)
                 ));
                 for h in &r.nodes {
-                    out.push_str(&format!(
-                        "\n  {} {} {} ({})",
-                        h.addr,
-                        h.role,
-                        h.hostname,
-                        ssh(h)
-                    ));
+                    out.push_str(&registered_row(h));
                 }
             }
         }
@@ -223,17 +225,16 @@ pub(super) fn status(shown: &Shown<'_>, live: &Live) -> String {
 /// The answer for any other room: what is registered, without hosts, and nothing asked of
 /// the cluster.
 pub(super) fn status_for_others(shown: &Shown<'_>) -> String {
-    let hidden = "node addresses and SSH users are shown only to the owning room and admins";
     match shown.record {
         Some(r) => format!(
-            "cluster {}: Kubernetes {} when registered, owned by {}; {} node(s); {hidden}",
+            "cluster {}: Kubernetes {} when registered, owned by {}; {} node(s); {HIDDEN}",
             shown.name,
             registered_version(r),
             shown.owner,
             r.nodes.len()
         ),
         None => format!(
-            "cluster {} (declared in the config): owned by {}; {hidden}",
+            "cluster {} (declared in the config): owned by {}; {HIDDEN}",
             shown.name, shown.owner
         ),
     }
@@ -254,16 +255,11 @@ pub(super) fn creating(shown: &Shown<'_>, job: u64, detail: bool) -> String {
     if detail {
         out.push(':');
         for h in &r.nodes {
-            out.push_str(&format!(
-                "\n  {} {} {} ({})",
-                h.addr,
-                h.role,
-                h.hostname,
-                ssh(h)
-            ));
+            out.push_str(&registered_row(h));
         }
     } else {
-        out.push_str("; node addresses and SSH users are shown only to the owning room and admins");
+        out.push_str("; ");
+        out.push_str(HIDDEN);
     }
     out
 }

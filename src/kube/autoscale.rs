@@ -26,12 +26,10 @@ pub const HANDOVER_MANAGER: &str = "labkube-replicas-handover";
 /// The APIService through which metrics-server serves the CPU use an HPA reads.
 pub const METRICS_API: &str = "v1beta1.metrics.k8s.io";
 
-/// The main Deployment among `manifests`: the one named after the GE.
-fn main_deployment<'a>(ge: &GeDef, manifests: &'a [Value]) -> Option<&'a Value> {
-    manifests.iter().find(|o| {
-        o.get("kind").and_then(Value::as_str) == Some("Deployment")
-            && o.pointer("/metadata/name").and_then(Value::as_str) == Some(ge.name.as_str())
-    })
+/// Whether `obj` is the GE's main Deployment: the one named after the GE.
+fn is_main_deployment(ge: &GeDef, obj: &Value) -> bool {
+    obj.get("kind").and_then(Value::as_str) == Some("Deployment")
+        && obj.pointer("/metadata/name").and_then(Value::as_str) == Some(ge.name.as_str())
 }
 
 /// Whether `setting` fits `ge` as its release stands (pure; the job asks again).
@@ -72,7 +70,7 @@ pub fn check(
         .live()
         .map(|r| r.manifests.as_slice())
         .unwrap_or_default();
-    let Some(deployment) = main_deployment(ge, manifests) else {
+    let Some(deployment) = manifests.iter().find(|o| is_main_deployment(ge, o)) else {
         return refused(format!(
             "{name} runs no Deployment named {name}, which is what an autoscaler would scale"
         ));
@@ -96,10 +94,7 @@ pub fn check(
 /// Shapes a revision's rendered objects for `setting`: the main Deployment without
 /// `spec.replicas`, and the HPA (with the Deployment's labels) after it.
 pub fn shape(ge: &GeDef, manifests: &mut Vec<Value>, setting: &Autoscale) {
-    let Some(i) = manifests
-        .iter()
-        .position(|o| main_deployment(ge, std::slice::from_ref(o)).is_some())
-    else {
+    let Some(i) = manifests.iter().position(|o| is_main_deployment(ge, o)) else {
         return;
     };
     if let Some(spec) = manifests[i].get_mut("spec").and_then(Value::as_object_mut) {
@@ -156,11 +151,7 @@ pub async fn check_metrics(cluster: &Cluster) -> Result<(), KubeError> {
 /// Hands the live `spec.replicas` of the GE's Deployment to [`HANDOVER_MANAGER`], so applying
 /// a revision without it keeps the count. Nothing to do when the Deployment is gone.
 pub async fn hand_over(cluster: &Cluster, ns: &str, ge: &str) -> Result<(), KubeError> {
-    let api: Api<Deployment> = Api::namespaced(cluster.client.clone(), ns);
-    let live = cluster
-        .call(format!("reading deployment/{ge}"), api.get_opt(ge))
-        .await?;
-    let Some(replicas) = live.and_then(|d| d.spec).and_then(|s| s.replicas) else {
+    let Some(replicas) = live_replicas(cluster, ns, ge).await? else {
         return Ok(());
     };
     let body = json!({
@@ -168,6 +159,7 @@ pub async fn hand_over(cluster: &Cluster, ns: &str, ge: &str) -> Result<(), Kube
         "metadata": { "name": ge, "namespace": ns },
         "spec": { "replicas": replicas },
     });
+    let api: Api<Deployment> = Api::namespaced(cluster.client.clone(), ns);
     let pp = PatchParams::apply(HANDOVER_MANAGER).force();
     cluster
         .call(

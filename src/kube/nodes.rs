@@ -8,7 +8,6 @@ use kube::api::{Api, ListParams};
 
 use crate::kube::client::Cluster;
 use crate::kube::error::KubeError;
-use crate::kube::layer::KubeLayer;
 
 /// The label prefix kubeadm and kubectl read roles from (`node-role.kubernetes.io/<role>`).
 const ROLE_LABEL: &str = "node-role.kubernetes.io/";
@@ -134,11 +133,6 @@ impl NodeView {
         }
         out
     }
-}
-
-/// The nodes of the cluster named `name`, sorted control planes first, then by name.
-pub async fn live(layer: &KubeLayer, name: &str) -> Result<Vec<NodeView>, KubeError> {
-    nodes(&layer.cluster(name).await?).await
 }
 
 /// The cluster's nodes, sorted control planes first, then by name.

@@ -143,27 +143,27 @@ impl GeRun {
         if let Some(r) = release.pending_of(self.io.job) {
             return Ok(r.clone());
         }
-        let mut manifests = match manifests {
+        // Given manifests (a rollback's) are a revision's as applied, autoscaling included.
+        let manifests = match manifests {
             Some(m) => m,
-            None => render(
-                ge,
-                &RenderInput {
-                    namespace: &self.target.namespace,
-                    version: &params.version,
-                    replicas: params.replicas,
-                    expose_nodeport: params.expose_nodeport,
-                    params: &params.ge,
-                },
-            )
-            .map_err(|e| KubeError::Catalogue(e.to_string()))?,
+            None => {
+                let mut rendered = render(
+                    ge,
+                    &RenderInput {
+                        namespace: &self.target.namespace,
+                        version: &params.version,
+                        replicas: params.replicas,
+                        expose_nodeport: params.expose_nodeport,
+                        params: &params.ge,
+                    },
+                )
+                .map_err(|e| KubeError::Catalogue(e.to_string()))?;
+                if let Some(a) = &params.autoscale {
+                    crate::kube::autoscale::shape(ge, &mut rendered, a);
+                }
+                rendered
+            }
         };
-        if let Some(a) = &params.autoscale
-            && !manifests
-                .iter()
-                .any(|o| o.get("kind").and_then(|k| k.as_str()) == Some("HorizontalPodAutoscaler"))
-        {
-            crate::kube::autoscale::shape(ge, &mut manifests, a);
-        }
         let number = release.push(Revision {
             number: 0,
             job: self.io.job,

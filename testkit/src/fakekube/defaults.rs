@@ -82,6 +82,10 @@ pub(super) fn prepare(
                 statefulset_update(old, obj)?;
             }
         }
+        "HorizontalPodAutoscaler" => {
+            default_at(obj, &["spec", "minReplicas"], json!(1));
+            validate_hpa(obj)?;
+        }
         "DaemonSet" => {
             default_at(obj, &["spec", "revisionHistoryLimit"], json!(10));
             default_at(
@@ -340,4 +344,34 @@ fn node_ports(s: &Value) -> Vec<u64> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// `ValidateHorizontalPodAutoscalerSpec` (pkg/apis/autoscaling/validation/validation.go):
+/// minReplicas at least 1 (without the HPAScaleToZero gate), maxReplicas at least 1 and at
+/// least minReplicas.
+fn validate_hpa(obj: &Value) -> Result<(), ApiError> {
+    let min = meta::i64_at(obj, &["spec", "minReplicas"]).unwrap_or(1);
+    let max = meta::i64_at(obj, &["spec", "maxReplicas"]).unwrap_or(0);
+    let problem = if min < 1 {
+        Some(format!(
+            "spec.minReplicas: Invalid value: {min}: must be greater than or equal to 1"
+        ))
+    } else if max < 1 {
+        Some(format!(
+            "spec.maxReplicas: Invalid value: {max}: must be greater than 0"
+        ))
+    } else if max < min {
+        Some(format!(
+            "spec.maxReplicas: Invalid value: {max}: must be greater than or equal to `minReplicas`"
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some(p) => Err(ApiError::Invalid(format!(
+            "HorizontalPodAutoscaler.autoscaling \"{}\" is invalid: {p}",
+            meta::name(obj)
+        ))),
+        None => Ok(()),
+    }
 }

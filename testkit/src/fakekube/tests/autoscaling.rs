@@ -200,3 +200,32 @@ async fn a_forced_apply_shares_the_fields_it_sets_to_their_value() {
     // (The fake keeps lists atomic: the containers list is one field.)
     assert!(!owns("labkube", "f:containers") && owns("other", "f:containers"));
 }
+
+#[tokio::test]
+async fn an_hpa_with_bounds_the_apiserver_refuses_is_refused_in_its_words() {
+    let (_fake, client) = start().await;
+    let hpas: Api<HorizontalPodAutoscaler> = Api::default_namespaced(client.clone());
+    let apply = PatchParams::apply("labkube");
+    for (min, max, why) in [
+        (
+            3,
+            2,
+            "spec.maxReplicas: Invalid value: 2: must be greater than or equal to `minReplicas`",
+        ),
+        (
+            0,
+            2,
+            "spec.minReplicas: Invalid value: 0: must be greater than or equal to 1",
+        ),
+    ] {
+        let err = hpas
+            .patch("orion", &apply, &Patch::Apply(hpa(min, max, 50)))
+            .await
+            .unwrap_err();
+        let kube::Error::Api(e) = err else {
+            panic!("{err}")
+        };
+        assert_eq!(e.code, 422);
+        assert!(e.message.ends_with(why), "{}", e.message);
+    }
+}

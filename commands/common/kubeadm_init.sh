@@ -105,19 +105,6 @@ main() {
     schedule_here "$admin"
 }
 
-# A cluster of this host alone runs its workloads here: kubeadm's control-plane taint is
-# removed, as the kubeadm guide says for a single-machine cluster ("Control plane node
-# isolation"). Probed first, so a second run changes nothing.
-schedule_here() { # ADMIN
-    [ "$SCHEDULE_ON_CONTROL_PLANE" = yes ] || return 0
-    taints=$(kubectl --kubeconfig "$1" get nodes -o 'jsonpath={.items[*].spec.taints[*].key}')
-    case " $taints " in
-        *" node-role.kubernetes.io/control-plane "*)
-            kubectl --kubeconfig "$1" taint nodes --all node-role.kubernetes.io/control-plane-
-            ;;
-    esac
-}
-
 # The whole script is parsed before anything runs (a truncated upload runs nothing), and no
 # command can read the rest of the script from stdin (it arrives on sh -s's stdin).
 main "$@" </dev/null

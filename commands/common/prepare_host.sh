@@ -147,25 +147,6 @@ open_firewall() {
     fi
 }
 
-api_name() {
-    hosts="$R/etc/hosts"
-    mark=$(api_name_mark)
-    want="$API_ADDRESS $API_NAME $mark"
-    if grep -qxF "$want" "$hosts" 2>/dev/null; then
-        return 0
-    fi
-    theirs=$(awk -v n="$API_NAME" -v m="$mark" '
-        index($0, m) == 0 && $1 !~ /^#/ { for (i = 2; i <= NF && $i !~ /^#/; i++) if ($i == n) print }
-    ' "$hosts" 2>/dev/null || true)
-    [ -z "$theirs" ] ||
-        fail "/etc/hosts maps $API_NAME in a line labkube did not write ($theirs); labkube needs that name for the cluster's API endpoint: remove the line and run the create again"
-    drop_api_name "$hosts" >"$work/hosts"
-    printf '%s\n' "$want" >>"$work/hosts"
-    # In place, not replaced: in containers and on some images /etc/hosts is a mount point.
-    cat "$work/hosts" >"$hosts" || fail "cannot write /etc/hosts"
-    echo "/etc/hosts: $API_NAME is $API_ADDRESS"
-}
-
 # network NAME VALUE: fail unless VALUE looks like an IP network (the engine validated it).
 network() {
     case "$2" in
@@ -209,7 +190,7 @@ main() {
     remove_on_exit "$work"
 
     # First: a line of someone else's for the name stops the step before anything changed.
-    api_name
+    map_api_name "$API_NAME" "$API_ADDRESS"
     disable_swap
     load_modules
     apply_sysctls

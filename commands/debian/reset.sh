@@ -2,7 +2,8 @@
 # reset: take Kubernetes off this host again (the /cluster delete step), leaving what labkube
 # did not bring.
 #   1. kubeadm reset -f, when kubeadm is installed and the host has cluster state;
-#   2. the CNI interfaces cni0 and flannel.1, when present;
+#   2. the CNI interfaces cni0 and flannel.1, when present; api_proxy's
+#      labkube-api-proxy.service and /etc/labkube/api-proxy.cfg, when labkube wrote them;
 #   3. kubelet kubeadm kubectl (and their cri-tools, kubernetes-cni), and the packages
 #      install_containerd noted in /var/lib/labkube/installed (containerd.io; containerd and
 #      runc from labkube versions that installed the distribution's containerd), unheld and
@@ -140,6 +141,7 @@ main() {
     export DEBIAN_FRONTEND=noninteractive
     CONTAINERD_KEPT=no
     kubeadm_reset
+    remove_api_proxy
     refuse_mounted_volumes
     delete_links
     purge_packages

@@ -32,6 +32,56 @@ forget_api_name() {
     echo "$STEP: removed the cluster's API endpoint name from /etc/hosts"
 }
 
+# map_api_name NAME ADDRESS: make NAME resolve to ADDRESS on this host by labkube's marked
+# /etc/hosts line, rewritten in place (in containers and on some images /etc/hosts is a mount
+# point), every other line kept. A line labkube did not write that names NAME stops the step
+# before anything changed.
+map_api_name() {
+    want="$2 $1 $(api_name_mark)"
+    grep -qxF "$want" "$R/etc/hosts" 2>/dev/null && return 0
+    theirs=$(awk -v n="$1" -v m="$(api_name_mark)" '
+        index($0, m) == 0 && $1 !~ /^#/ { for (i = 2; i <= NF && $i !~ /^#/; i++) if ($i == n) print }
+    ' "$R/etc/hosts" 2>/dev/null || true)
+    [ -z "$theirs" ] ||
+        fail "/etc/hosts maps $1 in a line labkube did not write ($theirs); labkube needs that name for the cluster's API endpoint: remove the line and run the create again"
+    hosts_new=$(mktemp)
+    { drop_api_name "$R/etc/hosts" && printf '%s\n' "$want"; } >"$hosts_new" || fail "cannot read /etc/hosts"
+    cat "$hosts_new" >"$R/etc/hosts" || fail "cannot write /etc/hosts"
+    rm -f "$hosts_new"
+    echo "/etc/hosts: $1 is $2"
+}
+
+# remove_api_proxy: api_proxy's service and files, when labkube wrote them (haproxy itself
+# goes with the packages labkube noted it installed).
+remove_api_proxy() {
+    unit=/etc/systemd/system/labkube-api-proxy.service
+    grep -qs '^# Managed by labkube' "$R$unit" || return 0
+    systemctl disable --now labkube-api-proxy
+    remove "$unit" /etc/labkube/api-proxy.cfg
+    systemctl daemon-reload
+}
+
+# node_name: what Kubernetes calls this host's node (kubeadm's default: the host name, lower
+# case).
+node_name() {
+    { cat "$R/proc/sys/kernel/hostname" 2>/dev/null || uname -n; } | tr '[:upper:]' '[:lower:]'
+}
+
+# schedule_here ADMIN: in a cluster of control planes only (SCHEDULE_ON_CONTROL_PLANE=yes),
+# the workloads run on them: kubeadm's control-plane taint is removed from this host's node,
+# as the kubeadm guide says for a single-machine cluster ("Control plane node isolation").
+# Probed first, so a second run changes nothing.
+schedule_here() { # ADMIN
+    [ "$SCHEDULE_ON_CONTROL_PLANE" = yes ] || return 0
+    node=$(node_name)
+    taints=$(kubectl --kubeconfig "$1" get node "$node" -o 'jsonpath={.spec.taints[*].key}')
+    case " $taints " in
+        *" node-role.kubernetes.io/control-plane "*)
+            kubectl --kubeconfig "$1" taint nodes "$node" node-role.kubernetes.io/control-plane-
+            ;;
+    esac
+}
+
 # put_file SRC DEST MODE: replace DEST by SRC (atomically, through a file beside DEST) unless
 # DEST already has the same bytes. Returns 0 if DEST changed, 1 if it was already right.
 # (Called in if conditions, where set -e is off: hence the explicit || fail.)

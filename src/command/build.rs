@@ -51,6 +51,12 @@ impl FromValue for u32 {
     }
 }
 
+impl FromValue for u8 {
+    fn from_value(value: Value) -> Option<Self> {
+        u64::from_value(value).and_then(|n| u8::try_from(n).ok())
+    }
+}
+
 impl FromValue for u16 {
     fn from_value(value: Value) -> Option<Self> {
         u64::from_value(value).and_then(|n| u16::try_from(n).ok())

@@ -181,6 +181,11 @@ fn value_of(kind: Kind) -> BoxedStrategy<String> {
         .boxed(),
         Kind::User => "[a-z_][a-z0-9_-]{0,31}".boxed(),
         Kind::Int { min, max } => (min..=max).prop_map(|n| n.to_string()).boxed(),
+        Kind::ControlPlanes => {
+            prop::sample::select(crate::names::quorum::CONTROL_PLANE_COUNTS.to_vec())
+                .prop_map(|n| n.to_string())
+                .boxed()
+        }
         Kind::JobId => (1u64..=u64::MAX, any::<bool>())
             .prop_map(|(n, hash)| if hash { format!("#{n}") } else { n.to_string() })
             .boxed(),

@@ -38,6 +38,7 @@ fn cluster_args(hosts: &[&str]) -> ClusterArgs {
         port: None,
         k8s: None,
         pod_cidr: None,
+        control_planes: None,
         dry_run: false,
     }
 }

@@ -22,6 +22,8 @@ pub struct ClusterArgs {
     pub k8s: Option<K8sMinor>,
     /// `pod-cidr=`.
     pub pod_cidr: Option<Cidr>,
+    /// `control-planes=` (1, 3 or 5).
+    pub control_planes: Option<u8>,
     /// `dry-run` flag (create only; plan is always dry).
     pub dry_run: bool,
 }

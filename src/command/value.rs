@@ -29,6 +29,8 @@ pub(crate) enum Kind {
     User,
     /// A whole number in `min..=max`.
     Int { min: u64, max: u64 },
+    /// A control-plane count ([`crate::names::quorum`]).
+    ControlPlanes,
     /// A job number, `42` or `#42`.
     JobId,
     /// A confirmation code; a secret, masked in audits.
@@ -89,6 +91,7 @@ impl Kind {
             Kind::Cidr => Rule::Cidr.form().into(),
             Kind::User => Rule::User.form().into(),
             Kind::Int { min, max } => format!("a whole number from {min} to {max}"),
+            Kind::ControlPlanes => crate::names::quorum::FORM.into(),
             Kind::JobId => "a job number such as 42 or #42".into(),
             Kind::Code => "4 to 16 lowercase letters and digits, as the bot gave them".into(),
             Kind::Keyword(word) => format!("the word {word} (the only accepted value)"),
@@ -111,6 +114,9 @@ impl Kind {
             Kind::Cidr => Cidr::parse(text).map(Value::Cidr).map_err(reason),
             Kind::User => UserName::parse(text).map(Value::User).map_err(reason),
             Kind::Int { min, max } => int(text, min, max).map(Value::Int),
+            Kind::ControlPlanes => crate::names::quorum::check(number(text)?)
+                .map(Value::Int)
+                .map_err(Some),
             Kind::JobId => job_id(text).map(Value::Int),
             Kind::Code => code(text).map(|()| Value::Text(text.to_owned())),
             Kind::Keyword(word) if text == word => Ok(Value::Text(word.to_owned())),

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::time::{Duration, UNIX_EPOCH};
 
 use crate::kube::KubeLayer;
+use crate::kube::etcd;
 use crate::kube::nodes::{self, NodeView, Readiness};
 use crate::store::{ClusterRecord, NodeRecord};
 
@@ -21,6 +22,8 @@ pub(super) enum Live {
         nodes: Vec<NodeView>,
         /// Where its nodes reach the API (kubeadm's cluster-info), if it says.
         joins_at: Option<String>,
+        /// Its stacked etcd's members.
+        etcd: Vec<etcd::Member>,
     },
     /// It did not, in the words of the error (never carrying credentials).
     Failed(String),
@@ -34,10 +37,12 @@ pub(super) async fn ask(layer: &KubeLayer, name: &str) -> Live {
         let version = cluster.reachable().await?;
         let nodes = nodes::nodes(&cluster).await?;
         let joins_at = nodes::join_endpoint(&cluster).await?;
+        let etcd = etcd::members(&cluster).await?;
         Ok::<_, crate::kube::KubeError>(Live::Answered {
             version,
             nodes,
             joins_at,
+            etcd,
         })
     };
     asked.await.unwrap_or_else(|e| Live::Failed(e.to_string()))
@@ -144,6 +149,7 @@ pub(super) fn status(shown: &Shown<'_>, live: &Live) -> String {
             version,
             nodes,
             joins_at,
+            etcd,
         } => {
             out.push_str(&format!(
                 "{} answers, Kubernetes {version}; {} of {} node(s) Ready:",
@@ -190,6 +196,9 @@ pub(super) fn status(shown: &Shown<'_>, live: &Live) -> String {
                 ));
             }
             out.push_str(&joins_line(joins_at.as_deref()));
+            if let Some(line) = etcd::line(etcd) {
+                out.push_str(&format!("\n{line}"));
+            }
             for h in shown.record.into_iter().flat_map(|r| &r.nodes) {
                 if !seen.contains(&h.addr) {
                     out.push_str(&format!(
@@ -382,6 +391,7 @@ mod tests {
                 node("w9", "10.0.0.9", false, Readiness::Ready),
             ],
             joins_at: Some("api.labkube.internal:6443".into()),
+            etcd: Vec::new(),
         };
         assert_eq!(
             status(&shown, &live),

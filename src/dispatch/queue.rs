@@ -114,6 +114,13 @@ impl Dispatcher {
                 args.hosts.len()
             ));
         }
+        let control_planes = args.control_planes.unwrap_or(1);
+        if usize::from(control_planes) > args.hosts.len() {
+            return Err(format!(
+                "control-planes={control_planes} needs at least {control_planes} addresses (the first {control_planes} become the control planes); got {}",
+                args.hosts.len()
+            ));
+        }
         self.config.ssh.refuse_any(&args.hosts)?;
         let name = match &args.name {
             Some(n) => n.to_string(),
@@ -134,6 +141,7 @@ impl Dispatcher {
             port: args.port,
             k8s: args.k8s.as_ref().map(ToString::to_string),
             pod_cidr: args.pod_cidr.as_ref().map(ToString::to_string),
+            control_planes: args.control_planes.filter(|n| *n > 1),
         };
         Ok(JobKind::Cluster(if dry_run || args.dry_run {
             ClusterJob::Plan(spec)

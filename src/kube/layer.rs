@@ -11,7 +11,7 @@ use crate::config::{Config, ExistingCluster, KubeSettings};
 use crate::kube::catalogue::Catalogue;
 use crate::kube::client::Cluster;
 use crate::kube::error::KubeError;
-use crate::kube::kubeconfig::ClusterCredentials;
+use crate::kube::kubeconfig::{API_SERVER_PORT, ClusterCredentials};
 use crate::store::JobStore;
 
 /// The Kubernetes layer's shared state; cheap to clone.
@@ -68,10 +68,13 @@ impl KubeLayer {
                     .await
                     .map_err(|e| bad(e.to_string()))?
             }
-            None => self
-                .created(cluster)?
-                .client_config()
-                .map_err(|e| bad(format!("its stored credentials: {e}")))?,
+            None => {
+                let (mut creds, control_planes) = self.created(cluster)?;
+                creds.addr = self.answering(&control_planes).await.unwrap_or(creds.addr);
+                creds
+                    .client_config()
+                    .map_err(|e| bad(format!("its stored credentials: {e}")))?
+            }
         };
         config.connect_timeout = Some(Duration::from_secs(self.settings.connect_timeout_secs));
         kube::Client::try_from(config).map_err(|e| bad(e.to_string()))
@@ -91,7 +94,7 @@ impl KubeLayer {
     /// current context. Addresses only, never credentials.
     pub fn endpoint(&self, cluster: &str) -> Result<String, KubeError> {
         let Some(declared) = self.clusters.iter().find(|c| c.name == cluster) else {
-            return Ok(self.created(cluster)?.server_url());
+            return Ok(self.created(cluster)?.0.server_url());
         };
         let bad = |reason: String| KubeError::Kubeconfig {
             cluster: cluster.into(),
@@ -129,9 +132,34 @@ impl KubeLayer {
         })
     }
 
+    /// The first of `control_planes` whose API server port accepts a connection within the
+    /// connect timeout, all asked at once: the bot's client fails over to another control
+    /// plane of an HA cluster when one is down. `None` when there is no choice to make or
+    /// none answers (the client then reports the first one's error).
+    async fn answering(&self, control_planes: &[std::net::IpAddr]) -> Option<std::net::IpAddr> {
+        if control_planes.len() < 2 {
+            return None;
+        }
+        let limit = Duration::from_secs(self.settings.connect_timeout_secs);
+        let probes = control_planes.iter().map(|addr| async move {
+            let target = std::net::SocketAddr::new(*addr, API_SERVER_PORT);
+            let open = tokio::time::timeout(limit, tokio::net::TcpStream::connect(target)).await;
+            matches!(open, Ok(Ok(_))).then_some(*addr)
+        });
+        futures::future::join_all(probes)
+            .await
+            .into_iter()
+            .flatten()
+            .next()
+    }
+
     /// The stored credentials of a cluster the bot created, sanitised again on the way out (a
-    /// record of an earlier release is the host's kubeconfig as it was).
-    fn created(&self, cluster: &str) -> Result<ClusterCredentials, KubeError> {
+    /// record of an earlier release is the host's kubeconfig as it was), and its control
+    /// planes' addresses, the first one's first.
+    fn created(
+        &self,
+        cluster: &str,
+    ) -> Result<(ClusterCredentials, Vec<std::net::IpAddr>), KubeError> {
         let record = self.store.cluster(cluster)?;
         let Some(text) = self.store.kubeconfig(cluster)? else {
             if record.is_none() {
@@ -144,19 +172,29 @@ impl KubeLayer {
                     .into(),
             });
         };
-        let control_plane = record.and_then(|c| {
-            c.nodes
-                .iter()
-                .find(|n| n.role == crate::provision::role(true))
-                .or(c.nodes.first())
-                .map(|n| n.addr)
-        });
-        ClusterCredentials::from_store(&text, control_plane).map_err(|e| KubeError::Kubeconfig {
-            cluster: cluster.into(),
-            reason: format!(
-                "its stored kubeconfig is refused: {e}. Nothing in it was used or run; \
+        let control_planes: Vec<std::net::IpAddr> = record
+            .map(|c| {
+                let cps: Vec<_> = c
+                    .nodes
+                    .iter()
+                    .filter(|n| n.role == crate::provision::role(true))
+                    .map(|n| n.addr)
+                    .collect();
+                if cps.is_empty() {
+                    c.nodes.first().map(|n| n.addr).into_iter().collect()
+                } else {
+                    cps
+                }
+            })
+            .unwrap_or_default();
+        ClusterCredentials::from_store(&text, control_planes.first().copied())
+            .map(|creds| (creds, control_planes))
+            .map_err(|e| KubeError::Kubeconfig {
+                cluster: cluster.into(),
+                reason: format!(
+                    "its stored kubeconfig is refused: {e}. Nothing in it was used or run; \
                  run /cluster create for it again to store its credentials anew"
-            ),
-        })
+                ),
+            })
     }
 }

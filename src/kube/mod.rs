@@ -29,6 +29,7 @@ mod client;
 mod cpu;
 pub mod credentials;
 mod error;
+pub mod etcd;
 mod job;
 pub mod kubeconfig;
 pub mod layer;

@@ -1,6 +1,7 @@
 //! The syntax rules for the names and versions a user or an operator gives, each written once:
 //! DNS labels and subdomains, image tags and repositories, Kubernetes minor versions, pod
-//! networks, POSIX user names and host addresses ([`host_addr`], [`Special`]).
+//! networks, POSIX user names and host addresses ([`host_addr`], [`Special`]), and how many
+//! control planes a cluster may have ([`quorum`]).
 //!
 //! Each rule is a validated newtype ([`Name`], [`Subdomain`], [`Version`], [`ImageRepo`],
 //! [`K8sMinor`], [`Cidr`], [`UserName`]) built only by its `parse` (also [`std::str::FromStr`]
@@ -19,6 +20,7 @@ mod cidr;
 mod image;
 mod k8s;
 mod label;
+pub mod quorum;
 mod user;
 
 #[cfg(test)]

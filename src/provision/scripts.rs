@@ -27,6 +27,8 @@ pub enum HostScript {
     InstallContainerd,
     /// kubeadm, kubelet, kubectl from pkgs.k8s.io.
     InstallKube,
+    /// A worker's local proxy to every control plane's API server (clusters with several).
+    ApiProxy,
     /// `kubeadm init`.
     KubeadmInit,
     /// flannel CNI.
@@ -41,6 +43,8 @@ pub enum HostScript {
     InstallHelm,
     /// Print a fresh join command (secret).
     JoinCommand,
+    /// Upload the shared control-plane certificates and print their key (secret).
+    CertificateKey,
     /// `kubeadm join`.
     KubeadmJoin,
     /// `kubectl get nodes`.
@@ -54,12 +58,13 @@ pub enum HostScript {
 impl HostScript {
     /// Every script, in the order a full `/cluster create` uses them (`reset` is
     /// `/cluster delete`'s).
-    pub const ALL: [HostScript; 16] = [
+    pub const ALL: [HostScript; 18] = [
         HostScript::OsRelease,
         HostScript::Facts,
         HostScript::PrepareHost,
         HostScript::InstallContainerd,
         HostScript::InstallKube,
+        HostScript::ApiProxy,
         HostScript::KubeadmInit,
         HostScript::InstallFlannel,
         HostScript::InstallStorage,
@@ -67,6 +72,7 @@ impl HostScript {
         HostScript::InstallMetricsServer,
         HostScript::InstallHelm,
         HostScript::JoinCommand,
+        HostScript::CertificateKey,
         HostScript::KubeadmJoin,
         HostScript::Nodes,
         HostScript::Kubeconfig,
@@ -81,6 +87,7 @@ impl HostScript {
             HostScript::PrepareHost => "prepare_host",
             HostScript::InstallContainerd => "install_containerd",
             HostScript::InstallKube => "install_kube",
+            HostScript::ApiProxy => "api_proxy",
             HostScript::KubeadmInit => "kubeadm_init",
             HostScript::InstallFlannel => "install_flannel",
             HostScript::InstallStorage => "install_storage",
@@ -88,6 +95,7 @@ impl HostScript {
             HostScript::InstallMetricsServer => "install_metrics_server",
             HostScript::InstallHelm => "install_helm",
             HostScript::JoinCommand => "join_command",
+            HostScript::CertificateKey => "certificate_key",
             HostScript::KubeadmJoin => "kubeadm_join",
             HostScript::Nodes => "nodes",
             HostScript::Kubeconfig => "kubeconfig",
@@ -106,6 +114,7 @@ impl HostScript {
             self,
             HostScript::InstallContainerd
                 | HostScript::InstallKube
+                | HostScript::ApiProxy
                 | HostScript::InstallFlannel
                 | HostScript::InstallStorage
                 | HostScript::InstallMetricsServer
@@ -121,6 +130,7 @@ impl HostScript {
             self,
             HostScript::InstallContainerd
                 | HostScript::InstallKube
+                | HostScript::ApiProxy
                 | HostScript::KubeadmInit
                 | HostScript::KubeadmJoin
                 | HostScript::Reset
@@ -129,7 +139,10 @@ impl HostScript {
 
     /// Its output holds a secret: never shown, even on failure.
     pub(super) fn secret_output(self) -> bool {
-        matches!(self, HostScript::JoinCommand | HostScript::Kubeconfig)
+        matches!(
+            self,
+            HostScript::JoinCommand | HostScript::CertificateKey | HostScript::Kubeconfig
+        )
     }
 
     /// The script named `name` in `commands/`.
@@ -138,23 +151,20 @@ impl HostScript {
     }
 
     /// The environment this script gets from the cluster's values (`commands/README.md`,
-    /// "Environment"); `control_plane` says whether it runs on the control-plane host, and
-    /// `address` is that host's address in the cluster.
-    pub fn env(
-        self,
-        values: &ClusterValues<'_>,
-        control_plane: bool,
-        address: &str,
-    ) -> Vec<(String, String)> {
+    /// "Environment") on the host `host` describes.
+    pub fn env(self, values: &ClusterValues<'_>, host: &HostValues<'_>) -> Vec<(String, String)> {
         let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let yes_no = |b: bool| if b { "yes" } else { "no" };
+        let address = host.address;
         match self {
             HostScript::PrepareHost => vec![
-                pair("ROLE", super::host::role(control_plane)),
+                pair("ROLE", super::host::role(host.control_plane)),
                 pair("POD_CIDR", values.pod_cidr),
                 pair("SERVICE_CIDR", SERVICE_CIDR),
                 pair("API_NAME", API_NAME),
-                pair("API_ADDRESS", values.advertise_address),
+                pair("API_ADDRESS", host.api_address),
             ],
+            HostScript::ApiProxy => vec![pair("API_SERVERS", values.control_planes)],
             HostScript::InstallContainerd => vec![
                 pair("K8S_MINOR", values.k8s),
                 (
@@ -177,7 +187,7 @@ impl HostScript {
                 pair("K8S_MINOR", values.k8s),
                 pair(
                     "SCHEDULE_ON_CONTROL_PLANE",
-                    if values.single_host { "yes" } else { "no" },
+                    yes_no(values.schedule_on_control_planes),
                 ),
             ],
             HostScript::InstallFlannel => vec![
@@ -185,7 +195,15 @@ impl HostScript {
                 pair("POD_CIDR", values.pod_cidr),
                 pair("CONTROL_PLANE_ADDRESS", values.advertise_address),
             ],
-            HostScript::KubeadmJoin => vec![pair("NODE_IP", address)],
+            HostScript::KubeadmJoin => vec![
+                pair("NODE_IP", address),
+                pair("CONTROL_PLANE", yes_no(host.control_plane)),
+                pair("API_NAME", API_NAME),
+                pair(
+                    "SCHEDULE_ON_CONTROL_PLANE",
+                    yes_no(values.schedule_on_control_planes),
+                ),
+            ],
             HostScript::InstallHelm => vec![pair("HELM_VERSION", values.helm_version)],
             HostScript::InstallStorage => {
                 vec![pair("LOCAL_PATH_VERSION", values.local_path_version)]
@@ -200,6 +218,7 @@ impl HostScript {
             HostScript::OsRelease
             | HostScript::Facts
             | HostScript::JoinCommand
+            | HostScript::CertificateKey
             | HostScript::Nodes
             | HostScript::Kubeconfig
             | HostScript::Reset => Vec::new(),
@@ -217,11 +236,29 @@ pub const SERVICE_CIDR: &str = "10.96.0.0/12";
 /// private use (2024), so it can never be someone's real host.
 pub const API_NAME: &str = "api.labkube.internal";
 
+/// Where a host reaches the API through [`API_NAME`] on the loopback address: its local proxy.
+pub const API_PROXY_ADDRESS: &str = "127.0.0.1";
+
+/// What the step scripts are given of the host they run on.
+#[derive(Clone, Copy, Debug)]
+pub struct HostValues<'a> {
+    /// It is (or becomes) a control plane.
+    pub control_plane: bool,
+    /// Its address in the cluster.
+    pub address: &'a str,
+    /// Where [`API_NAME`] leads on it: its own API server, the first control plane's (a
+    /// control plane before it joined, a worker of a cluster with one), or its local proxy
+    /// ([`API_PROXY_ADDRESS`]: a worker of a cluster with several).
+    pub api_address: &'a str,
+}
+
 /// The values of one cluster that its step scripts are given.
 #[derive(Clone, Copy, Debug)]
 pub struct ClusterValues<'a> {
-    /// The control plane's address, as kubeadm advertises it.
+    /// The first control plane's address, as kubeadm advertises it.
     pub advertise_address: &'a str,
+    /// Every control plane's address, comma-separated (api_proxy's `API_SERVERS`).
+    pub control_planes: &'a str,
     /// Kubernetes minor (`1.35`).
     pub k8s: &'a str,
     /// Pod network CIDR.
@@ -240,8 +277,8 @@ pub struct ClusterValues<'a> {
     pub metrics_server_version: &'a str,
     /// The nodes, `<name>=<address>` separated by spaces (approve_csrs's `NODES`).
     pub nodes: &'a str,
-    /// The cluster is one host: its control plane also runs the workloads.
-    pub single_host: bool,
+    /// The cluster has no workers: its control planes also run the workloads.
+    pub schedule_on_control_planes: bool,
 }
 
 /// The names of [`HostScript::ALL`], in that order.
@@ -422,9 +459,15 @@ mod tests {
             registry_mirrors: "docker.io=https://mirror.lab.example",
             metrics_server_version: "v0.9.0",
             nodes: "cp=10.0.0.1 w1=10.0.0.2",
-            single_host: false,
+            control_planes: "10.0.0.1",
+            schedule_on_control_planes: false,
         };
-        let env = HostScript::InstallContainerd.env(&values, false, "10.0.0.2");
+        let host = HostValues {
+            control_plane: false,
+            address: "10.0.0.2",
+            api_address: "10.0.0.1",
+        };
+        let env = HostScript::InstallContainerd.env(&values, &host);
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(get("CONTAINERD_MINIMUMS"), Some("2.2.0 2.1.5 1.7.28"));
         assert_eq!(get("K8S_MINOR"), Some("1.35"));

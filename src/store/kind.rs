@@ -103,7 +103,7 @@ pub enum SelftestJob {
 pub struct ClusterSpec {
     /// Cluster name (DNS-1123 label).
     pub name: String,
-    /// Control plane first, then workers.
+    /// Control planes first, then workers.
     pub hosts: Vec<IpAddr>,
     /// SSH user; `None` uses the configured default.
     pub user: Option<String>,
@@ -113,6 +113,16 @@ pub struct ClusterSpec {
     pub k8s: Option<String>,
     /// Pod network CIDR; `None` uses the configured default.
     pub pod_cidr: Option<String>,
+    /// How many of the first hosts are control planes (1, 3 or 5); `None`: one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_planes: Option<u8>,
+}
+
+impl ClusterSpec {
+    /// How many of the first hosts are control planes.
+    pub fn control_plane_count(&self) -> usize {
+        usize::from(self.control_planes.unwrap_or(1).max(1))
+    }
 }
 
 /// Where a GE release lives.

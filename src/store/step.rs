@@ -27,8 +27,12 @@ pub enum ClusterStep {
     InstallContainerd,
     /// kubeadm, kubelet and kubectl of the chosen minor.
     InstallKube,
-    /// `kubeadm init` on the control plane.
+    /// A local proxy to every API server on each worker (clusters with several control planes).
+    InstallApiProxy,
+    /// `kubeadm init` on the first control plane.
     InitControlPlane,
+    /// `kubeadm join --control-plane` on every other control plane not yet joined.
+    JoinControlPlanes,
     /// The flannel CNI.
     InstallFlannel,
     /// Helm on the control plane.
@@ -57,7 +61,7 @@ pub enum ClusterStep {
 
 impl ClusterStep {
     /// Every cluster step, in no particular flow's order.
-    pub const ALL: [ClusterStep; 20] = [
+    pub const ALL: [ClusterStep; 22] = [
         ClusterStep::Connect,
         ClusterStep::DetectOs,
         ClusterStep::GatherFacts,
@@ -65,7 +69,9 @@ impl ClusterStep {
         ClusterStep::PrepareHosts,
         ClusterStep::InstallContainerd,
         ClusterStep::InstallKube,
+        ClusterStep::InstallApiProxy,
         ClusterStep::InitControlPlane,
+        ClusterStep::JoinControlPlanes,
         ClusterStep::InstallFlannel,
         ClusterStep::InstallHelm,
         ClusterStep::JoinWorkers,
@@ -90,7 +96,9 @@ impl ClusterStep {
             ClusterStep::PrepareHosts => "prepare hosts",
             ClusterStep::InstallContainerd => "install containerd",
             ClusterStep::InstallKube => "install Kubernetes packages",
+            ClusterStep::InstallApiProxy => "install the workers' API proxy",
             ClusterStep::InitControlPlane => "initialise the control plane",
+            ClusterStep::JoinControlPlanes => "join control planes",
             ClusterStep::InstallFlannel => "install flannel",
             ClusterStep::InstallHelm => "install Helm",
             ClusterStep::JoinWorkers => "join workers",

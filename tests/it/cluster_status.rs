@@ -146,3 +146,51 @@ async fn a_cluster_whose_api_server_is_down_says_so_without_holding_up_the_room(
         "{list}"
     );
 }
+
+/// kubeadm's etcd static pod of control plane `node`; its image tag `crash` makes the fake's
+/// kubelet crash-loop it (a member that does not come up).
+fn etcd_pod(node: &str, tag: &str) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": format!("etcd-{node}"), "namespace": "kube-system",
+                     "labels": {"component": "etcd", "tier": "control-plane"}},
+        "spec": {"nodeName": node, "containers": [{"name": "etcd", "image": format!("registry.k8s.io/etcd:{tag}")}]}
+    })
+}
+
+/// The status answer once it mentions etcd as `want` says (the fake's kubelet takes a moment).
+async fn etcd_line(rig: &Rig, want: &str) -> String {
+    let mut n = rig.sent().len();
+    for _ in 0..100 {
+        rig.say("/cluster status").await;
+        n += 1;
+        let status = answer(rig, n).await;
+        if status.contains(want) {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no status said {want}");
+}
+
+#[tokio::test]
+async fn an_ha_cluster_shows_its_etcd_members_and_what_its_quorum_tolerates() {
+    let rig = Rig::start().await;
+    for node in ["cp1", "cp2", "cp3"] {
+        rig.fake.put(etcd_pod(node, "3.6.5-0"));
+    }
+    etcd_line(
+        &rig,
+        "\netcd: 3 of 3 members healthy, quorum 2 (tolerates 1 lost): cp1 ok, cp2 ok, cp3 ok\n",
+    )
+    .await;
+
+    // A member down: still a quorum, and the room sees how close it is to losing it.
+    rig.fake.put(etcd_pod("cp2", "crash"));
+    etcd_line(
+        &rig,
+        "\netcd: 2 of 3 members healthy, quorum 2 (quorum kept; 1 more lost would break it): \
+         cp1 ok, cp2 ContainersNotReady, cp3 ok\n",
+    )
+    .await;
+}

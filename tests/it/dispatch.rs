@@ -521,3 +521,46 @@ async fn another_rooms_cluster_status_hides_its_hosts_except_from_admins() {
         t[2]
     );
 }
+
+#[tokio::test]
+async fn control_plane_counts_are_odd_and_no_more_than_the_hosts() {
+    let r = rig();
+    for (i, text) in [
+        "/cluster create 10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4 control-planes=2",
+        "/cluster create 10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4 control-planes=3 name=ha",
+        "/cluster create 10.0.0.5 10.0.0.6 10.0.0.7 control-planes=5",
+    ]
+    .iter()
+    .enumerate()
+    {
+        r.dispatcher
+            .handle(&msg("ada", &format!("e{i}"), text))
+            .await;
+    }
+    let t = texts(&r.chat);
+    assert_eq!(t.len(), 3, "{t:?}");
+    assert!(
+        t[0].contains(
+            "2 control planes run 2 etcd members, and etcd writes only while a majority (2)"
+        ) && t[0].contains("use 1 or 3")
+            && t[0].contains("usage: /cluster create"),
+        "{}",
+        t[0]
+    );
+    assert!(
+        t[1].starts_with("queued job #1: cluster create ha (4 hosts)"),
+        "{}",
+        t[1]
+    );
+    assert!(
+        t[2].contains("control-planes=5 needs at least 5 addresses"),
+        "{}",
+        t[2]
+    );
+    let jobs = r.store.recent(10).unwrap();
+    assert_eq!(jobs.len(), 1, "only the valid create is queued");
+    assert!(matches!(
+        &jobs[0].kind,
+        JobKind::Cluster(ClusterJob::Create(s)) if s.control_planes == Some(3)
+    ));
+}

@@ -16,7 +16,7 @@ const HOSTS: Pos = Pos {
     min: 1,
     max: 100,
     unique: true,
-    about: "host addresses, control plane first, then workers",
+    about: "host addresses, control planes first, then workers",
 };
 
 const CLUSTER_NAME: Pos = Pos {
@@ -76,6 +76,16 @@ const CLUSTER_OPTIONS: &[Opt] = &[
         fallback: Fallback::Note("the bot's configured pod network"),
         about: "address range for pods; must not overlap the hosts' network",
     },
+    Opt {
+        key: "control-planes",
+        placeholder: "N",
+        noun: "number of control planes",
+        kind: Kind::ControlPlanes,
+        required: false,
+        fallback: Fallback::Note("1"),
+        about: "how many of the first addresses are control planes (1, 3 or 5); more than \
+                one makes the API and etcd survive a lost host",
+    },
 ];
 
 /// This family's commands, in the order `/help` lists them.
@@ -86,8 +96,12 @@ pub(super) static SPECS: &[Spec] = &[
         group: Group::Clusters,
         summary: "install Kubernetes on lab hosts",
         details: "Connects to every host over SSH, checks it and installs Kubernetes: the first \
-            address becomes the control plane, the others workers. Runs as a job; follow it with \
-            /job ID. With dry-run the bot only connects and checks the hosts, changing nothing.",
+            address becomes the control plane, the others workers. With control-planes=3 (or 5) \
+            the first three (five) addresses are control planes, each with a member of etcd, so \
+            the cluster keeps working when one (two) of them is lost; workers then reach the API \
+            through a local proxy to every control plane, so no virtual IP is needed. Runs as a \
+            job; follow it with /job ID. With dry-run the bot only connects and checks the \
+            hosts, changing nothing.",
         positionals: &[HOSTS],
         options: CLUSTER_OPTIONS,
         flags: &[Flag {
@@ -97,6 +111,7 @@ pub(super) static SPECS: &[Spec] = &[
         }],
         examples: &[
             "/cluster create 10.0.0.11 10.0.0.12 10.0.0.13 name=lab-1",
+            "/cluster create 10.0.0.11 10.0.0.12 10.0.0.13 10.0.0.14 10.0.0.15 control-planes=3",
             "/cluster create 10.0.0.11 user=ubuntu k8s=1.36 dry-run",
         ],
         access: Access::Operator,
@@ -243,6 +258,7 @@ fn cluster_args(a: &mut Args, dry_run: bool) -> Result<ClusterArgs, ParseError> 
         port: a.opt("port")?,
         k8s: a.opt("k8s")?,
         pod_cidr: a.opt("pod-cidr")?,
+        control_planes: a.opt("control-planes")?,
         dry_run,
     })
 }

@@ -10,8 +10,14 @@ use crate::store::ClusterStep;
 
 impl ClusterRun {
     pub(super) fn write_plan(&mut self) -> Result<(), ProvisionError> {
+        let control_planes = self.hosts.iter().filter(|h| h.control_plane).count();
+        let ha = if control_planes > 1 {
+            format!(", {control_planes} control planes with stacked etcd")
+        } else {
+            String::new()
+        };
         let mut out = vec![format!(
-            "plan for cluster {} (Kubernetes {}, pod network {}); nothing was changed:",
+            "plan for cluster {} (Kubernetes {}, pod network {}{ha}); nothing was changed:",
             self.name, self.k8s, self.pod_cidr
         )];
         for h in &self.hosts {
@@ -35,8 +41,13 @@ impl ClusterRun {
             ));
         }
         if self.preflight_problems.is_empty() {
+            let option = if control_planes > 1 {
+                format!(" control-planes={control_planes}")
+            } else {
+                String::new()
+            };
             out.push(format!(
-                "preflight passed. /cluster create {} name={} runs it.",
+                "preflight passed. /cluster create {} name={}{option} runs it.",
                 self.hosts
                     .iter()
                     .map(|h| h.target.addr.to_string())
@@ -57,7 +68,9 @@ impl ClusterRun {
     /// one choke point: the plan lists what the same steps would change.
     fn describe(&self, step: ClusterStep, h: &Host, f: &Facts) -> Option<String> {
         let s = &self.engine.settings;
-        let on_control_plane = |text: String| h.control_plane.then_some(text);
+        let first = std::ptr::eq(h, &self.hosts[0]);
+        let on_control_plane = |text: String| first.then_some(text);
+        let control_planes = self.hosts.iter().filter(|h| h.control_plane).count();
         match step {
             ClusterStep::PrepareHosts => {
                 Some("prepare host (swap off, kernel modules, sysctls, firewall ports, API endpoint name)".to_string())
@@ -78,6 +91,20 @@ impl ClusterRun {
                 format!("kubeadm {} already installed", f.kubeadm)
             } else {
                 format!("install kubeadm/kubelet/kubectl {}", self.k8s)
+            }),
+            ClusterStep::InstallApiProxy => (!h.control_plane && control_planes > 1).then(|| {
+                format!(
+                    "a local proxy (haproxy) from {}:{} to the {control_planes} API servers",
+                    crate::provision::scripts::API_PROXY_ADDRESS,
+                    crate::kube::kubeconfig::API_SERVER_PORT
+                )
+            }),
+            ClusterStep::JoinControlPlanes => (h.control_plane && !first).then(|| {
+                if f.joined {
+                    "already joined".into()
+                } else {
+                    "kubeadm join --control-plane (an API server and an etcd member)".into()
+                }
             }),
             ClusterStep::InitControlPlane => on_control_plane(if f.control_plane {
                 "control plane already initialised".into()

@@ -1,5 +1,6 @@
-//! The steps that change hosts: a script on every host (with per-host checkpoints) or on the
-//! control plane, joining the workers, and resetting every host.
+//! The steps that change hosts: a script on every host or every worker (with per-host
+//! checkpoints) or on the first control plane, joining the other control planes and the
+//! workers, and resetting every host.
 
 use super::{ClusterRun, mark};
 use crate::provision::error::ProvisionError;
@@ -11,16 +12,8 @@ use crate::store::HostState;
 impl ClusterRun {
     /// Runs a per-host step on every host that has not finished it (per-host checkpoints).
     pub(super) async fn on_all(&mut self, step: HostScript) -> Result<(), ProvisionError> {
-        let mut todo = Vec::new();
-        for (i, host) in self.all() {
-            if self.io.marked(&mark(step, &host))? {
-                self.io
-                    .host(i, HostState::Done, Some("already done".into()))
-                    .await?;
-            } else {
-                todo.push((i, host));
-            }
-        }
+        let all = self.all();
+        let todo = self.not_marked(step, all, "already done").await?;
         let r = self.run_on(&todo, step, |_, _| Ok(((), None))).await?;
         self.mark_done(step, r)
     }
@@ -35,17 +28,63 @@ impl ClusterRun {
         Ok(())
     }
 
-    /// Workers first, then the control plane: resetting the control plane wipes etcd, and the
-    /// workers' resets should find it still there.
+    /// Runs a per-host step on every worker that has not finished it.
+    pub(super) async fn on_workers(&mut self, step: HostScript) -> Result<(), ProvisionError> {
+        let workers = self.workers();
+        let todo = self.not_marked(step, workers, "already done").await?;
+        let r = self.run_on(&todo, step, |_, _| Ok(((), None))).await?;
+        self.mark_done(step, r)
+    }
+
+    /// Of `hosts`, those whose checkpoint of `step` is not recorded; the others are shown
+    /// `done` with `note`.
+    async fn not_marked(
+        &self,
+        step: HostScript,
+        hosts: Vec<(usize, String)>,
+        note: &str,
+    ) -> Result<Vec<(usize, String)>, ProvisionError> {
+        let mut todo = Vec::new();
+        for (i, host) in hosts {
+            if self.io.marked(&mark(step, &host))? {
+                self.io.host(i, HostState::Done, Some(note.into())).await?;
+            } else {
+                todo.push((i, host));
+            }
+        }
+        Ok(todo)
+    }
+
+    /// The workers, with their index.
+    pub(super) fn workers(&self) -> Vec<(usize, String)> {
+        self.all()
+            .into_iter()
+            .filter(|(i, _)| !self.hosts[*i].control_plane)
+            .collect()
+    }
+
+    /// The control planes after the first, with their index.
+    fn other_control_planes(&self) -> Vec<(usize, String)> {
+        self.all()
+            .into_iter()
+            .filter(|(i, _)| *i > 0 && self.hosts[*i].control_plane)
+            .collect()
+    }
+
+    /// Workers first, then the other control planes (each takes its etcd member away), then
+    /// the first: resetting the last control plane wipes etcd, and the others' resets should
+    /// find it still there.
     pub(super) async fn reset_hosts(&mut self) -> Result<(), ProvisionError> {
-        let workers: Vec<(usize, String)> = self.all().into_iter().skip(1).collect();
-        let r = self
-            .run_on(&workers, HostScript::Reset, |_, _| Ok(((), None)))
-            .await?;
-        Self::check(r)?;
+        for hosts in [self.workers(), self.other_control_planes()] {
+            let r = self
+                .run_on(&hosts, HostScript::Reset, |_, _| Ok(((), None)))
+                .await?;
+            Self::check(r)?;
+        }
         self.on_control_plane(HostScript::Reset).await
     }
 
+    /// Runs `step` on the first control plane.
     pub(super) async fn on_control_plane(
         &mut self,
         step: HostScript,
@@ -56,22 +95,29 @@ impl ClusterRun {
     }
 
     pub(super) async fn join_workers(&mut self) -> Result<(), ProvisionError> {
-        let mut todo = Vec::new();
-        let mut converge = Vec::new();
-        for (i, host) in self.all().into_iter().skip(1) {
-            let joined = self.hosts[i].facts.as_ref().is_some_and(|f| f.joined);
-            if self.io.marked(&mark(HostScript::KubeadmJoin, &host))? {
-                self.io
-                    .host(i, HostState::Done, Some("already joined".into()))
-                    .await?;
-            } else if joined {
-                converge.push((i, host));
-            } else {
-                todo.push((i, host));
-            }
-        }
-        // A worker that joined earlier gets no token: kubeadm_join only brings its kubelet's
-        // settings (--node-ip, serverTLSBootstrap) to what this labkube sets.
+        let workers = self.workers();
+        self.join(workers).await
+    }
+
+    /// `kubeadm join --control-plane` on the control planes after the first, in parallel
+    /// (kubeadm allows it since 1.15), with the certificates shared under a key made for them.
+    pub(super) async fn join_control_planes(&mut self) -> Result<(), ProvisionError> {
+        let others = self.other_control_planes();
+        self.join(others).await
+    }
+
+    /// Joins `hosts` (all workers or all control planes). A host that joined earlier gets no
+    /// token: kubeadm_join only brings its settings (the kubelet's --node-ip and
+    /// serverTLSBootstrap, a control plane's API endpoint name) to what this labkube sets. The
+    /// others get a join command made now, and control planes a certificate key made now:
+    /// both held only in memory for this step.
+    async fn join(&mut self, hosts: Vec<(usize, String)>) -> Result<(), ProvisionError> {
+        let hosts = self
+            .not_marked(HostScript::KubeadmJoin, hosts, "already joined")
+            .await?;
+        let (converge, todo): (Vec<_>, Vec<_>) = hosts
+            .into_iter()
+            .partition(|(i, _)| self.hosts[*i].facts.as_ref().is_some_and(|f| f.joined));
         let r = self
             .run_on(&converge, HostScript::KubeadmJoin, |_, _| Ok(((), None)))
             .await?;
@@ -79,23 +125,82 @@ impl ClusterRun {
         if todo.is_empty() {
             return Ok(());
         }
-        // A fresh join command, valid 15 minutes, held only in memory for this step.
-        let cp = vec![(0, self.hosts[0].target.to_string())];
-        let r = self.run_on(&cp, HostScript::JoinCommand, |_, out| {
-            Join::parse(&out.stdout)
-                .map(|j| (j, None))
-                .ok_or_else(|| "the join command it printed has an unexpected shape (output withheld: it holds a token)".to_string())
+        let mut env = self.secret_on_first(HostScript::JoinCommand, |out| {
+            Join::parse(out).map(|j| j.env()).ok_or_else(|| {
+                "the join command it printed has an unexpected shape (output withheld: it holds a token)".to_string()
+            })
         })
         .await?;
-        let join = Self::check(r)?.into_iter().next().map(|(_, j)| j);
-        let Some(join) = join else {
-            return Err(ProvisionError::Other("no join command".into()));
-        };
+        if todo.iter().any(|(i, _)| self.hosts[*i].control_plane) {
+            env.extend(
+                self.secret_on_first(HostScript::CertificateKey, |out| {
+                    certificate_key(out).map(|key| vec![("CERTIFICATE_KEY".to_string(), key)])
+                })
+                .await?,
+            );
+        }
         let r = self
-            .run_on_with(&todo, HostScript::KubeadmJoin, join.env(), |_, _| {
-                Ok(((), None))
-            })
+            .run_on_with(&todo, HostScript::KubeadmJoin, env, |_, _| Ok(((), None)))
             .await?;
         self.mark_done(HostScript::KubeadmJoin, r)
+    }
+
+    /// Runs `script`, whose output is a secret, on the first control plane and makes the
+    /// environment the joins take from its output with `parse` (which never echoes it).
+    async fn secret_on_first<P>(
+        &self,
+        script: HostScript,
+        parse: P,
+    ) -> Result<Vec<(String, String)>, ProvisionError>
+    where
+        P: Fn(&str) -> Result<Vec<(String, String)>, String>,
+    {
+        let cp = vec![(0, self.hosts[0].target.to_string())];
+        let r = self
+            .run_on(&cp, script, |_, out| {
+                parse(&out.stdout).map(|env| (env, None))
+            })
+            .await?;
+        Self::check(r)?
+            .into_iter()
+            .next()
+            .map(|(_, env)| env)
+            .ok_or_else(|| ProvisionError::Other(format!("{} printed nothing", script.name())))
+    }
+}
+
+/// The certificate key certificate_key printed: 64 lower-case hex digits on its one line.
+fn certificate_key(output: &str) -> Result<String, String> {
+    let key = output.trim();
+    if key.len() == 64
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        Ok(key.to_string())
+    } else {
+        Err("it printed no certificate key of the expected shape (output withheld: it may hold one)".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_certificate_key_is_64_lower_hex_and_never_echoed() {
+        let key = "0123456789abcdef".repeat(4);
+        assert_eq!(
+            super::certificate_key(&format!("{key}\n")).as_deref(),
+            Ok(key.as_str())
+        );
+        for bad in [
+            "",
+            "xyz",
+            &key[..63],
+            &key.to_uppercase(),
+            &format!("{key} {key}"),
+        ] {
+            let e = super::certificate_key(bad).unwrap_err();
+            assert!(!e.contains("0123456789abcdef"), "{e}");
+        }
     }
 }

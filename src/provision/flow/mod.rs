@@ -19,7 +19,7 @@ use super::error::ProvisionError;
 use super::exec::{self, Exec, Fanned};
 use super::host::{Host, role};
 use super::remote::{Connector, Output, Target};
-use super::scripts::{ClusterValues, HostScript};
+use super::scripts::{API_PROXY_ADDRESS, ClusterValues, HostScript, HostValues};
 use super::settings::Engine;
 use crate::progress::JobIo;
 use crate::store::{ClusterJob, ClusterStep, HostProgress, HostState, StoreError, UnknownCluster};
@@ -33,8 +33,10 @@ const CREATE: &[ClusterStep] = &[
     ClusterStep::PrepareHosts,
     ClusterStep::InstallContainerd,
     ClusterStep::InstallKube,
+    ClusterStep::InstallApiProxy,
     ClusterStep::InitControlPlane,
     ClusterStep::InstallFlannel,
+    ClusterStep::JoinControlPlanes,
     ClusterStep::InstallHelm,
     ClusterStep::JoinWorkers,
     ClusterStep::WaitNodesReady,
@@ -59,14 +61,27 @@ const DELETE: &[ClusterStep] = &[
     ClusterStep::Unregister,
 ];
 
-/// The steps of a cluster job.
+/// The steps of a cluster job. A create of one control plane has no other control planes to
+/// join and no worker needs a proxy to several; a create of control planes only has no
+/// workers to give one.
 pub fn plan(job: &ClusterJob) -> Vec<ClusterStep> {
     match job {
-        ClusterJob::Create(_) => CREATE,
-        ClusterJob::Plan(_) => PLAN,
-        ClusterJob::Delete { .. } => DELETE,
+        ClusterJob::Create(spec) => {
+            let control_planes = spec.control_plane_count();
+            let workers = spec.hosts.len().saturating_sub(control_planes);
+            CREATE
+                .iter()
+                .copied()
+                .filter(|step| match step {
+                    ClusterStep::JoinControlPlanes => control_planes > 1,
+                    ClusterStep::InstallApiProxy => control_planes > 1 && workers > 0,
+                    _ => true,
+                })
+                .collect()
+        }
+        ClusterJob::Plan(_) => PLAN.to_vec(),
+        ClusterJob::Delete { .. } => DELETE.to_vec(),
     }
-    .to_vec()
 }
 
 /// Whether `step` works from the facts gathered on each host (and so needs them again after
@@ -82,6 +97,8 @@ fn needs_facts(step: ClusterStep) -> bool {
         | ClusterStep::PrepareHosts
         | ClusterStep::InstallContainerd
         | ClusterStep::InstallKube
+        | ClusterStep::InstallApiProxy
+        | ClusterStep::JoinControlPlanes
         | ClusterStep::InitControlPlane
         | ClusterStep::InstallFlannel
         | ClusterStep::InstallHelm
@@ -120,7 +137,7 @@ impl ClusterRun {
     ) -> Result<ClusterRun, ProvisionError> {
         let s = &engine.settings;
         let record = io.store.get(io.job)?.ok_or(StoreError::NoSuchJob(io.job))?;
-        let (name, k8s, pod_cidr, targets) = match job {
+        let (name, k8s, pod_cidr, targets, control_planes) = match job {
             ClusterJob::Create(spec) | ClusterJob::Plan(spec) => {
                 let targets: Vec<Target> = spec
                     .hosts
@@ -133,15 +150,19 @@ impl ClusterRun {
                     .collect();
                 let k8s = spec.k8s.clone().unwrap_or_else(|| s.k8s.clone());
                 let cidr = spec.pod_cidr.clone().unwrap_or_else(|| s.pod_cidr.clone());
-                (spec.name.clone(), k8s, cidr, targets)
+                let n = spec.control_plane_count();
+                (spec.name.clone(), k8s, cidr, targets, n)
             }
             ClusterJob::Delete { cluster } => {
                 let record = io
                     .store
                     .cluster(cluster)?
                     .ok_or_else(|| UnknownCluster(cluster.clone()))?;
-                let targets = record
-                    .nodes
+                // Control planes first (the first is the one init'ed), as create registered them.
+                let mut nodes = record.nodes.clone();
+                nodes.sort_by_key(|n| n.role != role(true));
+                let control_planes = nodes.iter().filter(|n| n.role == role(true)).count();
+                let targets = nodes
                     .iter()
                     .map(|n| Target {
                         addr: n.addr,
@@ -149,7 +170,13 @@ impl ClusterRun {
                         user: n.user.clone(),
                     })
                     .collect();
-                (cluster.clone(), s.k8s.clone(), s.pod_cidr.clone(), targets)
+                (
+                    cluster.clone(),
+                    s.k8s.clone(),
+                    s.pod_cidr.clone(),
+                    targets,
+                    control_planes.max(1),
+                )
             }
         };
         let hosts: Vec<Host> = targets
@@ -157,7 +184,7 @@ impl ClusterRun {
             .enumerate()
             .map(|(i, target)| Host {
                 target,
-                control_plane: i == 0,
+                control_plane: i < control_planes,
                 conn: None,
                 os: None,
                 facts: None,
@@ -204,7 +231,9 @@ impl ClusterRun {
             ClusterStep::PrepareHosts => self.on_all(HostScript::PrepareHost).await,
             ClusterStep::InstallContainerd => self.on_all(HostScript::InstallContainerd).await,
             ClusterStep::InstallKube => self.on_all(HostScript::InstallKube).await,
+            ClusterStep::InstallApiProxy => self.on_workers(HostScript::ApiProxy).await,
             ClusterStep::InitControlPlane => self.on_control_plane(HostScript::KubeadmInit).await,
+            ClusterStep::JoinControlPlanes => self.join_control_planes().await,
             ClusterStep::InstallFlannel => self.on_control_plane(HostScript::InstallFlannel).await,
             ClusterStep::InstallHelm => self.on_control_plane(HostScript::InstallHelm).await,
             ClusterStep::JoinWorkers => self.join_workers().await,
@@ -300,6 +329,13 @@ impl ClusterRun {
     fn env(&self, i: usize, script: HostScript) -> Vec<(String, String)> {
         let s = &self.engine.settings;
         let advertise = self.hosts[0].target.addr.to_string();
+        let control_planes: String = self
+            .hosts
+            .iter()
+            .filter(|h| h.control_plane)
+            .map(|h| h.target.addr.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
         let node_addresses: String = self
             .hosts
             .iter()
@@ -318,10 +354,37 @@ impl ClusterRun {
             registry_mirrors: &s.registry_mirrors,
             metrics_server_version: &s.metrics_server_version,
             nodes: &nodes,
-            single_host: self.hosts.len() == 1,
+            control_planes: &control_planes,
+            schedule_on_control_planes: self.hosts.iter().all(|h| h.control_plane),
         };
         let address = self.hosts[i].target.addr.to_string();
-        script.env(&values, self.hosts[i].control_plane, &address)
+        let host = HostValues {
+            control_plane: self.hosts[i].control_plane,
+            address: &address,
+            api_address: &self.api_address(i),
+        };
+        script.env(&values, &host)
+    }
+
+    /// Where the cluster's API endpoint name leads on host `i` ([`HostValues::api_address`]).
+    fn api_address(&self, i: usize) -> String {
+        let h = &self.hosts[i];
+        let first = self.hosts[0].target.addr.to_string();
+        let joined = h
+            .facts
+            .as_ref()
+            .is_some_and(|f| f.joined || f.control_plane);
+        if h.control_plane {
+            if i == 0 || joined {
+                h.target.addr.to_string()
+            } else {
+                first
+            }
+        } else if self.hosts.iter().filter(|h| h.control_plane).count() > 1 {
+            API_PROXY_ADDRESS.to_string()
+        } else {
+            first
+        }
     }
 
     pub(super) fn check<T>(r: Fanned<T>) -> Result<Vec<(usize, T)>, ProvisionError> {

@@ -51,6 +51,10 @@ pub struct FakeOptions {
     /// `kube-public/cluster-info` ConfigMap nodes join through; `None`: the server's own
     /// address, as kubeadm writes it for a cluster initialised without one.
     pub control_plane_endpoint: Option<String>,
+    /// Further API servers of the same cluster (the other control planes of an HA cluster):
+    /// they serve the same state, and with TLS one serving certificate names every address,
+    /// as each kube-apiserver's names its own advertise address and the shared ones.
+    pub more_api_servers: Vec<SocketAddr>,
     /// Whether metrics-server runs: its APIService `v1beta1.metrics.k8s.io` is registered and
     /// Available (as `/cluster create` leaves a cluster); off: no resource metrics API, as
     /// kubeadm leaves one.
@@ -75,6 +79,7 @@ impl Default for FakeOptions {
             controllers: true,
             metrics_server: true,
             control_plane_endpoint: None,
+            more_api_servers: Vec::new(),
             bind: None,
             tls: false,
         }
@@ -108,6 +113,8 @@ pub struct FakeKube {
     admin: Option<ClientCert>,
     addr: SocketAddr,
     server: tokio::sync::Mutex<Option<Running>>,
+    /// [`FakeOptions::more_api_servers`], each running or paused.
+    others: tokio::sync::Mutex<Vec<(SocketAddr, Option<Running>)>>,
     controllers_stop: CancellationToken,
     controllers: Option<JoinHandle<()>>,
 }
@@ -149,7 +156,10 @@ impl FakeKube {
         let bind = opts
             .bind
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
-        let pki = opts.tls.then(|| Arc::new(Pki::new(bind.ip())));
+        let ips: Vec<std::net::IpAddr> = std::iter::once(bind.ip())
+            .chain(opts.more_api_servers.iter().map(SocketAddr::ip))
+            .collect();
+        let pki = opts.tls.then(|| Arc::new(Pki::for_addresses(&ips)));
         let admin = pki.as_ref().map(|p| p.issue(ADMIN_USER, &[ADMIN_GROUP]));
         let shared = Arc::new(Shared::new(state, opts.token, pki));
         let listener = tokio::net::TcpListener::bind(bind).await?;
@@ -160,6 +170,11 @@ impl FakeKube {
             .unwrap_or_else(|| addr.to_string());
         shared.with(|st| cluster::cluster_info(st, &endpoint));
         let running = serve(shared.clone(), listener).await;
+        let mut others = Vec::new();
+        for other in &opts.more_api_servers {
+            let listener = tokio::net::TcpListener::bind(other).await?;
+            others.push((*other, Some(serve(shared.clone(), listener).await)));
+        }
         let controllers_stop = CancellationToken::new();
         let controllers = opts
             .controllers
@@ -169,6 +184,7 @@ impl FakeKube {
             admin,
             addr,
             server: tokio::sync::Mutex::new(Some(running)),
+            others: tokio::sync::Mutex::new(others),
             controllers_stop,
             controllers,
         })
@@ -357,6 +373,26 @@ impl FakeKube {
         }
     }
 
+    /// Stops the API server at `addr` (the first or one of [`FakeOptions::more_api_servers`]):
+    /// a control plane lost, the others still serving.
+    pub async fn pause_at(&self, addr: SocketAddr) {
+        if addr == self.addr {
+            return self.pause().await;
+        }
+        let running = self
+            .others
+            .lock()
+            .await
+            .iter_mut()
+            .find(|(a, _)| *a == addr)
+            .and_then(|(_, r)| r.take());
+        if let Some(r) = running {
+            r.kill.cancel();
+            r.task.abort();
+            let _ = r.task.await;
+        }
+    }
+
     /// Listens again on the same port.
     pub async fn resume(&self) -> std::io::Result<()> {
         let mut guard = self.server.lock().await;
@@ -370,6 +406,10 @@ impl FakeKube {
     /// Shuts the server and its controllers down.
     pub async fn stop(mut self) {
         self.pause().await;
+        let others: Vec<SocketAddr> = self.others.lock().await.iter().map(|(a, _)| *a).collect();
+        for addr in others {
+            self.pause_at(addr).await;
+        }
         self.controllers_stop.cancel();
         if let Some(c) = self.controllers.take() {
             // Ends promptly once cancelled; an abort error is not interesting here.
@@ -384,7 +424,18 @@ impl Drop for FakeKube {
         if let Some(c) = self.controllers.take() {
             c.abort();
         }
-        if let Some(r) = self.server.get_mut().take() {
+        let others = self
+            .others
+            .get_mut()
+            .iter_mut()
+            .filter_map(|(_, r)| r.take());
+        for r in self
+            .server
+            .get_mut()
+            .take()
+            .into_iter()
+            .chain(others.collect::<Vec<_>>())
+        {
             r.kill.cancel();
             r.task.abort();
         }

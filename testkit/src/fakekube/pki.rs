@@ -91,14 +91,18 @@ impl Pki {
     /// A CA named like kubeadm's (`kubernetes`) and a serving certificate for `ip` (and
     /// kubeadm's `kubernetes` DNS names).
     pub fn new(ip: IpAddr) -> Pki {
+        Pki::for_addresses(&[ip])
+    }
+
+    /// [`Pki::new`] with a serving certificate for every address of `ips`.
+    pub fn for_addresses(ips: &[IpAddr]) -> Pki {
         let ca = ca("kubernetes");
-        let mut params = CertificateParams::new(vec![
-            ip.to_string(),
-            "kubernetes".into(),
-            "kubernetes.default".into(),
-            "kubernetes.default.svc".into(),
-        ])
-        .unwrap();
+        let names: Vec<String> = ips
+            .iter()
+            .map(ToString::to_string)
+            .chain(["kubernetes", "kubernetes.default", "kubernetes.default.svc"].map(String::from))
+            .collect();
+        let mut params = CertificateParams::new(names).unwrap();
         params
             .distinguished_name
             .push(DnType::CommonName, "kube-apiserver");

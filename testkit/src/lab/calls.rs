@@ -79,7 +79,7 @@ fn kubectl_verb(args: &[String]) -> Option<&str> {
 /// (simulation), getenforce, uname, kubeadm
 /// version and config images list, kubectl get, systemctl is-enabled/is-active/status/show, apt-mark showhold, ufw
 /// status, firewall-cmd --state/--query-port/--query-source (also with --permanent), sysctl -n, ip link show,
-/// containerd --version / config default, helm version, openssl (version, reading a request,
+/// containerd --version / config default, helm version, haproxy -c / -v, openssl (version, reading a request,
 /// s_client to a kubelet).
 pub fn is_mutating(call: &[String]) -> bool {
     let Some((tool, args)) = call.split_first() else {
@@ -125,6 +125,7 @@ pub fn is_mutating(call: &[String]) -> bool {
         }
         "containerd" => matches!(args.join(" ").as_str(), "--version" | "config default"),
         "helm" => first == Some("version"),
+        "haproxy" => args.iter().any(|a| a == "-c" || a == "-v"),
         "openssl" => matches!(first, Some("version" | "req" | "s_client")),
         _ => false,
     };

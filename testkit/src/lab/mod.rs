@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use labkube::provision::os::OsInfo;
-use labkube::provision::scripts::{self, ClusterValues, HostScript};
+use labkube::provision::scripts::{self, ClusterValues, HostScript, HostValues};
 
 use calls::{Call, JoinLine, parse_facts};
 use hosts::{Flavour, Host, os_release, prepare_root};
@@ -206,9 +206,15 @@ impl Lab {
             registry_mirrors: "",
             metrics_server_version: METRICS_SERVER_VERSION,
             nodes: &nodes,
-            single_host: self.hosts.len() == 1,
+            control_planes: &self.hosts[0].ip,
+            schedule_on_control_planes: self.hosts.len() == 1,
         };
-        script.env(&values, i == 0, &self.hosts[i].ip)
+        let host = HostValues {
+            control_plane: i == 0,
+            address: &self.hosts[i].ip,
+            api_address: &self.hosts[0].ip,
+        };
+        script.env(&values, &host)
     }
 
     /// The hosts as approve_csrs's `NODES` lists them: `<name>=<address>`.

@@ -6,6 +6,7 @@
 mod console;
 mod create;
 mod failures;
+mod ha;
 mod kubeconfig;
 mod lab_hosts;
 mod run_markers;
@@ -39,12 +40,13 @@ pub struct Site {
     pub key: ClientKey,
     pub store: Arc<MemoryStore>,
     pub sink: Arc<RecordingSink>,
-    /// The control plane's API server (the fake, on its address, port 6443), if it has one.
+    /// The control planes' API servers (the fake, on each control plane's address, port
+    /// 6443, over one state as over one etcd), if they have them.
     pub api: Option<LabApi>,
+    /// How many of the first hosts are control planes.
+    pub control_planes: usize,
     data: tempfile::TempDir,
 }
-
-const NAMES: [&str; 5] = ["cp1", "w1", "w2", "w3", "w4"];
 
 impl Site {
     /// One host per flavour, the first the control plane, whose API server answers.
@@ -55,11 +57,30 @@ impl Site {
     /// Like [`Site::new`]; without `api` nothing answers on the control plane's port 6443 (a
     /// security group that lets only SSH through).
     pub fn with_api(flavours: &[Flavour], api: bool) -> Site {
+        Site::build(flavours, 1, api)
+    }
+
+    /// Hosts `cp1..cpN` (`control_planes` of them), then `w1...`, one per flavour, whose
+    /// control planes' API servers answer.
+    pub fn ha(flavours: &[Flavour], control_planes: usize) -> Site {
+        Site::build(flavours, control_planes, true)
+    }
+
+    fn build(flavours: &[Flavour], control_planes: usize, api: bool) -> Site {
         let key = ClientKey::ed25519();
+        let names: Vec<String> = (0..flavours.len())
+            .map(|i| {
+                if i < control_planes {
+                    format!("cp{}", i + 1)
+                } else {
+                    format!("w{}", i + 1 - control_planes)
+                }
+            })
+            .collect();
         let specs: Vec<(&str, Flavour)> = flavours
             .iter()
             .enumerate()
-            .map(|(i, f)| (NAMES[i], *f))
+            .map(|(i, f)| (names[i].as_str(), *f))
             .collect();
         // Each fake host gets the address of the sshd that serves it.
         let ips = labkube_testkit::sshd::reserve_loopbacks(flavours.len());
@@ -87,9 +108,14 @@ impl Site {
         }
         let api = api.then(|| {
             // As many workers as the site has (a one-host cluster: the fake's one worker).
-            let workers = u32::try_from(flavours.len().saturating_sub(1)).unwrap_or(1);
+            let workers = u32::try_from(flavours.len().saturating_sub(control_planes)).unwrap_or(1);
+            let more_api_servers = ips[1..control_planes]
+                .iter()
+                .map(|ip| std::net::SocketAddr::from((*ip, 6443)))
+                .collect();
             let opts = FakeOptions {
                 nodes: workers.max(1),
+                more_api_servers,
                 // kubeadm writes cluster-info with the endpoint init was given.
                 control_plane_endpoint: Some(format!(
                     "{}:6443",
@@ -106,6 +132,7 @@ impl Site {
             store: Arc::new(MemoryStore::new()),
             sink: Arc::new(RecordingSink::new()),
             api,
+            control_planes,
             data: tempfile::tempdir().unwrap(),
         }
     }
@@ -233,6 +260,29 @@ impl Site {
             port: None,
             k8s: None,
             pod_cidr: None,
+            control_planes: u8::try_from(self.control_planes).ok().filter(|n| *n > 1),
+        }
+    }
+
+    /// Runs the create of `name` again and checks it succeeds without changing any host.
+    pub async fn create_again_changes_nothing(&self, name: &str) {
+        self.take_mutating();
+        let again = self
+            .run(JobKind::Cluster(labkube::store::ClusterJob::Create(
+                self.spec(name),
+            )))
+            .await;
+        assert_eq!(
+            again.state,
+            labkube::store::JobState::Succeeded,
+            "{:?}",
+            again.state
+        );
+        for (host, calls) in self.take_mutating() {
+            assert!(
+                calls.is_empty(),
+                "{host} changed on a converged cluster: {calls:?}"
+            );
         }
     }
 

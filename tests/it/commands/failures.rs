@@ -190,7 +190,8 @@ fn the_api_name_must_resolve_and_a_line_labkube_did_not_write_is_left_alone() {
 fn malformed_parameters_are_refused_before_anything_changes() {
     let lab = Lab::new(&[("cp1", Flavour::Debian)]);
     type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
-    let cases: [Case; 17] = [
+    let hash = format!("sha256:{}", "0".repeat(64));
+    let cases: [Case; 20] = [
         (
             "prepare_host",
             vec![("ROLE", "master")],
@@ -289,8 +290,33 @@ fn malformed_parameters_are_refused_before_anything_changes() {
                 ("JOIN_TOKEN", "abcdef.0123456789abcdeX"),
                 ("JOIN_CA_HASH", "sha256:00"),
                 ("NODE_IP", "10.0.0.2"),
+                ("CONTROL_PLANE", "no"),
             ],
             "JOIN_TOKEN is malformed",
+        ),
+        (
+            "kubeadm_join",
+            vec![("NODE_IP", "10.0.0.2"), ("CONTROL_PLANE", "maybe")],
+            "CONTROL_PLANE must be yes or no",
+        ),
+        (
+            "kubeadm_join",
+            vec![
+                ("JOIN_ENDPOINT", "api.labkube.internal:6443"),
+                ("JOIN_TOKEN", "abcdef.0123456789abcdef"),
+                ("JOIN_CA_HASH", &hash),
+                ("NODE_IP", "10.0.0.2"),
+                ("CONTROL_PLANE", "yes"),
+                ("API_NAME", "api.labkube.internal"),
+                ("SCHEDULE_ON_CONTROL_PLANE", "no"),
+                ("CERTIFICATE_KEY", "0123456789abcdeX"),
+            ],
+            "CERTIFICATE_KEY is malformed",
+        ),
+        (
+            "api_proxy",
+            vec![("API_SERVERS", "10.0.0.1,$(reboot)")],
+            "API_SERVERS must be the control planes' addresses",
         ),
         (
             "kubeadm_join",

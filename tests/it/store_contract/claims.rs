@@ -19,6 +19,7 @@ fn create(name: &str, hosts: &[u8], room: &str, event: &str) -> NewJob {
         port: None,
         k8s: None,
         pod_cidr: None,
+        control_planes: None,
     };
     NewJob {
         plan: Vec::new(),

@@ -30,6 +30,7 @@ fn create(name: &str, host: std::net::IpAddr, room: &str) -> NewJob {
         port: None,
         k8s: None,
         pod_cidr: None,
+        control_planes: None,
     }));
     job.origin.room = room.into();
     job

@@ -150,25 +150,53 @@ standin_cluster() {
     mkdir -p "$C"
 }
 
-# resolve HOST:PORT: HOST:PORT with a name looked up in this host's /etc/hosts as glibc's
-# "files" source does (first line that names it); an address is itself. Fails, saying what Go's
-# resolver says (kubeadm, kubectl and the kubelet are Go programs), for a name it does not find.
+# resolve HOST:PORT: where a connection to HOST:PORT arrives, with a name looked up in this
+# host's /etc/hosts as glibc's "files" source does (first line that names it); an address is
+# itself. Fails, saying what Go's resolver says (kubeadm, kubectl and the kubelet are Go
+# programs), for a name it does not find. A loopback address where api_proxy's
+# labkube-api-proxy runs arrives, through it, at the first server of the configuration it
+# loaded that is a live API server (haproxy's health check skips the others); with none live
+# it arrives at the proxy itself, which has nothing to hand the connection to.
 resolve() {
     host=${1%:*}
     port=${1##*:}
     case "$host" in
-        *[!0-9.]*) ;;
-        *)
-            echo "$1"
-            return 0
+        *[!0-9.]*)
+            addr=$(awk -v n="$host" '$1 !~ /^#/ { for (i = 2; i <= NF && $i !~ /^#/; i++) if ($i == n) { print $1; exit } }' "$R/etc/hosts" 2>/dev/null)
+            if [ -z "$addr" ]; then
+                echo "dial tcp: lookup $host on 127.0.0.53:53: no such host"
+                return 1
+            fi
             ;;
+        *) addr=$host ;;
     esac
-    addr=$(awk -v n="$host" '$1 !~ /^#/ { for (i = 2; i <= NF && $i !~ /^#/; i++) if ($i == n) { print $1; exit } }' "$R/etc/hosts" 2>/dev/null)
-    if [ -z "$addr" ]; then
-        echo "dial tcp: lookup $host on 127.0.0.53:53: no such host"
-        return 1
+    if [ "$addr" = 127.0.0.1 ] && svc_is labkube-api-proxy active &&
+        grep -qE "^[[:space:]]*bind[[:space:]]+127\.0\.0\.1:$port\$" "$S/api-proxy-loaded.cfg" 2>/dev/null; then
+        live=$(awk '$1 == "server" { print $3 }' "$S/api-proxy-loaded.cfg" | while IFS= read -r server; do
+            if api_live "$server"; then
+                echo "$server"
+                break
+            fi
+        done)
+        if [ -n "$live" ]; then
+            echo "$live"
+            return 0
+        fi
     fi
     echo "$addr:$port"
+}
+
+# cluster_now: the cluster's clock in Unix seconds (the machine's, moved by the test's
+# $LABKUBE_STANDIN_CLUSTER/clock-offset seconds: "a day later").
+cluster_now() {
+    now=$(awk 'BEGIN { srand(); print srand() }')
+    echo $((now + $(cat "${LABKUBE_STANDIN_CLUSTER:-/nonexistent}/clock-offset" 2>/dev/null || echo 0)))
+}
+
+# api_live ADDR:PORT: an API server of the cluster listens there (kubeadm init and a
+# control-plane join add theirs to $C/apiservers, kubeadm reset takes it away).
+api_live() {
+    grep -qxF "$1" "${LABKUBE_STANDIN_CLUSTER:-/nonexistent}/apiservers" 2>/dev/null
 }
 
 # random_hex BYTES

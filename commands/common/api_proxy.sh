@@ -11,11 +11,14 @@
 #     the file is checked with haproxy -c before it replaces the running one;
 #   - its own unit, labkube-api-proxy.service (haproxy -Ws, master-worker mode for systemd),
 #     so a haproxy the host already runs, and its /etc/haproxy, stay untouched;
-#   - started, enabled at boot, reloaded when the list of control planes changed.
-#   prepare_host made the cluster's API endpoint name resolve to 127.0.0.1 on this host.
+#   - started, enabled at boot, reloaded when the list of control planes changed;
+#   - then the cluster's API endpoint name leads to 127.0.0.1 on this host (prepare_host
+#     already did so on a new worker; a worker of a cluster that had one control plane is
+#     moved behind the proxy here, once it runs).
 #
 # Privileges:  root.
 # Env:         API_SERVERS  the control planes' addresses, comma-separated (required)
+#              API_NAME     the cluster's API endpoint name (required)
 #              ($CONFIG and $MAINPID in the unit file are systemd's, expanded by it; $ID and
 #              $ID_LIKE are read from the host's /etc/os-release.)
 #              LABKUBE_ROOT (tests only) prefixes every host path; empty in production.
@@ -102,6 +105,9 @@ main() {
     case "${API_SERVERS:-}" in
         "" | *[!0-9A-Fa-f.:,]* | ,* | *, | *,,*) fail "API_SERVERS must be the control planes' addresses, comma-separated" ;;
     esac
+    case "${API_NAME:-}" in
+        "" | *[!a-z0-9.-]* | .* | *. | *..*) fail "API_NAME must be a DNS name such as api.labkube.internal" ;;
+    esac
     work=$(mktemp -d)
     remove_on_exit "$work"
 
@@ -140,6 +146,7 @@ main() {
         systemctl reload "$UNIT"
         echo "api_proxy: reloaded $UNIT"
     fi
+    map_api_name "$API_NAME" 127.0.0.1
     echo "api_proxy: done"
 }
 

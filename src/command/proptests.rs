@@ -191,6 +191,9 @@ fn value_of(kind: Kind) -> BoxedStrategy<String> {
             .boxed(),
         Kind::Code => "[a-z0-9]{4,16}".boxed(),
         Kind::Keyword(word) => Just(word.to_owned()).boxed(),
+        Kind::OneOf(words) => prop::sample::select(words.to_vec())
+            .prop_map(str::to_owned)
+            .boxed(),
         Kind::Topic => prop::sample::select(spec::paths().map(|(p, _)| p).collect::<Vec<_>>())
             .prop_map(|p| p.split(' ').next().unwrap_or_default().to_owned())
             .boxed(),

@@ -36,6 +36,7 @@ impl Command {
             Command::Whoami => "whoami",
             Command::Audit { .. } => "audit",
             Command::HostForget { .. } => "host forget",
+            Command::NodeAdd(_) => "node add",
             Command::Selftest { .. } => "selftest",
         }
     }
@@ -214,6 +215,15 @@ impl Command {
             Command::Job { id } | Command::Cancel { id } => f.push(("id", id.to_string())),
             Command::Audit { n } => some(&mut f, "n", n.as_ref()),
             Command::HostForget { ip } => f.push(("ip", ip.to_string())),
+            Command::NodeAdd(a) => {
+                f.push(("cluster", a.cluster.to_string()));
+                f.extend(a.hosts.iter().map(|ip| ("ip", ip.to_string())));
+                if a.control_plane {
+                    f.push(("role", "control-plane".into()));
+                }
+                some(&mut f, "user", a.user.as_ref());
+                some(&mut f, "port", a.port.as_ref());
+            }
             Command::Selftest { steps, step_ms } => {
                 f.push(("steps", steps.to_string()));
                 f.push(("ms", step_ms.to_string()));

@@ -273,6 +273,28 @@ fn cases() -> Vec<(&'static str, Command, &'static str)> {
             "/host forget 127.0.0.5",
         ),
         (
+            "/node add lab-1 10.0.0.14",
+            Command::NodeAdd(NodeAddArgs {
+                cluster: name("lab-1"),
+                hosts: vec![ip("10.0.0.14")],
+                control_plane: false,
+                user: None,
+                port: None,
+            }),
+            "/node add lab-1 10.0.0.14",
+        ),
+        (
+            "/node add lab-1 10.0.0.15 10.0.0.16 role=control-plane user=ubuntu port=2222",
+            Command::NodeAdd(NodeAddArgs {
+                cluster: name("lab-1"),
+                hosts: vec![ip("10.0.0.15"), ip("10.0.0.16")],
+                control_plane: true,
+                user: Some(UserName::parse("ubuntu").unwrap()),
+                port: Some(2222),
+            }),
+            "/node add lab-1 10.0.0.15 10.0.0.16 role=control-plane user=ubuntu port=2222",
+        ),
+        (
             "/selftest",
             Command::Selftest {
                 steps: 3,
@@ -369,6 +391,7 @@ fn paths_and_mutation_follow_the_grammar() {
         "rollback",
         "cancel",
         "host forget",
+        "node add",
         "selftest",
     ];
     for (line, cmd, _) in cases() {

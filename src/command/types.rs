@@ -28,6 +28,21 @@ pub struct ClusterArgs {
     pub dry_run: bool,
 }
 
+/// The arguments of `/node add`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeAddArgs {
+    /// The cluster to grow.
+    pub cluster: Name,
+    /// The new hosts; no duplicates; at least one.
+    pub hosts: Vec<IpAddr>,
+    /// `role=control-plane` (else workers).
+    pub control_plane: bool,
+    /// `user=`.
+    pub user: Option<UserName>,
+    /// `port=` (1-65535).
+    pub port: Option<u16>,
+}
+
 /// The `ns=` / `cluster=` scope every GE command may carry.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GeScope {
@@ -68,6 +83,8 @@ pub enum Command {
         /// Confirmation code the bot handed out (`[a-z0-9]{4,16}`); a secret in the audit.
         confirm: Option<String>,
     },
+    /// `/node add <cluster> <ip>... [role=] [user=] [port=]`.
+    NodeAdd(NodeAddArgs),
     /// `/ge catalog`.
     GeCatalog,
     /// `/ge install <ge> [ns=] [version=] [replicas=] [cluster=] [expose=nodeport]`.

@@ -37,6 +37,8 @@ pub(crate) enum Kind {
     Code,
     /// Exactly this word.
     Keyword(&'static str),
+    /// One of these words.
+    OneOf(&'static [&'static str]),
     /// A command word asked about in `/help`.
     Topic,
 }
@@ -95,6 +97,7 @@ impl Kind {
             Kind::JobId => "a job number such as 42 or #42".into(),
             Kind::Code => "4 to 16 lowercase letters and digits, as the bot gave them".into(),
             Kind::Keyword(word) => format!("the word {word} (the only accepted value)"),
+            Kind::OneOf(words) => format!("one of: {}", words.join(", ")),
             Kind::Topic => "a command word such as cluster or ge".into(),
         }
     }
@@ -121,6 +124,11 @@ impl Kind {
             Kind::Code => code(text).map(|()| Value::Text(text.to_owned())),
             Kind::Keyword(word) if text == word => Ok(Value::Text(word.to_owned())),
             Kind::Keyword(_) => Err(None),
+            Kind::OneOf(words) => words
+                .iter()
+                .find(|w| **w == text)
+                .map(|w| Value::Text((*w).to_owned()))
+                .ok_or(None),
             Kind::Topic => topic(text).map(Value::Text),
         }
     }

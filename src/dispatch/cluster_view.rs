@@ -361,6 +361,7 @@ mod tests {
                 host("10.0.0.3", "worker", "w2", 22),
             ],
             creating: None,
+            pod_cidr: None,
         }
     }
 

@@ -6,6 +6,7 @@ mod answers;
 mod cluster;
 mod cluster_view;
 mod ge;
+mod node;
 mod queue;
 mod room_cap;
 
@@ -155,6 +156,10 @@ impl Dispatcher {
                 }
             }
             Command::HostForget { ip } => self.forget_host(msg, &command, *ip),
+            Command::NodeAdd(args) => {
+                let kind = self.node_add_job(args);
+                return self.queue(msg, &command, kind).await;
+            }
             Command::GeCatalog | Command::GeList { .. } | Command::GeHistory { .. } => {
                 Ok(self.ge_answer(room, admin, &command).unwrap_or_else(|e| e))
             }
@@ -190,6 +195,7 @@ impl Dispatcher {
             Command::ClusterDelete { name, .. } | Command::ClusterUse { name } => {
                 Some(name.as_str())
             }
+            Command::NodeAdd(args) => Some(args.cluster.as_str()),
             Command::ClusterCreate(args) | Command::ClusterPlan(args) => {
                 args.name.as_ref().map(|n| n.as_str())
             }

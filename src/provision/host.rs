@@ -19,9 +19,26 @@ pub(crate) fn role(control_plane: bool) -> &'static str {
 pub(crate) struct Host {
     pub(crate) target: Target,
     pub(crate) control_plane: bool,
+    /// This job sets it up (every host of a create; the new hosts of a node add): the
+    /// per-host installation steps run on it.
+    pub(crate) provision: bool,
     pub(crate) conn: Option<Arc<dyn RemoteExec>>,
     pub(crate) os: Option<OsInfo>,
     pub(crate) facts: Option<Facts>,
+}
+
+impl Host {
+    /// A host not contacted yet.
+    pub(crate) fn new(target: Target, control_plane: bool, provision: bool) -> Host {
+        Host {
+            target,
+            control_plane,
+            provision,
+            conn: None,
+            os: None,
+            facts: None,
+        }
+    }
 }
 
 /// Drops a leading `host: ` from an error that names its host, since the table does too.

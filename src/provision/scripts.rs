@@ -164,7 +164,10 @@ impl HostScript {
                 pair("API_NAME", API_NAME),
                 pair("API_ADDRESS", host.api_address),
             ],
-            HostScript::ApiProxy => vec![pair("API_SERVERS", values.control_planes)],
+            HostScript::ApiProxy => vec![
+                pair("API_SERVERS", values.control_planes),
+                pair("API_NAME", API_NAME),
+            ],
             HostScript::InstallContainerd => vec![
                 pair("K8S_MINOR", values.k8s),
                 (

@@ -77,6 +77,10 @@ pub struct ClusterRecord {
     /// working cluster yet. `None`: the cluster is ready.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creating: Option<JobId>,
+    /// The pod network it was created with; `None` in records of earlier releases (the
+    /// configured default is then assumed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_cidr: Option<String>,
 }
 
 /// A node of a registered cluster.

@@ -81,8 +81,10 @@ impl Claim {
     }
 }
 
-/// The claims a job needs: a create reserves its name and hosts; a plan only checks that its
-/// hosts are not someone else's (it connects and reads their facts).
+/// The claims a job needs: a create reserves its name and hosts, and so does a node add (the
+/// name: one job at a time changes a cluster; the new hosts: no other cluster may take them
+/// meanwhile); a plan only checks that its hosts are not someone else's (it connects and
+/// reads their facts).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
     /// The cluster the job is for.
@@ -95,20 +97,21 @@ pub struct Request {
 
 /// What `kind` needs, if anything.
 pub fn request(kind: &JobKind) -> Option<Request> {
-    let (spec, reserve) = match kind {
-        JobKind::Cluster(ClusterJob::Create(spec)) => (spec, true),
-        JobKind::Cluster(ClusterJob::Plan(spec)) => (spec, false),
+    let (name, hosts, reserve) = match kind {
+        JobKind::Cluster(ClusterJob::Create(spec)) => (&spec.name, &spec.hosts, true),
+        JobKind::Cluster(ClusterJob::Plan(spec)) => (&spec.name, &spec.hosts, false),
+        JobKind::Cluster(ClusterJob::AddNodes(spec)) => (&spec.cluster, &spec.hosts, true),
         _ => return None,
     };
-    let mut keys = vec![ClaimKey::Name(spec.name.clone())];
+    let mut keys = vec![ClaimKey::Name(name.clone())];
     if !reserve {
         keys.clear();
     }
-    keys.extend(spec.hosts.iter().map(|a| ClaimKey::host(*a)));
+    keys.extend(hosts.iter().map(|a| ClaimKey::host(*a)));
     keys.sort();
     keys.dedup();
     Some(Request {
-        cluster: spec.name.clone(),
+        cluster: name.clone(),
         keys,
         reserve,
     })

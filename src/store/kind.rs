@@ -33,6 +33,9 @@ pub enum ClusterJob {
     /// do on each host; changes nothing.
     #[serde(rename = "cluster_plan")]
     Plan(ClusterSpec),
+    /// Add hosts to a registered cluster.
+    #[serde(rename = "node_add")]
+    AddNodes(NodeAddSpec),
     /// Tear a registered cluster down and unregister it.
     #[serde(rename = "cluster_delete")]
     Delete {
@@ -118,6 +121,21 @@ pub struct ClusterSpec {
     pub control_planes: Option<u8>,
 }
 
+/// What `/node add` adds to a registered cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeAddSpec {
+    /// Registered cluster name.
+    pub cluster: String,
+    /// The new hosts.
+    pub hosts: Vec<IpAddr>,
+    /// They become control planes (else workers).
+    pub control_plane: bool,
+    /// SSH user of the new hosts; `None` uses the configured default.
+    pub user: Option<String>,
+    /// SSH port of the new hosts; `None` uses the configured default.
+    pub port: Option<u16>,
+}
+
 impl ClusterSpec {
     /// How many of the first hosts are control planes.
     pub fn control_plane_count(&self) -> usize {
@@ -176,6 +194,9 @@ impl JobKind {
         match self {
             JobKind::Cluster(ClusterJob::Create(s)) => Some(format!("cluster/{}", s.name)),
             JobKind::Cluster(ClusterJob::Delete { cluster }) => Some(format!("cluster/{cluster}")),
+            JobKind::Cluster(ClusterJob::AddNodes(spec)) => {
+                Some(format!("cluster/{}", spec.cluster))
+            }
             JobKind::Cluster(ClusterJob::Plan(_)) => None,
             JobKind::Ge(g) => {
                 let t = g.target();
@@ -193,6 +214,16 @@ impl ClusterJob {
             ClusterJob::Create(s) => format!("cluster create {} ({} hosts)", s.name, s.hosts.len()),
             ClusterJob::Plan(s) => format!("cluster plan {} ({} hosts)", s.name, s.hosts.len()),
             ClusterJob::Delete { cluster } => format!("cluster delete {cluster}"),
+            ClusterJob::AddNodes(s) => {
+                let role = if s.control_plane {
+                    "control plane"
+                } else {
+                    "worker"
+                };
+                let n = s.hosts.len();
+                let plural = if n == 1 { "" } else { "s" };
+                format!("node add {} ({n} {role}{plural})", s.cluster)
+            }
         }
     }
 }

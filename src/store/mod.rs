@@ -34,7 +34,8 @@ pub use job::{
     StepRecord, now_ms,
 };
 pub use kind::{
-    Autoscale, ClusterJob, ClusterSpec, GeInstallSpec, GeJob, GeTarget, JobKind, SelftestJob,
+    Autoscale, ClusterJob, ClusterSpec, GeInstallSpec, GeJob, GeTarget, JobKind, NodeAddSpec,
+    SelftestJob,
 };
 pub use private::private_umask;
 pub use schema::CURRENT as SCHEMA_VERSION;

@@ -25,6 +25,7 @@ fn register_elsewhere(rig: &Rig) {
                 avx: None,
             }],
             creating: None,
+            pod_cidr: None,
         })
         .unwrap();
 }

@@ -269,6 +269,7 @@ fn register(r: &Rig, name: &str, room: &str) {
                 avx: None,
             }],
             creating: None,
+            pod_cidr: None,
         })
         .unwrap();
 }

@@ -223,6 +223,7 @@ async fn another_rooms_releases_are_not_shown() {
         k8s_version: "v1.35.0".into(),
         nodes: Vec::new(),
         creating: None,
+        pod_cidr: None,
     };
     r.store.put_cluster(record.clone()).unwrap();
     for (i, q) in [
@@ -246,4 +247,118 @@ async fn another_rooms_releases_are_not_shown() {
     r.store.put_cluster(record).unwrap();
     let t = say(&r, "b", "bob", "q9", "/ge list cluster=alpha").await;
     assert!(!t.contains("belongs to another room"), "{t}");
+}
+
+/// Room `a`'s registered cluster `lab-1`: a control plane and a worker.
+fn registered(r: &Rig, creating: Option<u64>) {
+    let node = |addr: &str, role: &str, name: &str| labkube::store::NodeRecord {
+        addr: addr.parse().unwrap(),
+        port: 22,
+        user: "root".into(),
+        role: role.into(),
+        hostname: name.into(),
+        avx: None,
+    };
+    r.store
+        .put_cluster(labkube::store::ClusterRecord {
+            name: "lab-1".into(),
+            owner_platform: "t".into(),
+            owner_room: "a".into(),
+            created_ms: 1,
+            k8s_version: "v1.35.5".into(),
+            nodes: vec![
+                node("10.0.0.1", "control-plane", "cp1"),
+                node("10.0.0.2", "worker", "w1"),
+            ],
+            creating,
+            pod_cidr: None,
+        })
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_node_add_is_the_owning_rooms_keeps_roles_and_an_odd_count_of_control_planes() {
+    let r = rig();
+    registered(&r, None);
+    let refusals = [
+        (
+            "b",
+            "/node add lab-1 10.0.0.3",
+            "cluster lab-1 belongs to another room",
+        ),
+        (
+            "a",
+            "/node add lab-9 10.0.0.3",
+            "there is no cluster named lab-9",
+        ),
+        (
+            "a",
+            "/node add lab-1 10.0.0.2 role=control-plane",
+            "10.0.0.2 is a worker of lab-1; a node keeps its role",
+        ),
+        (
+            "a",
+            "/node add lab-1 10.0.0.3 role=control-plane",
+            "lab-1 has 1 control plane(s); adding 1 makes 2: 2 control planes run 2 etcd members",
+        ),
+        (
+            "a",
+            "/node add lab-1 10.0.0.3 10.0.0.4 10.0.0.5 10.0.0.6 10.0.0.7 role=control-plane",
+            "adding 5 makes 6: 6 is more than 5",
+        ),
+        ("a", "/node add lab-1 127.0.0.9", "127.0.0.9"),
+        (
+            "a",
+            "/node add lab-1 10.0.0.3 role=master",
+            "role= expects one of: worker, control-plane",
+        ),
+    ];
+    for (i, (room, text, want)) in refusals.iter().enumerate() {
+        let reply = say(&r, room, "ann", &format!("r{i}"), text).await;
+        assert!(reply.contains(want), "{text}: {reply}");
+    }
+    assert!(r.store.recent(10).unwrap().is_empty(), "nothing queued");
+
+    // Two control planes make three; the job holds the cluster and its new hosts.
+    let ok = say(
+        &r,
+        "a",
+        "ann",
+        "ok1",
+        "/node add lab-1 10.0.0.3 10.0.0.4 role=control-plane",
+    )
+    .await;
+    assert!(
+        ok.starts_with("queued job #1: node add lab-1 (2 control planes)"),
+        "{ok}"
+    );
+    // Meanwhile another room cannot take the new hosts, nor this room change the cluster twice.
+    let theirs = say(
+        &r,
+        "b",
+        "bob",
+        "b1",
+        "/cluster create 10.0.0.3 10.0.0.8 10.0.0.9",
+    )
+    .await;
+    assert!(theirs.contains("10.0.0.3"), "{theirs}");
+    let twice = say(&r, "a", "ann", "ok2", "/node add lab-1 10.0.0.5").await;
+    assert!(twice.contains("job #1"), "{twice}");
+    let jobs = r.store.recent(10).unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert!(matches!(
+        &jobs[0].kind,
+        JobKind::Cluster(ClusterJob::AddNodes(s)) if s.control_plane && s.hosts.len() == 2
+    ));
+}
+
+#[tokio::test]
+async fn no_node_is_added_to_a_cluster_still_being_created() {
+    let r = rig();
+    registered(&r, Some(7));
+    let reply = say(&r, "a", "ann", "c1", "/node add lab-1 10.0.0.3").await;
+    assert!(
+        reply.contains("cluster lab-1 is not ready: its create (job #7) has not finished"),
+        "{reply}"
+    );
 }

@@ -30,6 +30,28 @@ const CLUSTER_NAME: Pos = Pos {
     about: "the cluster (see /cluster list)",
 };
 
+/// `user=`: how the bot logs in to the hosts it sets up (also `/node add`'s).
+pub(super) const SSH_USER: Opt = Opt {
+    key: "user",
+    placeholder: "USER",
+    noun: "SSH user",
+    kind: Kind::User,
+    required: false,
+    fallback: Fallback::Note("the bot's configured SSH user"),
+    about: "SSH user on the hosts (needs passwordless sudo)",
+};
+
+/// `port=`: the hosts' SSH port (also `/node add`'s).
+pub(super) const SSH_PORT: Opt = Opt {
+    key: "port",
+    placeholder: "PORT",
+    noun: "SSH port",
+    kind: Kind::Int { min: 1, max: 65535 },
+    required: false,
+    fallback: Fallback::Note("the bot's configured SSH port"),
+    about: "SSH port on the hosts",
+};
+
 const CLUSTER_OPTIONS: &[Opt] = &[
     Opt {
         key: "name",
@@ -40,24 +62,8 @@ const CLUSTER_OPTIONS: &[Opt] = &[
         fallback: Fallback::Note("a name chosen by the bot, shown in the reply"),
         about: "name of the new cluster",
     },
-    Opt {
-        key: "user",
-        placeholder: "USER",
-        noun: "SSH user",
-        kind: Kind::User,
-        required: false,
-        fallback: Fallback::Note("the bot's configured SSH user"),
-        about: "SSH user on the hosts (needs passwordless sudo)",
-    },
-    Opt {
-        key: "port",
-        placeholder: "PORT",
-        noun: "SSH port",
-        kind: Kind::Int { min: 1, max: 65535 },
-        required: false,
-        fallback: Fallback::Note("the bot's configured SSH port"),
-        about: "SSH port on the hosts",
-    },
+    SSH_USER,
+    SSH_PORT,
     Opt {
         key: "k8s",
         placeholder: "MINOR",

@@ -7,6 +7,7 @@ mod cluster;
 mod ge;
 mod general;
 mod jobs;
+mod node;
 
 use super::spec::Spec;
 
@@ -14,6 +15,7 @@ use super::spec::Spec;
 pub(crate) fn specs() -> impl Iterator<Item = &'static Spec> + Clone {
     cluster::SPECS
         .iter()
+        .chain(node::SPECS)
         .chain(ge::SPECS)
         .chain(jobs::SPECS)
         .chain(general::SPECS)

@@ -122,6 +122,7 @@ impl ClusterRun {
             k8s_version: version,
             nodes,
             creating,
+            pod_cidr: Some(self.pod_cidr.clone()),
         }
     }
 
@@ -131,11 +132,28 @@ impl ClusterRun {
         let nodes = record.nodes.clone();
         let store = &self.io.store;
         store.register_cluster(record, self.io.job)?;
-        store.set_room_cluster(&self.owner.0, &self.owner.1, &self.name)?;
         let list: Vec<String> = nodes
             .iter()
             .map(|n| format!("{} ({}, {})", n.addr, n.role, n.hostname))
             .collect();
+        if self.adding {
+            let added: Vec<String> = self
+                .hosts
+                .iter()
+                .filter(|h| h.provision)
+                .map(|h| h.target.addr.to_string())
+                .collect();
+            let control_planes = nodes.iter().filter(|n| n.role == role(true)).count();
+            self.io.summary(format!(
+                "cluster {} has {} node(s) now ({control_planes} control plane(s)), {} joined and Ready: {}",
+                self.name,
+                nodes.len(),
+                added.join(", "),
+                list.join(", ")
+            ))?;
+            return Ok(());
+        }
+        store.set_room_cluster(&self.owner.0, &self.owner.1, &self.name)?;
         self.io.summary(format!(
             "cluster {} is ready: Kubernetes {}, {} node(s): {}. It is now this room's current cluster; next: /ge catalog, then /ge install orion",
             self.name,

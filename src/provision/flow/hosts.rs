@@ -10,9 +10,14 @@ use crate::provision::scripts::HostScript;
 use crate::store::HostState;
 
 impl ClusterRun {
-    /// Runs a per-host step on every host that has not finished it (per-host checkpoints).
+    /// Runs a per-host step on every host this job sets up that has not finished it
+    /// (per-host checkpoints).
     pub(super) async fn on_all(&mut self, step: HostScript) -> Result<(), ProvisionError> {
-        let all = self.all();
+        let all = self
+            .all()
+            .into_iter()
+            .filter(|(i, _)| self.hosts[*i].provision)
+            .collect();
         let todo = self.not_marked(step, all, "already done").await?;
         let r = self.run_on(&todo, step, |_, _| Ok(((), None))).await?;
         self.mark_done(step, r)
@@ -26,6 +31,18 @@ impl ClusterRun {
                 .mark(&mark(step, &self.hosts[i].target.to_string()))?;
         }
         Ok(())
+    }
+
+    /// Every worker's local proxy, pointed at the control planes the cluster will have, when
+    /// it has several (a node add that makes a cluster of one HA also updates the workers it
+    /// had); with one control plane, workers reach it directly and nothing is done.
+    pub(super) async fn api_proxies(&mut self) -> Result<(), ProvisionError> {
+        if self.hosts.iter().filter(|h| h.control_plane).count() < 2 {
+            self.io
+                .log("one control plane: the workers reach its API server directly")?;
+            return Ok(());
+        }
+        self.on_workers(HostScript::ApiProxy).await
     }
 
     /// Runs a per-host step on every worker that has not finished it.

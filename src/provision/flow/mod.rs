@@ -6,6 +6,7 @@ mod dry_run;
 mod finish;
 mod hosts;
 mod join;
+mod members;
 mod networks;
 mod nodes;
 mod ownership;
@@ -54,6 +55,23 @@ const PLAN: &[ClusterStep] = &[
     ClusterStep::Preflight,
     ClusterStep::Plan,
 ];
+/// Growing a registered cluster: create's per-host steps on the new hosts only, the workers'
+/// proxy brought to the control planes there will be, the joins, then readiness.
+const ADD: &[ClusterStep] = &[
+    ClusterStep::Connect,
+    ClusterStep::DetectOs,
+    ClusterStep::GatherFacts,
+    ClusterStep::Preflight,
+    ClusterStep::PrepareHosts,
+    ClusterStep::InstallContainerd,
+    ClusterStep::InstallKube,
+    ClusterStep::InstallApiProxy,
+    ClusterStep::JoinControlPlanes,
+    ClusterStep::JoinWorkers,
+    ClusterStep::WaitNodesReady,
+    ClusterStep::ApproveCsrs,
+    ClusterStep::Register,
+];
 const DELETE: &[ClusterStep] = &[
     ClusterStep::Connect,
     ClusterStep::DetectOs,
@@ -79,6 +97,15 @@ pub fn plan(job: &ClusterJob) -> Vec<ClusterStep> {
                 })
                 .collect()
         }
+        ClusterJob::AddNodes(spec) => ADD
+            .iter()
+            .copied()
+            .filter(|step| match step {
+                ClusterStep::JoinControlPlanes => spec.control_plane,
+                ClusterStep::JoinWorkers => !spec.control_plane,
+                _ => true,
+            })
+            .collect(),
         ClusterJob::Plan(_) => PLAN.to_vec(),
         ClusterJob::Delete { .. } => DELETE.to_vec(),
     }
@@ -120,6 +147,8 @@ pub struct ClusterRun {
     pub(super) io: JobIo,
     /// A dry run: the preflight reports its problems in the plan instead of failing.
     dry_run: bool,
+    /// A `/node add`: the cluster is registered and working; only the new hosts are set up.
+    pub(super) adding: bool,
     pub(super) name: String,
     pub(super) k8s: String,
     pub(super) pod_cidr: String,
@@ -137,59 +166,48 @@ impl ClusterRun {
     ) -> Result<ClusterRun, ProvisionError> {
         let s = &engine.settings;
         let record = io.store.get(io.job)?.ok_or(StoreError::NoSuchJob(io.job))?;
-        let (name, k8s, pod_cidr, targets, control_planes) = match job {
+        let (name, k8s, pod_cidr, hosts) = match job {
             ClusterJob::Create(spec) | ClusterJob::Plan(spec) => {
-                let targets: Vec<Target> = spec
+                let n = spec.control_plane_count();
+                let hosts = spec
                     .hosts
                     .iter()
-                    .map(|a| Target {
-                        addr: *a,
-                        port: spec.port.unwrap_or(s.port),
-                        user: spec.user.clone().unwrap_or_else(|| s.user.clone()),
+                    .enumerate()
+                    .map(|(i, a)| {
+                        let target = Target {
+                            addr: *a,
+                            port: spec.port.unwrap_or(s.port),
+                            user: spec.user.clone().unwrap_or_else(|| s.user.clone()),
+                        };
+                        Host::new(target, i < n, true)
                     })
-                    .collect();
+                    .collect::<Vec<Host>>();
                 let k8s = spec.k8s.clone().unwrap_or_else(|| s.k8s.clone());
                 let cidr = spec.pod_cidr.clone().unwrap_or_else(|| s.pod_cidr.clone());
-                let n = spec.control_plane_count();
-                (spec.name.clone(), k8s, cidr, targets, n)
+                (spec.name.clone(), k8s, cidr, hosts)
+            }
+            ClusterJob::AddNodes(spec) => {
+                let record = io
+                    .store
+                    .cluster(&spec.cluster)?
+                    .ok_or_else(|| UnknownCluster(spec.cluster.clone()))?;
+                let hosts = members::grown(&record, spec, s);
+                let k8s = members::minor(&record.k8s_version).unwrap_or_else(|| s.k8s.clone());
+                let cidr = record
+                    .pod_cidr
+                    .clone()
+                    .unwrap_or_else(|| s.pod_cidr.clone());
+                (spec.cluster.clone(), k8s, cidr, hosts)
             }
             ClusterJob::Delete { cluster } => {
                 let record = io
                     .store
                     .cluster(cluster)?
                     .ok_or_else(|| UnknownCluster(cluster.clone()))?;
-                // Control planes first (the first is the one init'ed), as create registered them.
-                let mut nodes = record.nodes.clone();
-                nodes.sort_by_key(|n| n.role != role(true));
-                let control_planes = nodes.iter().filter(|n| n.role == role(true)).count();
-                let targets = nodes
-                    .iter()
-                    .map(|n| Target {
-                        addr: n.addr,
-                        port: n.port,
-                        user: n.user.clone(),
-                    })
-                    .collect();
-                (
-                    cluster.clone(),
-                    s.k8s.clone(),
-                    s.pod_cidr.clone(),
-                    targets,
-                    control_planes.max(1),
-                )
+                let hosts = members::registered(&record);
+                (cluster.clone(), s.k8s.clone(), s.pod_cidr.clone(), hosts)
             }
         };
-        let hosts: Vec<Host> = targets
-            .into_iter()
-            .enumerate()
-            .map(|(i, target)| Host {
-                target,
-                control_plane: i < control_planes,
-                conn: None,
-                os: None,
-                facts: None,
-            })
-            .collect();
         let table = hosts
             .iter()
             .map(|h| HostProgress {
@@ -208,6 +226,7 @@ impl ClusterRun {
             connector,
             io,
             dry_run: matches!(job, ClusterJob::Plan(_)),
+            adding: matches!(job, ClusterJob::AddNodes(_)),
             name,
             k8s,
             pod_cidr,
@@ -231,7 +250,7 @@ impl ClusterRun {
             ClusterStep::PrepareHosts => self.on_all(HostScript::PrepareHost).await,
             ClusterStep::InstallContainerd => self.on_all(HostScript::InstallContainerd).await,
             ClusterStep::InstallKube => self.on_all(HostScript::InstallKube).await,
-            ClusterStep::InstallApiProxy => self.on_workers(HostScript::ApiProxy).await,
+            ClusterStep::InstallApiProxy => self.api_proxies().await,
             ClusterStep::InitControlPlane => self.on_control_plane(HostScript::KubeadmInit).await,
             ClusterStep::JoinControlPlanes => self.join_control_planes().await,
             ClusterStep::InstallFlannel => self.on_control_plane(HostScript::InstallFlannel).await,

@@ -68,8 +68,17 @@ impl ClusterRun {
     }
 
     /// Registers the cluster as being created by this job, unless this room's registration
-    /// is already complete (a re-create of a working cluster keeps it usable meanwhile).
+    /// is already complete (a re-create of a working cluster keeps it usable meanwhile). A
+    /// node add registers its new hosts with the cluster now, before any host changes, so a
+    /// host that fails half-way stays this cluster's: `/node add` again converges it, or
+    /// `/cluster status` shows it has not joined.
     pub(super) fn register_creating(&self) -> Result<(), ProvisionError> {
+        if self.adding {
+            let version = self.registered().map(|r| r.k8s_version).unwrap_or_default();
+            let record = self.record(version, None);
+            self.io.store.register_cluster(record, self.io.job)?;
+            return Ok(());
+        }
         if self.registered().is_some_and(|r| r.creating.is_none()) {
             return Ok(());
         }

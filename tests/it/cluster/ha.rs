@@ -10,14 +10,6 @@ use super::Site;
 use labkube_testkit::lab::calls::calls_of;
 use labkube_testkit::lab::hosts::Flavour;
 
-fn hosts_line(site: &Site, i: usize) -> String {
-    let text = std::fs::read_to_string(site.lab.hosts[i].root.join("etc/hosts")).unwrap();
-    text.lines()
-        .find(|l| l.contains("api.labkube.internal"))
-        .unwrap_or_default()
-        .to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_control_planes_and_two_workers_then_failover_and_delete() {
     let site = Site::ha(
@@ -74,9 +66,10 @@ async fn three_control_planes_and_two_workers_then_failover_and_delete() {
         keys.push(key);
         // Its own API server serves it once it joined.
         assert!(
-            hosts_line(&site, i).starts_with(&format!("{} api.labkube.internal", ips[i])),
+            site.api_name_line(i)
+                .starts_with(&format!("{} api.labkube.internal", ips[i])),
             "{}",
-            hosts_line(&site, i)
+            site.api_name_line(i)
         );
     }
     assert_eq!(keys[0], keys[1], "one key for the joins of one step");
@@ -86,23 +79,7 @@ async fn three_control_planes_and_two_workers_then_failover_and_delete() {
         assert_eq!(joins.len(), 1, "host {i}");
         assert!(!joins[0].iter().any(|a| a == "--control-plane"));
         // The worker reaches the API through its local proxy to all three.
-        assert!(
-            hosts_line(&site, i).starts_with("127.0.0.1 api.labkube.internal"),
-            "{}",
-            hosts_line(&site, i)
-        );
-        let proxy =
-            std::fs::read_to_string(site.lab.hosts[i].root.join("etc/labkube/api-proxy.cfg"))
-                .unwrap();
-        for ip in &ips[..3] {
-            assert!(proxy.contains(&format!(" {ip}:6443 check")), "{proxy}");
-        }
-        assert!(
-            site.lab.hosts[i]
-                .root
-                .join(".standin/systemd/labkube-api-proxy.active")
-                .exists()
-        );
+        site.assert_behind_proxy(i, &ips[..3]);
     }
     // Three etcd members; the key and the tokens are nowhere in the job's log or the store.
     let etcd = std::fs::read_dir(site.lab.cluster.join("etcd"))
@@ -173,7 +150,7 @@ async fn three_control_planes_and_two_workers_then_failover_and_delete() {
             1,
             "host {i}"
         );
-        assert_eq!(hosts_line(&site, i), "", "host {i}: the name line is gone");
+        assert_eq!(site.api_name_line(i), "", "host {i}: the name line is gone");
     }
     for i in [3, 4] {
         let root = &site.lab.hosts[i].root;

@@ -9,6 +9,7 @@ mod failures;
 mod ha;
 mod kubeconfig;
 mod lab_hosts;
+mod nodes;
 mod run_markers;
 mod takeover;
 
@@ -284,6 +285,32 @@ impl Site {
                 "{host} changed on a converged cluster: {calls:?}"
             );
         }
+    }
+
+    /// Host `i`'s `/etc/hosts` line for the cluster's API endpoint name (empty: none).
+    pub fn api_name_line(&self, i: usize) -> String {
+        let text = std::fs::read_to_string(self.lab.hosts[i].root.join("etc/hosts")).unwrap();
+        text.lines()
+            .find(|l| l.contains("api.labkube.internal"))
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Host `i` (a worker) reaches the API through its local proxy to every one of
+    /// `control_planes`.
+    pub fn assert_behind_proxy(&self, i: usize, control_planes: &[std::net::IpAddr]) {
+        let line = self.api_name_line(i);
+        assert!(line.starts_with("127.0.0.1 api.labkube.internal"), "{line}");
+        let proxy =
+            std::fs::read_to_string(self.lab.hosts[i].root.join("etc/labkube/api-proxy.cfg"))
+                .unwrap();
+        for ip in control_planes {
+            assert!(proxy.contains(&format!(" {ip}:6443 check")), "{proxy}");
+        }
+        let active = self.lab.hosts[i]
+            .root
+            .join(".standin/systemd/labkube-api-proxy.active");
+        assert!(active.exists(), "labkube-api-proxy runs on host {i}");
     }
 
     /// Mutating stand-in calls recorded on every host since the last call, cleared.

@@ -209,3 +209,49 @@ async fn the_stand_in_refuses_a_second_init_while_the_first_runs() {
     let job = resume(&site, id).await;
     succeeded(&site, &job);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_add_cut_off_mid_join_resumes_without_joining_twice() {
+    let site = Site::new(&[Flavour::Debian, Flavour::Debian, Flavour::Ubuntu]);
+    let ips = site.ips();
+    let spec = labkube::store::ClusterSpec {
+        hosts: ips[..2].to_vec(),
+        ..site.spec("lab-1")
+    };
+    let created = site.run(JobKind::Cluster(ClusterJob::Create(spec))).await;
+    succeeded(&site, &created);
+    site.take_mutating();
+
+    site.lab.write(2, "/.standin/join-seconds", "4");
+    let id = site.enqueue(JobKind::Cluster(ClusterJob::AddNodes(
+        labkube::store::NodeAddSpec {
+            cluster: "lab-1".into(),
+            hosts: vec![ips[2]],
+            control_plane: false,
+            user: None,
+            port: None,
+        },
+    )));
+    abort_during(&site, id, 2, "kubeadm", "join").await;
+    assert_eq!(runs(&site, 2, "kubeadm_join").len(), 1);
+    let job = resume(&site, id).await;
+    succeeded(&site, &job);
+    assert_eq!(job.resumes, 1);
+    assert_eq!(calls_of(&site.calls(2), "kubeadm", "join").len(), 1);
+    // The steps before the join ran once on the new host, and never on the others.
+    let changed = site.take_mutating();
+    let kube_installs = changed[2]
+        .1
+        .iter()
+        .filter(|c| c.starts_with("apt-get") && c.contains(" install ") && c.contains("kubeadm"))
+        .count();
+    assert_eq!(kube_installs, 1, "{:?}", changed[2].1);
+    for (host, calls) in &changed[..2] {
+        assert!(
+            !calls.iter().any(|c| c.contains(" install ")),
+            "{host} was set up again: {calls:?}"
+        );
+    }
+    let record = site.store.cluster("lab-1").unwrap().unwrap();
+    assert_eq!(record.nodes.len(), 3);
+}

@@ -315,7 +315,10 @@ fn malformed_parameters_are_refused_before_anything_changes() {
         ),
         (
             "api_proxy",
-            vec![("API_SERVERS", "10.0.0.1,$(reboot)")],
+            vec![
+                ("API_SERVERS", "10.0.0.1,$(reboot)"),
+                ("API_NAME", "api.labkube.internal"),
+            ],
             "API_SERVERS must be the control planes' addresses",
         ),
         (

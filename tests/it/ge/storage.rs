@@ -87,6 +87,7 @@ async fn mongodb_is_refused_where_the_workers_cpus_lack_avx() {
                 node("10.0.0.2", "worker", "w1", Some(false)),
             ],
             creating: None,
+            pod_cidr: None,
         })
         .unwrap();
     let store: &dyn JobStore = &*rig.store;

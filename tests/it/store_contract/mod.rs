@@ -129,6 +129,7 @@ pub fn cluster(name: &str, room: &str) -> ClusterRecord {
             avx: None,
         }],
         creating: None,
+        pod_cidr: None,
     }
 }
 

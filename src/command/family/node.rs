@@ -1,0 +1,81 @@
+//! The node commands: `/node add`, growing a cluster labkube created.
+//!
+//! Each entry is one command: its spec row (words, arguments, help, access) and its builder.
+
+use super::super::build::{Args, Built};
+use super::super::spec::{Access, Fallback, Group, Opt, Pos, Spec};
+use super::super::types::{Command, NodeAddArgs};
+use super::super::value::Kind;
+
+/// The roles a new node may take.
+const ROLES: &[&str] = &["worker", "control-plane"];
+
+/// This family's commands, in the order `/help` lists them.
+pub(super) static SPECS: &[Spec] = &[Spec {
+    path: "node add",
+    aliases: &[],
+    group: Group::Clusters,
+    summary: "add hosts to a cluster as workers or control planes",
+    details: "Checks the new hosts as /cluster create does (and against the cluster's nodes: \
+        host names, machine ids and addresses must differ), installs the cluster's Kubernetes \
+        minor, joins them with a join command (and, for control planes, a certificate key) \
+        made just for this job, waits until they are Ready, and shows the nodes. Control \
+        planes keep the count odd (1, 3 or 5): add two to a cluster of one. Workers of a \
+        cluster with several control planes reach them through a local proxy, updated when \
+        control planes are added. Only the room that owns the cluster and admins may do this.",
+    positionals: &[
+        Pos {
+            key: "cluster",
+            placeholder: "CLUSTER",
+            noun: "cluster name",
+            kind: Kind::Label,
+            min: 1,
+            max: 1,
+            unique: false,
+            about: "the cluster to grow (see /cluster list)",
+        },
+        Pos {
+            key: "ip",
+            placeholder: "IP",
+            noun: "address",
+            kind: Kind::Ip,
+            min: 1,
+            max: 20,
+            unique: true,
+            about: "the new hosts' addresses",
+        },
+    ],
+    options: &[
+        Opt {
+            key: "role",
+            placeholder: "ROLE",
+            noun: "node role",
+            kind: Kind::OneOf(ROLES),
+            required: false,
+            fallback: Fallback::Note("worker"),
+            about: "what the new hosts become",
+        },
+        super::cluster::SSH_USER,
+        super::cluster::SSH_PORT,
+    ],
+    flags: &[],
+    examples: &[
+        "/node add lab-1 10.0.0.14",
+        "/node add lab-1 10.0.0.15 10.0.0.16 role=control-plane",
+    ],
+    access: Access::Operator,
+    mutating: true,
+    ge_params: false,
+    build: node_add,
+}];
+
+fn node_add(a: &mut Args) -> Built {
+    let role: Option<String> = a.opt("role")?;
+    Ok(Command::NodeAdd(NodeAddArgs {
+        cluster: a.one("cluster")?,
+        hosts: a.many("ip")?,
+        control_plane: role.as_deref() == Some("control-plane"),
+        user: a.opt("user")?,
+        port: a.opt("port")?,
+    }))
+}

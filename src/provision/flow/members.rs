@@ -1,0 +1,85 @@
+//! The hosts of a cluster job on a registered cluster, in the flow's order (control planes
+//! first, the first one `kubeadm init` ran on leading): as registered (a delete), or grown by
+//! the hosts of a `/node add`.
+
+use crate::provision::host::{Host, role};
+use crate::provision::remote::Target;
+use crate::provision::settings::Settings;
+use crate::store::{ClusterRecord, NodeAddSpec, NodeRecord};
+
+fn target(n: &NodeRecord) -> Target {
+    Target {
+        addr: n.addr,
+        port: n.port,
+        user: n.user.clone(),
+    }
+}
+
+/// The registered nodes, control planes first (in their registered order), none set up anew.
+pub(super) fn registered(record: &ClusterRecord) -> Vec<Host> {
+    let (cps, workers): (Vec<&NodeRecord>, Vec<&NodeRecord>) =
+        record.nodes.iter().partition(|n| n.role == role(true));
+    cps.into_iter()
+        .map(|n| Host::new(target(n), true, false))
+        .chain(
+            workers
+                .into_iter()
+                .map(|n| Host::new(target(n), false, false)),
+        )
+        .collect()
+}
+
+/// The registered nodes with the hosts of `spec`: new control planes after the registered
+/// ones, new workers last. A host of `spec` that is registered already (an add that stopped
+/// half-way, run again) is set up again in its place, which converges.
+pub(super) fn grown(record: &ClusterRecord, spec: &NodeAddSpec, s: &Settings) -> Vec<Host> {
+    let new = |addr: &std::net::IpAddr| {
+        spec.hosts
+            .iter()
+            .any(|h| crate::names::host_addr(*h) == crate::names::host_addr(*addr))
+    };
+    let kept: Vec<&NodeRecord> = record.nodes.iter().filter(|n| !new(&n.addr)).collect();
+    let added = spec.hosts.iter().map(|addr| {
+        let t = Target {
+            addr: *addr,
+            port: spec.port.unwrap_or(s.port),
+            user: spec.user.clone().unwrap_or_else(|| s.user.clone()),
+        };
+        Host::new(t, spec.control_plane, true)
+    });
+    let (cps, workers): (Vec<&NodeRecord>, Vec<&NodeRecord>) =
+        kept.into_iter().partition(|n| n.role == role(true));
+    let mut hosts: Vec<Host> = cps
+        .into_iter()
+        .map(|n| Host::new(target(n), true, false))
+        .collect();
+    let (added_cps, added_workers): (Vec<Host>, Vec<Host>) = added.partition(|h| h.control_plane);
+    hosts.extend(added_cps);
+    hosts.extend(
+        workers
+            .into_iter()
+            .map(|n| Host::new(target(n), false, false)),
+    );
+    hosts.extend(added_workers);
+    hosts
+}
+
+/// The Kubernetes minor of a registered version (`v1.35.5` → `1.35`), if it has one.
+pub(super) fn minor(version: &str) -> Option<String> {
+    let v = version.strip_prefix('v').unwrap_or(version);
+    let mut parts = v.split('.');
+    let (major, minor) = (parts.next()?, parts.next()?);
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    (digits(major) && digits(minor)).then(|| format!("{major}.{minor}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_minor_of_a_registered_version() {
+        assert_eq!(super::minor("v1.35.5").as_deref(), Some("1.35"));
+        assert_eq!(super::minor("1.36.0").as_deref(), Some("1.36"));
+        assert_eq!(super::minor(""), None);
+        assert_eq!(super::minor("vX.Y"), None);
+    }
+}

@@ -82,6 +82,20 @@ schedule_here() { # ADMIN
     esac
 }
 
+# node_param: fail unless $NODE is a node name (the engine sends a validated one).
+node_param() {
+    case "${NODE:-}" in
+        "" | *[!a-z0-9.-]*) fail "NODE must be a node name" ;;
+    esac
+}
+
+# admin_conf: the path of /etc/kubernetes/admin.conf; fails unless this host is a control
+# plane that has one.
+admin_conf() {
+    [ -f "$R/etc/kubernetes/admin.conf" ] || fail "no /etc/kubernetes/admin.conf: this is not a control plane"
+    echo "$R/etc/kubernetes/admin.conf"
+}
+
 # put_file SRC DEST MODE: replace DEST by SRC (atomically, through a file beside DEST) unless
 # DEST already has the same bytes. Returns 0 if DEST changed, 1 if it was already right.
 # (Called in if conditions, where set -e is off: hence the explicit || fail.)

@@ -45,6 +45,8 @@ mod tests;
 mod tests_errors;
 #[cfg(test)]
 mod tests_help;
+#[cfg(test)]
+mod tests_input;
 
 use crate::names::escape;
 

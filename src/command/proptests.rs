@@ -39,6 +39,9 @@ fn check_invariants(text: &str) -> Result<(), TestCaseError> {
                 Command::ClusterDelete {
                     confirm: Some(_),
                     ..
+                } | Command::NodeRemove {
+                    confirm: Some(_),
+                    ..
                 }
             );
             if !has_secret {
@@ -351,7 +354,9 @@ proptest! {
         };
         prop_assert_eq!(cmd.path(), path);
         check_invariants(&line)?;
-        if let Command::ClusterDelete { confirm: Some(_), .. } = cmd {
+        if let Command::ClusterDelete { confirm: Some(_), .. }
+        | Command::NodeRemove { confirm: Some(_), .. } = cmd
+        {
             prop_assert!(cmd.redacted().ends_with(" confirm=***"));
         }
     }

@@ -37,6 +37,7 @@ impl Command {
             Command::Audit { .. } => "audit",
             Command::HostForget { .. } => "host forget",
             Command::NodeAdd(_) => "node add",
+            Command::NodeRemove { .. } => "node remove",
             Command::Selftest { .. } => "selftest",
         }
     }
@@ -215,6 +216,15 @@ impl Command {
             Command::Job { id } | Command::Cancel { id } => f.push(("id", id.to_string())),
             Command::Audit { n } => some(&mut f, "n", n.as_ref()),
             Command::HostForget { ip } => f.push(("ip", ip.to_string())),
+            Command::NodeRemove {
+                cluster,
+                ip,
+                confirm,
+            } => {
+                f.push(("cluster", cluster.to_string()));
+                f.push(("ip", ip.to_string()));
+                some(&mut f, "confirm", confirm.as_ref().map(|_| &MASK));
+            }
             Command::NodeAdd(a) => {
                 f.push(("cluster", a.cluster.to_string()));
                 f.extend(a.hosts.iter().map(|ip| ("ip", ip.to_string())));

@@ -85,6 +85,15 @@ pub enum Command {
     },
     /// `/node add <cluster> <ip>... [role=] [user=] [port=]`.
     NodeAdd(NodeAddArgs),
+    /// `/node remove <cluster> <ip> [confirm=CODE]`.
+    NodeRemove {
+        /// The cluster to shrink.
+        cluster: Name,
+        /// The node's address.
+        ip: IpAddr,
+        /// Confirmation code the bot handed out; a secret in the audit.
+        confirm: Option<String>,
+    },
     /// `/ge catalog`.
     GeCatalog,
     /// `/ge install <ge> [ns=] [version=] [replicas=] [cluster=] [expose=nodeport]`.

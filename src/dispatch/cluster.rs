@@ -26,6 +26,36 @@ fn new_code() -> String {
 }
 
 impl Dispatcher {
+    /// The confirmation step of a destructive command on `target` (a cluster, or a node of
+    /// one) from `msg`'s room: without a code, a new one (`Ok(Some)`); with the one handed
+    /// out and not expired, go ahead (`Ok(None)`); with another, `Err`.
+    pub(super) fn confirmation(
+        &self,
+        msg: &Incoming,
+        target: &str,
+        confirm: Option<&str>,
+    ) -> Result<Option<String>, ()> {
+        let key = (msg.platform.clone(), msg.room.clone(), target.to_string());
+        // Decided under the lock, which is never held across an await.
+        let mut pending = self
+            .pending_deletes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        pending.retain(|_, (_, until)| *until > Instant::now());
+        match confirm {
+            None => {
+                let code = new_code();
+                pending.insert(key, (code.clone(), Instant::now() + CONFIRM_FOR));
+                Ok(Some(code))
+            }
+            Some(code) if pending.get(&key).is_some_and(|(want, _)| want == code) => {
+                pending.remove(&key);
+                Ok(None)
+            }
+            Some(_) => Err(()),
+        }
+    }
+
     /// `/cluster delete NAME [confirm=CODE]`: without a code, hands one out; with the right
     /// one, queues the delete job.
     pub(super) async fn delete(
@@ -47,29 +77,12 @@ impl Dispatcher {
             }
             Err(e) => return Some(self.internal(e)),
         };
-        let key = (msg.platform.clone(), msg.room.clone(), name.to_string());
-        // Decide under the lock, act after it: the lock is never held across an await.
-        let issued = {
-            let mut pending = self
-                .pending_deletes
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            pending.retain(|_, (_, until)| *until > Instant::now());
-            match confirm {
-                None => {
-                    let code = new_code();
-                    pending.insert(key, (code.clone(), Instant::now() + CONFIRM_FOR));
-                    Some(code)
-                }
-                Some(code) if pending.get(&key).is_some_and(|(want, _)| want == code) => {
-                    pending.remove(&key);
-                    None
-                }
-                Some(_) => {
-                    return Some(self.reject(msg, command, format!(
-                        "that confirmation code is wrong or has expired; /cluster delete {name} gives a new one"
-                    )));
-                }
+        let issued = match self.confirmation(msg, name, confirm) {
+            Ok(issued) => issued,
+            Err(()) => {
+                return Some(self.reject(msg, command, format!(
+                    "that confirmation code is wrong or has expired; /cluster delete {name} gives a new one"
+                )));
             }
         };
         let Some(code) = issued else {

@@ -160,6 +160,15 @@ impl Dispatcher {
                 let kind = self.node_add_job(args);
                 return self.queue(msg, &command, kind).await;
             }
+            Command::NodeRemove {
+                cluster,
+                ip,
+                confirm,
+            } => {
+                return self
+                    .node_remove(msg, &command, cluster.as_str(), *ip, confirm.as_deref())
+                    .await;
+            }
             Command::GeCatalog | Command::GeList { .. } | Command::GeHistory { .. } => {
                 Ok(self.ge_answer(room, admin, &command).unwrap_or_else(|e| e))
             }
@@ -196,6 +205,7 @@ impl Dispatcher {
                 Some(name.as_str())
             }
             Command::NodeAdd(args) => Some(args.cluster.as_str()),
+            Command::NodeRemove { cluster, .. } => Some(cluster.as_str()),
             Command::ClusterCreate(args) | Command::ClusterPlan(args) => {
                 args.name.as_ref().map(|n| n.as_str())
             }

@@ -22,6 +22,8 @@ pub(crate) struct Host {
     /// This job sets it up (every host of a create; the new hosts of a node add): the
     /// per-host installation steps run on it.
     pub(crate) provision: bool,
+    /// It leaves the cluster in this job (`/node remove`).
+    pub(crate) leaving: bool,
     pub(crate) conn: Option<Arc<dyn RemoteExec>>,
     pub(crate) os: Option<OsInfo>,
     pub(crate) facts: Option<Facts>,
@@ -34,6 +36,7 @@ impl Host {
             target,
             control_plane,
             provision,
+            leaving: false,
             conn: None,
             os: None,
             facts: None,

@@ -26,6 +26,7 @@ pub mod runs;
 pub mod scripts;
 mod settings;
 pub mod ssh;
+mod values;
 
 pub use error::ProvisionError;
 pub use facts::Facts;

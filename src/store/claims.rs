@@ -98,9 +98,11 @@ pub struct Request {
 /// What `kind` needs, if anything.
 pub fn request(kind: &JobKind) -> Option<Request> {
     let (name, hosts, reserve) = match kind {
-        JobKind::Cluster(ClusterJob::Create(spec)) => (&spec.name, &spec.hosts, true),
-        JobKind::Cluster(ClusterJob::Plan(spec)) => (&spec.name, &spec.hosts, false),
-        JobKind::Cluster(ClusterJob::AddNodes(spec)) => (&spec.cluster, &spec.hosts, true),
+        JobKind::Cluster(ClusterJob::Create(spec)) => (&spec.name, &spec.hosts[..], true),
+        JobKind::Cluster(ClusterJob::Plan(spec)) => (&spec.name, &spec.hosts[..], false),
+        JobKind::Cluster(ClusterJob::AddNodes(spec)) => (&spec.cluster, &spec.hosts[..], true),
+        // The name only: one job at a time changes the cluster; the host it lets go.
+        JobKind::Cluster(ClusterJob::RemoveNode { cluster, .. }) => (cluster, &[][..], true),
         _ => return None,
     };
     let mut keys = vec![ClaimKey::Name(name.clone())];

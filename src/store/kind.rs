@@ -36,6 +36,14 @@ pub enum ClusterJob {
     /// Add hosts to a registered cluster.
     #[serde(rename = "node_add")]
     AddNodes(NodeAddSpec),
+    /// Take one node out of a registered cluster.
+    #[serde(rename = "node_remove")]
+    RemoveNode {
+        /// Registered cluster name.
+        cluster: String,
+        /// The node's address.
+        host: IpAddr,
+    },
     /// Tear a registered cluster down and unregister it.
     #[serde(rename = "cluster_delete")]
     Delete {
@@ -194,6 +202,9 @@ impl JobKind {
         match self {
             JobKind::Cluster(ClusterJob::Create(s)) => Some(format!("cluster/{}", s.name)),
             JobKind::Cluster(ClusterJob::Delete { cluster }) => Some(format!("cluster/{cluster}")),
+            JobKind::Cluster(ClusterJob::RemoveNode { cluster, .. }) => {
+                Some(format!("cluster/{cluster}"))
+            }
             JobKind::Cluster(ClusterJob::AddNodes(spec)) => {
                 Some(format!("cluster/{}", spec.cluster))
             }
@@ -214,6 +225,7 @@ impl ClusterJob {
             ClusterJob::Create(s) => format!("cluster create {} ({} hosts)", s.name, s.hosts.len()),
             ClusterJob::Plan(s) => format!("cluster plan {} ({} hosts)", s.name, s.hosts.len()),
             ClusterJob::Delete { cluster } => format!("cluster delete {cluster}"),
+            ClusterJob::RemoveNode { cluster, host } => format!("node remove {cluster} {host}"),
             ClusterJob::AddNodes(s) => {
                 let role = if s.control_plane {
                     "control plane"

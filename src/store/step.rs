@@ -53,6 +53,12 @@ pub enum ClusterStep {
     Register,
     /// Report what create would do on each host (a dry run).
     Plan,
+    /// Whether the node may leave (etcd's quorum, a dry run of its drain).
+    CheckRemoval,
+    /// Drain the leaving node.
+    DrainNode,
+    /// Delete the Node object of the node that left.
+    DeleteNode,
     /// `kubeadm reset` and removal of what was installed.
     ResetHosts,
     /// Forget the cluster.
@@ -61,7 +67,7 @@ pub enum ClusterStep {
 
 impl ClusterStep {
     /// Every cluster step, in no particular flow's order.
-    pub const ALL: [ClusterStep; 22] = [
+    pub const ALL: [ClusterStep; 25] = [
         ClusterStep::Connect,
         ClusterStep::DetectOs,
         ClusterStep::GatherFacts,
@@ -84,6 +90,9 @@ impl ClusterStep {
         ClusterStep::Plan,
         ClusterStep::ResetHosts,
         ClusterStep::Unregister,
+        ClusterStep::CheckRemoval,
+        ClusterStep::DrainNode,
+        ClusterStep::DeleteNode,
     ];
 
     /// The step as chat shows it.
@@ -110,6 +119,9 @@ impl ClusterStep {
             ClusterStep::Register => "register cluster",
             ClusterStep::Plan => "plan",
             ClusterStep::ResetHosts => "reset hosts",
+            ClusterStep::CheckRemoval => "check the removal",
+            ClusterStep::DrainNode => "drain the node",
+            ClusterStep::DeleteNode => "delete the node",
             ClusterStep::Unregister => "unregister cluster",
         }
     }

@@ -362,3 +362,83 @@ async fn no_node_is_added_to_a_cluster_still_being_created() {
         "{reply}"
     );
 }
+
+#[tokio::test]
+async fn a_node_removal_is_confirmed_first_and_never_takes_the_last_control_plane_or_worker() {
+    let r = rig();
+    registered(&r, None);
+    let refusals = [
+        (
+            "/node remove lab-1 10.0.0.1",
+            "cp1 (10.0.0.1) is the only control plane of lab-1: without it there is no cluster; /cluster delete lab-1",
+        ),
+        (
+            "/node remove lab-1 10.0.0.2",
+            "w1 (10.0.0.2) is the only worker of lab-1: its pods would have nowhere to go",
+        ),
+        (
+            "/node remove lab-1 10.0.0.9",
+            "10.0.0.9 is not a node of lab-1; its nodes: 10.0.0.1, 10.0.0.2",
+        ),
+    ];
+    for (i, (text, want)) in refusals.iter().enumerate() {
+        let reply = say(&r, "a", "ann", &format!("x{i}"), text).await;
+        assert!(reply.contains(want), "{text}: {reply}");
+    }
+    // Another room is refused before anything is said about the node.
+    let theirs = say(&r, "b", "bob", "y1", "/node remove lab-1 10.0.0.2").await;
+    assert!(theirs.contains("belongs to another room"), "{theirs}");
+
+    // With a second worker, the first may go, once confirmed.
+    let mut record = r.store.cluster("lab-1").unwrap().unwrap();
+    let mut w2 = record.nodes[1].clone();
+    w2.addr = "10.0.0.3".parse().unwrap();
+    w2.hostname = "w2".into();
+    record.nodes.push(w2);
+    r.store.put_cluster(record).unwrap();
+    let asked = say(&r, "a", "ann", "z1", "/node remove lab-1 10.0.0.2").await;
+    assert!(
+        asked.starts_with(
+            "removing w1 (10.0.0.2, worker) from lab-1 checks that every pod on it may be evicted"
+        ) && asked.contains("1 worker(s) stay"),
+        "{asked}"
+    );
+    let code = asked.rsplit("confirm=").next().unwrap().trim().to_string();
+    let wrong = say(
+        &r,
+        "a",
+        "ann",
+        "z2",
+        "/node remove lab-1 10.0.0.2 confirm=zzzzzz",
+    )
+    .await;
+    assert!(wrong.contains("wrong or has expired"), "{wrong}");
+    // A code is for its node: it does not remove another.
+    let other = say(
+        &r,
+        "a",
+        "ann",
+        "z3",
+        &format!("/node remove lab-1 10.0.0.3 confirm={code}"),
+    )
+    .await;
+    assert!(other.contains("wrong or has expired"), "{other}");
+    assert!(r.store.recent(10).unwrap().is_empty());
+    let queued = say(
+        &r,
+        "a",
+        "ann",
+        "z4",
+        &format!("/node remove lab-1 10.0.0.2 confirm={code}"),
+    )
+    .await;
+    assert!(
+        queued.starts_with("queued job #1: node remove lab-1 10.0.0.2"),
+        "{queued}"
+    );
+    let audit = r.store.recent_audit(20).unwrap();
+    assert!(
+        audit.iter().all(|e| !e.command.contains(&code)),
+        "the code is masked in the audit"
+    );
+}

@@ -52,6 +52,17 @@ pub(super) const SSH_PORT: Opt = Opt {
     about: "SSH port on the hosts",
 };
 
+/// `confirm=`: the code of a destructive command's confirmation step (also `/node remove`'s).
+pub(super) const CONFIRM: Opt = Opt {
+    key: "confirm",
+    placeholder: "CODE",
+    noun: "confirmation code",
+    kind: Kind::Code,
+    required: false,
+    fallback: Fallback::Note("none; the bot asks for confirmation"),
+    about: "the code from the bot's confirmation request",
+};
+
 const CLUSTER_OPTIONS: &[Opt] = &[
     Opt {
         key: "name",
@@ -210,15 +221,7 @@ pub(super) static SPECS: &[Spec] = &[
             confirmation code; send the command again with confirm=CODE to go ahead. The hosts \
             are reset and the cluster is forgotten. This cannot be undone.",
         positionals: &[CLUSTER_NAME],
-        options: &[Opt {
-            key: "confirm",
-            placeholder: "CODE",
-            noun: "confirmation code",
-            kind: Kind::Code,
-            required: false,
-            fallback: Fallback::Note("none; the bot asks for confirmation"),
-            about: "the code from the bot's confirmation request",
-        }],
+        options: &[CONFIRM],
         flags: &[],
         examples: &[
             "/cluster delete lab-1",

@@ -145,6 +145,9 @@ impl ClusterRun {
             | ClusterStep::Register
             | ClusterStep::Plan
             | ClusterStep::ResetHosts
+            | ClusterStep::CheckRemoval
+            | ClusterStep::DrainNode
+            | ClusterStep::DeleteNode
             | ClusterStep::Unregister => None,
         }
     }

@@ -101,6 +101,7 @@ impl ClusterRun {
         let nodes = self
             .hosts
             .iter()
+            .filter(|h| !h.leaving)
             .map(|h| NodeRecord {
                 addr: h.target.addr,
                 port: h.target.port,
@@ -127,7 +128,11 @@ impl ClusterRun {
     }
 
     pub(super) fn register(&mut self) -> Result<(), ProvisionError> {
-        let version = self.k8s_version_from_log();
+        let mut version = self.k8s_version_from_log();
+        if version.is_empty() {
+            // A job that did not wait for the nodes (a removal) keeps the registered version.
+            version = self.registered().map(|r| r.k8s_version).unwrap_or_default();
+        }
         let record = self.record(version.clone(), None);
         let nodes = record.nodes.clone();
         let store = &self.io.store;
@@ -136,6 +141,16 @@ impl ClusterRun {
             .iter()
             .map(|n| format!("{} ({}, {})", n.addr, n.role, n.hostname))
             .collect();
+        if let Some(gone) = self.hosts.iter().find(|h| h.leaving) {
+            self.io.summary(format!(
+                "{} left cluster {}: drained, reset and its Node deleted; {} node(s) remain: {}",
+                gone.target.addr,
+                self.name,
+                nodes.len(),
+                list.join(", ")
+            ))?;
+            return Ok(());
+        }
         if self.adding {
             let added: Vec<String> = self
                 .hosts

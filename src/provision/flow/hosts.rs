@@ -35,8 +35,10 @@ impl ClusterRun {
 
     /// Every worker's local proxy, pointed at the control planes the cluster will have, when
     /// it has several (a node add that makes a cluster of one HA also updates the workers it
-    /// had); with one control plane, workers reach it directly and nothing is done.
+    /// had) or had (a control plane leaving is dropped from them); with one control plane,
+    /// workers reach it directly and nothing is done.
     pub(super) async fn api_proxies(&mut self) -> Result<(), ProvisionError> {
+        // With a control plane leaving, counted too: its workers have a proxy to drop it from.
         if self.hosts.iter().filter(|h| h.control_plane).count() < 2 {
             self.io
                 .log("one control plane: the workers reach its API server directly")?;
@@ -72,11 +74,11 @@ impl ClusterRun {
         Ok(todo)
     }
 
-    /// The workers, with their index.
+    /// The workers that stay, with their index.
     pub(super) fn workers(&self) -> Vec<(usize, String)> {
         self.all()
             .into_iter()
-            .filter(|(i, _)| !self.hosts[*i].control_plane)
+            .filter(|(i, _)| !self.hosts[*i].control_plane && !self.hosts[*i].leaving)
             .collect()
     }
 
@@ -92,6 +94,19 @@ impl ClusterRun {
     /// the first: resetting the last control plane wipes etcd, and the others' resets should
     /// find it still there.
     pub(super) async fn reset_hosts(&mut self) -> Result<(), ProvisionError> {
+        let leaving: Vec<(usize, String)> = self
+            .all()
+            .into_iter()
+            .filter(|(i, _)| self.hosts[*i].leaving)
+            .collect();
+        if !leaving.is_empty() {
+            // One node leaves: only it is reset (kubeadm removes a control plane's etcd member
+            // first).
+            let r = self
+                .run_on(&leaving, HostScript::Reset, |_, _| Ok(((), None)))
+                .await?;
+            return Self::check(r).map(|_| ());
+        }
         for hosts in [self.workers(), self.other_control_planes()] {
             let r = self
                 .run_on(&hosts, HostScript::Reset, |_, _| Ok(((), None)))

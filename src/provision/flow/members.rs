@@ -64,6 +64,21 @@ pub(super) fn grown(record: &ClusterRecord, spec: &NodeAddSpec, s: &Settings) ->
     hosts
 }
 
+/// The registered nodes with `host` leaving: the others as [`registered`] orders them, so a
+/// control plane that stays comes first (it runs the drain and the Node's deletion), then
+/// the leaving one, in its role.
+pub(super) fn shrunk(record: &ClusterRecord, host: std::net::IpAddr) -> Vec<Host> {
+    let leaving =
+        |h: &Host| crate::names::host_addr(h.target.addr) == crate::names::host_addr(host);
+    let (mut gone, mut hosts): (Vec<Host>, Vec<Host>) =
+        registered(record).into_iter().partition(leaving);
+    for h in &mut gone {
+        h.leaving = true;
+    }
+    hosts.append(&mut gone);
+    hosts
+}
+
 /// The Kubernetes minor of a registered version (`v1.35.5` → `1.35`), if it has one.
 pub(super) fn minor(version: &str) -> Option<String> {
     let v = version.strip_prefix('v').unwrap_or(version);

@@ -72,6 +72,19 @@ const ADD: &[ClusterStep] = &[
     ClusterStep::ApproveCsrs,
     ClusterStep::Register,
 ];
+/// Taking one node out: checked first (nothing changes when it may not leave), drained, reset
+/// (kubeadm takes a control plane's etcd member away first), its Node deleted, the workers'
+/// proxy brought to the control planes that stay, the record updated.
+const REMOVE: &[ClusterStep] = &[
+    ClusterStep::Connect,
+    ClusterStep::DetectOs,
+    ClusterStep::CheckRemoval,
+    ClusterStep::DrainNode,
+    ClusterStep::ResetHosts,
+    ClusterStep::DeleteNode,
+    ClusterStep::InstallApiProxy,
+    ClusterStep::Register,
+];
 const DELETE: &[ClusterStep] = &[
     ClusterStep::Connect,
     ClusterStep::DetectOs,
@@ -107,6 +120,7 @@ pub fn plan(job: &ClusterJob) -> Vec<ClusterStep> {
             })
             .collect(),
         ClusterJob::Plan(_) => PLAN.to_vec(),
+        ClusterJob::RemoveNode { .. } => REMOVE.to_vec(),
         ClusterJob::Delete { .. } => DELETE.to_vec(),
     }
 }
@@ -119,6 +133,9 @@ fn needs_facts(step: ClusterStep) -> bool {
         | ClusterStep::DetectOs
         | ClusterStep::GatherFacts
         | ClusterStep::ResetHosts
+        | ClusterStep::CheckRemoval
+        | ClusterStep::DrainNode
+        | ClusterStep::DeleteNode
         | ClusterStep::Unregister => false,
         ClusterStep::Preflight
         | ClusterStep::PrepareHosts
@@ -199,6 +216,19 @@ impl ClusterRun {
                     .unwrap_or_else(|| s.pod_cidr.clone());
                 (spec.cluster.clone(), k8s, cidr, hosts)
             }
+            ClusterJob::RemoveNode { cluster, host } => {
+                let record = io
+                    .store
+                    .cluster(cluster)?
+                    .ok_or_else(|| UnknownCluster(cluster.clone()))?;
+                let hosts = members::shrunk(&record, *host);
+                let k8s = members::minor(&record.k8s_version).unwrap_or_else(|| s.k8s.clone());
+                let cidr = record
+                    .pod_cidr
+                    .clone()
+                    .unwrap_or_else(|| s.pod_cidr.clone());
+                (cluster.clone(), k8s, cidr, hosts)
+            }
             ClusterJob::Delete { cluster } => {
                 let record = io
                     .store
@@ -267,6 +297,9 @@ impl ClusterRun {
             ClusterStep::Register => self.register(),
             ClusterStep::Plan => self.write_plan(),
             ClusterStep::ResetHosts => self.reset_hosts().await,
+            ClusterStep::CheckRemoval => self.on_control_plane(HostScript::RemovalCheck).await,
+            ClusterStep::DrainNode => self.on_control_plane(HostScript::DrainNode).await,
+            ClusterStep::DeleteNode => self.on_control_plane(HostScript::DeleteNode).await,
             ClusterStep::Unregister => self.unregister(),
         }
     }
@@ -351,7 +384,7 @@ impl ClusterRun {
         let control_planes: String = self
             .hosts
             .iter()
-            .filter(|h| h.control_plane)
+            .filter(|h| h.control_plane && !h.leaving)
             .map(|h| h.target.addr.to_string())
             .collect::<Vec<_>>()
             .join(",");
@@ -374,7 +407,9 @@ impl ClusterRun {
             metrics_server_version: &s.metrics_server_version,
             nodes: &nodes,
             control_planes: &control_planes,
-            schedule_on_control_planes: self.hosts.iter().all(|h| h.control_plane),
+            schedule_on_control_planes: self.hosts.iter().all(|h| h.control_plane || h.leaving),
+            leaving: &self.leaving_name(),
+            leaving_control_plane: self.hosts.iter().any(|h| h.leaving && h.control_plane),
         };
         let address = self.hosts[i].target.addr.to_string();
         let host = HostValues {
@@ -383,6 +418,27 @@ impl ClusterRun {
             api_address: &self.api_address(i),
         };
         script.env(&values, &host)
+    }
+
+    /// The name of the node leaving the cluster (what Kubernetes calls it: the host name its
+    /// facts reported, else the registered one); empty when none leaves.
+    fn leaving_name(&self) -> String {
+        let Some(h) = self.hosts.iter().find(|h| h.leaving) else {
+            return String::new();
+        };
+        h.facts
+            .as_ref()
+            .map(|f| f.hostname.clone())
+            .or_else(|| {
+                self.registered().and_then(|r| {
+                    r.nodes
+                        .iter()
+                        .find(|n| n.addr == h.target.addr)
+                        .map(|n| n.hostname.clone())
+                })
+            })
+            .unwrap_or_default()
+            .to_lowercase()
     }
 
     /// Where the cluster's API endpoint name leads on host `i` ([`HostValues::api_address`]).

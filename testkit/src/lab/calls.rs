@@ -101,6 +101,7 @@ pub fn is_mutating(call: &[String]) -> bool {
         }
         "kubectl" => match kubectl_verb(args) {
             Some("get") => true,
+            Some("drain") => args.iter().any(|a| a == "--dry-run=server"),
             Some("rollout") => args.iter().any(|a| a == "status"),
             _ => false,
         },

@@ -208,6 +208,8 @@ impl Lab {
             nodes: &nodes,
             control_planes: &self.hosts[0].ip,
             schedule_on_control_planes: self.hosts.len() == 1,
+            leaving: "",
+            leaving_control_plane: false,
         };
         let host = HostValues {
             control_plane: i == 0,

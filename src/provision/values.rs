@@ -1,0 +1,189 @@
+//! What the step scripts are given: the values of the cluster and of the host a script runs
+//! on, and the one rule that turns them into each script's environment
+//! ([`HostScript::env`]; `commands/README.md`, "Environment").
+
+use super::scripts::HostScript;
+
+/// The service network: kubeadm's default (`--service-cidr`, 10.96.0.0/12), which labkube does
+/// not change; prepare_host trusts it in firewalld and preflight keeps hosts off it.
+pub const SERVICE_CIDR: &str = "10.96.0.0/12";
+
+/// The name every node reaches the cluster's API servers by (kubeadm's
+/// `--control-plane-endpoint`), which `prepare_host` makes resolve on each host to where an
+/// API server answers for it. A name in `.internal`, the top-level domain ICANN reserved for
+/// private use (2024), so it can never be someone's real host.
+pub const API_NAME: &str = "api.labkube.internal";
+
+/// Where a host reaches the API through [`API_NAME`] on the loopback address: its local proxy.
+pub const API_PROXY_ADDRESS: &str = "127.0.0.1";
+
+/// What the step scripts are given of the host they run on.
+#[derive(Clone, Copy, Debug)]
+pub struct HostValues<'a> {
+    /// It is (or becomes) a control plane.
+    pub control_plane: bool,
+    /// Its address in the cluster.
+    pub address: &'a str,
+    /// Where [`API_NAME`] leads on it: its own API server, the first control plane's (a
+    /// control plane before it joined, a worker of a cluster with one), or its local proxy
+    /// ([`API_PROXY_ADDRESS`]: a worker of a cluster with several).
+    pub api_address: &'a str,
+}
+
+/// The values of one cluster that its step scripts are given.
+#[derive(Clone, Copy, Debug)]
+pub struct ClusterValues<'a> {
+    /// The first control plane's address, as kubeadm advertises it.
+    pub advertise_address: &'a str,
+    /// Every control plane's address, comma-separated (api_proxy's `API_SERVERS`).
+    pub control_planes: &'a str,
+    /// Kubernetes minor (`1.35`).
+    pub k8s: &'a str,
+    /// Pod network CIDR.
+    pub pod_cidr: &'a str,
+    /// flannel release tag.
+    pub flannel_version: &'a str,
+    /// Helm release tag.
+    pub helm_version: &'a str,
+    /// local-path-provisioner release tag.
+    pub local_path_version: &'a str,
+    /// Every host's address in the cluster, comma-separated (containerd's `NO_PROXY`).
+    pub node_addresses: &'a str,
+    /// Registry mirrors, encoded ([`crate::config::encode_mirrors`]); empty: none.
+    pub registry_mirrors: &'a str,
+    /// metrics-server release tag.
+    pub metrics_server_version: &'a str,
+    /// The nodes, `<name>=<address>` separated by spaces (approve_csrs's `NODES`).
+    pub nodes: &'a str,
+    /// The cluster has no workers: its control planes also run the workloads.
+    pub schedule_on_control_planes: bool,
+    /// The node leaving the cluster (`/node remove`), by its name; empty otherwise.
+    pub leaving: &'a str,
+    /// That node is a control plane.
+    pub leaving_control_plane: bool,
+}
+
+impl HostScript {
+    /// The environment this script gets from the cluster's values (`commands/README.md`,
+    /// "Environment") on the host `host` describes.
+    pub fn env(self, values: &ClusterValues<'_>, host: &HostValues<'_>) -> Vec<(String, String)> {
+        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let yes_no = |b: bool| if b { "yes" } else { "no" };
+        let address = host.address;
+        match self {
+            HostScript::PrepareHost => vec![
+                pair("ROLE", super::host::role(host.control_plane)),
+                pair("POD_CIDR", values.pod_cidr),
+                pair("SERVICE_CIDR", SERVICE_CIDR),
+                pair("API_NAME", API_NAME),
+                pair("API_ADDRESS", host.api_address),
+            ],
+            HostScript::ApiProxy => vec![
+                pair("API_SERVERS", values.control_planes),
+                pair("API_NAME", API_NAME),
+            ],
+            HostScript::InstallContainerd => vec![
+                pair("K8S_MINOR", values.k8s),
+                (
+                    "CONTAINERD_MINIMUMS".into(),
+                    crate::names::K8sMinor::containerd_minimums(values.k8s),
+                ),
+                pair("POD_CIDR", values.pod_cidr),
+                pair("SERVICE_CIDR", SERVICE_CIDR),
+                pair("NODE_ADDRESSES", values.node_addresses),
+                pair("REGISTRY_MIRRORS", values.registry_mirrors),
+            ],
+            HostScript::InstallKube => vec![pair("K8S_MINOR", values.k8s)],
+            HostScript::KubeadmInit => vec![
+                pair("ADVERTISE_ADDRESS", values.advertise_address),
+                (
+                    "CONTROL_PLANE_ENDPOINT".into(),
+                    format!("{API_NAME}:{}", crate::kube::kubeconfig::API_SERVER_PORT),
+                ),
+                pair("POD_CIDR", values.pod_cidr),
+                pair("K8S_MINOR", values.k8s),
+                pair(
+                    "SCHEDULE_ON_CONTROL_PLANE",
+                    yes_no(values.schedule_on_control_planes),
+                ),
+            ],
+            HostScript::InstallFlannel => vec![
+                pair("FLANNEL_VERSION", values.flannel_version),
+                pair("POD_CIDR", values.pod_cidr),
+                pair("CONTROL_PLANE_ADDRESS", values.advertise_address),
+            ],
+            HostScript::KubeadmJoin => vec![
+                pair("NODE_IP", address),
+                pair("CONTROL_PLANE", yes_no(host.control_plane)),
+                pair("API_NAME", API_NAME),
+                pair(
+                    "SCHEDULE_ON_CONTROL_PLANE",
+                    yes_no(values.schedule_on_control_planes),
+                ),
+            ],
+            HostScript::InstallHelm => vec![pair("HELM_VERSION", values.helm_version)],
+            HostScript::InstallStorage => {
+                vec![pair("LOCAL_PATH_VERSION", values.local_path_version)]
+            }
+            HostScript::ApproveCsrs => vec![pair("NODES", values.nodes)],
+            HostScript::InstallMetricsServer => {
+                vec![pair(
+                    "METRICS_SERVER_VERSION",
+                    values.metrics_server_version,
+                )]
+            }
+            HostScript::RemovalCheck => vec![
+                pair("NODE", values.leaving),
+                pair("CONTROL_PLANE", yes_no(values.leaving_control_plane)),
+            ],
+            HostScript::DrainNode | HostScript::DeleteNode => vec![pair("NODE", values.leaving)],
+            HostScript::OsRelease
+            | HostScript::Facts
+            | HostScript::JoinCommand
+            | HostScript::CertificateKey
+            | HostScript::Nodes
+            | HostScript::Kubeconfig
+            | HostScript::Reset => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn install_containerd_gets_the_minimums_networks_nodes_and_mirrors() {
+        let values = ClusterValues {
+            advertise_address: "10.0.0.1",
+            k8s: "1.35",
+            pod_cidr: "10.244.0.0/16",
+            flannel_version: "v0.27.4",
+            helm_version: "v3.19.0",
+            local_path_version: "v0.0.37",
+            node_addresses: "10.0.0.1,10.0.0.2",
+            registry_mirrors: "docker.io=https://mirror.lab.example",
+            metrics_server_version: "v0.9.0",
+            nodes: "cp=10.0.0.1 w1=10.0.0.2",
+            control_planes: "10.0.0.1",
+            schedule_on_control_planes: false,
+            leaving: "",
+            leaving_control_plane: false,
+        };
+        let host = HostValues {
+            control_plane: false,
+            address: "10.0.0.2",
+            api_address: "10.0.0.1",
+        };
+        let env = HostScript::InstallContainerd.env(&values, &host);
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("CONTAINERD_MINIMUMS"), Some("2.2.0 2.1.5 1.7.28"));
+        assert_eq!(get("K8S_MINOR"), Some("1.35"));
+        assert_eq!(get("SERVICE_CIDR"), Some(SERVICE_CIDR));
+        assert_eq!(get("NODE_ADDRESSES"), Some("10.0.0.1,10.0.0.2"));
+        assert_eq!(
+            get("REGISTRY_MIRRORS"),
+            Some("docker.io=https://mirror.lab.example")
+        );
+    }
+}

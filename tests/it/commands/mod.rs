@@ -8,6 +8,7 @@ mod detached;
 mod facts;
 mod failures;
 mod metrics;
+mod nodes;
 mod os_release;
 mod reset;
 mod sandbox;

@@ -213,7 +213,7 @@ impl Dispatcher {
         let limit = self.live_limit();
         self.reply_later(msg, async move {
             let live = ask_within(&layer, &known.name, limit).await;
-            let nodes = view::status(&known.shown(endpoint(&layer, &known.name)), &live);
+            let nodes = view::status(&known.shown(endpoint(&layer, &known.name, &live)), &live);
             if ges.is_empty() {
                 format!("{nodes}\nno GEs installed by labkube yet; /ge catalog lists them")
             } else {
@@ -257,7 +257,10 @@ impl Dispatcher {
                 .iter()
                 .zip(&live)
                 .map(|(k, live)| {
-                    let shown = k.shown(endpoint(&layer, &k.name));
+                    let shown = match live {
+                        Some(live) => k.shown(endpoint(&layer, &k.name, live)),
+                        None => k.shown(layer.endpoint(&k.name).map_err(|e| e.to_string())),
+                    };
                     view::list_line(&shown, current.as_deref() == Some(&k.name), live.as_ref())
                 })
                 .collect();
@@ -323,8 +326,15 @@ impl Known {
 }
 
 /// Where the bot reaches the cluster's API server, or why that is unknown.
-fn endpoint(layer: &crate::kube::KubeLayer, name: &str) -> Result<String, String> {
-    layer.endpoint(name).map_err(|e| e.to_string())
+fn endpoint(
+    layer: &crate::kube::KubeLayer,
+    name: &str,
+    live: &view::Live,
+) -> Result<String, String> {
+    match live.server() {
+        Some(server) => Ok(server.to_string()),
+        None => layer.endpoint(name).map_err(|e| e.to_string()),
+    }
 }
 
 /// [`view::ask`] bounded by `limit` in all.

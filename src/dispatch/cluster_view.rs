@@ -24,6 +24,8 @@ pub(super) enum Live {
         joins_at: Option<String>,
         /// Its stacked etcd's members.
         etcd: Vec<etcd::Member>,
+        /// The API server that answered (an HA cluster's first control plane may be down).
+        server: String,
     },
     /// It did not, in the words of the error (never carrying credentials).
     Failed(String),
@@ -43,9 +45,20 @@ pub(super) async fn ask(layer: &KubeLayer, name: &str) -> Live {
             nodes,
             joins_at,
             etcd,
+            server: cluster.server,
         })
     };
     asked.await.unwrap_or_else(|e| Live::Failed(e.to_string()))
+}
+
+impl Live {
+    /// The API server that answered, if it did.
+    pub(super) fn server(&self) -> Option<&str> {
+        match self {
+            Live::Answered { server, .. } => Some(server),
+            Live::Failed(_) => None,
+        }
+    }
 }
 
 /// A cluster as the status and the list show it.
@@ -150,6 +163,7 @@ pub(super) fn status(shown: &Shown<'_>, live: &Live) -> String {
             nodes,
             joins_at,
             etcd,
+            ..
         } => {
             out.push_str(&format!(
                 "{} answers, Kubernetes {version}; {} of {} node(s) Ready:",
@@ -393,6 +407,7 @@ mod tests {
             ],
             joins_at: Some("api.labkube.internal:6443".into()),
             etcd: Vec::new(),
+            server: "https://10.0.0.1:6443".into(),
         };
         assert_eq!(
             status(&shown, &live),

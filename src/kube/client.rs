@@ -55,6 +55,9 @@ pub struct Cluster {
     pub name: String,
     /// API client.
     pub client: kube::Client,
+    /// The API server it talks to (`https://10.0.0.2:6443`): for an HA cluster, the control
+    /// plane that answered (see [`crate::kube::layer::KubeLayer::client`]).
+    pub server: String,
     /// Bound on each request.
     pub timeout: Duration,
 }

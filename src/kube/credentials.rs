@@ -8,7 +8,7 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
 
-use crate::kube::client::{Cluster, FIELD_MANAGER, INSTANCE, release_secret};
+use crate::kube::client::{FIELD_MANAGER, INSTANCE, release_secret};
 use crate::kube::error::KubeError;
 use crate::kube::layer::KubeLayer;
 use crate::store::GeTarget;
@@ -58,11 +58,7 @@ pub async fn store(
         .catalogue
         .get(&t.ge)
         .ok_or_else(|| KubeError::Catalogue(format!("{} is not in this bot's catalogue", t.ge)))?;
-    let cluster = Cluster {
-        name: t.cluster.clone(),
-        client: layer.client(&t.cluster).await?,
-        timeout: layer.request_timeout(),
-    };
+    let cluster = layer.cluster(&t.cluster).await?;
     cluster.ensure_namespace(&t.namespace).await?;
     let name = def.param_secret();
     let data: BTreeMap<String, ByteString> = values

@@ -57,6 +57,11 @@ impl KubeLayer {
     ///
     /// [`kubeconfig`]: crate::kube::kubeconfig
     pub async fn client(&self, cluster: &str) -> Result<kube::Client, KubeError> {
+        Ok(self.client_and_server(cluster).await?.0)
+    }
+
+    /// [`KubeLayer::client`] and the URL of the API server it talks to.
+    async fn client_and_server(&self, cluster: &str) -> Result<(kube::Client, String), KubeError> {
         let bad = |reason: String| KubeError::Kubeconfig {
             cluster: cluster.into(),
             reason,
@@ -77,14 +82,22 @@ impl KubeLayer {
             }
         };
         config.connect_timeout = Some(Duration::from_secs(self.settings.connect_timeout_secs));
-        kube::Client::try_from(config).map_err(|e| bad(e.to_string()))
+        let server = config
+            .cluster_url
+            .to_string()
+            .trim_end_matches('/')
+            .to_string();
+        let client = kube::Client::try_from(config).map_err(|e| bad(e.to_string()))?;
+        Ok((client, server))
     }
 
     /// `cluster`'s API with the per-request timeout of `[kube]`.
     pub async fn cluster(&self, cluster: &str) -> Result<Cluster, KubeError> {
+        let (client, server) = self.client_and_server(cluster).await?;
         Ok(Cluster {
             name: cluster.into(),
-            client: self.client(cluster).await?,
+            client,
+            server,
             timeout: self.request_timeout(),
         })
     }

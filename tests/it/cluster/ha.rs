@@ -134,6 +134,11 @@ async fn three_control_planes_and_two_workers_then_failover_and_delete() {
         .reachable()
         .await
         .expect("another control plane answers");
+    assert_eq!(
+        cluster.server,
+        format!("https://{}:6443", ips[1]),
+        "and says which"
+    );
     assert!(version.starts_with('v'), "{version}");
 
     // Delete: workers, then the joined control planes (each taking its etcd member along),

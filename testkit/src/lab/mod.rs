@@ -168,6 +168,23 @@ impl Lab {
         run
     }
 
+    /// The sshd configuration lines that make a session on host `i` run in its fake root: the
+    /// stand-ins first on `PATH`, its root, recording and cluster state
+    /// ([`crate::sshd::SshdHost::start_many_at`]'s per-host extra lines).
+    pub fn sshd_env(&self, i: usize) -> Vec<String> {
+        let h = &self.hosts[i];
+        vec![format!(
+            "SetEnv PATH={}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+             LABKUBE_ROOT={} LABKUBE_RECORD={} LABKUBE_STANDIN_CLUSTER={} HOME={} TMPDIR={} LC_ALL=C",
+            standins().display(),
+            h.root.display(),
+            h.record.display(),
+            self.cluster.display(),
+            h.tmp.display(),
+            h.tmp.display()
+        )]
+    }
+
     /// Runs `step` on host `i` with the environment the engine gives it, plus `extra`.
     pub fn step(&self, i: usize, step: &str, extra: &[(&str, &str)]) -> Run {
         let env = self.engine_env(i, step);

@@ -28,10 +28,10 @@ use tokio_util::sync::CancellationToken;
 use labkube_testkit::support::RecordingChat;
 
 use labkube_testkit::fakekube::FakeOptions;
+use labkube_testkit::lab::Lab;
 use labkube_testkit::lab::apiserver::{LabApi, write_unserved_kubeconfig};
 use labkube_testkit::lab::calls::{Call, mutating};
 use labkube_testkit::lab::hosts::Flavour;
-use labkube_testkit::lab::{Lab, standins};
 use labkube_testkit::sshd::{ClientKey, SshdHost};
 
 /// Fake hosts, their sshd servers, the client key, and the bot's store.
@@ -89,20 +89,7 @@ impl Site {
             &specs,
             &ips.iter().map(ToString::to_string).collect::<Vec<_>>(),
         );
-        let env_of = |i: usize| {
-            let h = &lab.hosts[i];
-            vec![format!(
-                "SetEnv PATH={}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-                 LABKUBE_ROOT={} LABKUBE_RECORD={} LABKUBE_STANDIN_CLUSTER={} HOME={} TMPDIR={} LC_ALL=C",
-                standins().display(),
-                h.root.display(),
-                h.record.display(),
-                lab.cluster.display(),
-                h.tmp.display(),
-                h.tmp.display()
-            )]
-        };
-        let sshd = SshdHost::start_many_at(&ips, &[&key], env_of);
+        let sshd = SshdHost::start_many_at(&ips, &[&key], |i| lab.sshd_env(i));
         if !api {
             // kubeadm still writes its admin.conf; only nothing answers on port 6443.
             write_unserved_kubeconfig(std::net::IpAddr::V4(ips[0]), &lab.cluster);

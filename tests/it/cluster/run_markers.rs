@@ -255,3 +255,40 @@ async fn a_node_add_cut_off_mid_join_resumes_without_joining_twice() {
     let record = site.store.cluster("lab-1").unwrap().unwrap();
     assert_eq!(record.nodes.len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_removal_cut_off_mid_reset_resumes_without_resetting_twice() {
+    let site = Site::new(&[Flavour::Debian, Flavour::Debian, Flavour::Ubuntu]);
+    let ips = site.ips();
+    let created = site
+        .run(JobKind::Cluster(ClusterJob::Create(site.spec("lab-1"))))
+        .await;
+    succeeded(&site, &created);
+    site.take_mutating();
+
+    // The leaving host's tools take a second each: the reset is cut off while it runs.
+    site.lab.write(2, "/.slow", "1");
+    let id = site.enqueue(JobKind::Cluster(ClusterJob::RemoveNode {
+        cluster: "lab-1".into(),
+        host: ips[2],
+    }));
+    abort_during(&site, id, 2, "kubeadm", "reset").await;
+    std::fs::remove_file(site.lab.path(2, "/.slow")).unwrap();
+    let job = resume(&site, id).await;
+    succeeded(&site, &job);
+    assert_eq!(job.resumes, 1);
+    assert_eq!(calls_of(&site.calls(2), "kubeadm", "reset").len(), 1);
+    // Drained once before the cut, deleted once after; the others were not reset.
+    let cp = site.calls(0);
+    let drains = cp
+        .iter()
+        .filter(|c| c.len() > 1 && c[0] == "kubectl" && c.iter().any(|a| a == "drain"))
+        .filter(|c| !c.iter().any(|a| a == "--dry-run=server"))
+        .count();
+    assert_eq!(drains, 1, "{cp:?}");
+    for i in [0, 1] {
+        assert!(calls_of(&site.calls(i), "kubeadm", "reset").is_empty());
+    }
+    let record = site.store.cluster("lab-1").unwrap().unwrap();
+    assert_eq!(record.nodes.len(), 2);
+}

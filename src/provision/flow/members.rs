@@ -33,12 +33,6 @@ pub(super) fn registered(record: &ClusterRecord) -> Vec<Host> {
 /// ones, new workers last. A host of `spec` that is registered already (an add that stopped
 /// half-way, run again) is set up again in its place, which converges.
 pub(super) fn grown(record: &ClusterRecord, spec: &NodeAddSpec, s: &Settings) -> Vec<Host> {
-    let new = |addr: &std::net::IpAddr| {
-        spec.hosts
-            .iter()
-            .any(|h| crate::names::host_addr(*h) == crate::names::host_addr(*addr))
-    };
-    let kept: Vec<&NodeRecord> = record.nodes.iter().filter(|n| !new(&n.addr)).collect();
     let added = spec.hosts.iter().map(|addr| {
         let t = Target {
             addr: *addr,
@@ -47,29 +41,30 @@ pub(super) fn grown(record: &ClusterRecord, spec: &NodeAddSpec, s: &Settings) ->
         };
         Host::new(t, spec.control_plane, true)
     });
-    let (cps, workers): (Vec<&NodeRecord>, Vec<&NodeRecord>) =
-        kept.into_iter().partition(|n| n.role == role(true));
-    let mut hosts: Vec<Host> = cps
+    let mut hosts: Vec<Host> = registered(record)
         .into_iter()
-        .map(|n| Host::new(target(n), true, false))
+        .filter(|h| !spec.hosts.iter().any(|a| same(*a, h.target.addr)))
         .collect();
-    let (added_cps, added_workers): (Vec<Host>, Vec<Host>) = added.partition(|h| h.control_plane);
-    hosts.extend(added_cps);
-    hosts.extend(
-        workers
-            .into_iter()
-            .map(|n| Host::new(target(n), false, false)),
-    );
-    hosts.extend(added_workers);
+    // All of one role: control planes go after the registered ones, workers last.
+    let at = if spec.control_plane {
+        hosts.iter().take_while(|h| h.control_plane).count()
+    } else {
+        hosts.len()
+    };
+    hosts.splice(at..at, added);
     hosts
+}
+
+/// Two addresses of one host (`::ffff:10.0.0.1` is `10.0.0.1`).
+fn same(a: std::net::IpAddr, b: std::net::IpAddr) -> bool {
+    crate::names::host_addr(a) == crate::names::host_addr(b)
 }
 
 /// The registered nodes with `host` leaving: the others as [`registered`] orders them, so a
 /// control plane that stays comes first (it runs the drain and the Node's deletion), then
 /// the leaving one, in its role.
 pub(super) fn shrunk(record: &ClusterRecord, host: std::net::IpAddr) -> Vec<Host> {
-    let leaving =
-        |h: &Host| crate::names::host_addr(h.target.addr) == crate::names::host_addr(host);
+    let leaving = |h: &Host| same(h.target.addr, host);
     let (mut gone, mut hosts): (Vec<Host>, Vec<Host>) =
         registered(record).into_iter().partition(leaving);
     for h in &mut gone {

@@ -116,19 +116,7 @@ async fn create_converge_and_delete_a_mixed_cluster() {
     site.create_again_changes_nothing("lab-1").await;
 
     // Delete resets every host and forgets the cluster.
-    let deleted = site
-        .run(JobKind::Cluster(ClusterJob::Delete {
-            cluster: "lab-1".into(),
-        }))
-        .await;
-    assert_eq!(deleted.state, JobState::Succeeded, "{:?}", deleted.state);
-    for i in 0..3 {
-        assert_eq!(
-            calls_of(&site.calls(i), "kubeadm", "reset").len(),
-            1,
-            "host {i}"
-        );
-    }
+    site.delete_resets_every_host_once("lab-1").await;
     assert!(site.store.cluster("lab-1").unwrap().is_none());
     assert!(
         site.store

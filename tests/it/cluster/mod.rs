@@ -274,6 +274,29 @@ impl Site {
         }
     }
 
+    /// Runs `/cluster delete` of `name` and checks it succeeded with one `kubeadm reset` on
+    /// every host.
+    pub async fn delete_resets_every_host_once(&self, name: &str) {
+        let deleted = self
+            .run(JobKind::Cluster(labkube::store::ClusterJob::Delete {
+                cluster: name.into(),
+            }))
+            .await;
+        assert_eq!(
+            deleted.state,
+            labkube::store::JobState::Succeeded,
+            "{:?}",
+            deleted.state
+        );
+        for i in 0..self.lab.hosts.len() {
+            assert_eq!(
+                labkube_testkit::lab::calls::calls_of(&self.calls(i), "kubeadm", "reset").len(),
+                1,
+                "host {i}"
+            );
+        }
+    }
+
     /// Host `i`'s `/etc/hosts` line for the cluster's API endpoint name (empty: none).
     pub fn api_name_line(&self, i: usize) -> String {
         let text = std::fs::read_to_string(self.lab.hosts[i].root.join("etc/hosts")).unwrap();

@@ -40,7 +40,7 @@ pub enum ExecError {
     Timeout(u64),
     /// A cluster step failed.
     #[error(transparent)]
-    Provision(#[from] ProvisionError),
+    Provision(ProvisionError),
     /// A GE step failed.
     #[error(transparent)]
     Kube(KubeError),
@@ -50,6 +50,16 @@ pub enum ExecError {
     /// The step stopped for a shutdown; the job resumes on restart.
     #[error("interrupted by shutdown")]
     Interrupted,
+}
+
+impl From<ProvisionError> for ExecError {
+    fn from(e: ProvisionError) -> Self {
+        match e {
+            ProvisionError::Interrupted => ExecError::Interrupted,
+            ProvisionError::Cancelled => ExecError::Cancelled,
+            other => ExecError::Provision(other),
+        }
+    }
 }
 
 impl From<KubeError> for ExecError {
@@ -138,8 +148,9 @@ impl Runner {
 
     /// Runs `step`, the plan's step `index`. Steps are idempotent: one interrupted by a crash
     /// runs again on resume and must converge rather than repeat its effect.
-    /// `shutdown` interrupts steps that only wait (a rollout watch): they return
-    /// [`ExecError::Interrupted`] and run again on resume.
+    /// `shutdown` interrupts steps that only wait (a rollout watch) and the hosts' chains of a
+    /// cluster's set-up step at their next script: they return [`ExecError::Interrupted`] and
+    /// run again on resume; `cancel` stops them the same way with [`ExecError::Cancelled`].
     pub async fn step(
         &mut self,
         job: &Job,
@@ -153,7 +164,9 @@ impl Runner {
             (Runner::Selftest { step_ms, io }, Step::Selftest(_)) => {
                 super::selftest::run_step(io, index, *step_ms, &ctx.data_dir).await
             }
-            (Runner::Cluster(run), Step::Cluster(step)) => Ok(run.step(step).await?),
+            (Runner::Cluster(run), Step::Cluster(step)) => {
+                Ok(run.step(step, shutdown, cancel).await?)
+            }
             (Runner::Ge(run), Step::Ge(step)) => Ok(run.step(step, shutdown, cancel).await?),
             (_, step) => Err(ExecError::ForeignStep {
                 step,

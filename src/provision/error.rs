@@ -21,6 +21,12 @@ pub enum ProvisionError {
     /// Anything else, already phrased for the room.
     #[error("{0}")]
     Other(String),
+    /// `/cancel` stopped the step once every host's running script had finished.
+    #[error("cancelled")]
+    Cancelled,
+    /// A shutdown stopped the step the same way; the job goes on from there on restart.
+    #[error("interrupted by shutdown")]
+    Interrupted,
 }
 
 fn list_hosts(errors: &[HostError]) -> String {

@@ -21,7 +21,13 @@ pub enum ClusterStep {
     GatherFacts,
     /// Check every host's facts at once before anything changes.
     Preflight,
-    /// Swap off, kernel modules, sysctls, firewall ports, the API endpoint name.
+    /// Every host's own chain (prepare, containerd, Kubernetes packages; then `kubeadm init`,
+    /// flannel and Helm on the first control plane, the API proxy and `kubeadm join` on the
+    /// others), each host as far as its own dependencies allow.
+    SetUpHosts,
+    /// Swap off, kernel modules, sysctls, firewall ports, the API endpoint name. This and the
+    /// per-script steps down to `JoinWorkers` are what plans stored before [`ClusterStep::SetUpHosts`]
+    /// hold: a job queued by an older labkube resumes with them.
     PrepareHosts,
     /// containerd with systemd cgroups.
     InstallContainerd,
@@ -67,11 +73,12 @@ pub enum ClusterStep {
 
 impl ClusterStep {
     /// Every cluster step, in no particular flow's order.
-    pub const ALL: [ClusterStep; 25] = [
+    pub const ALL: [ClusterStep; 26] = [
         ClusterStep::Connect,
         ClusterStep::DetectOs,
         ClusterStep::GatherFacts,
         ClusterStep::Preflight,
+        ClusterStep::SetUpHosts,
         ClusterStep::PrepareHosts,
         ClusterStep::InstallContainerd,
         ClusterStep::InstallKube,
@@ -102,6 +109,7 @@ impl ClusterStep {
             ClusterStep::DetectOs => "detect OS",
             ClusterStep::GatherFacts => "gather facts",
             ClusterStep::Preflight => "preflight",
+            ClusterStep::SetUpHosts => "set up hosts",
             ClusterStep::PrepareHosts => "prepare hosts",
             ClusterStep::InstallContainerd => "install containerd",
             ClusterStep::InstallKube => "install Kubernetes packages",

@@ -6,4 +6,4 @@ mod fanout;
 mod script;
 
 pub use fanout::{Fanned, HostError, each};
-pub(crate) use script::{Exec, on};
+pub(crate) use script::{Exec, on, run};

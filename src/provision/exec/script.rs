@@ -57,7 +57,7 @@ where
 
 /// Runs one step on host `i`, retrying transient failures; a non-zero exit is a [`HostError`]
 /// naming the step, the exit code and the output's tail.
-async fn run(
+pub(crate) async fn run(
     ex: &Exec<'_>,
     i: usize,
     step: HostScript,

@@ -6,6 +6,7 @@ use super::{CREATE, ClusterRun};
 use crate::provision::error::ProvisionError;
 use crate::provision::facts::Facts;
 use crate::provision::host::{Host, role};
+use crate::provision::scripts::HostScript;
 use crate::store::ClusterStep;
 
 impl ClusterRun {
@@ -20,7 +21,7 @@ impl ClusterRun {
             "plan for cluster {} (Kubernetes {}, pod network {}{ha}); nothing was changed:",
             self.name, self.k8s, self.pod_cidr
         )];
-        for h in &self.hosts {
+        for (i, h) in self.hosts.iter().enumerate() {
             let Some(f) = &h.facts else { continue };
             let os =
                 h.os.as_ref()
@@ -28,7 +29,8 @@ impl ClusterRun {
                     .unwrap_or_default();
             let steps: Vec<String> = CREATE
                 .iter()
-                .filter_map(|step| self.describe(*step, h, f))
+                .flat_map(|step| self.scripts_of(*step, i))
+                .filter_map(|script| self.describe(script, h, f))
                 .collect();
             out.push(format!(
                 "- {} {} ({}, {os}, {} CPU, {} MB): {}",
@@ -63,19 +65,29 @@ impl ClusterRun {
         Ok(())
     }
 
-    /// What `step` of the create flow would do on host `h`, whose facts are `f`; `None` for
-    /// the steps that only probe or that do not work on hosts one by one. This is the dry run's
-    /// one choke point: the plan lists what the same steps would change.
-    fn describe(&self, step: ClusterStep, h: &Host, f: &Facts) -> Option<String> {
-        let s = &self.engine.settings;
-        let first = std::ptr::eq(h, &self.hosts[0]);
-        let on_control_plane = |text: String| first.then_some(text);
-        let control_planes = self.hosts.iter().filter(|h| h.control_plane).count();
+    /// The scripts `step` of the create flow runs on host `i`: its chain in the set-up step,
+    /// the add-ons on the first control plane; none for the steps that only probe or wait.
+    fn scripts_of(&self, step: ClusterStep, i: usize) -> Vec<HostScript> {
         match step {
-            ClusterStep::PrepareHosts => {
+            ClusterStep::SetUpHosts => self.chain(i),
+            ClusterStep::InstallStorage if i == 0 => vec![HostScript::InstallStorage],
+            ClusterStep::ApproveCsrs if i == 0 => vec![HostScript::ApproveCsrs],
+            ClusterStep::InstallMetricsServer if i == 0 => vec![HostScript::InstallMetricsServer],
+            _ => Vec::new(),
+        }
+    }
+
+    /// What `script` would do on host `h`, whose facts are `f`; `None` for the scripts that
+    /// only read. This is the dry run's one choke point: the plan lists what the same scripts
+    /// would change.
+    fn describe(&self, script: HostScript, h: &Host, f: &Facts) -> Option<String> {
+        let s = &self.engine.settings;
+        let control_planes = self.hosts.iter().filter(|h| h.control_plane).count();
+        match script {
+            HostScript::PrepareHost => {
                 Some("prepare host (swap off, kernel modules, sysctls, firewall ports, API endpoint name)".to_string())
             }
-            ClusterStep::InstallContainerd => Some(if f.containerd.is_empty() {
+            HostScript::InstallContainerd => Some(if f.containerd.is_empty() {
                 "install containerd.io from Docker's repository".into()
             } else {
                 // The step refuses it if it is older than these (containerd's matrix).
@@ -87,26 +99,24 @@ impl ClusterRun {
                     wanted.replace(' ', "+, ") + "+"
                 )
             }),
-            ClusterStep::InstallKube => Some(if f.kubeadm_is(&self.k8s) {
+            HostScript::InstallKube => Some(if f.kubeadm_is(&self.k8s) {
                 format!("kubeadm {} already installed", f.kubeadm)
             } else {
                 format!("install kubeadm/kubelet/kubectl {}", self.k8s)
             }),
-            ClusterStep::InstallApiProxy => (!h.control_plane && control_planes > 1).then(|| {
-                format!(
-                    "a local proxy (haproxy) from {}:{} to the {control_planes} API servers",
-                    crate::provision::scripts::API_PROXY_ADDRESS,
-                    crate::kube::kubeconfig::API_SERVER_PORT
-                )
+            HostScript::ApiProxy => Some(format!(
+                "a local proxy (haproxy) from {}:{} to the {control_planes} API servers",
+                crate::provision::scripts::API_PROXY_ADDRESS,
+                crate::kube::kubeconfig::API_SERVER_PORT
+            )),
+            HostScript::KubeadmJoin => Some(if f.joined {
+                "already joined".into()
+            } else if h.control_plane {
+                "kubeadm join --control-plane (an API server and an etcd member)".into()
+            } else {
+                "kubeadm join".into()
             }),
-            ClusterStep::JoinControlPlanes => (h.control_plane && !first).then(|| {
-                if f.joined {
-                    "already joined".into()
-                } else {
-                    "kubeadm join --control-plane (an API server and an etcd member)".into()
-                }
-            }),
-            ClusterStep::InitControlPlane => on_control_plane(if f.control_plane {
+            HostScript::KubeadmInit => Some(if f.control_plane {
                 "control plane already initialised".into()
             } else {
                 format!(
@@ -115,40 +125,28 @@ impl ClusterRun {
                     crate::kube::kubeconfig::API_SERVER_PORT
                 )
             }),
-            ClusterStep::InstallFlannel => {
-                on_control_plane(format!("flannel {}", s.flannel_version))
-            }
-            ClusterStep::InstallHelm => on_control_plane(format!("Helm {}", s.helm_version)),
-            ClusterStep::InstallStorage => on_control_plane(format!(
+            HostScript::InstallFlannel => Some(format!("flannel {}", s.flannel_version)),
+            HostScript::InstallHelm => Some(format!("Helm {}", s.helm_version)),
+            HostScript::InstallStorage => Some(format!(
                 "local-path storage {} as the default StorageClass",
                 s.local_path_version
             )),
-            ClusterStep::ApproveCsrs => {
-                on_control_plane("approve the kubelets' own serving certificates".into())
+            HostScript::ApproveCsrs => {
+                Some("approve the kubelets' own serving certificates".into())
             }
-            ClusterStep::InstallMetricsServer => {
-                on_control_plane(format!("metrics-server {}", s.metrics_server_version))
+            HostScript::InstallMetricsServer => {
+                Some(format!("metrics-server {}", s.metrics_server_version))
             }
-            ClusterStep::JoinWorkers => (!h.control_plane).then(|| {
-                if f.joined {
-                    "already joined".into()
-                } else {
-                    "kubeadm join".into()
-                }
-            }),
-            ClusterStep::Connect
-            | ClusterStep::DetectOs
-            | ClusterStep::GatherFacts
-            | ClusterStep::Preflight
-            | ClusterStep::WaitNodesReady
-            | ClusterStep::FetchKubeconfig
-            | ClusterStep::Register
-            | ClusterStep::Plan
-            | ClusterStep::ResetHosts
-            | ClusterStep::CheckRemoval
-            | ClusterStep::DrainNode
-            | ClusterStep::DeleteNode
-            | ClusterStep::Unregister => None,
+            HostScript::OsRelease
+            | HostScript::Facts
+            | HostScript::JoinCommand
+            | HostScript::CertificateKey
+            | HostScript::Nodes
+            | HostScript::RemovalCheck
+            | HostScript::DrainNode
+            | HostScript::DeleteNode
+            | HostScript::Kubeconfig
+            | HostScript::Reset => None,
         }
     }
 }

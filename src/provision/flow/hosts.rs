@@ -4,7 +4,7 @@
 
 use super::{ClusterRun, mark};
 use crate::provision::error::ProvisionError;
-use crate::provision::exec::Fanned;
+use crate::provision::exec::{self, Fanned, HostError};
 use crate::provision::flow::join::Join;
 use crate::provision::scripts::HostScript;
 use crate::store::HostState;
@@ -157,19 +157,9 @@ impl ClusterRun {
         if todo.is_empty() {
             return Ok(());
         }
-        let mut env = self.secret_on_first(HostScript::JoinCommand, |out| {
-            Join::parse(out).map(|j| j.env()).ok_or_else(|| {
-                "the join command it printed has an unexpected shape (output withheld: it holds a token)".to_string()
-            })
-        })
-        .await?;
+        let mut env = self.secret_or_fail(HostScript::JoinCommand).await?;
         if todo.iter().any(|(i, _)| self.hosts[*i].control_plane) {
-            env.extend(
-                self.secret_on_first(HostScript::CertificateKey, |out| {
-                    certificate_key(out).map(|key| vec![("CERTIFICATE_KEY".to_string(), key)])
-                })
-                .await?,
-            );
+            env.extend(self.secret_or_fail(HostScript::CertificateKey).await?);
         }
         let r = self
             .run_on_with(&todo, HostScript::KubeadmJoin, env, |_, _| Ok(((), None)))
@@ -177,27 +167,37 @@ impl ClusterRun {
         self.mark_done(HostScript::KubeadmJoin, r)
     }
 
-    /// Runs `script`, whose output is a secret, on the first control plane and makes the
-    /// environment the joins take from its output with `parse` (which never echoes it).
-    async fn secret_on_first<P>(
+    /// [`ClusterRun::secret_on_first`], its failure the first control plane's.
+    async fn secret_or_fail(
         &self,
         script: HostScript,
-        parse: P,
-    ) -> Result<Vec<(String, String)>, ProvisionError>
-    where
-        P: Fn(&str) -> Result<Vec<(String, String)>, String>,
-    {
-        let cp = vec![(0, self.hosts[0].target.to_string())];
-        let r = self
-            .run_on(&cp, script, |_, out| {
-                parse(&out.stdout).map(|env| (env, None))
+    ) -> Result<Vec<(String, String)>, ProvisionError> {
+        self.secret_on_first(script).await.map_err(|reason| {
+            ProvisionError::Hosts(vec![HostError {
+                host: self.hosts[0].target.to_string(),
+                reason: format!("{}: {reason}", script.name()),
+            }])
+        })
+    }
+
+    /// Runs `script` (the join command or the certificate key: output that is a secret) on
+    /// the first control plane and makes the environment the joins take from its output, or
+    /// says why not without ever echoing it.
+    pub(super) async fn secret_on_first(
+        &self,
+        script: HostScript,
+    ) -> Result<Vec<(String, String)>, String> {
+        let env = self.env(0, script);
+        let out = exec::run(&self.exec(), 0, script, env)
+            .await
+            .map_err(|e| e.reason)?;
+        if script == HostScript::CertificateKey {
+            certificate_key(&out.stdout).map(|key| vec![("CERTIFICATE_KEY".to_string(), key)])
+        } else {
+            Join::parse(&out.stdout).map(|j| j.env()).ok_or_else(|| {
+                "the join command it printed has an unexpected shape (output withheld: it holds a token)".to_string()
             })
-            .await?;
-        Self::check(r)?
-            .into_iter()
-            .next()
-            .map(|(_, env)| env)
-            .ok_or_else(|| ProvisionError::Other(format!("{} printed nothing", script.name())))
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! probes before it changes (the scripts do), runs on its hosts in parallel, records per-host
 //! checkpoints, and reports every host's failure together.
 
+mod chains;
 mod dry_run;
 mod finish;
 mod hosts;
@@ -15,6 +16,8 @@ mod probe;
 mod reach;
 
 use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
 
 use super::error::ProvisionError;
 use super::exec::{self, Exec, Fanned};
@@ -31,15 +34,7 @@ const CREATE: &[ClusterStep] = &[
     ClusterStep::DetectOs,
     ClusterStep::GatherFacts,
     ClusterStep::Preflight,
-    ClusterStep::PrepareHosts,
-    ClusterStep::InstallContainerd,
-    ClusterStep::InstallKube,
-    ClusterStep::InstallApiProxy,
-    ClusterStep::InitControlPlane,
-    ClusterStep::InstallFlannel,
-    ClusterStep::JoinControlPlanes,
-    ClusterStep::InstallHelm,
-    ClusterStep::JoinWorkers,
+    ClusterStep::SetUpHosts,
     ClusterStep::WaitNodesReady,
     ClusterStep::InstallStorage,
     ClusterStep::ApproveCsrs,
@@ -62,12 +57,7 @@ const ADD: &[ClusterStep] = &[
     ClusterStep::DetectOs,
     ClusterStep::GatherFacts,
     ClusterStep::Preflight,
-    ClusterStep::PrepareHosts,
-    ClusterStep::InstallContainerd,
-    ClusterStep::InstallKube,
-    ClusterStep::InstallApiProxy,
-    ClusterStep::JoinControlPlanes,
-    ClusterStep::JoinWorkers,
+    ClusterStep::SetUpHosts,
     ClusterStep::WaitNodesReady,
     ClusterStep::ApproveCsrs,
     ClusterStep::Register,
@@ -92,33 +82,12 @@ const DELETE: &[ClusterStep] = &[
     ClusterStep::Unregister,
 ];
 
-/// The steps of a cluster job. A create of one control plane has no other control planes to
-/// join and no worker needs a proxy to several; a create of control planes only has no
-/// workers to give one.
+/// The steps of a cluster job. What each host does in the set-up step is its own chain
+/// ([`ClusterRun::chain`]).
 pub fn plan(job: &ClusterJob) -> Vec<ClusterStep> {
     match job {
-        ClusterJob::Create(spec) => {
-            let control_planes = spec.control_plane_count();
-            let workers = spec.hosts.len().saturating_sub(control_planes);
-            CREATE
-                .iter()
-                .copied()
-                .filter(|step| match step {
-                    ClusterStep::JoinControlPlanes => control_planes > 1,
-                    ClusterStep::InstallApiProxy => control_planes > 1 && workers > 0,
-                    _ => true,
-                })
-                .collect()
-        }
-        ClusterJob::AddNodes(spec) => ADD
-            .iter()
-            .copied()
-            .filter(|step| match step {
-                ClusterStep::JoinControlPlanes => spec.control_plane,
-                ClusterStep::JoinWorkers => !spec.control_plane,
-                _ => true,
-            })
-            .collect(),
+        ClusterJob::Create(_) => CREATE.to_vec(),
+        ClusterJob::AddNodes(_) => ADD.to_vec(),
         ClusterJob::Plan(_) => PLAN.to_vec(),
         ClusterJob::RemoveNode { .. } => REMOVE.to_vec(),
         ClusterJob::Delete { .. } => DELETE.to_vec(),
@@ -138,6 +107,7 @@ fn needs_facts(step: ClusterStep) -> bool {
         | ClusterStep::DeleteNode
         | ClusterStep::Unregister => false,
         ClusterStep::Preflight
+        | ClusterStep::SetUpHosts
         | ClusterStep::PrepareHosts
         | ClusterStep::InstallContainerd
         | ClusterStep::InstallKube
@@ -268,7 +238,14 @@ impl ClusterRun {
 
     /// Runs one step of the flow. Every step but the first reconnects, re-detects and
     /// re-gathers what a resumed job no longer has in memory.
-    pub async fn step(&mut self, step: ClusterStep) -> Result<(), ProvisionError> {
+    /// `shutdown` and `cancel` stop the set-up step's chains before their next script; the
+    /// other steps run to their end.
+    pub async fn step(
+        &mut self,
+        step: ClusterStep,
+        shutdown: &CancellationToken,
+        cancel: &CancellationToken,
+    ) -> Result<(), ProvisionError> {
         if step != ClusterStep::Connect {
             self.ensure(needs_facts(step)).await?;
         }
@@ -277,6 +254,7 @@ impl ClusterRun {
             ClusterStep::DetectOs => self.detect_all().await,
             ClusterStep::GatherFacts => self.facts_all().await,
             ClusterStep::Preflight => self.preflight(),
+            ClusterStep::SetUpHosts => self.set_up_hosts(shutdown, cancel).await,
             ClusterStep::PrepareHosts => self.on_all(HostScript::PrepareHost).await,
             ClusterStep::InstallContainerd => self.on_all(HostScript::InstallContainerd).await,
             ClusterStep::InstallKube => self.on_all(HostScript::InstallKube).await,

@@ -22,7 +22,7 @@ async fn create_converge_and_delete_a_mixed_cluster() {
         job.state,
         site.store.log_tail(job.id, 40)
     );
-    assert_eq!(job.steps.len(), 17);
+    assert_eq!(job.steps.len(), 11);
 
     // The cluster is registered, owned by the room, current there, its kubeconfig kept.
     let c = site.store.cluster("lab-1").unwrap().expect("registered");

@@ -1,9 +1,9 @@
 //! What goes wrong, and how it is reported: a failing worker, an unreachable host, a refused
 //! key, a changed host key, sudo wanting a password, and a cancel at a phase boundary.
 
-use labkube::store::{ClusterJob, HostState, JobKind, JobState, JobStore, Requester};
+use labkube::store::{ClusterJob, HostState, JobKind, JobState, JobStore};
 
-use super::{Site, failure};
+use super::{Site, cancel_when, failure};
 use labkube_testkit::lab::calls::calls_of;
 use labkube_testkit::lab::hosts::Flavour;
 use labkube_testkit::sshd::{ClientKey, PASSWORD_SUDO_USER};
@@ -17,7 +17,7 @@ async fn a_failing_worker_is_named_then_a_second_create_converges() {
         .await;
     let reason = failure(&job);
     let w2 = format!("{}:{}", site.sshd[2].ip, site.sshd[2].port);
-    assert!(reason.contains("(join workers) failed"), "{reason}");
+    assert!(reason.contains("(set up hosts) failed"), "{reason}");
     assert!(
         reason.contains(&format!("{w2}: kubeadm_join exited with")),
         "names host, step, exit: {reason}"
@@ -59,7 +59,7 @@ async fn an_unreachable_host_fails_the_connect_step_and_names_it() {
     spec.hosts.push(std::net::IpAddr::V4(nobody));
     let job = site.run(JobKind::Cluster(ClusterJob::Create(spec))).await;
     let reason = failure(&job);
-    assert!(reason.starts_with("step 1/17 (connect) failed"), "{reason}");
+    assert!(reason.starts_with("step 1/11 (connect) failed"), "{reason}");
     assert!(
         reason.contains(&format!("{nobody}:{}: cannot connect", site.sshd[0].port)),
         "{reason}"
@@ -141,20 +141,9 @@ async fn cancel_stops_at_a_phase_boundary_and_says_where_hosts_are() {
     let site = Site::new(&[Flavour::Ubuntu, Flavour::Ubuntu, Flavour::Ubuntu]);
     let id = site.enqueue(JobKind::Cluster(ClusterJob::Create(site.spec("lab-6"))));
     let store = site.store.clone();
-    site.work(site.config_with(&site.key, "root"), |handle| async move {
+    site.work(site.config_with(&site.key, "root"), |handle| {
         // Cancel once the job is past its first step.
-        for _ in 0..600 {
-            let job = store.get(id).unwrap().unwrap();
-            if !job.steps.is_empty() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        let bob = Requester {
-            platform: "test".into(),
-            user: "bob".into(),
-        };
-        handle.cancel(id, &bob).await.unwrap();
+        cancel_when(store, handle, id, |job| !job.steps.is_empty())
     })
     .await;
     let job = site.store.get(id).unwrap().unwrap();

@@ -3,6 +3,7 @@
 //! their own root (`LABKUBE_ROOT`), so the real step scripts run and nothing on this machine
 //! changes. The engine, worker and store are the product's own.
 
+mod chains;
 mod console;
 mod create;
 mod failures;
@@ -33,6 +34,27 @@ use labkube_testkit::lab::apiserver::{LabApi, write_unserved_kubeconfig};
 use labkube_testkit::lab::calls::{Call, mutating};
 use labkube_testkit::lab::hosts::Flavour;
 use labkube_testkit::sshd::{ClientKey, SshdHost};
+
+/// Waits (bounded) until job `id` in `store` satisfies `ready`, then has bob cancel it
+/// through the worker's `handle`.
+pub async fn cancel_when(
+    store: Arc<MemoryStore>,
+    handle: labkube::jobs::WorkerHandle,
+    id: u64,
+    ready: impl Fn(&Job) -> bool,
+) {
+    for _ in 0..1500 {
+        if ready(&store.get(id).unwrap().unwrap()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let bob = Requester {
+        platform: "test".into(),
+        user: "bob".into(),
+    };
+    handle.cancel(id, &bob).await.unwrap();
+}
 
 /// Fake hosts, their sshd servers, the client key, and the bot's store.
 pub struct Site {

@@ -74,7 +74,7 @@ pub const MONGODB: &str = "/namespaces/demo/statefulsets/mongodb";
 pub const EFFECTS: [(usize, &str, Effect); 7] = [
     (
         0,
-        "initialise the control plane",
+        "set up hosts",
         Effect::Call {
             host: 0,
             tool: "kubeadm",
@@ -83,7 +83,7 @@ pub const EFFECTS: [(usize, &str, Effect); 7] = [
     ),
     (
         0,
-        "join workers",
+        "set up hosts",
         Effect::Call {
             host: 1,
             tool: "kubeadm",
@@ -92,7 +92,7 @@ pub const EFFECTS: [(usize, &str, Effect); 7] = [
     ),
     (
         0,
-        "join workers",
+        "set up hosts",
         Effect::Call {
             host: 2,
             tool: "kubeadm",

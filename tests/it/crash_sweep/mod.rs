@@ -137,7 +137,7 @@ fn kill_points_follow_the_effects_and_fall_inside_steps_and_over_every_phase() {
         vec![(ms(0), ms(600))],
     ];
     let titles: Vec<(String, Vec<String>)> = [
-        vec!["connect", "initialise the control plane", "join workers"],
+        vec!["connect", "set up hosts", "wait for nodes Ready"],
         vec!["dependencies", "apply"],
         vec!["apply"],
         vec!["apply"],
@@ -154,14 +154,15 @@ fn kill_points_follow_the_effects_and_fall_inside_steps_and_over_every_phase() {
         .map(|k| (k.phase, k.at, k.after.is_some()))
         .collect();
     all.sort();
-    // Two effects (a fifth of 10: kubeadm init and the first join), four step middles (three
-    // fifths of the 8 left, chosen evenly from 7), and one spread point per phase.
+    // Two effects (a fifth of 10: kubeadm init and the first join, both in the set-up step),
+    // four step middles (three fifths of the 8 left, chosen evenly from 7), and one spread
+    // point per phase.
     let want = vec![
         (0, ms(50), false),
         (0, ms(2100), false),
         (0, ms(2100), true),
+        (0, ms(2100), true),
         (0, ms(4500), false),
-        (0, ms(6100), true),
         (1, ms(500), false),
         (1, ms(1000), false),
         (2, ms(300), false),

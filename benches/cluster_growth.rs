@@ -16,26 +16,13 @@
 // A benchmark: any failure should stop it loudly, so unwrap/expect are fine here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use labkube::app::Bot;
-use labkube::auth::Policy;
-use labkube::config::Config;
-use labkube::store::{
-    ClusterJob, ClusterSpec, JobKind, JobState, JobStore, NewJob, NodeAddSpec, Origin, Requester,
-};
-use labkube_testkit::fakekube::FakeOptions;
-use labkube_testkit::lab::Lab;
-use labkube_testkit::lab::apiserver::LabApi;
+use labkube_testkit::lab::bench_site::BenchSite;
 use labkube_testkit::lab::hosts::Flavour;
 use labkube_testkit::memory_store::MemoryStore;
-use labkube_testkit::recording_sink::RecordingSink;
-use labkube_testkit::sshd::{self, ClientKey, SshdHost};
 use labkube_testkit::stats::{median, ms_or_s as fmt};
-use labkube_testkit::support::RecordingChat;
-use tokio_util::sync::CancellationToken;
 
 const RUNS: usize = 3;
 const PHASE_SECS: u32 = 3;
@@ -47,145 +34,23 @@ const FLAVOURS: [Flavour; 5] = [
     Flavour::Ubuntu,
 ];
 
-/// Five fresh stand-in hosts behind sshd, the first three able to serve the API.
-struct Hosts {
-    _lab: Lab,
-    _sshd: Vec<SshdHost>,
-    _api: LabApi,
-    key: ClientKey,
-    ips: Vec<IpAddr>,
-    port: u16,
-    data: tempfile::TempDir,
-}
-
-fn hosts() -> Hosts {
-    let key = ClientKey::ed25519();
+/// Five fresh stand-in hosts, the first three able to serve the API, whose `kubeadm init`
+/// and `join` take `PHASE_SECS`.
+fn hosts() -> BenchSite {
     let names = ["cp1", "cp2", "cp3", "w1", "w2"];
     let specs: Vec<(&str, Flavour)> = names.iter().copied().zip(FLAVOURS).collect();
-    let v4 = sshd::reserve_loopbacks(specs.len());
-    let lab = Lab::at(
-        &specs,
-        &v4.iter().map(ToString::to_string).collect::<Vec<_>>(),
-    );
-    for i in 0..specs.len() {
-        lab.write(i, "/.standin/init-seconds", &PHASE_SECS.to_string());
-        lab.write(i, "/.standin/join-seconds", &PHASE_SECS.to_string());
-    }
-    let sshd = SshdHost::start_many_at(&v4, &[&key], |i| lab.sshd_env(i));
-    let ips: Vec<IpAddr> = v4.iter().map(|a| IpAddr::V4(*a)).collect();
-    let opts = FakeOptions {
-        nodes: 2,
-        more_api_servers: ips[1..3]
-            .iter()
-            .map(|ip| std::net::SocketAddr::new(*ip, 6443))
-            .collect(),
-        control_plane_endpoint: Some(format!("{}:6443", labkube::provision::scripts::API_NAME)),
-        ..FakeOptions::default()
-    };
-    let api = LabApi::start(ips[0], &lab.cluster, opts);
-    let port = sshd[0].port;
-    Hosts {
-        _lab: lab,
-        _sshd: sshd,
-        _api: api,
-        key,
-        ips,
-        port,
-        data: tempfile::tempdir().unwrap(),
-    }
-}
-
-impl Hosts {
-    fn config(&self) -> Config {
-        let mut config = Config {
-            data_dir: self.data.path().to_path_buf(),
-            ..Config::default()
-        };
-        config.ssh.user = "root".into();
-        config.ssh.port = self.port;
-        config.ssh.key_path = Some(self.key.path.clone());
-        config.ssh.allowed_networks = vec!["127.0.0.0/8".into()];
-        config.cluster.nodes_poll_ms = 200;
-        config
-    }
-
-    fn spec(&self, hosts: &[usize], control_planes: u8) -> ClusterSpec {
-        ClusterSpec {
-            name: "lab-1".into(),
-            hosts: hosts.iter().map(|i| self.ips[*i]).collect(),
-            user: None,
-            port: None,
-            k8s: None,
-            pod_cidr: None,
-            control_planes: (control_planes > 1).then_some(control_planes),
+    BenchSite::new(&specs, 3, |lab| {
+        for i in 0..specs.len() {
+            lab.write(i, "/.standin/init-seconds", &PHASE_SECS.to_string());
+            lab.write(i, "/.standin/join-seconds", &PHASE_SECS.to_string());
         }
-    }
-
-    fn add(&self, hosts: &[usize], control_plane: bool) -> JobKind {
-        JobKind::Cluster(ClusterJob::AddNodes(NodeAddSpec {
-            cluster: "lab-1".into(),
-            hosts: hosts.iter().map(|i| self.ips[*i]).collect(),
-            control_plane,
-            user: None,
-            port: None,
-        }))
-    }
-
-    /// Queues `kind` and runs the bot's worker until it is done; the wall time.
-    async fn run(&self, store: &Arc<MemoryStore>, kind: JobKind) -> Duration {
-        let n = store.recent(1000).unwrap().len();
-        let new = NewJob {
-            plan: labkube::jobs::plan(&kind),
-            kind,
-            requested_by: Requester {
-                platform: "bench".into(),
-                user: "bench".into(),
-            },
-            origin: Origin {
-                platform: "bench".into(),
-                room: "lab".into(),
-                event_id: format!("e{n}"),
-            },
-            command_text: "/bench".into(),
-        };
-        let t0 = Instant::now();
-        let id = store.enqueue(new, &format!("k{n}")).unwrap().job().id;
-        let bot = Bot::build(
-            self.config(),
-            store.clone(),
-            Policy::new(),
-            Arc::new(RecordingChat::default()),
-            Arc::new(RecordingSink::new()),
-        )
-        .unwrap();
-        let handle = bot.worker.handle();
-        let stop = CancellationToken::new();
-        let task = tokio::spawn(bot.worker.run(stop.clone(), Duration::from_secs(10)));
-        tokio::time::timeout(
-            Duration::from_secs(600),
-            handle.wait_idle(&CancellationToken::new()),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-        let took = t0.elapsed();
-        stop.cancel();
-        task.await.unwrap().unwrap();
-        let job = store.get(id).unwrap().unwrap();
-        assert_eq!(
-            job.state,
-            JobState::Succeeded,
-            "{:?}",
-            store.log_tail(id, 40)
-        );
-        took
-    }
+    })
 }
 
 /// `RUNS` wall times of `scenario`, each on fresh hosts.
 async fn measure<F, Fut>(scenario: F) -> Vec<Duration>
 where
-    F: Fn(Hosts, Arc<MemoryStore>) -> Fut,
+    F: Fn(BenchSite, Arc<MemoryStore>) -> Fut,
     Fut: std::future::Future<Output = Duration>,
 {
     let mut times = Vec::new();
@@ -203,30 +68,20 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let single = measure(|h, store| async move {
-            let spec = h.spec(&[0, 3, 4, 1, 2], 1);
-            h.run(&store, JobKind::Cluster(ClusterJob::Create(spec)))
-                .await
-        })
-        .await;
-        let ha = measure(|h, store| async move {
-            let spec = h.spec(&[0, 1, 2, 3, 4], 3);
-            h.run(&store, JobKind::Cluster(ClusterJob::Create(spec)))
-                .await
-        })
-        .await;
-        let add_worker = measure(|h, store| async move {
-            let spec = h.spec(&[0, 3], 1);
-            h.run(&store, JobKind::Cluster(ClusterJob::Create(spec)))
+        let single =
+            measure(|h, store| async move { h.run(&store, h.create(&[0, 3, 4, 1, 2], 1)).await.1 })
                 .await;
-            h.run(&store, h.add(&[4], false)).await
+        let ha =
+            measure(|h, store| async move { h.run(&store, h.create(&[0, 1, 2, 3, 4], 3)).await.1 })
+                .await;
+        let add_worker = measure(|h, store| async move {
+            h.run(&store, h.create(&[0, 3], 1)).await;
+            h.run(&store, h.add(&[4], false)).await.1
         })
         .await;
         let add_control_planes = measure(|h, store| async move {
-            let spec = h.spec(&[0, 3, 4], 1);
-            h.run(&store, JobKind::Cluster(ClusterJob::Create(spec)))
-                .await;
-            h.run(&store, h.add(&[1, 2], true)).await
+            h.run(&store, h.create(&[0, 3, 4], 1)).await;
+            h.run(&store, h.add(&[1, 2], true)).await.1
         })
         .await;
         let reference = median(&single);

@@ -31,8 +31,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -41,6 +40,7 @@ use labkube::progress::JobIo as Io;
 use labkube::provision::remote::{Connector, Script, Target};
 use labkube::provision::ssh::{SshConfig, SshConnector};
 use labkube::store::{JobKind, JobStore, NewJob, Origin, Requester, SledStore};
+use labkube_testkit::ansible::Ansible;
 use labkube_testkit::batch::Batch;
 use labkube_testkit::host_keys::MemoryHostKeys;
 use labkube_testkit::memory_store::MemoryStore;
@@ -77,13 +77,6 @@ fn main() {
         "ssh (openssh-client) is missing: {}",
         sshd::SETUP_HINT
     );
-    let playbook_bin = std::env::var_os("LABKUBE_ANSIBLE_PLAYBOOK").map(PathBuf::from);
-    let playbook_bin = playbook_bin.expect(
-        "LABKUBE_ANSIBLE_PLAYBOOK is not set: run scripts/bench-provision.sh, which installs \
-         ansible-core into a venv and points this at its ansible-playbook",
-    );
-    let ansible_version = ansible_version(&playbook_bin);
-
     let key = ClientKey::ed25519();
     let ips = sshd::reserve_loopbacks(FANOUT_LARGE);
     let hosts = SshdHost::start_many_at(&ips, &[&key], |_| vec![]);
@@ -94,13 +87,8 @@ fn main() {
     let known_hosts = work.path().join("known_hosts");
     let lines: Vec<String> = hosts.iter().map(SshdHost::known_hosts_line).collect();
     sshd::write_known_hosts(&known_hosts, &lines);
-    let ansible = Ansible {
-        bin: playbook_bin,
-        key: key.path.clone(),
-        known_hosts: known_hosts.clone(),
-        work: work.path().to_path_buf(),
-        runs: AtomicU64::new(0),
-    };
+    let ansible = Ansible::from_env(&key.path, &known_hosts, work.path());
+    let ansible_version = labkube_testkit::ansible::version();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -139,8 +127,8 @@ fn main() {
     eprintln!("warming up");
     lk(&memory, OVERHEAD_HOSTS, EMPTY, 5);
     lk(&sled, OVERHEAD_HOSTS, EMPTY, 5);
-    ansible.run(three, Form::Raw, EMPTY, 5);
-    ansible.run(three, Form::Shell, EMPTY, 5);
+    ansible_run(&ansible, three, Form::Raw, EMPTY, 5);
+    ansible_run(&ansible, three, Form::Shell, EMPTY, 5);
 
     eprintln!("overhead: {OVERHEAD_STEPS} x `{EMPTY}` on {OVERHEAD_HOSTS} hosts");
     let ovh_mem: Vec<LkRun> = (0..LABKUBE_RUNS)
@@ -160,10 +148,10 @@ fn main() {
         })
         .collect();
     let ovh_raw: Vec<AnsibleRun> = (0..ANSIBLE_RUNS)
-        .map(|_| ansible.run(three, Form::Raw, EMPTY, OVERHEAD_STEPS))
+        .map(|_| ansible_run(&ansible, three, Form::Raw, EMPTY, OVERHEAD_STEPS))
         .collect();
     let ovh_shell: Vec<AnsibleRun> = (0..ANSIBLE_RUNS)
-        .map(|_| ansible.run(three, Form::Shell, EMPTY, OVERHEAD_STEPS))
+        .map(|_| ansible_run(&ansible, three, Form::Shell, EMPTY, OVERHEAD_STEPS))
         .collect();
 
     let mut fan = Vec::new();
@@ -176,10 +164,10 @@ fn main() {
             .map(|_| lk(&sled, n, SLEEP, FANOUT_STEPS))
             .collect();
         let raw: Vec<AnsibleRun> = (0..ANSIBLE_FANOUT_RUNS)
-            .map(|_| ansible.run(&hosts[..n], Form::Raw, SLEEP, FANOUT_STEPS))
+            .map(|_| ansible_run(&ansible, &hosts[..n], Form::Raw, SLEEP, FANOUT_STEPS))
             .collect();
         let shell: Vec<AnsibleRun> = (0..ANSIBLE_FANOUT_RUNS)
-            .map(|_| ansible.run(&hosts[..n], Form::Shell, SLEEP, FANOUT_STEPS))
+            .map(|_| ansible_run(&ansible, &hosts[..n], Form::Shell, SLEEP, FANOUT_STEPS))
             .collect();
         fan.push(Fan {
             hosts: n,
@@ -424,210 +412,52 @@ impl AnsibleRun {
     }
 }
 
-struct Ansible {
-    bin: PathBuf,
-    key: PathBuf,
-    known_hosts: PathBuf,
-    work: PathBuf,
-    runs: AtomicU64,
-}
-
-/// Stamps every task start and the end of the play with the controller's monotonic clock and
-/// the machine's busy CPU ticks, and writes them as JSON to `$LABKUBE_BENCH_TIMES`.
-const TIMER_PLUGIN: &str = r#"import json
-import os
-import time
-
-from ansible.plugins.callback import CallbackBase
-
-
-class CallbackModule(CallbackBase):
-    CALLBACK_VERSION = 2.0
-    CALLBACK_TYPE = "aggregate"
-    CALLBACK_NAME = "labkube_timer"
-    CALLBACK_NEEDS_ENABLED = True
-
-    def __init__(self):
-        super().__init__()
-        self.marks = []
-
-    def mark(self, name):
-        # Busy CPU ticks of the whole machine: user nice system irq softirq steal.
-        with open("/proc/stat") as f:
-            t = [int(x) for x in f.readline().split()[1:9]]
-        busy = t[0] + t[1] + t[2] + t[5] + t[6] + t[7]
-        self.marks.append([name, time.monotonic(), busy])
-
-    def v2_playbook_on_task_start(self, task, is_conditional):
-        self.mark(task.get_name())
-
-    def v2_playbook_on_stats(self, stats):
-        self.mark("end")
-        with open(os.environ["LABKUBE_BENCH_TIMES"], "w") as f:
-            json.dump(self.marks, f)
-"#;
-
-impl Ansible {
-    /// Runs `steps` tasks of `body` in `form` on `hosts` after a first `raw: ":"` task.
-    fn run(&self, hosts: &[SshdHost], form: Form, body: &str, steps: usize) -> AnsibleRun {
-        let n = self.runs.fetch_add(1, Ordering::Relaxed);
-        let dir = self.work.join(format!("ansible-{n}"));
-        let sub = |name: &str| {
-            let d = dir.join(name);
-            std::fs::create_dir_all(&d).unwrap();
-            d
-        };
-        let (plugins, control, local_tmp, remote_tmp, home) = (
-            sub("plugins"),
-            sub("cp"),
-            sub("tmp"),
-            sub("rtmp"),
-            sub("home"),
-        );
-        std::fs::write(plugins.join("labkube_timer.py"), TIMER_PLUGIN).unwrap();
-
-        let mut inventory = String::from("[bench]\n");
-        for (i, h) in hosts.iter().enumerate() {
-            inventory.push_str(&format!("h{i:02} ansible_host={}\n", h.ip));
-        }
-        inventory.push_str(&format!(
-            "\n[bench:vars]\nansible_port={}\nansible_user=root\n\
-             ansible_ssh_private_key_file={}\nansible_python_interpreter=/usr/bin/python3\n",
-            hosts[0].port,
-            self.key.display()
-        ));
-        std::fs::write(dir.join("inventory.ini"), inventory).unwrap();
-
-        // Ansible's default ssh_args (`-C -o ControlMaster=auto -o ControlPersist=60s`) plus a
-        // strict check against the generated known_hosts, and no user or system ssh_config.
-        let cfg = format!(
-            "[defaults]\n\
-             inventory = {dir}/inventory.ini\n\
-             forks = {forks}\n\
-             gathering = explicit\n\
-             host_key_checking = True\n\
-             retry_files_enabled = False\n\
-             display_ok_hosts = False\n\
-             display_skipped_hosts = False\n\
-             callback_plugins = {plugins}\n\
-             callbacks_enabled = labkube_timer\n\
-             interpreter_python = /usr/bin/python3\n\
-             \n\
-             [ssh_connection]\n\
-             pipelining = True\n\
-             ssh_args = -F /dev/null -C -o ControlMaster=auto -o ControlPersist=60s \
-             -o UserKnownHostsFile={kh} -o GlobalKnownHostsFile=/dev/null \
-             -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o BatchMode=yes\n",
-            dir = dir.display(),
-            forks = hosts.len(),
-            plugins = plugins.display(),
-            kh = self.known_hosts.display(),
-        );
-        std::fs::write(dir.join("ansible.cfg"), cfg).unwrap();
-
-        let quoted = serde_json::to_string(body).unwrap();
-        let mut playbook = String::from(
-            "- hosts: bench\n  gather_facts: false\n  tasks:\n    - name: connect\n      \
-             ansible.builtin.raw: \":\"\n",
-        );
-        for i in 0..steps {
-            playbook.push_str(&format!(
-                "    - name: step-{:02}\n      {}: {quoted}\n",
-                i + 1,
-                form.module()
-            ));
-        }
-        std::fs::write(dir.join("playbook.yml"), playbook).unwrap();
-
-        let times = dir.join("times.json");
-        let mut cmd = Command::new(&self.bin);
-        cmd.arg("playbook.yml")
-            .current_dir(&dir)
-            .env("ANSIBLE_CONFIG", dir.join("ansible.cfg"))
-            .env("ANSIBLE_HOME", &home)
-            .env("ANSIBLE_LOCAL_TEMP", &local_tmp)
-            .env("ANSIBLE_REMOTE_TEMP", &remote_tmp)
-            .env("ANSIBLE_SSH_CONTROL_PATH_DIR", &control)
-            .env("LABKUBE_BENCH_TIMES", &times)
-            .env("LC_ALL", "C.UTF-8")
-            .stdin(Stdio::null());
-        let t0 = Instant::now();
-        let out = cmd.output().unwrap();
-        let total = t0.elapsed();
-        close_masters(&control);
-        assert!(
-            out.status.success(),
-            "ansible-playbook ({form:?}, {} hosts) failed ({}):\n{}\n{}",
-            hosts.len(),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-
-        let marks: Vec<(String, f64, u64)> =
-            serde_json::from_str(&std::fs::read_to_string(&times).unwrap()).unwrap();
-        let span = |i: usize| Duration::from_secs_f64(marks[i + 1].1 - marks[i].1);
-        let mut connect = None;
-        let mut step_times = Vec::new();
-        let mut cpu = 0;
-        for (i, (name, _, busy)) in marks.iter().enumerate().take(marks.len() - 1) {
-            match name.as_str() {
-                "connect" => connect = Some(span(i)),
-                name if name.starts_with("step-") => {
-                    step_times.push(span(i));
-                    cpu += marks[i + 1].2 - busy;
-                }
-                _ => {}
-            }
-        }
-        assert_eq!(step_times.len(), steps, "task marks: {marks:?}");
-        let _ = std::fs::remove_dir_all(&dir);
-        AnsibleRun {
-            connect: connect.expect("a connect task"),
-            steps: step_times,
-            total,
-            cpu_steps: ticks(cpu),
-        }
+/// Runs `steps` tasks of `body` in `form` on `hosts` after a first `raw: ":"` task.
+fn ansible_run(
+    ansible: &Ansible,
+    hosts: &[SshdHost],
+    form: Form,
+    body: &str,
+    steps: usize,
+) -> AnsibleRun {
+    let mut inventory = String::from("[bench]\n");
+    for (i, h) in hosts.iter().enumerate() {
+        inventory.push_str(&format!("h{i:02} ansible_host={}\n", h.ip));
     }
-}
-
-/// Stops the ControlPersist masters a run left behind (they would linger for 60 s).
-fn close_masters(control: &Path) {
-    for entry in std::fs::read_dir(control).unwrap() {
-        let path = entry.unwrap().path();
-        let _ = Command::new("ssh")
-            .args(["-F", "/dev/null", "-O", "exit", "-S"])
-            .arg(&path)
-            .arg("bench-host")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-fn ansible_version(bin: &Path) -> String {
-    let out = Command::new(bin)
-        .arg("--version")
-        .env("LC_ALL", "C.UTF-8")
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {} ({e}): run scripts/bench-provision.sh",
-                bin.display()
-            )
-        });
-    assert!(
-        out.status.success(),
-        "{} --version failed: {}",
-        bin.display(),
-        String::from_utf8_lossy(&out.stderr)
+    let quoted = serde_json::to_string(body).unwrap();
+    let mut playbook = String::from(
+        "- hosts: bench\n  gather_facts: false\n  tasks:\n    - name: connect\n      \
+         ansible.builtin.raw: \":\"\n",
     );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .next()
-        .unwrap_or("?")
-        .to_string()
+    for i in 0..steps {
+        playbook.push_str(&format!(
+            "    - name: step-{:02}\n      {}: {quoted}\n",
+            i + 1,
+            form.module()
+        ));
+    }
+    let played = ansible.play(&inventory, hosts[0].port, hosts.len(), &playbook, &[]);
+    let marks = &played.marks;
+    let mut connect = None;
+    let mut step_times = Vec::new();
+    let mut cpu = 0;
+    for (i, (name, _, busy)) in marks.iter().enumerate().take(marks.len() - 1) {
+        match name.as_str() {
+            "connect" => connect = Some(played.span(i)),
+            name if name.starts_with("step-") => {
+                step_times.push(played.span(i));
+                cpu += marks[i + 1].2 - busy;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(step_times.len(), steps, "task marks: {marks:?}");
+    AnsibleRun {
+        connect: connect.expect("a connect task"),
+        steps: step_times,
+        total: played.total,
+        cpu_steps: ticks(cpu),
+    }
 }
 
 /// Both tools' runs of one fan-out size.

@@ -9,14 +9,24 @@
 #   $LABKUBE_BENCH_VENV (default: ~/.cache/labkube-bench/ansible-venv), with $PYTHON
 #   (default: python3);
 # - runs scripts/test-setup-ssh.sh (sshd, ssh, /run/sshd);
-# - runs `cargo bench --bench provision` with LABKUBE_ANSIBLE_PLAYBOOK pointing at the venv's
+# - runs `cargo bench --bench BENCH` with LABKUBE_ANSIBLE_PLAYBOOK pointing at the venv's
 #   ansible-playbook (the bench fails, never skips, without it).
 #
-# Usage: scripts/bench-provision.sh
+# Usage: scripts/bench-provision.sh [BENCH]
+#   BENCH: provision (default: per-step overhead and fan-out) or critical_path (a whole
+#   /cluster create of ten hosts, two of them slow, against its critical path).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "command: scripts/bench-provision.sh"
+bench="${1:-provision}"
+case "$bench" in
+  provision | critical_path) ;;
+  *)
+    echo "unknown benchmark: $bench (expected provision or critical_path)" >&2
+    exit 2
+    ;;
+esac
+echo "command: scripts/bench-provision.sh $bench"
 
 # Build outputs live outside the checkout so fresh clones reuse them.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/labkube-target}"
@@ -42,4 +52,4 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
-LABKUBE_ANSIBLE_PLAYBOOK="$venv/bin/ansible-playbook" exec cargo bench --locked --bench provision
+LABKUBE_ANSIBLE_PLAYBOOK="$venv/bin/ansible-playbook" exec cargo bench --locked --bench "$bench"

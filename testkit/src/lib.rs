@@ -18,9 +18,10 @@
 //! - [`ge_rig`]: the in-process bot against [`fakekube`] for GE scenarios.
 //! - [`batch`]: any list of scripts on a set of hosts through the provisioning fan-out.
 //! - [`lab`]: fake hosts (directories standing in for `/`) for the provisioning step scripts.
-//! - Benchmarks: [`stats`] (median, mean, percentiles), [`report`] (latency tables),
+//! - Benchmarks: [`ansible`] (`ansible-playbook` as the peer), [`stats`] (median, mean, percentiles), [`report`] (latency tables),
 //!   [`memory`] (resident memory of a process), [`tguser`] (a person in a Telegram group).
 
+pub mod ansible;
 pub mod batch;
 pub mod conformance;
 pub mod fakekube;

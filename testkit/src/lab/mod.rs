@@ -9,6 +9,7 @@
 //! machine), and `timeout`. Needs root (or CAP_SYS_ADMIN), as the tests here run.
 
 pub mod apiserver;
+pub mod bench_site;
 pub mod calls;
 pub mod csr;
 pub mod hosts;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # kubeadm_init: make this host the control plane (kubeadm init), all preflight checks on.
 #   kubeadm init --apiserver-advertise-address=$ADVERTISE_ADDRESS --pod-network-cidr=$POD_CIDR
-#                --control-plane-endpoint=$CONTROL_PLANE_ENDPOINT
+#                --service-cidr=$SERVICE_CIDR --control-plane-endpoint=$CONTROL_PLANE_ENDPOINT
 #                --kubernetes-version=<the installed kubeadm's own version, vK8S_MINOR.N>
 #                --cri-socket=unix:///run/containerd/containerd.sock
 #                --token-ttl=15m --skip-token-print --patches=/etc/kubernetes/patches
@@ -9,8 +9,8 @@
 #   K8S_MINOR), not a "stable-1.35" label that kubeadm would resolve over the internet to a
 #   patch release that may be newer than the installed kubelet. The bootstrap token kubeadm
 #   init always creates is not printed and expires after 15 minutes: workers join with a
-#   token made just in time by join_command. The kubelet gets --node-ip=$ADVERTISE_ADDRESS (in
-#   its environment file) so the node's InternalIP is the address the cluster was given, and
+#   token made just in time by join_command. The kubelet gets --node-ip=$NODE_IP (in its
+#   environment file) so the node's InternalIPs are the addresses the cluster was given, and
 #   serverTLSBootstrap (the patch kubelet_patches writes): its serving certificate is signed by
 #   the cluster CA once approve_csrs approves its request, as metrics-server needs.
 #   Every cluster gets a control-plane endpoint, a name prepare_host made resolve on each host:
@@ -20,8 +20,13 @@
 #
 # Privileges:  root.
 # Env:         ADVERTISE_ADDRESS  this host's IP address the API server advertises (required)
-#              POD_CIDR           the pod network, e.g. 10.244.0.0/16 (required; the same
-#                                 value must go to install_flannel)
+#              POD_CIDR           the pod network, e.g. 10.244.0.0/16, or IPv4,IPv6 networks
+#                                 for dual stack (required; the same value must go to
+#                                 install_flannel)
+#              SERVICE_CIDR       the service network, e.g. 10.96.0.0/12, or IPv4,IPv6
+#                                 networks for dual stack (required)
+#              NODE_IP            the kubelet's --node-ip: ADVERTISE_ADDRESS, and this host's
+#                                 IPv6 address after a comma for dual stack (required)
 #              K8S_MINOR          Kubernetes minor release, e.g. 1.35 (required)
 #              CONTROL_PLANE_ENDPOINT  the cluster's API endpoint, name:port (required)
 #              SCHEDULE_ON_CONTROL_PLANE  yes when this host is the whole cluster: its
@@ -46,11 +51,7 @@ main() {
     case "${ADVERTISE_ADDRESS:-}" in
         "" | *[!0-9A-Fa-f.:]*) fail "ADVERTISE_ADDRESS must be an IPv4 or IPv6 address" ;;
     esac
-    case "${POD_CIDR:-}" in
-        "" | *[!0-9A-Fa-f.:/]* | */*/*) fail "POD_CIDR must be a network such as 10.244.0.0/16" ;;
-        */[0-9] | */[0-9][0-9] | */[0-9][0-9][0-9]) ;;
-        *) fail "POD_CIDR must be a network such as 10.244.0.0/16" ;;
-    esac
+    networks POD_CIDR "${POD_CIDR:-}"
     case "${K8S_MINOR:-}" in
         1.[0-9] | 1.[0-9][0-9]) ;;
         *) fail "K8S_MINOR must be a Kubernetes minor release such as 1.35" ;;
@@ -64,6 +65,14 @@ main() {
         yes | no) ;;
         *) fail "SCHEDULE_ON_CONTROL_PLANE must be yes or no" ;;
     esac
+    networks SERVICE_CIDR "${SERVICE_CIDR:-}"
+    case "${NODE_IP:-}" in
+        "$ADVERTISE_ADDRESS" | "$ADVERTISE_ADDRESS",*:*) ;;
+        *) fail "NODE_IP must be ADVERTISE_ADDRESS, or it and an IPv6 address after a comma" ;;
+    esac
+    case "$NODE_IP" in
+        *[!0-9A-Fa-f.:,]*) fail "NODE_IP must be ADVERTISE_ADDRESS, or it and an IPv6 address after a comma" ;;
+    esac
 
     admin="$R/etc/kubernetes/admin.conf"
     if [ -f "$admin" ]; then
@@ -71,9 +80,9 @@ main() {
             get configmap cluster-info -o name >/dev/null 2>&1; then
             echo "kubeadm_init: the control plane is already initialised; nothing to do"
             restart=no
-            if set_node_ip "$ADVERTISE_ADDRESS"; then
+            if set_node_ip "$NODE_IP"; then
                 restart=yes
-                echo "kubeadm_init: the kubelet now registers $ADVERTISE_ADDRESS"
+                echo "kubeadm_init: the kubelet now registers $NODE_IP"
             fi
             kubelet_patches
             if kubelet_serving_bootstrap; then restart=yes; fi
@@ -90,12 +99,13 @@ main() {
         *) fail "the installed kubeadm is $version, not of Kubernetes $K8S_MINOR" ;;
     esac
 
-    set_node_ip "$ADVERTISE_ADDRESS" || true
+    set_node_ip "$NODE_IP" || true
     kubelet_patches
     kubeadm init \
         --apiserver-advertise-address="$ADVERTISE_ADDRESS" \
         --control-plane-endpoint="$CONTROL_PLANE_ENDPOINT" \
         --pod-network-cidr="$POD_CIDR" \
+        --service-cidr="$SERVICE_CIDR" \
         --kubernetes-version="$version" \
         --cri-socket=unix:///run/containerd/containerd.sock \
         --token-ttl=15m \

@@ -6,7 +6,7 @@
 #                --patches=/etc/kubernetes/patches
 #   and for a control plane (CONTROL_PLANE=yes) also
 #                --control-plane --certificate-key "$CERTIFICATE_KEY"
-#                --apiserver-advertise-address="$NODE_IP"
+#                --apiserver-advertise-address=<NODE_IP's first address>
 #   which downloads the shared certificates certificate_key uploaded, adds an etcd member and
 #   starts an API server here. Until then the cluster's API endpoint name leads this host to
 #   the first control plane (prepare_host); once its own API server runs, the name leads here
@@ -26,7 +26,8 @@
 #              All three come from join_command's line; a node that already joined needs
 #              none of them (the engine runs it there without a token, to converge).
 #              NODE_IP        this host's address in the cluster, given to the kubelet as
-#                             --node-ip (required)
+#                             --node-ip; for dual stack also its IPv6 address after a comma
+#                             (required)
 #              CONTROL_PLANE  yes to join as a control plane, no as a worker (required)
 #              CERTIFICATE_KEY  64 hex digits from certificate_key (required to join as a
 #                             control plane; secret)
@@ -46,7 +47,7 @@ STEP=kubeadm_join
 
 main() {
     case "${NODE_IP:-}" in
-        "" | *[!0-9A-Fa-f.:]*) fail "NODE_IP must be an IPv4 or IPv6 address" ;;
+        "" | ,* | *, | *,*,* | *[!0-9A-Fa-f.:,]*) fail "NODE_IP must be an IPv4 or IPv6 address, or IPv4,IPv6 addresses for dual stack" ;;
     esac
     case "${CONTROL_PLANE:-}" in
         yes)
@@ -106,7 +107,7 @@ main() {
         [ "${#CERTIFICATE_KEY}" -eq 64 ] ||
             fail "CERTIFICATE_KEY is malformed (expected 64 lower-case hex digits; value not shown)"
         set -- "$@" --control-plane --certificate-key "$CERTIFICATE_KEY" \
-            --apiserver-advertise-address="$NODE_IP"
+            --apiserver-advertise-address="${NODE_IP%%,*}"
     fi
 
     set_node_ip "$NODE_IP" || true
@@ -119,7 +120,7 @@ main() {
 # of control planes only, workloads run on it too.
 own_api_server() {
     [ "$CONTROL_PLANE" = yes ] || return 0
-    map_api_name "$API_NAME" "$NODE_IP"
+    map_api_name "$API_NAME" "${NODE_IP%%,*}"
     schedule_here "$R/etc/kubernetes/admin.conf"
 }
 

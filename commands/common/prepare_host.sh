@@ -4,7 +4,9 @@
 #     original is kept once as /etc/fstab.pre-labkube);
 #   - modules overlay and br_netfilter loaded now and listed in /etc/modules-load.d/k8s.conf;
 #   - net.bridge.bridge-nf-call-iptables/ip6tables = 1 and net.ipv4.ip_forward = 1 in
-#     /etc/sysctl.d/k8s.conf, applied with sysctl --system and checked afterwards;
+#     /etc/sysctl.d/k8s.conf (and net.ipv6.conf.all.forwarding = 1 when the pod network has
+#     an IPv6 part, as kubeadm's dual-stack guide asks of every node), applied with sysctl
+#     --system and checked afterwards;
 #   - if ufw or firewalld is active, the role's ports of the Kubernetes "Ports and Protocols"
 #     page opened (nothing is enabled or disabled):
 #       control-plane: 6443/tcp 2379-2380/tcp 10250/tcp 10257/tcp 10259/tcp
@@ -27,8 +29,8 @@
 #
 # Privileges:  root.
 # Env:         ROLE          control-plane | worker (required)
-#              POD_CIDR      the pod network (required)
-#              SERVICE_CIDR  the service network (required)
+#              POD_CIDR      the pod network, or IPv4,IPv6 networks for dual stack (required)
+#              SERVICE_CIDR  the service network, or IPv4,IPv6 networks (required)
 #              API_NAME      the cluster's API endpoint name, a DNS name (required)
 #              API_ADDRESS   the address API_NAME resolves to on this host (required)
 #              LABKUBE_ROOT (tests only) prefixes every host path; empty in production.
@@ -84,12 +86,15 @@ CONF
 }
 
 apply_sysctls() {
-    cat >"$work/sysctl" <<'CONF'
-# Managed by labkube: kernel settings Kubernetes networking needs (kubeadm preflight, flannel).
-net.bridge.bridge-nf-call-iptables = 1
-net.bridge.bridge-nf-call-ip6tables = 1
-net.ipv4.ip_forward = 1
-CONF
+    {
+        echo "# Managed by labkube: kernel settings Kubernetes networking needs (kubeadm preflight, flannel)."
+        echo "net.bridge.bridge-nf-call-iptables = 1"
+        echo "net.bridge.bridge-nf-call-ip6tables = 1"
+        echo "net.ipv4.ip_forward = 1"
+        if [ -n "$(ipv6_network "$POD_CIDR")" ]; then
+            echo "net.ipv6.conf.all.forwarding = 1"
+        fi
+    } >"$work/sysctl"
     apply=no
     if put_file "$work/sysctl" "$R/etc/sysctl.d/k8s.conf" 0644; then
         echo "sysctl: /etc/sysctl.d/k8s.conf written"
@@ -134,7 +139,7 @@ open_firewall() {
                 echo "firewall: firewalld allows $port at boot"
             fi
         done
-        for net in "$POD_CIDR" "$SERVICE_CIDR"; do
+        for net in $(printf '%s,%s' "$POD_CIDR" "$SERVICE_CIDR" | tr ',' ' '); do
             if ! firewall-cmd --zone=trusted --query-source="$net" >/dev/null 2>&1; then
                 firewall-cmd --zone=trusted --add-source="$net" >/dev/null
                 echo "firewall: firewalld trusts $net now"
@@ -145,15 +150,6 @@ open_firewall() {
             fi
         done
     fi
-}
-
-# network NAME VALUE: fail unless VALUE looks like an IP network (the engine validated it).
-network() {
-    case "$2" in
-        "" | *[!0-9A-Fa-f.:/]* | */*/*) fail "$1 must be a network such as 10.244.0.0/16" ;;
-        */[0-9] | */[0-9][0-9] | */[0-9][0-9][0-9]) ;;
-        *) fail "$1 must be a network such as 10.244.0.0/16" ;;
-    esac
 }
 
 selinux_permissive() {
@@ -177,8 +173,8 @@ main() {
         *) fail "ROLE must be control-plane or worker" ;;
     esac
     PORTS="$PORTS 10250/tcp 10256/tcp 30000-32767/tcp 30000-32767/udp 8472/udp"
-    network POD_CIDR "${POD_CIDR:-}"
-    network SERVICE_CIDR "${SERVICE_CIDR:-}"
+    networks POD_CIDR "${POD_CIDR:-}"
+    networks SERVICE_CIDR "${SERVICE_CIDR:-}"
     case "${API_NAME:-}" in
         "" | *[!a-z0-9.-]* | .* | *. | *..*) fail "API_NAME must be a DNS name such as api.labkube.internal" ;;
     esac
@@ -186,6 +182,9 @@ main() {
         "" | *[!0-9A-Fa-f.:]*) fail "API_ADDRESS must be an IPv4 or IPv6 address" ;;
     esac
     SYSCTLS="net/bridge/bridge-nf-call-iptables net/bridge/bridge-nf-call-ip6tables net/ipv4/ip_forward"
+    if [ -n "$(ipv6_network "$POD_CIDR")" ]; then
+        SYSCTLS="$SYSCTLS net/ipv6/conf/all/forwarding"
+    fi
     work=$(mktemp -d)
     remove_on_exit "$work"
 

@@ -134,6 +134,28 @@ release_tag() {
     esac
 }
 
+# networks NAME VALUE: fail unless VALUE is an IP network such as 10.244.0.0/16, or two of them
+# comma-separated for dual stack (IPv4,IPv6), as the engine validated them.
+networks() {
+    case "$2" in
+        "" | ,* | *, | *,*,* | *[!0-9A-Fa-f.:/,]*) fail "$1 must be a network such as 10.244.0.0/16, or IPv4,IPv6 networks for dual stack" ;;
+    esac
+    for part in $(printf '%s' "$2" | tr ',' ' '); do
+        case "$part" in
+            */*/*) fail "$1 must be a network such as 10.244.0.0/16, or IPv4,IPv6 networks for dual stack" ;;
+            */[0-9] | */[0-9][0-9] | */[0-9][0-9][0-9]) ;;
+            *) fail "$1 must be a network such as 10.244.0.0/16, or IPv4,IPv6 networks for dual stack" ;;
+        esac
+    done
+}
+
+# ipv6_network VALUE: the IPv6 network of a (valid) dual-stack pair, or nothing.
+ipv6_network() {
+    for part in $(printf '%s' "$1" | tr ',' ' '); do
+        case "$part" in *:*) printf '%s\n' "$part" ;; esac
+    done
+}
+
 # The kubelet's environment file its systemd unit reads: /etc/sysconfig/kubelet on RHEL-family
 # hosts (they have /etc/sysconfig), /etc/default/kubelet elsewhere (the kubeadm packages' drop-in).
 kubelet_env_file() {

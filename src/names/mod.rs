@@ -29,7 +29,7 @@ mod tests;
 mod tests_addr;
 
 pub use addr::{Special, host as host_addr};
-pub use cidr::Cidr;
+pub use cidr::{Cidr, dual_stack, ipv6_network};
 pub use image::{ImageRepo, Version};
 pub use k8s::{DEFAULT_MINOR, K8sMinor, Minor, SUPPORTED as SUPPORTED_MINORS};
 pub use label::{Name, Subdomain, is_param_name};
@@ -81,8 +81,9 @@ impl Rule {
                 ));
             }
             Rule::Cidr => {
-                "an IPv4 network with a prefix of /8 to /28 or an IPv6 network with a prefix of \
-                 /48 to /120, host bits zero, such as 10.244.0.0/16"
+                "an IPv4 network with a prefix of /8 to /24 or an IPv6 network with a prefix of \
+                 /48 to /64, host bits zero, such as 10.244.0.0/16; for dual stack both, IPv4 \
+                 first: 10.244.0.0/16,fd00:10:244::/56"
             }
             Rule::User => {
                 "a user name: up to 32 lowercase letters, digits, '_' or '-', starting with a \

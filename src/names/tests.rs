@@ -172,10 +172,13 @@ fn pod_networks() {
     for (text, canonical) in [
         ("10.244.0.0/16", "10.244.0.0/16"),
         ("10.0.0.0/8", "10.0.0.0/8"),
-        ("192.168.0.0/28", "192.168.0.0/28"),
+        ("192.168.0.0/24", "192.168.0.0/24"),
         ("fd00:0::/64", "fd00::/64"),
         ("fd00::/48", "fd00::/48"),
-        ("fd00::100/120", "fd00::100/120"),
+        (
+            "10.244.0.0/16,fd00:10:244:0::/56",
+            "10.244.0.0/16,fd00:10:244::/56",
+        ),
     ] {
         assert_eq!(Cidr::parse(text).unwrap().as_str(), canonical);
     }
@@ -185,15 +188,29 @@ fn pod_networks() {
     );
     assert_eq!(
         says(Cidr::parse("10.0.0.0/7")),
-        "an IPv4 prefix must be /8 to /28, not /7"
+        "an IPv4 prefix must be /8 to /24 (each node gets a /24 of it, and kubeadm allows at \
+         most 16 bits more), not /7"
     );
+    assert!(says(Cidr::parse("10.0.0.0/25")).starts_with("an IPv4 prefix must be /8 to /24"));
+    assert!(says(Cidr::parse("fd00::/47")).starts_with("an IPv6 prefix must be /48 to /64"));
+    assert!(says(Cidr::parse("fd00::/65")).ends_with("not /65"));
+    for wrong in [
+        "fd00:10:244::/56,10.244.0.0/16",
+        "10.244.0.0/16,10.245.0.0/16",
+        "fd00::/56,fd01::/56",
+    ] {
+        assert_eq!(
+            says(Cidr::parse(wrong)),
+            "a dual-stack pod network is an IPv4 network, a comma, then an IPv6 network, such \
+             as 10.244.0.0/16,fd00:10:244::/56",
+            "{wrong}"
+        );
+    }
+    assert!(says(Cidr::parse("10.244.0.0/16,fd00::1/56")).contains("host bits are set"));
+    assert_eq!(why(Cidr::parse("10.244.0.0/16,fd00::/56,fd01::/56")), None);
     assert_eq!(
-        says(Cidr::parse("10.0.0.0/29")),
-        "an IPv4 prefix must be /8 to /28, not /29"
-    );
-    assert_eq!(
-        says(Cidr::parse("fd00::/47")),
-        "an IPv6 prefix must be /48 to /120, not /47"
+        says(Cidr::parse("10.244.0.0/16,")),
+        "add the prefix length, such as /16"
     );
     assert_eq!(
         says(Cidr::parse("10.244.0.1/16")),

@@ -100,6 +100,17 @@ impl Facts {
         self.control_plane || self.joined
     }
 
+    /// The first of the host's global IPv6 addresses (what a dual-stack node registers beside
+    /// its IPv4 one), if it has one.
+    pub fn global_ipv6(&self) -> Option<std::net::Ipv6Addr> {
+        self.addrs.iter().find_map(|a| {
+            match a.split('/').next()?.parse::<std::net::IpAddr>().ok()? {
+                std::net::IpAddr::V6(v6) => Some(v6),
+                std::net::IpAddr::V4(_) => None,
+            }
+        })
+    }
+
     /// `true` if the installed kubeadm is of Kubernetes minor `minor` (`1.35`).
     pub fn kubeadm_is(&self, minor: &str) -> bool {
         let v = self.kubeadm.trim_start_matches('v');
@@ -122,6 +133,9 @@ mod tests {
         assert_eq!(f.ports_busy, vec![6443, 10250]);
         assert!(f.control_plane && !f.joined && f.in_cluster());
         assert!(f.kubeadm_is("1.35") && !f.kubeadm_is("1.3"));
+        assert_eq!(f.global_ipv6(), None);
+        let f = Facts::parse("hostname=a\naddrs=10.0.0.5/24,2001:db8::5/64,fd00::5/64\n").unwrap();
+        assert_eq!(f.global_ipv6(), Some("2001:db8::5".parse().unwrap()));
     }
 
     #[test]

@@ -163,7 +163,10 @@ impl HostScript {
     }
 }
 
-pub use super::values::{API_NAME, API_PROXY_ADDRESS, ClusterValues, HostValues, SERVICE_CIDR};
+pub use super::values::{
+    API_NAME, API_PROXY_ADDRESS, ClusterValues, HostValues, SERVICE_CIDR, SERVICE_CIDR_V6,
+    service_cidr,
+};
 
 /// The names of [`HostScript::ALL`], in that order.
 pub const STEPS: [&str; HostScript::ALL.len()] = {

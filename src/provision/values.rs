@@ -8,6 +8,22 @@ use super::scripts::HostScript;
 /// not change; prepare_host trusts it in firewalld and preflight keeps hosts off it.
 pub const SERVICE_CIDR: &str = "10.96.0.0/12";
 
+/// The IPv6 service network of a dual-stack cluster: a unique-local /112 named like kubeadm's
+/// IPv4 default (the kubeadm dual-stack guide's shape). The API server takes no IPv6 service
+/// network larger than a /108 ("specified service subnet is too large; for 128-bit
+/// addresses, the mask must be >= 108", kubeadm `ValidateServiceSubnetSize`).
+pub const SERVICE_CIDR_V6: &str = "fd00:10:96::/112";
+
+/// The service network of a cluster whose pod network is `pod_cidr`: [`SERVICE_CIDR`], and
+/// [`SERVICE_CIDR_V6`] after it for a dual-stack pod network.
+pub fn service_cidr(pod_cidr: &str) -> String {
+    if crate::names::dual_stack(pod_cidr) {
+        format!("{SERVICE_CIDR},{SERVICE_CIDR_V6}")
+    } else {
+        SERVICE_CIDR.to_string()
+    }
+}
+
 /// The name every node reaches the cluster's API servers by (kubeadm's
 /// `--control-plane-endpoint`), which `prepare_host` makes resolve on each host to where an
 /// API server answers for it. A name in `.internal`, the top-level domain ICANN reserved for
@@ -24,6 +40,9 @@ pub struct HostValues<'a> {
     pub control_plane: bool,
     /// Its address in the cluster.
     pub address: &'a str,
+    /// The kubelet's `--node-ip`: the address, and for a dual-stack cluster the host's global
+    /// IPv6 address after a comma.
+    pub node_ip: &'a str,
     /// Where [`API_NAME`] leads on it: its own API server, the first control plane's (a
     /// control plane before it joined, a worker of a cluster with one), or its local proxy
     /// ([`API_PROXY_ADDRESS`]: a worker of a cluster with several).
@@ -69,12 +88,12 @@ impl HostScript {
     pub fn env(self, values: &ClusterValues<'_>, host: &HostValues<'_>) -> Vec<(String, String)> {
         let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
         let yes_no = |b: bool| if b { "yes" } else { "no" };
-        let address = host.address;
+        let services = service_cidr(values.pod_cidr);
         match self {
             HostScript::PrepareHost => vec![
                 pair("ROLE", super::host::role(host.control_plane)),
                 pair("POD_CIDR", values.pod_cidr),
-                pair("SERVICE_CIDR", SERVICE_CIDR),
+                pair("SERVICE_CIDR", &services),
                 pair("API_NAME", API_NAME),
                 pair("API_ADDRESS", host.api_address),
             ],
@@ -89,7 +108,7 @@ impl HostScript {
                     crate::names::K8sMinor::containerd_minimums(values.k8s),
                 ),
                 pair("POD_CIDR", values.pod_cidr),
-                pair("SERVICE_CIDR", SERVICE_CIDR),
+                pair("SERVICE_CIDR", &services),
                 pair("NODE_ADDRESSES", values.node_addresses),
                 pair("REGISTRY_MIRRORS", values.registry_mirrors),
             ],
@@ -101,6 +120,8 @@ impl HostScript {
                     format!("{API_NAME}:{}", crate::kube::kubeconfig::API_SERVER_PORT),
                 ),
                 pair("POD_CIDR", values.pod_cidr),
+                pair("SERVICE_CIDR", &services),
+                pair("NODE_IP", host.node_ip),
                 pair("K8S_MINOR", values.k8s),
                 pair(
                     "SCHEDULE_ON_CONTROL_PLANE",
@@ -113,7 +134,7 @@ impl HostScript {
                 pair("CONTROL_PLANE_ADDRESS", values.advertise_address),
             ],
             HostScript::KubeadmJoin => vec![
-                pair("NODE_IP", address),
+                pair("NODE_IP", host.node_ip),
                 pair("CONTROL_PLANE", yes_no(host.control_plane)),
                 pair("API_NAME", API_NAME),
                 pair(
@@ -173,6 +194,7 @@ mod tests {
         let host = HostValues {
             control_plane: false,
             address: "10.0.0.2",
+            node_ip: "10.0.0.2",
             api_address: "10.0.0.1",
         };
         let env = HostScript::InstallContainerd.env(&values, &host);
@@ -185,5 +207,12 @@ mod tests {
             get("REGISTRY_MIRRORS"),
             Some("docker.io=https://mirror.lab.example")
         );
+        let dual = ClusterValues {
+            pod_cidr: "10.244.0.0/16,fd00:10:244::/56",
+            ..values
+        };
+        let env = HostScript::KubeadmInit.env(&dual, &host);
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("SERVICE_CIDR"), Some("10.96.0.0/12,fd00:10:96::/112"));
     }
 }

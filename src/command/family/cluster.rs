@@ -91,7 +91,8 @@ const CLUSTER_OPTIONS: &[Opt] = &[
         kind: Kind::Cidr,
         required: false,
         fallback: Fallback::Note("the bot's configured pod network"),
-        about: "address range for pods; must not overlap the hosts' network",
+        about: "address range for pods; must not overlap the hosts' network; an IPv4 and an \
+                IPv6 range make a dual-stack cluster (every host needs a global IPv6 address)",
     },
     Opt {
         key: "control-planes",

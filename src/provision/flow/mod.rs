@@ -393,6 +393,7 @@ impl ClusterRun {
         let host = HostValues {
             control_plane: self.hosts[i].control_plane,
             address: &address,
+            node_ip: &self.node_ip(i),
             api_address: &self.api_address(i),
         };
         script.env(&values, &host)
@@ -417,6 +418,19 @@ impl ClusterRun {
             })
             .unwrap_or_default()
             .to_lowercase()
+    }
+
+    /// The kubelet's `--node-ip` on host `i` ([`HostValues::node_ip`]): its address, and in a
+    /// dual-stack cluster its global IPv6 address too (the preflight refused hosts without).
+    fn node_ip(&self, i: usize) -> String {
+        let h = &self.hosts[i];
+        let v6 = h.facts.as_ref().and_then(|f| f.global_ipv6());
+        match v6 {
+            Some(v6) if crate::names::dual_stack(&self.pod_cidr) => {
+                format!("{},{v6}", h.target.addr)
+            }
+            _ => h.target.addr.to_string(),
+        }
     }
 
     /// Where the cluster's API endpoint name leads on host `i` ([`HostValues::api_address`]).

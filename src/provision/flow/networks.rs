@@ -1,14 +1,16 @@
 //! Whether the hosts' addresses and networks fit a cluster: the address each host was given
 //! must be one of its own (kubeadm advertises it and etcd and the kubelet bind it; a floating
 //! or NAT address makes etcd fail with "bind: cannot assign requested address",
-//! etcd-io/etcd#3226), and neither the pod network nor the service network may overlap a
-//! network a host is on (its traffic would be routed into the cluster instead).
+//! etcd-io/etcd#3226), neither the pod network nor the service network may overlap a
+//! network a host is on (its traffic would be routed into the cluster instead), and every host
+//! of a dual-stack cluster needs a global IPv6 address (its kubelet registers it, and flannel
+//! tunnels the pods' IPv6 traffic to it).
 
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::provision::scripts::SERVICE_CIDR;
+use crate::provision::scripts::service_cidr;
 
 /// A host's problems with its address and networks, each a line prefixed with `host`.
 /// `addrs` are the host's global addresses with prefix (`10.0.0.5/24`); nothing is checked
@@ -27,14 +29,23 @@ pub fn check(host: &str, target: IpAddr, addrs: &[String], pod_cidr: &str) -> Ve
             own.join(", ")
         ));
     }
-    for (what, cidr, fix) in [
-        ("pod network", pod_cidr, "choose another pod-cidr="),
-        (
-            "service network",
-            SERVICE_CIDR,
-            "move the hosts to another network",
-        ),
-    ] {
+    if crate::names::dual_stack(pod_cidr) && !nets.iter().any(|n| n.addr().is_ipv6()) {
+        problems.push(format!(
+            "{host}: it has no global IPv6 address, which every node of a dual-stack cluster \
+             (pod-cidr={pod_cidr}) needs; give the VM one (on OpenStack: an IPv6 subnet on its \
+             network) or create the cluster with an IPv4 pod-cidr= only"
+        ));
+    }
+    let services = service_cidr(pod_cidr);
+    let networks = pod_cidr
+        .split(',')
+        .map(|c| (c, "pod network", "choose another pod-cidr="))
+        .chain(
+            services
+                .split(',')
+                .map(|c| (c, "service network", "move the hosts to another network")),
+        );
+    for (cidr, what, fix) in networks {
         let Ok(cluster) = cidr.parse::<IpNet>() else {
             continue;
         };
@@ -62,6 +73,29 @@ mod tests {
         let addrs = ["10.0.0.5/24".to_string(), "fd00::5/64".into()];
         assert!(check("10.0.0.5", ip("10.0.0.5"), &addrs, "10.244.0.0/16").is_empty());
         assert!(check("x", ip("10.0.0.5"), &[], "10.244.0.0/16").is_empty());
+    }
+
+    #[test]
+    fn a_dual_stack_cluster_needs_a_global_ipv6_address_clear_of_its_networks() {
+        let dual = "10.244.0.0/16,fd00:10:244::/56";
+        let both = ["10.0.0.5/24".to_string(), "2001:db8:1::5/64".into()];
+        assert!(check("h", ip("10.0.0.5"), &both, dual).is_empty());
+        let v4 = ["10.0.0.5/24".to_string()];
+        let p = check("h", ip("10.0.0.5"), &v4, dual);
+        assert_eq!(p.len(), 1);
+        assert!(
+            p[0].starts_with("h: it has no global IPv6 address"),
+            "{p:?}"
+        );
+        let inside = ["10.0.0.5/24".to_string(), "fd00:10:96::7/64".into()];
+        let p = check("h", ip("10.0.0.5"), &inside, dual);
+        assert_eq!(
+            p,
+            vec![
+                "h: its network fd00:10:96::/64 overlaps the service network fd00:10:96::/112; \
+                 move the hosts to another network"
+            ]
+        );
     }
 
     #[test]

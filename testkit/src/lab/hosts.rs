@@ -62,8 +62,8 @@ pub struct Host {
     pub os: OsInfo,
 }
 
-/// Builds host `i`'s `/`: os-release, proc files (CPUs, memory, swap on, ip_forward off),
-/// fstab with a swap line, DMI product UUID, host name; and its stand-in world (address,
+/// Builds host `i`'s `/`: os-release, proc files (CPUs, memory, swap on, IPv4 and IPv6
+/// forwarding off), fstab with a swap line, DMI product UUID, host name; and its stand-in world (address,
 /// firewall, SELinux).
 pub fn prepare_root(host: &Host, i: usize) {
     let root = &host.root;
@@ -134,6 +134,8 @@ pub fn prepare_root(host: &Host, i: usize) {
     );
     w("etc/fstab", fstab);
     w("proc/sys/net/ipv4/ip_forward", "0\n");
+    // IPv6 is on in every kernel these OSes ship, global address or not.
+    w("proc/sys/net/ipv6/conf/all/forwarding", "0\n");
     w(
         "proc/mounts",
         "/dev/vda1 / ext4 rw,relatime,discard 0 0\nproc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n",

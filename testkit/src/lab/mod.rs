@@ -232,6 +232,7 @@ impl Lab {
         let host = HostValues {
             control_plane: i == 0,
             address: &self.hosts[i].ip,
+            node_ip: &self.hosts[i].ip,
             api_address: &self.hosts[0].ip,
         };
         script.env(&values, &host)

@@ -15,13 +15,7 @@ async fn create_converge_and_delete_a_mixed_cluster() {
     let job = site
         .run(JobKind::Cluster(ClusterJob::Create(site.spec("lab-1"))))
         .await;
-    assert_eq!(
-        job.state,
-        JobState::Succeeded,
-        "{:?}\n{:?}",
-        job.state,
-        site.store.log_tail(job.id, 40)
-    );
+    site.assert_succeeded(&job);
     assert_eq!(job.steps.len(), 11);
 
     // The cluster is registered, owned by the room, current there, its kubeconfig kept.

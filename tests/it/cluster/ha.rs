@@ -26,13 +26,7 @@ async fn three_control_planes_and_two_workers_then_failover_and_delete() {
     let job = site
         .run(JobKind::Cluster(ClusterJob::Create(site.spec("ha-1"))))
         .await;
-    assert_eq!(
-        job.state,
-        JobState::Succeeded,
-        "{:?}\n{:?}",
-        job.state,
-        site.store.log_tail(job.id, 60)
-    );
+    site.assert_succeeded(&job);
     // Each worker's proxy was in place before it joined through it.
     let log = site.store.log_tail(job.id, 500).unwrap();
     let at = |text: &str| log.iter().position(|l| l.text.starts_with(text));

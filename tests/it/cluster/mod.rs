@@ -6,6 +6,7 @@
 mod chains;
 mod console;
 mod create;
+mod dual_stack;
 mod failures;
 mod ha;
 mod kubeconfig;
@@ -259,6 +260,17 @@ impl Site {
         .unwrap();
         stop.cancel();
         task.await.unwrap().unwrap();
+    }
+
+    /// Asserts that `job` succeeded, showing its state and the end of its log otherwise.
+    pub fn assert_succeeded(&self, job: &Job) {
+        assert_eq!(
+            job.state,
+            labkube::store::JobState::Succeeded,
+            "{:?}\n{:?}",
+            job.state,
+            self.store.log_tail(job.id, 60)
+        );
     }
 
     /// A create (or plan) spec over all hosts.

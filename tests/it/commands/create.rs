@@ -306,6 +306,7 @@ fn check_control_plane(lab: &Lab, calls: &[Call]) {
             "--apiserver-advertise-address=10.0.0.1",
             "--control-plane-endpoint=api.labkube.internal:6443",
             "--pod-network-cidr=10.244.0.0/16",
+            "--service-cidr=10.96.0.0/12",
             "--kubernetes-version=v1.35.5",
             "--cri-socket=unix:///run/containerd/containerd.sock",
             "--token-ttl=15m",

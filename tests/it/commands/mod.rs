@@ -5,6 +5,7 @@
 mod containerd;
 mod create;
 mod detached;
+mod dual_stack;
 mod facts;
 mod failures;
 mod metrics;

@@ -3,7 +3,7 @@
 //! families, and the record keeps the pair for a node added later. A host without a global
 //! IPv6 address is refused before anything changes.
 
-use labkube::store::{ClusterJob, JobKind, JobState, JobStore};
+use labkube::store::{ClusterJob, ClusterSpec, JobKind, JobState, JobStore, NodeAddSpec};
 
 use super::{Site, failure};
 use labkube_testkit::lab::calls::calls_of;
@@ -92,4 +92,51 @@ async fn a_host_without_ipv6_is_refused_before_anything_changes() {
     for (host, calls) in site.take_mutating() {
         assert!(calls.is_empty(), "{host} was changed: {calls:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_added_later_joins_with_both_families_and_needs_ipv6_too() {
+    let site = Site::new(&[Flavour::Ubuntu, Flavour::Debian, Flavour::Rocky]);
+    with_ipv6(&site, 0);
+    with_ipv6(&site, 1);
+    let ips = site.ips();
+    let spec = ClusterSpec {
+        hosts: vec![ips[0], ips[1]],
+        pod_cidr: Some(DUAL.into()),
+        ..site.spec("dual-3")
+    };
+    let job = site.run(JobKind::Cluster(ClusterJob::Create(spec))).await;
+    site.assert_succeeded(&job);
+    let add = JobKind::Cluster(ClusterJob::AddNodes(NodeAddSpec {
+        cluster: "dual-3".into(),
+        hosts: vec![ips[2]],
+        control_plane: false,
+        user: None,
+        port: None,
+    }));
+    // The cluster's networks are its own, not the bot's default: the new host needs IPv6.
+    site.take_mutating();
+    let refused = site.run(add.clone()).await;
+    let w2 = format!("{}:{}", site.sshd[2].ip, site.sshd[2].port);
+    assert!(
+        failure(&refused).contains(&format!("{w2}: it has no global IPv6 address")),
+        "{}",
+        failure(&refused)
+    );
+    assert!(
+        site.take_mutating()
+            .iter()
+            .all(|(_, calls)| calls.is_empty())
+    );
+    let v6 = with_ipv6(&site, 2);
+    let added = site.run(add).await;
+    site.assert_succeeded(&added);
+    let kubelet = site
+        .lab
+        .read(2, "/etc/sysconfig/kubelet")
+        .unwrap_or_default();
+    assert!(
+        kubelet.contains(&format!("--node-ip={},{v6}", site.sshd[2].ip)),
+        "{kubelet}"
+    );
 }

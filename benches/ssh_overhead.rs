@@ -66,7 +66,7 @@ fn main() {
 
     println!(
         "{HOSTS} sshd hosts on 127.0.0.N (OpenSSH {}), root, `true` per command, sequential.\n",
-        sshd_version()
+        sshd::version()
     );
     println!("| mode | commands | mean | p50 | p90 | p99 | mean vs labkube |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
@@ -219,14 +219,4 @@ fn row(name: &str, samples: &[Duration], base: Duration) {
         ms(percentile(samples, 0.99)),
         m.as_secs_f64() / base.as_secs_f64()
     );
-}
-
-fn sshd_version() -> String {
-    let out = Command::new(sshd::SSHD).arg("-V").output().unwrap();
-    let text = String::from_utf8_lossy(&out.stderr);
-    text.split([',', ' '])
-        .next()
-        .unwrap_or("?")
-        .trim_start_matches("OpenSSH_")
-        .to_string()
 }

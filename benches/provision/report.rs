@@ -38,7 +38,7 @@ pub(super) fn report(
         "{} sshd hosts on 127.0.0.N (OpenSSH {}), login as root, 2 tokio workers; \
          {ansible_version}, pipelining on, forks = host count, linear strategy.",
         FANOUT_LARGE,
-        sshd_version()
+        sshd::version()
     );
     println!(
         "labkube: medians of {LABKUBE_RUNS} runs (overhead) and {LABKUBE_FANOUT_RUNS} runs \
@@ -331,14 +331,4 @@ fn verdict(met: bool) -> &'static str {
 
 fn ratio_of(a: Duration, b: Duration) -> f64 {
     a.as_secs_f64() / b.as_secs_f64()
-}
-
-fn sshd_version() -> String {
-    let out = Command::new(sshd::SSHD).arg("-V").output().unwrap();
-    let text = String::from_utf8_lossy(&out.stderr);
-    text.split([',', ' '])
-        .next()
-        .unwrap_or("?")
-        .trim_start_matches("OpenSSH_")
-        .to_string()
 }

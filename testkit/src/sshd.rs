@@ -35,6 +35,17 @@ pub const SUDO_USER: &str = "labkube-ci";
 /// A user whose sudo asks for a password.
 pub const PASSWORD_SUDO_USER: &str = "labkube-pw";
 
+/// The version of this machine's OpenSSH sshd (`9.6p1`), as the benchmarks report it.
+pub fn version() -> String {
+    let out = std::process::Command::new(SSHD).arg("-V").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.split([',', ' '])
+        .next()
+        .unwrap_or("?")
+        .trim_start_matches("OpenSSH_")
+        .to_string()
+}
+
 /// Fails (never skips) if sshd or ssh-keygen or /run/sshd is missing.
 pub fn require_sshd() {
     let mut missing = Vec::new();

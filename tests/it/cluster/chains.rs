@@ -1,7 +1,8 @@
 //! Hosts that never wait for each other needlessly: each host's chain runs as far as its own
 //! dependencies allow. A worker behind a slow package mirror delays nobody; the others join as
 //! soon as the first control plane's API server is up; a failure on one host stops only what
-//! depends on it; a cancel lets every host finish the script it runs and starts no other.
+//! depends on it; a cancel lets every host finish the script it runs and starts no other; a
+//! create queued by an earlier release still runs its step-per-script plan.
 
 use labkube::store::{ClusterJob, HostState, JobKind, JobState, JobStore, LogLine};
 
@@ -149,4 +150,44 @@ async fn a_cancel_lets_each_host_finish_its_script_and_starts_no_other() {
     assert_eq!(record.creating, Some(id));
     let text = labkube::chat::render_finished(&job, 0);
     assert!(text.contains("cancelled by bob"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_queued_by_an_earlier_release_runs_its_own_step_per_script_plan() {
+    use labkube::store::{ClusterStep as S, Step};
+    let site = Site::new(&[Flavour::Debian, Flavour::Rocky, Flavour::Ubuntu]);
+    // The create plan of a single control plane before per-host chains.
+    let plan = [
+        S::Connect,
+        S::DetectOs,
+        S::GatherFacts,
+        S::Preflight,
+        S::PrepareHosts,
+        S::InstallContainerd,
+        S::InstallKube,
+        S::InitControlPlane,
+        S::InstallFlannel,
+        S::InstallHelm,
+        S::JoinWorkers,
+        S::WaitNodesReady,
+        S::InstallStorage,
+        S::ApproveCsrs,
+        S::InstallMetricsServer,
+        S::FetchKubeconfig,
+        S::Register,
+    ]
+    .map(Step::Cluster)
+    .to_vec();
+    let kind = JobKind::Cluster(ClusterJob::Create(site.spec("chain-4")));
+    let id = site.enqueue_planned(kind, plan, "lab").unwrap();
+    site.work(site.config_with(&site.key, "root"), |_| async {})
+        .await;
+    let job = site.store.get(id).unwrap().unwrap();
+    site.assert_succeeded(&job);
+    assert_eq!(job.steps.len(), 17);
+    assert_eq!(calls_of(&site.calls(0), "kubeadm", "init").len(), 1);
+    for w in [1, 2] {
+        assert_eq!(calls_of(&site.calls(w), "kubeadm", "join").len(), 1);
+    }
+    assert!(site.store.cluster("chain-4").unwrap().is_some());
 }

@@ -203,8 +203,19 @@ impl Site {
 
     /// Queues a job from `room`, or says why the store refused it.
     pub fn enqueue_from(&self, kind: JobKind, room: &str) -> Result<u64, StoreError> {
+        let plan = labkube::jobs::plan(&kind);
+        self.enqueue_planned(kind, plan, room)
+    }
+
+    /// Queues a job with `plan` as its steps (a plan an earlier release stored), from `room`.
+    pub fn enqueue_planned(
+        &self,
+        kind: JobKind,
+        plan: Vec<labkube::store::Step>,
+        room: &str,
+    ) -> Result<u64, StoreError> {
         let new = NewJob {
-            plan: labkube::jobs::plan(&kind),
+            plan,
             kind,
             requested_by: Requester {
                 platform: "test".into(),

@@ -1,196 +1,8 @@
-//! The dispatcher end to end on the in-memory store: one reply per message, durable
-//! acknowledgement, dedupe of redelivered events, refusals audited, bad input changing nothing.
+//! The cluster commands through the dispatcher: the config checked before a job is queued,
+//! `/cluster delete`'s confirmation code, `/cluster use` and `status`, `/host forget`, cancel of
+//! a queued job, the address rules, what another room may see, and control-plane counts.
 
-use labkube::app::Bot;
-use labkube::auth::Role;
-use labkube::chat::Incoming;
-use labkube::config::Config;
-use labkube::dispatch::Dispatcher;
-use labkube::store::{
-    AuditOutcome, ClusterJob, ClusterRecord, JobKind, JobState, JobStore, NodeRecord, Space,
-};
-use labkube_testkit::memory_store::MemoryStore;
-use labkube_testkit::recording_sink::RecordingSink;
-use std::sync::Arc;
-
-use labkube_testkit::support::{RecordingChat, Sent, room_policy};
-
-struct Rig {
-    store: Arc<MemoryStore>,
-    chat: Arc<RecordingChat>,
-    sink: Arc<RecordingSink>,
-    dispatcher: Dispatcher,
-    _dir: tempfile::TempDir,
-}
-
-fn rig() -> Rig {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(MemoryStore::new());
-    let chat = Arc::new(RecordingChat::default());
-    let sink = Arc::new(RecordingSink::new());
-    let policy = room_policy(
-        "t",
-        "lab",
-        "demo",
-        &[("ada", Role::Admin), ("vic", Role::Viewer)],
-    );
-    let config = Config {
-        data_dir: dir.path().to_path_buf(),
-        ..Config::default()
-    };
-    // The worker is never run here: jobs stay queued, which is what these tests look at.
-    let Bot { dispatcher, .. } =
-        Bot::build(config, store.clone(), policy, chat.clone(), sink.clone()).unwrap();
-    Rig {
-        store,
-        chat,
-        sink,
-        dispatcher,
-        _dir: dir,
-    }
-}
-
-fn msg(sender: &str, event: &str, text: &str) -> Incoming {
-    Incoming {
-        platform: "t".into(),
-        room: "lab".into(),
-        sender: sender.into(),
-        event_id: event.into(),
-        text: text.into(),
-        bot_username: Some("labkube_bot".into()),
-        help_note: None,
-        sent_at_ms: None,
-        private: false,
-        handled: None,
-    }
-}
-
-fn texts(chat: &RecordingChat) -> Vec<String> {
-    chat.log
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|s| match s {
-            Sent::Send { text, .. } | Sent::Edit { text, .. } => text.clone(),
-        })
-        .collect()
-}
-
-/// The texts once there are `n` of them: answers that ask a cluster's API server come later.
-async fn settled(chat: &RecordingChat, n: usize) -> Vec<String> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let t = texts(chat);
-        if t.len() >= n {
-            return t;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{n} answers expected, got {t:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-}
-
-#[tokio::test]
-async fn a_redelivered_event_never_creates_a_second_job() {
-    let r = rig();
-    let m = msg("ada", "$event1", "/selftest steps=2 ms=10");
-    r.dispatcher.handle(&m).await;
-    r.dispatcher.handle(&m).await;
-    let jobs = r.store.recent(10).unwrap();
-    assert_eq!(jobs.len(), 1);
-    assert_eq!(jobs[0].kind, JobKind::selftest(2, 10));
-    assert_eq!(jobs[0].state, JobState::Queued);
-    let t = texts(&r.chat);
-    assert!(
-        t[0].starts_with("queued job #1: selftest (2 steps)"),
-        "{t:?}"
-    );
-    assert!(
-        t[1].contains("already handled") && t[1].contains("job #1"),
-        "{t:?}"
-    );
-    assert_eq!(
-        r.sink.attached().len(),
-        1,
-        "the acknowledgement becomes the live message"
-    );
-    assert_eq!(
-        r.store.recent_audit(10).unwrap().len(),
-        1,
-        "one audit entry for one job"
-    );
-    // A different event with the same text is a new request.
-    r.dispatcher
-        .handle(&msg("ada", "$event2", "/selftest steps=2 ms=10"))
-        .await;
-    assert_eq!(r.store.recent(10).unwrap().len(), 2);
-}
-
-#[tokio::test]
-async fn refusals_get_one_reply_and_an_audit_entry() {
-    let r = rig();
-    r.dispatcher.handle(&msg("vic", "e1", "/selftest")).await;
-    r.dispatcher.handle(&msg("mallory", "e2", "/jobs")).await;
-    let t = texts(&r.chat);
-    assert_eq!(t.len(), 2, "{t:?}");
-    assert_eq!(t[0], "/selftest needs the admin role; you are a viewer");
-    assert!(t[1].contains("mallory is not a labkube user"), "{t:?}");
-    let audit = r.store.recent_audit(10).unwrap();
-    assert_eq!(audit.len(), 2);
-    assert!(
-        matches!(&audit[1].outcome, AuditOutcome::Refused { reason } if reason.contains("admin role"))
-    );
-    assert!(r.store.recent(10).unwrap().is_empty(), "nothing queued");
-}
-
-#[tokio::test]
-async fn bad_input_gets_usage_and_changes_nothing() {
-    let r = rig();
-    for (i, text) in [
-        "/cluster create 10.0.0.1 10.0.0.1",
-        "/ge install orion ns=$(reboot)",
-        "/selftest steps=500",
-        "/frobnicate",
-    ]
-    .iter()
-    .enumerate()
-    {
-        r.dispatcher
-            .handle(&msg("ada", &format!("e{i}"), text))
-            .await;
-    }
-    let t = texts(&r.chat);
-    assert_eq!(t.len(), 4, "one reply each: {t:?}");
-    assert!(
-        t[0].contains("10.0.0.1") && t[0].contains("usage: /cluster create"),
-        "{}",
-        t[0]
-    );
-    assert!(t[2].contains("steps") && t[2].contains("50"), "{}", t[2]);
-    assert!(t[3].contains("unknown command"), "{}", t[3]);
-    assert!(r.store.recent(10).unwrap().is_empty());
-    assert!(
-        r.store.recent_audit(10).unwrap().is_empty(),
-        "parse errors are not commands"
-    );
-}
-
-#[tokio::test]
-async fn chat_noise_and_other_bots_are_ignored() {
-    let r = rig();
-    r.dispatcher.handle(&msg("ada", "e1", "good morning")).await;
-    r.dispatcher
-        .handle(&msg("ada", "e2", "/jobs@some_other_bot"))
-        .await;
-    r.dispatcher
-        .handle(&msg("ada", "e3", "/jobs@labkube_bot"))
-        .await;
-    let t = texts(&r.chat);
-    assert_eq!(t.len(), 1, "{t:?}");
-    assert!(t[0].contains("no jobs are queued or running"));
-}
+use super::*;
 
 #[tokio::test]
 async fn cluster_commands_queue_jobs_and_check_the_config_first() {
@@ -526,19 +338,15 @@ async fn another_rooms_cluster_status_hides_its_hosts_except_from_admins() {
 #[tokio::test]
 async fn control_plane_counts_are_odd_and_no_more_than_the_hosts() {
     let r = rig();
-    for (i, text) in [
-        "/cluster create 10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4 control-planes=2",
-        "/cluster create 10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4 control-planes=3 name=ha",
-        "/cluster create 10.0.0.5 10.0.0.6 10.0.0.7 control-planes=5",
-    ]
-    .iter()
-    .enumerate()
-    {
-        r.dispatcher
-            .handle(&msg("ada", &format!("e{i}"), text))
-            .await;
-    }
-    let t = texts(&r.chat);
+    let t = say_all(
+        &r,
+        &[
+            "/cluster create 10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4 control-planes=2",
+            "/cluster create 10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4 control-planes=3 name=ha",
+            "/cluster create 10.0.0.5 10.0.0.6 10.0.0.7 control-planes=5",
+        ],
+    )
+    .await;
     assert_eq!(t.len(), 3, "{t:?}");
     assert!(
         t[0].contains(

@@ -23,6 +23,7 @@
 #                        joined worker, and also the control plane), else empty>
 #                addrs=<the host's global addresses with their prefix (10.0.0.5/24), from
 #                       ip -o addr show scope global, comma-separated>
+#                addr_devs=<the interface of each of addrs, in the same order (eth0,eth0)>
 #                machine_id=</etc/machine-id; must differ between nodes (cloned VMs share it)>
 #                time=<the host's clock, seconds since the epoch>
 #                avx=<yes if the CPU has AVX (MongoDB 5.0 and later need it), else no>
@@ -92,8 +93,10 @@ main() {
     printf 'control_plane=%s\n' "$control_plane"
     printf 'joined=%s\n' "$joined"
     # "2: eth0    inet 10.0.0.5/24 brd 10.0.0.255 scope global dynamic eth0 ..."
-    addrs=$(ip -o addr show scope global | awk '{ print $4 }' | paste -sd, -)
+    global=$(ip -o addr show scope global)
+    addrs=$(printf '%s\n' "$global" | awk '{ print $4 }' | paste -sd, -)
     printf 'addrs=%s\n' "$addrs"
+    printf 'addr_devs=%s\n' "$(printf '%s\n' "$global" | awk '{ print $2 }' | paste -sd, -)"
     printf 'machine_id=%s\n' "$(read_file "$R/etc/machine-id")"
     printf 'time=%s\n' "$(date +%s)"
     avx=no

@@ -29,6 +29,8 @@ pub struct Facts {
     pub joined: bool,
     /// Global addresses with their prefix (`10.0.0.5/24`); empty when unknown.
     pub addrs: Vec<String>,
+    /// The interface of each of [`Facts::addrs`], in the same order (`eth0`).
+    pub addr_devs: Vec<String>,
     /// `/etc/machine-id` (must differ between nodes; cloned VMs share it).
     pub machine_id: String,
     /// The host's clock, seconds since the epoch, when it reported.
@@ -81,6 +83,14 @@ impl Facts {
                         .map(str::to_string)
                         .collect();
                 }
+                "addr_devs" => {
+                    f.addr_devs = v
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|d| !d.is_empty())
+                        .map(str::to_string)
+                        .collect();
+                }
                 "machine_id" => f.machine_id = v.to_ascii_lowercase(),
                 "time" if !v.is_empty() => {
                     f.time_s = Some(i64::try_from(num(v)?).unwrap_or(i64::MAX));
@@ -100,15 +110,35 @@ impl Facts {
         self.control_plane || self.joined
     }
 
-    /// The first of the host's global IPv6 addresses (what a dual-stack node registers beside
-    /// its IPv4 one), if it has one.
-    pub fn global_ipv6(&self) -> Option<std::net::Ipv6Addr> {
-        self.addrs.iter().find_map(|a| {
-            match a.split('/').next()?.parse::<std::net::IpAddr>().ok()? {
+    /// The first global IPv6 address on the interface that holds `addr` (the address the
+    /// host was given), with that interface's name; `None` for the address when it has none.
+    /// That is the IPv6 address a dual-stack node registers and flannel tunnels to: flannel
+    /// takes the interface of its `--iface-can-reach` route and that interface's first global
+    /// IPv6 address (flannel-io/flannel `pkg/ipmatch/match.go`, `LookupExtIface`).
+    pub fn ipv6_beside(
+        &self,
+        addr: std::net::IpAddr,
+    ) -> (Option<&str>, Option<std::net::Ipv6Addr>) {
+        let parsed = |a: &String| a.split('/').next()?.parse::<std::net::IpAddr>().ok();
+        let Some(dev) = self
+            .addrs
+            .iter()
+            .zip(&self.addr_devs)
+            .find(|(a, _)| parsed(a) == Some(addr))
+            .map(|(_, d)| d.as_str())
+        else {
+            return (None, None);
+        };
+        let v6 = self
+            .addrs
+            .iter()
+            .zip(&self.addr_devs)
+            .filter(|(_, d)| d.as_str() == dev)
+            .find_map(|(a, _)| match parsed(a)? {
                 std::net::IpAddr::V6(v6) => Some(v6),
                 std::net::IpAddr::V4(_) => None,
-            }
-        })
+            });
+        (Some(dev), v6)
     }
 
     /// `true` if the installed kubeadm is of Kubernetes minor `minor` (`1.35`).
@@ -133,9 +163,16 @@ mod tests {
         assert_eq!(f.ports_busy, vec![6443, 10250]);
         assert!(f.control_plane && !f.joined && f.in_cluster());
         assert!(f.kubeadm_is("1.35") && !f.kubeadm_is("1.3"));
-        assert_eq!(f.global_ipv6(), None);
-        let f = Facts::parse("hostname=a\naddrs=10.0.0.5/24,2001:db8::5/64,fd00::5/64\n").unwrap();
-        assert_eq!(f.global_ipv6(), Some("2001:db8::5".parse().unwrap()));
+        let f = Facts::parse(
+            "hostname=a\naddrs=10.0.0.5/24,2001:db8::7/64,2001:db8::5/64\naddr_devs=eth0,eth1,eth0\n",
+        )
+        .unwrap();
+        let v4 = "10.0.0.5".parse().unwrap();
+        assert_eq!(
+            f.ipv6_beside(v4),
+            (Some("eth0"), Some("2001:db8::5".parse().unwrap()))
+        );
+        assert_eq!(f.ipv6_beside("10.0.0.9".parse().unwrap()), (None, None));
     }
 
     #[test]

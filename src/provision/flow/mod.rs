@@ -421,10 +421,14 @@ impl ClusterRun {
     }
 
     /// The kubelet's `--node-ip` on host `i` ([`HostValues::node_ip`]): its address, and in a
-    /// dual-stack cluster its global IPv6 address too (the preflight refused hosts without).
+    /// dual-stack cluster the global IPv6 address beside it too (the preflight refused hosts
+    /// without one).
     fn node_ip(&self, i: usize) -> String {
         let h = &self.hosts[i];
-        let v6 = h.facts.as_ref().and_then(|f| f.global_ipv6());
+        let v6 = h
+            .facts
+            .as_ref()
+            .and_then(|f| f.ipv6_beside(h.target.addr).1);
         match v6 {
             Some(v6) if crate::names::dual_stack(&self.pod_cidr) => {
                 format!("{},{v6}", h.target.addr)

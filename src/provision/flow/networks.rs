@@ -10,13 +10,14 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use crate::provision::facts::Facts;
 use crate::provision::scripts::service_cidr;
 
 /// A host's problems with its address and networks, each a line prefixed with `host`.
 /// `addrs` are the host's global addresses with prefix (`10.0.0.5/24`); nothing is checked
 /// when it reported none.
-pub fn check(host: &str, target: IpAddr, addrs: &[String], pod_cidr: &str) -> Vec<String> {
-    let nets: Vec<IpNet> = addrs.iter().filter_map(|a| a.parse().ok()).collect();
+pub fn check(host: &str, target: IpAddr, facts: &Facts, pod_cidr: &str) -> Vec<String> {
+    let nets: Vec<IpNet> = facts.addrs.iter().filter_map(|a| a.parse().ok()).collect();
     if nets.is_empty() {
         return Vec::new();
     }
@@ -29,12 +30,21 @@ pub fn check(host: &str, target: IpAddr, addrs: &[String], pod_cidr: &str) -> Ve
             own.join(", ")
         ));
     }
-    if crate::names::dual_stack(pod_cidr) && !nets.iter().any(|n| n.addr().is_ipv6()) {
-        problems.push(format!(
-            "{host}: it has no global IPv6 address, which every node of a dual-stack cluster \
-             (pod-cidr={pod_cidr}) needs; give the VM one (on OpenStack: an IPv6 subnet on its \
-             network) or create the cluster with an IPv4 pod-cidr= only"
-        ));
+    if crate::names::dual_stack(pod_cidr) {
+        match facts.ipv6_beside(target) {
+            (_, Some(_)) => {}
+            (Some(dev), None) if nets.iter().any(|n| n.addr().is_ipv6()) => problems.push(format!(
+                "{host}: it has no global IPv6 address on {dev}, the interface of {target}, \
+                 which every node of a dual-stack cluster (pod-cidr={pod_cidr}) needs there: \
+                 flannel and the kubelet take both families from that interface; give it one \
+                 or create the cluster with an IPv4 pod-cidr= only"
+            )),
+            _ => problems.push(format!(
+                "{host}: it has no global IPv6 address, which every node of a dual-stack \
+                 cluster (pod-cidr={pod_cidr}) needs; give the VM one (on OpenStack: an IPv6 \
+                 subnet on its network) or create the cluster with an IPv4 pod-cidr= only"
+            )),
+        }
     }
     let services = service_cidr(pod_cidr);
     let networks = pod_cidr
@@ -68,26 +78,37 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// Facts with these addresses, all on eth0 unless `devs` says otherwise.
+    fn on(addrs: &[&str], devs: &[&str]) -> Facts {
+        Facts {
+            addrs: addrs.iter().map(ToString::to_string).collect(),
+            addr_devs: (0..addrs.len())
+                .map(|i| devs.get(i).copied().unwrap_or("eth0").to_string())
+                .collect(),
+            ..Facts::default()
+        }
+    }
+
     #[test]
     fn a_host_on_its_own_address_and_a_clear_network_passes() {
-        let addrs = ["10.0.0.5/24".to_string(), "fd00::5/64".into()];
+        let addrs = on(&["10.0.0.5/24", "fd00::5/64"], &[]);
         assert!(check("10.0.0.5", ip("10.0.0.5"), &addrs, "10.244.0.0/16").is_empty());
-        assert!(check("x", ip("10.0.0.5"), &[], "10.244.0.0/16").is_empty());
+        assert!(check("x", ip("10.0.0.5"), &on(&[], &[]), "10.244.0.0/16").is_empty());
     }
 
     #[test]
     fn a_dual_stack_cluster_needs_a_global_ipv6_address_clear_of_its_networks() {
         let dual = "10.244.0.0/16,fd00:10:244::/56";
-        let both = ["10.0.0.5/24".to_string(), "2001:db8:1::5/64".into()];
+        let both = on(&["10.0.0.5/24", "2001:db8:1::5/64"], &[]);
         assert!(check("h", ip("10.0.0.5"), &both, dual).is_empty());
-        let v4 = ["10.0.0.5/24".to_string()];
+        let v4 = on(&["10.0.0.5/24"], &[]);
         let p = check("h", ip("10.0.0.5"), &v4, dual);
         assert_eq!(p.len(), 1);
         assert!(
             p[0].starts_with("h: it has no global IPv6 address"),
             "{p:?}"
         );
-        let inside = ["10.0.0.5/24".to_string(), "fd00:10:96::7/64".into()];
+        let inside = on(&["10.0.0.5/24", "fd00:10:96::7/64"], &[]);
         let p = check("h", ip("10.0.0.5"), &inside, dual);
         assert_eq!(
             p,
@@ -100,7 +121,7 @@ mod tests {
 
     #[test]
     fn a_floating_address_is_refused_with_the_hosts_own() {
-        let addrs = ["192.168.10.7/24".to_string(), "172.17.0.1/16".into()];
+        let addrs = on(&["192.168.10.7/24", "172.17.0.1/16"], &[]);
         let p = check("203.0.113.9", ip("203.0.113.9"), &addrs, "10.244.0.0/16");
         assert_eq!(
             p,
@@ -114,7 +135,7 @@ mod tests {
 
     #[test]
     fn networks_overlapping_the_pod_or_service_network_are_named() {
-        let addrs = ["10.244.3.4/24".to_string()];
+        let addrs = on(&["10.244.3.4/24"], &[]);
         let p = check("10.244.3.4", ip("10.244.3.4"), &addrs, "10.244.0.0/16");
         assert_eq!(
             p,
@@ -123,7 +144,7 @@ mod tests {
                  choose another pod-cidr="
             ]
         );
-        let wide = ["10.0.0.9/8".to_string()];
+        let wide = on(&["10.0.0.9/8"], &[]);
         let p = check("10.0.0.9", ip("10.0.0.9"), &wide, "192.168.128.0/17");
         assert_eq!(
             p,

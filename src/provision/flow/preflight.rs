@@ -42,7 +42,7 @@ pub fn check(hosts: &[Checked<'_>], pod_cidr: &str) -> Vec<String> {
         if let Some(why) = h.os.and_then(OsInfo::release_problem) {
             problems.push(format!("{}: {why}", h.host));
         }
-        problems.extend(super::networks::check(&h.host, h.addr, &f.addrs, pod_cidr));
+        problems.extend(super::networks::check(&h.host, h.addr, f, pod_cidr));
         if let Some(skew) = f.clock_skew_s.filter(|s| s.abs() > MAX_CLOCK_SKEW_S) {
             let way = if skew > 0 { "ahead of" } else { "behind" };
             problems.push(format!(

@@ -31,6 +31,7 @@ fn facts_report_the_host_and_its_busy_ports() {
             "control_plane",
             "joined",
             "addrs",
+            "addr_devs",
             "machine_id",
             "time",
             "avx"
@@ -46,6 +47,7 @@ fn facts_report_the_host_and_its_busy_ports() {
     assert_eq!(f["firewall"], "ufw");
     assert!(!f["kernel"].is_empty());
     assert_eq!(f["addrs"], "10.0.0.1/24");
+    assert_eq!(f["addr_devs"], "eth0");
     assert_eq!(f["machine_id"], "5d1e0a3c9b7f4e21a8c6d0f2b4e6a800");
     assert_eq!(f["avx"], "yes");
     let now = std::time::SystemTime::now()
@@ -79,6 +81,7 @@ fn facts_report_the_host_and_its_busy_ports() {
     assert_eq!(debian["firewall"], "none");
     assert_eq!(debian["avx"], "no");
     assert_eq!(debian["addrs"], "10.0.0.3/24,fd00::3/64");
+    assert_eq!(debian["addr_devs"], "eth0,eth1");
     let skewed: u64 = debian["time"].parse().unwrap();
     assert!(now.abs_diff(skewed + 300) < 60, "{skewed}");
 

@@ -96,4 +96,19 @@ fn each_script_sets_up_both_families() {
     // Applied again, it sees both networks in place and changes nothing.
     let again = lab.must(0, "install_flannel", &[dual[0]]);
     assert!(again.stdout.contains("nothing to do"), "{again}");
+
+    // flannel finds no IPv6 address on the interface of the node's address: not Ready.
+    let status = |lab: &Lab| lab.must(0, "nodes", &[]).stdout;
+    lab.write(
+        0,
+        "/.standin/addrs",
+        "eth0 10.0.0.1/24\neth1 2001:db8:1::1/64\n",
+    );
+    assert!(status(&lab).contains(" NotReady "), "{}", status(&lab));
+    lab.write(
+        0,
+        "/.standin/addrs",
+        "eth0 10.0.0.1/24\neth0 2001:db8:1::1/64\n",
+    );
+    assert!(status(&lab).contains(" Ready "), "{}", status(&lab));
 }

@@ -17,8 +17,16 @@ impl ClusterRun {
         } else {
             String::new()
         };
+        let stack = if crate::names::dual_stack(&self.pod_cidr) {
+            format!(
+                " and service network {} (dual stack)",
+                crate::provision::scripts::service_cidr(&self.pod_cidr)
+            )
+        } else {
+            String::new()
+        };
         let mut out = vec![format!(
-            "plan for cluster {} (Kubernetes {}, pod network {}{ha}); nothing was changed:",
+            "plan for cluster {} (Kubernetes {}, pod network {}{stack}{ha}); nothing was changed:",
             self.name, self.k8s, self.pod_cidr
         )];
         for (i, h) in self.hosts.iter().enumerate() {
@@ -84,9 +92,11 @@ impl ClusterRun {
         let s = &self.engine.settings;
         let control_planes = self.hosts.iter().filter(|h| h.control_plane).count();
         match script {
-            HostScript::PrepareHost => {
-                Some("prepare host (swap off, kernel modules, sysctls, firewall ports, API endpoint name)".to_string())
-            }
+            HostScript::PrepareHost => Some(if crate::names::dual_stack(&self.pod_cidr) {
+                "prepare host (swap off, kernel modules, sysctls with IPv6 forwarding, firewall ports, API endpoint name)".to_string()
+            } else {
+                "prepare host (swap off, kernel modules, sysctls, firewall ports, API endpoint name)".to_string()
+            }),
             HostScript::InstallContainerd => Some(if f.containerd.is_empty() {
                 "install containerd.io from Docker's repository".into()
             } else {

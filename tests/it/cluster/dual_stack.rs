@@ -28,6 +28,20 @@ async fn a_dual_stack_cluster_gets_both_families_everywhere() {
     let v6: Vec<String> = (0..3).map(|i| with_ipv6(&site, i)).collect();
     let mut spec = site.spec("dual-1");
     spec.pod_cidr = Some(DUAL.into());
+    // The plan says so first, changing nothing.
+    let plan = site
+        .run(JobKind::Cluster(ClusterJob::Plan(spec.clone())))
+        .await;
+    let summary = plan.summary.clone().unwrap_or_default();
+    assert!(
+        summary.contains(&format!(
+            "pod network {DUAL} and service network 10.96.0.0/12,fd00:10:96::/112 (dual stack)"
+        )) && summary.contains("sysctls with IPv6 forwarding"),
+        "{summary}"
+    );
+    for (host, calls) in site.take_mutating() {
+        assert!(calls.is_empty(), "{host} changed by the plan: {calls:?}");
+    }
     let job = site
         .run(JobKind::Cluster(ClusterJob::Create(spec.clone())))
         .await;

@@ -18,13 +18,13 @@
 # Idempotency: each run uploads the certificates again under a new key (the older Secret is
 #              replaced); the engine runs this step only when a control plane still has to join.
 set -eu
+# shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
 R="${LABKUBE_ROOT:-}"
 # shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
 STEP=certificate_key
 
 main() {
-    admin="$R/etc/kubernetes/admin.conf"
-    [ -f "$admin" ] || fail "no /etc/kubernetes/admin.conf: this is not an initialised control plane"
+    admin=$(admin_conf)
     out=$(kubeadm init phase upload-certs --upload-certs --kubeconfig "$admin")
     # kubeadm's last line is the key, after "[upload-certs] Using certificate key:".
     key=$(printf '%s\n' "$out" | awk 'found { print; exit } /^\[upload-certs\] Using certificate key:/ { found = 1 }')

@@ -41,6 +41,15 @@ impl Flavour {
     pub fn is_debian(self) -> bool {
         matches!(self, Flavour::Ubuntu | Flavour::Debian)
     }
+
+    /// The kubelet's environment file its packages read (`KUBELET_EXTRA_ARGS`).
+    pub fn kubelet_env_file(self) -> &'static str {
+        if self.is_debian() {
+            "/etc/default/kubelet"
+        } else {
+            "/etc/sysconfig/kubelet"
+        }
+    }
 }
 
 /// One fake host.

@@ -382,6 +382,12 @@ impl Lab {
         created
     }
 
+    /// Host `i`'s kubelet environment file (empty if none was written).
+    pub fn kubelet_env(&self, i: usize) -> String {
+        self.read(i, self.hosts[i].flavour.kubelet_env_file())
+            .unwrap_or_default()
+    }
+
     /// Every stand-in call recorded on host `i` so far.
     pub fn calls(&self, i: usize) -> Vec<Call> {
         let text = std::fs::read_to_string(&self.hosts[i].record).unwrap_or_default();

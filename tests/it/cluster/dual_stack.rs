@@ -55,17 +55,10 @@ async fn a_dual_stack_cluster_gets_both_families_everywhere() {
         init.contains(&"--service-cidr=10.96.0.0/12,fd00:10:96::/112".to_string()),
         "{init:?}"
     );
-    for (i, file) in [
-        "/etc/default/kubelet",
-        "/etc/sysconfig/kubelet",
-        "/etc/default/kubelet",
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let kubelet = site.lab.read(i, file).unwrap_or_default();
+    for (i, v6) in v6.iter().enumerate() {
+        let kubelet = site.lab.kubelet_env(i);
         assert!(
-            kubelet.contains(&format!("--node-ip={},{}", site.sshd[i].ip, v6[i])),
+            kubelet.contains(&format!("--node-ip={},{v6}", site.sshd[i].ip)),
             "host {i}: {kubelet}"
         );
         assert_eq!(
@@ -145,10 +138,7 @@ async fn a_node_added_later_joins_with_both_families_and_needs_ipv6_too() {
     let v6 = with_ipv6(&site, 2);
     let added = site.run(add).await;
     site.assert_succeeded(&added);
-    let kubelet = site
-        .lab
-        .read(2, "/etc/sysconfig/kubelet")
-        .unwrap_or_default();
+    let kubelet = site.lab.kubelet_env(2);
     assert!(
         kubelet.contains(&format!("--node-ip={},{v6}", site.sshd[2].ip)),
         "{kubelet}"

@@ -41,11 +41,8 @@ fn three_node_create(flavours: [Flavour; 3]) {
     );
     for (i, host) in lab.hosts.iter().enumerate() {
         // Each kubelet registers the address the cluster was given, whatever the default route.
-        let env_file = match host.flavour {
-            Flavour::Rocky => "/etc/sysconfig/kubelet",
-            Flavour::Ubuntu | Flavour::Debian => "/etc/default/kubelet",
-        };
-        let env = lab.read(i, env_file).unwrap_or_default();
+        let env_file = host.flavour.kubelet_env_file();
+        let env = lab.kubelet_env(i);
         assert!(
             env.contains(&format!("KUBELET_EXTRA_ARGS=--node-ip={}\n", host.ip)),
             "{}: {env_file}: {env:?}",

@@ -77,7 +77,7 @@ fn each_script_sets_up_both_families() {
         init.contains(&format!("--service-cidr={SERVICES}")),
         "{init:?}"
     );
-    let kubelet = lab.read(0, "/etc/sysconfig/kubelet").unwrap();
+    let kubelet = lab.kubelet_env(0);
     assert!(kubelet.contains(&format!("--node-ip={ip0}")), "{kubelet}");
     lab.must(0, "install_flannel", &[dual[0]]);
     let manifests = lab.files();

@@ -191,6 +191,18 @@ fn malformed_parameters_are_refused_before_anything_changes() {
     let lab = Lab::new(&[("cp1", Flavour::Debian)]);
     type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
     let hash = format!("sha256:{}", "0".repeat(64));
+    // kubeadm_init's parameters that are checked before the networks, all valid, then `rest`.
+    let init = |rest: &[(&'static str, &'static str)]| {
+        let mut env = vec![
+            ("ADVERTISE_ADDRESS", "10.0.0.1"),
+            ("POD_CIDR", "10.244.0.0/16"),
+            ("K8S_MINOR", "1.35"),
+            ("CONTROL_PLANE_ENDPOINT", "api.labkube.internal:6443"),
+            ("SCHEDULE_ON_CONTROL_PLANE", "no"),
+        ];
+        env.extend_from_slice(rest);
+        env
+    };
     let cases: [Case; 22] = [
         (
             "prepare_host",
@@ -244,27 +256,12 @@ fn malformed_parameters_are_refused_before_anything_changes() {
         ),
         (
             "kubeadm_init",
-            vec![
-                ("ADVERTISE_ADDRESS", "10.0.0.1"),
-                ("POD_CIDR", "10.244.0.0/16"),
-                ("K8S_MINOR", "1.35"),
-                ("CONTROL_PLANE_ENDPOINT", "api.labkube.internal:6443"),
-                ("SCHEDULE_ON_CONTROL_PLANE", "no"),
-                ("SERVICE_CIDR", "10.96.0.0/12,"),
-            ],
+            init(&[("SERVICE_CIDR", "10.96.0.0/12,")]),
             "SERVICE_CIDR must be a network",
         ),
         (
             "kubeadm_init",
-            vec![
-                ("ADVERTISE_ADDRESS", "10.0.0.1"),
-                ("POD_CIDR", "10.244.0.0/16"),
-                ("K8S_MINOR", "1.35"),
-                ("CONTROL_PLANE_ENDPOINT", "api.labkube.internal:6443"),
-                ("SCHEDULE_ON_CONTROL_PLANE", "no"),
-                ("SERVICE_CIDR", "10.96.0.0/12"),
-                ("NODE_IP", "10.0.0.9"),
-            ],
+            init(&[("SERVICE_CIDR", "10.96.0.0/12"), ("NODE_IP", "10.0.0.9")]),
             "NODE_IP must be ADVERTISE_ADDRESS",
         ),
         (

@@ -113,8 +113,41 @@ impl ClusterRun {
         shutdown: &CancellationToken,
         cancel: &CancellationToken,
     ) -> Result<(), ProvisionError> {
-        // A node add finds the API server up; a create waits for its `kubeadm init`.
-        let first_inits = self.chain(0).contains(&HostScript::KubeadmInit);
+        let chains = (0..self.hosts.len()).map(|i| self.chain(i)).collect();
+        self.run_chains(chains, shutdown, cancel).await
+    }
+
+    /// Runs `script` alone on each of `hosts` the same way, as a step of a plan stored before
+    /// per-host chains had one step per script: the joins find the API server up, since those
+    /// plans joined after `kubeadm init`.
+    pub(super) async fn on_each(
+        &mut self,
+        script: HostScript,
+        hosts: &[usize],
+        shutdown: &CancellationToken,
+        cancel: &CancellationToken,
+    ) -> Result<(), ProvisionError> {
+        let chains = (0..self.hosts.len())
+            .map(|i| {
+                if hosts.contains(&i) {
+                    vec![script]
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        self.run_chains(chains, shutdown, cancel).await
+    }
+
+    /// Runs the hosts' `chains` (one per host, by index; a host with none is left as it is).
+    async fn run_chains(
+        &mut self,
+        chains: Vec<Vec<HostScript>>,
+        shutdown: &CancellationToken,
+        cancel: &CancellationToken,
+    ) -> Result<(), ProvisionError> {
+        // A create waits for the first control plane's `kubeadm init`; otherwise it is up.
+        let first_inits = chains[0].contains(&HostScript::KubeadmInit);
         let (api, _) = watch::channel(if first_inits { Api::Pending } else { Api::Up });
         let shared = Shared {
             shutdown: shutdown.clone(),
@@ -124,13 +157,18 @@ impl ClusterRun {
             join_command: OnceCell::new(),
             certificate_key: OnceCell::new(),
         };
-        for i in 0..self.hosts.len() {
+        let busy: Vec<usize> = (0..chains.len())
+            .filter(|i| !chains[*i].is_empty())
+            .collect();
+        for &i in &busy {
             self.io.host(i, HostState::Waiting, None).await?;
         }
         let this = &*self;
         let shared = &shared;
+        let chains = &chains;
         let ends = futures::future::join_all(
-            (0..this.hosts.len()).map(|i| async move { (i, this.run_chain(i, shared).await) }),
+            busy.iter()
+                .map(|&i| async move { (i, this.run_chain(i, &chains[i], shared).await) }),
         )
         .await;
         let mut failed = Vec::new();
@@ -175,8 +213,13 @@ impl ClusterRun {
     /// Runs host `i`'s chain, skipping what its checkpoints say is done. The first control
     /// plane opens the way for the joins once its `kubeadm init` is done, or closes it when
     /// its chain fails before.
-    async fn run_chain(&self, i: usize, shared: &Shared) -> Result<End, ProvisionError> {
-        let end = self.links(i, shared).await;
+    async fn run_chain(
+        &self,
+        i: usize,
+        chain: &[HostScript],
+        shared: &Shared,
+    ) -> Result<End, ProvisionError> {
+        let end = self.links(i, chain, shared).await;
         if i == 0 {
             shared.api.send_if_modified(|api| {
                 let pending = *api == Api::Pending;
@@ -189,11 +232,15 @@ impl ClusterRun {
         end
     }
 
-    async fn links(&self, i: usize, shared: &Shared) -> Result<End, ProvisionError> {
+    async fn links(
+        &self,
+        i: usize,
+        chain: &[HostScript],
+        shared: &Shared,
+    ) -> Result<End, ProvisionError> {
         let host = self.hosts[i].target.to_string();
-        let chain = self.chain(i);
         let mut note = "nothing to change";
-        for script in chain {
+        for &script in chain {
             let checkpoint = mark(script, &host);
             if !self.io.marked(&checkpoint)? {
                 if let Some(why) = shared.halted() {

@@ -1,77 +1,76 @@
-//! The steps that change hosts: a script on every host or every worker (with per-host
-//! checkpoints) or on the first control plane, joining the other control planes and the
-//! workers, and resetting every host.
+//! The steps that change hosts one script at a time: a script on every host this job sets up,
+//! on every worker or on the first control plane, the joins of plans stored before per-host
+//! chains, and resetting every host. The per-host ones run through the chains' runner
+//! (`chains.rs`: per-host checkpoints, secrets minted once), one script long.
 
-use super::{ClusterRun, mark};
+use tokio_util::sync::CancellationToken;
+
+use super::ClusterRun;
 use crate::provision::error::ProvisionError;
-use crate::provision::exec::{self, Fanned, HostError};
+use crate::provision::exec;
 use crate::provision::flow::join::Join;
 use crate::provision::scripts::HostScript;
-use crate::store::HostState;
 
 impl ClusterRun {
-    /// Runs a per-host step on every host this job sets up that has not finished it
-    /// (per-host checkpoints).
-    pub(super) async fn on_all(&mut self, step: HostScript) -> Result<(), ProvisionError> {
-        let all = self
-            .all()
-            .into_iter()
-            .filter(|(i, _)| self.hosts[*i].provision)
+    /// Runs a per-host step on every host this job sets up that has not finished it.
+    pub(super) async fn on_all(
+        &mut self,
+        step: HostScript,
+        shutdown: &CancellationToken,
+        cancel: &CancellationToken,
+    ) -> Result<(), ProvisionError> {
+        let hosts: Vec<usize> = (0..self.hosts.len())
+            .filter(|i| self.hosts[*i].provision)
             .collect();
-        let todo = self.not_marked(step, all, "already done").await?;
-        let r = self.run_on(&todo, step, |_, _| Ok(((), None))).await?;
-        self.mark_done(step, r)
-    }
-
-    /// Records `step`'s checkpoint on every host where it succeeded, or fails with every
-    /// host's failure.
-    fn mark_done(&self, step: HostScript, r: Fanned<()>) -> Result<(), ProvisionError> {
-        for (i, ()) in Self::check(r)? {
-            self.io
-                .mark(&mark(step, &self.hosts[i].target.to_string()))?;
-        }
-        Ok(())
+        self.on_each(step, &hosts, shutdown, cancel).await
     }
 
     /// Every worker's local proxy, pointed at the control planes the cluster will have, when
     /// it has several (a node add that makes a cluster of one HA also updates the workers it
     /// had) or had (a control plane leaving is dropped from them); with one control plane,
     /// workers reach it directly and nothing is done.
-    pub(super) async fn api_proxies(&mut self) -> Result<(), ProvisionError> {
+    pub(super) async fn api_proxies(
+        &mut self,
+        shutdown: &CancellationToken,
+        cancel: &CancellationToken,
+    ) -> Result<(), ProvisionError> {
         // With a control plane leaving, counted too: its workers have a proxy to drop it from.
         if self.hosts.iter().filter(|h| h.control_plane).count() < 2 {
             self.io
                 .log("one control plane: the workers reach its API server directly")?;
             return Ok(());
         }
-        self.on_workers(HostScript::ApiProxy).await
+        let workers = self.indices(&self.workers());
+        self.on_each(HostScript::ApiProxy, &workers, shutdown, cancel)
+            .await
     }
 
-    /// Runs a per-host step on every worker that has not finished it.
-    pub(super) async fn on_workers(&mut self, step: HostScript) -> Result<(), ProvisionError> {
-        let workers = self.workers();
-        let todo = self.not_marked(step, workers, "already done").await?;
-        let r = self.run_on(&todo, step, |_, _| Ok(((), None))).await?;
-        self.mark_done(step, r)
+    /// `kubeadm join` on the workers that have not joined (a plan stored before per-host
+    /// chains).
+    pub(super) async fn join_workers(
+        &mut self,
+        shutdown: &CancellationToken,
+        cancel: &CancellationToken,
+    ) -> Result<(), ProvisionError> {
+        let workers = self.indices(&self.workers());
+        self.on_each(HostScript::KubeadmJoin, &workers, shutdown, cancel)
+            .await
     }
 
-    /// Of `hosts`, those whose checkpoint of `step` is not recorded; the others are shown
-    /// `done` with `note`.
-    async fn not_marked(
-        &self,
-        step: HostScript,
-        hosts: Vec<(usize, String)>,
-        note: &str,
-    ) -> Result<Vec<(usize, String)>, ProvisionError> {
-        let mut todo = Vec::new();
-        for (i, host) in hosts {
-            if self.io.marked(&mark(step, &host))? {
-                self.io.host(i, HostState::Done, Some(note.into())).await?;
-            } else {
-                todo.push((i, host));
-            }
-        }
-        Ok(todo)
+    /// `kubeadm join --control-plane` on the control planes after the first (a plan stored
+    /// before per-host chains).
+    pub(super) async fn join_control_planes(
+        &mut self,
+        shutdown: &CancellationToken,
+        cancel: &CancellationToken,
+    ) -> Result<(), ProvisionError> {
+        let others = self.indices(&self.other_control_planes());
+        self.on_each(HostScript::KubeadmJoin, &others, shutdown, cancel)
+            .await
+    }
+
+    fn indices(&self, hosts: &[(usize, String)]) -> Vec<usize> {
+        hosts.iter().map(|(i, _)| *i).collect()
     }
 
     /// The workers that stay, with their index.
@@ -124,60 +123,6 @@ impl ClusterRun {
         let cp = vec![(0, self.hosts[0].target.to_string())];
         let r = self.run_on(&cp, step, |_, _| Ok(((), None))).await?;
         Self::check(r).map(|_| ())
-    }
-
-    pub(super) async fn join_workers(&mut self) -> Result<(), ProvisionError> {
-        let workers = self.workers();
-        self.join(workers).await
-    }
-
-    /// `kubeadm join --control-plane` on the control planes after the first, in parallel
-    /// (kubeadm allows it since 1.15), with the certificates shared under a key made for them.
-    pub(super) async fn join_control_planes(&mut self) -> Result<(), ProvisionError> {
-        let others = self.other_control_planes();
-        self.join(others).await
-    }
-
-    /// Joins `hosts` (all workers or all control planes). A host that joined earlier gets no
-    /// token: kubeadm_join only brings its settings (the kubelet's --node-ip and
-    /// serverTLSBootstrap, a control plane's API endpoint name) to what this labkube sets. The
-    /// others get a join command made now, and control planes a certificate key made now:
-    /// both held only in memory for this step.
-    async fn join(&mut self, hosts: Vec<(usize, String)>) -> Result<(), ProvisionError> {
-        let hosts = self
-            .not_marked(HostScript::KubeadmJoin, hosts, "already joined")
-            .await?;
-        let (converge, todo): (Vec<_>, Vec<_>) = hosts
-            .into_iter()
-            .partition(|(i, _)| self.hosts[*i].facts.as_ref().is_some_and(|f| f.joined));
-        let r = self
-            .run_on(&converge, HostScript::KubeadmJoin, |_, _| Ok(((), None)))
-            .await?;
-        self.mark_done(HostScript::KubeadmJoin, r)?;
-        if todo.is_empty() {
-            return Ok(());
-        }
-        let mut env = self.secret_or_fail(HostScript::JoinCommand).await?;
-        if todo.iter().any(|(i, _)| self.hosts[*i].control_plane) {
-            env.extend(self.secret_or_fail(HostScript::CertificateKey).await?);
-        }
-        let r = self
-            .run_on_with(&todo, HostScript::KubeadmJoin, env, |_, _| Ok(((), None)))
-            .await?;
-        self.mark_done(HostScript::KubeadmJoin, r)
-    }
-
-    /// [`ClusterRun::secret_on_first`], its failure the first control plane's.
-    async fn secret_or_fail(
-        &self,
-        script: HostScript,
-    ) -> Result<Vec<(String, String)>, ProvisionError> {
-        self.secret_on_first(script).await.map_err(|reason| {
-            ProvisionError::Hosts(vec![HostError {
-                host: self.hosts[0].target.to_string(),
-                reason: format!("{}: {reason}", script.name()),
-            }])
-        })
     }
 
     /// Runs `script` (the join command or the certificate key: output that is a secret) on

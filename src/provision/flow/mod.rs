@@ -255,15 +255,22 @@ impl ClusterRun {
             ClusterStep::GatherFacts => self.facts_all().await,
             ClusterStep::Preflight => self.preflight(),
             ClusterStep::SetUpHosts => self.set_up_hosts(shutdown, cancel).await,
-            ClusterStep::PrepareHosts => self.on_all(HostScript::PrepareHost).await,
-            ClusterStep::InstallContainerd => self.on_all(HostScript::InstallContainerd).await,
-            ClusterStep::InstallKube => self.on_all(HostScript::InstallKube).await,
-            ClusterStep::InstallApiProxy => self.api_proxies().await,
+            ClusterStep::PrepareHosts => {
+                self.on_all(HostScript::PrepareHost, shutdown, cancel).await
+            }
+            ClusterStep::InstallContainerd => {
+                self.on_all(HostScript::InstallContainerd, shutdown, cancel)
+                    .await
+            }
+            ClusterStep::InstallKube => {
+                self.on_all(HostScript::InstallKube, shutdown, cancel).await
+            }
+            ClusterStep::InstallApiProxy => self.api_proxies(shutdown, cancel).await,
             ClusterStep::InitControlPlane => self.on_control_plane(HostScript::KubeadmInit).await,
-            ClusterStep::JoinControlPlanes => self.join_control_planes().await,
+            ClusterStep::JoinControlPlanes => self.join_control_planes(shutdown, cancel).await,
             ClusterStep::InstallFlannel => self.on_control_plane(HostScript::InstallFlannel).await,
             ClusterStep::InstallHelm => self.on_control_plane(HostScript::InstallHelm).await,
-            ClusterStep::JoinWorkers => self.join_workers().await,
+            ClusterStep::JoinWorkers => self.join_workers(shutdown, cancel).await,
             ClusterStep::WaitNodesReady => self.wait_nodes().await,
             ClusterStep::InstallStorage => self.on_control_plane(HostScript::InstallStorage).await,
             ClusterStep::ApproveCsrs => self.on_control_plane(HostScript::ApproveCsrs).await,

@@ -5,6 +5,7 @@
 #                --kubernetes-version=<the installed kubeadm's own version, vK8S_MINOR.N>
 #                --cri-socket=unix:///run/containerd/containerd.sock
 #                --token-ttl=15m --skip-token-print --patches=/etc/kubernetes/patches
+#                [--apiserver-cert-extra-sans=$EXTRA_SANS]
 #   The control plane runs exactly the installed kubeadm's release (checked to be of
 #   K8S_MINOR), not a "stable-1.35" label that kubeadm would resolve over the internet to a
 #   patch release that may be newer than the installed kubelet. The bootstrap token kubeadm
@@ -16,7 +17,10 @@
 #   Every cluster gets a control-plane endpoint, a name prepare_host made resolve on each host:
 #   kubeadm cannot add one to a cluster initialised without it, and without it no control
 #   plane can ever be added ("Creating Highly Available Clusters with kubeadm"). kubeadm puts
-#   the name in the API server's certificate and in every kubeconfig it writes.
+#   the name in the API server's certificate and in every kubeconfig it writes; a cluster
+#   with a virtual IP (endpoint=) has that address in the certificate too (EXTRA_SANS; it is
+#   kept in the kubeadm-config ConfigMap, so joining control planes get it as well), since the
+#   workers and the bot reach the API by it.
 #
 # Privileges:  root.
 # Env:         ADVERTISE_ADDRESS  this host's IP address the API server advertises (required)
@@ -32,6 +36,8 @@
 #              SCHEDULE_ON_CONTROL_PLANE  yes when this host is the whole cluster: its
 #                                 control-plane taint is removed so workloads run here
 #                                 (required: yes or no)
+#              EXTRA_SANS         the cluster's virtual IP for the API server's certificate;
+#                                 empty: none (optional)
 #              LABKUBE_ROOT (tests only) prefixes every host path; empty in production.
 # Output:      kubeadm init's output (it holds no token), or one line saying it was already done.
 # Exit:        0; kubeadm's status if init fails (preflight errors are listed on stderr);
@@ -66,6 +72,9 @@ main() {
         *) fail "SCHEDULE_ON_CONTROL_PLANE must be yes or no" ;;
     esac
     networks SERVICE_CIDR "${SERVICE_CIDR:-}"
+    case "${EXTRA_SANS:-}" in
+        *[!0-9A-Fa-f.:]*) fail "EXTRA_SANS must be empty or an IPv4 or IPv6 address" ;;
+    esac
     case "${NODE_IP:-}" in
         "$ADVERTISE_ADDRESS" | "$ADVERTISE_ADDRESS",*:*) ;;
         *) fail "NODE_IP must be ADVERTISE_ADDRESS, or it and an IPv6 address after a comma" ;;
@@ -101,7 +110,9 @@ main() {
 
     set_node_ip "$NODE_IP" || true
     kubelet_patches
-    kubeadm init \
+    set --
+    if [ -n "${EXTRA_SANS:-}" ]; then set -- --apiserver-cert-extra-sans="$EXTRA_SANS"; fi
+    kubeadm init "$@" \
         --apiserver-advertise-address="$ADVERTISE_ADDRESS" \
         --control-plane-endpoint="$CONTROL_PLANE_ENDPOINT" \
         --pod-network-cidr="$POD_CIDR" \

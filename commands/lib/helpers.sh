@@ -96,6 +96,19 @@ admin_conf() {
     echo "$R/etc/kubernetes/admin.conf"
 }
 
+# vip_params NEED_INTERFACE: fail unless VIP is an IPv4 or IPv6 address and, when
+# NEED_INTERFACE is yes, VIP_INTERFACE a network interface name (1-15 of A-Z a-z 0-9 . _ -,
+# as the kernel's dev_valid_name takes them, not starting with a dot).
+vip_params() {
+    case "${VIP:-}" in
+        "" | *[!0-9A-Fa-f.:]*) fail "VIP must be an IPv4 or IPv6 address" ;;
+    esac
+    [ "$1" = yes ] || return 0
+    case "${VIP_INTERFACE:-}" in
+        "" | .* | *[!A-Za-z0-9._-]* | ????????????????*) fail "VIP_INTERFACE must be a network interface name such as eth0" ;;
+    esac
+}
+
 # put_file SRC DEST MODE: replace DEST by SRC (atomically, through a file beside DEST) unless
 # DEST already has the same bytes. Returns 0 if DEST changed, 1 if it was already right.
 # (Called in if conditions, where set -e is off: hence the explicit || fail.)

@@ -271,4 +271,5 @@ fn cluster(f: &mut Fields, a: &ClusterArgs) {
     some(f, "k8s", a.k8s.as_ref());
     some(f, "pod-cidr", a.pod_cidr.as_ref());
     some(f, "control-planes", a.control_planes.as_ref());
+    some(f, "endpoint", a.endpoint.as_ref());
 }

@@ -39,6 +39,7 @@ pub(super) fn cluster_args(hosts: &[&str]) -> ClusterArgs {
         k8s: None,
         pod_cidr: None,
         control_planes: None,
+        endpoint: None,
         dry_run: false,
     }
 }
@@ -83,6 +84,15 @@ fn cases() -> Vec<(&'static str, Command, &'static str)> {
             Command::ClusterCreate(full.clone()),
             "/cluster create 10.0.0.11 10.0.0.12 fd00::13 name=lab-1 user=ubuntu port=2222 \
              k8s=1.36 pod-cidr=10.244.0.0/16 dry-run",
+        ),
+        (
+            "/cluster create 10.0.0.11 10.0.0.12 10.0.0.13 control-planes=3 Endpoint=10.0.0.10",
+            Command::ClusterCreate(ClusterArgs {
+                control_planes: Some(3),
+                endpoint: Some(ip("10.0.0.10")),
+                ..cluster_args(&["10.0.0.11", "10.0.0.12", "10.0.0.13"])
+            }),
+            "/cluster create 10.0.0.11 10.0.0.12 10.0.0.13 control-planes=3 endpoint=10.0.0.10",
         ),
         (
             "/cluster create 127.0.0.1",

@@ -33,7 +33,7 @@ fn overview_lists_every_command_with_usage_and_summary() {
 #[test]
 fn help_for_a_command_shows_usage_description_forms_and_defaults() {
     let text = help(&words("cluster create")).unwrap();
-    assert!(text.starts_with("/cluster create IP [IP...] [name=NAME] [user=USER] [port=PORT] [k8s=MINOR] [pod-cidr=CIDR] [control-planes=N] [dry-run]\n"));
+    assert!(text.starts_with("/cluster create IP [IP...] [name=NAME] [user=USER] [port=PORT] [k8s=MINOR] [pod-cidr=CIDR] [control-planes=N] [endpoint=IP] [dry-run]\n"));
     let spec = spec::find("cluster create").unwrap();
     assert!(text.contains(spec.details));
     for opt in spec.options {

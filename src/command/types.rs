@@ -24,6 +24,8 @@ pub struct ClusterArgs {
     pub pod_cidr: Option<Cidr>,
     /// `control-planes=` (1, 3 or 5).
     pub control_planes: Option<u8>,
+    /// `endpoint=`: a virtual IP for the API endpoint.
+    pub endpoint: Option<IpAddr>,
     /// `dry-run` flag (create only; plan is always dry).
     pub dry_run: bool,
 }

@@ -339,6 +339,7 @@ impl Config {
             ("cluster.helm_version", &c.helm_version),
             ("cluster.local_path_version", &c.local_path_version),
             ("cluster.metrics_server_version", &c.metrics_server_version),
+            ("cluster.kube_vip_version", &c.kube_vip_version),
         ] {
             let ok = v.starts_with('v')
                 && v.len() > 1

@@ -271,6 +271,9 @@ pub struct ClusterDefaults {
     pub registry_mirrors: RegistryMirrors,
     /// metrics-server release installed (a kubernetes-sigs/metrics-server release tag).
     pub metrics_server_version: String,
+    /// kube-vip release that carries a cluster's virtual IP (`endpoint=`; a kube-vip/kube-vip
+    /// release tag, the tag of its image ghcr.io/kube-vip/kube-vip).
+    pub kube_vip_version: String,
 }
 
 /// Pinned flannel release (a release tag of flannel-io/flannel), `[cluster] flannel_version`'s
@@ -285,6 +288,9 @@ pub const LOCAL_PATH_VERSION: &str = "v0.0.37";
 /// Pinned metrics-server release (its compatibility matrix: 0.9.x for Kubernetes 1.34+, so
 /// every supported minor), `[cluster] metrics_server_version`'s default.
 pub const METRICS_SERVER_VERSION: &str = "v0.9.0";
+/// Pinned kube-vip release (v1.2.3, 2026-08-10; its image is
+/// ghcr.io/kube-vip/kube-vip:v1.2.3), `[cluster] kube_vip_version`'s default.
+pub const KUBE_VIP_VERSION: &str = "v1.2.3";
 
 impl Default for ClusterDefaults {
     fn default() -> Self {
@@ -301,6 +307,7 @@ impl Default for ClusterDefaults {
             local_path_version: LOCAL_PATH_VERSION.into(),
             registry_mirrors: RegistryMirrors::new(),
             metrics_server_version: METRICS_SERVER_VERSION.into(),
+            kube_vip_version: KUBE_VIP_VERSION.into(),
         }
     }
 }

@@ -53,6 +53,7 @@ fn example_config_documents_every_key() {
         "local_path_version",
         "registry_mirrors",
         "metrics_server_version",
+        "kube_vip_version",
         "[kube]",
         "request_timeout_secs",
         "unreachable_secs",

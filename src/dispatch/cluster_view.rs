@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, UNIX_EPOCH};
 
+use super::cluster_lines::{joins_line, networks_line, vip_line};
 use crate::kube::KubeLayer;
 use crate::kube::etcd;
 use crate::kube::nodes::{self, NodeView, Readiness};
@@ -136,35 +137,6 @@ fn host_of<'r>(record: Option<&'r ClusterRecord>, node: &NodeView) -> Option<&'r
         .or_else(|| hosts.iter().find(|h| h.hostname == node.name))
 }
 
-/// What the nodes' way to the API means for growing the cluster.
-fn joins_line(joins_at: Option<&str>) -> String {
-    match joins_at {
-        Some(e) if nodes::endpoint_is_a_name(e) => format!(
-            "\nthe nodes reach the API through its control-plane endpoint {e}, so control planes can be added"
-        ),
-        Some(e) => format!(
-            "\nthe nodes reach the API at {e}: the cluster was initialised without a control-plane endpoint, so kubeadm cannot give it more control planes"
-        ),
-        None => String::new(),
-    }
-}
-
-/// The cluster's pod and service networks as registered, a dual-stack one named so.
-fn networks_line(record: Option<&ClusterRecord>) -> String {
-    let Some(pods) = record.and_then(|r| r.pod_cidr.as_deref()) else {
-        return String::new();
-    };
-    let stack = if crate::names::dual_stack(pods) {
-        " (dual stack: pods and Services can have an IPv4 and an IPv6 address)"
-    } else {
-        ""
-    };
-    format!(
-        "\npod network {pods}, service network {}{stack}",
-        crate::provision::scripts::service_cidr(pods)
-    )
-}
-
 /// The full answer for the owning room or an admin.
 pub(super) fn status(shown: &Shown<'_>, live: &Live) -> String {
     let mut out = format!(
@@ -226,6 +198,7 @@ pub(super) fn status(shown: &Shown<'_>, live: &Live) -> String {
                 ));
             }
             out.push_str(&joins_line(joins_at.as_deref()));
+            out.push_str(&vip_line(shown.record));
             out.push_str(&networks_line(shown.record));
             if let Some(line) = etcd::line(etcd) {
                 out.push_str(&format!("\n{line}"));
@@ -393,6 +366,7 @@ mod tests {
             ],
             creating: None,
             pod_cidr: None,
+            endpoint: None,
         }
     }
 
@@ -438,24 +412,6 @@ mod tests {
         assert_eq!(
             list_line(&shown, false, Some(&live)),
             "  lab-1: Kubernetes v1.33.4, 2 of 3 node(s) Ready, control plane cp1, API server https://10.0.0.1:6443; owner: this room"
-        );
-    }
-
-    #[test]
-    fn the_networks_are_shown_and_a_dual_stack_cluster_named() {
-        let mut record = record();
-        assert_eq!(networks_line(Some(&record)), "");
-        record.pod_cidr = Some("10.244.0.0/16".into());
-        assert_eq!(
-            networks_line(Some(&record)),
-            "\npod network 10.244.0.0/16, service network 10.96.0.0/12"
-        );
-        record.pod_cidr = Some("10.244.0.0/16,fd00:10:244::/56".into());
-        assert_eq!(
-            networks_line(Some(&record)),
-            "\npod network 10.244.0.0/16,fd00:10:244::/56, service network \
-             10.96.0.0/12,fd00:10:96::/112 (dual stack: pods and Services can have an IPv4 and \
-             an IPv6 address)"
         );
     }
 

@@ -4,6 +4,7 @@
 
 mod answers;
 mod cluster;
+mod cluster_lines;
 mod cluster_view;
 mod ge;
 mod node;

@@ -122,6 +122,14 @@ impl Dispatcher {
             ));
         }
         self.config.ssh.refuse_any(&args.hosts)?;
+        if let Some(vip) = args.endpoint {
+            let pods = args
+                .pod_cidr
+                .as_ref()
+                .map_or(self.config.cluster.pod_cidr.clone(), ToString::to_string);
+            let services = crate::provision::scripts::service_cidr(&pods);
+            crate::names::endpoint::check(vip, &args.hosts, &[&pods, &services])?;
+        }
         let name = match &args.name {
             Some(n) => n.to_string(),
             None => self.next_cluster_name().map_err(|e| {
@@ -142,6 +150,7 @@ impl Dispatcher {
             k8s: args.k8s.as_ref().map(ToString::to_string),
             pod_cidr: args.pod_cidr.as_ref().map(ToString::to_string),
             control_planes: args.control_planes.filter(|n| *n > 1),
+            endpoint: args.endpoint.map(crate::names::host_addr),
         };
         Ok(JobKind::Cluster(if dry_run || args.dry_run {
             ClusterJob::Plan(spec)

@@ -147,7 +147,8 @@ impl KubeLayer {
 
     /// The first of `control_planes` whose API server port accepts a connection within the
     /// connect timeout, all asked at once: the bot's client fails over to another control
-    /// plane of an HA cluster when one is down. `None` when there is no choice to make or
+    /// plane of an HA cluster when one is down (a virtual IP is asked first, so it is used
+    /// while it answers). `None` when there is no choice to make or
     /// none answers (the client then reports the first one's error).
     async fn answering(&self, control_planes: &[std::net::IpAddr]) -> Option<std::net::IpAddr> {
         if control_planes.len() < 2 {
@@ -167,8 +168,9 @@ impl KubeLayer {
     }
 
     /// The stored credentials of a cluster the bot created, sanitised again on the way out (a
-    /// record of an earlier release is the host's kubeconfig as it was), and its control
-    /// planes' addresses, the first one's first.
+    /// record of an earlier release is the host's kubeconfig as it was), and where its API
+    /// servers answer: its virtual IP if it has one, then its control planes' addresses, the
+    /// first one's first.
     fn created(
         &self,
         cluster: &str,
@@ -185,23 +187,32 @@ impl KubeLayer {
                     .into(),
             });
         };
+        // The stored address is the first control plane's; a virtual IP, when the cluster has
+        // one, is where its API endpoint is.
+        let vip = record.as_ref().and_then(|c| c.endpoint);
         let control_planes: Vec<std::net::IpAddr> = record
             .map(|c| {
+                // A virtual IP first: it leads to whichever control plane works.
+                let vip = c.endpoint.into_iter();
                 let cps: Vec<_> = c
                     .nodes
                     .iter()
                     .filter(|n| n.role == crate::provision::role(true))
                     .map(|n| n.addr)
                     .collect();
-                if cps.is_empty() {
+                let cps = if cps.is_empty() {
                     c.nodes.first().map(|n| n.addr).into_iter().collect()
                 } else {
                     cps
-                }
+                };
+                vip.chain(cps).collect()
             })
             .unwrap_or_default();
         ClusterCredentials::from_store(&text, control_planes.first().copied())
-            .map(|creds| (creds, control_planes))
+            .map(|mut creds| {
+                creds.addr = vip.unwrap_or(creds.addr);
+                (creds, control_planes)
+            })
             .map_err(|e| KubeError::Kubeconfig {
                 cluster: cluster.into(),
                 reason: format!(

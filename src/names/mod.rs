@@ -17,6 +17,7 @@ pub(crate) mod escape;
 
 mod addr;
 mod cidr;
+pub mod endpoint;
 mod image;
 mod k8s;
 mod label;

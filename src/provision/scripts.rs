@@ -21,6 +21,8 @@ pub enum HostScript {
     OsRelease,
     /// Print `key=value` facts.
     Facts,
+    /// One move of the virtual IP probe: hold, release, or ask whether it answers.
+    VipProbe,
     /// Swap off, kernel modules, sysctls, firewall ports, the API endpoint name.
     PrepareHost,
     /// containerd with systemd cgroups.
@@ -31,6 +33,8 @@ pub enum HostScript {
     ApiProxy,
     /// `kubeadm init`.
     KubeadmInit,
+    /// kube-vip's static pod on a control plane (clusters with a virtual IP).
+    KubeVip,
     /// flannel CNI.
     InstallFlannel,
     /// local-path-provisioner, the default StorageClass.
@@ -64,14 +68,16 @@ pub enum HostScript {
 impl HostScript {
     /// Every script, in the order a full `/cluster create` uses them (`reset` is
     /// `/cluster delete`'s).
-    pub const ALL: [HostScript; 21] = [
+    pub const ALL: [HostScript; 23] = [
         HostScript::OsRelease,
         HostScript::Facts,
+        HostScript::VipProbe,
         HostScript::PrepareHost,
         HostScript::InstallContainerd,
         HostScript::InstallKube,
         HostScript::ApiProxy,
         HostScript::KubeadmInit,
+        HostScript::KubeVip,
         HostScript::InstallFlannel,
         HostScript::InstallStorage,
         HostScript::ApproveCsrs,
@@ -93,11 +99,13 @@ impl HostScript {
         match self {
             HostScript::OsRelease => "os_release",
             HostScript::Facts => "facts",
+            HostScript::VipProbe => "vip_probe",
             HostScript::PrepareHost => "prepare_host",
             HostScript::InstallContainerd => "install_containerd",
             HostScript::InstallKube => "install_kube",
             HostScript::ApiProxy => "api_proxy",
             HostScript::KubeadmInit => "kubeadm_init",
+            HostScript::KubeVip => "kube_vip",
             HostScript::InstallFlannel => "install_flannel",
             HostScript::InstallStorage => "install_storage",
             HostScript::ApproveCsrs => "approve_csrs",
@@ -165,7 +173,7 @@ impl HostScript {
 
 pub use super::values::{
     API_NAME, API_PROXY_ADDRESS, ClusterValues, HostValues, SERVICE_CIDR, SERVICE_CIDR_V6,
-    service_cidr,
+    VIP_HOLD_SECONDS, service_cidr,
 };
 
 /// The names of [`HostScript::ALL`], in that order.

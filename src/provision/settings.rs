@@ -43,6 +43,8 @@ pub struct Settings {
     pub registry_mirrors: String,
     /// metrics-server release to install.
     pub metrics_server_version: String,
+    /// kube-vip release for clusters with a virtual IP.
+    pub kube_vip_version: String,
     /// How long the bot waits to connect to a new cluster's API server (`[kube]
     /// connect_timeout_secs`) before it registers the cluster.
     pub api_connect_timeout: Duration,
@@ -91,6 +93,7 @@ impl Engine {
             local_path_version: c.local_path_version.clone(),
             registry_mirrors: crate::config::encode_mirrors(&c.registry_mirrors),
             metrics_server_version: c.metrics_server_version.clone(),
+            kube_vip_version: c.kube_vip_version.clone(),
             api_connect_timeout: Duration::from_secs(config.kube.connect_timeout_secs),
             ssh: config.ssh.clone(),
         };

@@ -33,6 +33,14 @@ pub const API_NAME: &str = "api.labkube.internal";
 /// Where a host reaches the API through [`API_NAME`] on the loopback address: its local proxy.
 pub const API_PROXY_ADDRESS: &str = "127.0.0.1";
 
+/// How long the probe holds a virtual IP on a host at most (the kernel drops it after that,
+/// should the bot never release it).
+pub const VIP_HOLD_SECONDS: &str = "30";
+
+/// How long kube_vip waits for the virtual IP to answer after placing kube-vip: its leader
+/// election (15 s lease) and the image pull.
+pub const VIP_WAIT_SECONDS: &str = "180";
+
 /// What the step scripts are given of the host they run on.
 #[derive(Clone, Copy, Debug)]
 pub struct HostValues<'a> {
@@ -45,8 +53,12 @@ pub struct HostValues<'a> {
     pub node_ip: &'a str,
     /// Where [`API_NAME`] leads on it: its own API server, the first control plane's (a
     /// control plane before it joined, a worker of a cluster with one), or its local proxy
-    /// ([`API_PROXY_ADDRESS`]: a worker of a cluster with several).
+    /// ([`API_PROXY_ADDRESS`]: a worker of a cluster with several), or the cluster's virtual
+    /// IP (a worker of a cluster with one).
     pub api_address: &'a str,
+    /// The network interface of its address (where kube-vip announces a virtual IP); empty
+    /// when unknown.
+    pub interface: &'a str,
 }
 
 /// The values of one cluster that its step scripts are given.
@@ -80,6 +92,10 @@ pub struct ClusterValues<'a> {
     pub leaving: &'a str,
     /// That node is a control plane.
     pub leaving_control_plane: bool,
+    /// The virtual IP of the API endpoint (`endpoint=`); empty: none.
+    pub endpoint: &'a str,
+    /// kube-vip release tag.
+    pub kube_vip_version: &'a str,
 }
 
 impl HostScript {
@@ -123,10 +139,22 @@ impl HostScript {
                 pair("SERVICE_CIDR", &services),
                 pair("NODE_IP", host.node_ip),
                 pair("K8S_MINOR", values.k8s),
+                pair("EXTRA_SANS", values.endpoint),
                 pair(
                     "SCHEDULE_ON_CONTROL_PLANE",
                     yes_no(values.schedule_on_control_planes),
                 ),
+            ],
+            HostScript::VipProbe => vec![
+                pair("VIP", values.endpoint),
+                pair("VIP_INTERFACE", host.interface),
+                pair("HOLD_SECONDS", VIP_HOLD_SECONDS),
+            ],
+            HostScript::KubeVip => vec![
+                pair("VIP", values.endpoint),
+                pair("VIP_INTERFACE", host.interface),
+                pair("KUBE_VIP_VERSION", values.kube_vip_version),
+                pair("WAIT_SECONDS", VIP_WAIT_SECONDS),
             ],
             HostScript::InstallFlannel => vec![
                 pair("FLANNEL_VERSION", values.flannel_version),
@@ -190,12 +218,15 @@ mod tests {
             schedule_on_control_planes: false,
             leaving: "",
             leaving_control_plane: false,
+            endpoint: "",
+            kube_vip_version: "v1.2.3",
         };
         let host = HostValues {
             control_plane: false,
             address: "10.0.0.2",
             node_ip: "10.0.0.2",
             api_address: "10.0.0.1",
+            interface: "eth0",
         };
         let env = HostScript::InstallContainerd.env(&values, &host);
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());

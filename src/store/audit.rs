@@ -81,6 +81,10 @@ pub struct ClusterRecord {
     /// configured default is then assumed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod_cidr: Option<String>,
+    /// The virtual IP kube-vip keeps on a working control plane, which the workers and the bot
+    /// reach the API by; `None`: none (the workers' local proxy, or the one control plane).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<std::net::IpAddr>,
 }
 
 /// A node of a registered cluster.

@@ -127,6 +127,9 @@ pub struct ClusterSpec {
     /// How many of the first hosts are control planes (1, 3 or 5); `None`: one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control_planes: Option<u8>,
+    /// A virtual IP for the API endpoint (kube-vip); `None`: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<IpAddr>,
 }
 
 /// What `/node add` adds to a registered cluster.

@@ -21,6 +21,9 @@ pub enum ClusterStep {
     GatherFacts,
     /// Check every host's facts at once before anything changes.
     Preflight,
+    /// Hold the virtual IP (`endpoint=`) on each control plane in turn and reach it from
+    /// another host, before anything changes.
+    ProbeEndpoint,
     /// Every host's own chain (prepare, containerd, Kubernetes packages; then `kubeadm init`,
     /// flannel and Helm on the first control plane, the API proxy and `kubeadm join` on the
     /// others), each host as far as its own dependencies allow.
@@ -73,11 +76,12 @@ pub enum ClusterStep {
 
 impl ClusterStep {
     /// Every cluster step, in no particular flow's order.
-    pub const ALL: [ClusterStep; 26] = [
+    pub const ALL: [ClusterStep; 27] = [
         ClusterStep::Connect,
         ClusterStep::DetectOs,
         ClusterStep::GatherFacts,
         ClusterStep::Preflight,
+        ClusterStep::ProbeEndpoint,
         ClusterStep::SetUpHosts,
         ClusterStep::PrepareHosts,
         ClusterStep::InstallContainerd,
@@ -109,6 +113,7 @@ impl ClusterStep {
             ClusterStep::DetectOs => "detect OS",
             ClusterStep::GatherFacts => "gather facts",
             ClusterStep::Preflight => "preflight",
+            ClusterStep::ProbeEndpoint => "probe the virtual IP",
             ClusterStep::SetUpHosts => "set up hosts",
             ClusterStep::PrepareHosts => "prepare hosts",
             ClusterStep::InstallContainerd => "install containerd",

@@ -26,6 +26,7 @@ fn register_elsewhere(rig: &Rig) {
             }],
             creating: None,
             pod_cidr: None,
+            endpoint: None,
         })
         .unwrap();
 }

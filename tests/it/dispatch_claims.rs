@@ -224,6 +224,7 @@ async fn another_rooms_releases_are_not_shown() {
         nodes: Vec::new(),
         creating: None,
         pod_cidr: None,
+        endpoint: None,
     };
     r.store.put_cluster(record.clone()).unwrap();
     for (i, q) in [
@@ -272,6 +273,7 @@ fn registered(r: &Rig, creating: Option<u64>) {
             ],
             creating,
             pod_cidr: None,
+            endpoint: None,
         })
         .unwrap();
 }

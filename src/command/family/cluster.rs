@@ -104,6 +104,20 @@ const CLUSTER_OPTIONS: &[Opt] = &[
         about: "how many of the first addresses are control planes (1, 3 or 5); more than \
                 one makes the API and etcd survive a lost host",
     },
+    Opt {
+        key: "endpoint",
+        placeholder: "IP",
+        noun: "virtual IP",
+        kind: Kind::Ip,
+        required: false,
+        fallback: Fallback::Note(
+            "none: every node reaches the API by a name that leads to a control plane or its \
+             local proxy",
+        ),
+        about: "a free address on the hosts' network that kube-vip moves to a working control \
+                plane; checked first by holding it on each control plane in turn (the lab's \
+                network must let the VMs' ports carry it)",
+    },
 ];
 
 /// This family's commands, in the order `/help` lists them.
@@ -117,8 +131,10 @@ pub(super) static SPECS: &[Spec] = &[
             address becomes the control plane, the others workers. With control-planes=3 (or 5) \
             the first three (five) addresses are control planes, each with a member of etcd, so \
             the cluster keeps working when one (two) of them is lost; workers then reach the API \
-            through a local proxy to every control plane, so no virtual IP is needed. Runs as a \
-            job; follow it with /job ID. With dry-run the bot only connects and checks the \
+            through a local proxy to every control plane, so no virtual IP is needed. Where the \
+            lab lets the VMs carry one, endpoint=IP makes kube-vip keep that address on a \
+            working control plane for the workers and the bot; the create first proves the \
+            address can move between the control planes. Runs as a job; follow it with /job ID. With dry-run the bot only connects and checks the \
             hosts, changing nothing.",
         positionals: &[HOSTS],
         options: CLUSTER_OPTIONS,
@@ -130,6 +146,7 @@ pub(super) static SPECS: &[Spec] = &[
         examples: &[
             "/cluster create 10.0.0.11 10.0.0.12 10.0.0.13 name=lab-1",
             "/cluster create 10.0.0.11 10.0.0.12 10.0.0.13 10.0.0.14 10.0.0.15 control-planes=3",
+            "/cluster create 10.0.0.11 10.0.0.12 10.0.0.13 10.0.0.14 control-planes=3 endpoint=10.0.0.10",
             "/cluster create 10.0.0.11 user=ubuntu k8s=1.36 dry-run",
         ],
         access: Access::Operator,
@@ -269,6 +286,7 @@ fn cluster_args(a: &mut Args, dry_run: bool) -> Result<ClusterArgs, ParseError> 
         k8s: a.opt("k8s")?,
         pod_cidr: a.opt("pod-cidr")?,
         control_planes: a.opt("control-planes")?,
+        endpoint: a.opt("endpoint")?,
         dry_run,
     })
 }

@@ -52,6 +52,8 @@ struct Shared {
     slots: Semaphore,
     join_command: Minted,
     certificate_key: Minted,
+    /// The first control plane's script after which the joins may go ahead.
+    opens: HostScript,
 }
 
 impl Shared {
@@ -71,10 +73,13 @@ impl ClusterRun {
     /// The scripts host `i` runs in the set-up step, in order (the dry run describes the same
     /// list). Hosts this job sets up are prepared and get containerd and the Kubernetes
     /// packages; the first control plane of a create then initialises the cluster and gets
-    /// flannel and Helm; a worker of a cluster with several control planes gets (or has
-    /// updated) its local API proxy; every other host this job sets up joins.
+    /// flannel and Helm; a worker of a cluster with several control planes and no virtual IP
+    /// gets (or has updated) its local API proxy; every other host this job sets up joins. In
+    /// a cluster with a virtual IP, each control plane this job sets up gets kube-vip once its
+    /// own API server runs (after its init or join).
     pub(super) fn chain(&self, i: usize) -> Vec<HostScript> {
         let h = &self.hosts[i];
+        let vip = self.endpoint.is_some();
         let mut chain = Vec::new();
         if h.leaving {
             return chain;
@@ -88,20 +93,23 @@ impl ClusterRun {
         }
         if i == 0 {
             if h.provision {
-                chain.extend([
-                    HostScript::KubeadmInit,
-                    HostScript::InstallFlannel,
-                    HostScript::InstallHelm,
-                ]);
+                chain.push(HostScript::KubeadmInit);
+                if vip {
+                    chain.push(HostScript::KubeVip);
+                }
+                chain.extend([HostScript::InstallFlannel, HostScript::InstallHelm]);
             }
             return chain;
         }
         let control_planes = self.hosts.iter().filter(|h| h.control_plane).count();
-        if !h.control_plane && control_planes > 1 {
+        if !h.control_plane && control_planes > 1 && !vip {
             chain.push(HostScript::ApiProxy);
         }
         if h.provision {
             chain.push(HostScript::KubeadmJoin);
+            if vip && h.control_plane {
+                chain.push(HostScript::KubeVip);
+            }
         }
         chain
     }
@@ -146,8 +154,14 @@ impl ClusterRun {
         shutdown: &CancellationToken,
         cancel: &CancellationToken,
     ) -> Result<(), ProvisionError> {
-        // A create waits for the first control plane's `kubeadm init`; otherwise it is up.
+        // A create waits for the first control plane's API endpoint (its `kubeadm init`, and
+        // kube-vip after it with a virtual IP); otherwise it is up.
         let first_inits = chains[0].contains(&HostScript::KubeadmInit);
+        let opens = if chains[0].contains(&HostScript::KubeVip) {
+            HostScript::KubeVip
+        } else {
+            HostScript::KubeadmInit
+        };
         let (api, _) = watch::channel(if first_inits { Api::Pending } else { Api::Up });
         let shared = Shared {
             shutdown: shutdown.clone(),
@@ -156,6 +170,7 @@ impl ClusterRun {
             slots: Semaphore::new(self.engine.settings.parallel_hosts.max(1)),
             join_command: OnceCell::new(),
             certificate_key: OnceCell::new(),
+            opens,
         };
         let busy: Vec<usize> = (0..chains.len())
             .filter(|i| !chains[*i].is_empty())
@@ -276,13 +291,14 @@ impl ClusterRun {
                 }
                 self.io.mark(&checkpoint)?;
             }
-            if script == HostScript::KubeadmInit {
+            if i == 0 && script == shared.opens {
                 shared.api.send_replace(Api::Up);
             }
             note = match script {
                 HostScript::KubeadmJoin => "joined",
                 HostScript::InstallHelm => "control plane up",
                 HostScript::ApiProxy => "API proxy set",
+                HostScript::KubeVip => "joined, kube-vip placed",
                 _ => "set up",
             };
         }

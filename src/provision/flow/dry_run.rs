@@ -25,8 +25,18 @@ impl ClusterRun {
         } else {
             String::new()
         };
+        let vip = self
+            .endpoint
+            .map(|a| format!(", API endpoint on virtual IP {a} (kube-vip)"))
+            .unwrap_or_default();
+        let probed = if self.endpoint.is_some() {
+            " (the probe held the virtual IP on each control plane for seconds and let it go)"
+        } else {
+            ""
+        };
         let mut out = vec![format!(
-            "plan for cluster {} (Kubernetes {}, pod network {}{stack}{ha}); nothing was changed:",
+            "plan for cluster {} (Kubernetes {}, pod network {}{stack}{ha}{vip}); nothing was \
+             changed{probed}:",
             self.name, self.k8s, self.pod_cidr
         )];
         for (i, h) in self.hosts.iter().enumerate() {
@@ -51,11 +61,14 @@ impl ClusterRun {
             ));
         }
         if self.preflight_problems.is_empty() {
-            let option = if control_planes > 1 {
+            let mut option = if control_planes > 1 {
                 format!(" control-planes={control_planes}")
             } else {
                 String::new()
             };
+            if let Some(vip) = self.endpoint {
+                option.push_str(&format!(" endpoint={vip}"));
+            }
             out.push(format!(
                 "preflight passed. /cluster create {} name={}{option} runs it.",
                 self.hosts
@@ -135,6 +148,12 @@ impl ClusterRun {
                     crate::kube::kubeconfig::API_SERVER_PORT
                 )
             }),
+            HostScript::KubeVip => Some(format!(
+                "kube-vip {} keeping {} on a working control plane (interface {})",
+                s.kube_vip_version,
+                self.endpoint.map(|a| a.to_string()).unwrap_or_default(),
+                f.ipv6_beside(h.target.addr).0.unwrap_or("unknown")
+            )),
             HostScript::InstallFlannel => Some(format!("flannel {}", s.flannel_version)),
             HostScript::InstallHelm => Some(format!("Helm {}", s.helm_version)),
             HostScript::InstallStorage => Some(format!(
@@ -149,6 +168,7 @@ impl ClusterRun {
             }
             HostScript::OsRelease
             | HostScript::Facts
+            | HostScript::VipProbe
             | HostScript::JoinCommand
             | HostScript::CertificateKey
             | HostScript::Nodes

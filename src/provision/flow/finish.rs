@@ -124,6 +124,7 @@ impl ClusterRun {
             nodes,
             creating,
             pod_cidr: Some(self.pod_cidr.clone()),
+            endpoint: self.endpoint,
         }
     }
 

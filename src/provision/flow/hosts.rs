@@ -34,6 +34,12 @@ impl ClusterRun {
         shutdown: &CancellationToken,
         cancel: &CancellationToken,
     ) -> Result<(), ProvisionError> {
+        if let Some(vip) = self.endpoint {
+            self.io.log(&format!(
+                "the workers reach the API servers by the virtual IP {vip}: no proxy to update"
+            ))?;
+            return Ok(());
+        }
         // With a control plane leaving, counted too: its workers have a proxy to drop it from.
         if self.hosts.iter().filter(|h| h.control_plane).count() < 2 {
             self.io

@@ -4,6 +4,8 @@
 
 mod chains;
 mod dry_run;
+mod endpoint;
+mod env;
 mod finish;
 mod hosts;
 mod join;
@@ -23,7 +25,7 @@ use super::error::ProvisionError;
 use super::exec::{self, Exec, Fanned};
 use super::host::{Host, role};
 use super::remote::{Connector, Output, Target};
-use super::scripts::{API_PROXY_ADDRESS, ClusterValues, HostScript, HostValues};
+use super::scripts::HostScript;
 use super::settings::Engine;
 use crate::progress::JobIo;
 use crate::store::{ClusterJob, ClusterStep, HostProgress, HostState, StoreError, UnknownCluster};
@@ -83,9 +85,18 @@ const DELETE: &[ClusterStep] = &[
 ];
 
 /// The steps of a cluster job. What each host does in the set-up step is its own chain
-/// ([`ClusterRun::chain`]).
+/// ([`ClusterRun::chain`]). A create or plan with a virtual IP probes it after the facts.
 pub fn plan(job: &ClusterJob) -> Vec<ClusterStep> {
+    let probed = |steps: &[ClusterStep]| {
+        let mut steps = steps.to_vec();
+        if let Some(at) = steps.iter().position(|s| *s == ClusterStep::GatherFacts) {
+            steps.insert(at + 1, ClusterStep::ProbeEndpoint);
+        }
+        steps
+    };
     match job {
+        ClusterJob::Create(spec) if spec.endpoint.is_some() => probed(CREATE),
+        ClusterJob::Plan(spec) if spec.endpoint.is_some() => probed(PLAN),
         ClusterJob::Create(_) => CREATE.to_vec(),
         ClusterJob::AddNodes(_) => ADD.to_vec(),
         ClusterJob::Plan(_) => PLAN.to_vec(),
@@ -107,6 +118,7 @@ fn needs_facts(step: ClusterStep) -> bool {
         | ClusterStep::DeleteNode
         | ClusterStep::Unregister => false,
         ClusterStep::Preflight
+        | ClusterStep::ProbeEndpoint
         | ClusterStep::SetUpHosts
         | ClusterStep::PrepareHosts
         | ClusterStep::InstallContainerd
@@ -139,6 +151,8 @@ pub struct ClusterRun {
     pub(super) name: String,
     pub(super) k8s: String,
     pub(super) pod_cidr: String,
+    /// The virtual IP of the API endpoint (`endpoint=`), if the cluster has one.
+    pub(super) endpoint: Option<std::net::IpAddr>,
     pub(super) hosts: Vec<Host>,
     pub(super) preflight_problems: Vec<String>,
     pub(super) owner: (String, String),
@@ -153,7 +167,7 @@ impl ClusterRun {
     ) -> Result<ClusterRun, ProvisionError> {
         let s = &engine.settings;
         let record = io.store.get(io.job)?.ok_or(StoreError::NoSuchJob(io.job))?;
-        let (name, k8s, pod_cidr, hosts) = match job {
+        let (name, k8s, pod_cidr, endpoint, hosts) = match job {
             ClusterJob::Create(spec) | ClusterJob::Plan(spec) => {
                 let n = spec.control_plane_count();
                 let hosts = spec
@@ -171,7 +185,7 @@ impl ClusterRun {
                     .collect::<Vec<Host>>();
                 let k8s = spec.k8s.clone().unwrap_or_else(|| s.k8s.clone());
                 let cidr = spec.pod_cidr.clone().unwrap_or_else(|| s.pod_cidr.clone());
-                (spec.name.clone(), k8s, cidr, hosts)
+                (spec.name.clone(), k8s, cidr, spec.endpoint, hosts)
             }
             ClusterJob::AddNodes(spec) => {
                 let record = io
@@ -184,7 +198,7 @@ impl ClusterRun {
                     .pod_cidr
                     .clone()
                     .unwrap_or_else(|| s.pod_cidr.clone());
-                (spec.cluster.clone(), k8s, cidr, hosts)
+                (spec.cluster.clone(), k8s, cidr, record.endpoint, hosts)
             }
             ClusterJob::RemoveNode { cluster, host } => {
                 let record = io
@@ -197,7 +211,7 @@ impl ClusterRun {
                     .pod_cidr
                     .clone()
                     .unwrap_or_else(|| s.pod_cidr.clone());
-                (cluster.clone(), k8s, cidr, hosts)
+                (cluster.clone(), k8s, cidr, record.endpoint, hosts)
             }
             ClusterJob::Delete { cluster } => {
                 let record = io
@@ -205,7 +219,14 @@ impl ClusterRun {
                     .cluster(cluster)?
                     .ok_or_else(|| UnknownCluster(cluster.clone()))?;
                 let hosts = members::registered(&record);
-                (cluster.clone(), s.k8s.clone(), s.pod_cidr.clone(), hosts)
+                let endpoint = record.endpoint;
+                (
+                    cluster.clone(),
+                    s.k8s.clone(),
+                    s.pod_cidr.clone(),
+                    endpoint,
+                    hosts,
+                )
             }
         };
         let table = hosts
@@ -230,6 +251,7 @@ impl ClusterRun {
             name,
             k8s,
             pod_cidr,
+            endpoint,
             hosts,
             preflight_problems: Vec::new(),
             owner,
@@ -253,6 +275,7 @@ impl ClusterRun {
             ClusterStep::Connect => self.connect_all().await,
             ClusterStep::DetectOs => self.detect_all().await,
             ClusterStep::GatherFacts => self.facts_all().await,
+            ClusterStep::ProbeEndpoint => self.probe_endpoint().await,
             ClusterStep::Preflight => self.preflight(),
             ClusterStep::SetUpHosts => self.set_up_hosts(shutdown, cancel).await,
             ClusterStep::PrepareHosts => {
@@ -362,125 +385,9 @@ impl ClusterRun {
         exec::on(&self.exec(), hosts, script, &env, parse).await
     }
 
-    /// The environment `script` gets on host `i`: the values of this cluster it works with.
-    fn env(&self, i: usize, script: HostScript) -> Vec<(String, String)> {
-        let s = &self.engine.settings;
-        let advertise = self.hosts[0].target.addr.to_string();
-        let control_planes: String = self
-            .hosts
-            .iter()
-            .filter(|h| h.control_plane && !h.leaving)
-            .map(|h| h.target.addr.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        let node_addresses: String = self
-            .hosts
-            .iter()
-            .map(|h| h.target.addr.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        let nodes = node_list(&self.hosts);
-        let values = ClusterValues {
-            advertise_address: &advertise,
-            k8s: &self.k8s,
-            pod_cidr: &self.pod_cidr,
-            flannel_version: &s.flannel_version,
-            helm_version: &s.helm_version,
-            local_path_version: &s.local_path_version,
-            node_addresses: &node_addresses,
-            registry_mirrors: &s.registry_mirrors,
-            metrics_server_version: &s.metrics_server_version,
-            nodes: &nodes,
-            control_planes: &control_planes,
-            schedule_on_control_planes: self.hosts.iter().all(|h| h.control_plane || h.leaving),
-            leaving: &self.leaving_name(),
-            leaving_control_plane: self.hosts.iter().any(|h| h.leaving && h.control_plane),
-        };
-        let address = self.hosts[i].target.addr.to_string();
-        let host = HostValues {
-            control_plane: self.hosts[i].control_plane,
-            address: &address,
-            node_ip: &self.node_ip(i),
-            api_address: &self.api_address(i),
-        };
-        script.env(&values, &host)
-    }
-
-    /// The name of the node leaving the cluster (what Kubernetes calls it: the host name its
-    /// facts reported, else the registered one); empty when none leaves.
-    fn leaving_name(&self) -> String {
-        let Some(h) = self.hosts.iter().find(|h| h.leaving) else {
-            return String::new();
-        };
-        h.facts
-            .as_ref()
-            .map(|f| f.hostname.clone())
-            .or_else(|| {
-                self.registered().and_then(|r| {
-                    r.nodes
-                        .iter()
-                        .find(|n| n.addr == h.target.addr)
-                        .map(|n| n.hostname.clone())
-                })
-            })
-            .unwrap_or_default()
-            .to_lowercase()
-    }
-
-    /// The kubelet's `--node-ip` on host `i` ([`HostValues::node_ip`]): its address, and in a
-    /// dual-stack cluster the global IPv6 address beside it too (the preflight refused hosts
-    /// without one).
-    fn node_ip(&self, i: usize) -> String {
-        let h = &self.hosts[i];
-        let v6 = h
-            .facts
-            .as_ref()
-            .and_then(|f| f.ipv6_beside(h.target.addr).1);
-        match v6 {
-            Some(v6) if crate::names::dual_stack(&self.pod_cidr) => {
-                format!("{},{v6}", h.target.addr)
-            }
-            _ => h.target.addr.to_string(),
-        }
-    }
-
-    /// Where the cluster's API endpoint name leads on host `i` ([`HostValues::api_address`]).
-    fn api_address(&self, i: usize) -> String {
-        let h = &self.hosts[i];
-        let first = self.hosts[0].target.addr.to_string();
-        let joined = h
-            .facts
-            .as_ref()
-            .is_some_and(|f| f.joined || f.control_plane);
-        if h.control_plane {
-            if i == 0 || joined {
-                h.target.addr.to_string()
-            } else {
-                first
-            }
-        } else if self.hosts.iter().filter(|h| h.control_plane).count() > 1 {
-            API_PROXY_ADDRESS.to_string()
-        } else {
-            first
-        }
-    }
-
     pub(super) fn check<T>(r: Fanned<T>) -> Result<Vec<(usize, T)>, ProvisionError> {
         r.map_err(ProvisionError::Hosts)
     }
-}
-
-/// The nodes of the cluster as approve_csrs takes them: `<name>=<address>`, space-separated,
-/// the name being the host name the facts reported (what Kubernetes calls the node).
-fn node_list(hosts: &[Host]) -> String {
-    hosts
-        .iter()
-        .filter_map(|h| {
-            let f = h.facts.as_ref()?;
-            Some(format!("{}={}", f.hostname, h.target.addr))
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// The per-host checkpoint of `step` on `host`.

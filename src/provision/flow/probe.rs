@@ -98,6 +98,11 @@ impl ClusterRun {
             .collect();
         let mut problems = self.foreign_cluster_problems();
         problems.extend(preflight::check(&checked, &self.pod_cidr));
+        // A create probed its virtual IP in the step before; a node add checks that its new
+        // control planes can carry the cluster's (the address is in use: it is not moved).
+        if self.adding {
+            problems.extend(self.endpoint_problems().0);
+        }
         if problems.is_empty() {
             return if self.dry_run {
                 Ok(())
@@ -106,7 +111,7 @@ impl ClusterRun {
             };
         }
         if self.dry_run {
-            self.preflight_problems = problems;
+            self.preflight_problems.extend(problems);
             return Ok(());
         }
         Err(ProvisionError::Preflight(problems))

@@ -104,6 +104,7 @@ impl BenchSite {
             k8s: None,
             pod_cidr: None,
             control_planes: (control_planes > 1).then_some(control_planes),
+            endpoint: None,
         }))
     }
 

@@ -80,14 +80,15 @@ fn kubectl_verb(args: &[String]) -> Option<&str> {
 /// version and config images list, kubectl get, systemctl is-enabled/is-active/status/show, apt-mark showhold, ufw
 /// status, firewall-cmd --state/--query-port/--query-source (also with --permanent), sysctl -n, ip link show,
 /// containerd --version / config default, helm version, haproxy -c / -v, openssl (version, reading a request,
-/// s_client to a kubelet).
+/// s_client to a kubelet), ping. (The virtual IP probe's `ip addr add` and `del` are changes,
+/// short-lived as they are.)
 pub fn is_mutating(call: &[String]) -> bool {
     let Some((tool, args)) = call.split_first() else {
         return false;
     };
     let first = args.first().map(String::as_str);
     let read_only = match tool.as_str() {
-        "ss" | "dpkg-query" | "getenforce" | "uname" | "date" => true,
+        "ss" | "dpkg-query" | "getenforce" | "uname" | "date" | "ping" => true,
         "rpm" => {
             first == Some("-q")
                 || (first == Some("-e") && args.get(1).is_some_and(|a| a == "--test"))

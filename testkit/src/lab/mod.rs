@@ -30,7 +30,7 @@ pub const CRATE: &str = crate::REPO;
 pub const K8S_MINOR: &str = labkube::names::DEFAULT_MINOR;
 /// The releases the engine pins (the config's defaults).
 pub use labkube::config::{
-    FLANNEL_VERSION, HELM_VERSION, LOCAL_PATH_VERSION, METRICS_SERVER_VERSION,
+    FLANNEL_VERSION, HELM_VERSION, KUBE_VIP_VERSION, LOCAL_PATH_VERSION, METRICS_SERVER_VERSION,
 };
 /// Pod network.
 pub const POD_CIDR: &str = "10.244.0.0/16";
@@ -228,12 +228,15 @@ impl Lab {
             schedule_on_control_planes: self.hosts.len() == 1,
             leaving: "",
             leaving_control_plane: false,
+            endpoint: "",
+            kube_vip_version: KUBE_VIP_VERSION,
         };
         let host = HostValues {
             control_plane: i == 0,
             address: &self.hosts[i].ip,
             node_ip: &self.hosts[i].ip,
             api_address: &self.hosts[0].ip,
+            interface: "eth0",
         };
         script.env(&values, &host)
     }

@@ -14,6 +14,7 @@ mod lab_hosts;
 mod nodes;
 mod run_markers;
 mod takeover;
+mod vip;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,6 +70,8 @@ pub struct Site {
     pub api: Option<LabApi>,
     /// How many of the first hosts are control planes.
     pub control_planes: usize,
+    /// The virtual IP its creates ask for (`endpoint=`), if any.
+    pub endpoint: Option<std::net::IpAddr>,
     data: tempfile::TempDir,
 }
 
@@ -144,6 +147,7 @@ impl Site {
             sink: Arc::new(RecordingSink::new()),
             api,
             control_planes,
+            endpoint: None,
             data: tempfile::tempdir().unwrap(),
         }
     }
@@ -294,6 +298,7 @@ impl Site {
             k8s: None,
             pod_cidr: None,
             control_planes: u8::try_from(self.control_planes).ok().filter(|n| *n > 1),
+            endpoint: self.endpoint,
         }
     }
 

@@ -36,6 +36,7 @@ async fn a_worker_a_day_later_then_two_control_planes_make_it_ha() {
     let spec = ClusterSpec {
         hosts: vec![ips[0], ips[3]],
         control_planes: None,
+        endpoint: None,
         ..site.spec("lab-1")
     };
     let job = site.run(JobKind::Cluster(ClusterJob::Create(spec))).await;

@@ -82,6 +82,7 @@ fn register(r: &Rig, name: &str, room: &str) {
             }],
             creating: None,
             pod_cidr: None,
+            endpoint: None,
         })
         .unwrap();
 }
@@ -372,4 +373,58 @@ async fn control_plane_counts_are_odd_and_no_more_than_the_hosts() {
         &jobs[0].kind,
         JobKind::Cluster(ClusterJob::Create(s)) if s.control_planes == Some(3)
     ));
+}
+
+#[tokio::test]
+async fn a_virtual_ip_must_be_a_free_address_beside_the_hosts() {
+    let r = rig();
+    let t = say_all(
+        &r,
+        &[
+            "/cluster create 10.0.0.1 10.0.0.2 10.0.0.3 endpoint=10.0.0.2",
+            "/cluster create 10.0.0.1 10.0.0.2 10.0.0.3 endpoint=10.96.0.9",
+            "/cluster create 10.0.0.1 10.0.0.2 10.0.0.3 endpoint=10.244.0.9",
+            "/cluster create 10.0.0.1 10.0.0.2 10.0.0.3 endpoint=fd00::9",
+            "/cluster create 10.0.0.1 10.0.0.2 10.0.0.3 endpoint=10.0.0.300",
+            "/cluster create 10.0.0.1 10.0.0.2 10.0.0.3 control-planes=3 endpoint=10.0.0.9 name=vip",
+        ],
+    )
+    .await;
+    assert_eq!(t.len(), 6, "{t:?}");
+    for (reply, want) in [
+        (&t[0], "endpoint=10.0.0.2 is one of the hosts' addresses"),
+        (&t[1], "lies in the cluster's network 10.96.0.0/12"),
+        (&t[2], "lies in the cluster's network 10.244.0.0/16"),
+        (
+            &t[3],
+            "not of the family of the control planes' addresses (10.0.0.1)",
+        ),
+        (&t[4], "endpoint="),
+    ] {
+        assert!(reply.contains(want), "{reply}");
+    }
+    assert!(
+        t[4].contains("an IPv4 or IPv6 address such as 10.0.0.1"),
+        "{}",
+        t[4]
+    );
+    assert!(
+        t[5].starts_with("queued job #1: cluster create vip (3 hosts)"),
+        "{}",
+        t[5]
+    );
+    let jobs = r.store.recent(10).unwrap();
+    assert_eq!(jobs.len(), 1, "only the valid create is queued");
+    assert!(matches!(
+        &jobs[0].kind,
+        JobKind::Cluster(ClusterJob::Create(s)) if s.endpoint == Some("10.0.0.9".parse().unwrap())
+    ));
+    let JobKind::Cluster(job) = &jobs[0].kind else {
+        panic!("a cluster job")
+    };
+    assert_eq!(
+        labkube::provision::plan(job)[3],
+        labkube::store::ClusterStep::ProbeEndpoint,
+        "the probe comes right after the facts"
+    );
 }

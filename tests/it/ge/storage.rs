@@ -88,6 +88,7 @@ async fn mongodb_is_refused_where_the_workers_cpus_lack_avx() {
             ],
             creating: None,
             pod_cidr: None,
+            endpoint: None,
         })
         .unwrap();
     let store: &dyn JobStore = &*rig.store;

@@ -20,6 +20,7 @@ fn create(name: &str, hosts: &[u8], room: &str, event: &str) -> NewJob {
         k8s: None,
         pod_cidr: None,
         control_planes: None,
+        endpoint: None,
     };
     NewJob {
         plan: Vec::new(),

@@ -130,6 +130,7 @@ pub fn cluster(name: &str, room: &str) -> ClusterRecord {
         }],
         creating: None,
         pod_cidr: None,
+        endpoint: None,
     }
 }
 

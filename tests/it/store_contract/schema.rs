@@ -31,6 +31,7 @@ fn create(name: &str, host: std::net::IpAddr, room: &str) -> NewJob {
         k8s: None,
         pod_cidr: None,
         control_planes: None,
+        endpoint: None,
     }));
     job.origin.room = room.into();
     job

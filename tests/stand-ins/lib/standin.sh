@@ -16,6 +16,8 @@
 
 STANDIN_DIR=${0%/*}
 FIXTURES=$STANDIN_DIR/fixtures
+# shellcheck source-path=SCRIPTDIR source=network.sh
+. "$STANDIN_DIR/lib/network.sh"
 
 # standin_begin TOOL ARG...: check the environment, record the call, set R (the host root) and
 # S (the stand-in state directory).
@@ -181,6 +183,16 @@ resolve() {
             ;;
         *) addr=$host ;;
     esac
+    # A virtual IP arrives at the API server of the host that carries it, when this host
+    # reaches it; otherwise the neighbour lookup fails (lib/network.sh).
+    if [ -n "$(net_holder "$addr")" ] || net_was_vip "$addr"; then
+        if ! net_reaches "$addr"; then
+            echo "dial tcp $addr:$port: connect: no route to host"
+            return 1
+        fi
+        echo "$(net_address_of "$(net_holder "$addr")"):$port"
+        return 0
+    fi
     if [ "$addr" = 127.0.0.1 ] && svc_is labkube-api-proxy active &&
         grep -qE "^[[:space:]]*bind[[:space:]]+127\.0\.0\.1:$port\$" "$S/api-proxy-loaded.cfg" 2>/dev/null; then
         live=$(awk '$1 == "server" { print $3 }' "$S/api-proxy-loaded.cfg" | while IFS= read -r server; do

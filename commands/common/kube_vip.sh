@@ -111,6 +111,7 @@ main() {
         [1-9][0-9] | [1-5][0-9][0-9] | 600) ;;
         *) fail "WAIT_SECONDS must be a number of seconds from 10 to 600" ;;
     esac
+    need_ping
     admin_conf >/dev/null
     [ -d "$R/etc/kubernetes/manifests" ] || fail "no /etc/kubernetes/manifests: this is not a control plane"
     work=$(mktemp -d)

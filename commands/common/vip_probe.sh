@@ -40,6 +40,7 @@ main() {
     case "$VIP" in *:*) prefix=128 ;; *) prefix=32 ;; esac
     case "$ACTION" in
         reach)
+            need_ping
             if ping -c 2 -W 1 -q "$VIP" >/dev/null 2>&1; then
                 echo "answers=yes"
             else

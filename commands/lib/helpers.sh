@@ -96,6 +96,13 @@ admin_conf() {
     echo "$R/etc/kubernetes/admin.conf"
 }
 
+# need_ping: fail unless ping is installed (a missing one would read as an address that does
+# not answer).
+need_ping() {
+    command -v ping >/dev/null 2>&1 ||
+        fail "ping is not installed: install iputils-ping (Debian, Ubuntu) or iputils (RHEL family); the virtual IP's checks need it"
+}
+
 # vip_params NEED_INTERFACE: fail unless VIP is an IPv4 or IPv6 address and, when
 # NEED_INTERFACE is yes, VIP_INTERFACE a network interface name (1-15 of A-Z a-z 0-9 . _ -,
 # as the kernel's dev_valid_name takes them, not starting with a dot).

@@ -203,7 +203,7 @@ fn malformed_parameters_are_refused_before_anything_changes() {
         env.extend_from_slice(rest);
         env
     };
-    let cases: [Case; 22] = [
+    let cases: [Case; 28] = [
         (
             "prepare_host",
             vec![("ROLE", "master")],
@@ -356,6 +356,57 @@ fn malformed_parameters_are_refused_before_anything_changes() {
                 ("CONTROL_PLANE_ADDRESS", "cp1"),
             ],
             "CONTROL_PLANE_ADDRESS must be",
+        ),
+        (
+            "kubeadm_init",
+            init(&[
+                ("SERVICE_CIDR", "10.96.0.0/12"),
+                ("EXTRA_SANS", "10.0.0.10 --v=9"),
+            ]),
+            "EXTRA_SANS must be empty or an IPv4 or IPv6 address",
+        ),
+        (
+            "vip_probe",
+            vec![("ACTION", "hold"), ("VIP", "10.0.0.10; reboot")],
+            "VIP must be an IPv4 or IPv6 address",
+        ),
+        (
+            "vip_probe",
+            vec![
+                ("ACTION", "hold"),
+                ("VIP", "10.0.0.10"),
+                ("VIP_INTERFACE", "eth0 up"),
+            ],
+            "VIP_INTERFACE must be a network interface name",
+        ),
+        (
+            "vip_probe",
+            vec![
+                ("ACTION", "hold"),
+                ("VIP", "10.0.0.10"),
+                ("VIP_INTERFACE", "eth0"),
+                ("HOLD_SECONDS", "0"),
+            ],
+            "HOLD_SECONDS must be a number of seconds from 5 to 600",
+        ),
+        (
+            "vip_probe",
+            vec![
+                ("ACTION", "move"),
+                ("VIP", "10.0.0.10"),
+                ("VIP_INTERFACE", "eth0"),
+            ],
+            "ACTION must be reach, hold or release",
+        ),
+        (
+            "kube_vip",
+            vec![
+                ("VIP", "10.0.0.10"),
+                ("VIP_INTERFACE", "eth0"),
+                ("KUBE_VIP_VERSION", "latest"),
+                ("WAIT_SECONDS", "60"),
+            ],
+            "KUBE_VIP_VERSION must be a release tag",
         ),
     ];
     for (step, env, message) in cases {

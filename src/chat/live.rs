@@ -221,13 +221,14 @@ impl ProgressSink for LiveProgress {
                 } else {
                     self.update(job, render_live(job), ATTACH_GRACE).await;
                 }
-                // A reply to the command, so the person who typed it is notified.
+                // A reply to the command that notifies the person who typed it.
                 let sent = self
                     .chat
-                    .reply(
+                    .reply_notifying(
                         &job.origin.platform,
                         &job.origin.room,
                         &job.origin.event_id,
+                        &job.requested_by.user,
                         &render_finished(job, elapsed_ms),
                     )
                     .await;

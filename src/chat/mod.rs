@@ -204,6 +204,22 @@ pub trait Replier: Send + Sync {
         let _ = to;
         self.send(platform, room, text).await
     }
+    /// Like [`Replier::reply`], and the reply notifies `user`, who sent `to`: what a person
+    /// waits for (a job's outcome, the answer to a command, a refusal, a confirmation request),
+    /// unlike the live progress message and its edits, which stay quiet. Platforms whose
+    /// replies notify already (Telegram, the console) just reply; Matrix mentions `user` in an
+    /// `m.text`, since its default push rules silence every `m.notice`.
+    async fn reply_notifying(
+        &self,
+        platform: &str,
+        room: &str,
+        to: &str,
+        user: &str,
+        text: &str,
+    ) -> Result<MessageRef, ChatError> {
+        let _ = user;
+        self.reply(platform, room, to, text).await
+    }
     /// Like [`Replier::reply`], with buttons under the message. Platforms without buttons
     /// ignore them.
     async fn reply_with_buttons(

@@ -52,6 +52,19 @@ impl Replier for Router {
         self.get(platform)?.reply(platform, room, to, text).await
     }
 
+    async fn reply_notifying(
+        &self,
+        platform: &str,
+        room: &str,
+        to: &str,
+        user: &str,
+        text: &str,
+    ) -> Result<MessageRef, ChatError> {
+        self.get(platform)?
+            .reply_notifying(platform, room, to, user, text)
+            .await
+    }
+
     async fn reply_with_buttons(
         &self,
         platform: &str,

@@ -272,18 +272,22 @@ impl Dispatcher {
     ) {
         let chat = self.chat.clone();
         let (platform, room, to) = (msg.platform.clone(), msg.room.clone(), msg.event_id.clone());
+        let user = msg.sender.clone();
         tokio::spawn(async move {
             let text = answer.await;
-            if let Err(e) = chat.reply(&platform, &room, &to, &text).await {
+            let sent = chat.reply_notifying(&platform, &room, &to, &user, &text);
+            if let Err(e) = sent.await {
                 tracing::warn!(error = %e, %platform, "cannot send a reply");
             }
         });
     }
 
+    /// Answers `msg`, notifying its sender: an answer, a refusal or a confirmation request is
+    /// what they wait for.
     async fn reply(&self, msg: &Incoming, text: &str) {
         let sent = self
             .chat
-            .reply(&msg.platform, &msg.room, &msg.event_id, text)
+            .reply_notifying(&msg.platform, &msg.room, &msg.event_id, &msg.sender, text)
             .await;
         if let Err(e) = sent {
             tracing::warn!(error = %e, platform = %msg.platform, "cannot send a reply");

@@ -2,24 +2,46 @@
 //! `formatted_body`. Everything is escaped; a multi-line message keeps its first line as text
 //! and puts the rest (per-host tables, rollout tables, help listings, plans) in a `<pre>` block
 //! so columns line up in every client.
+//!
+//! Who is notified follows the spec's default push rules (Matrix 1.7+, as Synapse runs them):
+//! `.m.rule.suppress_notices` silences every `m.notice` before any mention rule, so the live
+//! progress message and its edits (edits are notices too) stay quiet; a reply that must reach
+//! its person is an `m.text` whose `m.mentions` names them (`.m.rule.is_user_mention`). Every
+//! message carries `m.mentions`, empty when it mentions nobody, so the legacy rules that match
+//! a display name in the body never fire on it.
 
 use serde_json::{Value, json};
 
-/// `m.notice` content for `text`.
+/// `m.notice` content for `text`, mentioning nobody.
 pub(super) fn notice(text: &str) -> Value {
     json!({
         "msgtype": "m.notice",
         "body": text,
         "format": "org.matrix.custom.html",
         "formatted_body": html(text),
+        "m.mentions": {},
     })
 }
 
-/// `text` as a reply to the event `to`.
-pub(super) fn reply(text: &str, to: &str) -> Value {
+/// `text` as a reply to the event `to`: a quiet notice, or, with `notify`, an `m.text` that
+/// mentions that user (a Matrix user id; anything else mentions nobody).
+pub(super) fn reply(text: &str, to: &str, notify: Option<&str>) -> Value {
     let mut content = notice(text);
+    if let Some(user) = notify {
+        content["msgtype"] = json!("m.text");
+        if is_user_id(user) {
+            content["m.mentions"] = json!({ "user_ids": [user] });
+        }
+    }
     content["m.relates_to"] = json!({ "m.in_reply_to": { "event_id": to } });
     content
+}
+
+/// `@localpart:server`, the shape of a Matrix user id.
+fn is_user_id(user: &str) -> bool {
+    user.strip_prefix('@')
+        .and_then(|rest| rest.split_once(':'))
+        .is_some_and(|(local, server)| !local.is_empty() && !server.is_empty())
 }
 
 /// An edit (`m.replace`) of the event `original` so that it shows `text`.
@@ -31,6 +53,7 @@ pub(super) fn replace(text: &str, original: &str) -> Value {
         "format": "org.matrix.custom.html",
         "formatted_body": format!("* {}", html(text)),
         "m.new_content": new,
+        "m.mentions": {},
         "m.relates_to": { "rel_type": "m.replace", "event_id": original },
     })
 }
@@ -87,9 +110,24 @@ mod tests {
         let n = notice("a\nb");
         assert_eq!(n["msgtype"], "m.notice");
         assert_eq!(n["body"], "a\nb");
-        let r = reply("ok", "$cmd");
+        assert_eq!(n["m.mentions"], serde_json::json!({}));
+        let r = reply("ok", "$cmd", None);
         assert_eq!(r["m.relates_to"]["m.in_reply_to"]["event_id"], "$cmd");
+        assert_eq!(r["msgtype"], "m.notice");
+        let r = reply("done", "$cmd", Some("@alice:lab.example"));
+        assert_eq!(r["msgtype"], "m.text");
+        assert_eq!(
+            r["m.mentions"],
+            serde_json::json!({ "user_ids": ["@alice:lab.example"] })
+        );
+        assert_eq!(r["m.relates_to"]["m.in_reply_to"]["event_id"], "$cmd");
+        for not_a_user in ["alice", "@alice", "@:lab", "@alice:"] {
+            let r = reply("done", "$cmd", Some(not_a_user));
+            assert_eq!(r["m.mentions"], serde_json::json!({}), "{not_a_user}");
+        }
         let e = replace("new", "$ack");
+        assert_eq!(e["msgtype"], "m.notice", "edits stay quiet");
+        assert_eq!(e["m.mentions"], serde_json::json!({}));
         assert_eq!(e["m.relates_to"]["rel_type"], "m.replace");
         assert_eq!(e["m.relates_to"]["event_id"], "$ack");
         assert_eq!(e["m.new_content"]["body"], "new");

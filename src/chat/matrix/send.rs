@@ -43,6 +43,25 @@ impl MatrixReplier {
     }
 }
 
+impl MatrixReplier {
+    /// Posts a reply to `to`, logging how long after the command's arrival it went out.
+    async fn timed(
+        &self,
+        platform: &str,
+        room: &str,
+        to: &str,
+        content: Value,
+    ) -> Result<MessageRef, ChatError> {
+        let arrived = self.arrivals.take(to);
+        let sending = std::time::Instant::now();
+        let sent = self.post(platform, room, content).await;
+        if let (Some(arrived), Ok(_)) = (arrived, &sent) {
+            latency::log(to, arrived, sending);
+        }
+        sent
+    }
+}
+
 #[async_trait]
 impl Replier for MatrixReplier {
     async fn send(&self, platform: &str, room: &str, text: &str) -> Result<MessageRef, ChatError> {
@@ -66,12 +85,19 @@ impl Replier for MatrixReplier {
         to: &str,
         text: &str,
     ) -> Result<MessageRef, ChatError> {
-        let arrived = self.arrivals.take(to);
-        let sending = std::time::Instant::now();
-        let sent = self.post(platform, room, format::reply(text, to)).await;
-        if let (Some(arrived), Ok(_)) = (arrived, &sent) {
-            latency::log(to, arrived, sending);
-        }
-        sent
+        self.timed(platform, room, to, format::reply(text, to, None))
+            .await
+    }
+
+    async fn reply_notifying(
+        &self,
+        platform: &str,
+        room: &str,
+        to: &str,
+        user: &str,
+        text: &str,
+    ) -> Result<MessageRef, ChatError> {
+        self.timed(platform, room, to, format::reply(text, to, Some(user)))
+            .await
     }
 }

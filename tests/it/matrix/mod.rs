@@ -18,6 +18,7 @@ use labkube_testkit::support::{Daemon, LogOnPanic};
 use labkube_testkit::synapse::Synapse;
 
 mod intake;
+mod notify;
 
 const BOT_PASSWORD: &str = "bot-password";
 /// The bot's log filter: matrix-sdk's own info lines would drown the bot's.

@@ -1,0 +1,66 @@
+//! Who the bot's messages notify, as a real Synapse decides it with its default push rules
+//! (Matrix 1.7+): `.m.rule.suppress_notices` silences every `m.notice` before any mention rule
+//! is read, so a bot that only sends notices never reaches anyone. A job's outcome and the
+//! answer to a command are `m.text` replies that mention the person who asked
+//! (`.m.rule.is_user_mention`: a highlight); the live progress message and its edits stay
+//! quiet.
+
+use labkube_testkit::conformance::{self, Platform};
+use labkube_testkit::support::LogOnPanic;
+use matrix_sdk::ruma::api::client::push::get_notifications;
+
+use super::MatrixPlatform;
+
+/// The events the homeserver notified the operator of, with whether each was a highlight.
+async fn notified(p: &MatrixPlatform) -> Vec<(String, bool)> {
+    let r =
+        p.op.client
+            .send(get_notifications::v3::Request::new())
+            .await
+            .unwrap();
+    r.notifications
+        .iter()
+        .map(|n| {
+            let event: serde_json::Value = n.event.deserialize_as().unwrap();
+            let highlight = n.actions.iter().any(|a| a.is_highlight());
+            (event["event_id"].as_str().unwrap().to_string(), highlight)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcomes_and_answers_notify_the_requester_and_progress_stays_quiet() {
+    let p = MatrixPlatform::new(false).await;
+    let _log = LogOnPanic::in_dir(p.dir.path());
+    let op = p.operator();
+    let command = op.send("!selftest steps=3 ms=300").await;
+    let outcome = conformance::wait_for(&*op, "the outcome", |m| {
+        m.reply_to.as_deref() == Some(command.as_str()) && m.text.contains("succeeded in")
+    })
+    .await;
+    let ack = conformance::wait_for(&*op, "the live progress message", |m| {
+        m.reply_to.as_deref() == Some(command.as_str()) && m.id != outcome.id
+    })
+    .await;
+    assert!(ack.edits > 0, "the progress message was edited: {ack:?}");
+    let question = op.send("!whoami").await;
+    let answer = conformance::wait_for(&*op, "the answer", |m| {
+        m.reply_to.as_deref() == Some(question.as_str())
+    })
+    .await;
+    let notes = notified(&p).await;
+    for (what, id) in [("the outcome", &outcome.id), ("the answer", &answer.id)] {
+        assert!(
+            notes.iter().any(|(n, highlight)| n == id && *highlight),
+            "{what} did not notify the operator as a mention: {notes:?}"
+        );
+    }
+    // Nothing else: not the progress message, not one of its edits.
+    assert!(
+        notes
+            .iter()
+            .all(|(n, _)| *n == outcome.id || *n == answer.id),
+        "the progress message or an edit notified: {notes:?} (progress message {})",
+        ack.id
+    );
+}

@@ -98,6 +98,13 @@ pub fn reference_markdown() -> String {
     reference::markdown()
 }
 
+/// Whether `word` (without prefix) is the first word of a command (`job`, `cluster`, `ge`,
+/// `rollback`...): what a `/word` in the bot's text refers to.
+#[must_use]
+pub fn is_command_word(word: &str) -> bool {
+    spec::paths().any(|(path, _)| path.split(' ').next() == Some(word))
+}
+
 /// Makes raw message text fit for logs and the audit trail: values of `confirm=`, `token=`,
 /// `password=`, `passphrase=` and `secret=` (keys matched case-insensitively) become `***`,
 /// characters other than printable ASCII are escaped (`\u{202e}`, `\n`), and the result is

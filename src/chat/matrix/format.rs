@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 /// `m.notice` content for `text`, mentioning nobody.
 pub(super) fn notice(text: &str) -> Value {
+    let text = &with_bang(text);
     json!({
         "msgtype": "m.notice",
         "body": text,
@@ -46,6 +47,7 @@ fn is_user_id(user: &str) -> bool {
 
 /// An edit (`m.replace`) of the event `original` so that it shows `text`.
 pub(super) fn replace(text: &str, original: &str) -> Value {
+    let text = &with_bang(text);
     let new = notice(text);
     json!({
         "msgtype": "m.notice",
@@ -56,6 +58,41 @@ pub(super) fn replace(text: &str, original: &str) -> Value {
         "m.mentions": {},
         "m.relates_to": { "rel_type": "m.replace", "event_id": original },
     })
+}
+
+/// `text` with every command it names written with `!` (`/job 1` becomes `!job 1`): Element and
+/// most clients take a leading `/` as their own command, so a hint typed as the bot wrote it
+/// must start with `!` on Matrix. A `/` starts a command name only at the start of the text or
+/// after a space, an opening bracket or quote, and only before a command's first word that
+/// ends there (`/etc/hosts`, `https://x/ge` and `/jobs2` stay as they are).
+pub(super) fn with_bang(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut prev: Option<char> = None;
+    while let Some(at) = rest.find('/') {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        let prev_char = before.chars().next_back().or(prev);
+        let after = &from[1..];
+        let word_len = after
+            .find(|c: char| !c.is_ascii_lowercase())
+            .unwrap_or(after.len());
+        let (word, tail) = after.split_at(word_len);
+        let starts = prev_char.is_none_or(|c| c.is_whitespace() || "([{\"'`".contains(c));
+        let ends = tail
+            .chars()
+            .next()
+            .is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '/' || c == '-' || c == '_'));
+        if starts && ends && !word.is_empty() && crate::command::is_command_word(word) {
+            out.push('!');
+        } else {
+            out.push('/');
+        }
+        prev = Some('/');
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The HTML form of `text`.
@@ -103,6 +140,31 @@ mod tests {
             html(t),
             "job #2: step 1/3<pre><code>  10.0.0.1  control-plane running\n  10.0.0.2  worker  done</code></pre>"
         );
+    }
+
+    #[test]
+    fn command_hints_are_written_with_a_bang() {
+        for (text, want) in [
+            (
+                "queued job #1: selftest (/job 1 for details, /cancel 1 to stop it)",
+                "queued job #1: selftest (!job 1 for details, !cancel 1 to stop it)",
+            ),
+            ("did you mean /ge install?", "did you mean !ge install?"),
+            ("/help", "!help"),
+            ("type \"/cluster use lab-1\"", "type \"!cluster use lab-1\""),
+            (
+                "see /etc/hosts and https://x/ge",
+                "see /etc/hosts and https://x/ge",
+            ),
+            ("unknown command /frobnicate", "unknown command /frobnicate"),
+            ("a /jobs2 and /ge-x", "a /jobs2 and /ge-x"),
+            ("10.244.0.0/16 /jobs", "10.244.0.0/16 !jobs"),
+        ] {
+            assert_eq!(with_bang(text), want, "{text}");
+        }
+        assert_eq!(notice("/job 2")["body"], "!job 2");
+        assert_eq!(replace("/job 2", "$x")["m.new_content"]["body"], "!job 2");
+        assert_eq!(replace("/job 2", "$x")["body"], "* !job 2");
     }
 
     #[test]

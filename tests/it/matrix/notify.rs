@@ -3,7 +3,7 @@
 //! is read, so a bot that only sends notices never reaches anyone. A job's outcome and the
 //! answer to a command are `m.text` replies that mention the person who asked
 //! (`.m.rule.is_user_mention`: a highlight); the live progress message and its edits stay
-//! quiet.
+//! quiet. Command hints in the bot's text are written with `!`, as commands are typed here.
 
 use labkube_testkit::conformance::{self, Platform};
 use labkube_testkit::support::LogOnPanic;
@@ -48,6 +48,17 @@ async fn outcomes_and_answers_notify_the_requester_and_progress_stays_quiet() {
         m.reply_to.as_deref() == Some(question.as_str())
     })
     .await;
+    // Hints are written as commands are typed on Matrix: with `!`.
+    let typo = op.send("!jbo 1").await;
+    let hint = conformance::wait_for(&*op, "the suggestion", |m| {
+        m.reply_to.as_deref() == Some(typo.as_str())
+    })
+    .await;
+    assert!(
+        hint.text.contains("!job") && !hint.text.contains("/job"),
+        "{}",
+        hint.text
+    );
     let notes = notified(&p).await;
     for (what, id) in [("the outcome", &outcome.id), ("the answer", &answer.id)] {
         assert!(
@@ -55,11 +66,11 @@ async fn outcomes_and_answers_notify_the_requester_and_progress_stays_quiet() {
             "{what} did not notify the operator as a mention: {notes:?}"
         );
     }
-    // Nothing else: not the progress message, not one of its edits.
+    // Nothing else but the refusal of the typo: not the progress message, not its edits.
     assert!(
         notes
             .iter()
-            .all(|(n, _)| *n == outcome.id || *n == answer.id),
+            .all(|(n, _)| *n == outcome.id || *n == answer.id || *n == hint.id),
         "the progress message or an edit notified: {notes:?} (progress message {})",
         ack.id
     );

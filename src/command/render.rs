@@ -34,6 +34,7 @@ impl Command {
             Command::Job { .. } => "job",
             Command::Cancel { .. } => "cancel",
             Command::Whoami => "whoami",
+            Command::Start => "start",
             Command::Audit { .. } => "audit",
             Command::HostForget { .. } => "host forget",
             Command::NodeAdd(_) => "node add",
@@ -135,7 +136,7 @@ impl Command {
                 flag(&mut f, "dry-run", a.dry_run);
             }
             Command::ClusterPlan(a) => cluster(&mut f, a),
-            Command::ClusterList | Command::GeCatalog | Command::Whoami => {}
+            Command::ClusterList | Command::GeCatalog | Command::Whoami | Command::Start => {}
             Command::ClusterStatus { name } => some(&mut f, "name", name.as_ref()),
             Command::ClusterUse { name } => f.push(("name", name.to_string())),
             Command::ClusterDelete { name, confirm } => {

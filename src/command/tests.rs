@@ -273,6 +273,7 @@ fn cases() -> Vec<(&'static str, Command, &'static str)> {
         ),
         ("/cancel #7", Command::Cancel { id: 7 }, "/cancel 7"),
         ("/whoami", Command::Whoami, "/whoami"),
+        ("/START", Command::Start, "/start"),
         ("/audit", Command::Audit { n: None }, "/audit"),
         ("/audit 100", Command::Audit { n: Some(100) }, "/audit 100"),
         (

@@ -195,6 +195,8 @@ pub enum Command {
     },
     /// `/whoami`.
     Whoami,
+    /// `/start`: what a Telegram client sends first.
+    Start,
     /// `/audit [N]` (1-100, default 20).
     Audit {
         /// How many entries.

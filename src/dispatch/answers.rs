@@ -46,6 +46,21 @@ pub(super) fn whoami(
     }
 }
 
+/// `/start`: a greeting, then who the person is to the bot ([`whoami`]), then where to begin.
+pub(super) fn start(policy: &Policy, msg: &Incoming, room: &RoomRef, role: Option<Role>) -> String {
+    let next = if role.is_some() {
+        "Type /help for the commands; /cluster list shows the clusters this room can use."
+    } else {
+        "Send that id to a labkube admin to be given a role; until then /help shows what \
+         labkube can do."
+    };
+    format!(
+        "Hello! labkube builds Kubernetes clusters on lab VMs and installs FIWARE Generic \
+         Enablers on them, from chat. {}. {next}",
+        whoami(policy, msg, room, role)
+    )
+}
+
 fn line(job: &Job) -> String {
     let progress = match &job.state {
         JobState::Running { step } => format!(" step {}/{}", step + 1, job.plan.len()),

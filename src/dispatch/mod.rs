@@ -122,6 +122,7 @@ impl Dispatcher {
         let text = match &command {
             Command::Help { topic } => Ok(help(msg, topic)),
             Command::Whoami => Ok(answers::whoami(&self.policy, msg, room, role)),
+            Command::Start => Ok(answers::start(&self.policy, msg, room, role)),
             Command::Jobs { all } => answers::jobs(&*self.store, room, admin, *all),
             Command::Job { id } => {
                 answers::job(&*self.store, *id, self.config.limits.job_log_lines)

@@ -1,4 +1,4 @@
-//! The general commands: `/whoami`, `/audit`, `/selftest` and `/help`.
+//! The general commands: `/whoami`, `/start`, `/audit`, `/selftest` and `/help`.
 //!
 //! Each entry is one command: its spec row (words, arguments, help, access) and its builder.
 
@@ -24,6 +24,23 @@ pub(super) static SPECS: &[Spec] = &[
         mutating: false,
         ge_params: false,
         build: whoami,
+    },
+    Spec {
+        path: "start",
+        aliases: &[],
+        group: Group::General,
+        summary: "greet: who the bot takes you for and where to begin",
+        details: "What a Telegram client sends when you open a chat with the bot: a greeting, \
+            your chat identity and role as /whoami shows them, and how to get access or where \
+            to begin.",
+        positionals: &[],
+        options: &[],
+        flags: &[],
+        examples: &["/start"],
+        access: Access::Anyone,
+        mutating: false,
+        ge_params: false,
+        build: start,
     },
     Spec {
         path: "audit",
@@ -122,6 +139,10 @@ fn help(a: &mut Args) -> Built {
 
 fn whoami(_: &mut Args) -> Built {
     Ok(Command::Whoami)
+}
+
+fn start(_: &mut Args) -> Built {
+    Ok(Command::Start)
 }
 
 fn audit(a: &mut Args) -> Built {

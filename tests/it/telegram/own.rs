@@ -384,3 +384,31 @@ async fn long_answers_are_split_within_the_limit() {
     }
     assert!(parts[1..].iter().all(|m| m.reply_to.is_none()), "{parts:?}");
 }
+
+/// `/start`, the first thing every Telegram client sends, greets: who the person is to the
+/// bot and where to begin (it was "unknown command").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_greets_with_who_you_are_and_where_to_begin() {
+    let p = TelegramPlatform::new(100).await;
+    let _log = LogOnPanic::in_dir(p.dir.path());
+    let me = p.op_private.clone();
+    let id = me.send("/start").await;
+    let greeting = wait_for(&*me, "the greeting", |m| {
+        m.reply_to.as_deref() == Some(id.as_str())
+    })
+    .await;
+    let text = &greeting.text;
+    assert!(
+        text.starts_with("Hello! labkube builds Kubernetes clusters"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "you are {} on telegram, with the admin role",
+            super::OP
+        )),
+        "{text}"
+    );
+    assert!(text.contains("Type /help for the commands"), "{text}");
+    assert!(!text.contains("unknown command"), "{text}");
+}

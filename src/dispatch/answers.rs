@@ -61,19 +61,35 @@ pub(super) fn start(policy: &Policy, msg: &Incoming, room: &RoomRef, role: Optio
     )
 }
 
-fn line(job: &Job) -> String {
-    let progress = match &job.state {
-        JobState::Running { step } => format!(" step {}/{}", step + 1, job.plan.len()),
-        _ => String::new(),
-    };
-    format!(
-        "#{} {}{progress} - {} - by {} {}",
-        job.id,
-        job.state.word(),
-        job.kind.title(),
-        job.requested_by.user,
-        ago(job.created_ms)
-    )
+/// Jobs as a table, one indented row each, its columns aligned (number, state, who, when,
+/// then what, whose length varies most): `  #12  running step 2/5  by 1001  3 min ago  selftest`.
+fn table(jobs: &[Job]) -> String {
+    let rows: Vec<[String; 5]> = jobs
+        .iter()
+        .map(|job| {
+            let state = match &job.state {
+                JobState::Running { step } => {
+                    format!("running step {}/{}", step + 1, job.plan.len())
+                }
+                other => other.word().to_string(),
+            };
+            [
+                format!("#{}", job.id),
+                state,
+                format!("by {}", job.requested_by.user),
+                ago(job.created_ms),
+                job.kind.title(),
+            ]
+        })
+        .collect();
+    let width = |c: usize| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0);
+    let (w0, w1, w2, w3) = (width(0), width(1), width(2), width(3));
+    rows.iter()
+        .map(|[id, state, by, when, what]| {
+            format!("  {id:<w0$}  {state:<w1$}  {by:<w2$}  {when:<w3$}  {what}")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub(super) fn jobs(
@@ -88,11 +104,7 @@ pub(super) fn jobs(
     let mut out = if active.is_empty() {
         "no jobs are queued or running".to_string()
     } else {
-        format!(
-            "{} active job(s):\n{}",
-            active.len(),
-            active.iter().map(line).collect::<Vec<_>>().join("\n")
-        )
+        format!("{} active job(s):\n{}", active.len(), table(&active))
     };
     if all {
         let done: Vec<Job> = store
@@ -107,7 +119,7 @@ pub(super) fn jobs(
             out.push_str(&format!(
                 "\nlast {} finished:\n{}",
                 done.len(),
-                done.iter().map(line).collect::<Vec<_>>().join("\n")
+                table(&done)
             ));
         }
     } else {

@@ -63,7 +63,7 @@ fn scripted_session() {
     bot.expect("/selftest steps=3 ms=400 -> queued job #1", LIMIT);
 
     bot.say("/jobs all");
-    bot.expect("#1 succeeded - selftest (3 steps)", LIMIT);
+    bot.expect("  #1  succeeded  by tester  ", LIMIT);
 
     let out = bot.finish(LIMIT);
     assert!(

@@ -31,14 +31,21 @@ fn is_preformatted(line: &str) -> bool {
     line.starts_with([' ', '\t']) || line.contains("  ")
 }
 
-/// Renders plain lines as HTML: two or more consecutive preformatted lines (a table) become
-/// one `<pre>` block; a lone indented line (a description under a usage line) stays text.
+/// A table row: columns separated by runs of spaces after any indentation (a one-host job's
+/// table, a one-job /jobs), unlike an indented description, which is one run of words.
+fn is_table_row(line: &str) -> bool {
+    line.trim_start().trim_end().contains("  ")
+}
+
+/// Renders plain lines as HTML: consecutive preformatted lines become one `<pre>` block when
+/// there are two or more of them (a table) or one is a table row (a table of one row); a lone
+/// indented line (a description under a usage line) stays text.
 fn render(lines: &[&str]) -> String {
     let mut out = String::new();
     let mut i = 0;
     while i < lines.len() {
         let run = lines[i..].iter().take_while(|l| is_preformatted(l)).count();
-        let pre = run >= 2;
+        let pre = run >= 2 || (run == 1 && is_table_row(lines[i]));
         let j = if pre {
             i + run
         } else {
@@ -46,7 +53,8 @@ fn render(lines: &[&str]) -> String {
             let mut j = i + 1;
             while j < lines.len()
                 && !(is_preformatted(lines[j])
-                    && lines.get(j + 1).is_some_and(|l| is_preformatted(l)))
+                    && (is_table_row(lines[j])
+                        || lines.get(j + 1).is_some_and(|l| is_preformatted(l))))
             {
                 j += 1;
             }
@@ -189,6 +197,20 @@ mod tests {
             "job #2 cluster create: step 7/14 running\n<pre>  10.0.0.11  control-plane running\n  10.0.0.12  worker        running</pre>\nnext: /ge catalog"
         );
         assert_eq!(visible(&html), text);
+    }
+
+    #[test]
+    fn a_table_of_one_row_is_pre_too() {
+        let text = "job #3 selftest: step 1/2 running\n  10.0.0.11  control-plane running";
+        assert_eq!(
+            html_one(text),
+            "job #3 selftest: step 1/2 running\n<pre>  10.0.0.11  control-plane running</pre>"
+        );
+        let jobs = "1 active job(s):\n  #4  running step 1/3  by 1001  3 s ago  selftest";
+        assert!(
+            html_one(jobs)
+                .ends_with("<pre>  #4  running step 1/3  by 1001  3 s ago  selftest</pre>")
+        );
     }
 
     #[test]

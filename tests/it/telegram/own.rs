@@ -412,3 +412,29 @@ async fn start_greets_with_who_you_are_and_where_to_begin() {
     assert!(text.contains("Type /help for the commands"), "{text}");
     assert!(!text.contains("unknown command"), "{text}");
 }
+
+/// Tables are monospaced even with one row: `/jobs` with one job is a `<pre>` block.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_of_one_row_is_monospaced() {
+    let p = TelegramPlatform::new(100).await;
+    let _log = LogOnPanic::in_dir(p.dir.path());
+    let me = p.op_private.clone();
+    let id = me.send("/selftest steps=3 ms=1000").await;
+    ack_of(&me, &id).await;
+    let asked = me.send("/jobs").await;
+    let jobs = wait_for(&*me, "the job list", |m| {
+        m.reply_to.as_deref() == Some(asked.as_str())
+    })
+    .await;
+    let raw = me.records().await;
+    let html = raw
+        .iter()
+        .find(|r| r["messageId"].as_i64().map(|i| i.to_string()) == Some(jobs.id.clone()))
+        .unwrap();
+    let text = html["message"]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("1 active job(s):\n<pre>  #")
+            && text.contains(&format!("  by {}  ", super::OP)),
+        "{text}"
+    );
+}

@@ -1,10 +1,12 @@
 //! Invites: accepted only from users the config authorises on Matrix, and only into rooms the
-//! `[matrix] invites` setting allows; every other invite is declined (left).
+//! `[matrix] invites` setting allows; every other invite is declined (left) with a reason the
+//! inviter's client shows (a stranger learns only that the bot takes invites from its users).
 
 use std::collections::HashSet;
 
 use matrix_sdk::Client;
 use matrix_sdk::ruma::RoomId;
+use matrix_sdk::ruma::api::client::membership::leave_room;
 
 use super::format;
 use crate::config::{Config, Invites};
@@ -27,8 +29,36 @@ pub(super) enum Decision {
     Join,
     /// Join a room that is not listed yet, and say how to list it.
     JoinUnlisted,
-    /// Decline.
-    Decline,
+    /// Decline, saying why.
+    Decline(Why),
+}
+
+/// Why an invite is declined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Why {
+    /// The inviter is not in `[[users]]`.
+    NotAUser,
+    /// `[matrix] invites = "never"`.
+    NoInvites,
+    /// The room is not in `[[rooms]]` and only listed rooms are joined.
+    Unlisted,
+}
+
+impl Why {
+    /// The reason on the bot's leave event, as the inviter's client shows it.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Why::NotAUser => "labkube takes invites only from the people its config lists",
+            Why::NoInvites => {
+                "labkube joins no room by invite here (its config says invites = \"never\"); \
+                 an admin adds rooms to the config"
+            }
+            Why::Unlisted => {
+                "this room is not in labkube's config; an admin can add it under [[rooms]], \
+                 then invite labkube again"
+            }
+        }
+    }
 }
 
 impl Access {
@@ -48,13 +78,13 @@ impl Access {
     /// The decision on an invite from `inviter` into `room`.
     pub fn decide(&self, inviter: &str, room: &str) -> Decision {
         if !self.users.contains(inviter) {
-            return Decision::Decline;
+            return Decision::Decline(Why::NotAUser);
         }
         let listed = self.rooms.contains(room);
         match self.invites {
-            Invites::Never => Decision::Decline,
+            Invites::Never => Decision::Decline(Why::NoInvites),
             Invites::AllowedRooms if listed => Decision::Join,
-            Invites::AllowedRooms => Decision::Decline,
+            Invites::AllowedRooms => Decision::Decline(Why::Unlisted),
             Invites::AnyRoom if listed => Decision::Join,
             Invites::AnyRoom => Decision::JoinUnlisted,
         }
@@ -77,8 +107,16 @@ pub(super) async fn on_invite(client: &Client, room_id: &RoomId, access: &Access
     let decision = access.decide(&inviter, room_id.as_str());
     tracing::info!(room = %room_id, inviter = %inviter, ?decision, "Matrix invite");
     let result = match decision {
-        Decision::Decline => room.leave().await,
-        Decision::Join | Decision::JoinUnlisted => room.join().await,
+        Decision::Decline(why) => {
+            let mut leave = leave_room::v3::Request::new(room_id.to_owned());
+            leave.reason = Some(why.reason().to_string());
+            client
+                .send(leave)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+        Decision::Join | Decision::JoinUnlisted => room.join().await.map_err(|e| e.to_string()),
     };
     if let Err(e) = result {
         tracing::warn!(room = %room_id, error = %e, "cannot answer a Matrix invite");
@@ -111,12 +149,24 @@ mod tests {
     fn invites_are_decided_by_inviter_then_room() {
         let a = access(Invites::AllowedRooms);
         assert_eq!(a.decide("@op:lab", "!ok"), Decision::Join);
-        assert_eq!(a.decide("@op:lab", "!other"), Decision::Decline);
-        assert_eq!(a.decide("@stranger:lab", "!ok"), Decision::Decline);
+        assert_eq!(
+            a.decide("@op:lab", "!other"),
+            Decision::Decline(Why::Unlisted)
+        );
+        assert_eq!(
+            a.decide("@stranger:lab", "!ok"),
+            Decision::Decline(Why::NotAUser)
+        );
         let a = access(Invites::AnyRoom);
         assert_eq!(a.decide("@op:lab", "!other"), Decision::JoinUnlisted);
-        assert_eq!(a.decide("@stranger:lab", "!other"), Decision::Decline);
+        assert_eq!(
+            a.decide("@stranger:lab", "!other"),
+            Decision::Decline(Why::NotAUser)
+        );
         let a = access(Invites::Never);
-        assert_eq!(a.decide("@op:lab", "!ok"), Decision::Decline);
+        assert_eq!(
+            a.decide("@op:lab", "!ok"),
+            Decision::Decline(Why::NoInvites)
+        );
     }
 }

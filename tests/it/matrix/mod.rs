@@ -90,6 +90,22 @@ impl MatrixPlatform {
         .await;
     }
 
+    /// The stranger creates a room, invites the bot and waits for its answer.
+    pub async fn stranger_invite(&self) -> matrix_sdk::Room {
+        let c: &Client = &self.stranger.client;
+        let mut req = CreateRoom::new();
+        req.invite = vec![self.bot_id.clone()];
+        let room = c.create_room(req).await.unwrap();
+        membership(
+            &room,
+            &self.bot_id,
+            |m| *m != MembershipState::Invite,
+            "answer the invite",
+        )
+        .await;
+        room
+    }
+
     fn bot_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("bot.log")).unwrap_or_default()
     }
@@ -187,17 +203,7 @@ impl Platform for MatrixPlatform {
     }
 
     async fn stranger_invites_bot(&self) -> bool {
-        let c: &Client = &self.stranger.client;
-        let mut req = CreateRoom::new();
-        req.invite = vec![self.bot_id.clone()];
-        let room = c.create_room(req).await.unwrap();
-        membership(
-            &room,
-            &self.bot_id,
-            |m| *m != MembershipState::Invite,
-            "answer the invite",
-        )
-        .await;
+        let room = self.stranger_invite().await;
         matches!(
             room.get_member_no_sync(&self.bot_id)
                 .await

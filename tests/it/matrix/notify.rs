@@ -3,7 +3,8 @@
 //! is read, so a bot that only sends notices never reaches anyone. A job's outcome and the
 //! answer to a command are `m.text` replies that mention the person who asked
 //! (`.m.rule.is_user_mention`: a highlight); the live progress message and its edits stay
-//! quiet. Command hints in the bot's text are written with `!`, as commands are typed here.
+//! quiet. Command hints in the bot's text are written with `!`, as commands are typed here. A
+//! declined invite says why.
 
 use labkube_testkit::conformance::{self, Platform};
 use labkube_testkit::support::LogOnPanic;
@@ -73,5 +74,23 @@ async fn outcomes_and_answers_notify_the_requester_and_progress_stays_quiet() {
             .all(|(n, _)| *n == outcome.id || *n == answer.id || *n == hint.id),
         "the progress message or an edit notified: {notes:?} (progress message {})",
         ack.id
+    );
+}
+
+/// An invite the bot declines says why, in the leave event the inviter's client shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_invite_says_why() {
+    let p = MatrixPlatform::new(false).await;
+    let _log = LogOnPanic::in_dir(p.dir.path());
+    let room = p.stranger_invite().await;
+    let member = room.get_member_no_sync(&p.bot_id).await.unwrap().unwrap();
+    assert_eq!(
+        *member.membership(),
+        matrix_sdk::ruma::events::room::member::MembershipState::Leave
+    );
+    let reason = member.event().reason();
+    assert_eq!(
+        reason,
+        Some("labkube takes invites only from the people its config lists")
     );
 }

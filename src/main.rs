@@ -64,11 +64,15 @@ enum AuditCmd {
     },
 }
 
-/// Default log directives for matrix-sdk: it logs every failed request at ERROR (an absent
-/// account-data entry is a 404 it expects) and warns at every sync of an encrypted room that no
-/// key backup is set up. The adapter logs what matters of those failures itself (a sync that
-/// failed and is retried, a message it cannot decrypt). `RUST_LOG` replaces all of this.
-const SDK_NOISE: &str = "matrix_sdk::http_client=off,matrix_sdk_crypto::backups=error";
+/// Default log directives for matrix-sdk: at INFO it logs every sync it processes and every
+/// event it sends, each with its whole filter (about 4 KB per handled command), at ERROR every
+/// failed request (an absent account-data entry is a 404 it expects), and it warns at every
+/// sync of an encrypted room that no key backup is set up. Its crates log warnings only; the
+/// adapter logs what matters itself (a sync that failed and is retried, a message it cannot
+/// decrypt). `RUST_LOG` replaces all of this.
+const SDK_NOISE: &str = "matrix_sdk=warn,matrix_sdk_base=warn,matrix_sdk_crypto=warn,\
+                         matrix_sdk_common=warn,matrix_sdk::http_client=off,\
+                         matrix_sdk_crypto::backups=error";
 
 fn main() -> ExitCode {
     // Everything the bot makes is its user's alone (the data dir holds admin kubeconfigs),
@@ -86,9 +90,12 @@ fn main() -> ExitCode {
         let level = if quiet { "warn" } else { "info" };
         tracing_subscriber::EnvFilter::new(format!("{level},{SDK_NOISE}"))
     });
+    // Colours only on a terminal: a log file or journald gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .init();
     match real_main(cli) {
         Ok(code) => code,

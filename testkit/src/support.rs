@@ -356,6 +356,10 @@ impl Daemon {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        // An empty RUST_LOG: the bot's own default filter, as a user who sets none gets it.
+        if env.iter().any(|(k, v)| *k == "RUST_LOG" && v.is_empty()) {
+            cmd.env_remove("RUST_LOG");
+        }
         Daemon {
             child: Some(cmd.spawn().expect("start labkube run")),
         }

@@ -90,6 +90,16 @@ impl MatrixPlatform {
         .await;
     }
 
+    /// Starts the bot with `filter` as its `RUST_LOG` (empty: its own default).
+    pub fn start_bot_logging(&mut self, filter: &str) {
+        assert!(self.bot.is_none(), "the bot is running");
+        let env = [
+            ("LABKUBE_TEST_MATRIX_PASSWORD", BOT_PASSWORD),
+            ("RUST_LOG", filter),
+        ];
+        self.bot = Some(Daemon::start(self.dir.path(), &env));
+    }
+
     /// The stranger creates a room, invites the bot and waits for its answer.
     pub async fn stranger_invite(&self) -> matrix_sdk::Room {
         let c: &Client = &self.stranger.client;
@@ -106,7 +116,7 @@ impl MatrixPlatform {
         room
     }
 
-    fn bot_log(&self) -> String {
+    pub fn bot_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("bot.log")).unwrap_or_default()
     }
 }
@@ -178,12 +188,7 @@ impl Platform for MatrixPlatform {
     }
 
     async fn start_bot(&mut self) {
-        assert!(self.bot.is_none(), "the bot is running");
-        let env = [
-            ("LABKUBE_TEST_MATRIX_PASSWORD", BOT_PASSWORD),
-            ("RUST_LOG", BOT_LOG),
-        ];
-        self.bot = Some(Daemon::start(self.dir.path(), &env));
+        self.start_bot_logging(BOT_LOG);
     }
 
     async fn kill_bot(&mut self) {

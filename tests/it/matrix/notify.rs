@@ -94,3 +94,42 @@ async fn a_declined_invite_says_why() {
         Some("labkube takes invites only from the people its config lists")
     );
 }
+
+/// With no `RUST_LOG`, the bot's log stays about the bot: a handled command adds a few lines of
+/// its own, not kilobytes of the Matrix client's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_log_is_quiet() {
+    let mut p = MatrixPlatform::prepare(false).await;
+    let _log = LogOnPanic::in_dir(p.dir.path());
+    p.start_bot_logging("");
+    p.wait_bot_joined().await;
+    let op = p.operator();
+    // Settled after the start: then five commands, answered.
+    let first = op.send("!whoami").await;
+    conformance::wait_for(&*op, "an answer", |m| {
+        m.reply_to.as_deref() == Some(first.as_str())
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let before = p.bot_log().len();
+    for _ in 0..5 {
+        let id = op.send("!whoami").await;
+        conformance::wait_for(&*op, "an answer", |m| {
+            m.reply_to.as_deref() == Some(id.as_str())
+        })
+        .await;
+    }
+    let log = p.bot_log();
+    let added = &log[before..];
+    let sdk: Vec<&str> = added.lines().filter(|l| l.contains("matrix_sdk")).collect();
+    assert!(
+        sdk.is_empty(),
+        "the Matrix client's lines by default:\n{}",
+        sdk.join("\n")
+    );
+    assert!(
+        added.len() / 5 < 600,
+        "{} bytes per command by default:\n{added}",
+        added.len() / 5
+    );
+}

@@ -106,6 +106,7 @@ fn job(id: u64, finished: bool) -> Job {
         // History: its outcomes were told long ago.
         tell_outcome: false,
         summary: None,
+        live_message: None,
         created_ms: t0,
         started_ms: finished.then_some(t0),
         finished_ms: finished.then_some(t0 + 30_000),

@@ -158,9 +158,27 @@ impl ProgressSink for LiveProgress {
                 ..
             } => {
                 let text = render_resumed(job, from);
+                // The message the job showed its progress in before the restart goes on; a job
+                // without one (its acknowledgement was never sent) gets a reply to the command.
+                if let Some(m) = &job.live_message {
+                    {
+                        let mut jobs = lock(&self.jobs);
+                        let live = jobs.entry(job.id).or_default();
+                        live.platform = job.origin.platform.clone();
+                        live.room = job.origin.room.clone();
+                        live.message = Some(m.clone());
+                    }
+                    self.update(job, text, Duration::ZERO).await;
+                    return true;
+                }
                 match self
                     .chat
-                    .send(&job.origin.platform, &job.origin.room, &text)
+                    .reply(
+                        &job.origin.platform,
+                        &job.origin.room,
+                        &job.origin.event_id,
+                        &text,
+                    )
                     .await
                 {
                     Ok(m) => {

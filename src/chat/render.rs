@@ -102,8 +102,14 @@ fn live_line(job: &Job) -> String {
                 .get(*step)
                 .map(Step::title)
                 .unwrap_or_else(|| "starting".into());
+            // A resumed job edits the message it had; it says so as long as it runs.
+            let resumed = if job.resumes > 0 {
+                " (resumed after a restart)"
+            } else {
+                ""
+            };
             format!(
-                "{head}: step {}/{total} ({name}) running, {}{cancel}",
+                "{head}: step {}/{total} ({name}) running, {}{cancel}{resumed}",
                 step + 1,
                 secs(elapsed)
             )

@@ -91,7 +91,18 @@ impl Dispatcher {
             )
             .await;
         match sent {
-            Ok(m) => self.progress.attach(&job, m).await,
+            Ok(m) => {
+                // Kept with the job, so a job resumed after a restart edits the same message.
+                // A job that already finished needs it no more (the store refuses the change).
+                let kept = self.store.update(job.id, &mut |j| {
+                    j.live_message = Some(m.clone());
+                    Ok(())
+                });
+                if let Err(e) = kept {
+                    tracing::debug!(job = job.id, error = %e, "the acknowledgement is not kept");
+                }
+                self.progress.attach(&job, m).await;
+            }
             Err(e) => tracing::warn!(job = job.id, error = %e, "cannot acknowledge a queued job"),
         }
         self.worker.wake();

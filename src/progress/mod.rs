@@ -10,7 +10,7 @@ use crate::store::{Job, JobState, Step};
 pub use io::JobIo;
 
 /// A chat message the bot sent, so it can be edited later. Opaque outside `chat/`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct MessageRef {
     /// Adapter name.
     pub platform: String,

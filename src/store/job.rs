@@ -139,6 +139,11 @@ pub struct Job {
     /// What the job produced, for its final message (e.g. the cluster summary or the plan).
     #[serde(default)]
     pub summary: Option<String>,
+    /// The chat message that shows the job's progress (its acknowledgement), so a job resumed
+    /// after a restart goes on editing it; `None` until one was sent, and in records of
+    /// earlier releases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_message: Option<crate::progress::MessageRef>,
     /// Unix milliseconds.
     pub created_ms: u64,
     /// Unix milliseconds of the first start.

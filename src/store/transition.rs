@@ -77,6 +77,7 @@ pub fn new_job(id: JobId, new: NewJob, created_ms: u64) -> Job {
         rollout: Vec::new(),
         tell_outcome: true,
         summary: None,
+        live_message: None,
         created_ms,
         started_ms: None,
         finished_ms: None,

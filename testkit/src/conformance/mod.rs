@@ -209,8 +209,8 @@ pub async fn edited_command_not_rerun(p: &dyn Platform) {
     assert!(!rerun, "{}", show(&msgs));
 }
 
-/// The bot is SIGKILLed mid-job and started again: the job resumes and finishes once, and the
-/// command is not run a second time.
+/// The bot is SIGKILLed mid-job and started again: the job resumes in the message it had
+/// (no new, unthreaded one), finishes once, and the command is not run a second time.
 pub async fn bot_killed_mid_job(p: &mut dyn Platform) {
     let op = p.operator();
     let job = start_job(p, &*op, "selftest steps=6 ms=600").await;
@@ -218,11 +218,11 @@ pub async fn bot_killed_mid_job(p: &mut dyn Platform) {
     p.kill_bot().await;
     p.start_bot().await;
     let head = format!("job #{} ", job.n);
-    wait_for(&*op, "resuming the job", |m| {
-        m.text.contains(&head) && m.text.contains("resumed after a restart")
+    wait_for(&*op, "resuming the job in its message", |m| {
+        m.id == job.ack.id && m.text.contains("resumed after a restart")
     })
     .await;
-    job.outcome(&*op).await;
+    let done = job.outcome(&*op).await;
     let r = replies(&*op, &job.id).await;
     assert_eq!(r.len(), 2, "the command ran twice:\n{}", show(&r));
     let msgs = op.bot_messages().await;
@@ -230,6 +230,17 @@ pub async fn bot_killed_mid_job(p: &mut dyn Platform) {
         .iter()
         .filter(|m| m.text.contains(&head) && m.text.contains("succeeded in"));
     assert_eq!(outcomes.count(), 1, "{}", show(&msgs));
+    // The job's messages are its acknowledgement, edited to the end, and its outcome.
+    let about: Vec<&BotMessage> = msgs.iter().filter(|m| m.text.contains(&head)).collect();
+    assert!(
+        about.iter().all(|m| m.id == job.ack.id || m.id == done.id),
+        "a message besides the job's own:\n{}",
+        show(&msgs)
+    );
+    wait_for(&*op, "the final edit of the job's message", |m| {
+        m.id == job.ack.id && m.text.contains("6/6")
+    })
+    .await;
 }
 
 /// The platform's server restarts mid-job: the bot carries on, the job's message is still

@@ -95,6 +95,7 @@ pub fn finished_job(id: JobId) -> Job {
         rollout: Vec::new(),
         tell_outcome: true,
         summary: None,
+        live_message: None,
         created_ms: 1_000,
         started_ms: Some(1_001),
         finished_ms: Some(1_002),

@@ -69,7 +69,8 @@ impl GeRun {
             cluster,
             target,
             request: request.clone(),
-            by: format!("{}:{}", job.requested_by.platform, job.requested_by.user),
+            // The requester as every other message writes them: their id on their platform.
+            by: job.requested_by.user.clone(),
             io,
             layer,
         })

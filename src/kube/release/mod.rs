@@ -120,7 +120,8 @@ pub struct Revision {
     pub number: u32,
     /// The job that applied it.
     pub job: JobId,
-    /// `platform:user` of whoever asked.
+    /// Whoever asked: their id on their platform, as every message writes the requester
+    /// (records of earlier releases hold `platform:user`).
     pub by: String,
     /// Unix ms when it was applied.
     pub at_ms: u64,

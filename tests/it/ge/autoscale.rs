@@ -138,7 +138,7 @@ async fn the_autoscaler_sets_the_pod_count_and_upgrades_keep_it() {
     rig.say("/ge history orion ns=demo").await;
     let history = rig.wait_for("autoscale off").await;
     assert!(
-        history.contains("\n  2 superseded autoscale by t:ada at ")
+        history.contains("\n  2 superseded autoscale by ada at ")
             && history
                 .contains(", autoscaled from 1 to 4 pods at 50% CPU, quay.io/fiware/orion:4.1.0")
             && history.contains(", 3 replica(s), quay.io/fiware/orion:4.1.1"),

@@ -31,7 +31,7 @@ async fn install_orion_with_its_mongodb_into_demo() {
     let orion = rig.release("demo", "orion").expect("orion release");
     let rev = orion.deployed().unwrap();
     assert_eq!(rev.image, "quay.io/fiware/orion:4.1.0");
-    assert_eq!(rev.by, "t:ada");
+    assert_eq!(rev.by, "ada", "the requester as /jobs and /job write them");
     assert!(!rev.manifests.is_empty());
     assert_eq!(rig.image("demo", "orion"), "quay.io/fiware/orion:4.1.0");
 

@@ -92,6 +92,7 @@ async fn install_upgrade_rollback_uninstall_on_a_real_cluster() {
             help_note: None,
             sent_at_ms: None,
             private: false,
+            edit_of: None,
             handled: None,
         };
         dispatcher.handle(&msg).await;

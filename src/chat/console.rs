@@ -168,6 +168,7 @@ impl ChatAdapter for ConsoleAdapter {
                 help_note: None,
                 sent_at_ms: None,
                 private: true,
+                edit_of: None,
                 handled: None,
             };
             if inbox.send(msg).await.is_err() {

@@ -60,6 +60,10 @@ pub struct Incoming {
     /// A one-to-one chat between the sender and the bot (a Telegram private chat, a Matrix
     /// room of two, the console): the only place a stranger gets an (onboarding) answer.
     pub private: bool,
+    /// An edit of the message with this id that makes it a command: never run (the platform
+    /// delivers edits as new events; running them would run a command twice or run what was
+    /// never sent as one), only answered once that edits are not run. `None`: a new message.
+    pub edit_of: Option<String>,
     /// Signalled once the message is completely handled (replies sent, any job stored), so an
     /// adapter can advance its position on the platform only past handled messages. Dropped
     /// unsignalled if the bot stops first: the adapter then delivers the message again.

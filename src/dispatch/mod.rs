@@ -6,6 +6,7 @@ mod answers;
 mod cluster;
 mod cluster_lines;
 mod cluster_view;
+mod edits;
 mod ge;
 mod node;
 mod queue;
@@ -34,6 +35,8 @@ pub struct Dispatcher {
     kube: KubeLayer,
     /// Confirmation codes handed out by `/cluster delete`, by room and cluster.
     pending_deletes: std::sync::Mutex<cluster::Pending>,
+    /// Messages whose edit into a command was answered already.
+    edits_told: std::sync::Mutex<edits::Told>,
 }
 
 /// The start of the answer to a mutating command while the job worker is down.
@@ -63,11 +66,15 @@ impl Dispatcher {
             worker,
             kube,
             pending_deletes: Default::default(),
+            edits_told: Default::default(),
         }
     }
 
     /// Handles one incoming message completely (including its replies).
     pub async fn handle(&self, msg: &Incoming) {
+        if let Some(original) = &msg.edit_of {
+            return self.edited(msg, original).await;
+        }
         let command = match command::parse(&msg.text, msg.bot_username.as_deref()) {
             Ok(Some(c)) => c,
             Ok(None) => return,

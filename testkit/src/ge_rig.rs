@@ -121,6 +121,7 @@ impl Rig {
             help_note: None,
             sent_at_ms: None,
             private: false,
+            edit_of: None,
             handled: None,
         };
         self.dispatcher.handle(&msg).await;

@@ -70,6 +70,7 @@ impl Rig {
                 help_note: None,
                 sent_at_ms: None,
                 private: false,
+                edit_of: None,
                 handled: None,
             })
             .await;

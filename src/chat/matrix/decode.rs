@@ -33,7 +33,7 @@ struct Unsigned {
 /// What an event is to the bot.
 pub enum Item {
     /// A command for the dispatcher.
-    Command(Incoming),
+    Command(Box<Incoming>),
     /// The bot itself joined the room: what came before is history.
     OwnJoin,
 }
@@ -48,16 +48,31 @@ struct Content {
     body: Option<String>,
     #[serde(rename = "m.relates_to", default)]
     relates_to: Option<Relation>,
+    #[serde(rename = "m.new_content", default)]
+    new_content: Option<NewContent>,
 }
 
 #[derive(Deserialize)]
 struct Relation {
     #[serde(default)]
     rel_type: Option<String>,
+    #[serde(default)]
+    event_id: Option<String>,
 }
 
-/// What the event `json` (from room `room`; `own` is the bot's user id) is to the bot: a command (a text message, not a notice, not an edit, from
-/// someone else, starting with `!` or `/`), the bot's own join, or nothing.
+/// The content an edit (`m.replace`) gives the message it edits.
+#[derive(Deserialize)]
+struct NewContent {
+    #[serde(default)]
+    msgtype: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
+}
+
+/// What the event `json` (from room `room`; `own` is the bot's user id) is to the bot: a command
+/// (a text message, not a notice, from someone else, starting with `!` or `/`; an edit that
+/// makes a message such a command comes marked [`Incoming::edit_of`], never to be run), the
+/// bot's own join, or nothing.
 pub fn classify(json: &str, room: &str, own: &str) -> Option<Item> {
     let event: Event = match serde_json::from_str(json) {
         Ok(e) => e,
@@ -79,22 +94,28 @@ pub fn classify(json: &str, room: &str, own: &str) -> Option<Item> {
         return None;
     }
     let c = &event.content;
-    let edit = c
+    let edited = c
         .relates_to
         .as_ref()
-        .is_some_and(|r| r.rel_type.as_deref() == Some("m.replace"));
-    if event.kind != "m.room.message"
-        || event.sender == own
-        || c.msgtype.as_deref() != Some("m.text")
-        || edit
-    {
+        .filter(|r| r.rel_type.as_deref() == Some("m.replace"))
+        .map(|r| r.event_id.clone().unwrap_or_default());
+    if event.kind != "m.room.message" || event.sender == own {
         return None;
     }
-    let text = c.body.as_deref()?.trim();
+    // An edit counts by what it makes the message: a command it is told it will not run.
+    let (msgtype, body) = match (&edited, &c.new_content) {
+        (Some(_), Some(n)) => (n.msgtype.as_deref(), n.body.as_deref()),
+        (Some(_), None) => return None,
+        (None, _) => (c.msgtype.as_deref(), c.body.as_deref()),
+    };
+    if msgtype != Some("m.text") {
+        return None;
+    }
+    let text = body?.trim();
     if !text.starts_with(['!', '/']) {
         return None;
     }
-    Some(Item::Command(Incoming {
+    Some(Item::Command(Box::new(Incoming {
         platform: PLATFORM.into(),
         room: room.into(),
         sender: event.sender,
@@ -105,6 +126,7 @@ pub fn classify(json: &str, room: &str, own: &str) -> Option<Item> {
         sent_at_ms: event.origin_server_ts,
         // Set by the caller, which knows the room's members.
         private: false,
+        edit_of: edited,
         handled: None,
-    }))
+    })))
 }

@@ -194,7 +194,7 @@ async fn commands_of(
         let mut commands = Vec::new();
         for ev in events {
             match classify(ev, room, own) {
-                Some(Item::Command(msg)) => commands.push(Incoming { private, ..msg }),
+                Some(Item::Command(msg)) => commands.push(Incoming { private, ..*msg }),
                 Some(Item::OwnJoin) => commands.clear(),
                 None => {}
             }
@@ -270,7 +270,7 @@ mod tests {
 
     fn command(ev: &TimelineEvent, room: &str, own: &str) -> Option<Incoming> {
         match classify(ev, room, own) {
-            Some(Item::Command(m)) => Some(m),
+            Some(Item::Command(m)) => Some(*m),
             _ => None,
         }
     }
@@ -313,7 +313,17 @@ mod tests {
         let edit = serde_json::json!({"msgtype": "m.text", "body": "* !selftest",
             "m.new_content": {"msgtype": "m.text", "body": "!selftest"},
             "m.relates_to": {"rel_type": "m.replace", "event_id": "$old"}});
-        assert!(command(&msg("@op:lab", edit), "!r", own).is_none());
+        let e = command(&msg("@op:lab", edit), "!r", own).unwrap();
+        assert_eq!(
+            e.edit_of.as_deref(),
+            Some("$old"),
+            "an edit is marked as one"
+        );
+        assert!(m.edit_of.is_none());
+        let chatter = serde_json::json!({"msgtype": "m.text", "body": "* hi",
+            "m.new_content": {"msgtype": "m.text", "body": "hi"},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": "$old"}});
+        assert!(command(&msg("@op:lab", chatter), "!r", own).is_none());
         let utd = event(
             serde_json::json!({"type": "m.room.encrypted", "sender": "@op:lab",
             "event_id": "$x", "origin_server_ts": 1, "content": {"algorithm": "m.megolm.v1.aes-sha2"}}),

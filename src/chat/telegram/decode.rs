@@ -28,6 +28,7 @@ pub fn message(m: &Message, username: &str) -> Option<Incoming> {
         // `date` is in whole seconds; one before the epoch is as old as it gets.
         sent_at_ms: Some(u64::try_from(m.date.timestamp_millis()).unwrap_or(0)),
         private: m.chat.is_private(),
+        edit_of: None,
         handled: None,
     })
 }
@@ -51,6 +52,7 @@ pub fn press(q: &CallbackQuery, username: &str) -> Option<Incoming> {
         // A press is answered as it happens; the message it sits under may be old.
         sent_at_ms: None,
         private: message.chat().is_private(),
+        edit_of: None,
         handled: None,
     })
 }

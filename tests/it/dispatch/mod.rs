@@ -63,6 +63,7 @@ fn msg(sender: &str, event: &str, text: &str) -> Incoming {
         help_note: None,
         sent_at_ms: None,
         private: false,
+        edit_of: None,
         handled: None,
     }
 }

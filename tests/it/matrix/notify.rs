@@ -4,7 +4,7 @@
 //! answer to a command are `m.text` replies that mention the person who asked
 //! (`.m.rule.is_user_mention`: a highlight); the live progress message and its edits stay
 //! quiet. Command hints in the bot's text are written with `!`, as commands are typed here. A
-//! declined invite says why.
+//! declined invite says why; an edited command is not run, and that is said once.
 
 use labkube_testkit::conformance::{self, Platform};
 use labkube_testkit::support::LogOnPanic;
@@ -131,5 +131,40 @@ async fn the_default_log_is_quiet() {
         added.len() / 5 < 600,
         "{} bytes per command by default:\n{added}",
         added.len() / 5
+    );
+}
+
+/// An edit that makes a message a command is not run; its author is told so once, in a reply
+/// to the message, however often they edit it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_command_is_not_run_and_that_is_said_once() {
+    let p = MatrixPlatform::new(false).await;
+    let _log = LogOnPanic::in_dir(p.dir.path());
+    let op = p.operator();
+    let typed = op.send("hello").await;
+    op.edit(&typed, "!selftest steps=1 ms=10").await;
+    let told = conformance::wait_for(&*op, "the notice", |m| {
+        m.reply_to.as_deref() == Some(typed.as_str())
+    })
+    .await;
+    assert_eq!(
+        told.text,
+        "edits are not run: to run !selftest steps=1 ms=10, send it as a new message"
+    );
+    op.edit(&typed, "!selftest steps=2 ms=10").await;
+    let probe = op.send("!whoami").await;
+    conformance::wait_for(&*op, "the answer after the second edit", |m| {
+        m.reply_to.as_deref() == Some(probe.as_str())
+    })
+    .await;
+    let msgs = op.bot_messages().await;
+    let about: Vec<_> = msgs
+        .iter()
+        .filter(|m| m.reply_to.as_deref() == Some(typed.as_str()))
+        .collect();
+    assert_eq!(about.len(), 1, "told once: {msgs:?}");
+    assert!(
+        !msgs.iter().any(|m| m.text.contains("queued job")),
+        "an edit ran: {msgs:?}"
     );
 }

@@ -8,7 +8,10 @@
 //
 // Bot side (/bot<token>/<Method>, any case, GET or POST, JSON or form):
 //   getMe: a full User with the bot flags; deleteWebhook, setWebhook, setMyCommands,
-//   deleteMyCommands, answerCallbackQuery, sendChatAction: true; getMyCommands: the list set;
+//   deleteMyCommands, sendChatAction: true; getMyCommands: the list set; answerCallbackQuery:
+//   true once per callback query delivered by getUpdates, else HTTP 400 "query is too old and
+//   response timeout expired or query ID is invalid" as on Telegram (an answer to an unknown,
+//   or an already answered, query); its callback_query_id, text and show_alert are recorded;
 //   sendMessage, editMessageText, editMessageReplyMarkup: a real Message (seconds, from, chat
 //   with its type, edit_date); an edit without reply_markup drops the buttons, as Telegram
 //   does, and marks the message unread so the user side sees it again; "message is not
@@ -40,6 +43,8 @@ const chats = new Map(); // chat id -> chat object as users sent it
 const commands = new Map(); // token -> commands
 const failures = []; // {method, count, retry_after}
 const calls = [];
+// Callback queries delivered and not answered yet.
+const openQueries = new Set();
 
 const now = () => Number(process.hrtime.bigint() / 1000n) / 1000; // ms, monotonic
 const botUser = (token) => ({
@@ -212,7 +217,16 @@ async function botMethod(rq, res) {
         can_join_groups: true, can_read_all_group_messages: false, supports_inline_queries: false,
         can_connect_to_business: false, has_main_web_app: false,
       }));
-    case 'deletewebhook': case 'setwebhook': case 'answercallbackquery': case 'sendchataction':
+    case 'answercallbackquery': {
+      call.query = p.callback_query_id;
+      call.show_alert = p.show_alert === true || p.show_alert === 'true';
+      if (!openQueries.delete(String(p.callback_query_id))) {
+        call.status = 400;
+        return bad(res, 400, 'Bad Request: query is too old and response timeout expired or query ID is invalid');
+      }
+      return ok(res, true);
+    }
+    case 'deletewebhook': case 'setwebhook': case 'sendchataction':
     case 'deletemycommands': case 'leavechat':
       return ok(res, true);
     case 'setmycommands':
@@ -223,6 +237,7 @@ async function botMethod(rq, res) {
     case 'getupdates': {
       const updates = await getUpdates(token, p, rq);
       call.delivered = updates.map((u) => u.update_id);
+      for (const u of updates) if (u.callback_query) openQueries.add(String(u.callback_query.id));
       call.done = now();
       return ok(res, updates);
     }

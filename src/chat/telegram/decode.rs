@@ -45,7 +45,7 @@ pub fn press(q: &CallbackQuery, username: &str) -> Option<Incoming> {
         platform: PLATFORM.into(),
         room: message.chat().id.0.to_string(),
         sender: q.from.id.0.to_string(),
-        event_id: format!("{}/cb{}", message.id().0, q.id.0),
+        event_id: super::presses::event_id(message.id().0, &q.id.0),
         text: command?,
         bot_username: Some(username.to_string()),
         help_note: None,

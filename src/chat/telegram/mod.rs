@@ -15,6 +15,7 @@ mod keyboard;
 mod pace;
 mod pending;
 mod poll;
+mod presses;
 mod send;
 
 use std::sync::Arc;
@@ -84,13 +85,19 @@ impl TelegramAdapter {
             Duration::from_millis(cfg.group_edit_interval_ms),
             stop.clone(),
         );
-        let replier = Arc::new(send::TelegramReplier::new(api.clone(), pacer));
+        let presses = Arc::new(presses::Presses::default());
+        let replier = Arc::new(send::TelegramReplier::new(
+            api.clone(),
+            pacer,
+            presses.clone(),
+        ));
         let poller = poll::Poller {
             api,
             store,
             bot_id: me.id.0,
             username: me.username().to_string(),
             rooms: config.room_ids(PLATFORM),
+            presses,
         };
         Ok(TelegramAdapter {
             poller,

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::api::{Api, TelegramError};
 use super::pending::{Advance, HANDLED_WAIT, Pending};
+use super::presses::{self, Presses};
 use super::{PLATFORM, decode, keyboard};
 use crate::chat::backoff::{self, Backoff};
 use crate::chat::{Handled, Incoming};
@@ -39,6 +40,8 @@ pub struct Poller {
     pub username: String,
     /// Chats listed in `[[rooms]]`: the bot leaves any other group it is added to.
     pub rooms: std::collections::HashSet<String>,
+    /// Presses waiting for their answer, shared with the replier.
+    pub presses: Arc<Presses>,
 }
 
 impl Poller {
@@ -123,6 +126,13 @@ impl Poller {
                 };
                 let (handled, rx) = Handled::new();
                 msg.handled = Some(handled);
+                // A press nothing replied to by the time it is handled (a stranger's) is
+                // answered silently then, before the offset moves past it.
+                let rx = if presses::is_press(&msg.event_id) {
+                    self.answer_when_handled(msg.event_id.clone(), rx)
+                } else {
+                    rx
+                };
                 let sent = tokio::select! {
                     _ = shutdown.cancelled() => return Ok(()),
                     r = inbox.send(msg) => r,
@@ -168,10 +178,18 @@ impl Poller {
         });
     }
 
-    /// A button press: answered at once (Telegram shows a spinner until then), and passed on
-    /// as the command the button runs, from the person who pressed it.
+    /// A button press, passed on as the command the button runs, from the person who pressed
+    /// it; its answer waits for the reply to it (`presses`). A press of a button whose command
+    /// is gone is answered at once.
     fn press(&self, q: CallbackQuery) -> Option<Incoming> {
         let command = q.data.as_deref().and_then(keyboard::command_of);
+        let incoming = decode::press(&q, &self.username);
+        if command.is_some()
+            && let Some(m) = &incoming
+        {
+            self.presses.hold(&m.event_id, &q.id.0);
+            return incoming;
+        }
         let api = self.api.clone();
         let (id, known) = (q.id.clone(), command.is_some());
         tokio::spawn(async move {
@@ -194,6 +212,37 @@ impl Poller {
                 tracing::warn!(error = %e, "cannot answer a Telegram button press");
             }
         });
-        decode::press(&q, &self.username)
+        incoming
+    }
+
+    /// Waits for press `event` to be handled (`handled`), answers it silently if nothing
+    /// replied to it, then signals the returned receiver.
+    fn answer_when_handled(
+        &self,
+        event: String,
+        handled: tokio::sync::oneshot::Receiver<()>,
+    ) -> tokio::sync::oneshot::Receiver<()> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (api, presses) = (self.api.clone(), self.presses.clone());
+        tokio::spawn(async move {
+            // Dropped unhandled (the bot is stopping): Telegram delivers the press again.
+            if handled.await.is_err() {
+                return;
+            }
+            if let Some(query) = presses.take(&event) {
+                let bot = api.bot();
+                let id = teloxide::types::CallbackQueryId(query);
+                let answer = api
+                    .call("answerCallbackQuery", || {
+                        bot.answer_callback_query(id.clone()).send()
+                    })
+                    .await;
+                if let Err(e) = answer {
+                    tracing::warn!(error = %e, "cannot answer a Telegram button press");
+                }
+            }
+            let _ = tx.send(());
+        });
+        rx
     }
 }

@@ -9,8 +9,11 @@ use teloxide::prelude::Requester;
 use teloxide::requests::Request;
 use teloxide::types::{ChatId, MessageId, ParseMode, ReplyParameters};
 
+use teloxide::payloads::AnswerCallbackQuerySetters;
+
 use super::api::{Api, TelegramError};
 use super::pace::{Edit, Pacer};
+use super::presses::{self, Presses};
 use super::{PLATFORM, format, keyboard};
 use crate::chat::{Button, ChatError, Replier};
 use crate::progress::MessageRef;
@@ -19,12 +22,48 @@ use crate::progress::MessageRef;
 pub struct TelegramReplier {
     api: Arc<Api>,
     pacer: Arc<Pacer>,
+    presses: Arc<Presses>,
 }
 
 impl TelegramReplier {
-    /// A replier over `api`, editing through `pacer`.
-    pub fn new(api: Arc<Api>, pacer: Arc<Pacer>) -> Self {
-        TelegramReplier { api, pacer }
+    /// A replier over `api`, editing through `pacer`, answering the button presses `presses`
+    /// holds.
+    pub fn new(api: Arc<Api>, pacer: Arc<Pacer>, presses: Arc<Presses>) -> Self {
+        TelegramReplier {
+            api,
+            pacer,
+            presses,
+        }
+    }
+
+    /// The reply to `to`: to a button press still waiting for its answer, that answer, shown
+    /// to the presser alone as an alert (nothing is posted to the chat); to anything else, a
+    /// message.
+    async fn answer(
+        &self,
+        room: &str,
+        to: &str,
+        text: &str,
+        buttons: &[Button],
+    ) -> Result<MessageRef, ChatError> {
+        let Some(query) = self.presses.take(to) else {
+            return Ok(self.post(room, reply_target(to), text, buttons).await?);
+        };
+        let bot = self.api.bot();
+        let shown = presses::answer_text(text);
+        self.api
+            .call("answerCallbackQuery", || {
+                bot.answer_callback_query(teloxide::types::CallbackQueryId(query.clone()))
+                    .text(shown.clone())
+                    .show_alert(true)
+                    .send()
+            })
+            .await?;
+        Ok(MessageRef {
+            platform: PLATFORM.into(),
+            room: room.into(),
+            id: to.to_string(),
+        })
     }
 
     async fn post(
@@ -100,7 +139,7 @@ impl Replier for TelegramReplier {
         to: &str,
         text: &str,
     ) -> Result<MessageRef, ChatError> {
-        Ok(self.post(room, reply_target(to), text, &[]).await?)
+        self.answer(room, to, text, &[]).await
     }
 
     async fn reply_with_buttons(
@@ -111,7 +150,7 @@ impl Replier for TelegramReplier {
         text: &str,
         buttons: &[Button],
     ) -> Result<MessageRef, ChatError> {
-        Ok(self.post(room, reply_target(to), text, buttons).await?)
+        self.answer(room, to, text, buttons).await
     }
 
     async fn edit_with_buttons(

@@ -5,6 +5,7 @@
 
 mod intake;
 mod own;
+mod presses;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -120,13 +120,7 @@ impl Facts {
         addr: std::net::IpAddr,
     ) -> (Option<&str>, Option<std::net::Ipv6Addr>) {
         let parsed = |a: &String| a.split('/').next()?.parse::<std::net::IpAddr>().ok();
-        let Some(dev) = self
-            .addrs
-            .iter()
-            .zip(&self.addr_devs)
-            .find(|(a, _)| parsed(a) == Some(addr))
-            .map(|(_, d)| d.as_str())
-        else {
+        let Some(dev) = self.device_of(addr) else {
             return (None, None);
         };
         let v6 = self
@@ -139,6 +133,16 @@ impl Facts {
                 std::net::IpAddr::V4(_) => None,
             });
         (Some(dev), v6)
+    }
+
+    /// The interface that holds `addr` (where flannel tunnels and kube-vip announces).
+    pub fn device_of(&self, addr: std::net::IpAddr) -> Option<&str> {
+        let parsed = |a: &String| a.split('/').next()?.parse::<std::net::IpAddr>().ok();
+        self.addrs
+            .iter()
+            .zip(&self.addr_devs)
+            .find(|(a, _)| parsed(a) == Some(addr))
+            .map(|(_, d)| d.as_str())
     }
 
     /// `true` if the installed kubeadm is of Kubernetes minor `minor` (`1.35`).

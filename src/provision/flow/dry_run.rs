@@ -152,7 +152,7 @@ impl ClusterRun {
                 "kube-vip {} keeping {} on a working control plane (interface {})",
                 s.kube_vip_version,
                 self.endpoint.map(|a| a.to_string()).unwrap_or_default(),
-                f.ipv6_beside(h.target.addr).0.unwrap_or("unknown")
+                f.device_of(h.target.addr).unwrap_or("unknown")
             )),
             HostScript::InstallFlannel => Some(format!("flannel {}", s.flannel_version)),
             HostScript::InstallHelm => Some(format!("Helm {}", s.helm_version)),

@@ -88,7 +88,7 @@ impl ClusterRun {
                      the address by ARP, which reaches only the control planes' own network; \
                      give endpoint= a free address in {net}",
                     h.target,
-                    f.ipv6_beside(h.target.addr).0.unwrap_or("its interface"),
+                    f.device_of(h.target.addr).unwrap_or("its interface"),
                 )),
                 None => problems.push(format!(
                     "{}: it reports no interface with its address {}, so endpoint={vip} \
@@ -107,6 +107,12 @@ impl ClusterRun {
         let Some(vip) = self.endpoint else {
             return Ok(());
         };
+        // The address rule as the grammar applied it, again for a job stored earlier.
+        let addrs: Vec<IpAddr> = self.hosts.iter().map(|h| h.target.addr).collect();
+        let services = crate::provision::scripts::service_cidr(&self.pod_cidr);
+        if let Err(why) = crate::names::endpoint::check(vip, &addrs, &[&self.pod_cidr, &services]) {
+            return Err(ProvisionError::Preflight(vec![why]));
+        }
         let (mut problems, carried) = self.endpoint_problems();
         if let Some(host) = carried {
             self.io.log(&format!(
@@ -128,11 +134,6 @@ impl ClusterRun {
     /// Holds `vip` on each control plane in turn and asks another host whether it answers;
     /// first, that it answers nowhere.
     async fn probe_moves(&self, vip: IpAddr) -> Result<Vec<String>, ProvisionError> {
-        if self.hosts.len() < 2 {
-            return Ok(vec![format!(
-                "endpoint={vip} needs a second host to prove that the address moves"
-            )]);
-        }
         let control_planes: Vec<usize> = (0..self.hosts.len())
             .filter(|i| self.hosts[*i].control_plane)
             .collect();

@@ -98,7 +98,7 @@ impl ClusterRun {
         let h = &self.hosts[i];
         h.facts
             .as_ref()
-            .and_then(|f| f.ipv6_beside(h.target.addr).0)
+            .and_then(|f| f.device_of(h.target.addr))
             .unwrap_or_default()
     }
 

@@ -22,10 +22,13 @@
 //! - [`store`]: the sled database behind the [`store::JobStore`] trait.
 //! - [`names`]: the syntax rules for names, versions, networks and user names, each once, as
 //!   validated newtypes (a leaf: the grammar, the config and the Kubernetes layer use it).
+//! - [`alerts`]: the clusters' incidents (crash loops, OOM kills, nodes NotReady, ...) told to
+//!   their owning rooms, one message per incident, edited and closed.
 //! - [`app`]: wiring and graceful shutdown.
 //!
 //! See `docs/ARCHITECTURE.md` for the reasons behind the shape.
 
+pub mod alerts;
 pub mod app;
 pub mod auth;
 pub mod chat;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::AppError;
+use crate::alerts::Alerts;
 use crate::auth::{Policy, Principal, RoomRef, RoomSettings};
 use crate::chat::Replier;
 use crate::config::Config;
@@ -17,8 +18,8 @@ use crate::progress::ProgressSink;
 use crate::provision::Engine;
 use crate::store::{JobStore, SledStore};
 
-/// A wired bot: hand messages to [`Bot::dispatcher`], and run [`Bot::worker`] with
-/// [`Bot::grace`] as its shutdown grace period.
+/// A wired bot: hand messages to [`Bot::dispatcher`], run [`Bot::worker`] with
+/// [`Bot::grace`] as its shutdown grace period, and [`Bot::alerts`].
 pub struct Bot {
     /// Answers messages and queues jobs.
     pub dispatcher: Dispatcher,
@@ -26,6 +27,9 @@ pub struct Bot {
     pub worker: Worker,
     /// How long running steps get to reach a checkpoint at shutdown (`[limits]`).
     pub grace: Duration,
+    /// Watches the clusters and tells their rooms about incidents, once run; `None` with
+    /// `[alerts] enabled = false`.
+    pub alerts: Option<Alerts>,
 }
 
 impl Bot {
@@ -47,6 +51,7 @@ impl Bot {
             engine: Engine::from_config(&config, store.clone()),
             kube: kube.clone(),
         };
+        let alerts = Alerts::new(&config, kube.clone(), store.clone(), chat.clone());
         let worker = Worker::new(
             store.clone(),
             progress.clone(),
@@ -67,6 +72,7 @@ impl Bot {
             dispatcher,
             worker,
             grace,
+            alerts,
         })
     }
 

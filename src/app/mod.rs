@@ -174,6 +174,7 @@ async fn serve(
         dispatcher,
         worker,
         grace,
+        alerts,
     } = Bot::build(config, store.clone(), policy, chat, progress)?;
     let mut front = Intake::new(gate_policy, &limits, Arc::new(dispatcher), replier);
     let handle = worker.handle();
@@ -186,6 +187,13 @@ async fn serve(
         retention_days,
         intake.clone(),
     ));
+    if let Some(mut alerts) = alerts {
+        if stop_when_input_ends {
+            // The console: its one user administers every cluster.
+            alerts.tell_unowned_to(chat::CONSOLE, chat::CONSOLE_ROOM);
+        }
+        tokio::spawn(alerts.run(intake.clone()));
+    }
     let (tx, mut inbox) = mpsc::channel(64);
     let mut adapter_tasks = Vec::new();
     for a in adapters {

@@ -208,6 +208,18 @@ pub trait Replier: Send + Sync {
         let _ = to;
         self.send(platform, room, text).await
     }
+    /// Sends `text` to `room` so that its members are notified: an alert opening. Platforms
+    /// whose messages notify already (Telegram, the console) just send it; Matrix sends an
+    /// `m.text`, which the default rule `.m.rule.message` notifies, where every other bot
+    /// message is a quiet `m.notice`. Its edits stay quiet.
+    async fn send_alert(
+        &self,
+        platform: &str,
+        room: &str,
+        text: &str,
+    ) -> Result<MessageRef, ChatError> {
+        self.send(platform, room, text).await
+    }
     /// Like [`Replier::reply`], and the reply notifies `user`, who sent `to`: what a person
     /// waits for (a job's outcome, the answer to a command, a refusal, a confirmation request),
     /// unlike the live progress message and its edits, which stay quiet. Platforms whose

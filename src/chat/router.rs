@@ -42,6 +42,15 @@ impl Replier for Router {
         self.get(&message.platform)?.edit(message, text).await
     }
 
+    async fn send_alert(
+        &self,
+        platform: &str,
+        room: &str,
+        text: &str,
+    ) -> Result<MessageRef, ChatError> {
+        self.get(platform)?.send_alert(platform, room, text).await
+    }
+
     async fn reply(
         &self,
         platform: &str,

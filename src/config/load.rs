@@ -111,6 +111,7 @@ impl Config {
                 "ssh" => set(p, &key, value, &mut cfg.ssh),
                 "cluster" => set(p, &key, value, &mut cfg.cluster),
                 "kube" => set(p, &key, value, &mut cfg.kube),
+                "alerts" => set(p, &key, value, &mut cfg.alerts),
                 "console" => set(p, &key, value, &mut cfg.console),
                 "matrix" => set(p, &key, value, &mut cfg.matrix),
                 "telegram" => set(p, &key, value, &mut cfg.telegram),
@@ -120,7 +121,7 @@ impl Config {
                 _ => p.push(Problem {
                     key: key.clone(),
                     message: "unknown key; accepted top-level keys are data_dir, limits, intake, \
-                              ssh, cluster, kube, console, matrix, telegram, users, rooms, clusters"
+                              ssh, cluster, kube, alerts, console, matrix, telegram, users, rooms, clusters"
                         .into(),
                 }),
             }
@@ -364,7 +365,12 @@ impl Config {
         if let Some(ns) = &self.console.namespace {
             rule(&mut bad, "console.namespace", Name::parse(ns));
         }
-        for (key, message) in self.intake.problems() {
+        for (key, message) in self
+            .intake
+            .problems()
+            .into_iter()
+            .chain(self.alerts.problems())
+        {
             bad(key, message);
         }
         if let Some(m) = &self.matrix {

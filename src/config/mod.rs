@@ -2,6 +2,7 @@
 //! reported at once ([`ConfigError::Invalid`] lists them all), so an operator fixes a file in
 //! one pass. Defaults live here, in one place; `config.example.toml` documents each key.
 
+mod alerts;
 mod intake;
 mod load;
 mod matrix;
@@ -18,6 +19,7 @@ use serde::Deserialize;
 use crate::auth::Role;
 use crate::names::{Special, host_addr};
 
+pub use alerts::Alerts;
 pub use intake::Intake;
 pub use load::{ConfigError, Problem};
 pub use matrix::{Invites, Matrix};
@@ -44,6 +46,8 @@ pub struct Config {
     pub cluster: ClusterDefaults,
     /// `[kube]`: how GE releases are applied, watched and rolled back.
     pub kube: KubeSettings,
+    /// `[alerts]`: incidents in the clusters the bot knows, told to their owning rooms.
+    pub alerts: Alerts,
     /// Console chat settings.
     pub console: Console,
     /// `[matrix]`: the Matrix account; absent, the bot does not connect to Matrix.
@@ -81,6 +85,7 @@ impl Default for Config {
             ssh: Ssh::default(),
             cluster: ClusterDefaults::default(),
             kube: KubeSettings::default(),
+            alerts: Alerts::default(),
             console: Console::default(),
             matrix: None,
             telegram: None,

@@ -50,4 +50,5 @@ pub use error::KubeError;
 pub use job::{GeRun, plan};
 pub use layer::KubeLayer;
 pub use stamp::ANNOTATION_REVISION;
+pub use status::pods::{PodProblem, UNSCHEDULABLE, pod_problem};
 pub use status::workload::{WorkloadKind, WorkloadRef};

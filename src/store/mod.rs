@@ -163,6 +163,10 @@ pub enum Space {
     /// that ended without an entry here is told again when the worker starts
     /// (`jobs::outcome`).
     Told,
+    /// Open incidents the bot told rooms about: `cluster \x1f incident key` → JSON (see
+    /// `alerts::incident`), kept so a restart neither repeats nor loses one; `\x1f next` →
+    /// the next incident number.
+    Incidents,
 }
 
 impl Space {
@@ -175,6 +179,7 @@ impl Space {
             Space::Releases => "releases",
             Space::Offsets => "offsets",
             Space::Told => "told",
+            Space::Incidents => "incidents",
         }
     }
 }

@@ -155,6 +155,63 @@ impl dyn JobStore {
     }
 }
 
+impl dyn JobStore {
+    /// The open incidents of `cluster` (JSON, see `alerts::incident`), by incident key.
+    pub fn incidents_on(&self, cluster: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = Vec::new();
+        for (k, text) in self.kv_list(Space::Incidents)? {
+            if let Some((c, incident)) = k.split_once('\u{1f}')
+                && c == cluster
+            {
+                out.push((incident.to_string(), text));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The clusters that have open incidents.
+    pub fn clusters_with_incidents(&self) -> Result<Vec<String>, StoreError> {
+        let mut out: Vec<String> = Vec::new();
+        for (k, _) in self.kv_list(Space::Incidents)? {
+            if let Some((c, _)) = k.split_once('\u{1f}')
+                && !c.is_empty()
+                && out.last().is_none_or(|last| last != c)
+            {
+                out.push(c.to_string());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores an open incident of `cluster`.
+    pub fn put_incident(
+        &self,
+        cluster: &str,
+        incident: &str,
+        json: &str,
+    ) -> Result<(), StoreError> {
+        self.kv_put(Space::Incidents, &key(&[cluster, incident]), json)
+    }
+
+    /// Drops a closed incident of `cluster`.
+    pub fn remove_incident(&self, cluster: &str, incident: &str) -> Result<(), StoreError> {
+        self.kv_remove(Space::Incidents, &key(&[cluster, incident]))
+            .map(|_| ())
+    }
+
+    /// A new incident number, never handed out before (numbers survive restarts).
+    pub fn next_incident_number(&self) -> Result<u64, StoreError> {
+        // Cluster names are DNS labels, so an empty cluster part is no incident's key.
+        let counter = key(&["", "next"]);
+        let next = self
+            .kv_get(Space::Incidents, &counter)?
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(1);
+        self.kv_put(Space::Incidents, &counter, &(next + 1).to_string())?;
+        Ok(next)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -88,6 +88,7 @@ pub struct SledStore {
     releases: Tree,
     offsets: Tree,
     told: Tree,
+    incidents: Tree,
     pub(super) quarantine: Tree,
     /// sled's log file, opened to `sync_data` it (see the module doc).
     log_file: File,
@@ -141,6 +142,7 @@ impl SledStore {
             releases: tree(Space::Releases.tree())?,
             offsets: tree(Space::Offsets.tree())?,
             told: tree(Space::Told.tree())?,
+            incidents: tree(Space::Incidents.tree())?,
             quarantine: tree("quarantine")?,
             db,
             log_file,
@@ -169,6 +171,7 @@ impl SledStore {
             Space::Releases => &self.releases,
             Space::Offsets => &self.offsets,
             Space::Told => &self.told,
+            Space::Incidents => &self.incidents,
         }
     }
 

@@ -35,6 +35,8 @@ pub struct RigOptions {
     pub auto_rollback: bool,
     pub concurrent_jobs: usize,
     pub fake: FakeOptions,
+    /// `[alerts]`; `None`: alerts off (the scenarios about jobs).
+    pub alerts: Option<labkube::config::Alerts>,
 }
 
 impl Default for RigOptions {
@@ -43,6 +45,7 @@ impl Default for RigOptions {
             auto_rollback: true,
             concurrent_jobs: 4,
             fake: FakeOptions::default(),
+            alerts: None,
         }
     }
 }
@@ -76,6 +79,10 @@ impl Rig {
             }),
         });
         config.data_dir = dir.path().to_path_buf();
+        match opts.alerts {
+            Some(a) => config.alerts = a,
+            None => config.alerts.enabled = false,
+        }
         let store = Arc::new(SledStore::open(&dir.path().join("data")).unwrap());
         let chat = Arc::new(RecordingChat::default());
         let progress = Arc::new(LiveProgress::new(chat.clone(), Duration::from_millis(100)));
@@ -90,9 +97,15 @@ impl Rig {
             ],
         );
         let Bot {
-            dispatcher, worker, ..
+            dispatcher,
+            worker,
+            alerts,
+            ..
         } = Bot::build(config, store.clone(), policy, chat.clone(), progress).unwrap();
         let stop = CancellationToken::new();
+        if let Some(alerts) = alerts {
+            tokio::spawn(alerts.run(stop.clone()));
+        }
         let worker = tokio::spawn(worker.run(stop.clone(), Duration::from_secs(5)));
         Rig {
             fake,

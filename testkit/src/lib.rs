@@ -24,6 +24,7 @@
 pub mod ansible;
 pub mod batch;
 pub mod conformance;
+pub mod console_lab;
 pub mod fakekube;
 pub mod faulty_store;
 pub mod ge_rig;

@@ -24,6 +24,14 @@ pub(super) fn notice(text: &str) -> Value {
     })
 }
 
+/// `text` as a message that notifies the room's members (an alert): an `m.text`, which the
+/// default underride rule `.m.rule.message` notifies, mentioning nobody.
+pub(super) fn alert(text: &str) -> Value {
+    let mut content = notice(text);
+    content["msgtype"] = json!("m.text");
+    content
+}
+
 /// `text` as a reply to the event `to`: a quiet notice, or, with `notify`, an `m.text` that
 /// mentions that user (a Matrix user id; anything else mentions nobody).
 pub(super) fn reply(text: &str, to: &str, notify: Option<&str>) -> Value {

@@ -68,6 +68,15 @@ impl Replier for MatrixReplier {
         self.post(platform, room, format::notice(text)).await
     }
 
+    async fn send_alert(
+        &self,
+        platform: &str,
+        room: &str,
+        text: &str,
+    ) -> Result<MessageRef, ChatError> {
+        self.post(platform, room, format::alert(text)).await
+    }
+
     async fn edit(&self, message: &MessageRef, text: &str) -> Result<(), ChatError> {
         self.post(
             &message.platform,

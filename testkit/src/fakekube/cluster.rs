@@ -139,3 +139,73 @@ pub(super) fn cluster_info(st: &mut State, endpoint: &str) {
         }),
     );
 }
+
+/// The taints the node lifecycle controller puts on a node whose kubelet stopped posting
+/// status (`pkg/controller/nodelifecycle/node_lifecycle_controller.go`,
+/// `UnreachableTaintTemplate` and its NoSchedule twin).
+fn unreachable_taints() -> Value {
+    json!([
+        { "key": "node.kubernetes.io/unreachable", "effect": "NoSchedule" },
+        { "key": "node.kubernetes.io/unreachable", "effect": "NoExecute" },
+    ])
+}
+
+/// The node's Ready condition and taints as the node lifecycle controller leaves them when its
+/// kubelet stops: status `Unknown`, reason `NodeStatusUnknown`, message "Kubelet stopped
+/// posting node status." (`tryUpdateNodeHealth`).
+pub(super) fn kubelet_stopped(st: &mut State, node: &str) {
+    if !st.knobs.stopped_kubelets.iter().any(|n| n == node) {
+        st.knobs.stopped_kubelets.push(node.to_string());
+    }
+    set_node_health(
+        st,
+        node,
+        (
+            "Unknown",
+            "NodeStatusUnknown",
+            "Kubelet stopped posting node status.",
+        ),
+        true,
+    );
+}
+
+/// The kubelet posts Ready again (`KubeletReady`, "kubelet is posting ready status").
+pub(super) fn kubelet_started(st: &mut State, node: &str) {
+    st.knobs.stopped_kubelets.retain(|n| n != node);
+    set_node_health(
+        st,
+        node,
+        ("True", "KubeletReady", "kubelet is posting ready status"),
+        false,
+    );
+}
+
+fn set_node_health(st: &mut State, node: &str, ready: (&str, &str, &str), unreachable: bool) {
+    let Some(mut obj) = st.get(res::NODES, "", node).cloned() else {
+        panic!("the fake cluster has no node {node}");
+    };
+    let (status, reason, message) = ready;
+    let now = super::meta::now_rfc3339();
+    if let Some(conds) = obj
+        .pointer_mut("/status/conditions")
+        .and_then(Value::as_array_mut)
+    {
+        for c in conds.iter_mut().filter(|c| c["type"] == "Ready") {
+            c["status"] = json!(status);
+            c["reason"] = json!(reason);
+            c["message"] = json!(message);
+            c["lastTransitionTime"] = json!(now);
+        }
+    }
+    let mut taints: Vec<Value> = obj
+        .pointer("/spec/taints")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    taints.retain(|t| t["key"] != "node.kubernetes.io/unreachable");
+    if unreachable {
+        taints.extend(unreachable_taints().as_array().cloned().unwrap_or_default());
+    }
+    obj["spec"]["taints"] = json!(taints);
+    st.replace(res::NODES, obj);
+}

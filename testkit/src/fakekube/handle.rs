@@ -147,6 +147,8 @@ impl FakeKube {
             time_scale: opts.time_scale,
             nodes: opts.nodes.max(1),
             fail_rules: Vec::new(),
+            crash_rules: Vec::new(),
+            stopped_kubelets: Vec::new(),
             provisioners: Vec::new(),
             latency: Duration::ZERO,
             cpu_load: None,
@@ -301,6 +303,39 @@ impl FakeKube {
                 .fail_rules
                 .push((substr.to_string(), reason.to_string()))
         });
+    }
+
+    /// From now on containers whose image contains `substr` crash each time they start,
+    /// exiting with `code` and `reason` (`137`, `OOMKilled`): CrashLoopBackOff, restartCount
+    /// growing every 2x the ready delay, `lastState.terminated` with that exit, as the kubelet
+    /// shows a crashing container. Running pods start crashing too.
+    pub fn crash_image(&self, substr: &str, code: i32, reason: &str) {
+        self.shared.with(|st| {
+            st.knobs
+                .crash_rules
+                .push((substr.to_string(), code, reason.to_string()))
+        });
+    }
+
+    /// Containers whose image contains `substr` stop crashing: they run again (Ready), keeping
+    /// their restart count and last termination, as a real container that stays up does.
+    pub fn heal_image(&self, substr: &str) {
+        self.shared
+            .with(|st| st.knobs.crash_rules.retain(|(s, _, _)| s != substr));
+    }
+
+    /// `node`'s kubelet stops (its host died): after the node monitor grace period the node
+    /// lifecycle controller sets the Ready condition to Unknown with its words and taints the
+    /// node unreachable; the pods there are no longer updated (here at once).
+    pub fn stop_kubelet(&self, node: &str) {
+        self.shared
+            .with(|st| super::cluster::kubelet_stopped(st, node));
+    }
+
+    /// `node`'s kubelet is back and posts Ready again; the unreachable taints go.
+    pub fn start_kubelet(&self, node: &str) {
+        self.shared
+            .with(|st| super::cluster::kubelet_started(st, node));
     }
 
     /// Drops the watch history: watches from any earlier resourceVersion get 410 Expired.

@@ -62,6 +62,11 @@ pub(super) struct Knobs {
     pub nodes: u32,
     /// Extra failure rules: image substring → waiting reason.
     pub fail_rules: Vec<(String, String)>,
+    /// Crash rules: containers whose image contains the substring crash from now on, each
+    /// time with this exit code and reason (`137`, `OOMKilled`), until the rule is removed.
+    pub crash_rules: Vec<(String, i32, String)>,
+    /// Nodes whose kubelet stopped: they post no status and their pods are not updated.
+    pub stopped_kubelets: Vec<String>,
     /// The external volume provisioners that run (`rancher.io/local-path`).
     pub provisioners: Vec<String>,
     /// Added to every request but watches before it is served: the round trip to an API

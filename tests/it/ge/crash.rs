@@ -2,30 +2,21 @@
 //! without applying anything twice; killed after its apply but before the step's checkpoint,
 //! it finds its revision on the cluster and does not apply it again.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use labkube::kube::release::Release;
 use labkube::store::{JobState, JobStore, SledStore};
 
-use labkube_testkit::fakekube::{FakeKube, FakeOptions};
+use labkube_testkit::console_lab::ConsoleLab;
+use labkube_testkit::fakekube::FakeKube;
 use labkube_testkit::support::Bot;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// The fake API server (pods Ready after 3 s) as the console's one cluster, `lab-1`.
-struct Setup {
-    rt: tokio::runtime::Runtime,
-    fake: FakeKube,
-    _dir: tempfile::TempDir,
-    config: PathBuf,
-    data: PathBuf,
-}
-
 /// `/ge install orion` on the setup, the bot killed while it watches the rollout (after one
 /// apply), pods fast from then on so that the resumed watch does not wait long.
-fn killed_while_orion_rolls_out() -> Setup {
-    let setup = setup();
+fn killed_while_orion_rolls_out() -> ConsoleLab {
+    let setup = ConsoleLab::start(Duration::from_secs(3), "");
     let mut bot = Bot::console(&setup.config, &setup.data);
     bot.say("/ge install orion");
     bot.expect("queued job #1: ge install orion in lab-1/demo", LIMIT);
@@ -40,48 +31,12 @@ fn killed_while_orion_rolls_out() -> Setup {
     setup
 }
 
-fn setup() -> Setup {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let fake = rt
-        .block_on(FakeKube::start(FakeOptions {
-            ready_delay: Duration::from_secs(3),
-            ..Default::default()
-        }))
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = fake.write_kubeconfig(dir.path()).unwrap();
-    let config = dir.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[limits]\nprogress_interval_ms = 250\nshutdown_grace_secs = 5\n\
-             [kube]\nfailure_grace_secs = 1\nrollout_timeout_secs = 60\n\
-             [console]\nnamespace = \"demo\"\n\
-             [[clusters]]\nname = \"lab-1\"\nkubeconfig = {:?}\n",
-            kubeconfig.display().to_string()
-        ),
-    )
-    .unwrap();
-    let data = dir.path().join("data");
-    Setup {
-        rt,
-        fake,
-        _dir: dir,
-        config,
-        data,
-    }
-}
-
 #[test]
 fn sigkill_during_a_rollout_watch_then_the_watch_resumes() {
-    let Setup {
+    let ConsoleLab {
         rt,
         fake,
-        _dir,
+        dir: _dir,
         config,
         data,
     } = killed_while_orion_rolls_out();
@@ -111,10 +66,10 @@ fn sigkill_during_a_rollout_watch_then_the_watch_resumes() {
 
 #[test]
 fn killed_after_the_apply_before_its_checkpoint_the_revision_is_not_applied_again() {
-    let Setup {
+    let ConsoleLab {
         rt,
         fake,
-        _dir,
+        dir: _dir,
         config,
         data,
     } = killed_while_orion_rolls_out();

@@ -34,6 +34,9 @@ pub(super) struct PodClock {
     pub created: Instant,
     /// When all its containers became ready (None while not ready).
     pub ready_since: Option<Instant>,
+    /// Since when a crash rule (`FakeKube::crash_image`) makes it crash, and its restart count
+    /// then.
+    pub crashing: Option<(Instant, u64)>,
 }
 
 /// Controller state that is not part of any object.

@@ -64,7 +64,17 @@ enum Phase {
     Creating,
     Running,
     Waiting(String, String),
-    Crashing(u64),
+    /// Restarted this many times; each exit with this code and reason.
+    Crashing(u64, i32, String),
+}
+
+/// The crash rule (`FakeKube::crash_image`) that applies to `image`: exit code and reason.
+fn crash_rule(st: &State, image: &str) -> Option<(i32, String)> {
+    st.knobs
+        .crash_rules
+        .iter()
+        .find(|(s, _, _)| image.contains(s.as_str()))
+        .map(|(_, code, reason)| (*code, reason.clone()))
 }
 
 /// Why the kubelet cannot build the container's environment: a `secretKeyRef` (not optional)
@@ -88,9 +98,20 @@ fn missing_secret(st: &State, ns: &str, container: &Value) -> Option<String> {
     })
 }
 
-fn container_phase(st: &State, ns: &str, container: &Value, age: Duration) -> Phase {
+fn container_phase(
+    st: &State,
+    ns: &str,
+    container: &Value,
+    age: Duration,
+    clock: &PodClock,
+) -> Phase {
     let delay = st.knobs.ready_delay;
     let image = str_at(container, &["image"]).unwrap_or_default();
+    let period = (delay * 2).max(Duration::from_millis(1));
+    if let (Some((code, reason)), Some((since, base))) = (crash_rule(st, image), clock.crashing) {
+        let n = base + (since.elapsed().as_millis() / period.as_millis()) as u64 + 1;
+        return Phase::Crashing(n, code, reason);
+    }
     if age >= delay
         && let Some(message) = missing_secret(st, ns, container)
     {
@@ -125,10 +146,11 @@ fn container_phase(st: &State, ns: &str, container: &Value, age: Duration) -> Ph
             "CreateContainerConfigError".into(),
             "secret \"missing-config\" not found".into(),
         ),
-        "crash" if age >= delay => {
-            let period = (delay * 2).max(Duration::from_millis(1));
-            Phase::Crashing(((age - delay).as_millis() / period.as_millis()) as u64 + 1)
-        }
+        "crash" if age >= delay => Phase::Crashing(
+            ((age - delay).as_millis() / period.as_millis()) as u64 + 1,
+            1,
+            "Error".into(),
+        ),
         "slow" if age >= delay * 10 => Phase::Running,
         "slow" | "badconfig" | "crash" => Phase::Creating,
         _ if age >= delay => Phase::Running,
@@ -168,7 +190,15 @@ fn pod_status(st: &State, pod: &Value, clock: &PodClock, old: &Value, ip: &str) 
         cs.insert("imageID".into(), json!(""));
         cs.insert("lastState".into(), json!({}));
         let ns = str_at(pod, &["metadata", "namespace"]).unwrap_or_default();
-        let (ready, state, restarts) = match container_phase(st, ns, c, age) {
+        // What the container went through before stays with it (a healed crash loop).
+        let prev_restarts = prev
+            .and_then(|p| p.get("restartCount"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        if let Some(last) = prev.and_then(|p| p.get("lastState")) {
+            cs.insert("lastState".into(), last.clone());
+        }
+        let (ready, state, restarts) = match container_phase(st, ns, c, age, clock) {
             Phase::Creating => (false, waiting("ContainerCreating", ""), 0),
             Phase::Waiting(reason, msg) => (false, waiting(&reason, &msg), 0),
             Phase::Running => {
@@ -188,9 +218,13 @@ fn pod_status(st: &State, pod: &Value, clock: &PodClock, old: &Value, ip: &str) 
                         meta::fnv32a(meta::uid(pod).as_bytes())
                     )),
                 );
-                (true, json!({ "running": { "startedAt": since } }), 0)
+                (
+                    true,
+                    json!({ "running": { "startedAt": since } }),
+                    prev_restarts,
+                )
             }
-            Phase::Crashing(n) => {
+            Phase::Crashing(n, code, reason) => {
                 crash_any = true;
                 let same = prev
                     .and_then(|p| p.get("restartCount"))
@@ -200,7 +234,7 @@ fn pod_status(st: &State, pod: &Value, clock: &PodClock, old: &Value, ip: &str) 
                     Some(l) if same && l.get("terminated").is_some() => l.clone(),
                     _ => {
                         let t = meta::now_rfc3339();
-                        json!({ "terminated": { "exitCode": 1, "reason": "Error", "startedAt": t, "finishedAt": t,
+                        json!({ "terminated": { "exitCode": code, "reason": reason, "startedAt": t, "finishedAt": t,
                             "containerID": format!("containerd://{:064x}", n) } })
                     }
                 };
@@ -298,13 +332,46 @@ fn unready_names(containers: &[Value], statuses: &[Value]) -> String {
         .join(" ")
 }
 
+/// Starts or stops the pod's crash clock as crash rules apply to its containers or no longer
+/// do; returns its clock.
+fn crash_clock(st: &mut State, pod: &Value, uid: &str, old: &Value, clock: PodClock) -> PodClock {
+    let images = at(pod, &["spec", "containers"])
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let crashes = images
+        .iter()
+        .any(|c| crash_rule(st, str_at(c, &["image"]).unwrap_or_default()).is_some());
+    let crashing = match (crashes, clock.crashing) {
+        (true, Some(c)) => Some(c),
+        (true, None) => {
+            let restarts = at(old, &["containerStatuses"])
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s.get("restartCount").and_then(Value::as_u64))
+                .max()
+                .unwrap_or(0);
+            Some((Instant::now(), restarts))
+        }
+        (false, _) => None,
+    };
+    let clock = PodClock { crashing, ..clock };
+    st.ctl.pods.insert(uid.to_string(), clock.clone());
+    clock
+}
+
 /// One kubelet round over every pod.
 pub(super) fn kubelet(st: &mut State) {
-    // The kubelet sees only the pods bound to its node.
+    // The kubelet sees only the pods bound to its node; a stopped one updates nothing.
+    let stopped = st.knobs.stopped_kubelets.clone();
     let pods: Vec<Value> = st
         .list_owned(res::PODS, None)
         .into_iter()
-        .filter(|p| str_at(p, &["spec", "nodeName"]).is_some_and(|n| !n.is_empty()))
+        .filter(|p| {
+            str_at(p, &["spec", "nodeName"])
+                .is_some_and(|n| !n.is_empty() && !stopped.iter().any(|s| s == n))
+        })
         .collect();
     let live: std::collections::HashSet<String> =
         pods.iter().map(|p| meta::uid(p).to_string()).collect();
@@ -317,6 +384,7 @@ pub(super) fn kubelet(st: &mut State) {
                 let c = PodClock {
                     created: Instant::now(),
                     ready_since: None,
+                    crashing: None,
                 };
                 st.ctl.pods.insert(uid.clone(), c.clone());
                 st.ctl.pod_ips += 1;
@@ -324,6 +392,7 @@ pub(super) fn kubelet(st: &mut State) {
             }
         };
         let old = pod.get("status").cloned().unwrap_or(json!({}));
+        let clock = crash_clock(st, &pod, &uid, &old, clock);
         let ip = match str_at(&old, &["podIP"]) {
             Some(ip) => ip.to_string(),
             None => format!(

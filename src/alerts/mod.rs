@@ -1,0 +1,259 @@
+//! Alerts: what goes wrong in the clusters the bot knows, told to their owning rooms as
+//! incidents, one message each, edited as it evolves and closed when it recovers.
+//!
+//! - [`observe`]: the few fields kept of each watched pod, Deployment and claim;
+//!   [`state`]: one cluster as its watches last listed it.
+//! - [`watch`]: the kube-runtime watches of one cluster.
+//! - [`findings`]: the rules: what is wrong, per release, node or cluster.
+//! - [`incident`]: an incident, its store record and its message; [`tracker`]: when one
+//!   opens, changes or closes (no I/O).
+//! - `task`: one cluster's watch loop; [`Alerts`]: one task per watched cluster, started and
+//!   stopped as clusters come and go.
+
+pub mod findings;
+pub mod incident;
+pub mod observe;
+pub mod state;
+mod task;
+pub mod tracker;
+pub mod watch;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::alerts::incident::{Incident, Room, Subject};
+use crate::chat::Replier;
+use crate::config::{Alerts as Settings, Config, ExistingCluster};
+use crate::kube::KubeLayer;
+use crate::progress::MessageRef;
+use crate::store::{ClusterJob, GeJob, Job, JobKind, JobStore, StoreError};
+
+/// What every cluster task shares.
+pub(crate) struct Shared {
+    store: Arc<dyn JobStore>,
+    chat: Arc<dyn Replier>,
+    kube: KubeLayer,
+    settings: Settings,
+    /// Incident numbers are handed out one at a time.
+    numbering: Mutex<()>,
+}
+
+impl Shared {
+    /// The open incidents of `cluster` in the store.
+    fn stored(&self, cluster: &str) -> Vec<Incident> {
+        match self.store.incidents_on(cluster) {
+            Ok(stored) => task::decode(cluster, stored),
+            Err(e) => {
+                tracing::warn!(%cluster, error = %e, "cannot read the open incidents");
+                Vec::new()
+            }
+        }
+    }
+
+    fn number(&self) -> Result<u64, StoreError> {
+        let _one = self.numbering.lock().unwrap_or_else(|p| p.into_inner());
+        self.store.next_incident_number()
+    }
+
+    /// Stores an open incident (so a restart neither repeats nor loses it).
+    fn keep(&self, incident: &Incident) {
+        let kept = serde_json::to_string(incident)
+            .map_err(|e| e.to_string())
+            .and_then(|json| {
+                self.store
+                    .put_incident(&incident.cluster, &incident.subject.key(), &json)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(error) = kept {
+            tracing::warn!(incident = incident.number, %error, "cannot store an incident");
+        }
+    }
+
+    /// Drops a closed incident from the store.
+    fn forget(&self, incident: &Incident) {
+        if let Err(e) = self
+            .store
+            .remove_incident(&incident.cluster, &incident.subject.key())
+        {
+            tracing::warn!(incident = incident.number, error = %e, "cannot drop a closed incident");
+        }
+    }
+
+    /// Tells the room about an open incident; the message, or `None` when the chat failed (it
+    /// is tried again).
+    async fn send(&self, incident: &Incident) -> Option<MessageRef> {
+        let Room { platform, room } = &incident.room;
+        match self
+            .chat
+            .send_alert(platform, room, &incident.open_text())
+            .await
+        {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::warn!(incident = incident.number, %platform, error = %e, "cannot tell an incident; trying again");
+                None
+            }
+        }
+    }
+
+    async fn edit(&self, incident: &Incident, text: &str) {
+        if let Some(m) = &incident.message
+            && let Err(e) = self.chat.edit(m, text).await
+        {
+            tracing::warn!(incident = incident.number, error = %e, "cannot edit an incident's message");
+        }
+    }
+}
+
+/// Whether a queued or running labkube job is changing `subject` of `cluster`: a GE job
+/// changes every release of its namespace (it installs dependencies too), a node or cluster
+/// job the nodes and the API server, a delete everything.
+pub fn busy(jobs: &[Job], cluster: &str, subject: &Subject) -> bool {
+    jobs.iter().any(|job| match (&job.kind, subject) {
+        (JobKind::Ge(g), Subject::Release { namespace, .. }) => {
+            let t = GeJob::target(g);
+            t.cluster == cluster && &t.namespace == namespace
+        }
+        (JobKind::Cluster(ClusterJob::Delete { cluster: c }), _) => c == cluster,
+        (JobKind::Cluster(c), Subject::Node { .. } | Subject::Cluster) => match c {
+            ClusterJob::Create(s) => s.name == cluster,
+            ClusterJob::AddNodes(s) => s.cluster == cluster,
+            ClusterJob::RemoveNode { cluster: c, .. } => c == cluster,
+            ClusterJob::Delete { cluster: c } => c == cluster,
+            ClusterJob::Plan(_) => false,
+        },
+        _ => false,
+    })
+}
+
+/// The alert service: one watch task per cluster that has an owning room (declared clusters
+/// without an owner go to [`Alerts::tell_unowned_to`]'s room, if any).
+pub struct Alerts {
+    shared: Arc<Shared>,
+    declared: Vec<ExistingCluster>,
+    /// Where incidents of declared clusters without an owner go; `None`: nowhere (they are
+    /// not watched).
+    unowned: Option<Room>,
+}
+
+impl Alerts {
+    /// The service for `config`'s clusters and the ones the bot created; `None` when
+    /// `[alerts] enabled = false`.
+    pub fn new(
+        config: &Config,
+        kube: KubeLayer,
+        store: Arc<dyn JobStore>,
+        chat: Arc<dyn Replier>,
+    ) -> Option<Alerts> {
+        config.alerts.enabled.then(|| Alerts {
+            shared: Arc::new(Shared {
+                store,
+                chat,
+                kube,
+                settings: config.alerts.clone(),
+                numbering: Mutex::new(()),
+            }),
+            declared: config.clusters.clone(),
+            unowned: None,
+        })
+    }
+
+    /// Tells incidents of declared clusters without an owner to `room` (the console's, where
+    /// its one user administers every cluster).
+    pub fn tell_unowned_to(&mut self, platform: &str, room: &str) {
+        self.unowned = Some(Room {
+            platform: platform.into(),
+            room: room.into(),
+        });
+    }
+
+    /// The clusters to watch now, with their owning rooms: the declared ones with an owner and
+    /// the created ones that are ready.
+    fn watched(&self) -> Result<BTreeMap<String, Room>, StoreError> {
+        let mut out = BTreeMap::new();
+        for c in &self.declared {
+            let owner = c.owner.as_ref().map(|o| Room {
+                platform: o.platform.clone(),
+                room: o.room.clone(),
+            });
+            if let Some(room) = owner.or_else(|| self.unowned.clone()) {
+                out.insert(c.name.clone(), room);
+            }
+        }
+        for c in self.shared.store.clusters()? {
+            if c.creating.is_none() {
+                out.entry(c.name).or_insert(Room {
+                    platform: c.owner_platform,
+                    room: c.owner_room,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Watches until `stop`, reading the list of clusters again every `rescan_secs`.
+    pub async fn run(self, stop: CancellationToken) {
+        let every = Duration::from_secs(self.shared.settings.rescan_secs);
+        let mut running: BTreeMap<String, (Room, CancellationToken)> = BTreeMap::new();
+        loop {
+            match self.watched() {
+                Ok(now) => self.reconcile(&mut running, now, &stop).await,
+                Err(e) => tracing::warn!(error = %e, "cannot list the clusters to watch"),
+            }
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tokio::time::sleep(every) => {}
+            }
+        }
+        for (_, (_, token)) in running {
+            token.cancel();
+        }
+    }
+
+    async fn reconcile(
+        &self,
+        running: &mut BTreeMap<String, (Room, CancellationToken)>,
+        want: BTreeMap<String, Room>,
+        stop: &CancellationToken,
+    ) {
+        running.retain(|name, (room, token)| {
+            let keep = want.get(name) == Some(room);
+            if !keep {
+                token.cancel();
+            }
+            keep
+        });
+        for (name, room) in want.iter() {
+            if running.contains_key(name) {
+                continue;
+            }
+            let token = stop.child_token();
+            tracing::info!(cluster = %name, "watching for alerts");
+            tokio::spawn(task::run(
+                self.shared.clone(),
+                name.clone(),
+                Some(room.clone()),
+                token.clone(),
+            ));
+            running.insert(name.clone(), (room.clone(), token));
+        }
+        // Incidents of clusters that are gone are closed, not left open forever.
+        let with = self
+            .shared
+            .store
+            .clusters_with_incidents()
+            .unwrap_or_default();
+        for cluster in with.iter().filter(|c| !want.contains_key(*c)) {
+            for incident in self.shared.stored(cluster) {
+                self.shared.edit(&incident, &incident.gone_text()).await;
+                self.shared.forget(&incident);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

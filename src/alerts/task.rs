@@ -1,0 +1,274 @@
+//! One cluster's watch task: keeps the cluster's state from its watches, finds what is wrong
+//! after every burst of changes and once a second, and carries out what the [`Tracker`]
+//! decides: numbers, stores and tells new incidents, edits changed ones, closes recovered
+//! ones. When the watches fail it probes the API server and, once it answers, watches afresh
+//! (a new list), so nothing that changed during the outage is missed.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::stream::BoxStream;
+use futures::{FutureExt, StreamExt};
+use tokio_util::sync::CancellationToken;
+
+use crate::alerts::findings::{self, Finding, Findings, Thresholds};
+use crate::alerts::incident::{Incident, Room, Subject};
+use crate::alerts::state::ClusterState;
+use crate::alerts::tracker::{Action, Gate, Tracker};
+use crate::alerts::watch::{self, Seen};
+use crate::alerts::{Shared, busy};
+use crate::store::{Job, now_ms};
+
+/// Changes taken in one go before the findings are worked out again.
+const BURST: usize = 512;
+/// How often findings are worked out without a change (claims pending, recoveries).
+const TICK: Duration = Duration::from_secs(1);
+/// How often a failing cluster's API server is probed.
+const PROBE_EVERY: Duration = Duration::from_secs(2);
+/// Longest error text kept.
+const ERROR_MAX: usize = 200;
+
+/// Watches `cluster` (owned by `room`) until `stop`.
+pub async fn run(
+    shared: Arc<Shared>,
+    cluster: String,
+    room: Option<Room>,
+    stop: CancellationToken,
+) {
+    let mut task = Task {
+        tracker: Tracker::restore(
+            &cluster,
+            shared.stored(&cluster),
+            shared.settings.recovered_after_secs.saturating_mul(1000),
+        ),
+        thresholds: Thresholds::from(&shared.settings),
+        state: ClusterState::default(),
+        failing: None,
+        shared,
+        cluster,
+        room,
+    };
+    let mut stream = task.connect().await;
+    let mut tick = tokio::time::interval(TICK);
+    let mut probe = tokio::time::interval(PROBE_EVERY);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            seen = next(&mut stream) => {
+                let Some(first) = seen else {
+                    // The watchers never end on their own; start again after a pause.
+                    task.failed("the watches ended".into());
+                    tokio::time::sleep(PROBE_EVERY).await;
+                    stream = task.connect().await;
+                    continue;
+                };
+                task.apply(first);
+                for _ in 0..BURST {
+                    match stream.as_mut().and_then(|s| s.next().now_or_never().flatten()) {
+                        Some(seen) => task.apply(seen),
+                        None => break,
+                    }
+                }
+                task.evaluate().await;
+            }
+            _ = tick.tick() => task.evaluate().await,
+            _ = probe.tick(), if task.failing.is_some() => {
+                if task.answers().await {
+                    stream = task.connect().await;
+                }
+            }
+        }
+    }
+}
+
+/// The next item of the watches, or never while there are none (a cluster without a client).
+async fn next(stream: &mut Option<BoxStream<'static, Seen>>) -> Option<Seen> {
+    match stream {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+struct Task {
+    shared: Arc<Shared>,
+    cluster: String,
+    room: Option<Room>,
+    tracker: Tracker,
+    thresholds: Thresholds,
+    state: ClusterState,
+    /// Since when the watches fail (Unix ms) and the last error.
+    failing: Option<(u64, String)>,
+}
+
+impl Task {
+    /// Fresh watches through a fresh client (a created cluster's client goes to a control
+    /// plane that answers); `None` when no client can be made (the failure is recorded).
+    async fn connect(&mut self) -> Option<BoxStream<'static, Seen>> {
+        match self.shared.kube.client(&self.cluster).await {
+            Ok(client) => {
+                self.failing = None;
+                self.state.expect_lists();
+                Some(watch::cluster(&client))
+            }
+            Err(e) => {
+                self.failed(e.to_string());
+                None
+            }
+        }
+    }
+
+    /// Whether the API server answers now.
+    async fn answers(&self) -> bool {
+        let Ok(client) = self.shared.kube.client(&self.cluster).await else {
+            return false;
+        };
+        let timeout = self.shared.kube.request_timeout();
+        matches!(
+            tokio::time::timeout(timeout, client.apiserver_version()).await,
+            Ok(Ok(_))
+        )
+    }
+
+    fn failed(&mut self, error: String) {
+        let error: String = error.chars().take(ERROR_MAX).collect();
+        match &mut self.failing {
+            Some((_, last)) => *last = error,
+            None => {
+                tracing::warn!(cluster = %self.cluster, %error, "the alert watches fail; retrying");
+                self.failing = Some((now_ms(), error));
+            }
+        }
+    }
+
+    fn apply(&mut self, seen: Seen) {
+        let now = now_ms();
+        match seen {
+            Seen::Pod(c) => {
+                self.state.pod(c, now);
+            }
+            Seen::Deployment(c) => {
+                self.state.deployments.apply(c);
+            }
+            Seen::Claim(c) => self.state.claim(c, now),
+            Seen::Node(c) => {
+                self.state.nodes.apply(c);
+            }
+            Seen::Failed(e) => self.failed(e),
+        }
+    }
+
+    /// Works out what is wrong and carries out what the tracker decides.
+    async fn evaluate(&mut self) {
+        let now = now_ms();
+        let synced = self.state.synced();
+        let mut found: BTreeMap<Subject, Findings> = if synced {
+            findings::find(&self.state, now, &self.thresholds)
+        } else {
+            BTreeMap::new()
+        };
+        let unreachable_ms = self.shared.settings.unreachable_secs.saturating_mul(1000);
+        if let Some((since, error)) = &self.failing
+            && now.saturating_sub(*since) >= unreachable_ms
+        {
+            found.insert(
+                Subject::Cluster,
+                Findings {
+                    at_ms: now,
+                    items: vec![Finding::Unreachable {
+                        since_ms: *since,
+                        error: error.clone(),
+                    }],
+                    ..Findings::default()
+                },
+            );
+        }
+        let jobs: Vec<Job> = self.shared.store.active().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the active jobs; alerts treat none as running");
+            Vec::new()
+        });
+        let actions = {
+            let cluster = self.cluster.clone();
+            let is_busy = |s: &Subject| busy(&jobs, &cluster, s);
+            let gate = Gate {
+                trusted: synced && self.failing.is_none(),
+                busy: &is_busy,
+                room: self.room.clone(),
+            };
+            self.tracker.step(now, &found, &gate)
+        };
+        for action in actions {
+            self.carry(action, now).await;
+        }
+        let unsent: Vec<Subject> = self
+            .tracker
+            .open()
+            .filter(|i| i.message.is_none())
+            .map(|i| i.subject.clone())
+            .collect();
+        for subject in unsent {
+            self.tell(&subject).await;
+        }
+    }
+
+    async fn carry(&mut self, action: Action, now: u64) {
+        match action {
+            Action::Open(mut incident) => {
+                match self.shared.number() {
+                    Ok(n) => incident.number = n,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot number an incident; it is told later");
+                        return;
+                    }
+                }
+                let subject = incident.subject.clone();
+                self.shared.keep(&incident);
+                self.tracker.insert(incident);
+                self.tell(&subject).await;
+            }
+            Action::Edit(subject) => {
+                let Some(incident) = self.tracker.get(&subject) else {
+                    return;
+                };
+                self.shared.keep(incident);
+                if incident.message.is_some() {
+                    self.shared.edit(incident, &incident.open_text()).await;
+                }
+            }
+            Action::Close(incident) => {
+                if incident.message.is_some() {
+                    self.shared
+                        .edit(&incident, &incident.closed_text(now))
+                        .await;
+                }
+                self.shared.forget(&incident);
+            }
+        }
+    }
+
+    /// Sends an open incident's message (first time, or after a failed send).
+    async fn tell(&mut self, subject: &Subject) {
+        let Some(incident) = self.tracker.get(subject) else {
+            return;
+        };
+        let sent = self.shared.send(incident).await;
+        if let (Some(message), Some(incident)) = (sent, self.tracker.get_mut(subject)) {
+            incident.message = Some(message);
+            self.shared.keep(incident);
+        }
+    }
+}
+
+/// The incidents of `cluster` as the store keeps them.
+pub(super) fn decode(cluster: &str, stored: Vec<(String, String)>) -> Vec<Incident> {
+    stored
+        .into_iter()
+        .filter_map(|(key, json)| match serde_json::from_str::<Incident>(&json) {
+            Ok(i) => Some(i),
+            Err(e) => {
+                tracing::warn!(%cluster, incident = %key, error = %e, "an open incident in the store is unreadable; it is dropped");
+                None
+            }
+        })
+        .collect()
+}

@@ -136,7 +136,7 @@ impl Incident {
             "alert #{} closed: {} recovered after {} (it was: {})",
             self.number,
             self.subject.describe(&self.cluster),
-            minutes(end.saturating_sub(self.opened_ms)),
+            span(end.saturating_sub(self.opened_ms)),
             self.summary
         )
     }
@@ -170,7 +170,7 @@ impl Incident {
 }
 
 /// `40 s` below a minute, `7 min`, `2 h 5 min` past an hour.
-pub fn minutes(ms: u64) -> String {
+pub fn span(ms: u64) -> String {
     let m = ms / 60_000;
     if m == 0 {
         format!("{} s", ms / 1000)
@@ -212,7 +212,7 @@ fn summary(found: &Findings, restarts: u32, open_ms: u64) -> String {
             let s = if restarts == 1 { "" } else { "s" };
             p.push_str(&format!(", {restarts} restart{s}"));
             if open_ms >= 1000 {
-                p.push_str(&format!(" in {}", minutes(open_ms)));
+                p.push_str(&format!(" in {}", span(open_ms)));
             }
         }
         if let Some(exit) = &found.last_exit {
@@ -253,7 +253,7 @@ fn summary(found: &Findings, restarts: u32, open_ms: u64) -> String {
         match f {
             Finding::ClaimPending { claim, since_ms } => parts.push(format!(
                 "claim {claim} Pending for {}",
-                minutes(found.at_ms.saturating_sub(*since_ms))
+                span(found.at_ms.saturating_sub(*since_ms))
             )),
             Finding::Stalled {
                 deployment,
@@ -269,7 +269,7 @@ fn summary(found: &Findings, restarts: u32, open_ms: u64) -> String {
             Finding::NodePressure { kinds } => parts.push(format!("under {}", kinds.join(", "))),
             Finding::Unreachable { since_ms, error } => parts.push(format!(
                 "the API server has not answered for {} ({error}); watching resumes by itself",
-                minutes(found.at_ms.saturating_sub(*since_ms))
+                span(found.at_ms.saturating_sub(*since_ms))
             )),
             _ => {}
         }

@@ -5,12 +5,15 @@
 //!   [`state`]: one cluster as its watches last listed it.
 //! - [`watch`]: the kube-runtime watches of one cluster.
 //! - [`findings`]: the rules: what is wrong, per release, node or cluster.
+//! - [`healing`]: pods Kubernetes replaced (deleted, or lost with their node), told with how
+//!   long the replacement took to become Ready.
 //! - [`incident`]: an incident, its store record and its message; [`tracker`]: when one
 //!   opens, changes or closes (no I/O).
 //! - `task`: one cluster's watch loop; [`Alerts`]: one task per watched cluster, started and
 //!   stopped as clusters come and go.
 
 pub mod findings;
+pub mod healing;
 pub mod incident;
 pub mod observe;
 pub mod state;
@@ -96,6 +99,24 @@ impl Shared {
                 tracing::warn!(incident = incident.number, %platform, error = %e, "cannot tell an incident; trying again");
                 None
             }
+        }
+    }
+
+    /// Sends a quiet line to `room`; its message, or `None` when the chat failed (logged).
+    async fn say(&self, room: &Room, text: &str) -> Option<MessageRef> {
+        match self.chat.send(&room.platform, &room.room, text).await {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::warn!(platform = %room.platform, error = %e, "cannot send a self-healing line");
+                None
+            }
+        }
+    }
+
+    /// Replaces the text of a message sent by [`Shared::say`].
+    async fn replace(&self, message: &MessageRef, text: &str) {
+        if let Err(e) = self.chat.edit(message, text).await {
+            tracing::warn!(error = %e, "cannot edit a self-healing summary");
         }
     }
 
@@ -257,3 +278,5 @@ impl Alerts {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_healing;

@@ -28,6 +28,8 @@ pub struct PodSeen {
     pub namespace: String,
     /// Name.
     pub name: String,
+    /// Uid (a StatefulSet's replacement has the name of the pod it replaces).
+    pub uid: String,
     /// The release (its GE's instance label).
     pub release: String,
     /// Uid of the controller that owns it (a ReplicaSet, StatefulSet or DaemonSet); empty for
@@ -127,6 +129,7 @@ impl PodSeen {
         PodSeen {
             namespace: meta.namespace.clone().unwrap_or_default(),
             name: meta.name.clone().unwrap_or_default(),
+            uid: meta.uid.clone().unwrap_or_default(),
             release: release_of(meta),
             owner: meta
                 .owner_references

@@ -13,11 +13,16 @@ use futures::{FutureExt, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::alerts::findings::{self, Finding, Findings, Thresholds};
+use crate::alerts::healing::{Healed, Healing, Summaries};
 use crate::alerts::incident::{Incident, Room, Subject};
+use crate::alerts::observe::PodSeen;
+use crate::alerts::state::Change;
 use crate::alerts::state::ClusterState;
 use crate::alerts::tracker::{Action, Gate, Tracker};
 use crate::alerts::watch::{self, Seen};
 use crate::alerts::{Shared, busy};
+use crate::config::SelfHealing;
+use crate::kube::nodes::Readiness;
 use crate::store::{Job, now_ms};
 
 /// Changes taken in one go before the findings are worked out again.
@@ -45,6 +50,9 @@ pub async fn run(
         thresholds: Thresholds::from(&shared.settings),
         state: ClusterState::default(),
         failing: None,
+        healing: Healing::default(),
+        healed: Vec::new(),
+        summaries: Summaries::default(),
         shared,
         cluster,
         room,
@@ -99,6 +107,12 @@ struct Task {
     state: ClusterState,
     /// Since when the watches fail (Unix ms) and the last error.
     failing: Option<(u64, String)>,
+    /// Deleted pods waiting for their replacement.
+    healing: Healing,
+    /// Replacements that became Ready, to tell.
+    healed: Vec<Healed>,
+    /// Per release, the replacements told in one message (`self_healing = "summary"`).
+    summaries: Summaries,
 }
 
 impl Task {
@@ -144,9 +158,7 @@ impl Task {
     fn apply(&mut self, seen: Seen) {
         let now = now_ms();
         match seen {
-            Seen::Pod(c) => {
-                self.state.pod(c, now);
-            }
+            Seen::Pod(c) => self.pod(c, now),
             Seen::Deployment(c) => {
                 self.state.deployments.apply(c);
             }
@@ -155,6 +167,57 @@ impl Task {
                 self.state.nodes.apply(c);
             }
             Seen::Failed(e) => self.failed(e),
+        }
+    }
+
+    /// A pod change: besides the state, a deletion waits for its replacement and a pod that
+    /// became Ready may be one.
+    fn pod(&mut self, change: Change<PodSeen>, now: u64) {
+        match &change {
+            Change::Upsert(key, new) => {
+                let old = self.state.pods.get(key).cloned();
+                if let Some(healed) = self.healing.changed(old.as_ref(), new, now) {
+                    self.healed.push(healed);
+                }
+            }
+            Change::Delete(key) => {
+                if let Some(old) = self.state.pods.get(key) {
+                    let node = self.state.nodes.get(&format!("/{}", old.node));
+                    let node_gone = node.is_none_or(|n| n.readiness != Readiness::Ready);
+                    self.healing.deleted(old, node_gone, now);
+                }
+            }
+            _ => {}
+        }
+        self.state.pod(change, now);
+    }
+
+    /// Tells the replacements that became Ready, as `[alerts] self_healing` says; none for a
+    /// release a job is changing (its progress speaks).
+    async fn tell_healed(&mut self, jobs: &[Job], now: u64) {
+        self.healing.expire(now);
+        let healed = std::mem::take(&mut self.healed);
+        let Some(room) = self.room.clone() else {
+            return;
+        };
+        for h in healed {
+            if busy(jobs, &self.cluster, &h.subject) {
+                continue;
+            }
+            match self.shared.settings.self_healing {
+                SelfHealing::Off => {}
+                SelfHealing::Every => {
+                    self.shared.say(&room, &h.line(&self.cluster)).await;
+                }
+                SelfHealing::Summary => {
+                    let summary = self.summaries.add(&h, now);
+                    let text = summary.text(&h.subject, &self.cluster, now);
+                    match &summary.message {
+                        Some(m) => self.shared.replace(m, &text).await,
+                        None => summary.message = self.shared.say(&room, &text).await,
+                    }
+                }
+            }
         }
     }
 
@@ -200,6 +263,7 @@ impl Task {
         for action in actions {
             self.carry(action, now).await;
         }
+        self.tell_healed(&jobs, now).await;
         let unsent: Vec<Subject> = self
             .tracker
             .open()

@@ -27,6 +27,23 @@ pub struct Alerts {
     pub unreachable_secs: u64,
     /// How often the list of clusters to watch is read again, s (1-3600).
     pub rescan_secs: u64,
+    /// When Kubernetes replaces a pod that was deleted or went away with its node: `every`
+    /// replacement gets a line in the room, `summary` one message per release edited as they
+    /// come (over ten minutes), `off` nothing.
+    pub self_healing: SelfHealing,
+}
+
+/// `[alerts] self_healing`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SelfHealing {
+    /// Nothing is told.
+    Off,
+    /// One message per release, edited as replacements come.
+    Summary,
+    /// One line per replacement.
+    #[default]
+    Every,
 }
 
 impl Default for Alerts {
@@ -39,6 +56,7 @@ impl Default for Alerts {
             claim_pending_secs: 120,
             unreachable_secs: 60,
             rescan_secs: 30,
+            self_healing: SelfHealing::Every,
         }
     }
 }

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use crate::auth::Role;
 use crate::names::{Special, host_addr};
 
-pub use alerts::Alerts;
+pub use alerts::{Alerts, SelfHealing};
 pub use intake::Intake;
 pub use load::{ConfigError, Problem};
 pub use matrix::{Invites, Matrix};

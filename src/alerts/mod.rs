@@ -8,7 +8,7 @@
 //! - [`healing`]: pods Kubernetes replaced (deleted, or lost with their node), told with how
 //!   long the replacement took to become Ready.
 //! - [`incident`]: an incident, its store record and its message; [`tracker`]: when one
-//!   opens, changes or closes (no I/O).
+//!   opens, changes or closes (no I/O); [`silence`]: what `/silence` keeps quiet.
 //! - `task`: one cluster's watch loop; [`Alerts`]: one task per watched cluster, started and
 //!   stopped as clusters come and go.
 
@@ -16,6 +16,7 @@ pub mod findings;
 pub mod healing;
 pub mod incident;
 pub mod observe;
+pub mod silence;
 pub mod state;
 mod task;
 pub mod tracker;
@@ -127,6 +128,13 @@ impl Shared {
             tracing::warn!(incident = incident.number, error = %e, "cannot edit an incident's message");
         }
     }
+}
+
+/// The open incidents of `cluster`, oldest first (for `/alerts`).
+pub fn open_incidents(store: &dyn JobStore, cluster: &str) -> Result<Vec<Incident>, StoreError> {
+    let mut out = task::decode(cluster, store.incidents_on(cluster)?);
+    out.sort_by_key(|i| i.number);
+    Ok(out)
 }
 
 /// Whether a queued or running labkube job is changing `subject` of `cluster`: a GE job

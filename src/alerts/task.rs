@@ -16,6 +16,7 @@ use crate::alerts::findings::{self, Finding, Findings, Thresholds};
 use crate::alerts::healing::{Healed, Healing, Summaries};
 use crate::alerts::incident::{Incident, Room, Subject};
 use crate::alerts::observe::PodSeen;
+use crate::alerts::silence::{self, Silence};
 use crate::alerts::state::Change;
 use crate::alerts::state::ClusterState;
 use crate::alerts::tracker::{Action, Gate, Tracker};
@@ -193,15 +194,18 @@ impl Task {
     }
 
     /// Tells the replacements that became Ready, as `[alerts] self_healing` says; none for a
-    /// release a job is changing (its progress speaks).
-    async fn tell_healed(&mut self, jobs: &[Job], now: u64) {
+    /// release a job is changing (its progress speaks) or that a silence keeps quiet.
+    async fn tell_healed(&mut self, jobs: &[Job], silences: &[Silence], now: u64) {
         self.healing.expire(now);
         let healed = std::mem::take(&mut self.healed);
         let Some(room) = self.room.clone() else {
             return;
         };
         for h in healed {
-            if busy(jobs, &self.cluster, &h.subject) {
+            let silenced = silences
+                .iter()
+                .any(|q| q.covers(&self.cluster, &h.subject, now));
+            if silenced || busy(jobs, &self.cluster, &h.subject) {
                 continue;
             }
             match self.shared.settings.self_healing {
@@ -250,12 +254,18 @@ impl Task {
             tracing::warn!(error = %e, "cannot read the active jobs; alerts treat none as running");
             Vec::new()
         });
+        let silences = silence::in_force(&*self.shared.store, now).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the silences; none are in force");
+            Vec::new()
+        });
         let actions = {
             let cluster = self.cluster.clone();
             let is_busy = |s: &Subject| busy(&jobs, &cluster, s);
+            let is_silenced = |s: &Subject| silences.iter().any(|q| q.covers(&cluster, s, now));
             let gate = Gate {
                 trusted: synced && self.failing.is_none(),
                 busy: &is_busy,
+                silenced: &is_silenced,
                 room: self.room.clone(),
             };
             self.tracker.step(now, &found, &gate)
@@ -263,7 +273,7 @@ impl Task {
         for action in actions {
             self.carry(action, now).await;
         }
-        self.tell_healed(&jobs, now).await;
+        self.tell_healed(&jobs, &silences, now).await;
         let unsent: Vec<Subject> = self
             .tracker
             .open()

@@ -79,6 +79,7 @@ fn open_gate() -> Gate<'static> {
     Gate {
         trusted: true,
         busy: &|_| false,
+        silenced: &|_| false,
         room: lab(),
     }
 }
@@ -228,18 +229,21 @@ fn untrusted_state_busy_subjects_and_roomless_clusters_open_nothing() {
     let untrusted = Gate {
         trusted: false,
         busy: &|_| false,
+        silenced: &|_| false,
         room: room.clone(),
     };
     assert!(tracker.step(0, &found, &untrusted).is_empty());
     let busy = Gate {
         trusted: true,
         busy: &|s| *s == orion(),
+        silenced: &|_| false,
         room: room.clone(),
     };
     assert!(tracker.step(0, &found, &busy).is_empty());
     let nobody = Gate {
         trusted: true,
         busy: &|_| false,
+        silenced: &|_| false,
         room: None,
     };
     assert!(tracker.step(0, &found, &nobody).is_empty());

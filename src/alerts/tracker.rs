@@ -27,6 +27,9 @@ pub struct Gate<'a> {
     /// A labkube job is changing this subject now: its progress message speaks, so no incident
     /// opens and an open one is not edited.
     pub busy: &'a dyn Fn(&Subject) -> bool,
+    /// A silence keeps this subject quiet: no incident opens and an open one is not edited
+    /// (it may still close).
+    pub silenced: &'a dyn Fn(&Subject) -> bool,
     /// The cluster's owning room; `None`: nobody to tell, so nothing opens.
     pub room: Option<Room>,
 }
@@ -84,7 +87,7 @@ impl Tracker {
         for (subject, f) in found {
             if let Some(incident) = self.open.get_mut(subject) {
                 incident.quiet_since_ms = None;
-                if (gate.busy)(subject) {
+                if (gate.busy)(subject) || (gate.silenced)(subject) {
                     continue;
                 }
                 let before = incident.summary.clone();
@@ -95,7 +98,7 @@ impl Tracker {
                 continue;
             }
             let Some(room) = &gate.room else { continue };
-            if frozen(subject) || (gate.busy)(subject) {
+            if frozen(subject) || (gate.busy)(subject) || (gate.silenced)(subject) {
                 continue;
             }
             let mut incident = Incident {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::ParseError;
-use super::types::{Cidr, Command, GeScope, K8sMinor, Name, UserName, Version};
+use super::types::{Cidr, Command, GeScope, K8sMinor, Name, SilenceTarget, UserName, Version};
 use super::value::Value;
 
 /// The validated arguments of one command line, keyed by positional key, option key or flag.
@@ -42,7 +42,7 @@ macro_rules! from_value {
 }
 from_value!(
     IpAddr => Ip, Name => Name, Version => Version, K8sMinor => K8sMinor, Cidr => Cidr,
-    UserName => User, u64 => Int, String => Text
+    UserName => User, u64 => Int, String => Text, SilenceTarget => Target
 );
 
 impl FromValue for u32 {

@@ -207,6 +207,21 @@ fn value_of(kind: Kind) -> BoxedStrategy<String> {
         Kind::Topic => prop::sample::select(spec::paths().map(|(p, _)| p).collect::<Vec<_>>())
             .prop_map(|p| p.split(' ').next().unwrap_or_default().to_owned())
             .boxed(),
+        Kind::Duration { min_secs, max_secs } => prop_oneof![
+            (min_secs / 60..=max_secs / 60).prop_map(|n| format!("{n}m")),
+            (min_secs.div_ceil(3600)..=max_secs / 3600).prop_map(|n| format!("{n}h")),
+            (min_secs.div_ceil(86_400)..=max_secs / 86_400).prop_map(|n| format!("{n}d")),
+        ]
+        .boxed(),
+        Kind::SilenceTarget => prop_oneof![
+            Just("cluster".to_owned()),
+            "[a-z0-9]{1,20}(\\.[a-z0-9]{1,20}){0,2}".prop_map(|n| format!("node/{n}")),
+            value_of(Kind::Label).prop_filter("a sub-command word", |s| s != "list"),
+        ]
+        .boxed(),
+        Kind::Word => "[A-Za-z0-9][A-Za-z0-9.,:-]{0,20}"
+            .prop_filter("not a flag word", |s| !spec::is_flag_anywhere(s))
+            .boxed(),
     }
 }
 

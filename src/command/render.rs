@@ -33,6 +33,10 @@ impl Command {
             Command::Jobs { .. } => "jobs",
             Command::Job { .. } => "job",
             Command::Cancel { .. } => "cancel",
+            Command::Alerts { .. } => "alerts",
+            Command::Silence { .. } => "silence",
+            Command::SilenceList { .. } => "silence list",
+            Command::Unsilence { .. } => "unsilence",
             Command::Whoami => "whoami",
             Command::Start => "start",
             Command::Audit { .. } => "audit",
@@ -46,7 +50,8 @@ impl Command {
     /// Whether the command changes state anywhere (hosts, clusters, releases, jobs, the bot's
     /// records) and so needs the operator role: cluster create (even with `dry-run`, which
     /// connects to hosts and pins their keys), plan, use and delete; ge install, upgrade,
-    /// scale, autoscale and uninstall; rollback; cancel; host forget; selftest. Everything else only reads.
+    /// scale, autoscale and uninstall; rollback; cancel; silence and unsilence; host forget;
+    /// selftest. Everything else only reads.
     #[must_use]
     pub fn is_mutating(&self) -> bool {
         // Unknown to the table cannot happen (tested); treating it as mutating fails safe.
@@ -213,6 +218,21 @@ impl Command {
                 scope(&mut f, s);
                 some(&mut f, "to", to.as_ref());
             }
+            Command::Alerts { cluster } | Command::SilenceList { cluster } => {
+                some(&mut f, "cluster", cluster.as_ref())
+            }
+            Command::Silence {
+                target,
+                secs,
+                reason,
+                scope: s,
+            } => {
+                f.push(("target", target.to_string()));
+                f.push(("for", super::value::duration_text(*secs)));
+                f.extend(reason.iter().map(|w| ("reason", w.clone())));
+                scope(&mut f, s);
+            }
+            Command::Unsilence { id } => f.push(("id", id.to_string())),
             Command::Jobs { all } => flag(&mut f, "all", *all),
             Command::Job { id } | Command::Cancel { id } => f.push(("id", id.to_string())),
             Command::Audit { n } => some(&mut f, "n", n.as_ref()),

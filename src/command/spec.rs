@@ -18,6 +18,8 @@ pub(crate) enum Group {
     Clusters,
     /// `/ge ...`, `/rollback`.
     Enablers,
+    /// `/alerts`, `/silence`, `/unsilence`.
+    Alerts,
     /// `/jobs`, `/job`, `/cancel`.
     Jobs,
     /// `/whoami`, `/audit`, `/selftest`, `/help`.
@@ -26,9 +28,10 @@ pub(crate) enum Group {
 
 impl Group {
     /// Every group, in the order `/help` lists them.
-    pub(crate) const ALL: [Group; 4] = [
+    pub(crate) const ALL: [Group; 5] = [
         Group::Clusters,
         Group::Enablers,
+        Group::Alerts,
         Group::Jobs,
         Group::General,
     ];
@@ -38,6 +41,7 @@ impl Group {
         match self {
             Group::Clusters => "Clusters",
             Group::Enablers => "FIWARE Generic Enablers",
+            Group::Alerts => "Alerts",
             Group::Jobs => "Jobs",
             Group::General => "General",
         }
@@ -297,8 +301,21 @@ pub(crate) enum Resolution {
     Unknown,
 }
 
-/// Resolves lowercase command words: `first` and, for groups, `second`.
+/// Resolves lowercase command words: `first` and, for groups, `second`. Two words that are a
+/// path win over the first alone (`/silence list` over `/silence` with a target `list`).
 pub(crate) fn resolve(first: &str, second: Option<&str>) -> Resolution {
+    if let Some(second) = second
+        && let Some((path, spec)) = paths().find(|(p, _)| {
+            p.split_once(' ')
+                .is_some_and(|(g, sub)| g == first && sub == second)
+        })
+    {
+        return Resolution::Command {
+            path,
+            spec,
+            used: 2,
+        };
+    }
     if let Some((path, spec)) = paths().find(|(p, _)| *p == first) {
         return Resolution::Command {
             path,

@@ -272,6 +272,62 @@ fn cases() -> Vec<(&'static str, Command, &'static str)> {
             "/job 18446744073709551615",
         ),
         ("/cancel #7", Command::Cancel { id: 7 }, "/cancel 7"),
+        ("/alerts", Command::Alerts { cluster: None }, "/alerts"),
+        (
+            "/alerts cluster=lab-1",
+            Command::Alerts {
+                cluster: Some(name("lab-1")),
+            },
+            "/alerts cluster=lab-1",
+        ),
+        (
+            "/silence orion 90min upgrading the broker, back at 3",
+            Command::Silence {
+                target: SilenceTarget::Ge(name("orion")),
+                secs: 5400,
+                reason: ["upgrading", "the", "broker,", "back", "at", "3"]
+                    .map(String::from)
+                    .to_vec(),
+                scope: GeScope::default(),
+            },
+            "/silence orion 90m upgrading the broker, back at 3",
+        ),
+        (
+            "/silence node/worker-2.lab 1h30m ns=demo",
+            Command::Silence {
+                target: SilenceTarget::Node("worker-2.lab".into()),
+                secs: 5400,
+                reason: Vec::new(),
+                scope: GeScope {
+                    ns: Some(name("demo")),
+                    cluster: None,
+                },
+            },
+            "/silence node/worker-2.lab 90m ns=demo",
+        ),
+        (
+            "/silence cluster 1d cluster=lab-1",
+            Command::Silence {
+                target: SilenceTarget::Cluster,
+                secs: 86_400,
+                reason: Vec::new(),
+                scope: GeScope {
+                    ns: None,
+                    cluster: Some(name("lab-1")),
+                },
+            },
+            "/silence cluster 1d cluster=lab-1",
+        ),
+        (
+            "/silence list",
+            Command::SilenceList { cluster: None },
+            "/silence list",
+        ),
+        (
+            "/unsilence #3",
+            Command::Unsilence { id: 3 },
+            "/unsilence 3",
+        ),
         ("/whoami", Command::Whoami, "/whoami"),
         ("/START", Command::Start, "/start"),
         ("/audit", Command::Audit { n: None }, "/audit"),
@@ -419,6 +475,8 @@ fn paths_and_mutation_follow_the_grammar() {
         "ge uninstall",
         "rollback",
         "cancel",
+        "silence",
+        "unsilence",
         "host forget",
         "node add",
         "node remove",

@@ -45,6 +45,28 @@ pub struct NodeAddArgs {
     pub port: Option<u16>,
 }
 
+/// What `/silence` keeps quiet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SilenceTarget {
+    /// A GE release (in the scope's namespace).
+    Ge(Name),
+    /// A node, by its Kubernetes name (a DNS subdomain: labels joined by dots).
+    Node(String),
+    /// Everything on the cluster.
+    Cluster,
+}
+
+impl std::fmt::Display for SilenceTarget {
+    /// As typed: `orion`, `node/worker-2`, `cluster`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SilenceTarget::Ge(ge) => ge.fmt(f),
+            SilenceTarget::Node(name) => write!(f, "node/{name}"),
+            SilenceTarget::Cluster => f.write_str("cluster"),
+        }
+    }
+}
+
 /// The `ns=` / `cluster=` scope every GE command may carry.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GeScope {
@@ -191,6 +213,32 @@ pub enum Command {
     /// `/cancel <id>`.
     Cancel {
         /// Job number (`42` or `#42`).
+        id: u64,
+    },
+    /// `/alerts [cluster=]`: the open incidents.
+    Alerts {
+        /// `None`: the room's clusters (an admin's: every cluster).
+        cluster: Option<Name>,
+    },
+    /// `/silence TARGET DURATION [REASON...] [ns=] [cluster=]`.
+    Silence {
+        /// What to keep quiet.
+        target: SilenceTarget,
+        /// For how long, s (60 s to 30 days).
+        secs: u64,
+        /// Why, as words (no shell metacharacters, as every value).
+        reason: Vec<String>,
+        /// The namespace of a GE target, and the cluster.
+        scope: GeScope,
+    },
+    /// `/silence list [cluster=]`.
+    SilenceList {
+        /// `None`: the room's clusters (an admin's: every cluster).
+        cluster: Option<Name>,
+    },
+    /// `/unsilence ID`.
+    Unsilence {
+        /// The silence number.
         id: u64,
     },
     /// `/whoami`.

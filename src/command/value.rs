@@ -41,6 +41,17 @@ pub(crate) enum Kind {
     OneOf(&'static [&'static str]),
     /// A command word asked about in `/help`.
     Topic,
+    /// A duration such as `30m`, `2h` or `1d`, in seconds within the bounds.
+    Duration {
+        /// Shortest, s.
+        min_secs: u64,
+        /// Longest, s.
+        max_secs: u64,
+    },
+    /// What `/silence` keeps quiet: a GE name, `node/NAME` or `cluster`.
+    SilenceTarget,
+    /// A word of free text (a reason): any token the lexer lets through, at most 64 bytes.
+    Word,
 }
 
 /// A validated value, before a builder puts it into a [`super::Command`].
@@ -60,8 +71,10 @@ pub(crate) enum Value {
     User(UserName),
     /// From [`Kind::Int`] and [`Kind::JobId`].
     Int(u64),
-    /// From [`Kind::Code`], [`Kind::Keyword`] and [`Kind::Topic`] (lowercase).
+    /// From [`Kind::Code`], [`Kind::Keyword`], [`Kind::Topic`] (lowercase) and [`Kind::Word`].
     Text(String),
+    /// From [`Kind::SilenceTarget`].
+    Target(crate::command::types::SilenceTarget),
 }
 
 impl std::fmt::Display for Value {
@@ -76,6 +89,7 @@ impl std::fmt::Display for Value {
             Value::User(v) => v.fmt(f),
             Value::Int(v) => v.fmt(f),
             Value::Text(v) => v.fmt(f),
+            Value::Target(v) => v.fmt(f),
         }
     }
 }
@@ -99,6 +113,15 @@ impl Kind {
             Kind::Keyword(word) => format!("the word {word} (the only accepted value)"),
             Kind::OneOf(words) => format!("one of: {}", words.join(", ")),
             Kind::Topic => "a command word such as cluster or ge".into(),
+            Kind::Duration { min_secs, max_secs } => format!(
+                "a duration such as 30m, 2h or 1d, from {} to {}",
+                duration_text(min_secs),
+                duration_text(max_secs)
+            ),
+            Kind::SilenceTarget => {
+                "a GE name such as orion, node/NAME such as node/worker-2, or cluster".into()
+            }
+            Kind::Word => "a word of at most 64 characters".into(),
         }
     }
 
@@ -130,6 +153,12 @@ impl Kind {
                 .map(|w| Value::Text((*w).to_owned()))
                 .ok_or(None),
             Kind::Topic => topic(text).map(Value::Text),
+            Kind::Duration { min_secs, max_secs } => {
+                duration(text, min_secs, max_secs).map(Value::Int)
+            }
+            Kind::SilenceTarget => silence_target(text).map(Value::Target),
+            Kind::Word if text.len() <= 64 => Ok(Value::Text(text.to_owned())),
+            Kind::Word => Err(Some("it is longer than 64 characters".into())),
         }
     }
 }
@@ -243,4 +272,50 @@ fn topic(s: &str) -> Result<String, Reason> {
         return Err(None);
     }
     Ok(word.to_ascii_lowercase())
+}
+
+/// A duration as `humantime` reads it (`30m`, `2h`, `1d`, `1h30m`), in whole seconds within
+/// `min..=max`: what [`Kind::Duration`] accepts.
+pub(crate) fn duration(s: &str, min: u64, max: u64) -> Result<u64, Reason> {
+    let d = humantime::parse_duration(s).map_err(|_| None)?;
+    let secs = d.as_secs();
+    if secs < min {
+        return Err(Some(format!("{s} is shorter than {}", duration_text(min))));
+    }
+    if secs > max {
+        return Err(Some(format!("{s} is longer than {}", duration_text(max))));
+    }
+    Ok(secs)
+}
+
+/// `90m`, `2h`, `1d`: the shortest exact form of `secs` that [`duration`] reads back.
+pub(crate) fn duration_text(secs: u64) -> String {
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
+        if secs >= size && secs.is_multiple_of(size) {
+            return format!("{}{unit}", secs / size);
+        }
+    }
+    format!("{secs}s")
+}
+
+/// What [`Kind::SilenceTarget`] accepts. A node's name is a DNS subdomain: labels by the label
+/// rule joined by dots, at most 253 characters.
+fn silence_target(s: &str) -> Result<crate::command::types::SilenceTarget, Reason> {
+    use crate::command::types::SilenceTarget;
+    if s == "cluster" {
+        return Ok(SilenceTarget::Cluster);
+    }
+    if let Some(node) = s.strip_prefix("node/") {
+        if node.is_empty() || node.len() > 253 {
+            return Err(Some("a node name has 1 to 253 characters".into()));
+        }
+        for label in node.split('.') {
+            Name::parse(label).map_err(|e| {
+                let why = e.reason().map_or_else(|| Rule::Label.form(), Into::into);
+                Some(format!("a node name is labels joined by dots, each {why}"))
+            })?;
+        }
+        return Ok(SilenceTarget::Node(node.to_owned()));
+    }
+    Name::parse(s).map(SilenceTarget::Ge).map_err(reason)
 }

@@ -1,7 +1,5 @@
 //! Read-only answers: whoami, jobs, job details, audit trail.
 
-use std::time::{Duration, UNIX_EPOCH};
-
 use crate::auth::{Policy, Role, RoomRef};
 use crate::chat::Incoming;
 use crate::store::{AuditOutcome, Job, JobState, JobStore, StoreError, now_ms};
@@ -9,10 +7,7 @@ use crate::store::{AuditOutcome, Job, JobState, JobStore, StoreError, now_ms};
 /// How many finished jobs `/jobs all` lists.
 const RECENT: usize = 20;
 
-/// `2026-11-26T15:41:39Z`.
-fn when(ms: u64) -> String {
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
-}
+use crate::store::rfc3339 as when;
 
 fn ago(ms: u64) -> String {
     let s = now_ms().saturating_sub(ms) / 1000;

@@ -133,7 +133,7 @@ impl Dispatcher {
 
     /// The clusters the bot knows, declared ones first, with their owner as `room` sees it
     /// and whether `room` may see their hosts (the owning room and admins).
-    fn known(&self, room: &RoomRef, admin: bool) -> Result<Vec<Known>, StoreError> {
+    pub(super) fn known(&self, room: &RoomRef, admin: bool) -> Result<Vec<Known>, StoreError> {
         let word = |owner: Option<RoomRef>| match owner {
             Some(o) if o == *room => ("this room", true),
             Some(_) => ("another room", admin),
@@ -305,13 +305,13 @@ impl Dispatcher {
 }
 
 /// A cluster the bot knows, as one room sees it.
-struct Known {
-    name: String,
+pub(super) struct Known {
+    pub(super) name: String,
     /// `None`: declared in the config.
     record: Option<crate::store::ClusterRecord>,
     owner: &'static str,
     /// Whether the room may see its hosts and live state.
-    detail: bool,
+    pub(super) detail: bool,
 }
 
 impl Known {

@@ -4,7 +4,6 @@
 //! rooms nothing is asked of the cluster at all.
 
 use std::collections::HashSet;
-use std::time::{Duration, UNIX_EPOCH};
 
 use super::cluster_lines::{joins_line, networks_line, vip_line};
 use crate::kube::KubeLayer;
@@ -91,10 +90,7 @@ impl Shown<'_> {
     }
 }
 
-/// `2026-11-26T15:41:39Z`.
-fn when(ms: u64) -> String {
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
-}
+use crate::store::rfc3339 as when;
 
 fn ssh(n: &NodeRecord) -> String {
     if n.port == 22 {

@@ -85,7 +85,7 @@ impl Dispatcher {
         Ok(if all.len() == 1 { all.pop() } else { None })
     }
 
-    fn place(
+    pub(super) fn place(
         &self,
         room: &RoomRef,
         ge: Option<&str>,
@@ -393,7 +393,7 @@ impl Dispatcher {
         None
     }
 
-    fn internal_text(&self, e: crate::store::StoreError) -> String {
+    pub(super) fn internal_text(&self, e: crate::store::StoreError) -> String {
         tracing::error!(error = %e, "job store failed");
         super::INTERNAL.to_string()
     }

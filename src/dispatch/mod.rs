@@ -2,6 +2,7 @@
 //! or store a job durably and acknowledge it. Bad input gets one usage reply and changes
 //! nothing; refusals get one reply and an audit entry; every mutating command is audited.
 
+mod alerts;
 mod answers;
 mod cluster;
 mod cluster_lines;
@@ -131,6 +132,10 @@ impl Dispatcher {
             Command::Whoami => Ok(answers::whoami(&self.policy, msg, room, role)),
             Command::Start => Ok(answers::start(&self.policy, msg, room, role)),
             Command::Jobs { all } => answers::jobs(&*self.store, room, admin, *all),
+            Command::Alerts { cluster } => self.alerts(room, admin, cluster.as_ref()),
+            Command::SilenceList { cluster } => self.silences(room, admin, cluster.as_ref()),
+            Command::Silence { .. } => Ok(self.silence(msg, room, &command)),
+            Command::Unsilence { id } => Ok(self.unsilence(msg, &command, *id)),
             Command::Job { id } => {
                 answers::job(&*self.store, *id, self.config.limits.job_log_lines)
             }
@@ -223,13 +228,21 @@ impl Dispatcher {
             | Command::GeScale { scope, .. }
             | Command::GeAutoscale { scope, .. }
             | Command::GeUninstall { scope, .. }
-            | Command::Rollback { scope, .. } => match &scope.cluster {
+            | Command::Rollback { scope, .. }
+            | Command::Silence { scope, .. } => match &scope.cluster {
                 Some(n) => Some(n.as_str()),
                 None => {
                     current = self.current_cluster(room)?;
                     current.as_deref()
                 }
             },
+            Command::Alerts { cluster } | Command::SilenceList { cluster } => {
+                cluster.as_ref().map(|n| n.as_str())
+            }
+            Command::Unsilence { id } => {
+                current = self.silence_cluster(*id)?;
+                current.as_deref()
+            }
             _ => None,
         };
         if let Some(name) = cluster {

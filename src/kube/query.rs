@@ -126,9 +126,7 @@ pub fn history(release: &Release) -> String {
         release.ge, release.namespace, release.cluster
     );
     for r in &release.revisions {
-        let when = humantime::format_rfc3339_seconds(
-            std::time::UNIX_EPOCH + std::time::Duration::from_millis(r.at_ms),
-        );
+        let when = crate::store::rfc3339(r.at_ms);
         let detail = match (&r.status, &r.summary) {
             (crate::kube::release::Status::Failed { reason }, _) => format!(": {reason}"),
             (_, Some(s)) => format!(": {s}"),

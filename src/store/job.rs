@@ -178,6 +178,12 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// `ms` (Unix milliseconds) as `2026-11-26T15:41:39Z`: how every time is written.
+pub fn rfc3339(ms: u64) -> String {
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
+        .to_string()
+}
+
 /// Where one host of a job stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostProgress {

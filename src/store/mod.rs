@@ -31,7 +31,7 @@ pub mod transition;
 pub use audit::{AuditEntry, AuditOutcome, ClusterRecord, NodeRecord, UnknownCluster};
 pub use job::{
     HostProgress, HostState, Job, JobId, JobState, NewJob, Origin, Requester, RolloutRow,
-    StepRecord, now_ms,
+    StepRecord, now_ms, rfc3339,
 };
 pub use kind::{
     Autoscale, ClusterJob, ClusterSpec, GeInstallSpec, GeJob, GeTarget, JobKind, NodeAddSpec,
@@ -167,6 +167,9 @@ pub enum Space {
     /// `alerts::incident`), kept so a restart neither repeats nor loses one; `\x1f next` →
     /// the next incident number.
     Incidents,
+    /// Silences set with `/silence`: number → JSON (see `alerts::silence`); `next` → the next
+    /// number. Expired ones are dropped when read.
+    Silences,
 }
 
 impl Space {
@@ -180,6 +183,7 @@ impl Space {
             Space::Offsets => "offsets",
             Space::Told => "told",
             Space::Incidents => "incidents",
+            Space::Silences => "silences",
         }
     }
 }

@@ -27,9 +27,7 @@ impl std::fmt::Display for Quarantined {
             "{}/{} set aside at {}: {}",
             self.tree,
             self.key,
-            humantime::format_rfc3339_seconds(
-                std::time::UNIX_EPOCH + std::time::Duration::from_millis(self.at_ms)
-            ),
+            super::rfc3339(self.at_ms),
             self.reason
         )
     }

@@ -202,12 +202,40 @@ impl dyn JobStore {
     /// A new incident number, never handed out before (numbers survive restarts).
     pub fn next_incident_number(&self) -> Result<u64, StoreError> {
         // Cluster names are DNS labels, so an empty cluster part is no incident's key.
-        let counter = key(&["", "next"]);
+        self.next_number(Space::Incidents, &key(&["", "next"]))
+    }
+
+    /// Every silence (JSON, see `alerts::silence`), by number.
+    pub fn silence_records(&self) -> Result<Vec<(u64, String)>, StoreError> {
+        Ok(self
+            .kv_list(Space::Silences)?
+            .into_iter()
+            .filter_map(|(k, v)| k.parse::<u64>().ok().map(|n| (n, v)))
+            .collect())
+    }
+
+    /// Stores silence `number`.
+    pub fn put_silence(&self, number: u64, json: &str) -> Result<(), StoreError> {
+        self.kv_put(Space::Silences, &number.to_string(), json)
+    }
+
+    /// Drops silence `number`; `true` if it was there.
+    pub fn remove_silence(&self, number: u64) -> Result<bool, StoreError> {
+        self.kv_remove(Space::Silences, &number.to_string())
+    }
+
+    /// A new silence number, never handed out before.
+    pub fn next_silence_number(&self) -> Result<u64, StoreError> {
+        self.next_number(Space::Silences, "next")
+    }
+
+    /// The counter `counter` in `space`: its value, and one more stored for next time.
+    fn next_number(&self, space: Space, counter: &str) -> Result<u64, StoreError> {
         let next = self
-            .kv_get(Space::Incidents, &counter)?
+            .kv_get(space, counter)?
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(1);
-        self.kv_put(Space::Incidents, &counter, &(next + 1).to_string())?;
+        self.kv_put(space, counter, &(next + 1).to_string())?;
         Ok(next)
     }
 }

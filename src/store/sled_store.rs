@@ -89,6 +89,7 @@ pub struct SledStore {
     offsets: Tree,
     told: Tree,
     incidents: Tree,
+    silences: Tree,
     pub(super) quarantine: Tree,
     /// sled's log file, opened to `sync_data` it (see the module doc).
     log_file: File,
@@ -143,6 +144,7 @@ impl SledStore {
             offsets: tree(Space::Offsets.tree())?,
             told: tree(Space::Told.tree())?,
             incidents: tree(Space::Incidents.tree())?,
+            silences: tree(Space::Silences.tree())?,
             quarantine: tree("quarantine")?,
             db,
             log_file,
@@ -172,6 +174,7 @@ impl SledStore {
             Space::Offsets => &self.offsets,
             Space::Told => &self.told,
             Space::Incidents => &self.incidents,
+            Space::Silences => &self.silences,
         }
     }
 

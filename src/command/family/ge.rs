@@ -20,7 +20,7 @@ const GE: Pos = Pos {
     about: "the Generic Enabler, by its catalogue name (see /ge catalog), such as orion",
 };
 
-const NS: Opt = Opt {
+pub(super) const NS: Opt = Opt {
     key: "ns",
     placeholder: "NS",
     noun: "namespace",
@@ -30,7 +30,7 @@ const NS: Opt = Opt {
     about: "Kubernetes namespace",
 };
 
-const CLUSTER: Opt = Opt {
+pub(super) const CLUSTER: Opt = Opt {
     key: "cluster",
     placeholder: "NAME",
     noun: "cluster name",

@@ -3,6 +3,7 @@
 //! builders. Adding a command means one entry in its family's file, one
 //! [`Command`](super::Command) variant and one arm in the dispatcher.
 
+mod alerts;
 mod cluster;
 mod ge;
 mod general;
@@ -17,6 +18,7 @@ pub(crate) fn specs() -> impl Iterator<Item = &'static Spec> + Clone {
         .iter()
         .chain(node::SPECS)
         .chain(ge::SPECS)
+        .chain(alerts::SPECS)
         .chain(jobs::SPECS)
         .chain(general::SPECS)
 }

@@ -2,6 +2,7 @@
 //! each, edited as they evolve and closed when they recover; against the fake API server,
 //! whose kubelet crashes containers, OOM-kills them and stops as a real one does.
 
+mod control;
 mod healing;
 mod incidents;
 mod outages;

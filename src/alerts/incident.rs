@@ -51,15 +51,7 @@ impl Subject {
     }
 }
 
-/// How bad an incident is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// A release degraded.
-    Warning,
-    /// A node or the whole cluster.
-    Critical,
-}
+pub use crate::config::Severity;
 
 impl Severity {
     /// The severity of incidents about `subject`.
@@ -112,9 +104,13 @@ pub struct Incident {
     pub restart_base: BTreeMap<String, u32>,
     /// What is wrong, as last shown (`1 of 2 pods crash-looping, ...`).
     pub summary: String,
-    /// The chat message; `None` until it is sent.
+    /// The chat message; `None` until it is sent (or when it was folded).
     #[serde(default)]
     pub message: Option<MessageRef>,
+    /// Told in the room's folded message of its minute (past the cap): it has no message of
+    /// its own to edit or close.
+    #[serde(default)]
+    pub folded: bool,
 }
 
 impl Incident {

@@ -12,6 +12,7 @@
 //! - `task`: one cluster's watch loop; [`Alerts`]: one task per watched cluster, started and
 //!   stopped as clusters come and go.
 
+pub mod budget;
 pub mod findings;
 pub mod healing;
 pub mod incident;
@@ -28,9 +29,10 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::alerts::budget::{Budget, Decision};
 use crate::alerts::incident::{Incident, Room, Subject};
 use crate::chat::Replier;
-use crate::config::{Alerts as Settings, Config, ExistingCluster};
+use crate::config::{Alerts as Settings, Config, ExistingCluster, QuietHours, Severity};
 use crate::kube::KubeLayer;
 use crate::progress::MessageRef;
 use crate::store::{ClusterJob, GeJob, Job, JobKind, JobStore, StoreError};
@@ -43,6 +45,19 @@ pub(crate) struct Shared {
     settings: Settings,
     /// Incident numbers are handed out one at a time.
     numbering: Mutex<()>,
+    /// The cap on alert messages per room per minute; held while a message is sent, so one
+    /// room's folded message is sent once.
+    budget: tokio::sync::Mutex<Budget>,
+}
+
+/// What became of a new incident's message.
+pub(crate) enum Told {
+    /// Sent on its own.
+    Sent(MessageRef),
+    /// Folded into the room's message of the minute (past the cap).
+    Folded,
+    /// Not sent (the chat failed; tried again).
+    NotYet,
 }
 
 impl Shared {
@@ -86,20 +101,38 @@ impl Shared {
         }
     }
 
-    /// Tells the room about an open incident; the message, or `None` when the chat failed (it
-    /// is tried again).
-    async fn send(&self, incident: &Incident) -> Option<MessageRef> {
+    /// Tells the room about a new incident: on its own, or past the room's cap folded into
+    /// the room's message of the minute.
+    async fn send(&self, incident: &Incident) -> Told {
         let Room { platform, room } = &incident.room;
-        match self
-            .chat
-            .send_alert(platform, room, &incident.open_text())
-            .await
-        {
-            Ok(m) => Some(m),
-            Err(e) => {
-                tracing::warn!(incident = incident.number, %platform, error = %e, "cannot tell an incident; trying again");
-                None
-            }
+        let text = incident.open_text();
+        let mut budget = self.budget.lock().await;
+        let fail = |e: crate::chat::ChatError| {
+            tracing::warn!(incident = incident.number, %platform, error = %e, "cannot tell an incident; trying again");
+            Told::NotYet
+        };
+        match budget.decide(&incident.room, &text, crate::store::now_ms()) {
+            Decision::Send => match self.chat.send_alert(platform, room, &text).await {
+                Ok(m) => Told::Sent(m),
+                Err(e) => fail(e),
+            },
+            Decision::Fold {
+                text,
+                message: Some(m),
+            } => match self.chat.edit(&m, &text).await {
+                Ok(()) => Told::Folded,
+                Err(e) => fail(e),
+            },
+            Decision::Fold {
+                text,
+                message: None,
+            } => match self.chat.send_alert(platform, room, &text).await {
+                Ok(m) => {
+                    budget.folded_into(&incident.room, m);
+                    Told::Folded
+                }
+                Err(e) => fail(e),
+            },
         }
     }
 
@@ -158,11 +191,46 @@ pub fn busy(jobs: &[Job], cluster: &str, subject: &Subject) -> bool {
     })
 }
 
+/// What a room wants told: its least severity and its quiet hours (`[[rooms]]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RoomRule {
+    /// Incidents below this are not told.
+    pub min: Severity,
+    /// During these, warnings wait.
+    pub quiet: Option<QuietHours>,
+}
+
+impl RoomRule {
+    /// The rule of `room` in `config` (the defaults for a room it does not list).
+    fn of(config: &Config, room: &Room) -> RoomRule {
+        config
+            .rooms
+            .iter()
+            .find(|r| r.platform == room.platform && r.id == room.room)
+            .map(|r| RoomRule {
+                min: r.alerts_min_severity,
+                quiet: r
+                    .quiet_hours
+                    .as_deref()
+                    .and_then(|q| QuietHours::parse(q).ok()),
+            })
+            .unwrap_or_default()
+    }
+
+    /// Whether an incident of `severity` waits (or is not told) at `now_ms`.
+    pub fn holds(&self, severity: Severity, now_ms: u64) -> bool {
+        severity < self.min
+            || (severity == Severity::Warning && self.quiet.is_some_and(|q| q.holds(now_ms)))
+    }
+}
+
 /// The alert service: one watch task per cluster that has an owning room (declared clusters
 /// without an owner go to [`Alerts::tell_unowned_to`]'s room, if any).
 pub struct Alerts {
     shared: Arc<Shared>,
     declared: Vec<ExistingCluster>,
+    /// Each room's rule, by room.
+    config: Arc<Config>,
     /// Where incidents of declared clusters without an owner go; `None`: nowhere (they are
     /// not watched).
     unowned: Option<Room>,
@@ -184,8 +252,10 @@ impl Alerts {
                 kube,
                 settings: config.alerts.clone(),
                 numbering: Mutex::new(()),
+                budget: tokio::sync::Mutex::new(Budget::new(config.alerts.room_per_minute)),
             }),
             declared: config.clusters.clone(),
+            config: Arc::new(config.clone()),
             unowned: None,
         })
     }
@@ -261,10 +331,11 @@ impl Alerts {
             }
             let token = stop.child_token();
             tracing::info!(cluster = %name, "watching for alerts");
+            let rule = RoomRule::of(&self.config, room);
             tokio::spawn(task::run(
                 self.shared.clone(),
                 name.clone(),
-                Some(room.clone()),
+                Some((room.clone(), rule)),
                 token.clone(),
             ));
             running.insert(name.clone(), (room.clone(), token));

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::alerts::findings::{self, Finding, Findings, Thresholds};
 use crate::alerts::healing::{Healed, Healing, Summaries};
+use crate::alerts::incident::Severity;
 use crate::alerts::incident::{Incident, Room, Subject};
 use crate::alerts::observe::PodSeen;
 use crate::alerts::silence::{self, Silence};
@@ -21,7 +22,7 @@ use crate::alerts::state::Change;
 use crate::alerts::state::ClusterState;
 use crate::alerts::tracker::{Action, Gate, Tracker};
 use crate::alerts::watch::{self, Seen};
-use crate::alerts::{Shared, busy};
+use crate::alerts::{RoomRule, Shared, Told, busy};
 use crate::config::SelfHealing;
 use crate::kube::nodes::Readiness;
 use crate::store::{Job, now_ms};
@@ -35,13 +36,17 @@ const PROBE_EVERY: Duration = Duration::from_secs(2);
 /// Longest error text kept.
 const ERROR_MAX: usize = 200;
 
-/// Watches `cluster` (owned by `room`) until `stop`.
+/// Watches `cluster` (owned by `room`, told as its rule says) until `stop`.
 pub async fn run(
     shared: Arc<Shared>,
     cluster: String,
-    room: Option<Room>,
+    room: Option<(Room, RoomRule)>,
     stop: CancellationToken,
 ) {
+    let (room, rule) = match room {
+        Some((room, rule)) => (Some(room), rule),
+        None => (None, RoomRule::default()),
+    };
     let mut task = Task {
         tracker: Tracker::restore(
             &cluster,
@@ -57,6 +62,7 @@ pub async fn run(
         shared,
         cluster,
         room,
+        rule,
     };
     let mut stream = task.connect().await;
     let mut tick = tokio::time::interval(TICK);
@@ -103,6 +109,8 @@ struct Task {
     shared: Arc<Shared>,
     cluster: String,
     room: Option<Room>,
+    /// What the room wants told.
+    rule: RoomRule,
     tracker: Tracker,
     thresholds: Thresholds,
     state: ClusterState,
@@ -205,7 +213,8 @@ impl Task {
             let silenced = silences
                 .iter()
                 .any(|q| q.covers(&self.cluster, &h.subject, now));
-            if silenced || busy(jobs, &self.cluster, &h.subject) {
+            let held = self.rule.holds(Severity::Warning, now);
+            if silenced || held || busy(jobs, &self.cluster, &h.subject) {
                 continue;
             }
             match self.shared.settings.self_healing {
@@ -261,7 +270,11 @@ impl Task {
         let actions = {
             let cluster = self.cluster.clone();
             let is_busy = |s: &Subject| busy(&jobs, &cluster, s);
-            let is_silenced = |s: &Subject| silences.iter().any(|q| q.covers(&cluster, s, now));
+            let rule = self.rule;
+            let is_silenced = |s: &Subject| {
+                rule.holds(Severity::of(s), now)
+                    || silences.iter().any(|q| q.covers(&cluster, s, now))
+            };
             let gate = Gate {
                 trusted: synced && self.failing.is_none(),
                 busy: &is_busy,
@@ -277,7 +290,7 @@ impl Task {
         let unsent: Vec<Subject> = self
             .tracker
             .open()
-            .filter(|i| i.message.is_none())
+            .filter(|i| i.message.is_none() && !i.folded)
             .map(|i| i.subject.clone())
             .collect();
         for subject in unsent {
@@ -325,11 +338,16 @@ impl Task {
         let Some(incident) = self.tracker.get(subject) else {
             return;
         };
-        let sent = self.shared.send(incident).await;
-        if let (Some(message), Some(incident)) = (sent, self.tracker.get_mut(subject)) {
-            incident.message = Some(message);
-            self.shared.keep(incident);
+        let told = self.shared.send(incident).await;
+        let Some(incident) = self.tracker.get_mut(subject) else {
+            return;
+        };
+        match told {
+            Told::Sent(message) => incident.message = Some(message),
+            Told::Folded => incident.folded = true,
+            Told::NotYet => return,
         }
+        self.shared.keep(incident);
     }
 }
 

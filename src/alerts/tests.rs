@@ -334,6 +334,7 @@ fn restarts_count_only_while_recent_and_one_oom_kill_is_told() {
         restart_base: BTreeMap::new(),
         summary: String::new(),
         message: None,
+        folded: false,
     };
     incident_summary.absorb(f, 2_000);
     assert_eq!(
@@ -399,4 +400,24 @@ fn nodes_not_ready_or_under_pressure_and_evicted_or_unschedulable_pods() {
             "NotReady (KubeletNotReady: PLEG is not healthy); under DiskPressure".to_string(),
         ]
     );
+}
+
+#[test]
+fn a_room_rule_holds_warnings_in_quiet_hours_and_below_its_least_severity() {
+    use super::RoomRule;
+    use crate::config::{QuietHours, Severity};
+    let night = RoomRule {
+        min: Severity::Warning,
+        quiet: QuietHours::parse("22:00-07:00").ok(),
+    };
+    let at = |h: u64| h * 3_600_000;
+    assert!(night.holds(Severity::Warning, at(23)));
+    assert!(!night.holds(Severity::Critical, at(23)), "critical is told at once");
+    assert!(!night.holds(Severity::Warning, at(9)));
+    let critical_only = RoomRule {
+        min: Severity::Critical,
+        quiet: None,
+    };
+    assert!(critical_only.holds(Severity::Warning, at(9)));
+    assert!(!critical_only.holds(Severity::Critical, at(9)));
 }

@@ -27,8 +27,8 @@ pub struct Gate<'a> {
     /// A labkube job is changing this subject now: its progress message speaks, so no incident
     /// opens and an open one is not edited.
     pub busy: &'a dyn Fn(&Subject) -> bool,
-    /// A silence keeps this subject quiet: no incident opens and an open one is not edited
-    /// (it may still close).
+    /// A silence, the room's least severity or its quiet hours keep this subject quiet: no
+    /// incident opens and an open one is not edited (it may still close).
     pub silenced: &'a dyn Fn(&Subject) -> bool,
     /// The cluster's owning room; `None`: nobody to tell, so nothing opens.
     pub room: Option<Room>,
@@ -112,6 +112,7 @@ impl Tracker {
                 restart_base: BTreeMap::new(),
                 summary: String::new(),
                 message: None,
+                folded: false,
             };
             incident.absorb(f, now_ms);
             actions.push(Action::Open(incident));

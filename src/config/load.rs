@@ -405,6 +405,9 @@ impl Config {
                 &format!("rooms[{i}].namespace"),
                 Name::parse(&r.namespace),
             );
+            if let Some(Err(e)) = r.quiet_hours.as_deref().map(super::QuietHours::parse) {
+                bad(format!("rooms[{i}].quiet_hours"), e);
+            }
             if !seen.insert((&r.platform, &r.id)) {
                 bad(
                     format!("rooms[{i}]"),

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use crate::auth::Role;
 use crate::names::{Special, host_addr};
 
-pub use alerts::{Alerts, SelfHealing};
+pub use alerts::{Alerts, QUIET_HOURS_FORM, QuietHours, SelfHealing, Severity};
 pub use intake::Intake;
 pub use load::{ConfigError, Problem};
 pub use matrix::{Invites, Matrix};
@@ -390,6 +390,14 @@ pub struct Room {
     /// Namespace GE commands use when `ns=` is not given.
     #[serde(default = "default_namespace")]
     pub namespace: String,
+    /// The least severity of incidents told here: `warning` (all) or `critical` (nodes and
+    /// API servers only).
+    #[serde(default)]
+    pub alerts_min_severity: Severity,
+    /// Hours (`22:00-07:00`, UTC) during which warnings wait: an incident still open when
+    /// they end is told then; critical ones are told at once.
+    #[serde(default)]
+    pub quiet_hours: Option<String>,
 }
 
 fn default_namespace() -> String {

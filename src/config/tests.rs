@@ -419,3 +419,26 @@ fn mapped_networks_are_refused_with_the_ipv4_form() {
         "{err}"
     );
 }
+
+#[test]
+fn quiet_hours_are_checked_and_wrap_midnight() {
+    use super::QuietHours;
+    let q = QuietHours::parse("22:00-07:00").unwrap();
+    let at = |h: u64, m: u64| (h * 60 + m) * 60_000 + 3 * 86_400_000;
+    assert!(q.holds(at(23, 30)) && q.holds(at(0, 0)) && q.holds(at(6, 59)));
+    assert!(!q.holds(at(7, 0)) && !q.holds(at(12, 0)) && !q.holds(at(21, 59)));
+    let day = QuietHours::parse("12:00-13:30").unwrap();
+    assert!(day.holds(at(13, 29)) && !day.holds(at(13, 30)) && !day.holds(at(11, 59)));
+    for bad in ["22-07", "25:00-07:00", "22:00-22:00", "22:00"] {
+        assert!(QuietHours::parse(bad).is_err(), "{bad}");
+    }
+    let text = "[[rooms]]\nplatform = \"console\"\nid = \"console\"\nquiet_hours = \"late\"\n\
+                alerts_min_severity = \"critical\"\n";
+    let err = Config::parse(text, "x.toml").unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "rooms[0].quiet_hours: \"late\" is not HH:MM-HH:MM in UTC, such as 22:00-07:00"
+        ),
+        "{err}"
+    );
+}

@@ -3,6 +3,7 @@
 //! whose kubelet crashes containers, OOM-kills them and stops as a real one does.
 
 mod control;
+mod flood;
 mod healing;
 mod incidents;
 mod outages;

@@ -412,7 +412,10 @@ fn a_room_rule_holds_warnings_in_quiet_hours_and_below_its_least_severity() {
     };
     let at = |h: u64| h * 3_600_000;
     assert!(night.holds(Severity::Warning, at(23)));
-    assert!(!night.holds(Severity::Critical, at(23)), "critical is told at once");
+    assert!(
+        !night.holds(Severity::Critical, at(23)),
+        "critical is told at once"
+    );
     assert!(!night.holds(Severity::Warning, at(9)));
     let critical_only = RoomRule {
         min: Severity::Critical,

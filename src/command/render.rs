@@ -33,6 +33,8 @@ impl Command {
             Command::Jobs { .. } => "jobs",
             Command::Job { .. } => "job",
             Command::Cancel { .. } => "cancel",
+            Command::GeLogs { .. } => "ge logs",
+            Command::GeEvents { .. } => "ge events",
             Command::Alerts { .. } => "alerts",
             Command::Silence { .. } => "silence",
             Command::SilenceList { .. } => "silence list",
@@ -204,6 +206,25 @@ impl Command {
                 scope(&mut f, s);
             }
             Command::GeList { scope: s } => scope(&mut f, s),
+            Command::GeLogs {
+                ge,
+                scope: s,
+                pod,
+                container,
+                lines,
+                previous,
+            } => {
+                f.push(("ge", ge.to_string()));
+                scope(&mut f, s);
+                some(&mut f, "pod", pod.as_ref());
+                some(&mut f, "container", container.as_ref());
+                f.push(("lines", lines.to_string()));
+                flag(&mut f, "previous", *previous);
+            }
+            Command::GeEvents { ge, scope: s } => {
+                f.push(("ge", ge.to_string()));
+                scope(&mut f, s);
+            }
             Command::GeUninstall {
                 ge,
                 scope: s,

@@ -272,6 +272,29 @@ fn cases() -> Vec<(&'static str, Command, &'static str)> {
             "/job 18446744073709551615",
         ),
         ("/cancel #7", Command::Cancel { id: 7 }, "/cancel 7"),
+        (
+            "/ge logs orion previous lines=200 pod=orion-7d9f-x2 container=orion",
+            Command::GeLogs {
+                ge: name("orion"),
+                scope: GeScope::default(),
+                pod: Some(name("orion-7d9f-x2")),
+                container: Some(name("orion")),
+                lines: 200,
+                previous: true,
+            },
+            "/ge logs orion pod=orion-7d9f-x2 container=orion lines=200 previous",
+        ),
+        (
+            "/ge events mongodb ns=demo",
+            Command::GeEvents {
+                ge: name("mongodb"),
+                scope: GeScope {
+                    ns: Some(name("demo")),
+                    cluster: None,
+                },
+            },
+            "/ge events mongodb ns=demo",
+        ),
         ("/alerts", Command::Alerts { cluster: None }, "/alerts"),
         (
             "/alerts cluster=lab-1",

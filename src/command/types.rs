@@ -215,6 +215,28 @@ pub enum Command {
         /// Job number (`42` or `#42`).
         id: u64,
     },
+    /// `/ge logs <ge> [pod=] [container=] [lines=N] [previous] [ns=] [cluster=]`.
+    GeLogs {
+        /// Catalogue name.
+        ge: Name,
+        /// Namespace and cluster.
+        scope: GeScope,
+        /// `pod=`: `None` picks a failing pod, else the first.
+        pod: Option<Name>,
+        /// `container=`: `None` is the pod's first container.
+        container: Option<Name>,
+        /// `lines=` (1-500, default 50).
+        lines: u32,
+        /// `previous`: the container's previous run.
+        previous: bool,
+    },
+    /// `/ge events <ge> [ns=] [cluster=]`.
+    GeEvents {
+        /// Catalogue name.
+        ge: Name,
+        /// Namespace and cluster.
+        scope: GeScope,
+    },
     /// `/alerts [cluster=]`: the open incidents.
     Alerts {
         /// `None`: the room's clusters (an admin's: every cluster).

@@ -5,6 +5,7 @@
 use crate::auth::{ClusterOwner, RoomRef};
 use crate::chat::Incoming;
 use crate::command::{Command, GeScope, Name};
+use crate::kube::logs::LogAsk;
 use crate::kube::release::Release;
 use crate::kube::{KubeError, credentials, precheck, query, storage};
 
@@ -25,6 +26,13 @@ const RESERVED: &[&str] = &[
 ];
 
 /// Where a GE command lands.
+/// What `/ge status|logs|events` reads.
+enum Look {
+    Status,
+    Logs(LogAsk),
+    Events,
+}
+
 pub(super) struct Place {
     pub cluster: String,
     pub namespace: String,
@@ -356,14 +364,37 @@ impl Dispatcher {
 
     /// `/ge status`: checked here, answered by a task so a slow API server never holds up
     /// other rooms' commands.
-    pub(super) fn ge_status(
+    /// `/ge status`, `/ge logs` and `/ge events`: read from the cluster and answered when the
+    /// API server has, for the owning room and admins.
+    pub(super) fn ge_read(
         &self,
         msg: &Incoming,
         room: &RoomRef,
         admin: bool,
-        ge: &Name,
-        scope: &GeScope,
+        command: &Command,
     ) -> Option<String> {
+        let (ge, scope, look) = match command {
+            Command::GeStatus { ge, scope } => (ge, scope, Look::Status),
+            Command::GeEvents { ge, scope } => (ge, scope, Look::Events),
+            Command::GeLogs {
+                ge,
+                scope,
+                pod,
+                container,
+                lines,
+                previous,
+            } => (
+                ge,
+                scope,
+                Look::Logs(LogAsk {
+                    pod: pod.as_ref().map(|p| p.to_string()),
+                    container: container.as_ref().map(|c| c.to_string()),
+                    lines: *lines,
+                    previous: *previous,
+                }),
+            ),
+            _ => return Some(super::INTERNAL.into()),
+        };
         let layer = self.kube.clone();
         let p = match self.place(room, Some(ge.as_str()), scope, false) {
             Ok(p) => p,
@@ -379,7 +410,14 @@ impl Dispatcher {
         };
         let limit = layer.request_timeout() * 3;
         self.reply_later(msg, async move {
-            match tokio::time::timeout(limit, query::status(&layer, &release)).await {
+            let read = async {
+                match &look {
+                    Look::Status => query::status(&layer, &release).await,
+                    Look::Logs(ask) => crate::kube::logs::logs(&layer, &release, ask).await,
+                    Look::Events => crate::kube::events::events(&layer, &release).await,
+                }
+            };
+            match tokio::time::timeout(limit, read).await {
                 Ok(Ok(t)) => t,
                 Ok(Err(e)) => e.to_string(),
                 Err(_) => format!(

@@ -186,7 +186,9 @@ impl Dispatcher {
             Command::GeCatalog | Command::GeList { .. } | Command::GeHistory { .. } => {
                 Ok(self.ge_answer(room, admin, &command).unwrap_or_else(|e| e))
             }
-            Command::GeStatus { ge, scope } => return self.ge_status(msg, room, admin, ge, scope),
+            Command::GeStatus { .. } | Command::GeLogs { .. } | Command::GeEvents { .. } => {
+                return self.ge_read(msg, room, admin, &command);
+            }
             Command::GeInstall { .. }
             | Command::GeUpgrade { .. }
             | Command::GeScale { .. }

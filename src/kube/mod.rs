@@ -11,6 +11,8 @@
 //!   [`watch`]: the watch that waits for a rollout and decides when it is done or failed.
 //! - `job`: the GE job and its steps (`apply` for dependencies and the new revision,
 //!   `rollout`, `uninstall`).
+//! - [`logs`] and [`events`]: `/ge logs` (the tail of a pod's logs, secrets masked) and
+//!   `/ge events` (what Kubernetes recorded about the release).
 //! - [`query`]: read-only answers (`/ge catalog|list|history|status`); [`nodes`]: a
 //!   cluster's nodes as its API server sees them now (`/cluster status|list`).
 //! - [`kubeconfig`]: a created cluster's admin credentials as data (CA, client certificate
@@ -30,9 +32,11 @@ mod cpu;
 pub mod credentials;
 mod error;
 pub mod etcd;
+pub mod events;
 mod job;
 pub mod kubeconfig;
 pub mod layer;
+pub mod logs;
 pub mod nodes;
 mod owned;
 pub mod precheck;

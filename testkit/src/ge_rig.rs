@@ -16,6 +16,9 @@ use tokio_util::sync::CancellationToken;
 use crate::fakekube::{FakeKube, FakeOptions};
 use crate::support::{RecordingChat, Sent, room_policy};
 
+/// A room the rig's users may talk in that owns no cluster.
+pub const OTHER_ROOM: &str = "elsewhere";
+
 /// Generous bound for anything a scenario waits for.
 pub const LIMIT: Duration = Duration::from_secs(30);
 
@@ -96,6 +99,17 @@ impl Rig {
                 ("vic", Role::Viewer),
             ],
         );
+        // A second room, for refusals across rooms; it owns no cluster.
+        let mut policy = policy;
+        policy.allow_room(
+            labkube::auth::RoomRef {
+                platform: "t".into(),
+                room: OTHER_ROOM.into(),
+            },
+            labkube::auth::RoomSettings {
+                namespace: "other".into(),
+            },
+        );
         let Bot {
             dispatcher,
             worker,
@@ -121,12 +135,17 @@ impl Rig {
 
     /// `user` types `text` in the lab room.
     pub async fn say_as(&self, user: &str, text: &str) {
+        self.say_in("lab", user, text).await;
+    }
+
+    /// `user` types `text` in `room` (`lab`, or [`OTHER_ROOM`], which owns no cluster).
+    pub async fn say_in(&self, room: &str, user: &str, text: &str) {
         let n = self
             .events
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let msg = Incoming {
             platform: "t".into(),
-            room: "lab".into(),
+            room: room.into(),
             sender: user.into(),
             event_id: format!("$e{n}"),
             text: text.into(),

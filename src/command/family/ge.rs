@@ -9,7 +9,7 @@ use super::super::spec::{Access, Fallback, Flag, Group, Opt, Pos, Spec};
 use super::super::types::Command;
 use super::super::value::Kind;
 
-const GE: Pos = Pos {
+pub(super) const GE: Pos = Pos {
     key: "ge",
     placeholder: "GE",
     noun: "GE name",

@@ -6,6 +6,7 @@
 mod alerts;
 mod cluster;
 mod ge;
+mod ge_look;
 mod general;
 mod jobs;
 mod node;
@@ -18,6 +19,7 @@ pub(crate) fn specs() -> impl Iterator<Item = &'static Spec> + Clone {
         .iter()
         .chain(node::SPECS)
         .chain(ge::SPECS)
+        .chain(ge_look::SPECS)
         .chain(alerts::SPECS)
         .chain(jobs::SPECS)
         .chain(general::SPECS)

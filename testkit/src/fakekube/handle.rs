@@ -338,6 +338,13 @@ impl FakeKube {
             .with(|st| super::cluster::kubelet_started(st, node));
     }
 
+    /// Container `container` of pod `ns/pod` prints `line` in its current run (what
+    /// `pods/log` serves; with `previous`, a run's lines once the container restarted).
+    pub fn print(&self, ns: &str, pod: &str, container: &str, line: &str) {
+        self.shared
+            .with(|st| super::logs::print(st, ns, pod, container, line));
+    }
+
     /// Drops the watch history: watches from any earlier resourceVersion get 410 Expired.
     pub fn compact(&self) {
         self.shared.with(State::compact);

@@ -28,6 +28,7 @@ mod gc;
 mod handle;
 mod handlers;
 mod listener;
+mod logs;
 mod merge;
 mod meta;
 pub mod pki;

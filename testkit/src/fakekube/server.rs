@@ -217,6 +217,25 @@ fn route(
             return json_response(200, &doc);
         }
     }
+    if *method == Method::GET
+        && let ["api", "v1", "namespaces", ns, "pods", name, "log"] = path
+            .trim_matches('/')
+            .split('/')
+            .collect::<Vec<_>>()
+            .as_slice()
+    {
+        return match shared.with(|st| super::logs::serve(st, ns, name, req)) {
+            Ok(text) => {
+                let mut r = Response::new(Body::from(text));
+                r.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    header::HeaderValue::from_static("text/plain"),
+                );
+                r
+            }
+            Err(e) => error_response(&e),
+        };
+    }
     let target = match parse_path(path) {
         Ok(t) => t,
         Err(e) => return error_response(&e),

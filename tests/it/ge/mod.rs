@@ -8,6 +8,7 @@ mod cancel;
 mod catalogue;
 mod crash;
 mod lifecycle;
+mod looking;
 mod ownership;
 mod params;
 mod refusals;

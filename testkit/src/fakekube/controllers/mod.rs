@@ -50,6 +50,8 @@ pub(in super::super) struct CtlState {
     pub sts_templates: HashMap<String, Value>,
     /// Pod IPs handed out so far.
     pub pod_ips: u32,
+    /// What containers printed, by namespace, pod and container (`FakeKube::print`).
+    pub logs: HashMap<(String, String, String), super::logs::Printed>,
 }
 
 /// Runs the controllers until `stop` is cancelled.

@@ -33,6 +33,7 @@ mod merge;
 mod meta;
 pub mod pki;
 mod resources;
+mod scripted;
 mod selectors;
 mod server;
 mod store;
@@ -43,3 +44,4 @@ mod tests;
 
 pub use cluster::{CONTROL_PLANE_NODE, CONTROL_PLANE_TAINT, FakeStorage, LOCAL_PATH_PROVISIONER};
 pub use handle::{FakeKube, FakeOptions, RequestRecord};
+pub use scripted::crash_looping_pod;

@@ -4,31 +4,10 @@
 
 use std::time::Duration;
 
-use labkube_testkit::fakekube::FakeOptions;
+use labkube_testkit::fakekube::{FakeOptions, crash_looping_pod};
 use labkube_testkit::ge_rig::{Rig, RigOptions};
-use serde_json::json;
 
 use super::{alerts_sent, edits_of, settings};
-
-/// A crash-looping pod of `release`, as the kubelet shows one.
-fn crashing(release: &str, i: usize) -> serde_json::Value {
-    json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": { "name": format!("{release}-{i}"), "namespace": "demo",
-            "labels": { "app.kubernetes.io/managed-by": "labkube", "app.kubernetes.io/instance": release } },
-        "spec": { "nodeName": "fake-node-0", "containers": [{ "name": "main", "image": "quay.io/fiware/x:1" }] },
-        "status": {
-            "phase": "Running",
-            "conditions": [{ "type": "Ready", "status": "False" }],
-            "containerStatuses": [{
-                "name": "main", "image": "quay.io/fiware/x:1", "imageID": "", "ready": false, "restartCount": 3,
-                "state": { "waiting": { "reason": "CrashLoopBackOff",
-                    "message": format!("back-off 40s restarting failed container=main pod={release}-{i}") } },
-                "lastState": { "terminated": { "exitCode": 1, "reason": "Error" } },
-            }],
-        },
-    })
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_failing_pods_are_one_message_per_release_within_the_cap() {
@@ -47,7 +26,14 @@ async fn two_hundred_failing_pods_are_one_message_per_release_within_the_cap() {
     let releases: Vec<String> = (1..=25).map(|r| format!("ge-{r:02}")).collect();
     for r in &releases {
         for i in 0..8 {
-            rig.fake.put(crashing(r, i));
+            rig.fake.put(crash_looping_pod(
+                "demo",
+                &format!("{r}-{i}"),
+                r,
+                3,
+                1,
+                "Error",
+            ));
         }
     }
     let folded = rig.wait_for("15 more incident(s) this minute").await;

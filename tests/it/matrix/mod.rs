@@ -17,6 +17,7 @@ use labkube_testkit::conformance::{self, Platform, TestUser, WAIT};
 use labkube_testkit::support::{Daemon, LogOnPanic};
 use labkube_testkit::synapse::Synapse;
 
+mod alerts;
 mod intake;
 mod notify;
 

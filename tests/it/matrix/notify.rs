@@ -13,7 +13,7 @@ use matrix_sdk::ruma::api::client::push::get_notifications;
 use super::MatrixPlatform;
 
 /// The events the homeserver notified the operator of, with whether each was a highlight.
-async fn notified(p: &MatrixPlatform) -> Vec<(String, bool)> {
+pub(super) async fn notified(p: &MatrixPlatform) -> Vec<(String, bool)> {
     let r =
         p.op.client
             .send(get_notifications::v3::Request::new())

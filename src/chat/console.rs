@@ -10,7 +10,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWrite
 use tokio::sync::{Mutex, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use super::{ChatAdapter, ChatError, Incoming, Replier};
+use super::{Attachment, ChatAdapter, ChatError, Incoming, Replier};
 use crate::progress::MessageRef;
 
 /// Adapter name.
@@ -100,6 +100,27 @@ impl Replier for Printer {
 
     async fn edit(&self, _message: &MessageRef, text: &str) -> Result<(), ChatError> {
         self.print(&format!("~ {text}")).await
+    }
+
+    /// A terminal holds any length: the file is printed after the message, between rules
+    /// naming it.
+    async fn reply_with_file(
+        &self,
+        platform: &str,
+        room: &str,
+        _to: &str,
+        _user: &str,
+        text: &str,
+        file: &Attachment,
+    ) -> Result<MessageRef, ChatError> {
+        let sent = self.send(platform, room, text).await?;
+        let body = file.body.trim_end_matches('\n');
+        self.print(&format!(
+            "----- {} ({}) -----\n{body}\n----- end of {} -----",
+            file.name, file.caption, file.name
+        ))
+        .await?;
+        Ok(sent)
     }
 }
 

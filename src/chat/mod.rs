@@ -152,6 +152,17 @@ impl Button {
     }
 }
 
+/// A text file sent with an answer that does not fit one message (the whole of `/ge logs`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attachment {
+    /// The file's name, e.g. `orion-0.orion.txt`.
+    pub name: String,
+    /// A line saying what the file holds, shown with it where the platform has captions.
+    pub caption: String,
+    /// The file's content (UTF-8 text).
+    pub body: String,
+}
+
 /// Chat failures.
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
@@ -235,6 +246,22 @@ pub trait Replier: Send + Sync {
     ) -> Result<MessageRef, ChatError> {
         let _ = user;
         self.reply(platform, room, to, text).await
+    }
+    /// Like [`Replier::reply_notifying`], followed by `file` as a reply to `to` (quiet where
+    /// the platform allows): `text` is what fits one message and `file` the whole. Every
+    /// platform labkube speaks sends files (the console prints them); this default, for
+    /// repliers that record or forward text only, sends `text` alone.
+    async fn reply_with_file(
+        &self,
+        platform: &str,
+        room: &str,
+        to: &str,
+        user: &str,
+        text: &str,
+        file: &Attachment,
+    ) -> Result<MessageRef, ChatError> {
+        let _ = file;
+        self.reply_notifying(platform, room, to, user, text).await
     }
     /// Like [`Replier::reply`], with buttons under the message. Platforms without buttons
     /// ignore them.

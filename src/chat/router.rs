@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{Button, ChatError, Replier};
+use super::{Attachment, Button, ChatError, Replier};
 use crate::progress::MessageRef;
 
 /// A [`Replier`] over every registered adapter.
@@ -71,6 +71,20 @@ impl Replier for Router {
     ) -> Result<MessageRef, ChatError> {
         self.get(platform)?
             .reply_notifying(platform, room, to, user, text)
+            .await
+    }
+
+    async fn reply_with_file(
+        &self,
+        platform: &str,
+        room: &str,
+        to: &str,
+        user: &str,
+        text: &str,
+        file: &Attachment,
+    ) -> Result<MessageRef, ChatError> {
+        self.get(platform)?
+            .reply_with_file(platform, room, to, user, text, file)
             .await
     }
 

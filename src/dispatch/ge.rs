@@ -409,23 +409,25 @@ impl Dispatcher {
             Err(e) => return Some(e),
         };
         let limit = layer.request_timeout() * 3;
-        self.reply_later(msg, async move {
+        self.reply_later_with_file(msg, async move {
             let read = async {
                 match &look {
-                    Look::Status => query::status(&layer, &release).await,
+                    Look::Status => query::status(&layer, &release).await.map(|t| (t, None)),
                     Look::Logs(ask) => crate::kube::logs::logs(&layer, &release, ask).await,
-                    Look::Events => crate::kube::events::events(&layer, &release).await,
+                    Look::Events => crate::kube::events::events(&layer, &release)
+                        .await
+                        .map(|t| (t, None)),
                 }
             };
             match tokio::time::timeout(limit, read).await {
-                Ok(Ok(t)) => t,
-                Ok(Err(e)) => e.to_string(),
-                Err(_) => format!(
+                Ok(Ok(answer)) => answer,
+                Ok(Err(e)) => (e.to_string(), None),
+                Err(_) => (format!(
                     "the API server of {} did not answer within {} s; /ge history {} shows what labkube recorded",
                     release.cluster,
                     limit.as_secs(),
                     release.ge
-                ),
+                ), None),
             }
         });
         None

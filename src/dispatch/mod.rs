@@ -293,13 +293,33 @@ impl Dispatcher {
         msg: &Incoming,
         answer: impl std::future::Future<Output = String> + Send + 'static,
     ) {
+        self.reply_later_with_file(msg, async move { (answer.await, None) });
+    }
+
+    /// [`Self::reply_later`] for an answer that may come with a file: the whole of what does
+    /// not fit one message.
+    fn reply_later_with_file(
+        &self,
+        msg: &Incoming,
+        answer: impl std::future::Future<Output = (String, Option<crate::chat::Attachment>)>
+        + Send
+        + 'static,
+    ) {
         let chat = self.chat.clone();
         let (platform, room, to) = (msg.platform.clone(), msg.room.clone(), msg.event_id.clone());
         let user = msg.sender.clone();
         tokio::spawn(async move {
-            let text = answer.await;
-            let sent = chat.reply_notifying(&platform, &room, &to, &user, &text);
-            if let Err(e) = sent.await {
+            let sent = match answer.await {
+                (text, None) => {
+                    chat.reply_notifying(&platform, &room, &to, &user, &text)
+                        .await
+                }
+                (text, Some(file)) => {
+                    chat.reply_with_file(&platform, &room, &to, &user, &text, &file)
+                        .await
+                }
+            };
+            if let Err(e) = sent {
                 tracing::warn!(error = %e, %platform, "cannot send a reply");
             }
         });

@@ -5,6 +5,7 @@
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, ListParams, LogParams};
 
+use crate::chat::Attachment;
 use crate::kube::catalogue::render::{LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGER};
 use crate::kube::error::KubeError;
 use crate::kube::layer::KubeLayer;
@@ -31,8 +32,13 @@ pub struct LogAsk {
     pub previous: bool,
 }
 
-/// The tail of the logs of a pod of `release`, masked, ready for chat.
-pub async fn logs(layer: &KubeLayer, release: &Release, ask: &LogAsk) -> Result<String, KubeError> {
+/// The tail of the logs of a pod of `release`, masked, ready for chat: what one message holds
+/// and, when that is not all of it, the whole as a file.
+pub async fn logs(
+    layer: &KubeLayer,
+    release: &Release,
+    ask: &LogAsk,
+) -> Result<(String, Option<Attachment>), KubeError> {
     let cluster = layer.cluster(&release.cluster).await?;
     let ns = &release.namespace;
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), ns);
@@ -103,7 +109,11 @@ pub async fn logs(layer: &KubeLayer, release: &Release, ask: &LogAsk) -> Result<
         n => format!(" (1 of {n} pods; pod= picks another)"),
     };
     let head = format!("logs of {where_}, pod {pod_name}{others}, container {container}{run}");
-    Ok(render(&head, &masked, ask.lines))
+    let file = format!(
+        "{pod_name}.{container}{}.txt",
+        if ask.previous { ".previous" } else { "" }
+    );
+    Ok(render(&head, &masked, ask.lines, &file))
 }
 
 /// Every value of the labkube Secrets in `ns`, longest first.
@@ -139,11 +149,12 @@ pub fn mask(text: &str, secrets: &[String]) -> String {
     out
 }
 
-/// The header, then as many of the last lines as one message holds.
-fn render(head: &str, text: &str, asked: u32) -> String {
+/// The header, then as many of the last lines as one message holds; when that is not all of
+/// them, the whole output as the file `file`.
+fn render(head: &str, text: &str, asked: u32, file: &str) -> (String, Option<Attachment>) {
     let lines: Vec<&str> = text.lines().collect();
     if lines.is_empty() {
-        return format!("{head}: no output");
+        return (format!("{head}: no output"), None);
     }
     let mut shown: Vec<&str> = Vec::new();
     let mut size = 0;
@@ -155,17 +166,26 @@ fn render(head: &str, text: &str, asked: u32) -> String {
         shown.push(line);
     }
     shown.reverse();
-    let count = if shown.len() < lines.len() {
-        format!(
-            "the last {} of {} lines (lines={asked} asked; one chat message holds about {} KB)",
+    if shown.len() == lines.len() {
+        let text = format!(
+            "{head}, the last {} line(s):\n{}",
             shown.len(),
-            lines.len(),
-            SHOWN_MAX / 1000
-        )
-    } else {
-        format!("the last {} line(s)", shown.len())
+            shown.join("\n")
+        );
+        return (text, None);
+    }
+    let total = lines.len();
+    let text = format!(
+        "{head}, the last {} of {total} lines here (lines={asked} asked); all {total} in the attached {file}:\n{}",
+        shown.len(),
+        shown.join("\n")
+    );
+    let whole = Attachment {
+        name: file.to_string(),
+        caption: format!("{head}, {total} lines"),
+        body: lines.join("\n") + "\n",
     };
-    format!("{head}, {count}:\n{}", shown.join("\n"))
+    (text, Some(whole))
 }
 
 #[cfg(test)]
@@ -183,17 +203,29 @@ mod tests {
         let text: String = (0..400)
             .map(|i| format!("line {i:04} {}\n", "x".repeat(20)))
             .collect();
-        let shown = render("logs of orion", &text, 400);
+        let (shown, file) = render("logs of orion", &text, 400, "orion-0.orion.txt");
         assert!(shown.len() <= SHOWN_MAX + 200, "{}", shown.len());
         assert!(
             shown.ends_with("line 0399 xxxxxxxxxxxxxxxxxxxx"),
             "the newest kept"
         );
         assert!(
-            shown.contains("the last 112 of 400 lines (lines=400 asked"),
+            shown.contains(
+                "the last 112 of 400 lines here (lines=400 asked); all 400 in the attached orion-0.orion.txt:\n"
+            ),
             "{}",
-            &shown[..120]
+            &shown[..160]
         );
-        assert_eq!(render("logs of orion", "", 5), "logs of orion: no output");
+        let file = file.expect("the whole output as a file");
+        assert_eq!(file.name, "orion-0.orion.txt");
+        assert_eq!(file.caption, "logs of orion, 400 lines");
+        assert_eq!(file.body, text, "every line, in order");
+        let (short, none) = render("logs of orion", "a\nb\n", 5, "f.txt");
+        assert_eq!(short, "logs of orion, the last 2 line(s):\na\nb");
+        assert_eq!(none, None, "no file when one message holds it all");
+        assert_eq!(
+            render("logs of orion", "", 5, "f.txt"),
+            ("logs of orion: no output".to_string(), None)
+        );
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use labkube::auth::{Policy, Principal, Role, RoomRef, RoomSettings};
-use labkube::chat::{ChatError, Replier};
+use labkube::chat::{Attachment, ChatError, Replier};
 use labkube::config::Config;
 use labkube::jobs::Worker;
 use labkube::progress::MessageRef;
@@ -111,10 +111,13 @@ pub enum Sent {
     },
 }
 
-/// A chat that records sends and edits (with tokio time, so paused-time tests can read it).
+/// A chat that records sends and edits (with tokio time, so paused-time tests can read it),
+/// and the files sent with replies.
 #[derive(Default)]
 pub struct RecordingChat {
     pub log: Mutex<Vec<Sent>>,
+    /// Each file, with the id of the message it followed.
+    pub files: Mutex<Vec<(String, Attachment)>>,
 }
 
 #[async_trait]
@@ -142,6 +145,23 @@ impl Replier for RecordingChat {
             at: tokio::time::Instant::now(),
         });
         Ok(())
+    }
+
+    async fn reply_with_file(
+        &self,
+        platform: &str,
+        room: &str,
+        _to: &str,
+        _user: &str,
+        text: &str,
+        file: &Attachment,
+    ) -> Result<MessageRef, ChatError> {
+        let sent = self.send(platform, room, text).await?;
+        self.files
+            .lock()
+            .unwrap()
+            .push((sent.id.clone(), file.clone()));
+        Ok(sent)
     }
 }
 

@@ -74,6 +74,18 @@ impl Http {
         r["result"].clone()
     }
 
+    /// GETs `path`; returns the body as it came (a file).
+    pub async fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.bytes().await.unwrap().to_vec()
+    }
+
     /// GETs `path`; returns the answer's `result`.
     pub async fn get(&self, path: &str) -> Value {
         let r: Value = self

@@ -16,6 +16,12 @@
 //   with its type, edit_date); an edit without reply_markup drops the buttons, as Telegram
 //   does, and marks the message unread so the user side sees it again; "message is not
 //   modified" and "message to edit not found" are HTTP 400 as on Telegram;
+//   sendDocument (multipart/form-data; the file under `document` or `attach://<name>`, as
+//   teloxide uploads): a Message with `document` (file_id,
+//   file_unique_id, file_name, mime_type, file_size) and `caption`; refused as Telegram does
+//   with no file ("there is no document in the request"), an empty one ("file must be
+//   non-empty"), a caption over 1024 characters ("message caption is too long"), a body over
+//   the 50 MB upload limit (HTTP 413);
 //   getUpdates: long polling that honours timeout, offset (updates before it are confirmed and
 //   dropped; the rest are delivered again until confirmed) and limit; callback queries carry
 //   chat_instance and the pressed message as the bot sent it;
@@ -25,6 +31,7 @@
 //   Also /_compat/editMessage {botToken, from, chat, message_id, text} (a user edits a message:
 //   an edited_message update) and /_compat/addBot {botToken, from, chat} (a user adds the bot to
 //   a group: a my_chat_member update); leaveChat is recorded and answered true.
+// Files: GET /_compat/file/<file_id> answers a document's bytes (Telegram's getFile + download).
 // Controls: POST /_compat/save writes the emulator's state to $TG_STATE, which a start with the
 //   same TG_STATE loads (a server restart that keeps its data). POST /_compat/fail {method, count, retry_after} makes the next `count` calls of
 //   `method` fail with HTTP 429 and that retry_after; GET /_compat/calls lists every bot call
@@ -45,6 +52,12 @@ const failures = []; // {method, count, retry_after}
 const calls = [];
 // Callback queries delivered and not answered yet.
 const openQueries = new Set();
+// Documents the bot sent: file_id -> base64 content.
+const files = new Map();
+// Telegram's limits for bots (https://core.telegram.org/bots/api#senddocument: files up to
+// 50 MB, captions of 0-1024 characters after entities parsing).
+const UPLOAD_MAX = 50 * 1024 * 1024;
+const CAPTION_MAX = 1024;
 
 const now = () => Number(process.hrtime.bigint() / 1000n) / 1000; // ms, monotonic
 const botUser = (token) => ({
@@ -71,8 +84,13 @@ function asMessage(token, rec, edited) {
     date: Math.floor(rec.time / 1000),
     chat: chatOf(m.chat_id),
     from: botUser(token),
-    text: m.text,
   };
+  if (m.document) {
+    out.document = m.document;
+    if (m.text) out.caption = m.text;
+  } else {
+    out.text = m.text;
+  }
   if (m.reply_markup && m.reply_markup.inline_keyboard && m.reply_markup.inline_keyboard.length) {
     out.reply_markup = m.reply_markup;
   }
@@ -99,7 +117,7 @@ const stateFile = process.env.TG_STATE;
 function save() {
   if (!stateFile) return;
   const state = { storage: ts.storage, messageId: ts.messageId, updateId: ts.updateId, callbackId: ts.callbackId,
-    chats: [...chats], commands: [...commands] };
+    chats: [...chats], commands: [...commands], files: [...files] };
   require('fs').writeFileSync(stateFile, JSON.stringify(state));
 }
 if (stateFile && require('fs').existsSync(stateFile)) {
@@ -107,6 +125,7 @@ if (stateFile && require('fs').existsSync(stateFile)) {
   Object.assign(ts, { storage: st.storage, messageId: st.messageId, updateId: st.updateId, callbackId: st.callbackId });
   st.chats.forEach(([k, v]) => chats.set(k, v));
   st.commands.forEach(([k, v]) => commands.set(k, v));
+  (st.files || []).forEach(([k, v]) => files.set(k, v));
 }
 
 // ---- controls and the user side (before the emulator's own routes) ----
@@ -121,6 +140,38 @@ app.post('/_compat/fail', (rq, res) => {
   ok(res, true);
 });
 app.get('/_compat/calls', (rq, res) => ok(res, calls));
+app.get('/_compat/file/:id', (rq, res) => {
+  const b64 = files.get(String(rq.params.id));
+  if (b64 === undefined) return bad(res, 400, 'Bad Request: wrong file_id or the file is temporarily unavailable');
+  res.type('application/octet-stream').send(Buffer.from(b64, 'base64'));
+});
+
+// A multipart/form-data body (file uploads): its fields into rq.body, its files into rq.files,
+// parsed by Node's own fetch implementation; over the upload limit, HTTP 413 as Telegram.
+app.use(async (rq, res, next) => {
+  if (!String(rq.headers['content-type'] || '').startsWith('multipart/form-data')) return next();
+  const chunks = [];
+  let size = 0;
+  try {
+    for await (const c of rq) {
+      size += c.length;
+      if (size > UPLOAD_MAX + 1024 * 1024) return res.status(413).send('Request Entity Too Large');
+      chunks.push(c);
+    }
+    const form = await new Request('http://local/', {
+      method: 'POST', headers: { 'content-type': rq.headers['content-type'] }, body: Buffer.concat(chunks),
+    }).formData();
+    rq.body = {};
+    rq.files = {};
+    for (const [k, v] of form.entries()) {
+      if (typeof v === 'string') rq.body[k] = v;
+      else rq.files[k] = { name: v.name, type: v.type, bytes: Buffer.from(await v.arrayBuffer()) };
+    }
+  } catch (e) {
+    return bad(res, 400, `Bad Request: ${e.message || e}`);
+  }
+  return next();
+});
 app.post('/_compat/save', (rq, res) => { save(); ok(res, true); });
 
 function pushUser(token, rec, event) {
@@ -249,6 +300,33 @@ async function botMethod(rq, res) {
       if (body.reply_parameters) rec.message.reply_parameters = parseJson(body.reply_parameters);
       rec.original = rec.message.text;
       call.result = rec.messageId;
+      return ok(res, asMessage(token, rec, false));
+    }
+    case 'senddocument': {
+      // The file itself under `document`, or `document=attach://<name>` and the file under
+      // <name> (https://core.telegram.org/bots/api#inputfile; teloxide uploads so).
+      const upload = rq.files || {};
+      const ref = typeof p.document === 'string' ? p.document : '';
+      if (ref && !ref.startsWith('attach://')) {
+        return bad(res, 400, 'Bad Request: sending a document by file_id or URL is not emulated');
+      }
+      const file = ref ? upload[ref.slice('attach://'.length)] : upload.document;
+      if (!file) return bad(res, 400, 'Bad Request: there is no document in the request');
+      if (!file.bytes.length) return bad(res, 400, 'Bad Request: file must be non-empty');
+      const caption = p.caption === undefined ? '' : String(p.caption);
+      if ([...caption].length > CAPTION_MAX) return bad(res, 400, 'Bad Request: message caption is too long');
+      ts.addBotMessage({ chat_id: p.chat_id, text: caption }, token);
+      const rec = ts.storage.botMessages[ts.storage.botMessages.length - 1];
+      if (p.reply_parameters) rec.message.reply_parameters = parseJson(p.reply_parameters);
+      const id = `doc${rec.messageId}`;
+      files.set(id, file.bytes.toString('base64'));
+      rec.message.document = {
+        file_id: id, file_unique_id: id, file_name: file.name || 'document',
+        mime_type: file.type || 'application/octet-stream', file_size: file.bytes.length,
+      };
+      rec.original = caption;
+      call.result = rec.messageId;
+      call.document = rec.message.document;
       return ok(res, asMessage(token, rec, false));
     }
     case 'editmessagetext': case 'editmessagereplymarkup': {

@@ -4,12 +4,16 @@
 
 use async_trait::async_trait;
 use matrix_sdk::Client;
-use matrix_sdk::ruma::RoomId;
+use matrix_sdk::attachment::AttachmentConfig;
+use matrix_sdk::room::reply::{EnforceThread, Reply};
+use matrix_sdk::ruma::events::Mentions;
+use matrix_sdk::ruma::events::room::message::{AddMentions, TextMessageEventContent};
+use matrix_sdk::ruma::{OwnedEventId, RoomId};
 use serde_json::Value;
 
 use super::latency::{self, Arrivals};
 use super::{MatrixError, format};
-use crate::chat::{ChatError, Replier};
+use crate::chat::{Attachment, ChatError, Replier};
 use crate::progress::MessageRef;
 
 /// The Matrix [`Replier`].
@@ -20,17 +24,20 @@ pub(super) struct MatrixReplier {
 }
 
 impl MatrixReplier {
+    fn room(&self, room: &str) -> Result<matrix_sdk::Room, MatrixError> {
+        let room_id = <&RoomId>::try_from(room).map_err(|_| MatrixError::NoRoom(room.into()))?;
+        self.client
+            .get_room(room_id)
+            .ok_or_else(|| MatrixError::NoRoom(room.into()))
+    }
+
     async fn post(
         &self,
         platform: &str,
         room: &str,
         content: Value,
     ) -> Result<MessageRef, ChatError> {
-        let room_id = <&RoomId>::try_from(room).map_err(|_| MatrixError::NoRoom(room.into()))?;
-        let r = self
-            .client
-            .get_room(room_id)
-            .ok_or_else(|| MatrixError::NoRoom(room.into()))?;
+        let r = self.room(room)?;
         let sent = r
             .send_raw("m.room.message", content)
             .await
@@ -96,6 +103,39 @@ impl Replier for MatrixReplier {
     ) -> Result<MessageRef, ChatError> {
         self.timed(platform, room, to, format::reply(text, to, None))
             .await
+    }
+
+    /// The notifying reply, then the file as an `m.file` replying to the command, uploaded
+    /// (encrypted in encrypted rooms) by matrix-sdk; the file mentions nobody.
+    async fn reply_with_file(
+        &self,
+        platform: &str,
+        room: &str,
+        to: &str,
+        user: &str,
+        text: &str,
+        file: &Attachment,
+    ) -> Result<MessageRef, ChatError> {
+        let sent = self.reply_notifying(platform, room, to, user, text).await?;
+        let r = self.room(room)?;
+        let reply = OwnedEventId::try_from(to).ok().map(|event_id| Reply {
+            event_id,
+            enforce_thread: EnforceThread::Unthreaded,
+            add_mentions: AddMentions::No,
+        });
+        let config = AttachmentConfig::new()
+            .caption(Some(TextMessageEventContent::plain(&file.caption)))
+            .mentions(Some(Mentions::new()))
+            .reply(reply);
+        r.send_attachment(
+            &file.name,
+            &mime::TEXT_PLAIN_UTF_8,
+            file.body.clone().into_bytes(),
+            config,
+        )
+        .await
+        .map_err(|e| MatrixError::Send(e.to_string()))?;
+        Ok(sent)
     }
 
     async fn reply_notifying(

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use teloxide::payloads::SendMessageSetters;
+use teloxide::payloads::{SendDocumentSetters, SendMessageSetters};
 use teloxide::prelude::Requester;
 use teloxide::requests::Request;
-use teloxide::types::{ChatId, MessageId, ParseMode, ReplyParameters};
+use teloxide::types::{ChatId, InputFile, MessageId, ParseMode, ReplyParameters};
 
 use teloxide::payloads::AnswerCallbackQuerySetters;
 
@@ -15,8 +15,11 @@ use super::api::{Api, TelegramError};
 use super::pace::{Edit, Pacer};
 use super::presses::{self, Presses};
 use super::{PLATFORM, format, keyboard};
-use crate::chat::{Button, ChatError, Replier};
+use crate::chat::{Attachment, Button, ChatError, Replier};
 use crate::progress::MessageRef;
+
+/// Characters a document's caption may have (Bot API, `sendDocument`: "0-1024 characters").
+const CAPTION_MAX: usize = 1024;
 
 /// Sends and edits Telegram messages.
 pub struct TelegramReplier {
@@ -140,6 +143,36 @@ impl Replier for TelegramReplier {
         text: &str,
     ) -> Result<MessageRef, ChatError> {
         self.answer(room, to, text, &[]).await
+    }
+
+    /// The message, then the file as a document (`sendDocument`) replying to the command.
+    async fn reply_with_file(
+        &self,
+        _platform: &str,
+        room: &str,
+        to: &str,
+        _user: &str,
+        text: &str,
+        file: &Attachment,
+    ) -> Result<MessageRef, ChatError> {
+        let sent = self.answer(room, to, text, &[]).await?;
+        let chat = chat_id(room)?;
+        let bot = self.api.bot();
+        let reply_to = reply_target(to);
+        let caption: String = file.caption.chars().take(CAPTION_MAX).collect();
+        let bytes = file.body.clone().into_bytes();
+        self.api
+            .call("sendDocument", || {
+                let document = InputFile::memory(bytes.clone()).file_name(file.name.clone());
+                let mut r = bot.send_document(chat, document).caption(caption.clone());
+                if let Some(id) = reply_to {
+                    r = r.reply_parameters(ReplyParameters::new(id).allow_sending_without_reply());
+                }
+                r.send()
+            })
+            .await?;
+        self.pacer.sent(chat);
+        Ok(sent)
     }
 
     async fn reply_with_buttons(

@@ -21,7 +21,9 @@ pub(super) static SPECS: &[Spec] = &[
         details: "The last lines a pod of the GE wrote (a failing pod first, unless pod= names \
             one), at most lines= lines and 64 KiB; with previous, those of the container's \
             previous run (what a crash-looping container said before it died). Passwords the \
-            bot generated and every value of the release's Secrets are masked.",
+            bot generated and every value of the release's Secrets are masked. What does not \
+            fit one message comes whole as a text file with the answer (Telegram: a document; \
+            Matrix: a file, encrypted in encrypted rooms; the console prints it).",
         positionals: &[GE],
         options: &[
             NS,

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use matrix_sdk::config::SyncSettings;
+use matrix_sdk::media::{MediaFormat, MediaRequestParameters};
 use matrix_sdk::ruma::events::room::message::{
-    OriginalSyncRoomMessageEvent, RoomMessageEventContent,
+    FileMessageEventContent, OriginalSyncRoomMessageEvent, RoomMessageEventContent,
 };
 use matrix_sdk::ruma::{OwnedRoomId, RoomId};
 use matrix_sdk::{Client, Room};
@@ -80,6 +81,32 @@ impl MatrixUser {
             seen,
             sync,
         })
+    }
+
+    /// Every file (`m.file`) the bot sent to the room: its event id, its content as sent, and
+    /// the file itself, downloaded (and decrypted in an encrypted room) as a client would.
+    pub async fn bot_files(&self) -> Vec<(String, Value, Vec<u8>)> {
+        let seen = self.seen.lock().unwrap().clone();
+        let mut out = Vec::new();
+        for (room, sender, id, content) in seen {
+            if room != self.room.as_str() || sender != self.bot || content["msgtype"] != "m.file" {
+                continue;
+            }
+            let file: FileMessageEventContent =
+                serde_json::from_value(content.clone()).expect("an m.file content");
+            let request = MediaRequestParameters {
+                source: file.source.clone(),
+                format: MediaFormat::File,
+            };
+            let bytes = self
+                .client
+                .media()
+                .get_media_content(&request, false)
+                .await
+                .expect("the file downloads");
+            out.push((id, content, bytes));
+        }
+        out
     }
 
     fn joined_room(&self) -> Room {

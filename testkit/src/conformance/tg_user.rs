@@ -18,6 +18,21 @@ pub struct TgUser {
     pub chat: Value,
 }
 
+/// A document the bot sent (`sendDocument`).
+#[derive(Clone, Debug)]
+pub struct TgDocument {
+    /// Its message id.
+    pub id: String,
+    /// The message it replies to.
+    pub reply_to: Option<String>,
+    /// The file's name.
+    pub name: String,
+    /// The caption.
+    pub caption: String,
+    /// The file's content.
+    pub content: String,
+}
+
 /// What the bot shows: the HTML with tags dropped and entities decoded.
 pub fn visible(html: &str) -> String {
     let mut out = String::new();
@@ -66,6 +81,31 @@ impl TgUser {
             .filter(|r| r["message"]["chat_id"].to_string().trim_matches('"') == chat)
             .cloned()
             .collect()
+    }
+
+    /// Every document the bot sent to this chat, with its content, oldest first.
+    pub async fn documents(&self) -> Vec<TgDocument> {
+        let mut out = Vec::new();
+        for r in self.records().await {
+            let d = &r["message"]["document"];
+            let Some(file_id) = d["file_id"].as_str() else {
+                continue;
+            };
+            let bytes = self
+                .http
+                .get_bytes(&format!("/_compat/file/{file_id}"))
+                .await;
+            out.push(TgDocument {
+                id: r["messageId"].to_string(),
+                reply_to: r["message"]["reply_parameters"]["message_id"]
+                    .as_i64()
+                    .map(|i| i.to_string()),
+                name: d["file_name"].as_str().unwrap_or("").to_string(),
+                caption: r["message"]["text"].as_str().unwrap_or("").to_string(),
+                content: String::from_utf8(bytes).expect("a text file"),
+            });
+        }
+        out
     }
 
     /// The buttons under bot message `id`: (label, callback data).

@@ -381,6 +381,21 @@ impl FakeKube {
             .with(|st| st.list_owned(def.plural, if def.namespaced { ns } else { None }))
     }
 
+    /// The first pod (in `ns`, or any namespace) whose name starts with `prefix`: its
+    /// namespace, name and first container's name.
+    pub fn pod_named(&self, ns: Option<&str>, prefix: &str) -> Option<(String, String, String)> {
+        let pod = self
+            .objects("Pod", ns)
+            .into_iter()
+            .find(|p| meta::name(p).starts_with(prefix))?;
+        let field = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        Some((
+            field(&pod["metadata"]["namespace"]),
+            field(&pod["metadata"]["name"]),
+            field(&pod["spec"]["containers"][0]["name"]),
+        ))
+    }
+
     /// Names of the stored objects of a kind in a namespace, sorted.
     pub fn names(&self, kind: &str, ns: Option<&str>) -> Vec<String> {
         self.objects(kind, ns)

@@ -6,22 +6,11 @@ use labkube_testkit::ge_rig::{OTHER_ROOM, Rig};
 
 /// The first orion pod and its first container.
 fn orion_pod(rig: &Rig) -> (String, String) {
-    let pod = rig
+    let (_, pod, container) = rig
         .fake
-        .objects("Pod", Some("demo"))
-        .into_iter()
-        .find(|p| {
-            p["metadata"]["name"]
-                .as_str()
-                .is_some_and(|n| n.starts_with("orion-"))
-        })
+        .pod_named(Some("demo"), "orion-")
         .expect("an orion pod");
-    let name = pod["metadata"]["name"].as_str().unwrap().to_string();
-    let container = pod["spec"]["containers"][0]["name"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    (name, container)
+    (pod, container)
 }
 
 /// A password labkube generated for the release's database.
@@ -141,5 +130,59 @@ async fn events_show_a_crash_loop_newest_first() {
         }
         assert!(std::time::Instant::now() < deadline, "{:#?}", rig.texts());
     }
+    rig.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_log_shows_its_tail_and_comes_whole_as_a_file() {
+    let rig = Rig::start().await;
+    rig.run("/ge install orion ns=demo").await;
+    let (pod, container) = orion_pod(&rig);
+    let password = generated_password(&rig);
+    let lines: Vec<String> = (0..400)
+        .map(|i| format!("request {i:04} from 127.0.0.1 answered 200 OK in 3 ms"))
+        .collect();
+    rig.fake.print(
+        "demo",
+        &pod,
+        &container,
+        &format!("mongodb://admin:{password}@mongodb:27017/orion"),
+    );
+    for l in &lines {
+        rig.fake.print("demo", &pod, &container, l);
+    }
+
+    rig.say("/ge logs orion lines=500").await;
+    let text = rig.wait_for("logs of orion in demo on lab-1").await;
+    let file_name = format!("{pod}.{container}.txt");
+    assert!(
+        text.contains(&format!(
+            "lines here (lines=500 asked); all 401 in the attached {file_name}:\n"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(lines.last().unwrap()),
+        "the newest line last"
+    );
+    assert!(text.len() < 4_096, "one Telegram message: {}", text.len());
+    let files = rig.chat.files.lock().unwrap().clone();
+    assert_eq!(files.len(), 1, "one file: {files:?}");
+    let (_, file) = &files[0];
+    assert_eq!(file.name, file_name);
+    assert_eq!(
+        file.caption,
+        format!("logs of orion in demo on lab-1, pod {pod}, container {container}, 401 lines")
+    );
+    let want = format!(
+        "mongodb://admin:***@mongodb:27017/orion\n{}\n",
+        lines.join("\n")
+    );
+    assert_eq!(file.body, want, "every line, the password masked");
+
+    // A short answer has no file.
+    rig.say("/ge logs orion lines=3").await;
+    rig.wait_for("the last 3 line(s)").await;
+    assert_eq!(rig.chat.files.lock().unwrap().len(), 1);
     rig.stop().await;
 }

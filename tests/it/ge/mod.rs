@@ -6,6 +6,7 @@
 mod autoscale;
 mod cancel;
 mod catalogue;
+mod console_logs;
 mod crash;
 mod lifecycle;
 mod looking;

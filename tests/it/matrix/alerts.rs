@@ -19,21 +19,10 @@ async fn an_alert_notifies_the_room_once_and_its_edits_stay_quiet() {
     .unwrap();
     let mut p = MatrixPlatform::prepare(false).await;
     let _log = LogOnPanic::in_dir(p.dir.path());
-    let kubeconfig = fake.write_kubeconfig(p.dir.path()).unwrap();
-    let config = p.dir.path().join("config.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(&format!(
-        "[[clusters]]\nname = \"lab-1\"\nkubeconfig = {:?}\n\
-         owner = {{ platform = \"matrix\", room = \"{}\" }}\n",
-        kubeconfig.display().to_string(),
-        p.op.room
-    ));
-    text = text.replacen(
-        "[matrix]",
-        "[alerts]\nrecovered_after_secs = 1\nrescan_secs = 1\n[matrix]",
-        1,
+    p.add_cluster(
+        &fake,
+        "[alerts]\nrecovered_after_secs = 1\nrescan_secs = 1\n",
     );
-    std::fs::write(&config, text).unwrap();
     p.start_bot().await;
     p.wait_bot_joined().await;
     let op = p.operator();

@@ -18,6 +18,7 @@ use labkube_testkit::support::{Daemon, LogOnPanic};
 use labkube_testkit::synapse::Synapse;
 
 mod alerts;
+mod files;
 mod intake;
 mod notify;
 
@@ -77,6 +78,22 @@ impl MatrixPlatform {
         p.start_bot().await;
         p.wait_bot_joined().await;
         p
+    }
+
+    /// Declares the fake API server's cluster as `lab-1`, owned by the test room, with `extra`
+    /// TOML sections put before `[matrix]` (before the bot's start).
+    pub fn add_cluster(&self, fake: &labkube_testkit::fakekube::FakeKube, extra: &str) {
+        let kubeconfig = fake.write_kubeconfig(self.dir.path()).unwrap();
+        let config = self.dir.path().join("config.toml");
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str(&format!(
+            "[[clusters]]\nname = \"lab-1\"\nkubeconfig = {:?}\n\
+             owner = {{ platform = \"matrix\", room = \"{}\" }}\n",
+            kubeconfig.display().to_string(),
+            self.op.room
+        ));
+        text = text.replacen("[matrix]", &format!("{extra}[matrix]"), 1);
+        std::fs::write(&config, text).unwrap();
     }
 
     /// Waits until the operator's client sees the bot in the room.

@@ -3,6 +3,7 @@
 //! user side, plus what is Telegram's own (Cancel button, flood control, `/cmd@botname`, the
 //! command menu, per-chat edit pacing, other bots).
 
+mod files;
 mod intake;
 mod own;
 mod presses;

@@ -19,6 +19,9 @@ command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 # Node runs the Telegram Bot API emulator (tests/peers/telegram-compat.js).
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+# The real kubectl uses the kubeconfigs labkube issues (Debian's kubernetes-client, 1.20, is
+# enough: any kubectl that speaks v1 APIs over TLS with a bearer token).
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
 # Python runs the Synapse homeserver of the Matrix tests (installed from PyPI below).
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -41,6 +41,7 @@ pub(super) fn populate(st: &mut State, opts: &FakeOptions) {
             }),
         );
     }
+    super::rbac::populate(st);
     if opts.control_plane {
         st.insert(res::NODES, node(opts, CONTROL_PLANE_NODE, 0, true));
     }

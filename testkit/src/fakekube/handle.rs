@@ -236,23 +236,28 @@ impl FakeKube {
 
     /// A kube client for this server, built from the kubeconfig like the bot builds its own.
     pub async fn client(&self) -> Result<kube::Client, Box<dyn std::error::Error + Send + Sync>> {
-        self.client_with_token(&self.shared.token).await
+        Self::client_from(&self.kubeconfig_yaml()).await
     }
 
-    /// A client like [`client`](FakeKube::client) that presents `token` instead of the one the
-    /// server accepts (plain HTTP mode).
+    /// A client like [`client`](FakeKube::client) that presents the bearer `token` (with TLS,
+    /// instead of the admin's client certificate).
     pub async fn client_with_token(
         &self,
         token: &str,
     ) -> Result<kube::Client, Box<dyn std::error::Error + Send + Sync>> {
-        if self.admin.is_some() {
-            return Self::client_from(&self.kubeconfig_yaml()).await;
+        Self::client_from(&self.kubeconfig_for_token(token)).await
+    }
+
+    /// A kubeconfig whose user presents the bearer `token` (a service-account token the
+    /// server issued, say): with TLS, the server's CA and no client certificate.
+    pub fn kubeconfig_for_token(&self, token: &str) -> String {
+        match self.pki() {
+            Some(pki) => pki.token_conf(self.addr, token),
+            None => self.kubeconfig_yaml().replace(
+                &format!("token: {}", self.shared.token),
+                &format!("token: {token}"),
+            ),
         }
-        let yaml = self.kubeconfig_yaml().replace(
-            &format!("token: {}", self.shared.token),
-            &format!("token: {token}"),
-        );
-        Self::client_from(&yaml).await
     }
 
     /// A client built from `kubeconfig` by kube's own loader.
@@ -343,6 +348,17 @@ impl FakeKube {
     pub fn print(&self, ns: &str, pod: &str, container: &str, line: &str) {
         self.shared
             .with(|st| super::logs::print(st, ns, pod, container, line));
+    }
+
+    /// Moves the clock service-account tokens are judged by forward by `by` (the API issues
+    /// none shorter than ten minutes; a test sees one expire without waiting).
+    pub fn pass_token_time(&self, by: Duration) {
+        self.shared.with(|st| st.tokens.pass(by));
+    }
+
+    /// How many tokens the TokenRequest API issued that are still valid.
+    pub fn live_tokens(&self) -> usize {
+        self.shared.with(|st| st.tokens.live())
     }
 
     /// Drops the watch history: watches from any earlier resourceVersion get 410 Expired.

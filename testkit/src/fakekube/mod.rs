@@ -17,6 +17,7 @@
 //! server are listed in `README.md` next to this file.
 
 mod apply;
+mod auth;
 mod cluster;
 mod controllers;
 mod defaults;
@@ -32,6 +33,7 @@ mod logs;
 mod merge;
 mod meta;
 pub mod pki;
+mod rbac;
 mod resources;
 mod scripted;
 mod selectors;

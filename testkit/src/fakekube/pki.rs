@@ -171,6 +171,19 @@ impl Pki {
         )
     }
 
+    /// A kubeconfig like [`Pki::admin_conf`] whose user presents the bearer `token` (a
+    /// service-account token) instead of a client certificate.
+    pub fn token_conf(&self, server: SocketAddr, token: &str) -> String {
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        format!(
+            "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: {ca}\n    server: https://{server}\n  \
+             name: kubernetes\ncontexts:\n- context:\n    cluster: kubernetes\n    user: token-user\n  \
+             name: token-user@kubernetes\ncurrent-context: token-user@kubernetes\nkind: Config\n\
+             users:\n- name: token-user\n  user:\n    token: {token}\n",
+            ca = b64(&self.ca_pem()),
+        )
+    }
+
     /// Who the client certificate `der` authenticates, if this CA issued it.
     pub fn identity(&self, der: &[u8]) -> Option<Identity> {
         self.issued

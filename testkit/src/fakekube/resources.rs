@@ -31,6 +31,7 @@ impl ResourceDef {
             "storage.k8s.io" => "storage.k8s.io/v1",
             "autoscaling" => "autoscaling/v2",
             "apiregistration.k8s.io" => "apiregistration.k8s.io/v1",
+            "rbac.authorization.k8s.io" => "rbac.authorization.k8s.io/v1",
             _ => "apps/v1",
         }
     }
@@ -77,6 +78,9 @@ const fn def(
     }
 }
 
+/// The RBAC API group.
+const RBAC: &str = "rbac.authorization.k8s.io";
+
 /// Every resource type the fake serves.
 pub(super) static RESOURCES: &[ResourceDef] = &[
     def(
@@ -100,6 +104,33 @@ pub(super) static RESOURCES: &[ResourceDef] = &[
         &["cm"],
     ),
     def("secrets", "secret", "Secret", "", true, false, &[]),
+    def(
+        "serviceaccounts",
+        "serviceaccount",
+        "ServiceAccount",
+        "",
+        true,
+        false,
+        &["sa"],
+    ),
+    def(
+        "resourcequotas",
+        "resourcequota",
+        "ResourceQuota",
+        "",
+        true,
+        true,
+        &["quota"],
+    ),
+    def(
+        "limitranges",
+        "limitrange",
+        "LimitRange",
+        "",
+        true,
+        false,
+        &["limits"],
+    ),
     def(
         "persistentvolumeclaims",
         "persistentvolumeclaim",
@@ -174,6 +205,34 @@ pub(super) static RESOURCES: &[ResourceDef] = &[
         true,
         &["hpa"],
     ),
+    def("roles", "role", "Role", RBAC, true, false, &[]),
+    def(
+        "rolebindings",
+        "rolebinding",
+        "RoleBinding",
+        RBAC,
+        true,
+        false,
+        &[],
+    ),
+    def(
+        "clusterroles",
+        "clusterrole",
+        "ClusterRole",
+        RBAC,
+        false,
+        false,
+        &[],
+    ),
+    def(
+        "clusterrolebindings",
+        "clusterrolebinding",
+        "ClusterRoleBinding",
+        RBAC,
+        false,
+        false,
+        &[],
+    ),
     def(
         "apiservices",
         "apiservice",
@@ -213,6 +272,11 @@ pub(super) mod res {
     pub const NAMESPACES: &str = "namespaces";
     pub const PODS: &str = "pods";
     pub const SECRETS: &str = "secrets";
+    pub const SERVICE_ACCOUNTS: &str = "serviceaccounts";
+    pub const CLUSTER_ROLES: &str = "clusterroles";
+    pub const CLUSTER_ROLE_BINDINGS: &str = "clusterrolebindings";
+    pub const ROLES: &str = "roles";
+    pub const ROLE_BINDINGS: &str = "rolebindings";
     pub const CONFIGMAPS: &str = "configmaps";
     pub const PVCS: &str = "persistentvolumeclaims";
     pub const PVS: &str = "persistentvolumes";

@@ -1,12 +1,14 @@
-//! HTTP plumbing: authentication (bearer token, or client certificate over TLS), path routing exactly as the real API lays it out, dispatch
-//! to the verbs, request recording.
+//! HTTP plumbing: authentication and RBAC authorization (`auth.rs`, `rbac.rs`), path routing
+//! exactly as the real API lays it out, dispatch to the verbs, request recording.
 
+use super::auth;
 use super::delete;
 use super::discovery;
 use super::errors::ApiError;
 use super::handle::RequestRecord;
 use super::handlers::{self, Req};
 use super::listener::Peer;
+use super::rbac::{self, Attributes};
 use super::resources::{self, ResourceDef};
 use super::store::Shared;
 use super::watch;
@@ -118,21 +120,76 @@ fn error_response(e: &ApiError) -> Response {
     json_response(e.code(), &e.to_status())
 }
 
-/// Whether the request authenticates: with TLS, by a client certificate this server's CA
-/// issued (the x509 authenticator: CN is the user, O the groups); without, by the bearer token.
-/// A request that does not is 401 Unauthorized, as with `--anonymous-auth=false`.
-fn authorized(shared: &Shared, headers: &HeaderMap, peer: Option<&Peer>) -> bool {
-    if let Some(pki) = &shared.pki {
-        return peer
-            .and_then(|p| p.cert.as_deref())
-            .and_then(|der| pki.identity(der))
-            .is_some();
+/// What the request asks to do, for the authorizer (the apiserver's `RequestInfo`): a
+/// resource request under `/api/v1` or `/apis/<group>/<version>`, else a path.
+fn attributes(method: &Method, path: &str, query: &HashMap<String, String>) -> Attributes {
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (group, rest) = match segs.as_slice() {
+        ["api", "v1", rest @ ..] if !rest.is_empty() => ("", rest),
+        ["apis", g, _, rest @ ..] if !rest.is_empty() => (*g, rest),
+        _ => {
+            return Attributes::Path {
+                verb: path_verb(method),
+                path: path.to_string(),
+            };
+        }
+    };
+    // The namespaces resource is the one whose namespace is its own name.
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, more @ ..] if !more.is_empty() => (Some(ns.to_string()), more),
+        ["namespaces", ns] => (Some(ns.to_string()), rest),
+        _ => (None, rest),
+    };
+    let (resource, name) = match rest {
+        [plural] => (plural.to_string(), None),
+        [plural, name] => (plural.to_string(), Some(name.to_string())),
+        [plural, name, sub, ..] => (format!("{plural}/{sub}"), Some(name.to_string())),
+        [] => (String::new(), None),
+    };
+    let watching = query.get("watch").is_some_and(|w| w == "true" || w == "1");
+    let verb = match (method.clone(), &name) {
+        (Method::GET, Some(_)) => "get",
+        (Method::GET, None) if watching => "watch",
+        (Method::GET, None) => "list",
+        (Method::POST, _) => "create",
+        (Method::PUT, _) => "update",
+        (Method::PATCH, _) => "patch",
+        (Method::DELETE, Some(_)) => "delete",
+        (Method::DELETE, None) => "deletecollection",
+        _ => path_verb(method),
+    };
+    Attributes::Resource {
+        verb,
+        group: group.to_string(),
+        resource,
+        namespace,
+        name,
     }
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .is_some_and(|t| t == shared.token)
+}
+
+fn path_verb(method: &Method) -> &'static str {
+    match *method {
+        Method::POST => "post",
+        Method::PUT => "put",
+        Method::PATCH => "patch",
+        Method::DELETE => "delete",
+        Method::HEAD => "head",
+        _ => "get",
+    }
+}
+
+/// Authentication, then authorization: 401 for no identity, 403 in RBAC's words.
+fn admit(
+    shared: &Shared,
+    headers: &HeaderMap,
+    peer: Option<&Peer>,
+    method: &Method,
+    path: &str,
+    query: &HashMap<String, String>,
+) -> Result<(), ApiError> {
+    let who = auth::authenticate(shared, headers, peer).ok_or(ApiError::Unauthorized)?;
+    let what = attributes(method, path, query);
+    shared.with(|st| rbac::authorize(st, &who, &what))
 }
 
 async fn serve(State(shared): State<Arc<Shared>>, request: Request) -> Response {
@@ -179,10 +236,16 @@ async fn serve(State(shared): State<Arc<Shared>>, request: Request) -> Response 
                 body: body.to_vec(),
                 default_manager,
             };
-            if authorized(&shared, &headers, peer.as_ref()) {
-                route(&shared, &method, uri.path(), &req, &headers)
-            } else {
-                error_response(&ApiError::Unauthorized)
+            match admit(
+                &shared,
+                &headers,
+                peer.as_ref(),
+                &method,
+                uri.path(),
+                &query,
+            ) {
+                Ok(()) => route(&shared, &method, uri.path(), &req, &headers),
+                Err(e) => error_response(&e),
             }
         }
     };
@@ -233,6 +296,26 @@ fn route(
                 );
                 r
             }
+            Err(e) => error_response(&e),
+        };
+    }
+    if *method == Method::POST
+        && let [
+            "api",
+            "v1",
+            "namespaces",
+            ns,
+            "serviceaccounts",
+            name,
+            "token",
+        ] = path
+            .trim_matches('/')
+            .split('/')
+            .collect::<Vec<_>>()
+            .as_slice()
+    {
+        return match auth::token_request(shared, ns, name, &req.body) {
+            Ok((code, v)) => json_response(code, &v),
             Err(e) => error_response(&e),
         };
     }

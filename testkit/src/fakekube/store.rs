@@ -92,6 +92,8 @@ pub(super) struct State {
     pub ctl: CtlState,
     /// Runtime knobs.
     pub knobs: Knobs,
+    /// The service-account tokens issued.
+    pub tokens: super::auth::Tokens,
 }
 
 fn key(obj: &Value) -> (String, String) {
@@ -115,6 +117,7 @@ impl State {
             counter: 0,
             ctl: CtlState::default(),
             knobs,
+            tokens: Default::default(),
         }
     }
 

@@ -60,6 +60,9 @@ pub struct Cluster {
     pub server: String,
     /// Bound on each request.
     pub timeout: Duration,
+    /// The CA certificates (DER) the client trusts for this server: what a kubeconfig handed
+    /// to a user carries (none for a plain-HTTP test server).
+    pub ca: Vec<Vec<u8>>,
 }
 
 impl Cluster {

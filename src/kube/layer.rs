@@ -61,7 +61,10 @@ impl KubeLayer {
     }
 
     /// [`KubeLayer::client`] and the URL of the API server it talks to.
-    async fn client_and_server(&self, cluster: &str) -> Result<(kube::Client, String), KubeError> {
+    async fn client_and_server(
+        &self,
+        cluster: &str,
+    ) -> Result<(kube::Client, String, Vec<Vec<u8>>), KubeError> {
         let bad = |reason: String| KubeError::Kubeconfig {
             cluster: cluster.into(),
             reason,
@@ -87,18 +90,20 @@ impl KubeLayer {
             .to_string()
             .trim_end_matches('/')
             .to_string();
+        let ca = config.root_cert.clone().unwrap_or_default();
         let client = kube::Client::try_from(config).map_err(|e| bad(e.to_string()))?;
-        Ok((client, server))
+        Ok((client, server, ca))
     }
 
     /// `cluster`'s API with the per-request timeout of `[kube]`.
     pub async fn cluster(&self, cluster: &str) -> Result<Cluster, KubeError> {
-        let (client, server) = self.client_and_server(cluster).await?;
+        let (client, server, ca) = self.client_and_server(cluster).await?;
         Ok(Cluster {
             name: cluster.into(),
             client,
             server,
             timeout: self.request_timeout(),
+            ca,
         })
     }
 

@@ -22,9 +22,13 @@
 //!   queueing.
 //! - [`autoscale`]: `/ge autoscale`'s HorizontalPodAutoscaler, how a revision is shaped for
 //!   it and how the replica count is handed over to it.
+//! - [`access`]: `/kubeconfig`: a user's own ServiceAccount, bound to `view`/`edit` in a
+//!   namespace (or `cluster-admin`), a short-lived token, a kubeconfig without the bot's
+//!   credentials; revoking and listing who holds access.
 //! - [`storage`]: whether a cluster can hold a GE's data (its default StorageClass); `cpu`:
 //!   whether its CPUs can run it (AVX).
 
+pub mod access;
 pub mod autoscale;
 pub mod catalogue;
 mod client;

@@ -439,3 +439,20 @@ impl Drop for LogOnPanic {
         }
     }
 }
+
+/// Runs the real `kubectl` with the kubeconfig at `kubeconfig`; (success, stdout, stderr).
+pub fn kubectl(kubeconfig: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("kubectl is needed (scripts/test.sh installs Debian's kubernetes-client): {e}")
+        });
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -5,6 +5,7 @@
 //! binary as a child process, real sled stores in temporary directories). Only scenarios live
 //! here; the harness they share (fakes, peers, the conformance suite) is `labkube_testkit`.
 
+mod access;
 mod alerts;
 mod audit_cli;
 mod auth_table;

@@ -2,6 +2,7 @@
 //! apiserver's words when it may not; expiry and a deleted account end it.
 
 use super::{namespace, start};
+use crate::support::kubectl;
 use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, ServiceAccount};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
@@ -158,23 +159,6 @@ async fn token_requests_are_refused_as_the_api_refuses_them() {
             "TokenRequest.authentication.k8s.io \"ada\" is invalid: spec.expirationSeconds: Invalid value: 599: may not specify a duration less than 10 minutes".into()
         )
     );
-}
-
-/// Runs the real `kubectl` with `kubeconfig`; (success, stdout, stderr).
-fn kubectl(kubeconfig: &std::path::Path, args: &[&str]) -> (bool, String, String) {
-    let out = std::process::Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("kubectl is needed (scripts/test.sh installs Debian's kubernetes-client): {e}")
-        });
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

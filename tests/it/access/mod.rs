@@ -1,0 +1,3 @@
+//! `/kubeconfig`: a lab user's own, scoped, short-lived access to a cluster.
+
+mod grants;

@@ -133,7 +133,8 @@ pub async fn run_console(
         },
         RoomSettings { namespace },
     );
-    let adapter: Box<dyn ChatAdapter> = Box::new(ConsoleAdapter::new(user, io));
+    let private = config.data_dir.join("private");
+    let adapter: Box<dyn ChatAdapter> = Box::new(ConsoleAdapter::new(user, io, private));
     let store: Arc<dyn JobStore> = Arc::new(open_store(&config.data_dir)?);
     serve(config, store, policy, vec![adapter], shutdown, true).await
 }

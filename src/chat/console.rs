@@ -51,12 +51,15 @@ pub struct ConsoleAdapter {
 struct Printer {
     out: Writer,
     next_id: AtomicU64,
+    /// Where files for the local user alone are written.
+    private_dir: std::path::PathBuf,
 }
 
 impl ConsoleAdapter {
-    /// A console where `user` types.
-    pub fn new(user: String, io: ConsoleIo) -> Self {
+    /// A console where `user` types; files for them alone (kubeconfigs) go to `private_dir`.
+    pub fn new(user: String, io: ConsoleIo, private_dir: std::path::PathBuf) -> Self {
         let printer = Printer {
+            private_dir,
             out: Arc::new(Mutex::new(io.output)),
             next_id: AtomicU64::new(1),
         };
@@ -102,6 +105,27 @@ impl Replier for Printer {
         self.print(&format!("~ {text}")).await
     }
 
+    /// The file is written where only the bot's user (the one at the terminal) can read it
+    /// (0600, in a 0700 folder), replacing an older one of that name; the reply names it.
+    async fn send_private(
+        &self,
+        platform: &str,
+        _user: &str,
+        text: &str,
+        file: &Attachment,
+    ) -> Result<String, ChatError> {
+        let dir = self.private_dir.clone();
+        let (name, body) = (file.name.clone(), file.body.clone());
+        let path = tokio::task::spawn_blocking(move || write_private(&dir, &name, &body))
+            .await
+            .map_err(std::io::Error::other)??;
+        let _ = (platform, text);
+        Ok(format!(
+            "the file {} (readable by you only)",
+            path.display()
+        ))
+    }
+
     /// A terminal holds any length: the file is printed after the message, between rules
     /// naming it.
     async fn reply_with_file(
@@ -122,6 +146,27 @@ impl Replier for Printer {
         .await?;
         Ok(sent)
     }
+}
+
+/// Writes `body` to `dir/name` (the folder made 0700 if missing), 0600, atomically.
+fn write_private(
+    dir: &std::path::Path,
+    name: &str,
+    body: &str,
+) -> Result<std::path::PathBuf, std::io::Error> {
+    use std::io::Write as _;
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let path = dir.join(name);
+    // tempfile creates it 0600.
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(body.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(&path).map_err(|e| e.error)?;
+    Ok(path)
 }
 
 #[async_trait]

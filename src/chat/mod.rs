@@ -175,6 +175,9 @@ pub enum ChatError {
     /// The message to edit is unknown to the adapter.
     #[error("message {0} cannot be edited")]
     UnknownMessage(String),
+    /// Nothing can reach the user privately yet; the text says what they can do about it.
+    #[error("{0}")]
+    NoPrivateChannel(String),
     /// The Telegram adapter failed.
     #[error(transparent)]
     Telegram(#[from] TelegramError),
@@ -262,6 +265,23 @@ pub trait Replier: Send + Sync {
     ) -> Result<MessageRef, ChatError> {
         let _ = file;
         self.reply_notifying(platform, room, to, user, text).await
+    }
+    /// Sends `text` and `file` to `user` alone: their private chat with the bot, an encrypted
+    /// direct room, a file only they can read. Returns where it went, in words for the reply in
+    /// the room ("your private chat with the bot"); [`ChatError::NoPrivateChannel`] when
+    /// nothing can reach them privately yet (nothing was sent then). This default, for
+    /// repliers without a private channel, refuses.
+    async fn send_private(
+        &self,
+        platform: &str,
+        user: &str,
+        text: &str,
+        file: &Attachment,
+    ) -> Result<String, ChatError> {
+        let _ = (user, text, file);
+        Err(ChatError::NoPrivateChannel(format!(
+            "labkube has no private channel on {platform}"
+        )))
     }
     /// Like [`Replier::reply`], with buttons under the message. Platforms without buttons
     /// ignore them.

@@ -88,6 +88,18 @@ impl Replier for Router {
             .await
     }
 
+    async fn send_private(
+        &self,
+        platform: &str,
+        user: &str,
+        text: &str,
+        file: &Attachment,
+    ) -> Result<String, ChatError> {
+        self.get(platform)?
+            .send_private(platform, user, text, file)
+            .await
+    }
+
     async fn reply_with_buttons(
         &self,
         platform: &str,

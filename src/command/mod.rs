@@ -51,10 +51,13 @@ mod tests_input;
 use crate::names::escape;
 
 pub use error::ParseError;
+/// The lifetimes `/kubeconfig ttl=` takes, s.
+pub use family::KUBECONFIG_TTL_SECS;
 pub use menu::{MenuEntry, menu};
 pub use redact::is_masked_key;
 pub use spec::Access;
 pub use types::*;
+pub use value::duration_text;
 
 /// Parses one chat message.
 ///

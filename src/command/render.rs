@@ -39,6 +39,9 @@ impl Command {
             Command::Silence { .. } => "silence",
             Command::SilenceList { .. } => "silence list",
             Command::Unsilence { .. } => "unsilence",
+            Command::Kubeconfig { .. } => "kubeconfig",
+            Command::KubeconfigRevoke { .. } => "kubeconfig revoke",
+            Command::KubeconfigList { .. } => "kubeconfig list",
             Command::Whoami => "whoami",
             Command::Start => "start",
             Command::Audit { .. } => "audit",
@@ -53,7 +56,8 @@ impl Command {
     /// records) and so needs the operator role: cluster create (even with `dry-run`, which
     /// connects to hosts and pins their keys), plan, use and delete; ge install, upgrade,
     /// scale, autoscale and uninstall; rollback; cancel; silence and unsilence; host forget;
-    /// selftest. Everything else only reads.
+    /// selftest; kubeconfig and kubeconfig revoke (accounts and bindings on the cluster).
+    /// Everything else only reads.
     #[must_use]
     pub fn is_mutating(&self) -> bool {
         // Unknown to the table cannot happen (tested); treating it as mutating fails safe.
@@ -254,6 +258,24 @@ impl Command {
                 scope(&mut f, s);
             }
             Command::Unsilence { id } => f.push(("id", id.to_string())),
+            Command::Kubeconfig {
+                scope: s,
+                ttl_secs,
+                access,
+            } => {
+                scope(&mut f, s);
+                some(
+                    &mut f,
+                    "ttl",
+                    ttl_secs.map(super::value::duration_text).as_ref(),
+                );
+                some(&mut f, "access", access.map(|a| a.word()).as_ref());
+            }
+            Command::KubeconfigRevoke { user, cluster } => {
+                some(&mut f, "user", user.as_ref());
+                some(&mut f, "cluster", cluster.as_ref());
+            }
+            Command::KubeconfigList { cluster } => some(&mut f, "cluster", cluster.as_ref()),
             Command::Jobs { all } => flag(&mut f, "all", *all),
             Command::Job { id } | Command::Cancel { id } => f.push(("id", id.to_string())),
             Command::Audit { n } => some(&mut f, "n", n.as_ref()),

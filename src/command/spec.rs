@@ -20,6 +20,8 @@ pub(crate) enum Group {
     Enablers,
     /// `/alerts`, `/silence`, `/unsilence`.
     Alerts,
+    /// `/kubeconfig ...`.
+    Access,
     /// `/jobs`, `/job`, `/cancel`.
     Jobs,
     /// `/whoami`, `/audit`, `/selftest`, `/help`.
@@ -28,10 +30,11 @@ pub(crate) enum Group {
 
 impl Group {
     /// Every group, in the order `/help` lists them.
-    pub(crate) const ALL: [Group; 5] = [
+    pub(crate) const ALL: [Group; 6] = [
         Group::Clusters,
         Group::Enablers,
         Group::Alerts,
+        Group::Access,
         Group::Jobs,
         Group::General,
     ];
@@ -42,6 +45,7 @@ impl Group {
             Group::Clusters => "Clusters",
             Group::Enablers => "FIWARE Generic Enablers",
             Group::Alerts => "Alerts",
+            Group::Access => "Your own access to clusters",
             Group::Jobs => "Jobs",
             Group::General => "General",
         }

@@ -351,6 +351,48 @@ fn cases() -> Vec<(&'static str, Command, &'static str)> {
             Command::Unsilence { id: 3 },
             "/unsilence 3",
         ),
+        (
+            "/kubeconfig",
+            Command::Kubeconfig {
+                scope: GeScope::default(),
+                ttl_secs: None,
+                access: None,
+            },
+            "/kubeconfig",
+        ),
+        (
+            "/kubeconfig access=view ttl=120m ns=demo cluster=lab-1",
+            Command::Kubeconfig {
+                scope: GeScope {
+                    ns: Some(name("demo")),
+                    cluster: Some(name("lab-1")),
+                },
+                ttl_secs: Some(7200),
+                access: Some(crate::kube::access::Access::View),
+            },
+            "/kubeconfig cluster=lab-1 ns=demo ttl=2h access=view",
+        ),
+        (
+            "/kubeconfig revoke",
+            Command::KubeconfigRevoke {
+                user: None,
+                cluster: None,
+            },
+            "/kubeconfig revoke",
+        ),
+        (
+            "/kubeconfig revoke matrix:@ada:lab.example cluster=lab-1",
+            Command::KubeconfigRevoke {
+                user: Some("matrix:@ada:lab.example".into()),
+                cluster: Some(name("lab-1")),
+            },
+            "/kubeconfig revoke matrix:@ada:lab.example cluster=lab-1",
+        ),
+        (
+            "/kubeconfig list",
+            Command::KubeconfigList { cluster: None },
+            "/kubeconfig list",
+        ),
         ("/whoami", Command::Whoami, "/whoami"),
         ("/START", Command::Start, "/start"),
         ("/audit", Command::Audit { n: None }, "/audit"),
@@ -504,6 +546,8 @@ fn paths_and_mutation_follow_the_grammar() {
         "node add",
         "node remove",
         "selftest",
+        "kubeconfig",
+        "kubeconfig revoke",
     ];
     for (line, cmd, _) in cases() {
         assert!(spec::find(cmd.path()).is_some(), "{line}");

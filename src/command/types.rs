@@ -258,6 +258,27 @@ pub enum Command {
         /// `None`: the room's clusters (an admin's: every cluster).
         cluster: Option<Name>,
     },
+    /// `/kubeconfig [cluster=] [ns=] [ttl=] [access=]`.
+    Kubeconfig {
+        /// The namespace (`None`: the room's) and the cluster (`None`: the room's current).
+        scope: GeScope,
+        /// The token's lifetime, s (`None`: `[access] default_ttl_secs`).
+        ttl_secs: Option<u64>,
+        /// The level (`None`: edit for operators and admins, view for viewers).
+        access: Option<crate::kube::access::Access>,
+    },
+    /// `/kubeconfig revoke [USER] [cluster=]`.
+    KubeconfigRevoke {
+        /// Whose (`None`: the sender's own): an id on the sender's platform, or `platform:id`.
+        user: Option<String>,
+        /// `None`: the room's current cluster.
+        cluster: Option<Name>,
+    },
+    /// `/kubeconfig list [cluster=]`.
+    KubeconfigList {
+        /// `None`: the room's current cluster.
+        cluster: Option<Name>,
+    },
     /// `/unsilence ID`.
     Unsilence {
         /// The silence number.

@@ -289,7 +289,7 @@ pub(crate) fn duration(s: &str, min: u64, max: u64) -> Result<u64, Reason> {
 }
 
 /// `90m`, `2h`, `1d`: the shortest exact form of `secs` that [`duration`] reads back.
-pub(crate) fn duration_text(secs: u64) -> String {
+pub fn duration_text(secs: u64) -> String {
     for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
         if secs >= size && secs.is_multiple_of(size) {
             return format!("{}{unit}", secs / size);

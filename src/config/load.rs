@@ -112,6 +112,7 @@ impl Config {
                 "cluster" => set(p, &key, value, &mut cfg.cluster),
                 "kube" => set(p, &key, value, &mut cfg.kube),
                 "alerts" => set(p, &key, value, &mut cfg.alerts),
+                "access" => set(p, &key, value, &mut cfg.access),
                 "console" => set(p, &key, value, &mut cfg.console),
                 "matrix" => set(p, &key, value, &mut cfg.matrix),
                 "telegram" => set(p, &key, value, &mut cfg.telegram),
@@ -121,7 +122,8 @@ impl Config {
                 _ => p.push(Problem {
                     key: key.clone(),
                     message: "unknown key; accepted top-level keys are data_dir, limits, intake, \
-                              ssh, cluster, kube, alerts, console, matrix, telegram, users, rooms, clusters"
+                              ssh, cluster, kube, alerts, access, console, matrix, telegram, users, rooms, \
+                              clusters"
                         .into(),
                 }),
             }
@@ -370,6 +372,7 @@ impl Config {
             .problems()
             .into_iter()
             .chain(self.alerts.problems())
+            .chain(self.access.problems())
         {
             bad(key, message);
         }

@@ -2,6 +2,7 @@
 //! reported at once ([`ConfigError::Invalid`] lists them all), so an operator fixes a file in
 //! one pass. Defaults live here, in one place; `config.example.toml` documents each key.
 
+mod access;
 mod alerts;
 mod intake;
 mod load;
@@ -19,6 +20,7 @@ use serde::Deserialize;
 use crate::auth::Role;
 use crate::names::{Special, host_addr};
 
+pub use access::AccessSettings;
 pub use alerts::{Alerts, QUIET_HOURS_FORM, QuietHours, SelfHealing, Severity};
 pub use intake::Intake;
 pub use load::{ConfigError, Problem};
@@ -48,6 +50,8 @@ pub struct Config {
     pub kube: KubeSettings,
     /// `[alerts]`: incidents in the clusters the bot knows, told to their owning rooms.
     pub alerts: Alerts,
+    /// `[access]`: the kubeconfigs `/kubeconfig` issues.
+    pub access: AccessSettings,
     /// Console chat settings.
     pub console: Console,
     /// `[matrix]`: the Matrix account; absent, the bot does not connect to Matrix.
@@ -86,6 +90,7 @@ impl Default for Config {
             cluster: ClusterDefaults::default(),
             kube: KubeSettings::default(),
             alerts: Alerts::default(),
+            access: AccessSettings::default(),
             console: Console::default(),
             matrix: None,
             telegram: None,

@@ -2,6 +2,7 @@
 //! or store a job durably and acknowledge it. Bad input gets one usage reply and changes
 //! nothing; refusals get one reply and an audit entry; every mutating command is audited.
 
+mod access;
 mod alerts;
 mod answers;
 mod cluster;
@@ -136,6 +137,13 @@ impl Dispatcher {
             Command::SilenceList { cluster } => self.silences(room, admin, cluster.as_ref()),
             Command::Silence { .. } => Ok(self.silence(msg, room, &command)),
             Command::Unsilence { id } => Ok(self.unsilence(msg, &command, *id)),
+            Command::Kubeconfig { .. } => return self.kubeconfig(msg, room, role, &command),
+            Command::KubeconfigRevoke { .. } => {
+                return self.kubeconfig_revoke(msg, room, admin, &command);
+            }
+            Command::KubeconfigList { cluster } => {
+                return self.kubeconfig_list(msg, room, cluster.as_ref());
+            }
             Command::Job { id } => {
                 answers::job(&*self.store, *id, self.config.limits.job_log_lines)
             }
@@ -240,6 +248,22 @@ impl Dispatcher {
             },
             Command::Alerts { cluster } | Command::SilenceList { cluster } => {
                 cluster.as_ref().map(|n| n.as_str())
+            }
+            Command::Kubeconfig { scope, .. } => match &scope.cluster {
+                Some(n) => Some(n.as_str()),
+                None => {
+                    current = self.current_cluster(room)?;
+                    current.as_deref()
+                }
+            },
+            Command::KubeconfigRevoke { cluster, .. } | Command::KubeconfigList { cluster } => {
+                match cluster {
+                    Some(n) => Some(n.as_str()),
+                    None => {
+                        current = self.current_cluster(room)?;
+                        current.as_deref()
+                    }
+                }
             }
             Command::Unsilence { id } => {
                 current = self.silence_cluster(*id)?;
@@ -351,21 +375,26 @@ impl Dispatcher {
 
     /// Appends to the audit trail; a failure is logged (the command's effect already happened).
     fn audit(&self, msg: &Incoming, command: String, outcome: AuditOutcome) {
-        let entry = AuditEntry {
-            seq: 0,
-            at_ms: now_ms(),
-            who: Requester {
-                platform: msg.platform.clone(),
-                user: msg.sender.clone(),
-            },
-            room: msg.room.clone(),
-            command,
-            outcome,
-            chain: String::new(),
-        };
-        if let Err(e) = self.store.append_audit(entry) {
-            tracing::error!(error = %e, "cannot write the audit trail");
-        }
+        write_audit(&*self.store, msg, command, outcome);
+    }
+}
+
+/// [`Dispatcher::audit`] for answers completed in a task of their own.
+fn write_audit(store: &dyn JobStore, msg: &Incoming, command: String, outcome: AuditOutcome) {
+    let entry = AuditEntry {
+        seq: 0,
+        at_ms: now_ms(),
+        who: Requester {
+            platform: msg.platform.clone(),
+            user: msg.sender.clone(),
+        },
+        room: msg.room.clone(),
+        command,
+        outcome,
+        chain: String::new(),
+    };
+    if let Err(e) = store.append_audit(entry) {
+        tracing::error!(error = %e, "cannot write the audit trail");
     }
 }
 

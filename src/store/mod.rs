@@ -170,6 +170,10 @@ pub enum Space {
     /// Silences set with `/silence`: number → JSON (see `alerts::silence`); `next` → the next
     /// number. Expired ones are dropped when read.
     Silences,
+    /// Kubeconfigs `/kubeconfig` issued: `cluster \x1f account \x1f namespace` (`*` for the
+    /// whole cluster) → JSON (see `dispatch::access`): who, which level, until when. Never the
+    /// token.
+    Grants,
 }
 
 impl Space {
@@ -184,6 +188,7 @@ impl Space {
             Space::Told => "told",
             Space::Incidents => "incidents",
             Space::Silences => "silences",
+            Space::Grants => "grants",
         }
     }
 }

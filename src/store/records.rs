@@ -229,6 +229,42 @@ impl dyn JobStore {
         self.next_number(Space::Silences, "next")
     }
 
+    /// Records a kubeconfig issued to `account` on `cluster` for `namespace` (`*`: the whole
+    /// cluster), replacing the one before.
+    pub fn put_grant(
+        &self,
+        cluster: &str,
+        account: &str,
+        namespace: &str,
+        json: &str,
+    ) -> Result<(), StoreError> {
+        self.kv_put(Space::Grants, &key(&[cluster, account, namespace]), json)
+    }
+
+    /// The kubeconfigs issued on `cluster`: (account, namespace, JSON).
+    pub fn grants(&self, cluster: &str) -> Result<Vec<(String, String, String)>, StoreError> {
+        let prefix = key(&[cluster, ""]);
+        Ok(self
+            .kv_list(Space::Grants)?
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let rest = k.strip_prefix(&prefix)?;
+                let (account, ns) = rest.split_once('\x1f')?;
+                Some((account.to_string(), ns.to_string(), v))
+            })
+            .collect())
+    }
+
+    /// Forgets the kubeconfigs issued to `account` on `cluster`.
+    pub fn remove_grants(&self, cluster: &str, account: &str) -> Result<(), StoreError> {
+        for (a, ns, _) in self.grants(cluster)? {
+            if a == account {
+                self.kv_remove(Space::Grants, &key(&[cluster, account, &ns]))?;
+            }
+        }
+        Ok(())
+    }
+
     /// The counter `counter` in `space`: its value, and one more stored for next time.
     fn next_number(&self, space: Space, counter: &str) -> Result<u64, StoreError> {
         let next = self

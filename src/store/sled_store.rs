@@ -90,6 +90,7 @@ pub struct SledStore {
     told: Tree,
     incidents: Tree,
     silences: Tree,
+    grants: Tree,
     pub(super) quarantine: Tree,
     /// sled's log file, opened to `sync_data` it (see the module doc).
     log_file: File,
@@ -145,6 +146,7 @@ impl SledStore {
             told: tree(Space::Told.tree())?,
             incidents: tree(Space::Incidents.tree())?,
             silences: tree(Space::Silences.tree())?,
+            grants: tree(Space::Grants.tree())?,
             quarantine: tree("quarantine")?,
             db,
             log_file,
@@ -175,6 +177,7 @@ impl SledStore {
             Space::Told => &self.told,
             Space::Incidents => &self.incidents,
             Space::Silences => &self.silences,
+            Space::Grants => &self.grants,
         }
     }
 

@@ -19,17 +19,24 @@ pub struct ConsoleLab {
 impl ConsoleLab {
     /// Pods Ready after `ready_delay`; `extra` is appended to the config (TOML sections).
     pub fn start(ready_delay: Duration, extra: &str) -> ConsoleLab {
+        Self::start_with(
+            FakeOptions {
+                ready_delay,
+                ..FakeOptions::default()
+            },
+            extra,
+        )
+    }
+
+    /// [`ConsoleLab::start`] over a fake started with `opts` (`tls: true` for one that takes
+    /// bearer tokens from kubectl, as a real API server does only over TLS).
+    pub fn start_with(opts: FakeOptions, extra: &str) -> ConsoleLab {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let fake = rt
-            .block_on(FakeKube::start(FakeOptions {
-                ready_delay,
-                ..FakeOptions::default()
-            }))
-            .unwrap();
+        let fake = rt.block_on(FakeKube::start(opts)).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = fake.write_kubeconfig(dir.path()).unwrap();
         let config = dir.path().join("config.toml");

@@ -22,6 +22,8 @@
 //   with no file ("there is no document in the request"), an empty one ("file must be
 //   non-empty"), a caption over 1024 characters ("message caption is too long"), a body over
 //   the 50 MB upload limit (HTTP 413);
+//   a send to a private chat (a positive id) the user never wrote to the bot in: HTTP 403
+//   "Forbidden: bot can't initiate conversation with a user", as on Telegram;
 //   getUpdates: long polling that honours timeout, offset (updates before it are confirmed and
 //   dropped; the rest are delivered again until confirmed) and limit; callback queries carry
 //   chat_instance and the pressed message as the bot sent it;
@@ -58,6 +60,10 @@ const files = new Map();
 // 50 MB, captions of 0-1024 characters after entities parsing).
 const UPLOAD_MAX = 50 * 1024 * 1024;
 const CAPTION_MAX = 1024;
+// A bot may write to a user's private chat (its id is the user's) only once the user has
+// written to the bot there; until then Telegram answers 403 with these words.
+const CANT_INITIATE = "Forbidden: bot can't initiate conversation with a user";
+const unopened = (chatId) => Number(chatId) > 0 && !chats.has(String(chatId));
 
 const now = () => Number(process.hrtime.bigint() / 1000n) / 1000; // ms, monotonic
 const botUser = (token) => ({
@@ -293,6 +299,7 @@ async function botMethod(rq, res) {
       return ok(res, updates);
     }
     case 'sendmessage': {
+      if (unopened(p.chat_id)) return bad(res, 403, CANT_INITIATE);
       const body = Object.assign({}, p);
       if (body.reply_markup) body.reply_markup = parseJson(body.reply_markup);
       ts.addBotMessage(body, token);
@@ -303,6 +310,7 @@ async function botMethod(rq, res) {
       return ok(res, asMessage(token, rec, false));
     }
     case 'senddocument': {
+      if (unopened(p.chat_id)) return bad(res, 403, CANT_INITIATE);
       // The file itself under `document`, or `document=attach://<name>` and the file under
       // <name> (https://core.telegram.org/bots/api#inputfile; teloxide uploads so).
       const upload = rq.files || {};

@@ -46,6 +46,15 @@ pub(super) fn reply(text: &str, to: &str, notify: Option<&str>) -> Value {
     content
 }
 
+/// `text` as an `m.text` that notifies `user` (a message in a room of its own, not a reply).
+pub(super) fn mention(text: &str, user: &str) -> Value {
+    let mut content = alert(text);
+    if is_user_id(user) {
+        content["m.mentions"] = json!({ "user_ids": [user] });
+    }
+    content
+}
+
 /// `@localpart:server`, the shape of a Matrix user id.
 fn is_user_id(user: &str) -> bool {
     user.strip_prefix('@')

@@ -4,6 +4,7 @@
 //! `m.notice` with HTML, threaded to the command, with progress as `m.replace` edits (`send`,
 //! `format`). Encrypted rooms work through matrix-sdk's crypto store.
 
+mod attach;
 pub mod decode;
 mod files;
 mod format;

@@ -4,15 +4,11 @@
 
 use async_trait::async_trait;
 use matrix_sdk::Client;
-use matrix_sdk::attachment::AttachmentConfig;
-use matrix_sdk::room::reply::{EnforceThread, Reply};
-use matrix_sdk::ruma::events::Mentions;
-use matrix_sdk::ruma::events::room::message::{AddMentions, TextMessageEventContent};
-use matrix_sdk::ruma::{OwnedEventId, RoomId};
+use matrix_sdk::ruma::{OwnedUserId, RoomId};
 use serde_json::Value;
 
 use super::latency::{self, Arrivals};
-use super::{MatrixError, format};
+use super::{MatrixError, PLATFORM, attach, format};
 use crate::chat::{Attachment, ChatError, Replier};
 use crate::progress::MessageRef;
 
@@ -117,25 +113,28 @@ impl Replier for MatrixReplier {
         file: &Attachment,
     ) -> Result<MessageRef, ChatError> {
         let sent = self.reply_notifying(platform, room, to, user, text).await?;
-        let r = self.room(room)?;
-        let reply = OwnedEventId::try_from(to).ok().map(|event_id| Reply {
-            event_id,
-            enforce_thread: EnforceThread::Unthreaded,
-            add_mentions: AddMentions::No,
-        });
-        let config = AttachmentConfig::new()
-            .caption(Some(TextMessageEventContent::plain(&file.caption)))
-            .mentions(Some(Mentions::new()))
-            .reply(reply);
-        r.send_attachment(
-            &file.name,
-            &mime::TEXT_PLAIN_UTF_8,
-            file.body.clone().into_bytes(),
-            config,
-        )
-        .await
-        .map_err(|e| MatrixError::Send(e.to_string()))?;
+        attach::send_file(&self.room(room)?, file, Some(to)).await?;
         Ok(sent)
+    }
+
+    /// In an encrypted direct room with the user ([`attach::direct_room`]): a message that
+    /// mentions them, then the file.
+    async fn send_private(
+        &self,
+        _platform: &str,
+        user: &str,
+        text: &str,
+        file: &Attachment,
+    ) -> Result<String, ChatError> {
+        let user_id = OwnedUserId::try_from(user).map_err(|_| {
+            ChatError::NoPrivateChannel(format!("{user:?} is not a Matrix user id"))
+        })?;
+        let room = attach::direct_room(&self.client, &user_id).await?;
+        let room_id = room.room_id().to_string();
+        self.post(PLATFORM, &room_id, format::mention(text, user))
+            .await?;
+        attach::send_file(&room, file, None).await?;
+        Ok("an encrypted direct room with you".into())
     }
 
     async fn reply_notifying(

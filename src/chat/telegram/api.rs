@@ -46,6 +46,15 @@ pub enum TelegramError {
         /// What went wrong.
         message: String,
     },
+    /// Telegram refused to deliver to that chat (HTTP 403): the user never opened a private
+    /// chat with the bot, blocked it, or is gone.
+    #[error("Telegram {method} refused: {message}")]
+    Forbidden {
+        /// The Bot API method.
+        method: &'static str,
+        /// Telegram's description.
+        message: String,
+    },
     /// No answer within the request timeout.
     #[error("Telegram {method} did not answer within {secs} s")]
     Timeout {
@@ -170,6 +179,12 @@ impl Api {
                     attempt += 1;
                     CONNECT_BACKOFF * attempt
                 }
+                RequestError::Api(e) if forbidden(e) => {
+                    return Err(TelegramError::Forbidden {
+                        method,
+                        message: scrub(&error.to_string(), self.token.expose()),
+                    });
+                }
                 _ => {
                     return Err(TelegramError::Api {
                         method,
@@ -237,6 +252,18 @@ pub fn scrub(text: &str, token: &str) -> String {
     text.replace(token, "***")
         .replace(&token.replace(':', "%3A"), "***")
         .replace(&token.replace(':', "%3a"), "***")
+}
+
+/// Whether Telegram refused a chat as closed to the bot (HTTP 403 "Forbidden: ...": "bot
+/// can't initiate conversation with a user", "bot was blocked by the user", "user is
+/// deactivated"; teloxide names some and keeps the rest as they came).
+fn forbidden(e: &teloxide::ApiError) -> bool {
+    use teloxide::ApiError as E;
+    match e {
+        E::BotBlocked | E::CantInitiateConversation | E::UserDeactivated => true,
+        E::Unknown(d) => d.starts_with("Forbidden:"),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

@@ -175,6 +175,42 @@ impl Replier for TelegramReplier {
         Ok(sent)
     }
 
+    /// A document in the user's private chat with the bot (a Telegram user's id is their
+    /// private chat's id); Telegram refuses one the user never opened.
+    async fn send_private(
+        &self,
+        _platform: &str,
+        user: &str,
+        text: &str,
+        file: &Attachment,
+    ) -> Result<String, ChatError> {
+        let chat = chat_id(user)?;
+        let bot = self.api.bot();
+        let caption: String = text.chars().take(CAPTION_MAX).collect();
+        let bytes = file.body.clone().into_bytes();
+        let sent = self
+            .api
+            .call("sendDocument", || {
+                let document = InputFile::memory(bytes.clone()).file_name(file.name.clone());
+                bot.send_document(chat, document)
+                    .caption(caption.clone())
+                    .send()
+            })
+            .await;
+        match sent {
+            Ok(_) => {
+                self.pacer.sent(chat);
+                Ok("your private chat with the bot".into())
+            }
+            Err(TelegramError::Forbidden { .. }) => Err(ChatError::NoPrivateChannel(
+                "Telegram lets a bot write to you only after you open a private chat with it: \
+                 open the bot's profile, press Start, then ask again here"
+                    .into(),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     async fn reply_with_buttons(
         &self,
         _platform: &str,

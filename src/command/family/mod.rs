@@ -3,6 +3,7 @@
 //! builders. Adding a command means one entry in its family's file, one
 //! [`Command`](super::Command) variant and one arm in the dispatcher.
 
+mod access;
 mod alerts;
 mod cluster;
 mod ge;
@@ -13,6 +14,8 @@ mod node;
 
 use super::spec::Spec;
 
+pub use access::TTL_SECS as KUBECONFIG_TTL_SECS;
+
 /// Every command spec, in the order `/help` lists them.
 pub(crate) fn specs() -> impl Iterator<Item = &'static Spec> + Clone {
     cluster::SPECS
@@ -21,6 +24,7 @@ pub(crate) fn specs() -> impl Iterator<Item = &'static Spec> + Clone {
         .chain(ge::SPECS)
         .chain(ge_look::SPECS)
         .chain(alerts::SPECS)
+        .chain(access::SPECS)
         .chain(jobs::SPECS)
         .chain(general::SPECS)
 }

@@ -25,6 +25,8 @@ pub enum Access {
 impl Access {
     /// Every level, as `/kubeconfig access=` takes them.
     pub const ALL: [Access; 3] = [Access::View, Access::Edit, Access::Admin];
+    /// Their words, in the same order.
+    pub const WORDS: &'static [&'static str] = &["view", "edit", "admin"];
 
     /// The word for it (`view`).
     pub fn word(self) -> &'static str {
@@ -107,5 +109,10 @@ mod tests {
         assert_eq!(Access::parse("edit"), Some(Access::Edit));
         assert_eq!(Access::Admin.cluster_role(), "cluster-admin");
         assert_eq!(Access::parse("root"), None);
+        assert_eq!(
+            Access::ALL.map(Access::word),
+            Access::WORDS,
+            "the words /kubeconfig takes"
+        );
     }
 }

@@ -86,10 +86,15 @@ impl MatrixUser {
     /// Every file (`m.file`) the bot sent to the room: its event id, its content as sent, and
     /// the file itself, downloaded (and decrypted in an encrypted room) as a client would.
     pub async fn bot_files(&self) -> Vec<(String, Value, Vec<u8>)> {
+        self.bot_files_in(&self.room).await
+    }
+
+    /// [`MatrixUser::bot_files`] in another room the user is in (a direct room).
+    pub async fn bot_files_in(&self, in_room: &RoomId) -> Vec<(String, Value, Vec<u8>)> {
         let seen = self.seen.lock().unwrap().clone();
         let mut out = Vec::new();
         for (room, sender, id, content) in seen {
-            if room != self.room.as_str() || sender != self.bot || content["msgtype"] != "m.file" {
+            if room != in_room.as_str() || sender != self.bot || content["msgtype"] != "m.file" {
                 continue;
             }
             let file: FileMessageEventContent =
@@ -107,6 +112,15 @@ impl MatrixUser {
             out.push((id, content, bytes));
         }
         out
+    }
+
+    /// Every message the bot sent to `in_room`, content as sent.
+    pub fn bot_contents_in(&self, in_room: &RoomId) -> Vec<Value> {
+        let seen = self.seen.lock().unwrap().clone();
+        seen.into_iter()
+            .filter(|(room, sender, _, _)| room == in_room.as_str() && *sender == self.bot)
+            .map(|(_, _, _, content)| content)
+            .collect()
     }
 
     fn joined_room(&self) -> Room {

@@ -1,3 +1,4 @@
 //! `/kubeconfig`: a lab user's own, scoped, short-lived access to a cluster.
 
+mod console;
 mod grants;

@@ -20,6 +20,7 @@ use labkube_testkit::synapse::Synapse;
 mod alerts;
 mod files;
 mod intake;
+mod kubeconfig;
 mod notify;
 
 const BOT_PASSWORD: &str = "bot-password";

@@ -11,12 +11,7 @@ use super::{GROUP, TelegramPlatform};
 async fn a_long_log_comes_as_a_document_replying_to_the_command() {
     let fake = FakeKube::start(FakeOptions::default()).await.unwrap();
     let kube_dir = tempfile::tempdir().unwrap();
-    let kubeconfig = fake.write_kubeconfig(kube_dir.path()).unwrap();
-    let extra = format!(
-        "[[clusters]]\nname = \"lab-1\"\nkubeconfig = {:?}\n\
-         owner = {{ platform = \"telegram\", room = \"{GROUP}\" }}\n",
-        kubeconfig.display().to_string()
-    );
+    let extra = super::group_cluster(&fake, kube_dir.path());
     let p = TelegramPlatform::new_with(super::SUITE_PACE_MS, &extra).await;
     let _log = LogOnPanic::in_dir(p.dir.path());
     let op = p.op.clone();

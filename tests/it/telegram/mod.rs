@@ -5,6 +5,7 @@
 
 mod files;
 mod intake;
+mod kubeconfig;
 mod own;
 mod presses;
 
@@ -122,6 +123,17 @@ impl TelegramPlatform {
     pub fn bot_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("bot.log")).unwrap_or_default()
     }
+}
+
+/// `[[clusters]]` TOML declaring `fake` (its kubeconfig written to `dir`) as `lab-1`, owned by
+/// the lab's group.
+pub fn group_cluster(fake: &labkube_testkit::fakekube::FakeKube, dir: &std::path::Path) -> String {
+    let kubeconfig = fake.write_kubeconfig(dir).unwrap();
+    format!(
+        "[[clusters]]\nname = \"lab-1\"\nkubeconfig = {:?}\n\
+         owner = {{ platform = \"telegram\", room = \"{GROUP}\" }}\n",
+        kubeconfig.display().to_string()
+    )
 }
 
 fn write_config(dir: &std::path::Path, url: &str, pace_ms: u64, extra: &str) {

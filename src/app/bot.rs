@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::dispatch::Dispatcher;
 use crate::jobs::{StepCtx, Worker, WorkerHandle};
 use crate::kube::KubeLayer;
+use crate::kube::access::Expiry;
 use crate::progress::ProgressSink;
 use crate::provision::Engine;
 use crate::store::{JobStore, SledStore};
@@ -30,6 +31,8 @@ pub struct Bot {
     /// Watches the clusters and tells their rooms about incidents, once run; `None` with
     /// `[alerts] enabled = false`.
     pub alerts: Option<Alerts>,
+    /// Removes expired `/kubeconfig` access from the clusters, once run.
+    pub expiry: Expiry,
 }
 
 impl Bot {
@@ -59,6 +62,11 @@ impl Bot {
             config.limits.concurrent_jobs,
         );
         let grace = Duration::from_secs(config.limits.shutdown_grace_secs);
+        let expiry = Expiry::new(
+            kube.clone(),
+            store.clone(),
+            Duration::from_secs(config.access.sweep_secs),
+        );
         let dispatcher = Dispatcher::new(
             policy,
             Arc::new(config),
@@ -73,6 +81,7 @@ impl Bot {
             worker,
             grace,
             alerts,
+            expiry,
         })
     }
 

@@ -176,6 +176,7 @@ async fn serve(
         worker,
         grace,
         alerts,
+        expiry,
     } = Bot::build(config, store.clone(), policy, chat, progress)?;
     let mut front = Intake::new(gate_policy, &limits, Arc::new(dispatcher), replier);
     let handle = worker.handle();
@@ -188,6 +189,7 @@ async fn serve(
         retention_days,
         intake.clone(),
     ));
+    tokio::spawn(expiry.run(intake.clone()));
     if let Some(mut alerts) = alerts {
         if stop_when_input_ends {
             // The console: its one user administers every cluster.

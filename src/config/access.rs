@@ -10,6 +10,9 @@ pub struct AccessSettings {
     pub default_ttl_secs: u64,
     /// The longest lifetime `ttl=` may ask for, s (600 to 30 days).
     pub max_ttl_secs: u64,
+    /// How often expired access is removed from the clusters, s (10-86400): the binding of a
+    /// grant whose token expired, and the user's account with its last one.
+    pub sweep_secs: u64,
 }
 
 impl Default for AccessSettings {
@@ -17,6 +20,7 @@ impl Default for AccessSettings {
         AccessSettings {
             default_ttl_secs: 8 * 3600,
             max_ttl_secs: 7 * 86_400,
+            sweep_secs: 300,
         }
     }
 }

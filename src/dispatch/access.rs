@@ -7,26 +7,13 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::auth::{Principal, Role, RoomRef};
 use crate::chat::{Attachment, ChatError, Incoming, PLATFORMS};
 use crate::command::{Command, Name};
-use crate::kube::access::{self, Access, account_name};
+use crate::kube::access::{self, Access, GrantRecord, WHOLE_CLUSTER, account_name};
 use crate::store::{AuditOutcome, JobStore};
 
 use super::{Dispatcher, INTERNAL, write_audit};
-
-/// What the store keeps of a kubeconfig issued (never the token).
-#[derive(Debug, Serialize, Deserialize)]
-struct GrantRecord {
-    /// The chat user (`platform:user`).
-    principal: String,
-    /// Its level.
-    access: Access,
-    /// When its token expires, as the API server wrote it.
-    expires: String,
-}
 
 impl Dispatcher {
     /// The cluster a command names, else the room's current one.
@@ -144,8 +131,13 @@ impl Dispatcher {
                         principal: principal_text(&who),
                         access: level,
                         expires: issued.expires.clone(),
+                        expires_ms: issued.expires_ms,
                     };
-                    let where_ns = if level == Access::Admin { "*" } else { ns.as_str() };
+                    let where_ns = if level == Access::Admin {
+                        WHOLE_CLUSTER
+                    } else {
+                        ns.as_str()
+                    };
                     let kept = serde_json::to_string(&record)
                         .map_err(|e| e.to_string())
                         .and_then(|json| {
@@ -257,20 +249,19 @@ impl Dispatcher {
             if holders.is_empty() {
                 return format!("nobody holds a kubeconfig labkube issued for {cluster}");
             }
-            let records = store.grants(&cluster).unwrap_or_default();
+            let records = access::records(&*store);
             let until = |account: &str, ns: &str| {
                 records
                     .iter()
-                    .find(|(a, n, _)| a == account && n == ns)
-                    .and_then(|(_, _, json)| serde_json::from_str::<GrantRecord>(json).ok())
-                    .map_or("expiry unknown".to_string(), |r| {
+                    .find(|(c, a, n, _)| *c == cluster && a == account && n == ns)
+                    .map_or("expiry unknown".to_string(), |(_, _, _, r)| {
                         format!("last token valid until {}", r.expires)
                     })
             };
             let lines: Vec<String> = holders
                 .iter()
                 .map(|h| {
-                    let ns = h.namespace.as_deref().unwrap_or("*");
+                    let ns = h.namespace.as_deref().unwrap_or(WHOLE_CLUSTER);
                     let scope = match &h.namespace {
                         Some(n) => format!("namespace {n}"),
                         None => "the whole cluster".into(),

@@ -241,25 +241,35 @@ impl dyn JobStore {
         self.kv_put(Space::Grants, &key(&[cluster, account, namespace]), json)
     }
 
-    /// The kubeconfigs issued on `cluster`: (account, namespace, JSON).
-    pub fn grants(&self, cluster: &str) -> Result<Vec<(String, String, String)>, StoreError> {
-        let prefix = key(&[cluster, ""]);
+    /// Every kubeconfig issued: (cluster, account, namespace, JSON).
+    pub fn grants(&self) -> Result<Vec<(String, String, String, String)>, StoreError> {
         Ok(self
             .kv_list(Space::Grants)?
             .into_iter()
             .filter_map(|(k, v)| {
-                let rest = k.strip_prefix(&prefix)?;
-                let (account, ns) = rest.split_once('\x1f')?;
-                Some((account.to_string(), ns.to_string(), v))
+                let mut parts = k.split('\x1f');
+                let (c, a, n) = (parts.next()?, parts.next()?, parts.next()?);
+                Some((c.to_string(), a.to_string(), n.to_string(), v))
             })
             .collect())
     }
 
+    /// Forgets the kubeconfig issued to `account` on `cluster` for `namespace`.
+    pub fn remove_grant(
+        &self,
+        cluster: &str,
+        account: &str,
+        namespace: &str,
+    ) -> Result<(), StoreError> {
+        self.kv_remove(Space::Grants, &key(&[cluster, account, namespace]))
+            .map(|_| ())
+    }
+
     /// Forgets the kubeconfigs issued to `account` on `cluster`.
     pub fn remove_grants(&self, cluster: &str, account: &str) -> Result<(), StoreError> {
-        for (a, ns, _) in self.grants(cluster)? {
-            if a == account {
-                self.kv_remove(Space::Grants, &key(&[cluster, account, &ns]))?;
+        for (c, a, ns, _) in self.grants()? {
+            if c == cluster && a == account {
+                self.remove_grant(cluster, account, &ns)?;
             }
         }
         Ok(())

@@ -30,6 +30,8 @@ pub struct Issued {
     pub account: String,
     /// When the token expires, as the API server wrote it (`2026-12-07T21:00:00Z`).
     pub expires: String,
+    /// The same, Unix ms.
+    pub expires_ms: u64,
 }
 
 impl std::fmt::Debug for Issued {
@@ -54,7 +56,7 @@ pub struct Holder {
     pub access: Access,
 }
 
-fn binding_name(account: &str, access: Access) -> String {
+pub(super) fn binding_name(account: &str, access: Access) -> String {
     format!("labkube-access-{account}-{}", access.word())
 }
 
@@ -198,11 +200,16 @@ pub async fn grant(
             .0
             .strftime("%Y-%m-%dT%H:%M:%SZ")
             .to_string(),
+        expires_ms: u64::try_from(status.expiration_timestamp.0.as_millisecond()).unwrap_or(0),
     })
 }
 
 /// Deletes `name` through `api`; one already gone is fine.
-async fn delete_quietly<K>(c: &Cluster, api: &Api<K>, name: &str) -> Result<bool, KubeError>
+pub(super) async fn delete_quietly<K>(
+    c: &Cluster,
+    api: &Api<K>,
+    name: &str,
+) -> Result<bool, KubeError>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {

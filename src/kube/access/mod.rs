@@ -6,9 +6,11 @@
 //! token it was issued (tokens are bound to the account's uid).
 
 mod account;
+mod expiry;
 mod grant;
 mod render;
 
 pub use account::{ACCESS_NAMESPACE, Access, account_name};
+pub use expiry::{Expiry, GrantRecord, WHOLE_CLUSTER, records};
 pub use grant::{Holder, Issued, grant, holders, revoke};
 pub use render::kubeconfig;

@@ -199,3 +199,79 @@ async fn a_missing_namespace_and_a_too_short_lifetime_are_refused_naming_the_pro
         "{e}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_access_is_removed_and_the_account_with_its_last_grant() {
+    let lab = lab().await;
+    let store: Arc<dyn labkube::store::JobStore> =
+        Arc::new(SledStore::open(&lab.dir.path().join("sweep")).unwrap());
+    let mut expiries = Vec::new();
+    for ns in ["demo", "other"] {
+        let issued = grant(&lab, ns, Access::View, 3600).await.unwrap();
+        let record = access::GrantRecord {
+            principal: "matrix:@ada:lab.example".into(),
+            access: Access::View,
+            expires: issued.expires.clone(),
+            expires_ms: issued.expires_ms,
+        };
+        store
+            .put_grant(
+                "lab-1",
+                &issued.account,
+                ns,
+                &serde_json::to_string(&record).unwrap(),
+            )
+            .unwrap();
+        expiries.push(issued.expires_ms);
+    }
+    let sweeper = access::Expiry::new(lab.layer.clone(), store.clone(), Duration::from_secs(60));
+    assert_eq!(
+        sweeper.sweep(expiries[0] - 1).await.unwrap(),
+        0,
+        "nothing expired yet"
+    );
+    assert_eq!(access::holders(&lab.layer, "lab-1").await.unwrap().len(), 2);
+
+    // One grant expired: its binding goes, the account stays for the other.
+    let mut other = access::records(&*store);
+    other.retain(|(_, _, ns, _)| ns == "other");
+    let (_, account, _, _) = other[0].clone();
+    store
+        .put_grant(
+            "lab-1",
+            &account,
+            "other",
+            &serde_json::to_string(&access::GrantRecord {
+                expires_ms: 1,
+                ..other[0].3.clone()
+            })
+            .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(sweeper.sweep(expiries[0] - 1).await.unwrap(), 1);
+    let left = access::holders(&lab.layer, "lab-1").await.unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].namespace.as_deref(), Some("demo"));
+    assert!(
+        lab.fake
+            .objects("ServiceAccount", Some("labkube-access"))
+            .len()
+            == 1,
+        "the account stays while a grant lives"
+    );
+
+    // The last one expired: binding and account go; the records too.
+    assert_eq!(sweeper.sweep(expiries[1] + 1).await.unwrap(), 1);
+    assert!(
+        access::holders(&lab.layer, "lab-1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        lab.fake
+            .objects("ServiceAccount", Some("labkube-access"))
+            .is_empty()
+    );
+    assert!(access::records(&*store).is_empty());
+}

@@ -36,6 +36,9 @@ pub(super) fn prepare(
             }
         }
     }
+    if let Some(old) = old {
+        super::rbac::check_role_ref(def, old, obj)?;
+    }
     match def.kind {
         "Deployment" => {
             default_at(obj, &["spec", "replicas"], json!(1));

@@ -10,6 +10,7 @@ use super::auth::{Identity, MASTERS};
 use super::errors::ApiError;
 use super::meta;
 use super::pki::ADMIN_GROUP;
+use super::resources::ResourceDef;
 use super::store::State;
 
 use super::resources::res::{CLUSTER_ROLE_BINDINGS, CLUSTER_ROLES, ROLE_BINDINGS, ROLES};
@@ -162,6 +163,25 @@ fn rule_allows(rule: &Value, what: &Attributes) -> bool {
             has(&rule["verbs"], verb) && has(&rule["apiGroups"], group) && resource_ok && names_ok
         }
     }
+}
+
+/// A binding's `roleRef` cannot change (`pkg/apis/rbac/validation`, `ValidateRoleBindingUpdate`
+/// and `ValidateClusterRoleBindingUpdate`): the update is 422, naming the new reference.
+pub(super) fn check_role_ref(def: &ResourceDef, old: &Value, new: &Value) -> Result<(), ApiError> {
+    if !matches!(def.kind, "RoleBinding" | "ClusterRoleBinding") || old["roleRef"] == new["roleRef"]
+    {
+        return Ok(());
+    }
+    let r = &new["roleRef"];
+    let field = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+    Err(ApiError::Invalid(format!(
+        "{}.rbac.authorization.k8s.io {:?} is invalid: roleRef: Invalid value: rbac.RoleRef{{APIGroup:{:?}, Kind:{:?}, Name:{:?}}}: cannot change roleRef",
+        def.kind,
+        meta::name(new),
+        field("apiGroup"),
+        field("kind"),
+        field("name"),
+    )))
 }
 
 const READ: &[&str] = &["get", "list", "watch"];

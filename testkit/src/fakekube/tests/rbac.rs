@@ -204,3 +204,32 @@ async fn kubectl_with_a_view_token_gets_pods_in_its_namespace_only() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_bindings_role_cannot_change() {
+    let (_fake, admin) = start().await;
+    namespace(&admin, "demo").await;
+    let api: Api<k8s_openapi::api::rbac::v1::RoleBinding> = Api::namespaced(admin.clone(), "demo");
+    let binding = |role: &str| {
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": { "name": "ada" },
+            "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role },
+            "subjects": [{ "kind": "ServiceAccount", "name": "ada", "namespace": "demo" }],
+        })
+    };
+    let apply = kube::api::PatchParams::apply("test").force();
+    api.patch("ada", &apply, &kube::api::Patch::Apply(&binding("view")))
+        .await
+        .unwrap();
+    api.patch("ada", &apply, &kube::api::Patch::Apply(&binding("view")))
+        .await
+        .expect("the same role again");
+    assert_eq!(
+        refusal(api.patch("ada", &apply, &kube::api::Patch::Apply(&binding("edit"))).await),
+        (
+            422,
+            "RoleBinding.rbac.authorization.k8s.io \"ada\" is invalid: roleRef: Invalid value: rbac.RoleRef{APIGroup:\"rbac.authorization.k8s.io\", Kind:\"ClusterRole\", Name:\"edit\"}: cannot change roleRef".into()
+        )
+    );
+}

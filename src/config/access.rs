@@ -31,9 +31,9 @@ impl AccessSettings {
         let mut out = Vec::new();
         let mut bad = |k: String, m: String| out.push((k, m));
         let (lo, hi) = crate::command::KUBECONFIG_TTL_SECS;
-        super::load::range(&mut bad, "access.max_ttl_secs", self.max_ttl_secs, lo, hi);
+        super::checks::range(&mut bad, "access.max_ttl_secs", self.max_ttl_secs, lo, hi);
         let top = self.max_ttl_secs.clamp(lo, hi);
-        super::load::range(
+        super::checks::range(
             &mut bad,
             "access.default_ttl_secs",
             self.default_ttl_secs,

@@ -80,7 +80,7 @@ impl Alerts {
             ("rescan_secs", self.rescan_secs, 1, 3600),
         ];
         for (key, v, lo, hi) in checks {
-            super::load::range(&mut bad, &format!("alerts.{key}"), v, lo, hi);
+            super::checks::range(&mut bad, &format!("alerts.{key}"), v, lo, hi);
         }
         out
     }

@@ -55,7 +55,7 @@ impl Intake {
             ("onboard_every_secs", self.onboard_every_secs, 60, 604_800),
         ];
         for (key, v, lo, hi) in checks {
-            super::load::range(&mut bad, &format!("intake.{key}"), v, lo, hi);
+            super::checks::range(&mut bad, &format!("intake.{key}"), v, lo, hi);
         }
         out
     }

@@ -4,6 +4,7 @@
 
 mod access;
 mod alerts;
+mod checks;
 mod intake;
 mod load;
 mod matrix;

@@ -24,6 +24,10 @@ pub(super) fn prepare(
     obj: &mut Value,
     old: Option<&Value>,
 ) -> Result<(), ApiError> {
+    // Admission runs before the registry's PrepareForCreate sets the pod's QoS class.
+    if def.kind == "Pod" && old.is_none() {
+        super::admission::admit_pod(st, obj)?;
+    }
     if def.status_subresource {
         let status = match old {
             Some(o) => o.get("status").cloned(),
@@ -150,6 +154,7 @@ pub(super) fn prepare(
             default_at(obj, &["spec", "finalizers"], json!(["kubernetes"]));
         }
         "PersistentVolumeClaim" => default_at(obj, &["spec", "volumeMode"], json!("Filesystem")),
+        "LimitRange" => super::limits::default_limit_range(obj),
         "StorageClass" => {
             default_at(obj, &["reclaimPolicy"], json!("Delete"));
             default_at(obj, &["volumeBindingMode"], json!("Immediate"));

@@ -41,6 +41,17 @@ pub enum ApiError {
     /// 403: forbidden (e.g. creating in a terminating namespace).
     #[error("{0}")]
     Forbidden(String),
+    /// 403 about one object, as `apierrors.NewForbidden(resource, name, err)` words it (what
+    /// admission plugins answer: `pods "web-0" is forbidden: exceeded quota: ...`).
+    #[error("{resource} \"{name}\" is forbidden: {message}")]
+    ObjectForbidden {
+        /// Group-qualified resource (`pods`).
+        resource: String,
+        /// Object name.
+        name: String,
+        /// The plugin's reason.
+        message: String,
+    },
     /// 401: missing or wrong bearer token.
     #[error("Unauthorized")]
     Unauthorized,
@@ -71,7 +82,7 @@ impl ApiError {
             ApiError::AlreadyExists { .. } | ApiError::Conflict { .. } => 409,
             ApiError::BadRequest(_) => 400,
             ApiError::Invalid(_) => 422,
-            ApiError::Forbidden(_) => 403,
+            ApiError::Forbidden(_) | ApiError::ObjectForbidden { .. } => 403,
             ApiError::Unauthorized => 401,
             ApiError::MethodNotAllowed => 405,
             ApiError::UnsupportedMediaType(_) => 415,
@@ -88,7 +99,7 @@ impl ApiError {
             ApiError::Conflict { .. } => "Conflict",
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::Invalid(_) => "Invalid",
-            ApiError::Forbidden(_) => "Forbidden",
+            ApiError::Forbidden(_) | ApiError::ObjectForbidden { .. } => "Forbidden",
             ApiError::Unauthorized => "Unauthorized",
             ApiError::MethodNotAllowed => "MethodNotAllowed",
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaType",
@@ -109,7 +120,9 @@ impl ApiError {
             "code": self.code(),
         });
         let details = match self {
-            ApiError::NotFound { resource, name } | ApiError::AlreadyExists { resource, name } => {
+            ApiError::NotFound { resource, name }
+            | ApiError::AlreadyExists { resource, name }
+            | ApiError::ObjectForbidden { resource, name, .. } => {
                 let (kind, group) = match resource.split_once('.') {
                     Some((k, g)) => (k, Some(g)),
                     None => (resource.as_str(), None),

@@ -5,11 +5,24 @@
 //! `firstTimestamp`, `lastTimestamp`, `count`). The fake's controllers look again every tick
 //! where the real ones back off, so a repeat of the same reason and message for the same object
 //! is not recorded again (the real correlator would count it into the one event).
+//!
+//! Similar core events (same object, type, reason and component, different messages: a
+//! controller's `FailedCreate` naming a new generated pod each time) aggregate as client-go's
+//! `EventCorrelator` does (`staging/src/k8s.io/client-go/tools/record/events_cache.go`,
+//! `EventAggregator`, 10 distinct messages): the tenth and every later one go into one event
+//! "(combined from similar events): <latest message>" whose `count` grows.
 
 use super::meta::{self, str_at};
 use super::resources::res;
 use super::store::State;
 use serde_json::{Value, json};
+
+/// The prefix of an aggregated event's message (`EventAggregatorByReasonMessageFunc`).
+const COMBINED: &str = "(combined from similar events): ";
+
+/// Distinct messages after which similar events aggregate (`maxEvents` of the default
+/// `EventAggregator`).
+const AGGREGATE_AFTER: usize = 10;
 
 /// Which recorder writes the event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,17 +55,48 @@ pub(super) fn record(st: &mut State, involved: &Value, event: &Event<'_>) {
         .to_string();
     let uid = meta::uid(involved).to_string();
     let now = meta::now_rfc3339();
-    let same = st
+    let about: Vec<Value> = st
         .list(res::EVENTS, Some(&ns))
         .into_iter()
-        .find(|e| {
+        .filter(|e| {
             str_at(e, &["involvedObject", "uid"]) == Some(uid.as_str())
                 && str_at(e, &["reason"]) == Some(event.reason)
-                && str_at(e, &["message"]) == Some(event.message)
         })
-        .is_some();
-    if same {
+        .cloned()
+        .collect();
+    if about
+        .iter()
+        .any(|e| str_at(e, &["message"]) == Some(event.message))
+    {
         return;
+    }
+    let mut message = event.message.to_string();
+    if event.recorder == Recorder::Core {
+        let similar: Vec<&Value> = about
+            .iter()
+            .filter(|e| {
+                str_at(e, &["type"]) == Some(event.type_)
+                    && str_at(e, &["source", "component"]) == Some(event.component)
+            })
+            .collect();
+        let combined = format!("{COMBINED}{}", event.message);
+        let aggregate = similar
+            .iter()
+            .find(|e| str_at(e, &["message"]).is_some_and(|m| m.starts_with(COMBINED)));
+        if let Some(agg) = aggregate {
+            if str_at(agg, &["message"]) != Some(combined.as_str()) {
+                let mut agg = (*agg).clone();
+                let count = agg.get("count").and_then(Value::as_i64).unwrap_or(1);
+                agg["count"] = json!(count + 1);
+                agg["lastTimestamp"] = json!(now);
+                agg["message"] = json!(combined);
+                st.replace(res::EVENTS, agg);
+            }
+            return;
+        }
+        if similar.len() + 1 >= AGGREGATE_AFTER {
+            message = combined;
+        }
     }
     let n = st.next_counter();
     let name = format!(
@@ -73,7 +117,7 @@ pub(super) fn record(st: &mut State, involved: &Value, event: &Event<'_>) {
         "apiVersion": "v1", "kind": "Event",
         "metadata": { "name": name, "namespace": ns },
         "involvedObject": involved_ref,
-        "reason": event.reason, "message": event.message, "type": event.type_,
+        "reason": event.reason, "message": message, "type": event.type_,
         "reportingComponent": event.component, "reportingInstance": "",
     });
     match event.recorder {

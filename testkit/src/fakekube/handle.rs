@@ -108,7 +108,7 @@ struct Running {
 
 /// A running fake API server; dropping it shuts it down.
 pub struct FakeKube {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
     /// With TLS: the client certificate of `admin.conf` (kubernetes-admin).
     admin: Option<ClientCert>,
     addr: SocketAddr,
@@ -369,55 +369,6 @@ impl FakeKube {
     /// The current (latest) resourceVersion.
     pub fn resource_version(&self) -> u64 {
         self.shared.with(|st| st.rv)
-    }
-
-    /// One stored object (`ns` is ignored for cluster-scoped kinds), as the API would return it.
-    pub fn object(
-        &self,
-        api_version: &str,
-        kind: &str,
-        ns: Option<&str>,
-        name: &str,
-    ) -> Option<Value> {
-        let def = resources::by_kind(kind).filter(|d| d.api_version() == api_version)?;
-        let ns = if def.namespaced {
-            ns.unwrap_or("default")
-        } else {
-            ""
-        };
-        self.shared.with(|st| st.get(def.plural, ns, name).cloned())
-    }
-
-    /// All stored objects of a kind, in one namespace or (`None`) all of them.
-    pub fn objects(&self, kind: &str, ns: Option<&str>) -> Vec<Value> {
-        let Some(def) = resources::by_kind(kind) else {
-            return Vec::new();
-        };
-        self.shared
-            .with(|st| st.list_owned(def.plural, if def.namespaced { ns } else { None }))
-    }
-
-    /// The first pod (in `ns`, or any namespace) whose name starts with `prefix`: its
-    /// namespace, name and first container's name.
-    pub fn pod_named(&self, ns: Option<&str>, prefix: &str) -> Option<(String, String, String)> {
-        let pod = self
-            .objects("Pod", ns)
-            .into_iter()
-            .find(|p| meta::name(p).starts_with(prefix))?;
-        let field = |v: &Value| v.as_str().unwrap_or_default().to_string();
-        Some((
-            field(&pod["metadata"]["namespace"]),
-            field(&pod["metadata"]["name"]),
-            field(&pod["spec"]["containers"][0]["name"]),
-        ))
-    }
-
-    /// Names of the stored objects of a kind in a namespace, sorted.
-    pub fn names(&self, kind: &str, ns: Option<&str>) -> Vec<String> {
-        self.objects(kind, ns)
-            .iter()
-            .map(|o| meta::name(o).to_string())
-            .collect()
     }
 
     /// Every request seen so far, in order.

@@ -5,6 +5,9 @@
 //! and kube-runtime's `watcher` work against it, and it runs small deterministic controllers
 //! (Deployment/ReplicaSet, StatefulSet, DaemonSet, a fake kubelet, namespace deletion) so rollouts
 //! progress, fail and time out the way `kubectl rollout status` observes them on a real cluster.
+//! New pods pass the LimitRanger and ResourceQuota admission plugins, and a controller whose pod
+//! is refused says so in its events and conditions ([`FakeKube::events_about`],
+//! [`FakeKube::condition`]).
 //!
 //! With [`FakeOptions::tls`] it speaks TLS with client-certificate authentication like a
 //! kubeadm API server ([`pki`]), and its kubeconfig is kubeadm's `admin.conf`.
@@ -16,6 +19,7 @@
 //! test scripts the states it wants with [`FakeKube::put`]. The simplifications against the real
 //! server are listed in `README.md` next to this file.
 
+mod admission;
 mod apply;
 mod auth;
 mod cluster;
@@ -28,11 +32,15 @@ mod events;
 mod gc;
 mod handle;
 mod handlers;
+mod inspect;
+mod limits;
 mod listener;
 mod logs;
 mod merge;
 mod meta;
 pub mod pki;
+mod quantity;
+mod quota;
 mod rbac;
 mod resources;
 mod scripted;

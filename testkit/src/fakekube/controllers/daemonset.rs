@@ -1,9 +1,11 @@
 //! DaemonSet controller: one pod per fake node (`fake-node-<i>`), RollingUpdate within
-//! maxUnavailable, and the scheduling / readiness counters of the status.
+//! maxUnavailable, and the scheduling / readiness counters of the status. A pod the API refuses
+//! is a Warning `FailedCreate` "Error creating: <error>" on the DaemonSet, as the ReplicaSet's.
 
 use super::super::meta::{self, at, i64_at, str_at};
 use super::super::resources::res;
 use super::super::store::State;
+use super::failed_create;
 use super::pods::make_pod;
 use super::{int_or_percent, owned, pod_available, pod_ready, put_count, set_status_if_changed};
 use serde_json::{Map, Value, json};
@@ -35,25 +37,39 @@ fn sync(st: &mut State, ds: &Value) {
             .to_string()
     };
     let pods = owned(st, res::PODS, &ns, &uid);
+    let mut refused = false;
     for i in 0..nodes {
         let node = format!("fake-node-{i}");
         if !pods.iter().any(|p| node_of(p) == node) {
+            if !failed_create::may_try(st, ds) {
+                refused = true;
+                break;
+            }
             let n = st.next_counter();
             let pod_name = format!("{name}-{}", meta::name_suffix(n));
             let labels = [
                 (REV, hash.clone()),
                 ("pod-template-generation", generation.to_string()),
             ];
-            make_pod(
+            let generate = format!("{name}-");
+            if let Err(e) = make_pod(
                 st,
                 ds,
                 &template,
                 &pod_name,
                 &labels,
                 Some(&node),
-                Some(&format!("{name}-")),
-            );
+                Some(&generate),
+            ) {
+                let message = format!("Error creating: {e}");
+                failed_create::failed(st, ds, "daemonset-controller", &message);
+                refused = true;
+                break;
+            }
         }
+    }
+    if !refused {
+        failed_create::succeeded(st, ds);
     }
     // Rolling update: replace outdated pods while at most maxUnavailable pods are unavailable;
     // outdated pods that are not ready anyway can always go.

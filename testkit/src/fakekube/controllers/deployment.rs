@@ -371,6 +371,34 @@ fn update_status(
             })
         }
     };
-    s.insert("conditions".into(), json!([available_cond, progress_cond]));
+    let mut conditions = vec![available_cond, progress_cond];
+    conditions.extend(replica_failure(d, new_rs, old));
+    s.insert("conditions".into(), json!(conditions));
     set_status_if_changed(st, res::DEPLOYMENTS, &ns, &name, Value::Object(s));
+}
+
+/// The Deployment's `ReplicaFailure` condition: the new ReplicaSet's, else an old one's, as
+/// `getReplicaFailures` (`pkg/controller/deployment/sync.go`) and `syncRolloutStatus`
+/// (`progress.go`) copy it (`ReplicaSetToDeploymentCondition`: both times are the ReplicaSet
+/// condition's transition time; `SetDeploymentCondition` keeps one of the same status and
+/// reason as it is).
+fn replica_failure(d: &Value, new_rs: &Value, old: &[Value]) -> Option<Value> {
+    let rs_cond = std::iter::once(new_rs)
+        .chain(old)
+        .find_map(|rs| find_condition(rs, "ReplicaFailure"))?;
+    let field = |k: &str| rs_cond.get(k).cloned().unwrap_or(Value::Null);
+    let prev = find_condition(d, "ReplicaFailure");
+    let same = |k: &str| prev.and_then(|p| p.get(k)) == rs_cond.get(k);
+    if let Some(p) = prev.filter(|_| same("status") && same("reason")) {
+        return Some(p.clone());
+    }
+    let transition = match prev {
+        Some(p) if same("status") => p.get("lastTransitionTime").cloned().unwrap_or(Value::Null),
+        _ => field("lastTransitionTime"),
+    };
+    Some(json!({
+        "type": "ReplicaFailure", "status": field("status"),
+        "lastUpdateTime": field("lastTransitionTime"), "lastTransitionTime": transition,
+        "reason": field("reason"), "message": field("message"),
+    }))
 }

@@ -1,12 +1,14 @@
 //! The fake's controllers, run on a fixed tick under the store lock: namespace teardown,
-//! HorizontalPodAutoscaler, Deployment, ReplicaSet, StatefulSet, DaemonSet, the PersistentVolume controller with the
+//! ResourceQuota status, HorizontalPodAutoscaler, Deployment, ReplicaSet, StatefulSet, DaemonSet, the PersistentVolume controller with the
 //! cluster's provisioners, the scheduler, and a kubelet that moves bound pods through their
 //! lifecycle (including the image-tag failure modes).
 
 mod daemonset;
 mod deployment;
+mod failed_create;
 pub(super) mod hpa;
 mod pods;
+mod quota;
 mod replicaset;
 mod scheduler;
 mod statefulset;
@@ -52,6 +54,8 @@ pub(in super::super) struct CtlState {
     pub pod_ips: u32,
     /// What containers printed, by namespace, pod and container (`FakeKube::print`).
     pub logs: HashMap<(String, String, String), super::logs::Printed>,
+    /// Controller uid → retry back-off after refused pod creates.
+    pub backoff: HashMap<String, failed_create::Backoff>,
 }
 
 /// Runs the controllers until `stop` is cancelled.
@@ -75,6 +79,7 @@ fn tick(st: &mut State) {
     volumes::sync_all(st);
     scheduler::schedule_all(st);
     pods::kubelet(st);
+    quota::sync_all(st);
 }
 
 /// Writes a counter into a status map; `required` counters are written even when zero, others

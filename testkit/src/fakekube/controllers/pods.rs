@@ -4,6 +4,8 @@
 //! (CreateContainerConfigError), `slow` (ready after 10x the ready delay); plus the rules added
 //! with `FakeKube::fail_image`.
 
+use super::super::admission;
+use super::super::errors::ApiError;
 use super::super::events::{self, Event, Recorder};
 use super::super::meta::{self, at, str_at};
 use super::super::resources::res;
@@ -13,7 +15,8 @@ use serde_json::{Map, Value, json};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// A new pod object from a template, controlled by `owner`.
+/// A new pod object from a template, controlled by `owner`, created through the API: the
+/// admission plugins may refuse it (`Err`, the apiserver's answer, and nothing is stored).
 pub(super) fn make_pod(
     st: &mut State,
     owner: &Value,
@@ -22,7 +25,7 @@ pub(super) fn make_pod(
     extra_labels: &[(&str, String)],
     node: Option<&str>,
     generate_name: Option<&str>,
-) -> Value {
+) -> Result<Value, ApiError> {
     let ns = str_at(owner, &["metadata", "namespace"]).unwrap_or_default();
     let mut labels = at(template, &["metadata", "labels"])
         .cloned()
@@ -47,16 +50,17 @@ pub(super) fn make_pod(
         "spec": spec,
         "status": { "phase": "Pending" },
     });
-    let qos = super::scheduler::qos(&pod);
-    meta::set_at(&mut pod, &["status", "qosClass"], json!(qos));
     if let Some(a) = at(template, &["metadata", "annotations"]) {
         meta::set_at(&mut pod, &["metadata", "annotations"], a.clone());
     }
     if let Some(g) = generate_name {
         meta::set_at(&mut pod, &["metadata", "generateName"], json!(g));
     }
+    admission::admit_pod(st, &mut pod)?;
+    let qos = super::scheduler::qos(&pod);
+    meta::set_at(&mut pod, &["status", "qosClass"], json!(qos));
     super::controller_fields(&mut pod);
-    st.insert(res::PODS, pod)
+    Ok(st.insert(res::PODS, pod))
 }
 
 /// What one container is doing.

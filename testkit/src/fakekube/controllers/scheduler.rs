@@ -14,6 +14,7 @@
 
 use super::super::events::{self, Event, Recorder};
 use super::super::meta::{self, at, str_at};
+use super::super::quantity::Quantity;
 use super::super::resources::res;
 use super::super::store::State;
 use super::volumes::{SELECTED_NODE, pinned_node, waits_for_consumer};
@@ -133,25 +134,7 @@ fn requests(pod: &Value) -> (f64, f64) {
 
 /// A resource quantity (`500m`, `1.5`, `512Mi`, `1G`); CPU in millicores, others in units.
 fn quantity(q: &str, cpu: bool) -> f64 {
-    let q = q.trim();
-    let suffixes: [(&str, f64); 11] = [
-        ("Ki", 1024.0),
-        ("Mi", 1024.0 * 1024.0),
-        ("Gi", 1024.0 * 1024.0 * 1024.0),
-        ("Ti", 1024.0 * 1024.0 * 1024.0 * 1024.0),
-        ("m", 0.001),
-        ("k", 1e3),
-        ("K", 1e3),
-        ("M", 1e6),
-        ("G", 1e9),
-        ("T", 1e12),
-        ("", 1.0),
-    ];
-    let (num, factor) = suffixes
-        .iter()
-        .find_map(|(s, f)| q.strip_suffix(s).map(|n| (n, *f)))
-        .unwrap_or((q, 1.0));
-    let value = num.parse::<f64>().unwrap_or(0.0) * factor;
+    let value = Quantity::parse(q).map_or(0.0, |q| q.as_f64());
     if cpu { value * 1000.0 } else { value }
 }
 

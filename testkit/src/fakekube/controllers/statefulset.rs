@@ -2,11 +2,14 @@
 //! its predecessors to be Running and Ready; Parallel: all at once), `controller-revision-hash`
 //! revisions, RollingUpdate from the highest ordinal down (respecting `partition`), PVCs from
 //! volumeClaimTemplates (`<template>-<name>-<ordinal>`, Pending until the PersistentVolume
-//! controller binds them, never deleted by the controller).
+//! controller binds them, never deleted by the controller). A pod the API refuses is a Warning
+//! `FailedCreate` "create Pod web-0 in StatefulSet web failed error: <error>" on the set.
 
+use super::super::errors::ApiError;
 use super::super::meta::{self, at, i64_at, str_at};
 use super::super::resources::res;
 use super::super::store::State;
+use super::failed_create;
 use super::pods::make_pod;
 use super::{owned, pod_available, pod_ready, put_count, set_status_if_changed};
 use serde_json::{Map, Value, json};
@@ -71,7 +74,7 @@ fn ensure_claims(st: &mut State, set: &Value, ord: i64) -> Vec<Value> {
     volumes
 }
 
-fn create_pod(st: &mut State, set: &Value, ord: i64, rev: &str) {
+fn create_pod(st: &mut State, set: &Value, ord: i64, rev: &str) -> Result<(), ApiError> {
     let name = meta::name(set).to_string();
     let template = st
         .ctl
@@ -100,7 +103,7 @@ fn create_pod(st: &mut State, set: &Value, ord: i64, rev: &str) {
         ("statefulset.kubernetes.io/pod-name", pod_name.clone()),
         ("apps.kubernetes.io/pod-index", ord.to_string()),
     ];
-    make_pod(st, set, &template, &pod_name, &labels, None, None);
+    make_pod(st, set, &template, &pod_name, &labels, None, None).map(drop)
 }
 
 fn sync(st: &mut State, set: &Value) {
@@ -130,7 +133,9 @@ fn sync(st: &mut State, set: &Value) {
             .to_string()
     };
     let mut acted = false;
-    // Create missing pods in ordinal order.
+    // Create missing pods in ordinal order. A refused create ends the sync (`processReplica`
+    // returns the error) and the set waits out its back-off.
+    let mut refused = false;
     for ord in 0..replicas {
         if pods.contains_key(&ord) {
             continue;
@@ -141,16 +146,30 @@ fn sync(st: &mut State, set: &Value) {
         if ordered && (0..ord).any(|o| !pods.contains_key(&o)) {
             break;
         }
+        acted = true;
+        if !failed_create::may_try(st, set) {
+            refused = true;
+            break;
+        }
         let rev = if ord < partition {
             current_rev.clone()
         } else {
             update_rev.clone()
         };
-        create_pod(st, set, ord, &rev);
-        acted = true;
+        if let Err(e) = create_pod(st, set, ord, &rev) {
+            // `recordPodEvent` in `pkg/controller/statefulset/stateful_pod_control.go`.
+            let message =
+                format!("create Pod {name}-{ord} in StatefulSet {name} failed error: {e}");
+            failed_create::failed(st, set, "statefulset-controller", &message);
+            refused = true;
+            break;
+        }
         if ordered {
             break;
         }
+    }
+    if !refused {
+        failed_create::succeeded(st, set);
     }
     let all_ready = pods.range(..replicas).all(|(_, p)| pod_ready(p))
         && pods.range(..replicas).count() as i64 == replicas;

@@ -3,6 +3,7 @@
 mod api;
 mod autoscaling;
 mod fixtures;
+mod quota;
 mod rbac;
 mod rollout;
 mod scheduling;

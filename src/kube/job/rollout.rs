@@ -314,13 +314,15 @@ impl GeRun {
 }
 
 impl GeRun {
-    /// `reason`, followed by what the cluster said about the release's pods and claims that
-    /// `reason` does not already say. Best effort: without an answer in time, `reason` alone.
+    /// `reason`, followed by what the cluster said about the release's pods, workloads and
+    /// claims that `reason` does not already say. Best effort: without an answer in time,
+    /// `reason` alone.
     async fn with_warnings(&self, reason: String, spec: &WaitSpec) -> String {
         let ask = recent_warnings(
             &self.cluster.client,
             &spec.namespace,
             &spec.pod_selector,
+            &spec.workloads,
             WARNINGS_SHOWN,
         );
         let lines = match tokio::time::timeout(spec.unreachable_after, ask).await {
@@ -331,6 +333,8 @@ impl GeRun {
             }
             Err(_) => Vec::new(),
         };
+        // Each retry of a controller names a new pod: compare without the quoted names.
+        let named = unquoted(&reason);
         let new: Vec<String> = lines
             .into_iter()
             .filter(|l| {
@@ -338,8 +342,10 @@ impl GeRun {
                 let said = l.split_once(": ").map_or(l.as_str(), |(_, m)| m);
                 // The kubelet's "Error: ImagePullBackOff" only repeats a reason already named.
                 let said = said.strip_prefix("Error: ").unwrap_or(said);
-                let start: String = said.chars().take(60).collect();
-                !reason.contains(&start)
+                // A controller's FailedCreate repeats the refusal a CannotCreate names.
+                let said = said.strip_prefix("Error creating: ").unwrap_or(said);
+                let start: String = unquoted(said).chars().take(60).collect();
+                !named.contains(&start)
             })
             .collect();
         if new.is_empty() {
@@ -347,6 +353,11 @@ impl GeRun {
         }
         format!("{reason}{WARNINGS_HEAD}\n  {}", new.join("\n  "))
     }
+}
+
+/// `text` with what stands between double quotes left out (`pods "" is forbidden`).
+fn unquoted(text: &str) -> String {
+    text.split('"').step_by(2).collect::<Vec<_>>().join("\"\"")
 }
 
 fn row(s: &RolloutState) -> RolloutRow {

@@ -1,11 +1,15 @@
 //! What the cluster itself said about a release that did not roll out: the newest Warning events
-//! of its pods, and the newest event of each of their volume claims that is still Pending (a
-//! claim waiting for a provisioner says so only in a Normal event).
+//! of its pods and of its workloads and their ReplicaSets (a controller that cannot create a pod,
+//! refused by a quota, says so only there: `FailedCreate`), and the newest event of each of
+//! their volume claims that is still Pending (a claim waiting for a provisioner says so only in
+//! a Normal event).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod};
 use k8s_openapi::jiff::Timestamp;
+
+use crate::kube::status::workload::{WorkloadKind, WorkloadRef};
 use kube::api::ListParams;
 use kube::{Api, Client};
 
@@ -20,6 +24,7 @@ pub async fn recent_warnings(
     client: &Client,
     namespace: &str,
     pod_selector: &str,
+    workloads: &[WorkloadRef],
     max: usize,
 ) -> Result<Vec<String>, kube::Error> {
     let pods = Api::<Pod>::namespaced(client.clone(), namespace)
@@ -41,10 +46,11 @@ pub async fn recent_warnings(
         let (Some(kind), Some(name)) = (object.kind.as_deref(), object.name.as_deref()) else {
             continue;
         };
+        let warning = e.type_.as_deref() == Some("Warning");
         let wanted = match kind {
-            "Pod" => pod_names.contains(name) && e.type_.as_deref() == Some("Warning"),
+            "Pod" => pod_names.contains(name) && warning,
             "PersistentVolumeClaim" => pending.contains(name),
-            _ => false,
+            _ => warning && of_workloads(workloads, kind, name),
         };
         if !wanted {
             continue;
@@ -56,10 +62,12 @@ pub async fn recent_warnings(
             kind.to_ascii_lowercase(),
             clip(e.message.as_deref().unwrap_or_default())
         );
-        // A claim shows only its newest event; a pod each of its messages once.
+        // A claim shows only its newest event; a pod each of its messages once; a workload its
+        // newest of each reason (a controller's every retry names a new pod).
         let key = match kind {
+            "PersistentVolumeClaim" => (name.to_string(), String::new()),
             "Pod" => (name.to_string(), line.clone()),
-            _ => (name.to_string(), String::new()),
+            _ => (name.to_string(), reason.clone()),
         };
         match picked.get(&key) {
             // Equal times (core events have whole seconds): the later in the list, which is
@@ -73,6 +81,21 @@ pub async fn recent_warnings(
     let mut lines: Vec<(Option<Timestamp>, String)> = picked.into_values().collect();
     lines.sort_by_key(|l| std::cmp::Reverse(l.0));
     Ok(lines.into_iter().take(max).map(|(_, l)| l).collect())
+}
+
+/// Whether an event about `kind`/`name` is about one of `workloads`: the workload itself, or a
+/// ReplicaSet of one of its Deployments (named `DEPLOYMENT-HASH`).
+fn of_workloads(workloads: &[WorkloadRef], kind: &str, name: &str) -> bool {
+    workloads.iter().any(|w| match (w.kind, kind) {
+        (WorkloadKind::Deployment, "Deployment")
+        | (WorkloadKind::StatefulSet, "StatefulSet")
+        | (WorkloadKind::DaemonSet, "DaemonSet") => w.name == name,
+        (WorkloadKind::Deployment, "ReplicaSet") => name
+            .strip_prefix(w.name.as_str())
+            .and_then(|rest| rest.strip_prefix('-'))
+            .is_some_and(|hash| !hash.is_empty() && !hash.contains('-')),
+        _ => false,
+    })
 }
 
 /// The claims a pod mounts, by name.

@@ -110,6 +110,13 @@ pub enum FailReason {
         /// What is wrong.
         problem: PodProblem,
     },
+    /// The controller cannot create the new revision's pods (a quota refuses them).
+    CannotCreate {
+        /// The workload.
+        workload: WorkloadRef,
+        /// The API server's refusal, as the controller recorded it.
+        message: String,
+    },
     /// kubectl cannot follow this workload's update strategy.
     Unsupported(RolloutError),
 }
@@ -165,6 +172,13 @@ impl std::fmt::Display for FailReason {
                     write!(f, " ({})", problem.message)?;
                 }
                 Ok(())
+            }
+            FailReason::CannotCreate { workload, message } => {
+                write!(
+                    f,
+                    "{}: new pods cannot be created: {message}",
+                    workload.name
+                )
             }
             FailReason::Unsupported(err) => write!(f, "{err}"),
         }

@@ -232,10 +232,46 @@ pub fn evaluate(
                 }
             }
         }
+        // The controller cannot create the new revision's pods (a quota, an admission
+        // webhook): the Deployment says so in its `ReplicaFailure` condition, which the
+        // deployment controller copies from the ReplicaSet (`getReplicaFailures`,
+        // pkg/controller/deployment/progress.go).
+        if !state.done
+            && let Some(message) = obj.and_then(replica_failure)
+        {
+            state
+                .waiting_for
+                .get_or_insert_with(|| format!("pods to be created ({message})"));
+            let key = (workload.name.clone(), String::new(), "create");
+            let since = *tracker.first_seen.entry(key.clone()).or_insert(now);
+            still_failing.insert(key);
+            if now.saturating_duration_since(since) >= grace {
+                failure.get_or_insert(FailReason::CannotCreate {
+                    workload: workload.clone(),
+                    message,
+                });
+            }
+        }
         states.push(state);
     }
     tracker.first_seen.retain(|k, _| still_failing.contains(k));
     Verdict { states, failure }
+}
+
+/// The message of a Deployment's `ReplicaFailure` condition, while it holds.
+fn replica_failure(obj: &Watched) -> Option<String> {
+    let Watched::Deployment(d) = obj else {
+        return None;
+    };
+    let conditions = d.status.as_ref()?.conditions.as_ref()?;
+    conditions
+        .iter()
+        .find(|c| c.type_ == "ReplicaFailure" && c.status == "True")
+        .map(|c| {
+            c.message
+                .clone()
+                .unwrap_or_else(|| "no reason given".into())
+        })
 }
 
 fn is_fatal(problem: &PodProblem, held: Duration, grace: Duration) -> bool {

@@ -347,3 +347,41 @@ fn the_bad_revision_does_not_decide_a_rollback_before_it_is_observed() {
     let f = judge(3, "3", &good_pods, &after);
     assert!(matches!(f, Some(FailReason::Pod { .. })));
 }
+
+#[test]
+fn pods_refused_by_a_quota_fail_the_rollout_after_the_grace_period() {
+    let refused = "pods \"orion-new-x2\" is forbidden: exceeded quota: labkube-quota, requested: requests.cpu=2, used: requests.cpu=0, limited: requests.cpu=1";
+    let status = json!({"observedGeneration": 2, "replicas": 0, "updatedReplicas": 0, "availableReplicas": 0,
+        "conditions": [{"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": refused}]});
+    let d = cache(vec![deployment(status)]);
+    let sets = cache(vec![replicaset("new", "2")]);
+    let (grace, t0) = (Duration::from_secs(30), Instant::now());
+    let mut tracker = GraceTracker::default();
+    let v = run(&d, &cache(vec![]), &sets, grace, &mut tracker, t0);
+    assert!(v.failure.is_none(), "not before the grace period");
+    let waiting = v.states[0].waiting_for.as_deref().unwrap_or_default();
+    assert!(
+        waiting.contains("exceeded quota: labkube-quota"),
+        "{waiting}"
+    );
+    let v = run(&d, &cache(vec![]), &sets, grace, &mut tracker, t0 + grace);
+    let failure = v.failure.map(|f| f.to_string()).unwrap_or_default();
+    assert_eq!(
+        failure,
+        format!("orion: new pods cannot be created: {refused}")
+    );
+
+    // A condition that no longer holds fails nothing.
+    let cleared = json!({"observedGeneration": 2, "replicas": 0, "updatedReplicas": 0, "availableReplicas": 0,
+        "conditions": [{"type": "ReplicaFailure", "status": "False", "reason": "FailedCreate", "message": refused}]});
+    let d = cache(vec![deployment(cleared)]);
+    let v = run(
+        &d,
+        &cache(vec![]),
+        &sets,
+        grace,
+        &mut tracker,
+        t0 + grace * 2,
+    );
+    assert!(v.failure.is_none());
+}

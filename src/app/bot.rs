@@ -121,6 +121,7 @@ pub fn policy(config: &Config) -> Policy {
             room,
             RoomSettings {
                 namespace: r.namespace.clone(),
+                quota: r.quota.clone(),
             },
         );
     }

@@ -131,7 +131,10 @@ pub async fn run_console(
             platform: chat::CONSOLE.into(),
             room: chat::CONSOLE_ROOM.into(),
         },
-        RoomSettings { namespace },
+        RoomSettings {
+            namespace,
+            quota: config.console.quota.clone(),
+        },
     );
     let private = config.data_dir.join("private");
     let adapter: Box<dyn ChatAdapter> = Box::new(ConsoleAdapter::new(user, io, private));

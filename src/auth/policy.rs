@@ -23,10 +23,12 @@ pub struct RoomRef {
 }
 
 /// What the config says about an allowed room.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RoomSettings {
     /// Namespace GE commands use when `ns=` is not given.
     pub namespace: String,
+    /// The quota `/ns create` gives when the command names none.
+    pub quota: crate::config::NamespaceQuota,
 }
 
 /// Users and rooms, indexed for lookups.

@@ -42,7 +42,8 @@ macro_rules! from_value {
 }
 from_value!(
     IpAddr => Ip, Name => Name, Version => Version, K8sMinor => K8sMinor, Cidr => Cidr,
-    UserName => User, u64 => Int, String => Text, SilenceTarget => Target
+    UserName => User, u64 => Int, String => Text, SilenceTarget => Target,
+    crate::names::Cpu => Cpu, crate::names::Memory => Memory
 );
 
 impl FromValue for u32 {

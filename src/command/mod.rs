@@ -52,7 +52,7 @@ use crate::names::escape;
 
 pub use error::ParseError;
 /// The lifetimes `/kubeconfig ttl=` takes, s.
-pub use family::KUBECONFIG_TTL_SECS;
+pub use family::{KUBECONFIG_TTL_SECS, NS_MAX_PODS};
 pub use menu::{MenuEntry, menu};
 pub use redact::is_masked_key;
 pub use spec::Access;

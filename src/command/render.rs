@@ -42,6 +42,9 @@ impl Command {
             Command::Kubeconfig { .. } => "kubeconfig",
             Command::KubeconfigRevoke { .. } => "kubeconfig revoke",
             Command::KubeconfigList { .. } => "kubeconfig list",
+            Command::NsCreate { .. } => "ns create",
+            Command::NsList { .. } => "ns list",
+            Command::NsDelete { .. } => "ns delete",
             Command::Whoami => "whoami",
             Command::Start => "start",
             Command::Audit { .. } => "audit",
@@ -275,7 +278,31 @@ impl Command {
                 some(&mut f, "user", user.as_ref());
                 some(&mut f, "cluster", cluster.as_ref());
             }
-            Command::KubeconfigList { cluster } => some(&mut f, "cluster", cluster.as_ref()),
+            Command::KubeconfigList { cluster } | Command::NsList { cluster } => {
+                some(&mut f, "cluster", cluster.as_ref())
+            }
+            Command::NsCreate {
+                name,
+                cluster,
+                cpu,
+                memory,
+                pods,
+            } => {
+                f.push(("name", name.to_string()));
+                some(&mut f, "cluster", cluster.as_ref());
+                some(&mut f, "cpu", cpu.as_ref());
+                some(&mut f, "memory", memory.as_ref());
+                some(&mut f, "pods", pods.as_ref());
+            }
+            Command::NsDelete {
+                name,
+                cluster,
+                confirm,
+            } => {
+                f.push(("name", name.to_string()));
+                some(&mut f, "cluster", cluster.as_ref());
+                some(&mut f, "confirm", confirm.as_ref());
+            }
             Command::Jobs { all } => flag(&mut f, "all", *all),
             Command::Job { id } | Command::Cancel { id } => f.push(("id", id.to_string())),
             Command::Audit { n } => some(&mut f, "n", n.as_ref()),

@@ -20,7 +20,7 @@ pub(crate) enum Group {
     Enablers,
     /// `/alerts`, `/silence`, `/unsilence`.
     Alerts,
-    /// `/kubeconfig ...`.
+    /// `/ns ...`, `/kubeconfig ...`.
     Access,
     /// `/jobs`, `/job`, `/cancel`.
     Jobs,
@@ -45,7 +45,7 @@ impl Group {
             Group::Clusters => "Clusters",
             Group::Enablers => "FIWARE Generic Enablers",
             Group::Alerts => "Alerts",
-            Group::Access => "Your own access to clusters",
+            Group::Access => "Your namespaces and your own access",
             Group::Jobs => "Jobs",
             Group::General => "General",
         }

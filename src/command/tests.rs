@@ -393,6 +393,44 @@ fn cases() -> Vec<(&'static str, Command, &'static str)> {
             Command::KubeconfigList { cluster: None },
             "/kubeconfig list",
         ),
+        (
+            "/ns create team-a",
+            Command::NsCreate {
+                name: name("team-a"),
+                cluster: None,
+                cpu: None,
+                memory: None,
+                pods: None,
+            },
+            "/ns create team-a",
+        ),
+        (
+            "/ns create team-a pods=40 memory=8Gi cpu=0.5 cluster=lab-1",
+            Command::NsCreate {
+                name: name("team-a"),
+                cluster: Some(name("lab-1")),
+                cpu: Some(crate::names::Cpu::parse("0.5").unwrap()),
+                memory: Some(crate::names::Memory::parse("8Gi").unwrap()),
+                pods: Some(40),
+            },
+            "/ns create team-a cluster=lab-1 cpu=0.5 memory=8Gi pods=40",
+        ),
+        (
+            "/ns list cluster=lab-1",
+            Command::NsList {
+                cluster: Some(name("lab-1")),
+            },
+            "/ns list cluster=lab-1",
+        ),
+        (
+            "/ns delete team-a confirm=k3x9p2",
+            Command::NsDelete {
+                name: name("team-a"),
+                cluster: None,
+                confirm: Some("k3x9p2".into()),
+            },
+            "/ns delete team-a confirm=***",
+        ),
         ("/whoami", Command::Whoami, "/whoami"),
         ("/START", Command::Start, "/start"),
         ("/audit", Command::Audit { n: None }, "/audit"),
@@ -548,6 +586,8 @@ fn paths_and_mutation_follow_the_grammar() {
         "selftest",
         "kubeconfig",
         "kubeconfig revoke",
+        "ns create",
+        "ns delete",
     ];
     for (line, cmd, _) in cases() {
         assert!(spec::find(cmd.path()).is_some(), "{line}");

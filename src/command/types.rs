@@ -279,6 +279,33 @@ pub enum Command {
         /// `None`: the room's current cluster.
         cluster: Option<Name>,
     },
+    /// `/ns create NAME [cluster=] [cpu=] [memory=] [pods=]`.
+    NsCreate {
+        /// The namespace.
+        name: Name,
+        /// `None`: the room's current cluster.
+        cluster: Option<Name>,
+        /// What its pods may request together (`None`: the room's default, else no limit).
+        cpu: Option<crate::names::Cpu>,
+        /// Likewise for memory.
+        memory: Option<crate::names::Memory>,
+        /// How many pods it may hold (likewise).
+        pods: Option<u64>,
+    },
+    /// `/ns list [cluster=]`.
+    NsList {
+        /// `None`: the room's current cluster.
+        cluster: Option<Name>,
+    },
+    /// `/ns delete NAME [cluster=] [confirm=CODE]`.
+    NsDelete {
+        /// The namespace.
+        name: Name,
+        /// `None`: the room's current cluster.
+        cluster: Option<Name>,
+        /// The code from the confirmation step.
+        confirm: Option<String>,
+    },
     /// `/unsilence ID`.
     Unsilence {
         /// The silence number.

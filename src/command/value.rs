@@ -7,7 +7,9 @@
 
 use std::net::IpAddr;
 
-use crate::names::{Cidr, K8sMinor, Name, NameError, Rule, Special, UserName, Version, host_addr};
+use crate::names::{
+    Cidr, Cpu, K8sMinor, Memory, Name, NameError, Rule, Special, UserName, Version, host_addr,
+};
 
 /// A validator's complaint: `Some(reason)` when it can say more than "expected FORM".
 pub(crate) type Reason = Option<String>;
@@ -27,6 +29,10 @@ pub(crate) enum Kind {
     Cidr,
     /// A POSIX user name.
     User,
+    /// A number of CPUs.
+    Cpu,
+    /// An amount of memory.
+    Memory,
     /// A whole number in `min..=max`.
     Int { min: u64, max: u64 },
     /// A control-plane count ([`crate::names::quorum`]).
@@ -69,6 +75,10 @@ pub(crate) enum Value {
     Cidr(Cidr),
     /// From [`Kind::User`].
     User(UserName),
+    /// From [`Kind::Cpu`].
+    Cpu(Cpu),
+    /// From [`Kind::Memory`].
+    Memory(Memory),
     /// From [`Kind::Int`] and [`Kind::JobId`].
     Int(u64),
     /// From [`Kind::Code`], [`Kind::Keyword`], [`Kind::Topic`] (lowercase) and [`Kind::Word`].
@@ -87,6 +97,8 @@ impl std::fmt::Display for Value {
             Value::K8sMinor(v) => v.fmt(f),
             Value::Cidr(v) => v.fmt(f),
             Value::User(v) => v.fmt(f),
+            Value::Cpu(v) => v.fmt(f),
+            Value::Memory(v) => v.fmt(f),
             Value::Int(v) => v.fmt(f),
             Value::Text(v) => v.fmt(f),
             Value::Target(v) => v.fmt(f),
@@ -106,6 +118,8 @@ impl Kind {
             Kind::K8sMinor => Rule::K8sMinor.form().into(),
             Kind::Cidr => Rule::Cidr.form().into(),
             Kind::User => Rule::User.form().into(),
+            Kind::Cpu => Rule::Cpu.form().into(),
+            Kind::Memory => Rule::Memory.form().into(),
             Kind::Int { min, max } => format!("a whole number from {min} to {max}"),
             Kind::ControlPlanes => crate::names::quorum::FORM.into(),
             Kind::JobId => "a job number such as 42 or #42".into(),
@@ -139,6 +153,8 @@ impl Kind {
             Kind::K8sMinor => K8sMinor::parse(text).map(Value::K8sMinor).map_err(reason),
             Kind::Cidr => Cidr::parse(text).map(Value::Cidr).map_err(reason),
             Kind::User => UserName::parse(text).map(Value::User).map_err(reason),
+            Kind::Cpu => Cpu::parse(text).map(Value::Cpu).map_err(reason),
+            Kind::Memory => Memory::parse(text).map(Value::Memory).map_err(reason),
             Kind::Int { min, max } => int(text, min, max).map(Value::Int),
             Kind::ControlPlanes => crate::names::quorum::check(number(text)?)
                 .map(Value::Int)

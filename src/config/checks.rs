@@ -267,6 +267,15 @@ impl Config {
                 );
             }
         }
+        if let Some(p) = self.console.quota.pods {
+            range(
+                &mut bad,
+                "console.quota.pods",
+                p,
+                1,
+                crate::command::NS_MAX_PODS,
+            );
+        }
         let mut seen = HashSet::new();
         for (i, r) in self.rooms.iter().enumerate() {
             if r.id.trim().is_empty() {
@@ -279,6 +288,10 @@ impl Config {
             );
             if let Some(Err(e)) = r.quiet_hours.as_deref().map(super::QuietHours::parse) {
                 bad(format!("rooms[{i}].quiet_hours"), e);
+            }
+            if let Some(p) = r.quota.pods {
+                let key = format!("rooms[{i}].quota.pods");
+                range(&mut bad, &key, p, 1, crate::command::NS_MAX_PODS);
             }
             if !seen.insert((&r.platform, &r.id)) {
                 bad(

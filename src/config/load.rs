@@ -166,6 +166,19 @@ fn set<T: DeserializeOwned>(
     for path in unknown {
         // An optional section (`[telegram]`) shows as `?` in serde_ignored's path.
         let path = path.replace("?.", "");
+        // serde_ignored writes an array index as a segment (`rooms.0.quota`); the type errors
+        // and the semantic checks write `rooms[0].quota`.
+        let path = path.split('.').fold(String::new(), |mut out, seg| {
+            if !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()) {
+                out.push_str(&format!("[{seg}]"));
+            } else {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(seg);
+            }
+            out
+        });
         problems.push(Problem {
             key: join(key, &path),
             message: "unknown key".into(),

@@ -9,6 +9,7 @@ mod intake;
 mod load;
 mod matrix;
 mod mirrors;
+mod quota;
 mod secret;
 mod telegram;
 
@@ -27,6 +28,7 @@ pub use intake::Intake;
 pub use load::{ConfigError, Problem};
 pub use matrix::{Invites, Matrix};
 pub use mirrors::{RegistryMirrors, encode_mirrors};
+pub use quota::NamespaceQuota;
 pub use secret::{Secret, SecretSource};
 pub use telegram::{TELEGRAM_API_URL, Telegram};
 
@@ -371,6 +373,9 @@ pub struct Console {
     pub user: Option<String>,
     /// Default namespace of the console room.
     pub namespace: Option<String>,
+    /// The quota `/ns create` gives in the console when the command names none.
+    #[serde(default)]
+    pub quota: NamespaceQuota,
 }
 
 /// `[[users]]`.
@@ -404,6 +409,10 @@ pub struct Room {
     /// they end is told then; critical ones are told at once.
     #[serde(default)]
     pub quiet_hours: Option<String>,
+    /// The quota `/ns create` gives a namespace of this room's when the command names none:
+    /// `quota = { cpu = "4", memory = "8Gi", pods = 40 }`; absent: no quota.
+    #[serde(default)]
+    pub quota: NamespaceQuota,
 }
 
 fn default_namespace() -> String {

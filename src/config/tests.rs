@@ -442,3 +442,35 @@ fn quiet_hours_are_checked_and_wrap_midnight() {
         "{err}"
     );
 }
+
+#[test]
+fn a_rooms_namespace_quota_is_read_and_checked() {
+    let text = "[[rooms]]\nplatform = \"console\"\nid = \"console\"\n\
+                quota = { cpu = \"0.5\", memory = \"8Gi\", pods = 40 }\n";
+    let cfg = Config::parse(text, "x.toml").unwrap();
+    let q = &cfg.rooms[0].quota;
+    assert_eq!(q.to_string(), "cpu 0.5, memory 8Gi, 40 pods");
+    assert_eq!(
+        q.hard(),
+        vec![
+            ("requests.cpu", "0.5".to_string()),
+            ("requests.memory", "8Gi".to_string()),
+            ("pods", "40".to_string())
+        ]
+    );
+    let text = "[[rooms]]\nplatform = \"console\"\nid = \"console\"\n\
+                quota = { cpu = \"lots\", pods = 0, disk = 1 }\n";
+    let err = Config::parse(text, "x.toml").unwrap_err().to_string();
+    assert!(
+        err.contains("rooms[0].quota.cpu: \"lots\" is not a number of CPUs such as 2, 0.5 or 500m"),
+        "{err}"
+    );
+    let text = "[[rooms]]\nplatform = \"console\"\nid = \"console\"\n\
+                quota = { pods = 0, disk = 1 }\n";
+    let err = Config::parse(text, "x.toml").unwrap_err().to_string();
+    assert!(err.contains("rooms[0].quota.disk: unknown key"), "{err}");
+    assert!(
+        err.contains("rooms[0].quota.pods: 0 is out of range; accepted: 1 to 10000"),
+        "{err}"
+    );
+}

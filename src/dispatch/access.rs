@@ -11,13 +11,17 @@ use crate::auth::{Principal, Role, RoomRef};
 use crate::chat::{Attachment, ChatError, Incoming, PLATFORMS};
 use crate::command::{Command, Name};
 use crate::kube::access::{self, Access, GrantRecord, WHOLE_CLUSTER, account_name};
-use crate::store::{AuditOutcome, JobStore};
+use crate::store::AuditOutcome;
 
-use super::{Dispatcher, INTERNAL, write_audit};
+use super::{Dispatcher, INTERNAL, in_time, rejected, write_audit};
 
 impl Dispatcher {
     /// The cluster a command names, else the room's current one.
-    fn access_cluster(&self, room: &RoomRef, given: Option<&Name>) -> Result<String, String> {
+    pub(super) fn access_cluster(
+        &self,
+        room: &RoomRef,
+        given: Option<&Name>,
+    ) -> Result<String, String> {
         if let Some(n) = given {
             return Ok(n.to_string());
         }
@@ -71,9 +75,11 @@ impl Dispatcher {
             Access::Edit if role < Role::Operator => Some(
                 "access=edit needs the operator role; as a viewer you may have access=view".into(),
             ),
-            _ if role < Role::Admin && ns != room_ns => Some(format!(
-                "you may have access to your room's namespace {room_ns} only; admins may name any"
-            )),
+            _ if role < Role::Admin && ns != room_ns && !self.room_owns(&cluster, room, &ns) => {
+                Some(format!(
+                    "you may have access to your room's namespace {room_ns} and those /ns create made for it (/ns list) only; admins may name any"
+                ))
+            }
             _ => None,
         };
         let settings = &self.config.access;
@@ -94,21 +100,10 @@ impl Dispatcher {
         let (who, incoming, line) = (msg.principal(), msg.clone(), command.redacted());
         let limit = layer.request_timeout() * 6;
         self.reply_later(msg, async move {
-            let granted = tokio::time::timeout(
-                limit,
-                access::grant(&layer, &cluster, &who, &ns, level, Duration::from_secs(ttl)),
-            )
-            .await;
-            let issued = match granted {
-                Ok(Ok(i)) => i,
-                Ok(Err(e)) => return rejected(&*store, &incoming, line, e.to_string()),
-                Err(_) => {
-                    let why = format!(
-                        "the API server of {cluster} did not answer within {} s; nothing was issued",
-                        limit.as_secs()
-                    );
-                    return rejected(&*store, &incoming, line, why);
-                }
+            let ask = access::grant(&layer, &cluster, &who, &ns, level, Duration::from_secs(ttl));
+            let issued = match in_time(&cluster, limit, "nothing was issued", ask).await {
+                Ok(i) => i,
+                Err(why) => return rejected(&*store, &incoming, line, why),
             };
             let scope = match level {
                 Access::Admin => "the whole cluster".to_string(),
@@ -194,8 +189,9 @@ impl Dispatcher {
         let limit = layer.request_timeout() * 6;
         self.reply_later(msg, async move {
             let name = principal_text(&whose);
-            match tokio::time::timeout(limit, access::revoke(&layer, &cluster, &whose)).await {
-                Ok(Ok(removed)) => {
+            let ask = access::revoke(&layer, &cluster, &whose);
+            match in_time(&cluster, limit, "revoke again", ask).await {
+                Ok(removed) => {
                     if let Err(e) = store.remove_grants(&cluster, &account_name(&whose)) {
                         tracing::error!(error = %e, "cannot forget the kubeconfigs revoked");
                     }
@@ -208,14 +204,7 @@ impl Dispatcher {
                         )
                     }
                 }
-                Ok(Err(e)) => rejected(&*store, &incoming, line, e.to_string()),
-                Err(_) => {
-                    let why = format!(
-                        "the API server of {cluster} did not answer within {} s; revoke again",
-                        limit.as_secs()
-                    );
-                    rejected(&*store, &incoming, line, why)
-                }
+                Err(why) => rejected(&*store, &incoming, line, why),
             }
         });
         None
@@ -235,17 +224,11 @@ impl Dispatcher {
         let (layer, store) = (self.kube.clone(), self.store.clone());
         let limit = layer.request_timeout() * 3;
         self.reply_later(msg, async move {
-            let holders = match tokio::time::timeout(limit, access::holders(&layer, &cluster)).await
-            {
-                Ok(Ok(h)) => h,
-                Ok(Err(e)) => return e.to_string(),
-                Err(_) => {
-                    return format!(
-                        "the API server of {cluster} did not answer within {} s",
-                        limit.as_secs()
-                    );
-                }
-            };
+            let holders =
+                match in_time(&cluster, limit, "", access::holders(&layer, &cluster)).await {
+                    Ok(h) => h,
+                    Err(why) => return why,
+                };
             if holders.is_empty() {
                 return format!("nobody holds a kubeconfig labkube issued for {cluster}");
             }
@@ -284,21 +267,8 @@ impl Dispatcher {
     }
 }
 
-/// Audits a kubeconfig command that could not be carried out; returns the reason as the reply.
-fn rejected(store: &dyn JobStore, msg: &Incoming, line: String, reason: String) -> String {
-    write_audit(
-        store,
-        msg,
-        line,
-        AuditOutcome::Rejected {
-            reason: reason.clone(),
-        },
-    );
-    reason
-}
-
 /// `platform:user`, as `/kubeconfig list` writes a user.
-fn principal_text(p: &Principal) -> String {
+pub(super) fn principal_text(p: &Principal) -> String {
     format!("{}:{}", p.platform, p.user)
 }
 

@@ -15,16 +15,6 @@ use crate::store::{GeInstallSpec, GeJob, GeTarget, JobKind, UnknownCluster};
 
 use super::Dispatcher;
 
-/// Namespaces labkube never installs into: Kubernetes' own, and those of the cluster's
-/// network and storage, which `/cluster create` installs (flannel, local-path-provisioner).
-const RESERVED: &[&str] = &[
-    "kube-system",
-    "kube-public",
-    "kube-node-lease",
-    "kube-flannel",
-    "local-path-storage",
-];
-
 /// Where a GE command lands.
 /// What `/ge status|logs|events` reads.
 enum Look {
@@ -161,9 +151,9 @@ impl Dispatcher {
             }
             _ => room_ns,
         };
-        if RESERVED.contains(&namespace.as_str()) {
+        if crate::kube::namespace::RESERVED.contains(&namespace.as_str()) {
             return Err(format!(
-                "namespace {namespace} belongs to Kubernetes itself or to the cluster's network or storage; choose another ns= (a DNS-1123 label such as demo); nothing was changed"
+                "namespace {namespace} belongs to Kubernetes itself, to the cluster's network or storage, or to labkube; choose another ns= (a DNS-1123 label such as demo); nothing was changed"
             ));
         }
         Ok(Place { cluster, namespace })

@@ -11,6 +11,7 @@ mod cluster_view;
 mod edits;
 mod ge;
 mod node;
+mod ns;
 mod queue;
 mod room_cap;
 
@@ -144,6 +145,11 @@ impl Dispatcher {
             Command::KubeconfigList { cluster } => {
                 return self.kubeconfig_list(msg, room, cluster.as_ref());
             }
+            Command::NsCreate { .. } => return self.ns_create(msg, room, admin, &command),
+            Command::NsList { cluster } => {
+                return self.ns_list(msg, room, admin, cluster.as_ref());
+            }
+            Command::NsDelete { .. } => return self.ns_delete(msg, room, admin, &command),
             Command::Job { id } => {
                 answers::job(&*self.store, *id, self.config.limits.job_log_lines)
             }
@@ -256,15 +262,17 @@ impl Dispatcher {
                     current.as_deref()
                 }
             },
-            Command::KubeconfigRevoke { cluster, .. } | Command::KubeconfigList { cluster } => {
-                match cluster {
-                    Some(n) => Some(n.as_str()),
-                    None => {
-                        current = self.current_cluster(room)?;
-                        current.as_deref()
-                    }
+            Command::KubeconfigRevoke { cluster, .. }
+            | Command::KubeconfigList { cluster }
+            | Command::NsCreate { cluster, .. }
+            | Command::NsList { cluster }
+            | Command::NsDelete { cluster, .. } => match cluster {
+                Some(n) => Some(n.as_str()),
+                None => {
+                    current = self.current_cluster(room)?;
+                    current.as_deref()
                 }
-            }
+            },
             Command::Unsilence { id } => {
                 current = self.silence_cluster(*id)?;
                 current.as_deref()
@@ -377,6 +385,45 @@ impl Dispatcher {
     fn audit(&self, msg: &Incoming, command: String, outcome: AuditOutcome) {
         write_audit(&*self.store, msg, command, outcome);
     }
+}
+
+/// `ask` (a cluster's API) within `limit`; a failure as the room reads it: the error, or that
+/// the API server of `cluster` did not answer in time and, after `;`, `then` (unless empty).
+async fn in_time<T>(
+    cluster: &str,
+    limit: std::time::Duration,
+    then: &str,
+    ask: impl std::future::Future<Output = Result<T, crate::kube::KubeError>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(limit, ask).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => {
+            let then = if then.is_empty() {
+                String::new()
+            } else {
+                format!("; {then}")
+            };
+            Err(format!(
+                "the API server of {cluster} did not answer within {} s{then}",
+                limit.as_secs()
+            ))
+        }
+    }
+}
+
+/// Audits a command completed in a task of its own that could not be carried out; returns the
+/// reason as the reply.
+fn rejected(store: &dyn JobStore, msg: &Incoming, line: String, reason: String) -> String {
+    write_audit(
+        store,
+        msg,
+        line,
+        AuditOutcome::Rejected {
+            reason: reason.clone(),
+        },
+    );
+    reason
 }
 
 /// [`Dispatcher::audit`] for answers completed in a task of their own.

@@ -145,6 +145,7 @@ mod tests {
             },
             RoomSettings {
                 namespace: "default".into(),
+                ..Default::default()
             },
         );
         Gate::new(policy, &limits)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Secret, Service};
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 
 use crate::kube::catalogue::def::GeDef;
@@ -82,6 +82,26 @@ impl Cluster {
                 doing,
             }),
         }
+    }
+
+    /// Deletes `name` through `api` with `params`; one already gone is fine (`false`).
+    pub async fn delete_quietly<K>(
+        &self,
+        api: &Api<K>,
+        name: &str,
+        params: &DeleteParams,
+    ) -> Result<bool, KubeError>
+    where
+        K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
+        let gone = async {
+            match api.delete(name, params).await {
+                Ok(_) => Ok(true),
+                Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+                Err(e) => Err(e),
+            }
+        };
+        self.call(format!("deleting {name}"), gone).await
     }
 
     /// Checks that the API server answers (a clear error early instead of in the middle).

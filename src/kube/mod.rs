@@ -25,6 +25,8 @@
 //! - [`access`]: `/kubeconfig`: a user's own ServiceAccount, bound to `view`/`edit` in a
 //!   namespace (or `cluster-admin`), a short-lived token, a kubeconfig without the bot's
 //!   credentials; revoking and listing who holds access.
+//! - [`namespace`]: `/ns`: a room's own namespaces, with a LimitRange of default requests and
+//!   a ResourceQuota.
 //! - [`storage`]: whether a cluster can hold a GE's data (its default StorageClass); `cpu`:
 //!   whether its CPUs can run it (AVX).
 
@@ -41,6 +43,7 @@ mod job;
 pub mod kubeconfig;
 pub mod layer;
 pub mod logs;
+pub mod namespace;
 pub mod nodes;
 mod owned;
 pub mod precheck;

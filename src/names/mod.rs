@@ -1,7 +1,7 @@
 //! The syntax rules for the names and versions a user or an operator gives, each written once:
 //! DNS labels and subdomains, image tags and repositories, Kubernetes minor versions, pod
-//! networks, POSIX user names and host addresses ([`host_addr`], [`Special`]), and how many
-//! control planes a cluster may have ([`quorum`]).
+//! networks, POSIX user names, resource quantities ([`Cpu`], [`Memory`]) and host addresses
+//! ([`host_addr`], [`Special`]), and how many control planes a cluster may have ([`quorum`]).
 //!
 //! Each rule is a validated newtype ([`Name`], [`Subdomain`], [`Version`], [`ImageRepo`],
 //! [`K8sMinor`], [`Cidr`], [`UserName`]) built only by its `parse` (also [`std::str::FromStr`]
@@ -21,6 +21,7 @@ pub mod endpoint;
 mod image;
 mod k8s;
 mod label;
+pub mod quantity;
 pub mod quorum;
 mod user;
 
@@ -34,6 +35,7 @@ pub use cidr::{Cidr, dual_stack, ipv6_network};
 pub use image::{ImageRepo, Version};
 pub use k8s::{DEFAULT_MINOR, K8sMinor, Minor, SUPPORTED as SUPPORTED_MINORS};
 pub use label::{Name, Subdomain, is_param_name};
+pub use quantity::{Cpu, Memory};
 pub use user::UserName;
 
 /// Which syntax rule a text was checked against.
@@ -53,6 +55,10 @@ pub enum Rule {
     Cidr,
     /// A POSIX user name: [`UserName`].
     User,
+    /// A number of CPUs: [`Cpu`].
+    Cpu,
+    /// An amount of memory: [`Memory`].
+    Memory,
 }
 
 impl Rule {
@@ -90,6 +96,8 @@ impl Rule {
                 "a user name: up to 32 lowercase letters, digits, '_' or '-', starting with a \
                  letter or '_', such as ubuntu"
             }
+            Rule::Cpu => "a number of CPUs such as 2, 0.5 or 500m, from 100m to 1024",
+            Rule::Memory => "a size such as 512Mi, 8Gi or 1Ti, from 64Mi to 16Ti",
         })
     }
 }

@@ -174,6 +174,9 @@ pub enum Space {
     /// whole cluster) → JSON (see `dispatch::access`): who, which level, until when. Never the
     /// token.
     Grants,
+    /// Namespaces `/ns create` made: `cluster \x1f namespace` → JSON (see
+    /// `kube::namespace`): the room that owns it, who made it, when, its quota.
+    Namespaces,
 }
 
 impl Space {
@@ -189,6 +192,7 @@ impl Space {
             Space::Incidents => "incidents",
             Space::Silences => "silences",
             Space::Grants => "grants",
+            Space::Namespaces => "namespaces",
         }
     }
 }

@@ -275,6 +275,48 @@ impl dyn JobStore {
         Ok(())
     }
 
+    /// Records a namespace `/ns create` made on `cluster`.
+    pub fn put_namespace(&self, cluster: &str, ns: &str, json: &str) -> Result<(), StoreError> {
+        self.kv_put(Space::Namespaces, &key(&[cluster, ns]), json)
+    }
+
+    /// The record of namespace `ns` of `cluster`, if `/ns create` made it.
+    pub fn namespace(&self, cluster: &str, ns: &str) -> Result<Option<String>, StoreError> {
+        self.kv_get(Space::Namespaces, &key(&[cluster, ns]))
+    }
+
+    /// Every namespace `/ns create` made: (cluster, namespace, JSON).
+    pub fn namespaces(&self) -> Result<Vec<(String, String, String)>, StoreError> {
+        Ok(self
+            .kv_list(Space::Namespaces)?
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let (c, n) = k.split_once('\x1f')?;
+                Some((c.to_string(), n.to_string(), v))
+            })
+            .collect())
+    }
+
+    /// Forgets namespace `ns` of `cluster`.
+    pub fn remove_namespace(&self, cluster: &str, ns: &str) -> Result<(), StoreError> {
+        self.kv_remove(Space::Namespaces, &key(&[cluster, ns]))
+            .map(|_| ())
+    }
+
+    /// Forgets every namespace of `cluster` (it is gone); returns how many there were.
+    pub fn forget_namespaces_on(&self, cluster: &str) -> Result<usize, StoreError> {
+        let on: Vec<String> = self
+            .namespaces()?
+            .into_iter()
+            .filter(|(c, _, _)| c == cluster)
+            .map(|(_, ns, _)| ns)
+            .collect();
+        for ns in &on {
+            self.remove_namespace(cluster, ns)?;
+        }
+        Ok(on.len())
+    }
+
     /// The counter `counter` in `space`: its value, and one more stored for next time.
     fn next_number(&self, space: Space, counter: &str) -> Result<u64, StoreError> {
         let next = self

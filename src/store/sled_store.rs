@@ -91,6 +91,7 @@ pub struct SledStore {
     incidents: Tree,
     silences: Tree,
     grants: Tree,
+    namespaces: Tree,
     pub(super) quarantine: Tree,
     /// sled's log file, opened to `sync_data` it (see the module doc).
     log_file: File,
@@ -147,6 +148,7 @@ impl SledStore {
             incidents: tree(Space::Incidents.tree())?,
             silences: tree(Space::Silences.tree())?,
             grants: tree(Space::Grants.tree())?,
+            namespaces: tree(Space::Namespaces.tree())?,
             quarantine: tree("quarantine")?,
             db,
             log_file,
@@ -178,6 +180,7 @@ impl SledStore {
             Space::Incidents => &self.incidents,
             Space::Silences => &self.silences,
             Space::Grants => &self.grants,
+            Space::Namespaces => &self.namespaces,
         }
     }
 

@@ -108,6 +108,7 @@ impl Rig {
             },
             labkube::auth::RoomSettings {
                 namespace: "other".into(),
+                ..Default::default()
             },
         );
         let Bot {

@@ -80,6 +80,7 @@ pub fn room_policy(platform: &str, room: &str, namespace: &str, users: &[(&str, 
         },
         RoomSettings {
             namespace: namespace.into(),
+            ..Default::default()
         },
     );
     for (user, role) in users {

@@ -26,6 +26,7 @@ fn policy() -> Policy {
             room(r),
             RoomSettings {
                 namespace: "demo".into(),
+                ..Default::default()
             },
         );
     }

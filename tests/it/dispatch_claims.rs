@@ -35,6 +35,7 @@ fn rig() -> Rig {
         },
         RoomSettings {
             namespace: "demo".into(),
+            ..Default::default()
         },
     );
     policy.allow_user(

@@ -11,10 +11,12 @@ mod ge_look;
 mod general;
 mod jobs;
 mod node;
+mod ns;
 
 use super::spec::Spec;
 
 pub use access::TTL_SECS as KUBECONFIG_TTL_SECS;
+pub use ns::MAX_PODS as NS_MAX_PODS;
 
 /// Every command spec, in the order `/help` lists them.
 pub(crate) fn specs() -> impl Iterator<Item = &'static Spec> + Clone {
@@ -24,6 +26,7 @@ pub(crate) fn specs() -> impl Iterator<Item = &'static Spec> + Clone {
         .chain(ge::SPECS)
         .chain(ge_look::SPECS)
         .chain(alerts::SPECS)
+        .chain(ns::SPECS)
         .chain(access::SPECS)
         .chain(jobs::SPECS)
         .chain(general::SPECS)

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding};
-use kube::api::Api;
+use kube::api::{Api, DeleteParams};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use super::account::{ACCESS_NAMESPACE, Access};
-use super::grant::{binding_name, delete_quietly};
+use super::grant::binding_name;
 use crate::kube::error::KubeError;
 use crate::kube::layer::KubeLayer;
 use crate::store::JobStore;
@@ -132,14 +132,17 @@ impl Expiry {
         let name = binding_name(account, access);
         if ns == WHOLE_CLUSTER {
             let api: Api<ClusterRoleBinding> = Api::all(c.client.clone());
-            delete_quietly(&c, &api, &name).await?;
+            c.delete_quietly(&api, &name, &DeleteParams::default())
+                .await?;
         } else {
             let api: Api<RoleBinding> = Api::namespaced(c.client.clone(), ns);
-            delete_quietly(&c, &api, &name).await?;
+            c.delete_quietly(&api, &name, &DeleteParams::default())
+                .await?;
         }
         if last {
             let api: Api<ServiceAccount> = Api::namespaced(c.client.clone(), ACCESS_NAMESPACE);
-            delete_quietly(&c, &api, account).await?;
+            c.delete_quietly(&api, account, &DeleteParams::default())
+                .await?;
         }
         tracing::info!(
             cluster,

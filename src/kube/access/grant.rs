@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::account::{ACCESS_NAMESPACE, Access, account_name};
 use crate::auth::Principal;
-use crate::kube::client::{Cluster, FIELD_MANAGER, MANAGED_BY};
+use crate::kube::client::{FIELD_MANAGER, MANAGED_BY};
 use crate::kube::error::KubeError;
 use crate::kube::layer::KubeLayer;
 
@@ -149,7 +149,12 @@ pub async fn grant(
             .into_iter()
             .filter(|a| *a != access)
         {
-            delete_quietly(&c, &api, &binding_name(&account, other)).await?;
+            c.delete_quietly(
+                &api,
+                &binding_name(&account, other),
+                &DeleteParams::default(),
+            )
+            .await?;
         }
         let name = binding_name(&account, access);
         let body = binding_body("RoleBinding", &name, Some(namespace), &account, access);
@@ -204,22 +209,6 @@ pub async fn grant(
     })
 }
 
-/// Deletes `name` through `api`; one already gone is fine.
-pub(super) async fn delete_quietly<K>(
-    c: &Cluster,
-    api: &Api<K>,
-    name: &str,
-) -> Result<bool, KubeError>
-where
-    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
-    match api.delete(name, &DeleteParams::default()).await {
-        Ok(_) => Ok(true),
-        Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
-        Err(e) => Err(KubeError::api(&c.name, format!("deleting {name}"), e)),
-    }
-}
-
 /// Ends `who`'s access to `cluster`: their bindings and their account, and so every token it
 /// was issued. Returns how many objects were removed (0: they had none).
 pub async fn revoke(layer: &KubeLayer, cluster: &str, who: &Principal) -> Result<usize, KubeError> {
@@ -236,14 +225,25 @@ pub async fn revoke(layer: &KubeLayer, cluster: &str, who: &Principal) -> Result
             continue;
         };
         let api: Api<RoleBinding> = Api::namespaced(c.client.clone(), &ns);
-        removed += usize::from(delete_quietly(&c, &api, &name).await?);
+        removed += usize::from(
+            c.delete_quietly(&api, &name, &DeleteParams::default())
+                .await?,
+        );
     }
     let cluster_wide: Api<ClusterRoleBinding> = Api::all(c.client.clone());
     removed += usize::from(
-        delete_quietly(&c, &cluster_wide, &binding_name(&account, Access::Admin)).await?,
+        c.delete_quietly(
+            &cluster_wide,
+            &binding_name(&account, Access::Admin),
+            &DeleteParams::default(),
+        )
+        .await?,
     );
     let accounts: Api<ServiceAccount> = Api::namespaced(c.client.clone(), ACCESS_NAMESPACE);
-    removed += usize::from(delete_quietly(&c, &accounts, &account).await?);
+    removed += usize::from(
+        c.delete_quietly(&accounts, &account, &DeleteParams::default())
+            .await?,
+    );
     Ok(removed)
 }
 

@@ -14,25 +14,7 @@ use crate::names::Version;
 
 use crate::kube::catalogue::def::{GeDef, ProbeKind};
 
-/// Bytes in a binary/decimal quantity (`512Mi`, `8Gi`, `1G`, `1000`); `None` if malformed.
-pub fn quantity_bytes(s: &str) -> Option<u128> {
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u128 = num.parse().ok()?;
-    let mult: u128 = match unit {
-        "" => 1,
-        "Ki" => 1 << 10,
-        "Mi" => 1 << 20,
-        "Gi" => 1 << 30,
-        "Ti" => 1 << 40,
-        "k" => 1_000,
-        "M" => 1_000_000,
-        "G" => 1_000_000_000,
-        "T" => 1_000_000_000_000,
-        _ => return None,
-    };
-    n.checked_mul(mult)
-}
+pub use crate::names::quantity::bytes as quantity_bytes;
 
 /// Deserializes `value` into the k8s-openapi type of `kind` and refuses fields the type does not
 /// know (k8s-openapi ignores them silently, so a misspelt `readinesProbe` would vanish).

@@ -203,11 +203,12 @@ impl ClusterRun {
         store.remove_kubeconfig(&self.name)?;
         store.forget_room_clusters(&self.name)?;
         let releases = store.forget_releases_on(&self.name)?;
+        let namespaces = store.forget_namespaces_on(&self.name)?;
         self.io.log(&format!(
-            "{releases} GE release record(s) of the cluster dropped"
+            "{releases} GE release record(s) and {namespaces} room namespace record(s) of the cluster dropped"
         ))?;
         self.io.summary(format!(
-            "cluster {} is deleted: kubeadm reset on {} host(s), CNI state and Kubernetes packages removed, registration, kubeconfig and release records dropped",
+            "cluster {} is deleted: kubeadm reset on {} host(s), CNI state and Kubernetes packages removed, registration, kubeconfig, release and namespace records dropped",
             self.name,
             self.hosts.len()
         ))?;

@@ -2,3 +2,4 @@
 
 mod console;
 mod grants;
+mod namespaces;

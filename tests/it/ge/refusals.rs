@@ -32,7 +32,14 @@ async fn bad_input_and_unauthorised_users_change_nothing() {
         &rig,
         "ada",
         "/ge install orion ns=kube-flannel",
-        "belongs to Kubernetes itself or to the cluster's network or storage",
+        "belongs to Kubernetes itself, to the cluster's network or storage, or to labkube",
+    )
+    .await;
+    refused(
+        &rig,
+        "ada",
+        "/ge install orion ns=labkube-access",
+        "namespace labkube-access belongs to Kubernetes itself, to the cluster's network or storage, or to labkube",
     )
     .await;
     refused(&rig, "ada", "/ge install orion version=4.1.0;rm", "version").await;

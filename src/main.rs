@@ -12,8 +12,21 @@ use tokio_util::sync::CancellationToken;
 #[derive(Parser)]
 #[command(name = "labkube", version, about)]
 struct Cli {
+    /// How log lines are written to stderr: `text` (coloured only on a terminal) or `json`
+    /// (one object per line, for log shippers).
+    #[arg(long, global = true, value_enum, env = "LABKUBE_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Cmd,
+}
+
+/// `--log-format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line: timestamp, level, target, message and the event's fields.
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -90,13 +103,16 @@ fn main() -> ExitCode {
         let level = if quiet { "warn" } else { "info" };
         tracing_subscriber::EnvFilter::new(format!("{level},{SDK_NOISE}"))
     });
-    // Colours only on a terminal: a log file or journald gets plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
+    let log = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        // Colours only on a terminal: a log file or journald gets plain text.
+        LogFormat::Text => log
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => log.json().flatten_event(true).with_ansi(false).init(),
+    }
     match real_main(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -145,6 +145,35 @@ fn check_config_reports_every_problem() {
 }
 
 #[test]
+fn logs_are_json_lines_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_labkube"))
+        .args(["--log-format", "json", "console", "--data"])
+        .arg(dir.path().join("data"))
+        .env("RUST_LOG", "labkube=info")
+        .env("USER", "tester")
+        .env("HOME", dir.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["level"] == "INFO"
+            && l["target"] == "labkube::app"
+            && l["message"] == "labkube is running"
+            && l["data_dir"].is_string()
+            && l["timestamp"].is_string()),
+        "{err}"
+    );
+    assert!(!err.contains('\u{1b}'), "colour codes in {err}");
+}
+
+#[test]
 fn run_without_adapters_says_so_and_exits_1() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_labkube"))
         .args([

@@ -96,11 +96,10 @@ fn cpu(s: &str) -> Check<()> {
 }
 
 fn memory(s: &str) -> Check<()> {
-    if s.ends_with(['i', 'I']) && s.contains(['m', 'g', 'K']) {
-        return Err(Some("units are written Ki, Mi, Gi or Ti".into()));
-    }
     let Some(b) = bytes(s) else {
-        return Err(None);
+        let unit = s.trim_start_matches(|c: char| c.is_ascii_digit());
+        let binary = ["ki", "mi", "gi", "ti"].contains(&unit.to_ascii_lowercase().as_str());
+        return Err(binary.then(|| "units are written Ki, Mi, Gi or Ti".into()));
     };
     let (lo, hi) = MEMORY_BYTES;
     if b < lo {
@@ -134,10 +133,14 @@ mod tests {
     fn memory_sizes() {
         assert_eq!(Memory::parse("8Gi").map(|m| m.bytes()), Ok(8 << 30));
         assert_eq!(Memory::parse("512M").map(|m| m.bytes()), Ok(512_000_000));
+        assert_eq!(Memory::parse("65536Ki").map(|m| m.bytes()), Ok(64 << 20));
+        assert_eq!(Memory::parse("1Ti").map(|m| m.bytes()), Ok(1 << 40));
         for bad in ["", "8gi", "8GB", "1Mi", "17Ti", "-1Gi", "1.5Gi"] {
             assert!(Memory::parse(bad).is_err(), "{bad}");
         }
-        let e = Memory::parse("8mi").unwrap_err().to_string();
-        assert!(e.contains("Ki, Mi, Gi or Ti"), "{e}");
+        for wrong_case in ["8mi", "8GI", "8ti", "65536ki"] {
+            let e = Memory::parse(wrong_case).unwrap_err().to_string();
+            assert!(e.contains("units are written Ki, Mi, Gi or Ti"), "{e}");
+        }
     }
 }

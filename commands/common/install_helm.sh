@@ -59,9 +59,9 @@ main() {
 
     tar -xzf "$work/$tarball" -C "$work" "linux-$arch/helm"
     mkdir -p "${helm%/*}"
-    cp "$work/linux-$arch/helm" "$helm.labkube-new"
-    chmod 0755 "$helm.labkube-new"
-    mv -f "$helm.labkube-new" "$helm"
+    cp "$work/linux-$arch/helm" "$helm.labkube-new.$$"
+    chmod 0755 "$helm.labkube-new.$$"
+    mv -f "$helm.labkube-new.$$" "$helm"
     installed=$("$helm" version --short)
     case "$installed" in
         "$HELM_VERSION" | "$HELM_VERSION+"*) ;;

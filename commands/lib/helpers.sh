@@ -118,13 +118,18 @@ vip_params() {
 
 # put_file SRC DEST MODE: replace DEST by SRC (atomically, through a file beside DEST) unless
 # DEST already has the same bytes. Returns 0 if DEST changed, 1 if it was already right.
+# The file beside DEST is this process's own: a run orphaned by a bot that was killed may
+# still be writing the same file while the resumed job's run does.
 # (Called in if conditions, where set -e is off: hence the explicit || fail.)
 put_file() {
     if [ -f "$2" ] && cmp -s "$1" "$2"; then
         return 1
     fi
-    { mkdir -p "${2%/*}" && cp "$1" "$2.labkube-new" && chmod "$3" "$2.labkube-new" &&
-        mv -f "$2.labkube-new" "$2"; } || fail "cannot write ${2#"$R"}"
+    { mkdir -p "${2%/*}" && cp "$1" "$2.labkube-new.$$" && chmod "$3" "$2.labkube-new.$$" &&
+        mv -f "$2.labkube-new.$$" "$2"; } || {
+        rm -f "$2.labkube-new.$$"
+        fail "cannot write ${2#"$R"}"
+    }
 }
 
 installed_by_labkube() {

@@ -10,13 +10,17 @@ use super::AppError;
 use crate::alerts::Alerts;
 use crate::auth::{Policy, Principal, RoomRef, RoomSettings};
 use crate::chat::Replier;
-use crate::config::Config;
+#[cfg(feature = "etcd")]
+use crate::config::StoreSettings;
+use crate::config::{Backend, Config};
 use crate::dispatch::Dispatcher;
 use crate::jobs::{StepCtx, Worker, WorkerHandle};
 use crate::kube::KubeLayer;
 use crate::kube::access::Expiry;
 use crate::progress::ProgressSink;
 use crate::provision::Engine;
+#[cfg(feature = "etcd")]
+use crate::store::{EtcdSettings, EtcdStore};
 use crate::store::{JobStore, SledStore};
 
 /// A wired bot: hand messages to [`Bot::dispatcher`], run [`Bot::worker`] with
@@ -128,11 +132,43 @@ pub fn policy(config: &Config) -> Policy {
     policy
 }
 
-/// Opens the store in `dir`, creating the directory if needed.
-pub fn open_store(dir: &Path) -> Result<SledStore, AppError> {
+/// Opens the store the config names: sled in the data directory (created if needed), or
+/// etcd.
+pub fn open_store(config: &Config) -> Result<Arc<dyn JobStore>, AppError> {
+    // Whatever the store, the data directory holds chat sessions and private files.
+    crate::store::make_private(&config.data_dir).map_err(|source| AppError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    match config.store.backend {
+        Backend::Sled => Ok(Arc::new(open_sled(&config.data_dir)?)),
+        #[cfg(feature = "etcd")]
+        Backend::Etcd => Ok(Arc::new(EtcdStore::open(&etcd_settings(&config.store)?)?)),
+        #[cfg(not(feature = "etcd"))]
+        Backend::Etcd => Err(AppError::NotBuilt(NO_ETCD)),
+    }
+}
+
+/// Opens the sled store in `dir`, creating the directory if needed.
+pub fn open_sled(dir: &Path) -> Result<SledStore, AppError> {
     std::fs::create_dir_all(dir).map_err(|source| AppError::DataDir {
         path: dir.display().to_string(),
         source,
     })?;
     Ok(SledStore::open(dir)?)
+}
+
+/// Why a build without the `etcd` feature cannot open an etcd store.
+#[cfg(not(feature = "etcd"))]
+pub const NO_ETCD: &str = "this labkube was built without the etcd store (cargo's --no-default-features); build it with the default features (needs protoc: apt-get install protobuf-compiler)";
+
+/// How to reach the etcd store `[store]` describes, its sealing key read.
+#[cfg(feature = "etcd")]
+pub fn etcd_settings(store: &StoreSettings) -> Result<EtcdSettings, AppError> {
+    Ok(EtcdSettings {
+        endpoints: store.endpoints.clone(),
+        prefix: store.prefix.clone(),
+        timeout: store.timeout(),
+        key: store.seal_key().map_err(AppError::SealKey)?,
+    })
 }

@@ -7,7 +7,9 @@ mod listing;
 mod retention;
 mod supervise;
 
-pub use bot::{Bot, catalogue, open_store, policy};
+#[cfg(feature = "etcd")]
+pub use bot::etcd_settings;
+pub use bot::{Bot, catalogue, open_sled, open_store, policy};
 pub use listing::{list_jobs, verify_audit};
 pub use supervise::supervise;
 
@@ -40,6 +42,12 @@ pub enum AppError {
     /// The worker's task panicked (it was marked down; see [`supervise`]).
     #[error("the job worker crashed")]
     WorkerCrashed,
+    /// The store's sealing key could not be read.
+    #[error("cannot read the store's secret key: {0}")]
+    SealKey(String),
+    /// The config asks for something this build left out (a cargo feature).
+    #[error("{0}")]
+    NotBuilt(&'static str),
     /// The data directory could not be created.
     #[error("cannot create the data directory {path}: {source}")]
     DataDir {
@@ -69,7 +77,8 @@ pub fn check_config(path: &Path) -> Result<Config, ConfigError> {
     Config::load_with(path, &platform_problems)
 }
 
-/// Platform names in the config that no adapter of this build answers to.
+/// Platform names in the config that no adapter of this build answers to, and a store this
+/// build lacks.
 fn platform_problems(config: &Config) -> Vec<Problem> {
     let accepted = chat::PLATFORMS.join(", ");
     let mut problems = Vec::new();
@@ -91,6 +100,13 @@ fn platform_problems(config: &Config) -> Vec<Problem> {
         if let Some(o) = &c.owner {
             check(format!("clusters[{i}].owner.platform"), &o.platform);
         }
+    }
+    #[cfg(not(feature = "etcd"))]
+    if config.store.backend == crate::config::Backend::Etcd {
+        problems.push(Problem {
+            key: "store.backend".into(),
+            message: bot::NO_ETCD.into(),
+        });
     }
     problems
 }
@@ -138,7 +154,7 @@ pub async fn run_console(
     );
     let private = config.data_dir.join("private");
     let adapter: Box<dyn ChatAdapter> = Box::new(ConsoleAdapter::new(user, io, private));
-    let store: Arc<dyn JobStore> = Arc::new(open_store(&config.data_dir)?);
+    let store = open_store(&config)?;
     serve(config, store, policy, vec![adapter], shutdown, true).await
 }
 
@@ -147,7 +163,7 @@ pub async fn run_daemon(config: Config, shutdown: CancellationToken) -> Result<(
     if config.matrix.is_none() && config.telegram.is_none() {
         return Err(AppError::NoAdapters);
     }
-    let store: Arc<dyn JobStore> = Arc::new(open_store(&config.data_dir)?);
+    let store = open_store(&config)?;
     let adapters = chat::adapters(&config, store.clone()).await?;
     if adapters.is_empty() {
         return Err(AppError::NoAdapters);

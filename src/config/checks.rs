@@ -242,6 +242,7 @@ impl Config {
             .into_iter()
             .chain(self.alerts.problems())
             .chain(self.access.problems())
+            .chain(self.store.problems())
         {
             bad(key, message);
         }

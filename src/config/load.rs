@@ -103,6 +103,7 @@ impl Config {
             let p = &mut problems;
             match key.as_str() {
                 "data_dir" => set(p, &key, value, &mut cfg.data_dir),
+                "store" => set(p, &key, value, &mut cfg.store),
                 "limits" => set(p, &key, value, &mut cfg.limits),
                 "intake" => set(p, &key, value, &mut cfg.intake),
                 "ssh" => set(p, &key, value, &mut cfg.ssh),
@@ -118,7 +119,7 @@ impl Config {
                 "clusters" => set(p, &key, value, &mut cfg.clusters),
                 _ => p.push(Problem {
                     key: key.clone(),
-                    message: "unknown key; accepted top-level keys are data_dir, limits, intake, \
+                    message: "unknown key; accepted top-level keys are data_dir, store, limits, intake, \
                               ssh, cluster, kube, alerts, access, console, matrix, telegram, users, rooms, \
                               clusters"
                         .into(),

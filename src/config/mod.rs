@@ -11,6 +11,7 @@ mod matrix;
 mod mirrors;
 mod quota;
 mod secret;
+mod store;
 mod telegram;
 
 use std::collections::HashSet;
@@ -30,6 +31,7 @@ pub use matrix::{Invites, Matrix};
 pub use mirrors::{RegistryMirrors, encode_mirrors};
 pub use quota::NamespaceQuota;
 pub use secret::{Secret, SecretSource};
+pub use store::{Backend, ENDPOINT_FORM, StoreSettings, check_endpoint, check_prefix};
 pub use telegram::{TELEGRAM_API_URL, Telegram};
 
 /// Default data directory, relative to the working directory.
@@ -39,8 +41,10 @@ pub const DEFAULT_DATA_DIR: &str = "./labkube-data";
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct Config {
-    /// Where the sled store (and, later, chat sessions) live.
+    /// Where the sled store, chat sessions and private files live.
     pub data_dir: PathBuf,
+    /// `[store]`: sled in `data_dir` (default) or etcd.
+    pub store: StoreSettings,
     /// Concurrency, rate and time limits.
     pub limits: Limits,
     /// `[intake]`: rate limits, the per-room job cap and the oldest command run.
@@ -87,6 +91,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            store: StoreSettings::default(),
             limits: Limits::default(),
             intake: Intake::default(),
             ssh: Ssh::default(),

@@ -49,6 +49,17 @@ pub const WORKER_DOWN: &str = "labkube cannot run jobs right now";
 const INTERNAL: &str =
     "something went wrong inside labkube (details are in its log); nothing was changed";
 
+/// The answer to a command the store failed: why, when the room can do something about it
+/// (wait for the shared store, send it to the new leader), else [`INTERNAL`]. Store addresses
+/// and raw errors go to the log only.
+fn store_trouble(e: &crate::store::StoreError) -> String {
+    match e {
+        crate::store::StoreError::Unavailable { .. } => "labkube's job store (etcd) does not answer, so labkube takes no commands that change anything until it does; nothing was changed. Try again in a minute (the operators see the cause in labkube's log)".into(),
+        crate::store::StoreError::Deposed => "this labkube replica has just handed over to another one; nothing was changed. Send the command again: the new leader takes it".into(),
+        _ => INTERNAL.into(),
+    }
+}
+
 impl Dispatcher {
     /// A dispatcher over the given parts.
     pub fn new(
@@ -88,7 +99,7 @@ impl Dispatcher {
             Ok(f) => f,
             Err(e) => {
                 tracing::error!(error = %e, "job store failed while authorising");
-                return self.reply(msg, INTERNAL).await;
+                return self.reply(msg, &store_trouble(&e)).await;
             }
         };
         let role = match auth::authorize(&self.policy, &who, &room, &command, &facts) {
@@ -221,7 +232,7 @@ impl Dispatcher {
         };
         Some(text.unwrap_or_else(|e| {
             tracing::error!(error = %e, command = command.path(), "job store failed");
-            INTERNAL.to_string()
+            store_trouble(&e)
         }))
     }
 

@@ -62,6 +62,10 @@ impl Dispatcher {
                 let reason = claims_reply(&conflicts);
                 return Some(self.reject(msg, command, reason));
             }
+            Err(e @ (StoreError::Unavailable { .. } | StoreError::Deposed)) => {
+                tracing::error!(error = %e, "cannot store a job");
+                return Some(super::store_trouble(&e));
+            }
             Err(e) => {
                 tracing::error!(error = %e, "cannot store a job");
                 return Some(format!(

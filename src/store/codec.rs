@@ -7,6 +7,9 @@ use serde::de::{DeserializeOwned, Error as _};
 use super::StoreError;
 use super::job::JobId;
 
+/// A stored record: its key and its value, as bytes.
+pub(crate) type Record = (Vec<u8>, Vec<u8>);
+
 /// Name of the `next_job_id` counter in the `meta` tree.
 pub(crate) const NEXT_JOB_ID: &[u8] = b"next_job_id";
 /// Name of the `next_audit_seq` counter in the `meta` tree.

@@ -14,12 +14,15 @@ pub mod audit_chain;
 pub mod claims;
 mod codec;
 mod dir_lock;
+#[cfg(feature = "etcd")]
+mod etcd;
 mod job;
 mod kind;
 mod private;
 pub mod quarantine;
 mod records;
 mod schema;
+pub mod seal;
 mod sled_audit;
 mod sled_claims;
 mod sled_import;
@@ -29,6 +32,8 @@ mod step;
 pub mod transition;
 
 pub use audit::{AuditEntry, AuditOutcome, ClusterRecord, NodeRecord, UnknownCluster};
+#[cfg(feature = "etcd")]
+pub use etcd::{Election, EtcdSettings, EtcdStore, Fence, Leadership};
 pub use job::{
     HostProgress, HostState, Job, JobId, JobState, NewJob, Origin, Requester, RolloutRow,
     StepRecord, now_ms, rfc3339,
@@ -37,7 +42,7 @@ pub use kind::{
     Autoscale, ClusterJob, ClusterSpec, GeInstallSpec, GeJob, GeTarget, JobKind, NodeAddSpec,
     SelftestJob,
 };
-pub use private::private_umask;
+pub use private::{make_private, private_umask};
 pub use schema::CURRENT as SCHEMA_VERSION;
 pub use sled_store::SledStore;
 pub use step::{ClusterStep, GeStep, Step};
@@ -89,6 +94,28 @@ pub enum StoreError {
     /// A registration whose name is no longer reserved for its job.
     #[error(transparent)]
     NotReserved(#[from] claims::NotReserved),
+    /// The etcd store did not answer or refused (no quorum, unreachable, timed out). Nothing
+    /// the call was to change has changed.
+    #[error("the etcd store at {endpoints} is unavailable: {why}")]
+    Unavailable {
+        /// The endpoints, comma-separated.
+        endpoints: String,
+        /// What failed.
+        why: String,
+    },
+    /// This replica no longer holds the leadership its writes are fenced by: another replica
+    /// took over, and this write was refused as a whole.
+    #[error("this replica is no longer the leader; the write was refused")]
+    Deposed,
+    /// Other writers kept changing the records this change read.
+    #[error("the store is too busy: the change was retried {attempts} times against other writers")]
+    Contended {
+        /// Attempts made.
+        attempts: usize,
+    },
+    /// A sealed secret did not open, or the key is unusable.
+    #[error(transparent)]
+    Seal(#[from] seal::SealError),
     /// The requested change is not allowed in the job's current state.
     #[error("job #{id} is {state}: {what}")]
     Conflict {
@@ -180,6 +207,11 @@ pub enum Space {
 }
 
 impl Space {
+    /// Whether values of this space are secrets (sealed in a shared store, never shown).
+    pub fn is_secret(self) -> bool {
+        matches!(self, Space::Kubeconfigs)
+    }
+
     /// The sled tree name.
     pub fn tree(self) -> &'static str {
         match self {

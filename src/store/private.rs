@@ -32,7 +32,7 @@ pub fn private_umask() {
 }
 
 /// Creates `dir` (0700) if needed and makes it and its contents private.
-pub(crate) fn make_private(dir: &Path) -> io::Result<()> {
+pub fn make_private(dir: &Path) -> io::Result<()> {
     DirBuilder::new()
         .recursive(true)
         .mode(DIR_MODE)

@@ -18,7 +18,7 @@ use super::{JobStore, StoreError};
 pub const CURRENT: u64 = 3;
 
 /// The `meta` key of the version.
-const KEY: &[u8] = b"schema_version";
+pub(super) const KEY: &[u8] = b"schema_version";
 
 impl SledStore {
     /// Brings the store to [`CURRENT`], one migration at a time, or refuses a newer one.

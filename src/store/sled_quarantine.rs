@@ -6,10 +6,10 @@ use serde::de::DeserializeOwned;
 use sled::Tree;
 use sled::transaction::{ConflictableTransactionError, Transactional as _};
 
+use super::StoreError;
 use super::codec::{self, decode, encode};
-use super::quarantine::Quarantined;
+use super::quarantine::{Quarantined, decode_or_set_aside};
 use super::sled_store::{SledStore, from_tx};
-use super::{StoreError, now_ms};
 
 impl SledStore {
     /// `raw` (at `key` of `tree`, named `name`) decoded, or `None` once it is quarantined.
@@ -20,41 +20,15 @@ impl SledStore {
         key: &[u8],
         raw: &[u8],
     ) -> Result<Option<T>, StoreError> {
-        // Job keys are big-endian numbers: shown as the job number.
-        let shown = match <[u8; 8]>::try_from(key) {
-            Ok(id) if name == "jobs" => u64::from_be_bytes(id).to_string(),
-            _ => codec::show_key(key),
-        };
-        match decode(name, &shown, raw) {
-            Ok(v) => Ok(Some(v)),
-            Err(e @ StoreError::Decode { .. }) => {
-                self.quarantine(tree, (name, &shown), key, raw, &e)?;
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
+        decode_or_set_aside(name, key, raw, |record| self.quarantine(tree, key, record))
     }
 
-    fn quarantine(
-        &self,
-        tree: &Tree,
-        (name, shown): (&str, &str),
-        key: &[u8],
-        raw: &[u8],
-        why: &StoreError,
-    ) -> Result<(), StoreError> {
-        let record = Quarantined {
-            tree: name.to_string(),
-            key: shown.to_string(),
-            reason: why.to_string(),
-            at_ms: now_ms(),
-            raw_hex: raw.iter().map(|b| format!("{b:02x}")).collect(),
-        };
-        let qkey = format!("{name}\u{1f}{}", record.key);
-        let value = encode(&record)?;
+    fn quarantine(&self, tree: &Tree, key: &[u8], record: &Quarantined) -> Result<(), StoreError> {
+        let qkey = record.store_key();
+        let value = encode(record)?;
         // A job leaves the queue and the active set with its record.
         let mut trees = vec![&self.quarantine, tree];
-        if name == "jobs" {
+        if record.tree == "jobs" {
             trees.extend([&self.queue, &self.active]);
         }
         trees
@@ -67,9 +41,7 @@ impl SledStore {
                 Ok::<_, ConflictableTransactionError<StoreError>>(())
             })
             .map_err(from_tx)?;
-        self.sync()?;
-        tracing::error!(record = %record, "a store record does not decode; it was set aside in the quarantine tree (labkube jobs lists it)");
-        Ok(())
+        self.sync()
     }
 
     /// Everything set aside, oldest key first.

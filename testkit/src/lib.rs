@@ -8,7 +8,8 @@
 //!   runs as this crate's unit tests).
 //! - [`host_keys`]: SSH host keys pinned in memory.
 //! - Real peers started per test on loopback: [`sshd`] (OpenSSH hosts), [`synapse`] (a Matrix
-//!   homeserver), [`tgapi`] (the Telegram Bot API emulator).
+//!   homeserver), [`tgapi`] (the Telegram Bot API emulator), [`etcd`] (a multi-member etcd
+//!   cluster).
 //! - [`support`]: the `labkube` binary as a child ([`support::Daemon`], [`support::Bot`]), a
 //!   recording chat, job helpers, [`support::LogOnPanic`]; [`recording_sink`] records job
 //!   progress events.
@@ -25,6 +26,7 @@ pub mod ansible;
 pub mod batch;
 pub mod conformance;
 pub mod console_lab;
+pub mod etcd;
 pub mod fakekube;
 pub mod faulty_store;
 pub mod ge_rig;

@@ -21,6 +21,7 @@ mod dispatch_claims;
 mod dispatch_faults;
 mod docs;
 mod ge;
+mod ha;
 mod kube_watch;
 mod live_progress;
 mod matrix;

@@ -1,6 +1,8 @@
 //! The [`JobStore`] contract. Every test in [`contract`] is one generic function run against
-//! both [`MemoryStore`] and [`SledStore`] by [`contract_tests!`]; [`sled_only`] covers what
-//! only a durable store can do (reopen, the directory lock, on-disk decode errors).
+//! [`MemoryStore`], [`SledStore`] and [`EtcdStore`] (on a real 3-member etcd cluster) by
+//! [`contract_tests!`]; [`sled_only`] covers what only a durable store on disk can do (reopen,
+//! the directory lock, on-disk decode errors), [`etcd_only`] what only a shared one must
+//! (sealed secrets, losing members and the quorum, fencing).
 
 // Shared helpers are plain functions, which clippy's `allow-unwrap-in-tests` does not cover; in
 // a test a failed unwrap is a failed test, which is what we want.
@@ -9,9 +11,10 @@
 use std::collections::BTreeSet;
 
 use labkube::store::{
-    AuditEntry, AuditOutcome, ClusterJob, ClusterRecord, Enqueued, Job, JobId, JobKind, JobState,
-    JobStore, NewJob, NodeRecord, Origin, Requester, SledStore, Space, Step, StoreError,
+    AuditEntry, AuditOutcome, ClusterJob, ClusterRecord, Enqueued, EtcdStore, Job, JobId, JobKind,
+    JobState, JobStore, NewJob, NodeRecord, Origin, Requester, SledStore, Space, Step, StoreError,
 };
+use labkube_testkit::etcd::EtcdCluster;
 use labkube_testkit::memory_store::MemoryStore;
 
 /// Bulk import of history, an inherent method of both stores (not part of the trait).
@@ -29,6 +32,20 @@ impl Import for SledStore {
     fn import(&self, jobs: Vec<Job>) -> Result<usize, StoreError> {
         self.import_finished(jobs)
     }
+}
+
+impl Import for EtcdStore {
+    fn import(&self, jobs: Vec<Job>) -> Result<usize, StoreError> {
+        self.import_finished(jobs)
+    }
+}
+
+/// An etcd store on a fresh 3-member cluster; the cluster is the guard.
+pub fn etcd_store() -> (EtcdStore, EtcdCluster) {
+    let cluster = EtcdCluster::start(3);
+    let store =
+        EtcdStore::open(&labkube_testkit::etcd::store_settings(&cluster.endpoints())).unwrap();
+    (store, cluster)
 }
 
 pub fn who() -> Requester {
@@ -171,6 +188,7 @@ macro_rules! contract_tests {
 }
 
 contract_tests!(memory, (MemoryStore::new(), ()));
+contract_tests!(etcd_store, etcd_store());
 contract_tests!(sled_store, {
     let dir = tempfile::tempdir().unwrap();
     (SledStore::open(dir.path()).unwrap(), dir)
@@ -179,5 +197,6 @@ contract_tests!(sled_store, {
 mod audit;
 mod claims;
 mod contract;
+mod etcd_only;
 mod schema;
 mod sled_only;

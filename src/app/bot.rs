@@ -132,18 +132,37 @@ pub fn policy(config: &Config) -> Policy {
     policy
 }
 
+/// The store a bot runs on, and, for etcd, the store itself (for the leader election).
+pub struct Opened {
+    /// The store.
+    pub store: Arc<dyn JobStore>,
+    /// The same store when it is on etcd.
+    #[cfg(feature = "etcd")]
+    pub etcd: Option<Arc<EtcdStore>>,
+}
+
 /// Opens the store the config names: sled in the data directory (created if needed), or
 /// etcd.
-pub fn open_store(config: &Config) -> Result<Arc<dyn JobStore>, AppError> {
+pub fn open_store(config: &Config) -> Result<Opened, AppError> {
     // Whatever the store, the data directory holds chat sessions and private files.
     crate::store::make_private(&config.data_dir).map_err(|source| AppError::DataDir {
         path: config.data_dir.display().to_string(),
         source,
     })?;
     match config.store.backend {
-        Backend::Sled => Ok(Arc::new(open_sled(&config.data_dir)?)),
+        Backend::Sled => Ok(Opened {
+            store: Arc::new(open_sled(&config.data_dir)?),
+            #[cfg(feature = "etcd")]
+            etcd: None,
+        }),
         #[cfg(feature = "etcd")]
-        Backend::Etcd => Ok(Arc::new(EtcdStore::open(&etcd_settings(&config.store)?)?)),
+        Backend::Etcd => {
+            let etcd = Arc::new(EtcdStore::open(&etcd_settings(&config.store)?)?);
+            Ok(Opened {
+                store: etcd.clone(),
+                etcd: Some(etcd),
+            })
+        }
         #[cfg(not(feature = "etcd"))]
         Backend::Etcd => Err(AppError::NotBuilt(NO_ETCD)),
     }

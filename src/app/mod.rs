@@ -3,13 +3,17 @@
 //! steps reach a checkpoint within the grace period, flush the store).
 
 mod bot;
+#[cfg(feature = "etcd")]
+mod leadership;
 mod listing;
 mod retention;
 mod supervise;
 
 #[cfg(feature = "etcd")]
 pub use bot::etcd_settings;
-pub use bot::{Bot, catalogue, open_sled, open_store, policy};
+pub use bot::{Bot, Opened, catalogue, open_sled, open_store, policy};
+#[cfg(feature = "etcd")]
+pub use leadership::EXIT_DEPOSED;
 pub use listing::{list_jobs, verify_audit};
 pub use supervise::supervise;
 
@@ -154,8 +158,20 @@ pub async fn run_console(
     );
     let private = config.data_dir.join("private");
     let adapter: Box<dyn ChatAdapter> = Box::new(ConsoleAdapter::new(user, io, private));
-    let store = open_store(&config)?;
-    serve(config, store, policy, vec![adapter], shutdown, true).await
+    let opened = open_store(&config)?;
+    let Some(lead) = lead(&opened, &config, &shutdown).await else {
+        return Ok(());
+    };
+    serve(
+        config,
+        opened.store,
+        lead,
+        policy,
+        vec![adapter],
+        shutdown,
+        true,
+    )
+    .await
 }
 
 /// Runs the daemon with every chat adapter the config enables.
@@ -163,18 +179,53 @@ pub async fn run_daemon(config: Config, shutdown: CancellationToken) -> Result<(
     if config.matrix.is_none() && config.telegram.is_none() {
         return Err(AppError::NoAdapters);
     }
-    let store = open_store(&config)?;
-    let adapters = chat::adapters(&config, store.clone()).await?;
+    let opened = open_store(&config)?;
+    // Only the leader talks to the chat platforms: a standby starts no adapter.
+    let Some(lead) = lead(&opened, &config, &shutdown).await else {
+        return Ok(());
+    };
+    let adapters = chat::adapters(&config, opened.store.clone()).await?;
     if adapters.is_empty() {
         return Err(AppError::NoAdapters);
     }
     let policy = policy(&config);
-    serve(config, store, policy, adapters, shutdown, false).await
+    serve(
+        config,
+        opened.store,
+        lead,
+        policy,
+        adapters,
+        shutdown,
+        false,
+    )
+    .await
+}
+
+/// Whether this process may serve.
+enum Lead {
+    /// It is the only bot on its store (sled).
+    Alone,
+    /// It was elected among the replicas on the etcd store, as this replica.
+    #[cfg(feature = "etcd")]
+    Elected(crate::store::Election, String),
+}
+
+/// Waits until this process may serve: at once on sled, once elected on etcd; `None` when
+/// `shutdown` comes first.
+async fn lead(opened: &Opened, config: &Config, shutdown: &CancellationToken) -> Option<Lead> {
+    #[cfg(feature = "etcd")]
+    if let Some(etcd) = &opened.etcd {
+        let election = leadership::take_lead(etcd, config, shutdown).await?;
+        return Some(Lead::Elected(election, config.store.replica_name()));
+    }
+    let _ = (opened, config, shutdown);
+    Some(Lead::Alone)
 }
 
 async fn serve(
     config: Config,
     store: Arc<dyn JobStore>,
+    lead: Lead,
     policy: Policy,
     adapters: Vec<Box<dyn ChatAdapter>>,
     shutdown: CancellationToken,
@@ -188,7 +239,19 @@ async fn serve(
     let chat: Arc<Router> = Arc::new(router);
     let interval = Duration::from_millis(config.limits.progress_interval_ms);
     let retention_days = config.limits.audit_retention_days;
-    let progress = Arc::new(LiveProgress::new(chat.clone(), interval));
+    let mut live = LiveProgress::new(chat.clone(), interval);
+    // While elected, a lost leadership ends the process at once (`leadership`); a clean
+    // shutdown hands the election back here and resigns it last.
+    let done = CancellationToken::new();
+    let deposed_watch = match lead {
+        Lead::Alone => None,
+        #[cfg(feature = "etcd")]
+        Lead::Elected(election, replica) => {
+            live = live.moved_to(replica);
+            Some(leadership::exit_when_deposed(election, done.clone()))
+        }
+    };
+    let progress = Arc::new(live);
     let (limits, gate_policy, replier) = (config.intake.clone(), policy.clone(), chat.clone());
     let Bot {
         dispatcher,
@@ -263,6 +326,13 @@ async fn serve(
     // The supervisor catches the worker's panics; its own join error cannot be a panic.
     let worker_result = worker_task.await;
     store.flush()?;
+    // Last: a standby takes over as soon as the lease is revoked.
+    done.cancel();
+    if let Some(watch) = deposed_watch
+        && let Ok(election) = watch.await
+    {
+        election.step_down(Duration::from_secs(5)).await;
+    }
     match worker_result {
         Ok(r) => r?,
         Err(e) => tracing::error!(error = %e, "the worker supervisor task failed"),

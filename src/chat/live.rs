@@ -39,6 +39,9 @@ pub struct LiveProgress {
     chat: Arc<dyn Replier>,
     interval: Duration,
     jobs: Arc<Mutex<HashMap<JobId, Live>>>,
+    /// The replica this bot is, when it took over from another one: resumed jobs say that
+    /// labkube moved here rather than that it restarted.
+    moved_to: Option<String>,
 }
 
 /// Locks the map; a panic elsewhere cannot leave an entry half-written (single assignments).
@@ -53,7 +56,14 @@ impl LiveProgress {
             chat,
             interval,
             jobs: Arc::new(Mutex::new(HashMap::new())),
+            moved_to: None,
         }
+    }
+
+    /// Resumed jobs tell their rooms that labkube moved to `replica` (a leader that took over).
+    pub fn moved_to(mut self, replica: String) -> Self {
+        self.moved_to = Some(replica);
+        self
     }
 
     /// Records `text` as the job's latest status and shows it now or at the next allowed time.
@@ -157,7 +167,7 @@ impl ProgressSink for LiveProgress {
                 resumed_from: Some(from),
                 ..
             } => {
-                let text = render_resumed(job, from);
+                let text = render_resumed(job, from, self.moved_to.as_deref());
                 // The message the job showed its progress in before the restart goes on; a job
                 // without one (its acknowledgement was never sent) gets a reply to the command.
                 if let Some(m) = &job.live_message {

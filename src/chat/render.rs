@@ -178,12 +178,23 @@ fn outcome_line(job: &Job, elapsed_ms: u64) -> String {
     }
 }
 
-/// The message telling a room that a job picks up again after a restart.
-pub fn render_resumed(job: &Job, from: usize) -> String {
+/// The message telling a room that a job picks up again after a restart, or on the replica
+/// (`moved_to`) that took over from the one that ran it.
+pub fn render_resumed(job: &Job, from: usize, moved_to: Option<&str>) -> String {
+    let why = match moved_to {
+        Some(replica) => format!(
+            "labkube moved to {replica}; job #{} {} continues",
+            job.id,
+            job.kind.title()
+        ),
+        None => format!(
+            "job #{} {} resumed after a restart",
+            job.id,
+            job.kind.title()
+        ),
+    };
     format!(
-        "job #{} {} resumed after a restart at step {}/{} ({} already done)",
-        job.id,
-        job.kind.title(),
+        "{why} at step {}/{} ({} already done)",
         from + 1,
         job.plan.len(),
         from

@@ -2,3 +2,4 @@
 //! started by the tests.
 
 mod etcd_backend;
+mod failover;

@@ -8,6 +8,7 @@ mod leadership;
 mod listing;
 mod retention;
 mod supervise;
+mod transfer;
 
 #[cfg(feature = "etcd")]
 pub use bot::etcd_settings;
@@ -16,6 +17,7 @@ pub use bot::{Bot, Opened, catalogue, open_sled, open_store, policy};
 pub use leadership::EXIT_DEPOSED;
 pub use listing::{list_jobs, verify_audit};
 pub use supervise::supervise;
+pub use transfer::{EtcdAccess, STORE_FORM, export, migrate, open_spec};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -49,6 +51,12 @@ pub enum AppError {
     /// The store's sealing key could not be read.
     #[error("cannot read the store's secret key: {0}")]
     SealKey(String),
+    /// A store named on the command line is not one.
+    #[error("{0}")]
+    StoreSpec(String),
+    /// An export could not be written.
+    #[error("cannot write the export: {0}")]
+    Export(String),
     /// The config asks for something this build left out (a cargo feature).
     #[error("{0}")]
     NotBuilt(&'static str),

@@ -7,6 +7,21 @@ use serde::de::{DeserializeOwned, Error as _};
 use super::StoreError;
 use super::job::JobId;
 
+/// The trees of the store besides the small records' ([`super::Space`]), by name: the same in
+/// sled and in etcd.
+pub(crate) const TREES: [&str; 10] = [
+    "jobs",
+    "queue",
+    "active",
+    "events",
+    "dedupe",
+    "audit",
+    "clusters",
+    "claims",
+    "meta",
+    "quarantine",
+];
+
 /// A stored record: its key and its value, as bytes.
 pub(crate) type Record = (Vec<u8>, Vec<u8>);
 

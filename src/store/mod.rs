@@ -27,8 +27,10 @@ mod sled_audit;
 mod sled_claims;
 mod sled_import;
 mod sled_quarantine;
+mod sled_raw;
 mod sled_store;
 mod step;
+pub mod transfer;
 pub mod transition;
 
 pub use audit::{AuditEntry, AuditOutcome, ClusterRecord, NodeRecord, UnknownCluster};
@@ -113,6 +115,9 @@ pub enum StoreError {
         /// Attempts made.
         attempts: usize,
     },
+    /// A copied store does not hold what its source holds.
+    #[error("the stores differ: {0}")]
+    Mismatch(String),
     /// A sealed secret did not open, or the key is unusable.
     #[error(transparent)]
     Seal(#[from] seal::SealError),
@@ -207,6 +212,20 @@ pub enum Space {
 }
 
 impl Space {
+    /// Every space.
+    pub const ALL: [Space; 10] = [
+        Space::HostKeys,
+        Space::Kubeconfigs,
+        Space::RoomClusters,
+        Space::Releases,
+        Space::Offsets,
+        Space::Told,
+        Space::Incidents,
+        Space::Silences,
+        Space::Grants,
+        Space::Namespaces,
+    ];
+
     /// Whether values of this space are secrets (sealed in a shared store, never shown).
     pub fn is_secret(self) -> bool {
         matches!(self, Space::Kubeconfigs)

@@ -72,7 +72,7 @@ pub(super) fn from_tx(e: TransactionError<StoreError>) -> StoreError {
 /// Every state-changing method flushes before it returns (see the module rule in
 /// [`crate::store`]); `append_log` does not.
 pub struct SledStore {
-    db: Db,
+    pub(super) db: Db,
     pub(super) jobs: Tree,
     pub(super) queue: Tree,
     pub(super) active: Tree,

@@ -17,6 +17,7 @@
 mod conn;
 mod election;
 mod keys;
+mod raw;
 mod records;
 mod stm;
 
@@ -321,7 +322,15 @@ impl JobStore for EtcdStore {
         let created_ms = now_ms();
         let request = claims::request(&new.kind);
         let dedupe = self.layout.dedupe(dedupe_key);
+        // Everything the enqueue reads before it knows the job's number, in one round trip.
+        let first = [
+            dedupe.clone(),
+            self.layout.meta(NEXT_JOB_ID),
+            self.layout.meta(codec::AUDIT_HEAD),
+            self.layout.meta(codec::NEXT_AUDIT_SEQ),
+        ];
         self.atomically(|tx| {
+            tx.get_many(&first)?;
             if let Some(raw) = tx.get(&dedupe)? {
                 let id = decode_u64("dedupe", dedupe_key, &raw)?;
                 let Some(job) = self.job_in(tx, id)? else {

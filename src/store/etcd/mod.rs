@@ -14,6 +14,7 @@
 //! process), so lines of one job stay in order across a failover as long as the replicas'
 //! clocks agree to within the failover time.
 
+mod access;
 mod conn;
 mod election;
 mod keys;
@@ -25,8 +26,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
-
 pub use election::{Election, Leadership};
 pub use stm::Fence;
 
@@ -36,9 +35,9 @@ use self::stm::{Tx, atomically, read_many, scan};
 use super::audit_chain::Verdict;
 use super::claims::{self, Claim, ClaimKey};
 use super::codec::{self, NEXT_JOB_ID, be, decode_u64, encode};
-use super::quarantine::{Quarantined, decode_or_set_aside};
+use super::quarantine::Quarantined;
 use super::seal::SealKey;
-use super::transition::{self, IndexOp};
+use super::transition;
 use super::{
     AuditEntry, ClusterRecord, Enqueued, Job, JobChange, JobId, JobStore, LogLine, NewJob, Space,
     StoreError, now_ms, schema,
@@ -182,138 +181,6 @@ impl EtcdStore {
             })?;
         }
         Ok(())
-    }
-
-    /// `raw` at etcd key `full` of `tree` decoded, or `None` once set aside in the quarantine.
-    fn decoded<T: DeserializeOwned>(
-        &self,
-        tree: &str,
-        full: &[u8],
-        raw: &[u8],
-    ) -> Result<Option<T>, StoreError> {
-        let key = self.layout.strip(tree, full).to_vec();
-        decode_or_set_aside(tree, &key, raw, |record| {
-            let value = encode(record)?;
-            self.atomically(|tx| {
-                tx.put(self.layout.quarantine(&record.store_key()), value.clone());
-                tx.delete(full.to_vec());
-                if tree == keys::JOBS {
-                    tx.delete(self.layout.key(keys::QUEUE, &key));
-                    tx.delete(self.layout.key(keys::ACTIVE, &key));
-                }
-                Ok(())
-            })
-        })
-    }
-
-    /// The jobs whose ids are the keys of index `tree`, keeping those `keep` accepts (an
-    /// update may commit between reading the index and reading the jobs).
-    fn jobs_in(&self, tree: &str, keep: fn(&Job) -> bool) -> Result<Vec<Job>, StoreError> {
-        let index = scan(&self.conn, &self.layout.tree(tree), false, None)?;
-        let mut ids = Vec::with_capacity(index.len());
-        for (full, _) in &index {
-            let key = self.layout.strip(tree, full);
-            ids.push(decode_u64(tree, &codec::show_key(key), key)?);
-        }
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(stm::READS_PER_TXN) {
-            let keys: Vec<Vec<u8>> = chunk.iter().map(|id| self.layout.job(*id)).collect();
-            for (full, found) in keys.iter().zip(read_many(&self.conn, &keys)?) {
-                let Some((_, raw)) = found else { continue };
-                if let Some(job) = self.decoded::<Job>(keys::JOBS, full, &raw)?
-                    && keep(&job)
-                {
-                    out.push(job);
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// The next counter value `name` hands out inside `tx` (1 in a new store), and moves the
-    /// counter past it.
-    fn take_number(&self, tx: &mut Tx<'_>, name: &[u8]) -> Result<u64, StoreError> {
-        let key = self.layout.meta(name);
-        let n = match tx.get(&key)? {
-            Some(raw) => decode_u64("meta", &codec::show_key(name), &raw)?,
-            None => 1,
-        };
-        tx.put(key, be(n.saturating_add(1)).to_vec());
-        Ok(n)
-    }
-
-    /// A job read inside `tx`.
-    fn job_in(&self, tx: &mut Tx<'_>, id: JobId) -> Result<Option<Job>, StoreError> {
-        match tx.get(&self.layout.job(id))? {
-            Some(raw) => Ok(Some(codec::decode(keys::JOBS, &id.to_string(), &raw)?)),
-            None => Ok(None),
-        }
-    }
-
-    /// The current claims of `keys` inside `tx`.
-    fn claims_in(
-        &self,
-        tx: &mut Tx<'_>,
-        keys: &[ClaimKey],
-    ) -> Result<Vec<(ClaimKey, Option<Claim>)>, StoreError> {
-        let full: Vec<Vec<u8>> = keys.iter().map(|k| self.layout.claim(k)).collect();
-        let values = tx.get_many(&full)?;
-        keys.iter()
-            .zip(values)
-            .map(|(k, v)| {
-                let claim = match v {
-                    Some(raw) => Some(codec::decode(keys::CLAIMS, &k.encode(), &raw)?),
-                    None => None,
-                };
-                Ok((k.clone(), claim))
-            })
-            .collect()
-    }
-
-    /// Writes (or, for `None`, removes) claims inside `tx`.
-    fn write_claims(
-        &self,
-        tx: &mut Tx<'_>,
-        writes: &[(ClaimKey, Option<Claim>)],
-    ) -> Result<(), StoreError> {
-        for (k, claim) in writes {
-            match claim {
-                Some(c) => tx.put(self.layout.claim(k), encode(c)?),
-                None => tx.delete(self.layout.claim(k)),
-            }
-        }
-        Ok(())
-    }
-
-    fn index(&self, tx: &mut Tx<'_>, key: Vec<u8>, op: IndexOp) {
-        match op {
-            IndexOp::Keep => {}
-            IndexOp::Insert => tx.put(key, Vec::new()),
-            IndexOp::Remove => tx.delete(key),
-        }
-    }
-
-    /// A value of `space` as stored: sealed for secret spaces.
-    fn stored_value(&self, space: Space, key: &str, value: &str) -> Result<Vec<u8>, StoreError> {
-        let plain = encode(&value)?;
-        if space.is_secret() {
-            return Ok(self.key.seal(&self.layout.kv(space, key), &plain)?);
-        }
-        Ok(plain)
-    }
-
-    /// A stored value of `space` decoded (opened first for secret spaces).
-    fn kv_value(
-        &self,
-        space: Space,
-        full: &[u8],
-        raw: &[u8],
-    ) -> Result<Option<String>, StoreError> {
-        if space.is_secret() {
-            let plain = self.key.open(full, raw)?;
-            return self.decoded(space.tree(), full, &plain);
-        }
-        self.decoded(space.tree(), full, raw)
     }
 }
 

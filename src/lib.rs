@@ -24,6 +24,7 @@
 //!   validated newtypes (a leaf: the grammar, the config and the Kubernetes layer use it).
 //! - [`alerts`]: the clusters' incidents (crash loops, OOM kills, nodes NotReady, ...) told to
 //!   their owning rooms, one message per incident, edited and closed.
+//! - [`metrics`]: Prometheus metrics, `/healthz` and `/readyz` at `[metrics] listen`.
 //! - [`app`]: wiring and graceful shutdown.
 //!
 //! See `docs/ARCHITECTURE.md` for the reasons behind the shape.
@@ -38,6 +39,7 @@ pub mod dispatch;
 pub mod intake;
 pub mod jobs;
 pub mod kube;
+pub mod metrics;
 pub mod names;
 pub mod progress;
 pub mod provision;

@@ -19,6 +19,7 @@ use labkube::auth::Role;
 use labkube::chat::{ChatError, Incoming, LiveProgress, Replier};
 use labkube::config::{Config, ExistingCluster, Owner};
 use labkube::kube::KubeLayer;
+use labkube::metrics::Metrics;
 use labkube::progress::MessageRef;
 use labkube::store::{JobState, JobStore, SledStore};
 use labkube_testkit::support::room_policy;
@@ -73,7 +74,15 @@ async fn install_upgrade_rollback_uninstall_on_a_real_cluster() {
         Arc::new(labkube::app::catalogue(&config).unwrap()),
         store.clone(),
     );
-    let bot = Bot::build(config, store.clone(), policy, chat.clone(), progress).unwrap();
+    let bot = Bot::build(
+        config,
+        store.clone(),
+        policy,
+        chat.clone(),
+        progress,
+        Metrics::new(),
+    )
+    .unwrap();
     let (dispatcher, worker) = (bot.dispatcher, bot.worker);
     let stop = tokio_util::sync::CancellationToken::new();
     let task = tokio::spawn(worker.run(stop.clone(), Duration::from_secs(5)));

@@ -34,6 +34,7 @@ use crate::alerts::incident::{Incident, Room, Subject};
 use crate::chat::Replier;
 use crate::config::{Alerts as Settings, Config, ExistingCluster, QuietHours, Severity};
 use crate::kube::KubeLayer;
+use crate::metrics::Metrics;
 use crate::progress::MessageRef;
 use crate::store::{ClusterJob, GeJob, Job, JobKind, JobStore, StoreError};
 
@@ -42,6 +43,8 @@ pub(crate) struct Shared {
     store: Arc<dyn JobStore>,
     chat: Arc<dyn Replier>,
     kube: KubeLayer,
+    /// Incidents opened and watch failures are counted here.
+    metrics: Metrics,
     settings: Settings,
     /// Incident numbers are handed out one at a time.
     numbering: Mutex<()>,
@@ -237,19 +240,21 @@ pub struct Alerts {
 }
 
 impl Alerts {
-    /// The service for `config`'s clusters and the ones the bot created; `None` when
-    /// `[alerts] enabled = false`.
+    /// The service for `config`'s clusters and the ones the bot created, counting into
+    /// `metrics`; `None` when `[alerts] enabled = false`.
     pub fn new(
         config: &Config,
         kube: KubeLayer,
         store: Arc<dyn JobStore>,
         chat: Arc<dyn Replier>,
+        metrics: Metrics,
     ) -> Option<Alerts> {
         config.alerts.enabled.then(|| Alerts {
             shared: Arc::new(Shared {
                 store,
                 chat,
                 kube,
+                metrics,
                 settings: config.alerts.clone(),
                 numbering: Mutex::new(()),
                 budget: tokio::sync::Mutex::new(Budget::new(config.alerts.room_per_minute)),

@@ -154,6 +154,7 @@ impl Task {
     }
 
     fn failed(&mut self, error: String) {
+        self.shared.metrics.watch_reconnect(&self.cluster);
         let error: String = error.chars().take(ERROR_MAX).collect();
         match &mut self.failing {
             Some((_, last)) => *last = error,
@@ -309,6 +310,8 @@ impl Task {
                     }
                 }
                 let subject = incident.subject.clone();
+                let severity = crate::metrics::label(&incident.severity, None);
+                self.shared.metrics.alert_opened(&severity);
                 self.shared.keep(&incident);
                 self.tracker.insert(incident);
                 self.tell(&subject).await;

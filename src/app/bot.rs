@@ -17,6 +17,7 @@ use crate::dispatch::Dispatcher;
 use crate::jobs::{StepCtx, Worker, WorkerHandle};
 use crate::kube::KubeLayer;
 use crate::kube::access::Expiry;
+use crate::metrics::Metrics;
 use crate::progress::ProgressSink;
 use crate::provision::Engine;
 #[cfg(feature = "etcd")]
@@ -40,14 +41,16 @@ pub struct Bot {
 }
 
 impl Bot {
-    /// Wires a bot over `store` that replies through `chat` and reports job progress to
-    /// `progress`. Fails only if the GE catalogue the config names does not validate.
+    /// Wires a bot over `store` that replies through `chat`, reports job progress to
+    /// `progress` and counts into `metrics`. Fails only if the GE catalogue the config names
+    /// does not validate.
     pub fn build(
         config: Config,
         store: Arc<dyn JobStore>,
         policy: Policy,
         chat: Arc<dyn Replier>,
         progress: Arc<dyn ProgressSink>,
+        metrics: Metrics,
     ) -> Result<Bot, AppError> {
         let catalogue = Arc::new(catalogue(&config)?);
         tracing::info!(ges = catalogue.all().count(), "GE catalogue validated");
@@ -58,11 +61,18 @@ impl Bot {
             engine: Engine::from_config(&config, store.clone()),
             kube: kube.clone(),
         };
-        let alerts = Alerts::new(&config, kube.clone(), store.clone(), chat.clone());
+        let alerts = Alerts::new(
+            &config,
+            kube.clone(),
+            store.clone(),
+            chat.clone(),
+            metrics.clone(),
+        );
         let worker = Worker::new(
             store.clone(),
             progress.clone(),
             ctx,
+            metrics,
             config.limits.concurrent_jobs,
         );
         let grace = Duration::from_secs(config.limits.shutdown_grace_secs);

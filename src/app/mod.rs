@@ -6,6 +6,7 @@ mod bot;
 #[cfg(feature = "etcd")]
 mod leadership;
 mod listing;
+mod monitoring;
 mod retention;
 mod supervise;
 mod transfer;
@@ -75,6 +76,9 @@ pub enum AppError {
     /// A chat adapter could not be started.
     #[error("cannot start a chat adapter: {0}")]
     Chat(#[from] chat::ChatError),
+    /// The `[metrics]` endpoint could not be served.
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
     /// `run` found nothing to connect to.
     #[error(
         "no chat adapter is configured: add a [matrix] or [telegram] section (see config.example.toml); \
@@ -167,19 +171,18 @@ pub async fn run_console(
     let private = config.data_dir.join("private");
     let adapter: Box<dyn ChatAdapter> = Box::new(ConsoleAdapter::new(user, io, private));
     let opened = open_store(&config)?;
+    let monitoring = monitoring::start(&config, opened.store.clone()).await?;
     let Some(lead) = lead(&opened, &config, &shutdown).await else {
         return Ok(());
     };
-    serve(
-        config,
-        opened.store,
+    let serving = Serving {
+        store: opened.store,
         lead,
         policy,
-        vec![adapter],
-        shutdown,
-        true,
-    )
-    .await
+        adapters: vec![adapter],
+        monitoring,
+    };
+    serve(config, serving, shutdown, true).await
 }
 
 /// Runs the daemon with every chat adapter the config enables.
@@ -188,6 +191,7 @@ pub async fn run_daemon(config: Config, shutdown: CancellationToken) -> Result<(
         return Err(AppError::NoAdapters);
     }
     let opened = open_store(&config)?;
+    let monitoring = monitoring::start(&config, opened.store.clone()).await?;
     // Only the leader talks to the chat platforms: a standby starts no adapter.
     let Some(lead) = lead(&opened, &config, &shutdown).await else {
         return Ok(());
@@ -196,17 +200,14 @@ pub async fn run_daemon(config: Config, shutdown: CancellationToken) -> Result<(
     if adapters.is_empty() {
         return Err(AppError::NoAdapters);
     }
-    let policy = policy(&config);
-    serve(
-        config,
-        opened.store,
+    let serving = Serving {
+        store: opened.store,
         lead,
-        policy,
+        policy: policy(&config),
         adapters,
-        shutdown,
-        false,
-    )
-    .await
+        monitoring,
+    };
+    serve(config, serving, shutdown, false).await
 }
 
 /// Whether this process may serve.
@@ -230,17 +231,32 @@ async fn lead(opened: &Opened, config: &Config, shutdown: &CancellationToken) ->
     Some(Lead::Alone)
 }
 
-async fn serve(
-    config: Config,
+/// What a process that may serve serves with.
+struct Serving {
     store: Arc<dyn JobStore>,
     lead: Lead,
     policy: Policy,
     adapters: Vec<Box<dyn ChatAdapter>>,
+    monitoring: monitoring::Monitoring,
+}
+
+async fn serve(
+    config: Config,
+    serving: Serving,
     shutdown: CancellationToken,
     stop_when_input_ends: bool,
 ) -> Result<(), AppError> {
+    let Serving {
+        store,
+        lead,
+        policy,
+        adapters,
+        monitoring,
+    } = serving;
+    let metrics = monitoring.metrics.clone();
+    metrics.set_leader(true);
     let data_dir: PathBuf = config.data_dir.clone();
-    let mut router = Router::new();
+    let mut router = Router::new(metrics.clone());
     for a in &adapters {
         router.add(a.platform(), a.replier());
     }
@@ -267,9 +283,17 @@ async fn serve(
         grace,
         alerts,
         expiry,
-    } = Bot::build(config, store.clone(), policy, chat, progress)?;
+    } = Bot::build(
+        config,
+        store.clone(),
+        policy,
+        chat,
+        progress,
+        metrics.clone(),
+    )?;
     let mut front = Intake::new(gate_policy, &limits, Arc::new(dispatcher), replier);
     let handle = worker.handle();
+    monitoring.health.watch_worker(handle.clone());
 
     let intake = shutdown.child_token();
     let worker_stop = CancellationToken::new();
@@ -335,6 +359,7 @@ async fn serve(
     let worker_result = worker_task.await;
     store.flush()?;
     // Last: a standby takes over as soon as the lease is revoked.
+    metrics.set_leader(false);
     done.cancel();
     if let Some(watch) = deposed_watch
         && let Ok(election) = watch.await

@@ -1,23 +1,32 @@
-//! Routes sends and edits to the adapter of the message's platform.
+//! Routes sends and edits to the adapter of the message's platform, timing each one and
+//! counting failures per platform (`labkube_chat_send_seconds`,
+//! `labkube_chat_send_failures_total`).
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 
 use super::{Attachment, Button, ChatError, Replier};
+use crate::metrics::Metrics;
 use crate::progress::MessageRef;
 
 /// A [`Replier`] over every registered adapter.
 #[derive(Clone, Default)]
 pub struct Router {
     by_platform: HashMap<String, Arc<dyn Replier>>,
+    metrics: Metrics,
 }
 
 impl Router {
-    /// A router with no adapters.
-    pub fn new() -> Self {
-        Self::default()
+    /// A router with no adapters, counting into `metrics`.
+    pub fn new(metrics: Metrics) -> Self {
+        Router {
+            by_platform: HashMap::new(),
+            metrics,
+        }
     }
 
     /// Registers the replier of `platform`.
@@ -30,16 +39,34 @@ impl Router {
             .get(platform)
             .ok_or_else(|| ChatError::NoAdapter(platform.to_string()))
     }
+
+    /// Runs one send or edit through `platform`'s adapter, timed and counted.
+    async fn timed<'a, T, F>(
+        &'a self,
+        platform: &str,
+        call: impl FnOnce(&'a Arc<dyn Replier>) -> F,
+    ) -> Result<T, ChatError>
+    where
+        F: Future<Output = Result<T, ChatError>>,
+    {
+        let replier = self.get(platform)?;
+        let clock = Instant::now();
+        let result = call(replier).await;
+        self.metrics
+            .chat_sent(platform, clock.elapsed(), result.is_ok());
+        result
+    }
 }
 
 #[async_trait]
 impl Replier for Router {
     async fn send(&self, platform: &str, room: &str, text: &str) -> Result<MessageRef, ChatError> {
-        self.get(platform)?.send(platform, room, text).await
+        self.timed(platform, |r| r.send(platform, room, text)).await
     }
 
     async fn edit(&self, message: &MessageRef, text: &str) -> Result<(), ChatError> {
-        self.get(&message.platform)?.edit(message, text).await
+        self.timed(&message.platform, |r| r.edit(message, text))
+            .await
     }
 
     async fn send_alert(
@@ -48,7 +75,8 @@ impl Replier for Router {
         room: &str,
         text: &str,
     ) -> Result<MessageRef, ChatError> {
-        self.get(platform)?.send_alert(platform, room, text).await
+        self.timed(platform, |r| r.send_alert(platform, room, text))
+            .await
     }
 
     async fn reply(
@@ -58,7 +86,8 @@ impl Replier for Router {
         to: &str,
         text: &str,
     ) -> Result<MessageRef, ChatError> {
-        self.get(platform)?.reply(platform, room, to, text).await
+        self.timed(platform, |r| r.reply(platform, room, to, text))
+            .await
     }
 
     async fn reply_notifying(
@@ -69,9 +98,10 @@ impl Replier for Router {
         user: &str,
         text: &str,
     ) -> Result<MessageRef, ChatError> {
-        self.get(platform)?
-            .reply_notifying(platform, room, to, user, text)
-            .await
+        self.timed(platform, |r| {
+            r.reply_notifying(platform, room, to, user, text)
+        })
+        .await
     }
 
     async fn reply_with_file(
@@ -83,9 +113,10 @@ impl Replier for Router {
         text: &str,
         file: &Attachment,
     ) -> Result<MessageRef, ChatError> {
-        self.get(platform)?
-            .reply_with_file(platform, room, to, user, text, file)
-            .await
+        self.timed(platform, |r| {
+            r.reply_with_file(platform, room, to, user, text, file)
+        })
+        .await
     }
 
     async fn send_private(
@@ -95,8 +126,7 @@ impl Replier for Router {
         text: &str,
         file: &Attachment,
     ) -> Result<String, ChatError> {
-        self.get(platform)?
-            .send_private(platform, user, text, file)
+        self.timed(platform, |r| r.send_private(platform, user, text, file))
             .await
     }
 
@@ -108,9 +138,10 @@ impl Replier for Router {
         text: &str,
         buttons: &[Button],
     ) -> Result<MessageRef, ChatError> {
-        self.get(platform)?
-            .reply_with_buttons(platform, room, to, text, buttons)
-            .await
+        self.timed(platform, |r| {
+            r.reply_with_buttons(platform, room, to, text, buttons)
+        })
+        .await
     }
 
     async fn edit_with_buttons(
@@ -119,8 +150,9 @@ impl Replier for Router {
         text: &str,
         buttons: &[Button],
     ) -> Result<(), ChatError> {
-        self.get(&message.platform)?
-            .edit_with_buttons(message, text, buttons)
-            .await
+        self.timed(&message.platform, |r| {
+            r.edit_with_buttons(message, text, buttons)
+        })
+        .await
     }
 }

@@ -114,14 +114,15 @@ impl Config {
                 "console" => set(p, &key, value, &mut cfg.console),
                 "matrix" => set(p, &key, value, &mut cfg.matrix),
                 "telegram" => set(p, &key, value, &mut cfg.telegram),
+                "metrics" => set(p, &key, value, &mut cfg.metrics),
                 "users" => set(p, &key, value, &mut cfg.users),
                 "rooms" => set(p, &key, value, &mut cfg.rooms),
                 "clusters" => set(p, &key, value, &mut cfg.clusters),
                 _ => p.push(Problem {
                     key: key.clone(),
                     message: "unknown key; accepted top-level keys are data_dir, store, limits, intake, \
-                              ssh, cluster, kube, alerts, access, console, matrix, telegram, users, rooms, \
-                              clusters"
+                              ssh, cluster, kube, alerts, access, console, matrix, telegram, metrics, users, \
+                              rooms, clusters"
                         .into(),
                 }),
             }

@@ -8,6 +8,7 @@ mod checks;
 mod intake;
 mod load;
 mod matrix;
+mod metrics;
 mod mirrors;
 mod quota;
 mod secret;
@@ -28,6 +29,7 @@ pub use alerts::{Alerts, QUIET_HOURS_FORM, QuietHours, SelfHealing, Severity};
 pub use intake::Intake;
 pub use load::{ConfigError, Problem};
 pub use matrix::{Invites, Matrix};
+pub use metrics::{DEFAULT_METRICS_LISTEN, MetricsSettings};
 pub use mirrors::{RegistryMirrors, encode_mirrors};
 pub use quota::NamespaceQuota;
 pub use secret::{Secret, SecretSource};
@@ -65,6 +67,8 @@ pub struct Config {
     pub matrix: Option<Matrix>,
     /// `[telegram]`: the Telegram bot; absent, the bot does not connect to Telegram.
     pub telegram: Option<Telegram>,
+    /// `[metrics]`: Prometheus metrics, `/healthz` and `/readyz`; absent, not served.
+    pub metrics: Option<MetricsSettings>,
     /// Authorised users, per platform.
     pub users: Vec<User>,
     /// Rooms the bot answers in, with their default namespace.
@@ -102,6 +106,7 @@ impl Default for Config {
             console: Console::default(),
             matrix: None,
             telegram: None,
+            metrics: None,
             users: Vec::new(),
             rooms: Vec::new(),
             clusters: Vec::new(),

@@ -2,7 +2,7 @@
 //! checkpoints, cancel and shutdown at step boundaries, and its terminal state and report.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
@@ -10,6 +10,7 @@ use super::executor::{self, Runner};
 use super::outcome;
 use super::stopped;
 use super::worker::{Inner, lock};
+use crate::metrics;
 use crate::progress::ProgressEvent;
 use crate::provision;
 use crate::store::{Job, JobId, JobState, StepRecord, StoreError, now_ms};
@@ -32,7 +33,10 @@ pub(super) async fn run_job(
     };
     let copy = job.clone();
     if let Err(e) = drive(&inner, job, resumed, &token, &shutdown).await {
-        stopped::store_failed(&*inner.store, &*inner.sink, &copy, &e, &shutdown).await;
+        let failed = stopped::store_failed(&*inner.store, &*inner.sink, &copy, &e, &shutdown);
+        if let Some(job) = failed.await {
+            count(&inner, &job);
+        }
     }
 }
 
@@ -168,6 +172,9 @@ async fn steps(
             }
             Ok(())
         })?;
+        inner
+            .metrics
+            .step_finished(&metrics::label(&job.kind, Some("kind")), clock.elapsed());
         let elapsed_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
         inner
             .sink
@@ -186,6 +193,16 @@ async fn finish(inner: &Inner, id: JobId, state: JobState) -> Result<(), StoreEr
         j.state = state.clone();
         Ok(())
     })?;
+    count(inner, &job);
     outcome::tell(&*inner.store, &*inner.sink, &job).await;
     Ok(())
+}
+
+/// Counts and times a job that ended.
+pub(super) fn count(inner: &Inner, job: &Job) {
+    inner.metrics.job_finished(
+        &metrics::label(&job.kind, Some("kind")),
+        job.state.word(),
+        Duration::from_millis(job.elapsed_ms()),
+    );
 }

@@ -14,13 +14,9 @@ const SCAN: usize = 500;
 
 /// The event that reports a job's terminal state.
 pub(super) fn finished_event(job: &Job) -> ProgressEvent {
-    let elapsed_ms = match (job.started_ms, job.finished_ms) {
-        (Some(s), Some(f)) => f.saturating_sub(s),
-        _ => 0,
-    };
     ProgressEvent::Finished {
         state: job.state.clone(),
-        elapsed_ms,
+        elapsed_ms: job.elapsed_ms(),
         done: job.steps.len(),
     }
 }

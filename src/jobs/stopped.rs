@@ -20,44 +20,47 @@ pub const PANICKED: &str = "stopped by an internal error in labkube (a bug; deta
 pub const STORE_FAILED: &str = "stopped: labkube's job store failed while recording its \
                                 progress (details are in its log); steps done so far are kept";
 
-/// A job's task panicked: log the panic, fail the job, tell its room.
+/// A job's task panicked: log the panic, fail the job, tell its room. The job as failed, if
+/// the store recorded that.
 pub(super) async fn panicked(
     store: &dyn JobStore,
     sink: &dyn ProgressSink,
     job: &Job,
     payload: Box<dyn Any + Send>,
     stop: &CancellationToken,
-) {
+) -> Option<Job> {
     let message = payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "(no message)".into());
     tracing::error!(job = job.id, panic = %crate::provision::redact(&message), "a job task panicked");
-    give_up(store, sink, job, PANICKED, stop).await;
+    give_up(store, sink, job, PANICKED, stop).await
 }
 
 /// The store failed while job `job` ran (after the claim loop's own retries do not apply).
+/// The job as failed, if the store recorded that.
 pub(super) async fn store_failed(
     store: &dyn JobStore,
     sink: &dyn ProgressSink,
     job: &Job,
     error: &StoreError,
     stop: &CancellationToken,
-) {
+) -> Option<Job> {
     tracing::error!(job = job.id, error = %error, "job store failed while running a job");
-    give_up(store, sink, job, STORE_FAILED, stop).await;
+    give_up(store, sink, job, STORE_FAILED, stop).await
 }
 
 /// Marks `job` failed with `reason` and reports it; if the store cannot record that either,
-/// sends the room a notice instead, so the room is told in every case.
+/// sends the room a notice instead, so the room is told in every case. The job as failed, if
+/// the store recorded that.
 async fn give_up(
     store: &dyn JobStore,
     sink: &dyn ProgressSink,
     job: &Job,
     reason: &str,
     stop: &CancellationToken,
-) {
+) -> Option<Job> {
     let state = JobState::Failed {
         reason: reason.to_string(),
     };
@@ -73,9 +76,12 @@ async fn give_up(
         })
         .await;
     match marked {
-        Ok(failed) => outcome::tell(store, sink, &failed).await,
+        Ok(failed) => {
+            outcome::tell(store, sink, &failed).await;
+            Some(failed)
+        }
         // Finished before it stopped: its room was told then.
-        Err(StoreError::Conflict { .. }) => {}
+        Err(StoreError::Conflict { .. }) => None,
         Err(e) => {
             tracing::error!(job = job.id, error = %e, "cannot record a stopped job as failed");
             let text = format!(
@@ -84,6 +90,7 @@ async fn give_up(
                 job.id
             );
             sink.emit(job, ProgressEvent::Notice { text }).await;
+            None
         }
     }
 }

@@ -17,6 +17,7 @@ use super::job_run::run_job;
 use super::outcome;
 use super::retry::STORE_BACKOFF;
 use super::stopped;
+use crate::metrics::Metrics;
 use crate::progress::{ProgressEvent, ProgressSink};
 use crate::store::{Job, JobId, JobState, JobStore, Requester, StoreError, now_ms};
 
@@ -47,6 +48,8 @@ pub(super) struct Inner {
     pub(super) store: Arc<dyn JobStore>,
     pub(super) sink: Arc<dyn ProgressSink>,
     pub(super) ctx: StepCtx,
+    /// Jobs and steps counted and timed as they end.
+    pub(super) metrics: Metrics,
     max_concurrent: usize,
     /// Wakes the claim loop: a job was queued or finished.
     pub(super) wake: Notify,
@@ -84,11 +87,13 @@ pub struct WorkerHandle {
 }
 
 impl Worker {
-    /// A worker over `store`, reporting to `sink`, running at most `max_concurrent` jobs.
+    /// A worker over `store`, reporting to `sink` and counting into `metrics`, running at
+    /// most `max_concurrent` jobs.
     pub fn new(
         store: Arc<dyn JobStore>,
         sink: Arc<dyn ProgressSink>,
         ctx: StepCtx,
+        metrics: Metrics,
         max_concurrent: usize,
     ) -> Self {
         Worker {
@@ -96,6 +101,7 @@ impl Worker {
                 store,
                 sink,
                 ctx,
+                metrics,
                 max_concurrent: max_concurrent.max(1),
                 wake: Notify::new(),
                 settled: Notify::new(),
@@ -191,7 +197,10 @@ impl Tasks {
         if let (Some(job), Some(e)) = (job, err)
             && e.is_panic()
         {
-            stopped::panicked(&*inner.store, &*inner.sink, &job, e.into_panic(), stop).await;
+            let failed = stopped::panicked(&*inner.store, &*inner.sink, &job, e.into_panic(), stop);
+            if let Some(job) = failed.await {
+                super::job_run::count(inner, &job);
+            }
         }
     }
 }

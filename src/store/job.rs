@@ -154,6 +154,16 @@ pub struct Job {
     pub finished_ms: Option<u64>,
 }
 
+impl Job {
+    /// Wall time from its first start to its end (so far, while it runs: 0), ms.
+    pub fn elapsed_ms(&self) -> u64 {
+        match (self.started_ms, self.finished_ms) {
+            (Some(s), Some(f)) => f.saturating_sub(s),
+            _ => 0,
+        }
+    }
+}
+
 /// What a caller gives the store to create a job; the store assigns the id and timestamps.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewJob {

@@ -13,7 +13,7 @@
 //! data directory; every member is killed on drop. Every wait is bounded and a timeout panics
 //! with the tail of the members' logs.
 //!
-//! Readiness is etcd's own `GET /health` on the client URL, asked by hand over HTTP/1.0 with
+//! Readiness is etcd's own `GET /health` on the client URL, asked by hand over HTTP/1.0 (`crate::http`) with
 //! short timeouts: etcd 3.4 answers `200 {"health":"true"}` only when the member knows a leader
 //! and a quorum read (its `QGET`) goes through Raft within a second, and `503
 //! {"health":"false"}` otherwise (checked by hand on 3.4.23: after killing two of three members
@@ -21,7 +21,7 @@
 //! means "a leader is elected and the cluster has a quorum".
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -463,20 +463,8 @@ fn free_ports(n: usize) -> Vec<u16> {
 /// accepted the connection but does not serve yet.
 fn healthy(port: u16) -> bool {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    let _ = s.set_write_timeout(Some(Duration::from_secs(2)));
-    if s.write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .is_err()
-    {
-        return false;
-    }
-    let mut reply = String::new();
-    let _ = s.read_to_string(&mut reply);
-    (reply.starts_with("HTTP/1.0 200") || reply.starts_with("HTTP/1.1 200"))
-        && reply.contains(r#""health":"true""#)
+    crate::http::get(addr, "/health")
+        .is_some_and(|(status, body)| status == 200 && body.contains(r#""health":"true""#))
 }
 
 #[cfg(test)]

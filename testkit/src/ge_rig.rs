@@ -10,6 +10,7 @@ use labkube::chat::{Incoming, LiveProgress};
 use labkube::config::{Config, ExistingCluster, Owner};
 use labkube::dispatch::Dispatcher;
 use labkube::kube::release::Release;
+use labkube::metrics::Metrics;
 use labkube::store::{Job, JobStore, SledStore};
 use tokio_util::sync::CancellationToken;
 
@@ -116,7 +117,15 @@ impl Rig {
             worker,
             alerts,
             ..
-        } = Bot::build(config, store.clone(), policy, chat.clone(), progress).unwrap();
+        } = Bot::build(
+            config,
+            store.clone(),
+            policy,
+            chat.clone(),
+            progress,
+            Metrics::new(),
+        )
+        .unwrap();
         let stop = CancellationToken::new();
         if let Some(alerts) = alerts {
             tokio::spawn(alerts.run(stop.clone()));

@@ -31,6 +31,7 @@ pub mod fakekube;
 pub mod faulty_store;
 pub mod ge_rig;
 pub mod host_keys;
+pub mod http;
 pub mod lab;
 pub mod memory;
 pub mod memory_store;

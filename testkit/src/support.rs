@@ -46,9 +46,16 @@ pub fn bare_worker(
     sink: Arc<dyn ProgressSink>,
 ) -> Worker {
     let chat = Arc::new(RecordingChat::default());
-    labkube::app::Bot::build(config, store, Policy::new(), chat, sink)
-        .expect("the built-in GE catalogue validates")
-        .worker
+    labkube::app::Bot::build(
+        config,
+        store,
+        Policy::new(),
+        chat,
+        sink,
+        labkube::metrics::Metrics::new(),
+    )
+    .expect("the built-in GE catalogue validates")
+    .worker
 }
 
 /// A new job of `kind` from `alice` in room `r1`.

@@ -103,19 +103,8 @@ impl Synapse {
     }
 
     fn healthy(&self) -> bool {
-        use std::io::{Read, Write};
-        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
-            return false;
-        };
-        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-        if s.write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-            .is_err()
-        {
-            return false;
-        }
-        let mut buf = String::new();
-        let _ = s.read_to_string(&mut buf);
-        buf.starts_with("HTTP/1.0 200") || buf.starts_with("HTTP/1.1 200")
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], self.port));
+        crate::http::get(addr, "/health").is_some_and(|(status, _)| status == 200)
     }
 
     fn log_tail(&self) -> String {

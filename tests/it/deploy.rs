@@ -1,13 +1,15 @@
 //! `deploy/bot/`: the Containerfile passes hadolint (and hadolint does refuse a bad one, so the
 //! check is real); the Kubernetes manifests decode as their API types; the pods run as a
 //! non-root user without privilege escalation; the configs they mount are valid labkube
-//! configs; the HA Deployment gets the sealing key its config names from the Secret.
+//! configs; the HA Deployment gets the sealing key its config names from the Secret; both are
+//! probed on the `[metrics]` port the Service names.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, PodSpec, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, PodSpec, Probe, Secret, Service};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 fn deploy(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -101,6 +103,42 @@ fn check_config_of(file: &str) {
     );
 }
 
+/// The pod serves `[metrics]` on the port the Service names, and the kubelet probes it:
+/// liveness on /healthz, readiness on `ready`.
+fn probed(pod: &PodSpec, config: &str, ready: &str) {
+    let c = &pod.containers[0];
+    let port = c
+        .ports
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|p| p.name.as_deref() == Some("metrics"));
+    assert_eq!(port.unwrap().container_port, 9712, "{config}");
+    let path = |p: Option<&Probe>| {
+        let get = p.unwrap().http_get.as_ref().unwrap();
+        assert_eq!(get.port, IntOrString::String("metrics".into()));
+        get.path.clone().unwrap()
+    };
+    assert_eq!(path(c.liveness_probe.as_ref()), "/healthz", "{config}");
+    assert_eq!(path(c.readiness_probe.as_ref()), ready, "{config}");
+    let text = std::fs::read_to_string(deploy(config)).unwrap();
+    assert!(
+        text.contains("[metrics]\n    listen = \"0.0.0.0:9712\""),
+        "{text}"
+    );
+    let service: Service = yaml("kubernetes/service.yaml");
+    let spec = service.spec.unwrap();
+    let selector = spec.selector.clone().unwrap();
+    assert_eq!(selector["app.kubernetes.io/name"], "labkube");
+    let sp = &spec.ports.unwrap()[0];
+    assert_eq!((sp.name.as_deref(), sp.port), (Some("metrics"), 9712));
+    assert_eq!(
+        spec.publish_not_ready_addresses,
+        Some(true),
+        "a standby is scraped too"
+    );
+}
+
 #[test]
 fn the_manifests_are_valid_hardened_and_consistent() {
     let one: StatefulSet = yaml("kubernetes/statefulset-sled.yaml");
@@ -108,6 +146,8 @@ fn the_manifests_are_valid_hardened_and_consistent() {
     assert_eq!(spec.replicas, Some(1), "a sled directory has one owner");
     hardened(spec.template.spec.as_ref().unwrap(), "statefulset");
     check_config_of("kubernetes/config-sled.yaml");
+    let sts_pod = spec.template.spec.as_ref().unwrap();
+    probed(sts_pod, "kubernetes/config-sled.yaml", "/readyz");
 
     let ha: Deployment = yaml("kubernetes/deployment-etcd.yaml");
     let spec = ha.spec.unwrap();
@@ -117,6 +157,8 @@ fn the_manifests_are_valid_hardened_and_consistent() {
     );
     let pod = spec.template.spec.unwrap();
     hardened(&pod, "deployment");
+    // A standby is never ready on /readyz, which would hold every rollout.
+    probed(&pod, "kubernetes/config-etcd.yaml", "/healthz");
     // The config it mounts is on etcd, and names a sealing key the Secret provides.
     let config_map = pod
         .volumes

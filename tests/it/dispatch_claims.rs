@@ -56,6 +56,7 @@ fn rig() -> Rig {
         policy,
         chat.clone(),
         Arc::new(RecordingSink::new()),
+        labkube::metrics::Metrics::new(),
     )
     .unwrap();
     Rig {

@@ -38,7 +38,15 @@ fn rig() -> Rig {
         ..Config::default()
     };
     let sink = Arc::new(RecordingSink::new());
-    let bot = Bot::build(config, store.clone(), policy, chat.clone(), sink).unwrap();
+    let bot = Bot::build(
+        config,
+        store.clone(),
+        policy,
+        chat.clone(),
+        sink,
+        labkube::metrics::Metrics::new(),
+    )
+    .unwrap();
     Rig {
         store,
         chat,

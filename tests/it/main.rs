@@ -26,6 +26,7 @@ mod ha;
 mod kube_watch;
 mod live_progress;
 mod matrix;
+mod metrics;
 mod shutdown;
 mod ssh;
 mod store_contract;

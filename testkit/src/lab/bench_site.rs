@@ -145,6 +145,7 @@ impl BenchSite {
             Policy::new(),
             Arc::new(RecordingChat::default()),
             Arc::new(RecordingSink::new()),
+            labkube::metrics::Metrics::new(),
         )
         .unwrap();
         let handle = bot.worker.handle();

@@ -259,6 +259,7 @@ impl Site {
             Policy::new(),
             chat,
             self.sink.clone(),
+            labkube::metrics::Metrics::new(),
         )
         .unwrap();
         let worker = bot.worker;

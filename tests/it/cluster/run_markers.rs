@@ -29,6 +29,7 @@ async fn abort_during(site: &Site, id: u64, i: usize, tool: &str, sub: &str) {
         Policy::new(),
         Arc::new(RecordingChat::default()),
         site.sink.clone(),
+        labkube::metrics::Metrics::new(),
     )
     .unwrap();
     let stop = CancellationToken::new();

@@ -6,6 +6,7 @@ use labkube::auth::Role;
 use labkube::chat::Incoming;
 use labkube::config::Config;
 use labkube::dispatch::Dispatcher;
+use labkube::metrics::Metrics;
 use labkube::store::{
     AuditOutcome, ClusterJob, ClusterRecord, JobKind, JobState, JobStore, NodeRecord, Space,
 };
@@ -41,8 +42,15 @@ fn rig() -> Rig {
         ..Config::default()
     };
     // The worker is never run here: jobs stay queued, which is what these tests look at.
-    let Bot { dispatcher, .. } =
-        Bot::build(config, store.clone(), policy, chat.clone(), sink.clone()).unwrap();
+    let Bot { dispatcher, .. } = Bot::build(
+        config,
+        store.clone(),
+        policy,
+        chat.clone(),
+        sink.clone(),
+        Metrics::new(),
+    )
+    .unwrap();
     Rig {
         store,
         chat,

@@ -4,3 +4,4 @@
 mod etcd_backend;
 mod failover;
 mod migrate;
+mod readiness;

@@ -117,6 +117,18 @@ fn platform_problems(config: &Config) -> Vec<Problem> {
             check(format!("clusters[{i}].owner.platform"), &o.platform);
         }
     }
+    for (platform, why) in chat::NOT_BUILT {
+        let enabled = match *platform {
+            chat::MATRIX => config.matrix.is_some(),
+            _ => config.telegram.is_some(),
+        };
+        if enabled {
+            problems.push(Problem {
+                key: (*platform).into(),
+                message: (*why).into(),
+            });
+        }
+    }
     #[cfg(not(feature = "etcd"))]
     if config.store.backend == crate::config::Backend::Etcd {
         problems.push(Problem {

@@ -6,12 +6,16 @@
 mod backoff;
 mod console;
 mod live;
+#[cfg(feature = "matrix")]
 mod matrix;
 mod render;
 mod router;
+#[cfg(feature = "telegram")]
 mod telegram;
 
+#[cfg(feature = "matrix")]
 pub use matrix::decode as matrix_decode;
+#[cfg(feature = "telegram")]
 pub use telegram::decode as telegram_decode;
 
 use async_trait::async_trait;
@@ -20,15 +24,41 @@ use tokio_util::sync::CancellationToken;
 
 pub use console::{ConsoleAdapter, ConsoleIo};
 pub use live::LiveProgress;
+#[cfg(feature = "matrix")]
 pub use matrix::{MatrixAdapter, MatrixError};
 pub use render::{host_table, render_finished, render_live, rollout_table, secs};
 pub use router::Router;
+#[cfg(feature = "telegram")]
 pub use telegram::{TelegramAdapter, TelegramError};
 
 use crate::progress::MessageRef;
 
-/// Names of the adapters this build has (for config validation).
-pub const PLATFORMS: &[&str] = &[console::PLATFORM, matrix::PLATFORM, telegram::PLATFORM];
+/// The Matrix adapter's name.
+pub const MATRIX: &str = "matrix";
+
+/// The Telegram adapter's name.
+pub const TELEGRAM: &str = "telegram";
+
+/// Names of every adapter labkube has (for config validation; a build may leave the Matrix and
+/// Telegram adapters out, see [`NOT_BUILT`]).
+pub const PLATFORMS: &[&str] = &[console::PLATFORM, MATRIX, TELEGRAM];
+
+/// The adapters this build left out (cargo features `matrix`, `telegram`), each with why a
+/// config that enables it is refused.
+pub const NOT_BUILT: &[(&str, &str)] = &[
+    #[cfg(not(feature = "matrix"))]
+    (
+        MATRIX,
+        "this labkube was built without the Matrix adapter (cargo's --no-default-features); \
+         build it with the default features",
+    ),
+    #[cfg(not(feature = "telegram"))]
+    (
+        TELEGRAM,
+        "this labkube was built without the Telegram adapter (cargo's --no-default-features); \
+         build it with the default features",
+    ),
+];
 
 /// The console adapter's name, for wiring the local admin.
 pub const CONSOLE: &str = console::PLATFORM;
@@ -179,9 +209,11 @@ pub enum ChatError {
     #[error("{0}")]
     NoPrivateChannel(String),
     /// The Telegram adapter failed.
+    #[cfg(feature = "telegram")]
     #[error(transparent)]
     Telegram(#[from] TelegramError),
     /// The Matrix adapter failed.
+    #[cfg(feature = "matrix")]
     #[error(transparent)]
     Matrix(#[from] MatrixError),
 }
@@ -194,12 +226,18 @@ pub async fn adapters(
     store: std::sync::Arc<dyn crate::store::JobStore>,
 ) -> Result<Vec<Box<dyn ChatAdapter>>, ChatError> {
     let mut out: Vec<Box<dyn ChatAdapter>> = Vec::new();
+    #[cfg(feature = "matrix")]
     if let Some(m) = &config.matrix {
         out.push(Box::new(MatrixAdapter::connect(config, m).await?));
     }
+    #[cfg(feature = "telegram")]
     if config.telegram.is_some() {
-        out.push(Box::new(TelegramAdapter::connect(config, store).await?));
+        out.push(Box::new(
+            TelegramAdapter::connect(config, store.clone()).await?,
+        ));
     }
+    // A section of an adapter this build left out was refused with the config.
+    let _ = (config, store);
     Ok(out)
 }
 

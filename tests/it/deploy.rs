@@ -58,7 +58,10 @@ fn the_containerfile_passes_hadolint_which_refuses_a_careless_one() {
 #[test]
 fn the_containerfile_builds_locked_and_runs_unprivileged() {
     let text = std::fs::read_to_string(deploy("Containerfile")).unwrap();
-    assert!(text.contains("cargo build --locked --release"), "{text}");
+    assert!(
+        text.contains("cargo build --locked --profile dist"),
+        "{text}"
+    );
     assert!(text.contains("USER 10001:10001"), "{text}");
     assert_eq!(
         text.matches("\nFROM ").count() + usize::from(text.starts_with("FROM ")),

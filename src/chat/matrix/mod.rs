@@ -30,7 +30,7 @@ use super::{ChatAdapter, ChatError, Incoming, Replier};
 use crate::config::{Config, Matrix};
 
 /// Adapter name.
-pub const PLATFORM: &str = "matrix";
+pub const PLATFORM: &str = super::MATRIX;
 
 /// Shown under `/help` on Matrix: Element and most clients take a leading `/` as their own
 /// command.

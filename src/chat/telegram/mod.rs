@@ -36,7 +36,7 @@ use crate::config::Config;
 use crate::store::JobStore;
 
 /// Adapter name.
-pub const PLATFORM: &str = "telegram";
+pub const PLATFORM: &str = super::TELEGRAM;
 
 /// A connected Telegram bot.
 pub struct TelegramAdapter {

@@ -2,7 +2,7 @@
 # The README's first command from a fresh clone with a cold cargo cache (issue 17, item 6):
 # clones this repository's HEAD into a temporary directory, gives cargo an empty CARGO_HOME
 # (every crate downloaded again) and an empty target directory, runs
-#   cargo run --no-default-features -- console
+#   cargo run -p labkube --no-default-features -- console
 # and reports the seconds until the console prompt's banner, then ends the console (end of
 # input). Usage: scripts/bench-first-run.sh [README|dist]   (dist: the image's profile, timed to
 # the end of `cargo build --profile dist` instead).
@@ -27,7 +27,7 @@ fi
 fifo="$work/in"
 mkfifo "$fifo"
 # The console waits on its input; the banner is its first line on stdout.
-( cargo run --locked --no-default-features -- console --data "$work/data" <"$fifo" >"$work/out" 2>"$work/build.log" ) &
+( cargo run --locked -p labkube --no-default-features -- console --data "$work/data" <"$fifo" >"$work/out" 2>"$work/build.log" ) &
 exec 3>"$fifo"
 deadline=$(( $(date +%s) + 1800 ))
 until grep -q "labkube console: you are" "$work/out" 2>/dev/null; do

@@ -275,6 +275,7 @@ async fn serve(
     let chat: Arc<Router> = Arc::new(router);
     let interval = Duration::from_millis(config.limits.progress_interval_ms);
     let retention_days = config.limits.audit_retention_days;
+    #[cfg_attr(not(feature = "etcd"), allow(unused_mut))]
     let mut live = LiveProgress::new(chat.clone(), interval);
     // While elected, a lost leadership ends the process at once (`leadership`); a clean
     // shutdown hands the election back here and resigns it last.
@@ -373,11 +374,14 @@ async fn serve(
     // Last: a standby takes over as soon as the lease is revoked.
     metrics.set_leader(false);
     done.cancel();
+    #[cfg(feature = "etcd")]
     if let Some(watch) = deposed_watch
         && let Ok(election) = watch.await
     {
         election.step_down(Duration::from_secs(5)).await;
     }
+    #[cfg(not(feature = "etcd"))]
+    let _: Option<()> = deposed_watch;
     match worker_result {
         Ok(r) => r?,
         Err(e) => tracing::error!(error = %e, "the worker supervisor task failed"),

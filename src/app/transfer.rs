@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::AppError;
-use crate::config::{ENDPOINT_FORM, SecretSource, StoreSettings, check_endpoint, check_prefix};
+use crate::config::{ENDPOINT_FORM, check_endpoint, check_prefix};
 use crate::store::SledStore;
 use crate::store::transfer::{self, Migrated, RawStore};
 
@@ -45,6 +45,7 @@ pub fn open_spec(spec: &str, access: &EtcdAccess) -> Result<Box<dyn RawStore>, A
 
 #[cfg(feature = "etcd")]
 fn open_etcd(endpoints: Vec<String>, access: &EtcdAccess) -> Result<Box<dyn RawStore>, AppError> {
+    use crate::config::{SecretSource, StoreSettings};
     let settings = StoreSettings {
         backend: crate::config::Backend::Etcd,
         endpoints,

@@ -3,6 +3,8 @@
 //! outside this module names a platform; the rest of the bot sees adapter names as opaque
 //! strings.
 
+// The network adapters' reconnect pacing.
+#[cfg(any(feature = "matrix", feature = "telegram"))]
 mod backoff;
 mod console;
 mod live;
@@ -225,6 +227,7 @@ pub async fn adapters(
     config: &crate::config::Config,
     store: std::sync::Arc<dyn crate::store::JobStore>,
 ) -> Result<Vec<Box<dyn ChatAdapter>>, ChatError> {
+    #[cfg_attr(not(any(feature = "matrix", feature = "telegram")), allow(unused_mut))]
     let mut out: Vec<Box<dyn ChatAdapter>> = Vec::new();
     #[cfg(feature = "matrix")]
     if let Some(m) = &config.matrix {

@@ -25,6 +25,18 @@ pub fn replica_config(
     name: &str,
     extra: &str,
 ) -> PathBuf {
+    replica_config_ssh(dir, cluster, key, name, extra, "")
+}
+
+/// [`replica_config`] with `ssh` lines in `[ssh]` (the stand-in hosts' port and key).
+pub fn replica_config_ssh(
+    dir: &Path,
+    cluster: &EtcdCluster,
+    key: &str,
+    name: &str,
+    extra: &str,
+    ssh: &str,
+) -> PathBuf {
     let endpoints: Vec<String> = cluster
         .endpoints()
         .iter()
@@ -35,7 +47,7 @@ pub fn replica_config(
         &path,
         format!(
             "[limits]\nprogress_interval_ms = 250\nshutdown_grace_secs = 5\n\
-             [ssh]\nallowed_networks = [\"127.0.0.0/8\"]\n\
+             [ssh]\nallowed_networks = [\"127.0.0.0/8\"]\n{ssh}\
              [store]\nbackend = \"etcd\"\nendpoints = [{}]\ntimeout_secs = 2\n\
              secret_key = {{ value = \"{key}\" }}\n{extra}",
             endpoints.join(", ")

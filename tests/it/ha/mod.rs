@@ -3,5 +3,6 @@
 
 mod etcd_backend;
 mod failover;
+mod failover_create;
 mod migrate;
 mod readiness;

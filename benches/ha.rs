@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use labkube::store::{EtcdStore, JobKind, JobStore, NewJob, Origin, Requester, SledStore};
 use labkube_testkit::etcd::{EtcdCluster, TEST_KEY, store_settings};
+use labkube_testkit::etcd_console::{Extra, console_config};
 use labkube_testkit::stats::{ms, percentile};
 use labkube_testkit::support::Bot;
 
@@ -127,21 +128,12 @@ fn enqueue_rows() -> R<()> {
 
 /// A console replica named `name` on `cluster` with a 2 s lease.
 fn replica(dir: &std::path::Path, cluster: &EtcdCluster, name: &str, round: usize) -> R<Bot> {
-    let endpoints: Vec<String> = cluster
-        .endpoints()
-        .iter()
-        .map(|e| format!("{e:?}"))
-        .collect();
-    let config = dir.join(format!("{name}.toml"));
-    std::fs::write(
-        &config,
-        format!(
-            "[limits]\nprogress_interval_ms = 250\n[store]\nbackend = \"etcd\"\n\
-             endpoints = [{}]\ntimeout_secs = 2\nlease_secs = {LEASE_SECS}\n\
-             replica = \"{name}\"\nsecret_key = {{ value = \"{TEST_KEY}\" }}\n",
-            endpoints.join(", ")
-        ),
-    )?;
+    let store = format!("lease_secs = {LEASE_SECS}\nreplica = \"{name}\"\n");
+    let extra = Extra {
+        store: &store,
+        ..Extra::default()
+    };
+    let config = console_config(dir, cluster, TEST_KEY, &format!("{name}.toml"), extra);
     Ok(Bot::console(
         &config,
         &dir.join(format!("data-{name}-{round}")),

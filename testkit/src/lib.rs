@@ -27,6 +27,7 @@ pub mod batch;
 pub mod conformance;
 pub mod console_lab;
 pub mod etcd;
+pub mod etcd_console;
 pub mod fakekube;
 pub mod faulty_store;
 pub mod ge_rig;

@@ -7,54 +7,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use labkube_testkit::etcd::{EtcdCluster, TEST_KEY};
+use labkube_testkit::etcd_console::{Extra, console_config};
 use labkube_testkit::support::Bot;
 
 const LIMIT: Duration = Duration::from_secs(30);
 
 /// A console config on `cluster`'s etcd, with the sealing key given inline (a test secret).
 pub fn etcd_config(dir: &Path, cluster: &EtcdCluster, key: &str) -> PathBuf {
-    replica_config(dir, cluster, key, "config.toml", "")
-}
-
-/// [`etcd_config`] in file `name`, with `extra` lines in `[store]` (a replica's name, its
-/// lease).
-pub fn replica_config(
-    dir: &Path,
-    cluster: &EtcdCluster,
-    key: &str,
-    name: &str,
-    extra: &str,
-) -> PathBuf {
-    replica_config_ssh(dir, cluster, key, name, extra, "")
-}
-
-/// [`replica_config`] with `ssh` lines in `[ssh]` (the stand-in hosts' port and key).
-pub fn replica_config_ssh(
-    dir: &Path,
-    cluster: &EtcdCluster,
-    key: &str,
-    name: &str,
-    extra: &str,
-    ssh: &str,
-) -> PathBuf {
-    let endpoints: Vec<String> = cluster
-        .endpoints()
-        .iter()
-        .map(|e| format!("{e:?}"))
-        .collect();
-    let path = dir.join(name);
-    std::fs::write(
-        &path,
-        format!(
-            "[limits]\nprogress_interval_ms = 250\nshutdown_grace_secs = 5\n\
-             [ssh]\nallowed_networks = [\"127.0.0.0/8\"]\n{ssh}\
-             [store]\nbackend = \"etcd\"\nendpoints = [{}]\ntimeout_secs = 2\n\
-             secret_key = {{ value = \"{key}\" }}\n{extra}",
-            endpoints.join(", ")
-        ),
-    )
-    .unwrap();
-    path
+    console_config(dir, cluster, key, "config.toml", Extra::default())
 }
 
 #[test]

@@ -8,20 +8,19 @@ use std::time::{Duration, Instant};
 use labkube_testkit::etcd::{EtcdCluster, TEST_KEY};
 use labkube_testkit::support::Bot;
 
-use super::etcd_backend::replica_config;
+use labkube_testkit::etcd_console::{Extra, console_config};
 
 const LIMIT: Duration = Duration::from_secs(30);
 const BANNER: &str = "labkube console: you are tester (admin)";
 
 /// A replica named `name` with a 2 s lease.
 fn replica(dir: &std::path::Path, etcd: &EtcdCluster, name: &str) -> Bot {
-    let config = replica_config(
-        dir,
-        etcd,
-        TEST_KEY,
-        &format!("{name}.toml"),
-        &format!("lease_secs = 2\nreplica = \"{name}\"\n"),
-    );
+    let store = format!("lease_secs = 2\nreplica = \"{name}\"\n");
+    let extra = Extra {
+        store: &store,
+        ..Extra::default()
+    };
+    let config = console_config(dir, etcd, TEST_KEY, &format!("{name}.toml"), extra);
     Bot::console(&config, &dir.join(format!("data-{name}")))
 }
 

@@ -10,8 +10,8 @@ use labkube_testkit::lab::calls::calls_of;
 use labkube_testkit::lab::hosts::Flavour;
 use labkube_testkit::support::Bot;
 
-use super::etcd_backend::replica_config_ssh;
 use crate::cluster::Site;
+use labkube_testkit::etcd_console::{Extra, console_config};
 
 const LIMIT: Duration = Duration::from_secs(30);
 /// A whole creation on three stand-ins, the takeover included.
@@ -28,7 +28,11 @@ fn replica(dir: &std::path::Path, etcd: &EtcdCluster, site: &Site, name: &str) -
         "lease_secs = 2\nreplica = \"{name}\"\n\
          [cluster]\nretry_backoff_ms = 20\nnodes_poll_ms = 200\nnodes_ready_timeout_secs = 30\n"
     );
-    let config = replica_config_ssh(dir, etcd, TEST_KEY, &format!("{name}.toml"), &extra, &ssh);
+    let extra = Extra {
+        store: &extra,
+        ssh: &ssh,
+    };
+    let config = console_config(dir, etcd, TEST_KEY, &format!("{name}.toml"), extra);
     Bot::console(&config, &dir.join(format!("data-{name}")))
 }
 

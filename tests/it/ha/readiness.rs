@@ -11,8 +11,8 @@ use labkube_testkit::http;
 use labkube_testkit::sshd::free_port;
 use labkube_testkit::support::Bot;
 
-use super::etcd_backend::replica_config;
 use crate::metrics::{poll, sample};
+use labkube_testkit::etcd_console::{Extra, console_config};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -20,7 +20,11 @@ const LIMIT: Duration = Duration::from_secs(30);
 /// through the etcd outage below (it gives up after two thirds of it without a renewal).
 fn replica(dir: &Path, etcd: &EtcdCluster, name: &str, addr: SocketAddr) -> Bot {
     let extra = format!("lease_secs = 30\nreplica = \"{name}\"\n[metrics]\nlisten = \"{addr}\"\n");
-    let config = replica_config(dir, etcd, TEST_KEY, &format!("{name}.toml"), &extra);
+    let extra = Extra {
+        store: &extra,
+        ..Extra::default()
+    };
+    let config = console_config(dir, etcd, TEST_KEY, &format!("{name}.toml"), extra);
     Bot::console(&config, &dir.join(format!("data-{name}")))
 }
 

@@ -15,6 +15,7 @@
 //! clocks agree to within the failover time.
 
 mod access;
+mod batch;
 mod conn;
 mod election;
 mod keys;
@@ -74,6 +75,8 @@ pub struct EtcdStore {
     key: SealKey,
     /// Orders this process's writers (see [`stm`]).
     writers: Mutex<()>,
+    /// Enqueues waiting to commit together ([`batch`]).
+    pending: batch::Pending,
     /// The leader's election key, required unchanged by every write while set.
     fence: Arc<RwLock<Option<Fence>>>,
     /// The last log line number handed out (microseconds).
@@ -99,6 +102,7 @@ impl EtcdStore {
             layout: Layout::new(&settings.prefix),
             key: settings.key.clone(),
             writers: Mutex::new(()),
+            pending: batch::Pending::default(),
             fence: Arc::new(RwLock::new(None)),
             last_line: AtomicU64::new(0),
             marker: Layout::new(&settings.prefix).writer(&writer_id()?),
@@ -129,11 +133,7 @@ impl EtcdStore {
         &self,
         change: impl FnMut(&mut Tx<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let fence = self
-            .fence
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
+        let fence = self.fence_now();
         atomically(
             &self.conn,
             &self.writers,
@@ -141,6 +141,14 @@ impl EtcdStore {
             &self.marker,
             change,
         )
+    }
+
+    /// The fence every write requires now.
+    fn fence_now(&self) -> Option<Fence> {
+        self.fence
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The store's schema: absent in a new store (stamped now), newer ones refused.
@@ -185,47 +193,10 @@ impl EtcdStore {
 }
 
 impl JobStore for EtcdStore {
+    /// As the trait says; concurrent enqueues of this process commit together
+    /// ([`batch`]).
     fn enqueue(&self, new: NewJob, dedupe_key: &str) -> Result<Enqueued, StoreError> {
-        let created_ms = now_ms();
-        let request = claims::request(&new.kind);
-        let dedupe = self.layout.dedupe(dedupe_key);
-        // Everything the enqueue reads before it knows the job's number, in one round trip.
-        let first = [
-            dedupe.clone(),
-            self.layout.meta(NEXT_JOB_ID),
-            self.layout.meta(codec::AUDIT_HEAD),
-            self.layout.meta(codec::NEXT_AUDIT_SEQ),
-        ];
-        self.atomically(|tx| {
-            tx.get_many(&first)?;
-            if let Some(raw) = tx.get(&dedupe)? {
-                let id = decode_u64("dedupe", dedupe_key, &raw)?;
-                let Some(job) = self.job_in(tx, id)? else {
-                    let msg = format!("names job #{id}, which does not exist");
-                    return Err(codec::corrupt("dedupe", dedupe_key, &msg));
-                };
-                return Ok(Enqueued::Duplicate(job));
-            }
-            let id = self.take_number(tx, NEXT_JOB_ID)?;
-            if tx.get(&self.layout.job(id))?.is_some() {
-                let msg = format!("is {id}, but job #{id} exists already");
-                return Err(codec::corrupt("meta", "next_job_id", &msg));
-            }
-            if let Some(req) = &request {
-                let current = self.claims_in(tx, &req.keys)?;
-                let writes =
-                    claims::take(req, &new.origin, id, &current).map_err(StoreError::Claimed)?;
-                let writes: Vec<_> = writes.into_iter().map(|(k, c)| (k, Some(c))).collect();
-                self.write_claims(tx, &writes)?;
-            }
-            let job = transition::new_job(id, new.clone(), created_ms);
-            tx.put(self.layout.job(id), encode(&job)?);
-            tx.put(self.layout.queue(id), Vec::new());
-            tx.put(self.layout.active(id), Vec::new());
-            tx.put(dedupe.clone(), be(id).to_vec());
-            self.append_audit_in(tx, &AuditEntry::queued(&new, id, created_ms))?;
-            Ok(Enqueued::New(job))
-        })
+        self.enqueue_batched(new, dedupe_key)
     }
 
     fn get(&self, id: JobId) -> Result<Option<Job>, StoreError> {

@@ -40,9 +40,17 @@ pub struct Fence {
     pub revision: i64,
 }
 
+#[derive(Clone)]
 enum Write {
     Put(Vec<u8>),
     Delete,
+}
+
+/// What a transaction had buffered at one point, to drop what came after ([`Tx::rollback`]).
+pub(super) struct Savepoint {
+    writes: BTreeMap<Vec<u8>, Write>,
+    ranges: usize,
+    exist: usize,
 }
 
 /// One attempt of a transaction: what it read and what it will write.
@@ -113,6 +121,23 @@ impl<'a> Tx<'a> {
     /// Sets `key` at commit.
     pub(super) fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
         self.writes.insert(key, Write::Put(value));
+    }
+
+    /// What this transaction buffered so far.
+    pub(super) fn savepoint(&self) -> Savepoint {
+        Savepoint {
+            writes: self.writes.clone(),
+            ranges: self.ranges.len(),
+            exist: self.exist.len(),
+        }
+    }
+
+    /// Drops every write, deletion and requirement buffered since `saved` (what it read
+    /// stays read: the commit still requires it unchanged, which is only stricter).
+    pub(super) fn rollback(&mut self, saved: Savepoint) {
+        self.writes = saved.writes;
+        self.ranges.truncate(saved.ranges);
+        self.exist.truncate(saved.exist);
     }
 
     /// Removes `key` at commit.
@@ -344,13 +369,26 @@ pub(super) fn atomically<T>(
     lock: &std::sync::Mutex<()>,
     fence: Option<&Fence>,
     marker: &[u8],
+    change: impl FnMut(&mut Tx<'_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let _serial = serial(lock);
+    atomically_held(conn, fence, marker, change)
+}
+
+/// This process's writer lock. Poisoned: a panic in another writer's closure, which wrote
+/// nothing; the lock only orders this process's writers.
+pub(super) fn serial(lock: &std::sync::Mutex<()>) -> std::sync::MutexGuard<'_, ()> {
+    lock.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// [`atomically`] by a caller that holds the writer lock already ([`serial`]).
+pub(super) fn atomically_held<T>(
+    conn: &Conn,
+    fence: Option<&Fence>,
+    marker: &[u8],
     mut change: impl FnMut(&mut Tx<'_>) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    // Poisoned: a panic in another writer's closure, which wrote nothing; the lock only orders
-    // this process's writers.
-    let _serial = lock
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     for _ in 0..ATTEMPTS {
         let mut tx = Tx::new(conn);
         let out = change(&mut tx)?;

@@ -11,7 +11,7 @@ fn addr(last: u8) -> std::net::IpAddr {
     std::net::IpAddr::from([10, 0, 0, last])
 }
 
-fn create(name: &str, hosts: &[u8], room: &str, event: &str) -> NewJob {
+pub fn create(name: &str, hosts: &[u8], room: &str, event: &str) -> NewJob {
     let spec = ClusterSpec {
         name: name.into(),
         hosts: hosts.iter().map(|h| addr(*h)).collect(),

@@ -239,3 +239,70 @@ async fn a_leader_whose_election_key_is_gone_knows_it_lost() {
         Err(StoreError::Deposed)
     ));
 }
+
+/// Eight writers of one process enqueue at once, so enqueues commit together in batches
+/// (`store/etcd/batch.rs`): half of them creates of clusters another writer is creating too.
+/// Every create but one per cluster is refused with the conflict and leaves nothing behind
+/// (no number, no dedupe entry, no claim, no audit entry); the rest get dense numbers and one
+/// unbroken audit chain.
+#[test]
+fn enqueues_committed_together_keep_numbers_dense_and_refuse_conflicts_alone() {
+    use super::claims::create;
+    let (store, _cluster) = etcd_store();
+    let answers: Vec<(String, Result<u64, StoreError>)> = std::thread::scope(|scope| {
+        let store = &store;
+        let handles: Vec<_> = (0..8u32)
+            .map(|t| {
+                scope.spawn(move || {
+                    (0..10u32)
+                        .map(|i| {
+                            let event = format!("e{t}-{i}");
+                            let job = if i % 2 == 0 {
+                                create(
+                                    &format!("c{i}"),
+                                    &[u8::try_from(i + 1).unwrap()],
+                                    &format!("r{t}"),
+                                    &event,
+                                )
+                            } else {
+                                super::new_job(t * 100 + i)
+                            };
+                            let key = job.origin.dedupe_key();
+                            (event, store.enqueue(job, &key).map(|e| e.job().id))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let ids: BTreeSet<u64> = answers
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok().copied())
+        .collect();
+    let refused: Vec<&String> = answers
+        .iter()
+        .filter(|(_, r)| matches!(r, Err(StoreError::Claimed(_))))
+        .map(|(e, _)| e)
+        .collect();
+    // 40 selftests and one create per cluster name (5) taken; 35 creates refused.
+    assert_eq!(ids.len(), 45, "{answers:?}");
+    assert_eq!(ids, (1..=45).collect::<BTreeSet<_>>(), "numbers stay dense");
+    assert_eq!(refused.len(), 35);
+    assert!(matches!(
+        store.audit_verify().unwrap(),
+        labkube::store::audit_chain::Verdict::Intact { entries: 45, .. }
+    ));
+    // The refused ones left no dedupe entry: the same message, for a free cluster, is new.
+    let again = refused[0];
+    let (t, i) = again[1..].split_once('-').unwrap();
+    let retry = create("free", &[200], &format!("r{t}"), &format!("e{t}-{i}"));
+    let key = retry.origin.dedupe_key();
+    match store.enqueue(retry, &key).unwrap() {
+        labkube::store::Enqueued::New(job) => assert_eq!(job.id, 46),
+        other => panic!("a refused enqueue left its dedupe entry: {other:?}"),
+    }
+}

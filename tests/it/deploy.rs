@@ -63,9 +63,26 @@ fn the_containerfile_builds_locked_and_runs_unprivileged() {
         "{text}"
     );
     assert!(text.contains("USER 10001:10001"), "{text}");
+    // Built from the sources by default; the prebuilt stage (scripts/image-local.sh) only
+    // when asked for.
+    assert!(text.contains("\nARG BINARY=build\n"), "{text}");
+    let froms: Vec<&str> = text.lines().filter(|l| l.starts_with("FROM ")).collect();
     assert_eq!(
-        text.matches("\nFROM ").count() + usize::from(text.starts_with("FROM ")),
-        2
+        froms,
+        [
+            "FROM docker.io/library/rust:1.95.0-slim-bookworm AS build",
+            "FROM scratch AS prebuilt",
+            "FROM ${BINARY} AS binary",
+            "FROM ${RUNTIME}",
+        ]
+    );
+    assert!(text.contains("COPY --from=binary /out/labkube /usr/local/bin/labkube"));
+    // The build context leaves out target/ but for the one binary the prebuilt stage takes.
+    let ignore = std::fs::read_to_string(deploy("../../.containerignore")).unwrap();
+    assert!(ignore.lines().any(|l| l == "target/"), "{ignore}");
+    assert!(
+        ignore.lines().any(|l| l == "!target/dist/labkube"),
+        "{ignore}"
     );
 }
 

@@ -65,13 +65,17 @@ impl EtcdStore {
     /// The next counter value `name` hands out inside `tx` (1 in a new store), and moves the
     /// counter past it.
     pub(super) fn take_number(&self, tx: &mut Tx<'_>, name: &[u8]) -> Result<u64, StoreError> {
-        let key = self.layout.meta(name);
-        let n = match tx.get(&key)? {
-            Some(raw) => decode_u64("meta", &codec::show_key(name), &raw)?,
-            None => 1,
-        };
-        tx.put(key, be(n.saturating_add(1)).to_vec());
+        let n = self.next_number(tx, name)?;
+        tx.put(self.layout.meta(name), be(n.saturating_add(1)).to_vec());
         Ok(n)
+    }
+
+    /// The next counter value `name` would hand out inside `tx`, leaving the counter as it is.
+    pub(super) fn next_number(&self, tx: &mut Tx<'_>, name: &[u8]) -> Result<u64, StoreError> {
+        match tx.get(&self.layout.meta(name))? {
+            Some(raw) => decode_u64("meta", &codec::show_key(name), &raw),
+            None => Ok(1),
+        }
     }
 
     /// A job read inside `tx`.

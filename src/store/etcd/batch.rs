@@ -7,12 +7,15 @@
 //! claim taken, a corrupt record) is rolled back alone and answered with its own error, and
 //! the rest commit together — one disk write for all. If the commit itself fails (etcd
 //! unavailable, this replica deposed), each pending enqueue runs again alone for its own
-//! answer; the dedupe key makes a repeat of one that did land answer as a duplicate.
+//! answer; the dedupe key makes a repeat of one that did land answer as a duplicate. A waiting
+//! enqueue picks its answer up without taking the lock: the standard mutex is not fair, and a
+//! writer that keeps losing it would wait for many batches that had answered it long before.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::time::Duration;
 
-use super::stm::{Tx, atomically_held, serial};
+use super::stm::{Tx, atomically_held};
 use super::{EtcdStore, NEXT_JOB_ID, codec};
 use crate::store::{Enqueued, NewJob, StoreError, now_ms};
 
@@ -26,7 +29,20 @@ pub(super) struct Slot {
     dedupe_key: String,
     created_ms: u64,
     answer: Mutex<Option<Result<Enqueued, StoreError>>>,
+    /// Signalled when `answer` is set.
+    answered: Condvar,
 }
+
+impl Slot {
+    fn answer_with(&self, answer: Result<Enqueued, StoreError>) {
+        *lock(&self.answer) = Some(answer);
+        self.answered.notify_one();
+    }
+}
+
+/// How long an enqueue waits for another writer's batch before it looks at the writer lock
+/// again (that writer may be doing something else than enqueues).
+const LOOK_AGAIN: Duration = Duration::from_millis(1);
 
 /// The pending enqueues, oldest first.
 #[derive(Default)]
@@ -50,26 +66,49 @@ impl EtcdStore {
             dedupe_key: dedupe_key.to_string(),
             created_ms: now_ms(),
             answer: Mutex::new(None),
+            answered: Condvar::new(),
         });
         lock(&self.pending.0).push_back(slot.clone());
-        let _serial = serial(&self.writers);
-        // A slot taken from the queue is answered before its taker lets the lock go, so while
-        // this one is unanswered it is still queued, and each round takes the oldest: the
-        // loop ends within the queue's length in rounds.
+        // Bounded: each round either takes the writer lock and answers this slot (below), or
+        // waits at most `LOOK_AGAIN` for another writer's batch to answer it.
         loop {
-            if let Some(answer) = lock(&slot.answer).take() {
-                return answer;
-            }
-            let batch: Vec<Arc<Slot>> = {
-                let mut queue = lock(&self.pending.0);
-                let n = queue.len().min(MAX_BATCH);
-                queue.drain(..n).collect()
+            let held = match self.writers.try_lock() {
+                Ok(guard) => Some(guard),
+                Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                Err(TryLockError::WouldBlock) => None,
             };
-            if batch.is_empty() {
-                // Not reached (see above); answered alone rather than waited for.
-                return self.enqueue_alone(&slot);
+            let Some(_serial) = held else {
+                // Another writer holds the lock: its batch may answer this slot. The answer
+                // is picked up without the lock, which the standard mutex does not hand out
+                // in turn.
+                let answer = lock(&slot.answer);
+                let (mut answer, _) = slot
+                    .answered
+                    .wait_timeout_while(answer, LOOK_AGAIN, |a| a.is_none())
+                    .unwrap_or_else(PoisonError::into_inner);
+                if let Some(answer) = answer.take() {
+                    return answer;
+                }
+                continue;
+            };
+            // A slot taken from the queue is answered before its taker lets the lock go, so
+            // while this one is unanswered it is still queued, and each round takes the
+            // oldest: this ends within the queue's length in rounds.
+            loop {
+                if let Some(answer) = lock(&slot.answer).take() {
+                    return answer;
+                }
+                let batch: Vec<Arc<Slot>> = {
+                    let mut queue = lock(&self.pending.0);
+                    let n = queue.len().min(MAX_BATCH);
+                    queue.drain(..n).collect()
+                };
+                if batch.is_empty() {
+                    // Not reached (see above); answered alone rather than waited for.
+                    return self.enqueue_alone(&slot);
+                }
+                self.run_batch(&batch);
             }
-            self.run_batch(&batch);
         }
     }
 
@@ -80,6 +119,11 @@ impl EtcdStore {
             let mut first = self.first_reads();
             first.extend(batch.iter().map(|s| self.layout.dedupe(&s.dedupe_key)));
             tx.get_many(&first)?;
+            // The keys of the jobs this batch may create, in one more round trip instead of
+            // one per enqueue (each checks its number is free).
+            let next = self.next_number(tx, NEXT_JOB_ID)?;
+            let ids = (0..batch.len() as u64).map(|k| self.layout.job(next.saturating_add(k)));
+            tx.get_many(&ids.collect::<Vec<_>>())?;
             let mut answers = Vec::with_capacity(batch.len());
             for slot in batch {
                 let saved = tx.savepoint();
@@ -94,14 +138,13 @@ impl EtcdStore {
         match together {
             Ok(answers) => {
                 for (slot, answer) in batch.iter().zip(answers) {
-                    *lock(&slot.answer) = Some(answer);
+                    slot.answer_with(answer);
                 }
             }
             Err(e) => {
                 tracing::debug!(error = %e, enqueues = batch.len(), "a batch of enqueues did not commit; each runs alone");
                 for slot in batch {
-                    let answer = self.enqueue_alone(slot);
-                    *lock(&slot.answer) = Some(answer);
+                    slot.answer_with(self.enqueue_alone(slot));
                 }
             }
         }

@@ -22,6 +22,18 @@ fn etcdctl_text(cluster: &EtcdCluster, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Runs `work(t)` on `n` threads at once (t = 0..n) and gathers what they return.
+fn in_threads<T: Send>(n: u32, work: impl Fn(u32) -> Vec<T> + Sync) -> Vec<T> {
+    std::thread::scope(|scope| {
+        let work = &work;
+        let handles: Vec<_> = (0..n).map(|t| scope.spawn(move || work(t))).collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    })
+}
+
 /// Retries `f` until it succeeds, for at most 30 s (a client reconnecting after the cluster
 /// came back).
 fn eventually<T>(what: &str, mut f: impl FnMut() -> Result<T, StoreError>) -> T {
@@ -116,23 +128,11 @@ fn without_a_quorum_changes_are_refused_with_the_reason_and_made_after_recovery(
 fn two_replicas_writing_at_once_keep_job_numbers_dense() {
     let (a, cluster) = etcd_store();
     let b = EtcdStore::open(&store_settings(&cluster.endpoints())).unwrap();
-    let ids: Vec<u64> = std::thread::scope(|scope| {
-        let handles: Vec<_> = [&a, &b]
-            .into_iter()
-            .enumerate()
-            .flat_map(|(r, store)| {
-                (0..2u32).map(move |t| {
-                    scope.spawn(move || {
-                        (0..25u32)
-                            .map(|i| add(store, (r as u32) * 10_000 + t * 1000 + i))
-                            .collect::<Vec<_>>()
-                    })
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
+    // Two threads on each replica.
+    let ids: Vec<u64> = in_threads(4, |t| {
+        let (r, store) = if t < 2 { (0, &a) } else { (1, &b) };
+        (0..25u32)
+            .map(|i| add(store, r * 10_000 + (t % 2) * 1000 + i))
             .collect()
     });
     let unique: BTreeSet<u64> = ids.iter().copied().collect();
@@ -249,34 +249,23 @@ async fn a_leader_whose_election_key_is_gone_knows_it_lost() {
 fn enqueues_committed_together_keep_numbers_dense_and_refuse_conflicts_alone() {
     use super::claims::create;
     let (store, _cluster) = etcd_store();
-    let answers: Vec<(String, Result<u64, StoreError>)> = std::thread::scope(|scope| {
-        let store = &store;
-        let handles: Vec<_> = (0..8u32)
-            .map(|t| {
-                scope.spawn(move || {
-                    (0..10u32)
-                        .map(|i| {
-                            let event = format!("e{t}-{i}");
-                            let job = if i % 2 == 0 {
-                                create(
-                                    &format!("c{i}"),
-                                    &[u8::try_from(i + 1).unwrap()],
-                                    &format!("r{t}"),
-                                    &event,
-                                )
-                            } else {
-                                super::new_job(t * 100 + i)
-                            };
-                            let key = job.origin.dedupe_key();
-                            (event, store.enqueue(job, &key).map(|e| e.job().id))
-                        })
-                        .collect::<Vec<_>>()
-                })
+    let answers: Vec<(String, Result<u64, StoreError>)> = in_threads(8, |t| {
+        (0..10u32)
+            .map(|i| {
+                let event = format!("e{t}-{i}");
+                let job = if i % 2 == 0 {
+                    create(
+                        &format!("c{i}"),
+                        &[u8::try_from(i + 1).unwrap()],
+                        &format!("r{t}"),
+                        &event,
+                    )
+                } else {
+                    super::new_job(t * 100 + i)
+                };
+                let key = job.origin.dedupe_key();
+                (event, store.enqueue(job, &key).map(|e| e.job().id))
             })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
             .collect()
     });
     let ids: BTreeSet<u64> = answers

@@ -185,7 +185,11 @@ fn value_of(kind: Kind) -> BoxedStrategy<String> {
         Kind::Cpu => prop_oneof![
             (1u64..=1024).prop_map(|n| n.to_string()),
             (100u64..=99_999).prop_map(|n| format!("{n}m")),
-            (0u64..=9, 1u64..=999).prop_map(|(w, f)| format!("{w}.{f:03}")),
+            // At least 0.100: the grammar's floor is 100m.
+            (0u64..=9, 1u64..=999).prop_map(|(w, f)| {
+                let f = if w == 0 { f.max(100) } else { f };
+                format!("{w}.{f:03}")
+            }),
         ]
         .boxed(),
         Kind::Memory => prop_oneof![

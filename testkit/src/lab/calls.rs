@@ -71,13 +71,14 @@ fn kubectl_verb(args: &[String]) -> Option<&str> {
 /// Whether a recorded call changes the host, the cluster or fetches from the network.
 ///
 /// "Mutating" is defined by an allowlist of read-only probes; every other call counts:
-/// installs and removals (apt-get update/install/purge, dnf, apt-mark hold/unhold), kubeadm
-/// init/join/reset/token create, kubectl apply (anything but get), systemctl
-/// enable/start/restart/stop, modprobe, sysctl --system/-w/-p, swapoff, setenforce, ufw allow,
+/// installs, upgrades and removals (apt-get update/install/purge, dnf install/upgrade/remove,
+/// apt-mark hold/unhold), kubeadm init/join/reset/token create and upgrade apply/node, kubectl
+/// apply, label, drain, uncordon (anything but get), systemctl enable/start/restart/stop,
+/// modprobe, sysctl --system/-w/-p, swapoff, setenforce, ufw allow,
 /// firewall-cmd --add-port/--reload, ip link delete, gpg (writes a keyring) and downloads
 /// (curl, wget). The read-only probes are: ss, dpkg-query, rpm -q, rpm -e --test, apt-get -s
 /// (simulation), getenforce, uname, kubeadm
-/// version and config images list, kubectl get, systemctl is-enabled/is-active/status/show, apt-mark showhold, ufw
+/// version, config images list and upgrade plan, kubectl get, systemctl is-enabled/is-active/status/show, apt-mark showhold, ufw
 /// status, firewall-cmd --state/--query-port/--query-source (also with --permanent), sysctl -n, ip link show,
 /// containerd --version / config default, helm version, haproxy -c / -v, openssl (version, reading a request,
 /// s_client to a kubelet), ping. (The virtual IP probe's `ip addr add` and `del` are changes,
@@ -99,6 +100,7 @@ pub fn is_mutating(call: &[String]) -> bool {
                 || args
                     .get(..3)
                     .is_some_and(|a| a == ["config", "images", "list"])
+                || args.get(..2).is_some_and(|a| a == ["upgrade", "plan"])
         }
         "kubectl" => match kubectl_verb(args) {
             Some("get") => true,

@@ -9,8 +9,9 @@
 # own, so a drain evicts nothing unless the test names the node in
 # $LABKUBE_STANDIN_CLUSTER/pdb-blocked: a pod there is protected by a PodDisruptionBudget that
 # allows no disruption, so every eviction is refused (HTTP 429) until kubectl's --timeout,
-# with the messages kubectl prints (dry run or not). Uses the kubectl stand-in's parsed arguments
-# (resource, name, dry_run, ignore_not_found, selector, namespace, output) and node_field.
+# with the messages kubectl prints (dry run or not); a node cordoned already is "already
+# cordoned" (kubectl's cordon helper). Uses the kubectl stand-in's parsed arguments (resource,
+# name, dry_run, ignore_not_found, selector, namespace, output) and lib/nodes.sh's node_field.
 
 node_missing() { # NAME
     echo "Error from server (NotFound): nodes \"$1\" not found" >&2
@@ -22,10 +23,12 @@ cmd_drain() {
     [ -f "$node" ] || node_missing "$resource"
     suffix=""
     [ "$dry_run" = server ] && suffix=" (server dry run)"
-    if [ "$dry_run" != server ] && [ "$(node_field "$node" cordoned)" != yes ]; then
-        echo "cordoned=yes" >>"$node"
+    if [ "$(node_field "$node" cordoned)" = yes ]; then
+        echo "node/$resource already cordoned$suffix"
+    else
+        [ "$dry_run" = server ] || echo "cordoned=yes" >>"$node"
+        echo "node/$resource cordoned$suffix"
     fi
-    echo "node/$resource cordoned$suffix"
     if grep -qxF "$resource" "$C/pdb-blocked" 2>/dev/null; then
         echo "evicting pod demo/orion-7d9f8b6c5-x2x7q$suffix"
         echo "error when evicting pods/\"orion-7d9f8b6c5-x2x7q\" -n \"demo\" (will retry after 5s): Cannot evict pod as it would violate the pod's disruption budget." >&2

@@ -10,7 +10,9 @@
 # InternalIP addresses), made with the real openssl so the step reads a real request.
 # CSRs live under $LABKUBE_STANDIN_CLUSTER/csr/<name>/ (signer, username, request.pem,
 # approved when approved); a kubelet serving a CA-signed certificate has
-# $LABKUBE_STANDIN_CLUSTER/serving/<node> (its SANs, as openssl prints them).
+# $LABKUBE_STANDIN_CLUSTER/serving/<node> (its SANs, as openssl prints them). Also the kubelet
+# unit's life: (re)started by systemctl it reports its package's version, or crash-loops while
+# the test's $S/kubelet-crashloop exists (kubelet_started, kubelet_settle).
 
 # The openssl of this machine (the stand-in openssl shadows it on PATH).
 real_openssl() {
@@ -62,21 +64,63 @@ kubelet_apply_patches() {
     done
 }
 
-# kubelet_restarted: a kubelet (re)started on a node of the cluster asks for a serving
-# certificate when its config says so and it has none from the CA yet (the kubelet keeps that
-# one apart from its self-signed kubelet.crt, in pki/kubelet-server-current.pem).
+# kubelet_started: systemd (re)started the kubelet unit (systemctl start/restart, enable --now).
+# It stays up unless the test made it crash-loop ($S/kubelet-crashloop, as a kubelet that cannot
+# run its new version's config): it then exits at once and systemd, as the packaged
+# kubelet.service says (Restart=always, RestartSec=10), keeps starting it again, the unit
+# "activating (auto-restart)" ($S/systemd/kubelet.auto-restart), never active, the node NotReady.
+kubelet_started() {
+    if [ -f "$S/kubelet-crashloop" ]; then
+        svc_set kubelet active no
+        : >"$S/systemd/kubelet.auto-restart"
+        return 0
+    fi
+    svc_set kubelet active yes
+    kubelet_restarted
+}
+
+# kubelet_settle ROOT: a crash-looping kubelet on the host whose root is ROOT comes up by itself
+# once the cause is gone (the knob removed): systemd's next automatic restart finds it mended.
+# Whoever looks at that kubelet (systemctl is-active, kubectl get nodes, kubeadm's health checks)
+# settles it first.
+kubelet_settle() {
+    [ -f "$1/.standin/systemd/kubelet.auto-restart" ] && [ ! -f "$1/.standin/kubelet-crashloop" ] || return 0
+    rm -f "$1/.standin/systemd/kubelet.auto-restart"
+    : >"$1/.standin/systemd/kubelet.active"
+    kubelet_restarted "$1"
+}
+
+# kubelet_restarted [ROOT]: the kubelet of the host whose root is ROOT (this one by default) came
+# up. On a node of the cluster it reports its own version in the Node's status
+# (status.nodeInfo.kubeletVersion: the kubelet package's, not kubeadm's), and serves the
+# certificate its config says: with serverTLSBootstrap: true one from the CA, asking for it
+# when it has none yet (the kubelet keeps that one apart from its self-signed kubelet.crt, in
+# pki/kubelet-server-current.pem); without it, its self-signed one again (kubeadm upgrade
+# rewrites config.yaml from the cluster's kubelet-config ConfigMap, without the node's patches
+# unless --patches names them).
 kubelet_restarted() {
     [ -n "${LABKUBE_STANDIN_CLUSTER:-}" ] || return 0
     standin_cluster
-    node=$(host_name)
-    if [ ! -f "$C/nodes/$node" ] || [ -f "$C/serving/$node" ]; then return 0; fi
-    kubelet_request_serving_cert "$node" "$(sed -n 's/^ip=//p' "$C/nodes/$node" | tail -n 1)"
+    kl_root=${1:-$R}
+    kl_node=$(cat "$kl_root/proc/sys/kernel/hostname" 2>/dev/null || echo localhost)
+    [ -f "$C/nodes/$kl_node" ] || return 0
+    if [ -f "$kl_root/etc/kubernetes/kubelet.conf" ] && [ -f "$kl_root/.standin/pkgs/kubelet" ]; then
+        kl_version=v$(sed 's/-.*//' "$kl_root/.standin/pkgs/kubelet")
+        [ "$(sed -n 's/^version=//p' "$C/nodes/$kl_node" | tail -n 1)" = "$kl_version" ] ||
+            echo "version=$kl_version" >>"$C/nodes/$kl_node"
+    fi
+    if ! grep -qx 'serverTLSBootstrap: true' "$kl_root/var/lib/kubelet/config.yaml" 2>/dev/null; then
+        rm -f "$C/serving/$kl_node"
+        return 0
+    fi
+    [ ! -f "$C/serving/$kl_node" ] || return 0
+    kubelet_request_serving_cert "$kl_node" "$(sed -n 's/^ip=//p' "$C/nodes/$kl_node" | tail -n 1)" "$kl_root"
 }
 
-# kubelet_request_serving_cert NODE IP: the started kubelet asks for its serving certificate
-# when its config says serverTLSBootstrap: true.
+# kubelet_request_serving_cert NODE IP [ROOT]: the started kubelet (of this host by default)
+# asks for its serving certificate when its config says serverTLSBootstrap: true.
 kubelet_request_serving_cert() {
-    grep -qx 'serverTLSBootstrap: true' "$R/var/lib/kubelet/config.yaml" 2>/dev/null || return 0
+    grep -qx 'serverTLSBootstrap: true' "${3:-$R}/var/lib/kubelet/config.yaml" 2>/dev/null || return 0
     standin_cluster
     csr=$C/csr/csr-$(random_hex 3)
     mkdir -p "$csr"

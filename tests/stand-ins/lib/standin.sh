@@ -101,12 +101,15 @@ pkg_set() {
 pkg_unset() { rm -f "$S/pkgs/$1" "$S/held/$1"; }
 
 # Services: $S/systemd/<unit>.enabled and .active exist when the unit is.
+# A unit that systemd keeps restarting (Restart=always) after its process exited has
+# <unit>.auto-restart instead of .active; stopping it ends that too.
 svc_set() { # UNIT enabled|active yes|no
     mkdir -p "$S/systemd"
     if [ "$3" = yes ]; then : >"$S/systemd/$1.$2"; else rm -f "$S/systemd/$1.$2"; fi
+    if [ "$2" = active ]; then rm -f "$S/systemd/$1.auto-restart"; fi
 }
 svc_is() { [ -f "$S/systemd/$1.$2" ]; }
-svc_forget() { rm -f "$S/systemd/$1.enabled" "$S/systemd/$1.active"; }
+svc_forget() { rm -f "$S/systemd/$1.enabled" "$S/systemd/$1.active" "$S/systemd/$1.auto-restart"; }
 
 # os_field KEY: a value of the host's os-release.
 os_field() {

@@ -58,10 +58,7 @@ main() {
         "" | *[!0-9A-Fa-f.:]*) fail "ADVERTISE_ADDRESS must be an IPv4 or IPv6 address" ;;
     esac
     networks POD_CIDR "${POD_CIDR:-}"
-    case "${K8S_MINOR:-}" in
-        1.[0-9] | 1.[0-9][0-9]) ;;
-        *) fail "K8S_MINOR must be a Kubernetes minor release such as 1.35" ;;
-    esac
+    minor_param
     case "${CONTROL_PLANE_ENDPOINT:-}" in
         "" | *[!a-z0-9.:-]* | .* | :*) fail "CONTROL_PLANE_ENDPOINT must be name:port, such as api.labkube.internal:6443" ;;
         *:[0-9] | *:[0-9][0-9] | *:[0-9][0-9][0-9] | *:[0-9][0-9][0-9][0-9] | *:[0-9][0-9][0-9][0-9][0-9]) ;;

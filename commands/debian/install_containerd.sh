@@ -101,10 +101,7 @@ PREFERENCES
 }
 
 main() {
-    case "${K8S_MINOR:-}" in
-        1.[0-9] | 1.[0-9][0-9]) ;;
-        *) fail "K8S_MINOR must be a Kubernetes minor release such as 1.35" ;;
-    esac
+    minor_param
     PACKAGE=containerd.io
     export DEBIAN_FRONTEND=noninteractive
     work=$(mktemp -d)

@@ -22,47 +22,13 @@
 #              of the minor are installed, held and the kubelet enabled, nothing is fetched,
 #              written or installed.
 set -eu
+# shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
 R="${LABKUBE_ROOT:-}"
 # shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
 STEP=install_kube
 
-# Installed version of package $1 (1.35.5-1.1), empty if it is not installed.
-deb_version() {
-    # shellcheck disable=SC2016 # ${...} are dpkg-query fields, not shell expansions
-    dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null |
-        awk '$1 == "installed" { print $2 }'
-}
-
-configure_repository() {
-    repo="https://pkgs.k8s.io/core:/stable:/v$K8S_MINOR/deb/"
-    keyring="$R/etc/apt/keyrings/kubernetes-apt-keyring.gpg"
-    cat >"$work/kubernetes.list" <<LIST
-# Managed by labkube: Kubernetes $K8S_MINOR packages (the install_kube step writes this file).
-deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] $repo /
-LIST
-    if [ -s "$keyring" ] && cmp -s "$work/kubernetes.list" "$R/etc/apt/sources.list.d/kubernetes.list"; then
-        return 0
-    fi
-    if ! command -v curl >/dev/null 2>&1 || ! command -v gpg >/dev/null 2>&1; then
-        apt_get update
-        apt_get install ca-certificates curl gnupg
-    fi
-    fetch "${repo}Release.key" "$work/Release.key"
-    mkdir -m 0700 "$work/gnupg"
-    gpg --batch --yes --homedir "$work/gnupg" --dearmor -o "$work/keyring.gpg" "$work/Release.key"
-    if put_file "$work/keyring.gpg" "$keyring" 0644; then
-        echo "kubernetes: repository key written to /etc/apt/keyrings/kubernetes-apt-keyring.gpg"
-    fi
-    if put_file "$work/kubernetes.list" "$R/etc/apt/sources.list.d/kubernetes.list" 0644; then
-        echo "kubernetes: repository $repo configured"
-    fi
-}
-
 main() {
-    case "${K8S_MINOR:-}" in
-        1.[0-9] | 1.[0-9][0-9]) ;;
-        *) fail "K8S_MINOR must be a Kubernetes minor release such as 1.35" ;;
-    esac
+    minor_param
     export DEBIAN_FRONTEND=noninteractive
     work=$(mktemp -d)
     remove_on_exit "$work"
@@ -77,7 +43,7 @@ main() {
         esac
     done
 
-    configure_repository
+    kube_deb_repository "$work"
     if [ "$#" -gt 0 ]; then
         apt_get update
         apt_get install "$@"

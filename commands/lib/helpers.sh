@@ -89,6 +89,12 @@ node_param() {
     esac
 }
 
+# upgrade_label: the label an upgrade keeps on a node while it is part-way
+# (mark_upgrade, finish_upgrade, upgrade_marks read it as labkube.io/upgrade-to too).
+upgrade_label() {
+    echo labkube.io/upgrade-to
+}
+
 # admin_conf: the path of /etc/kubernetes/admin.conf; fails unless this host is a control
 # plane that has one.
 admin_conf() {
@@ -257,6 +263,103 @@ fetch_checked() {
 apt_get() {
     apt-get -q -y -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef \
         -o Dpkg::Options::=--force-confold "$@"
+}
+
+# minor_param: fail unless $K8S_MINOR is a Kubernetes minor release (1.35).
+minor_param() {
+    case "${K8S_MINOR:-}" in
+        1.[0-9] | 1.[0-9][0-9]) ;;
+        *) fail "K8S_MINOR must be a Kubernetes minor release such as 1.35" ;;
+    esac
+}
+
+# deb_version PACKAGE: its installed version (1.35.5-1.1), empty if it is not installed.
+deb_version() {
+    # shellcheck disable=SC2016 # ${...} are dpkg-query fields, not shell expansions
+    dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null |
+        awk '$1 == "installed" { print $2 }'
+}
+
+# rpm_version PACKAGE: its installed version (1.35.5), empty if it is not installed.
+rpm_version() {
+    rpm -q --qf '%{VERSION}\n' "$1" 2>/dev/null | grep -v 'not installed' || true
+}
+
+# kube_behind VERSION_OF PACKAGE...: those of the packages not of $K8S_MINOR, space-separated
+# on stdout (empty: all are), VERSION_OF being deb_version or rpm_version; fails naming a
+# package that is not installed.
+kube_behind() {
+    version_of=$1
+    shift
+    behind=""
+    for package in "$@"; do
+        version=$("$version_of" "$package")
+        case "$version" in
+            "") fail "$package is not installed: this host is not a node labkube set up" ;;
+            "$K8S_MINOR".*) ;;
+            *) behind="${behind:+$behind }$package" ;;
+        esac
+    done
+    printf '%s\n' "$behind"
+}
+
+# kubelet_running: the kubelet started again if it is not running (one that crash-looped after
+# an upgrade and was mended since).
+kubelet_running() {
+    if ! systemctl is-active --quiet kubelet; then
+        systemctl restart kubelet
+        echo "$STEP: the kubelet was not running: restarted"
+    fi
+}
+
+# kube_deb_repository WORK: the pkgs.k8s.io repository of $K8S_MINOR for apt, which only holds
+# that minor's patch releases (the pin): its Release.key dearmored into
+# /etc/apt/keyrings/kubernetes-apt-keyring.gpg and /etc/apt/sources.list.d/kubernetes.list
+# (written only when its bytes change; WORK is a scratch directory).
+kube_deb_repository() {
+    repo="https://pkgs.k8s.io/core:/stable:/v$K8S_MINOR/deb/"
+    keyring="$R/etc/apt/keyrings/kubernetes-apt-keyring.gpg"
+    cat >"$1/kubernetes.list" <<LIST
+# Managed by labkube: Kubernetes $K8S_MINOR packages (the install_kube step writes this file).
+deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] $repo /
+LIST
+    if [ -s "$keyring" ] && cmp -s "$1/kubernetes.list" "$R/etc/apt/sources.list.d/kubernetes.list"; then
+        return 0
+    fi
+    if ! command -v curl >/dev/null 2>&1 || ! command -v gpg >/dev/null 2>&1; then
+        apt_get update
+        apt_get install ca-certificates curl gnupg
+    fi
+    fetch "${repo}Release.key" "$1/Release.key"
+    mkdir -m 0700 "$1/gnupg"
+    gpg --batch --yes --homedir "$1/gnupg" --dearmor -o "$1/keyring.gpg" "$1/Release.key"
+    if put_file "$1/keyring.gpg" "$keyring" 0644; then
+        echo "kubernetes: repository key written to /etc/apt/keyrings/kubernetes-apt-keyring.gpg"
+    fi
+    if put_file "$1/kubernetes.list" "$R/etc/apt/sources.list.d/kubernetes.list" 0644; then
+        echo "kubernetes: repository $repo configured"
+    fi
+}
+
+# kube_rpm_repository WORK: /etc/yum.repos.d/kubernetes.repo, the pkgs.k8s.io repository of
+# $K8S_MINOR for dnf, with exclude= so that a plain 'dnf upgrade' never moves a node past the
+# control plane (RHEL's equivalent of apt-mark hold; installs and upgrades name the packages
+# with --disableexcludes=kubernetes). Written only when its bytes change.
+kube_rpm_repository() {
+    repo="https://pkgs.k8s.io/core:/stable:/v$K8S_MINOR/rpm/"
+    cat >"$1/kubernetes.repo" <<REPO
+# Managed by labkube: Kubernetes $K8S_MINOR packages (the install_kube step writes this file).
+[kubernetes]
+name=Kubernetes $K8S_MINOR
+baseurl=$repo
+enabled=1
+gpgcheck=1
+gpgkey=${repo}repodata/repomd.xml.key
+exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
+REPO
+    if put_file "$1/kubernetes.repo" "$R/etc/yum.repos.d/kubernetes.repo" 0644; then
+        echo "kubernetes: repository $repo configured"
+    fi
 }
 
 deb_installed() {

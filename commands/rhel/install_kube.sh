@@ -22,20 +22,13 @@
 #              is-enabled are probed first; when the three packages of the minor are installed
 #              and the kubelet enabled, nothing is written or installed.
 set -eu
+# shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
 R="${LABKUBE_ROOT:-}"
 # shellcheck disable=SC2034 # read by commands/lib/helpers.sh, sent in front of this script
 STEP=install_kube
 
-# Installed version of package $1 (1.35.5), empty if it is not installed.
-rpm_version() {
-    rpm -q --qf '%{VERSION}\n' "$1" 2>/dev/null || true
-}
-
 main() {
-    case "${K8S_MINOR:-}" in
-        1.[0-9] | 1.[0-9][0-9]) ;;
-        *) fail "K8S_MINOR must be a Kubernetes minor release such as 1.35" ;;
-    esac
+    minor_param
     work=$(mktemp -d)
     remove_on_exit "$work"
 
@@ -43,26 +36,13 @@ main() {
     for package in kubelet kubeadm kubectl; do
         version=$(rpm_version "$package")
         case "$version" in
-            "" | *"not installed"*) set -- "$@" "$package" ;;
+            "") set -- "$@" "$package" ;;
             "$K8S_MINOR".*) ;;
             *) fail "$package $version is installed but K8S_MINOR is $K8S_MINOR: changing a node's minor release is an upgrade (kubeadm upgrade), not an install; run the reset step first on a host that may be wiped" ;;
         esac
     done
 
-    repo="https://pkgs.k8s.io/core:/stable:/v$K8S_MINOR/rpm/"
-    cat >"$work/kubernetes.repo" <<REPO
-# Managed by labkube: Kubernetes $K8S_MINOR packages (the install_kube step writes this file).
-[kubernetes]
-name=Kubernetes $K8S_MINOR
-baseurl=$repo
-enabled=1
-gpgcheck=1
-gpgkey=${repo}repodata/repomd.xml.key
-exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
-REPO
-    if put_file "$work/kubernetes.repo" "$R/etc/yum.repos.d/kubernetes.repo" 0644; then
-        echo "kubernetes: repository $repo configured"
-    fi
+    kube_rpm_repository "$work"
 
     if [ "$#" -gt 0 ]; then
         dnf install -y --disableexcludes=kubernetes "$@"

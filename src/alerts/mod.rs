@@ -186,7 +186,9 @@ pub fn busy(jobs: &[Job], cluster: &str, subject: &Subject) -> bool {
         (JobKind::Cluster(c), Subject::Node { .. } | Subject::Cluster) => match c {
             ClusterJob::Create(s) => s.name == cluster,
             ClusterJob::AddNodes(s) => s.cluster == cluster,
-            ClusterJob::RemoveNode { cluster: c, .. } => c == cluster,
+            ClusterJob::RemoveNode { cluster: c, .. } | ClusterJob::Upgrade { cluster: c, .. } => {
+                c == cluster
+            }
             ClusterJob::Delete { cluster: c } => c == cluster,
             ClusterJob::Plan(_) => false,
         },

@@ -42,6 +42,8 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_cases;
+#[cfg(test)]
 mod tests_errors;
 #[cfg(test)]
 mod tests_help;

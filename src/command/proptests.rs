@@ -385,7 +385,8 @@ proptest! {
         prop_assert_eq!(cmd.path(), path);
         check_invariants(&line)?;
         if let Command::ClusterDelete { confirm: Some(_), .. }
-        | Command::NodeRemove { confirm: Some(_), .. } = cmd
+        | Command::NodeRemove { confirm: Some(_), .. }
+        | Command::ClusterUpgrade { confirm: Some(_), .. } = cmd
         {
             prop_assert!(cmd.redacted().ends_with(" confirm=***"));
         }

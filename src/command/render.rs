@@ -20,6 +20,7 @@ impl Command {
             Command::ClusterStatus { .. } => "cluster status",
             Command::ClusterUse { .. } => "cluster use",
             Command::ClusterDelete { .. } => "cluster delete",
+            Command::ClusterUpgrade { .. } => "cluster upgrade",
             Command::GeCatalog => "ge catalog",
             Command::GeInstall { .. } => "ge install",
             Command::GeUpgrade { .. } => "ge upgrade",
@@ -57,7 +58,7 @@ impl Command {
 
     /// Whether the command changes state anywhere (hosts, clusters, releases, jobs, the bot's
     /// records) and so needs the operator role: cluster create (even with `dry-run`, which
-    /// connects to hosts and pins their keys), plan, use and delete; ge install, upgrade,
+    /// connects to hosts and pins their keys), plan, use, delete and upgrade; ge install, upgrade,
     /// scale, autoscale and uninstall; rollback; cancel; silence and unsilence; host forget;
     /// selftest; kubeconfig and kubeconfig revoke (accounts and bindings on the cluster).
     /// Everything else only reads.
@@ -156,6 +157,11 @@ impl Command {
             Command::ClusterDelete { name, confirm } => {
                 f.push(("name", name.to_string()));
                 // Never copy a secret, even into a value that is about to be masked.
+                some(&mut f, "confirm", confirm.as_ref().map(|_| &MASK));
+            }
+            Command::ClusterUpgrade { name, k8s, confirm } => {
+                f.push(("name", name.to_string()));
+                some(&mut f, "k8s", k8s.as_ref());
                 some(&mut f, "confirm", confirm.as_ref().map(|_| &MASK));
             }
             Command::GeInstall {

@@ -107,6 +107,15 @@ pub enum Command {
         /// Confirmation code the bot handed out (`[a-z0-9]{4,16}`); a secret in the audit.
         confirm: Option<String>,
     },
+    /// `/cluster upgrade <name> [k8s=MINOR] [confirm=CODE]`.
+    ClusterUpgrade {
+        /// Cluster to upgrade.
+        name: Name,
+        /// The minor to move to; `None`: show the plan only.
+        k8s: Option<K8sMinor>,
+        /// Confirmation code the bot handed out; a secret in the audit.
+        confirm: Option<String>,
+    },
     /// `/node add <cluster> <ip>... [role=] [user=] [port=]`.
     NodeAdd(NodeAddArgs),
     /// `/node remove <cluster> <ip> [confirm=CODE]`.

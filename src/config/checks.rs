@@ -139,6 +139,13 @@ impl Config {
         );
         range(
             &mut bad,
+            "cluster.upgrade_batch_percent",
+            u64::from(c.upgrade_batch_percent),
+            1,
+            100,
+        );
+        range(
+            &mut bad,
             "cluster.step_retries",
             c.step_retries as u64,
             0,

@@ -297,6 +297,9 @@ pub struct ClusterDefaults {
     /// kube-vip release that carries a cluster's virtual IP (`endpoint=`; a kube-vip/kube-vip
     /// release tag, the tag of its image ghcr.io/kube-vip/kube-vip).
     pub kube_vip_version: String,
+    /// Share of a cluster's workers `/cluster upgrade` drains and upgrades at once, in percent
+    /// of the workers (rounded down, at least one; 1-100). k0sctl's `workerDisruptionPercent`.
+    pub upgrade_batch_percent: u8,
 }
 
 /// Pinned flannel release (a release tag of flannel-io/flannel), `[cluster] flannel_version`'s
@@ -331,6 +334,7 @@ impl Default for ClusterDefaults {
             registry_mirrors: RegistryMirrors::new(),
             metrics_server_version: METRICS_SERVER_VERSION.into(),
             kube_vip_version: KUBE_VIP_VERSION.into(),
+            upgrade_batch_percent: 10,
         }
     }
 }

@@ -26,10 +26,40 @@ fn new_code() -> String {
 }
 
 impl Dispatcher {
-    /// The confirmation step of a destructive command on `target` (a cluster, or a node of
-    /// one) from `msg`'s room: without a code, a new one (`Ok(Some)`); with the one handed
-    /// out and not expired, go ahead (`Ok(None)`); with another, `Err`.
+    /// The confirmation step of a destructive `command` on `target` (a cluster, a node of
+    /// one, a namespace) from `msg`'s room: with the code handed out and not expired, go ahead
+    /// (`Ok(None)`); without a code, a new one (`Ok(Some)`, the issue audited); with another,
+    /// `Err` with the refusal, which names `again`, the command that gives a new code.
     pub(super) fn confirmation(
+        &self,
+        msg: &Incoming,
+        command: &Command,
+        target: &str,
+        confirm: Option<&str>,
+        again: &str,
+    ) -> Result<Option<String>, String> {
+        match self.code_for(msg, target, confirm) {
+            Ok(Some(code)) => {
+                self.audit(
+                    msg,
+                    command.redacted(),
+                    AuditOutcome::Rejected {
+                        reason: "confirmation code issued".into(),
+                    },
+                );
+                Ok(Some(code))
+            }
+            Ok(None) => Ok(None),
+            Err(()) => Err(self.reject(
+                msg,
+                command,
+                format!("that confirmation code is wrong or has expired; {again} gives a new one"),
+            )),
+        }
+    }
+
+    /// The code decision of [`Dispatcher::confirmation`], under the lock of the codes.
+    fn code_for(
         &self,
         msg: &Incoming,
         target: &str,
@@ -77,13 +107,10 @@ impl Dispatcher {
             }
             Err(e) => return Some(self.internal(e)),
         };
-        let issued = match self.confirmation(msg, name, confirm) {
+        let again = format!("/cluster delete {name}");
+        let issued = match self.confirmation(msg, command, name, confirm, &again) {
             Ok(issued) => issued,
-            Err(()) => {
-                return Some(self.reject(msg, command, format!(
-                    "that confirmation code is wrong or has expired; /cluster delete {name} gives a new one"
-                )));
-            }
+            Err(refused) => return Some(refused),
         };
         let Some(code) = issued else {
             let kind = JobKind::Cluster(ClusterJob::Delete {
@@ -96,13 +123,6 @@ impl Dispatcher {
             .iter()
             .map(|n| format!("{} ({})", n.addr, n.role))
             .collect();
-        self.audit(
-            msg,
-            command.redacted(),
-            AuditOutcome::Rejected {
-                reason: "confirmation code issued".into(),
-            },
-        );
         Some(format!(
             "deleting cluster {name} runs kubeadm reset and removes Kubernetes from {} host(s): {}. \
              To go ahead, type within 10 minutes: /cluster delete {name} confirm={code}",

@@ -14,6 +14,7 @@ mod node;
 mod ns;
 mod queue;
 mod room_cap;
+mod upgrade;
 
 use std::sync::Arc;
 
@@ -187,6 +188,17 @@ impl Dispatcher {
                     .delete(msg, &command, name.as_str(), confirm.as_deref())
                     .await;
             }
+            Command::ClusterUpgrade { name, k8s, confirm } => {
+                return self
+                    .cluster_upgrade(
+                        msg,
+                        &command,
+                        name.as_str(),
+                        k8s.as_ref(),
+                        confirm.as_deref(),
+                    )
+                    .await;
+            }
             Command::ClusterUse { name } => self.use_cluster(msg, &command, name.as_str()),
             Command::ClusterStatus { name } => {
                 match self.status(msg, room, admin, name.as_ref().map(|n| n.as_str())) {
@@ -242,9 +254,9 @@ impl Dispatcher {
         let mut facts = Facts::default();
         let current;
         let cluster = match command {
-            Command::ClusterDelete { name, .. } | Command::ClusterUse { name } => {
-                Some(name.as_str())
-            }
+            Command::ClusterDelete { name, .. }
+            | Command::ClusterUse { name }
+            | Command::ClusterUpgrade { name, .. } => Some(name.as_str()),
             Command::NodeAdd(args) => Some(args.cluster.as_str()),
             Command::NodeRemove { cluster, .. } => Some(cluster.as_str()),
             Command::ClusterCreate(args) | Command::ClusterPlan(args) => {

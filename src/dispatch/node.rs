@@ -9,7 +9,7 @@ use crate::store::{ClusterJob, ClusterRecord, JobKind, NodeAddSpec, UnknownClust
 impl Dispatcher {
     /// The record of `name` when its nodes may change: a cluster labkube created that is
     /// ready; else why not.
-    fn changeable(&self, name: &str) -> Result<ClusterRecord, String> {
+    pub(super) fn changeable(&self, name: &str) -> Result<ClusterRecord, String> {
         if self.config.clusters.iter().any(|c| c.name == name) {
             return Err(format!(
                 "cluster {name} is declared in the config, not created by labkube; labkube changes the nodes only of clusters it created"
@@ -90,13 +90,10 @@ impl Dispatcher {
             Err(reason) => return Some(self.reject(msg, command, reason)),
         };
         let target = format!("{cluster} {}", host_addr(ip));
-        let issued = match self.confirmation(msg, &target, confirm) {
+        let again = format!("/node remove {cluster} {ip}");
+        let issued = match self.confirmation(msg, command, &target, confirm, &again) {
             Ok(issued) => issued,
-            Err(()) => {
-                return Some(self.reject(msg, command, format!(
-                    "that confirmation code is wrong or has expired; /node remove {cluster} {ip} gives a new one"
-                )));
-            }
+            Err(refused) => return Some(refused),
         };
         let Some(code) = issued else {
             let kind = JobKind::Cluster(ClusterJob::RemoveNode {
@@ -105,13 +102,6 @@ impl Dispatcher {
             });
             return self.queue(msg, command, Ok(kind)).await;
         };
-        self.audit(
-            msg,
-            command.redacted(),
-            crate::store::AuditOutcome::Rejected {
-                reason: "confirmation code issued".into(),
-            },
-        );
         Some(format!(
             "{what} To go ahead, type within 10 minutes: /node remove {cluster} {ip} confirm={code}"
         ))

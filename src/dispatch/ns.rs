@@ -283,23 +283,12 @@ impl Dispatcher {
             return Some(self.reject(msg, command, why));
         }
         let target = format!("ns {cluster}/{ns}");
-        let issued = match self.confirmation(msg, &target, confirm.as_deref()) {
+        let again = format!("/ns delete {ns} cluster={cluster}");
+        let issued = match self.confirmation(msg, command, &target, confirm.as_deref(), &again) {
             Ok(issued) => issued,
-            Err(()) => {
-                let why = format!(
-                    "that confirmation code is wrong or has expired; /ns delete {ns} cluster={cluster} gives a new one"
-                );
-                return Some(self.reject(msg, command, why));
-            }
+            Err(refused) => return Some(refused),
         };
         if let Some(code) = issued {
-            self.audit(
-                msg,
-                command.redacted(),
-                AuditOutcome::Rejected {
-                    reason: "confirmation code issued".into(),
-                },
-            );
             return Some(format!(
                 "deleting namespace {ns} on {cluster} deletes everything in it, and kubeconfigs issued for it no longer reach anything there. To go ahead, type within 10 minutes: /ns delete {ns} cluster={cluster} confirm={code}"
             ));

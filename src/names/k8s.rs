@@ -79,6 +79,50 @@ impl K8sMinor {
     }
 }
 
+/// Why a cluster at minor `from` cannot go to minor `to` in one upgrade, or `Ok` when `to` is
+/// the next minor. kubeadm's rule: "Skipping MINOR versions when upgrading is unsupported", and
+/// no downgrade; a longer way is named step by step (`1.35 → 1.36 → 1.37`).
+///
+/// # Errors
+/// The reason, naming both minors and, for a skip, the way to take.
+pub fn upgrade_step(from: &str, to: &str) -> Result<(), String> {
+    let (f, t) = (minor_number(from), minor_number(to));
+    if t == f {
+        return Err(format!("it already runs Kubernetes {to}"));
+    }
+    if t < f {
+        return Err(format!(
+            "it runs Kubernetes {from}, and kubeadm only goes up: a downgrade to {to} is not possible (create a new cluster with k8s={to} instead)"
+        ));
+    }
+    if t > f + 1 {
+        let way: Vec<String> = (f..=t).map(|m| format!("1.{m}")).collect();
+        return Err(format!(
+            "it runs Kubernetes {from}, and kubeadm moves one minor at a time (skipping one is unsupported): take {}, starting with k8s=1.{}",
+            way.join(" → "),
+            f + 1
+        ));
+    }
+    Ok(())
+}
+
+/// The Kubernetes minor of a version (`v1.35.5` → `1.35`, `1.36.0` → `1.36`), if it has one.
+pub fn minor_of_version(version: &str) -> Option<String> {
+    let v = version.strip_prefix('v').unwrap_or(version);
+    let mut parts = v.split('.');
+    let (major, minor) = (parts.next()?, parts.next()?);
+    (super::is_digits(major) && super::is_digits(minor)).then(|| format!("{major}.{minor}"))
+}
+
+/// The minor after `version` (`1.35` → `1.36`), if labkube installs it ([`SUPPORTED`]).
+pub fn next_minor(version: &str) -> Option<&'static str> {
+    let next = minor_number(version) + 1;
+    SUPPORTED
+        .iter()
+        .find(|m| minor_number(m.version) == next)
+        .map(|m| m.version)
+}
+
 /// `35` of `1.35`.
 fn minor_number(version: &str) -> u32 {
     version

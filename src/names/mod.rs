@@ -33,7 +33,10 @@ mod tests_addr;
 pub use addr::{Special, host as host_addr};
 pub use cidr::{Cidr, dual_stack, ipv6_network};
 pub use image::{ImageRepo, Version};
-pub use k8s::{DEFAULT_MINOR, K8sMinor, Minor, SUPPORTED as SUPPORTED_MINORS};
+pub use k8s::{
+    DEFAULT_MINOR, K8sMinor, Minor, SUPPORTED as SUPPORTED_MINORS, minor_of_version, next_minor,
+    upgrade_step,
+};
 pub use label::{Name, Subdomain, is_param_name};
 pub use quantity::{Cpu, Memory};
 pub use user::UserName;

@@ -301,3 +301,31 @@ fn from_str_and_serde_go_through_the_rule() {
     assert!(de::<ImageRepo>("fiware/orion").is_ok());
     assert!(serde_json::from_str::<Name>("7").is_err());
 }
+
+#[test]
+fn an_upgrade_goes_one_minor_up_and_names_the_way() {
+    assert_eq!(upgrade_step("1.35", "1.36"), Ok(()));
+    assert_eq!(upgrade_step("1.34", "1.35"), Ok(()));
+    let skip = upgrade_step("1.35", "1.37").unwrap_err();
+    assert!(
+        skip.contains("take 1.35 → 1.36 → 1.37, starting with k8s=1.36"),
+        "{skip}"
+    );
+    assert!(
+        upgrade_step("1.36", "1.35")
+            .unwrap_err()
+            .contains("a downgrade to 1.35")
+    );
+    assert!(
+        upgrade_step("1.36", "1.36")
+            .unwrap_err()
+            .contains("already runs")
+    );
+    assert_eq!(next_minor("1.35"), Some("1.36"));
+    assert_eq!(next_minor("1.34"), Some("1.35"));
+    assert_eq!(next_minor(SUPPORTED_MINORS[2].version), None);
+    assert_eq!(minor_of_version("v1.35.5").as_deref(), Some("1.35"));
+    assert_eq!(minor_of_version("1.36.0").as_deref(), Some("1.36"));
+    assert_eq!(minor_of_version("vX.Y"), None);
+    assert_eq!(minor_of_version(""), None);
+}

@@ -11,7 +11,8 @@
 //! - [`remote`]: the seam ([`remote::RemoteExec`], [`remote::Connector`]); [`ssh`] is russh.
 //! - [`os`], [`scripts`]: OS detection and the embedded `commands/` scripts; [`runs`]: the steps
 //!   that run detached on the host, once per job, whatever the attempts.
-//! - `settings`: what every cluster job shares (from the config).
+//! - `settings`: what every cluster job shares (from the config); [`upgrade`]: the rules
+//!   `/cluster upgrade`'s plan and job share.
 
 mod error;
 pub mod exec;
@@ -26,6 +27,7 @@ pub mod runs;
 pub mod scripts;
 mod settings;
 pub mod ssh;
+pub mod upgrade;
 mod values;
 
 pub use error::ProvisionError;

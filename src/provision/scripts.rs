@@ -63,12 +63,26 @@ pub enum HostScript {
     Kubeconfig,
     /// `kubeadm reset` and removal of what was installed.
     Reset,
+    /// Whether a host may move to the next minor: packages, containerd, swap, free disk.
+    UpgradeCheck,
+    /// The nodes an upgrade left marked (`labkube.io/upgrade-to`), by name.
+    UpgradeMarks,
+    /// Mark a node as being upgraded (the lock label), before anything on it changes.
+    MarkUpgrade,
+    /// kubeadm of the next minor (repository switched, package unheld, upgraded, held).
+    UpgradeKubeadm,
+    /// `kubeadm upgrade apply` (first control plane) or `kubeadm upgrade node`.
+    KubeadmUpgrade,
+    /// kubelet and kubectl of the next minor, the kubelet restarted.
+    UpgradeKubelet,
+    /// Wait for an upgraded node to be Ready on the new minor, uncordon it, unmark it.
+    FinishUpgrade,
 }
 
 impl HostScript {
     /// Every script, in the order a full `/cluster create` uses them (`reset` is
     /// `/cluster delete`'s).
-    pub const ALL: [HostScript; 23] = [
+    pub const ALL: [HostScript; 30] = [
         HostScript::OsRelease,
         HostScript::Facts,
         HostScript::VipProbe,
@@ -92,6 +106,13 @@ impl HostScript {
         HostScript::RemovalCheck,
         HostScript::DrainNode,
         HostScript::DeleteNode,
+        HostScript::UpgradeCheck,
+        HostScript::UpgradeMarks,
+        HostScript::MarkUpgrade,
+        HostScript::UpgradeKubeadm,
+        HostScript::KubeadmUpgrade,
+        HostScript::UpgradeKubelet,
+        HostScript::FinishUpgrade,
     ];
 
     /// Script name in `commands/`.
@@ -120,6 +141,13 @@ impl HostScript {
             HostScript::RemovalCheck => "removal_check",
             HostScript::DrainNode => "drain_node",
             HostScript::DeleteNode => "delete_node",
+            HostScript::UpgradeCheck => "upgrade_check",
+            HostScript::UpgradeMarks => "upgrade_marks",
+            HostScript::MarkUpgrade => "mark_upgrade",
+            HostScript::UpgradeKubeadm => "upgrade_kubeadm",
+            HostScript::KubeadmUpgrade => "kubeadm_upgrade",
+            HostScript::UpgradeKubelet => "upgrade_kubelet",
+            HostScript::FinishUpgrade => "finish_upgrade",
         }
     }
 
@@ -139,6 +167,8 @@ impl HostScript {
                 | HostScript::InstallStorage
                 | HostScript::InstallMetricsServer
                 | HostScript::InstallHelm
+                | HostScript::UpgradeKubeadm
+                | HostScript::UpgradeKubelet
         )
     }
 
@@ -154,6 +184,9 @@ impl HostScript {
                 | HostScript::KubeadmInit
                 | HostScript::KubeadmJoin
                 | HostScript::Reset
+                | HostScript::UpgradeKubeadm
+                | HostScript::KubeadmUpgrade
+                | HostScript::UpgradeKubelet
         )
     }
 
@@ -331,9 +364,11 @@ mod tests {
     #[test]
     fn unknown_steps_and_oses_are_named() {
         let ubuntu = OsInfo::parse("ID=ubuntu\nID_LIKE=debian\n");
-        let e = resolve("kubeadm_upgrade", &ubuntu).unwrap_err().to_string();
+        let e = resolve("kubeadm_upgrades", &ubuntu)
+            .unwrap_err()
+            .to_string();
         assert!(
-            e.contains("kubeadm_upgrade") && e.contains("prepare_host"),
+            e.contains("kubeadm_upgrades") && e.contains("prepare_host"),
             "{e}"
         );
         let alpine = OsInfo::parse("ID=alpine\nPRETTY_NAME=\"Alpine Linux v3.20\"\n");

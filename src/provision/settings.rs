@@ -45,6 +45,8 @@ pub struct Settings {
     pub metrics_server_version: String,
     /// kube-vip release for clusters with a virtual IP.
     pub kube_vip_version: String,
+    /// Share of the workers an upgrade takes at once, percent (`[cluster] upgrade_batch_percent`).
+    pub upgrade_batch_percent: u8,
     /// How long the bot waits to connect to a new cluster's API server (`[kube]
     /// connect_timeout_secs`) before it registers the cluster.
     pub api_connect_timeout: Duration,
@@ -94,6 +96,7 @@ impl Engine {
             registry_mirrors: crate::config::encode_mirrors(&c.registry_mirrors),
             metrics_server_version: c.metrics_server_version.clone(),
             kube_vip_version: c.kube_vip_version.clone(),
+            upgrade_batch_percent: c.upgrade_batch_percent,
             api_connect_timeout: Duration::from_secs(config.kube.connect_timeout_secs),
             ssh: config.ssh.clone(),
         };

@@ -41,6 +41,11 @@ pub const VIP_HOLD_SECONDS: &str = "30";
 /// election (15 s lease) and the image pull.
 pub const VIP_WAIT_SECONDS: &str = "180";
 
+/// Free space an upgrade needs under `/var/lib` on every host, in MiB (upgrade_check's
+/// `MIN_FREE_MB`): the new minor's packages and, on a control plane, its images (kubeadm
+/// pulls about 300 MiB of them) while the old ones are still there.
+pub const UPGRADE_FREE_MB: &str = "2048";
+
 /// What the step scripts are given of the host they run on.
 #[derive(Clone, Copy, Debug)]
 pub struct HostValues<'a> {
@@ -88,10 +93,14 @@ pub struct ClusterValues<'a> {
     pub nodes: &'a str,
     /// The cluster has no workers: its control planes also run the workloads.
     pub schedule_on_control_planes: bool,
-    /// The node leaving the cluster (`/node remove`), by its name; empty otherwise.
-    pub leaving: &'a str,
+    /// The node the control plane's scripts act on, by its name: the one leaving the cluster
+    /// (`/node remove`) or the one being upgraded; empty otherwise.
+    pub node: &'a str,
     /// That node is a control plane.
-    pub leaving_control_plane: bool,
+    pub node_control_plane: bool,
+    /// How long a node may take to become Ready, in seconds (`[cluster]
+    /// nodes_ready_timeout_secs`).
+    pub nodes_ready_secs: u64,
     /// The virtual IP of the API endpoint (`endpoint=`); empty: none.
     pub endpoint: &'a str,
     /// kube-vip release tag.
@@ -182,16 +191,47 @@ impl HostScript {
                 )]
             }
             HostScript::RemovalCheck => vec![
-                pair("NODE", values.leaving),
-                pair("CONTROL_PLANE", yes_no(values.leaving_control_plane)),
+                pair("NODE", values.node),
+                pair("CONTROL_PLANE", yes_no(values.node_control_plane)),
             ],
-            HostScript::DrainNode | HostScript::DeleteNode => vec![pair("NODE", values.leaving)],
+            HostScript::DrainNode | HostScript::DeleteNode => vec![pair("NODE", values.node)],
+            HostScript::UpgradeCheck => vec![
+                pair("K8S_MINOR", values.k8s),
+                (
+                    "CONTAINERD_MINIMUMS".into(),
+                    crate::names::K8sMinor::containerd_minimums(values.k8s),
+                ),
+                pair("MIN_FREE_MB", UPGRADE_FREE_MB),
+            ],
+            HostScript::MarkUpgrade => {
+                vec![pair("NODE", values.node), pair("K8S_MINOR", values.k8s)]
+            }
+            HostScript::UpgradeKubeadm | HostScript::UpgradeKubelet => {
+                vec![pair("K8S_MINOR", values.k8s)]
+            }
+            HostScript::KubeadmUpgrade => vec![
+                pair("K8S_MINOR", values.k8s),
+                pair(
+                    "UPGRADE",
+                    if host.address == values.advertise_address {
+                        "apply"
+                    } else {
+                        "node"
+                    },
+                ),
+            ],
+            HostScript::FinishUpgrade => vec![
+                pair("NODE", values.node),
+                pair("K8S_MINOR", values.k8s),
+                ("WAIT_SECONDS".into(), values.nodes_ready_secs.to_string()),
+            ],
             HostScript::OsRelease
             | HostScript::Facts
             | HostScript::JoinCommand
             | HostScript::CertificateKey
             | HostScript::Nodes
             | HostScript::Kubeconfig
+            | HostScript::UpgradeMarks
             | HostScript::Reset => Vec::new(),
         }
     }
@@ -216,8 +256,9 @@ mod tests {
             nodes: "cp=10.0.0.1 w1=10.0.0.2",
             control_planes: "10.0.0.1",
             schedule_on_control_planes: false,
-            leaving: "",
-            leaving_control_plane: false,
+            node: "",
+            node_control_plane: false,
+            nodes_ready_secs: 600,
             endpoint: "",
             kube_vip_version: "v1.2.3",
         };

@@ -102,7 +102,9 @@ pub fn request(kind: &JobKind) -> Option<Request> {
         JobKind::Cluster(ClusterJob::Plan(spec)) => (&spec.name, &spec.hosts[..], false),
         JobKind::Cluster(ClusterJob::AddNodes(spec)) => (&spec.cluster, &spec.hosts[..], true),
         // The name only: one job at a time changes the cluster; the host it lets go.
-        JobKind::Cluster(ClusterJob::RemoveNode { cluster, .. }) => (cluster, &[][..], true),
+        JobKind::Cluster(
+            ClusterJob::RemoveNode { cluster, .. } | ClusterJob::Upgrade { cluster, .. },
+        ) => (cluster, &[][..], true),
         _ => return None,
     };
     let mut keys = vec![ClaimKey::Name(name.clone())];

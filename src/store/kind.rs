@@ -44,6 +44,15 @@ pub enum ClusterJob {
         /// The node's address.
         host: IpAddr,
     },
+    /// Move a registered cluster to the next Kubernetes minor: control planes one at a time,
+    /// then the workers in batches.
+    #[serde(rename = "cluster_upgrade")]
+    Upgrade {
+        /// Registered cluster name.
+        cluster: String,
+        /// The minor to reach (`1.36`), the one after the cluster's.
+        to: String,
+    },
     /// Tear a registered cluster down and unregister it.
     #[serde(rename = "cluster_delete")]
     Delete {
@@ -205,9 +214,9 @@ impl JobKind {
         match self {
             JobKind::Cluster(ClusterJob::Create(s)) => Some(format!("cluster/{}", s.name)),
             JobKind::Cluster(ClusterJob::Delete { cluster }) => Some(format!("cluster/{cluster}")),
-            JobKind::Cluster(ClusterJob::RemoveNode { cluster, .. }) => {
-                Some(format!("cluster/{cluster}"))
-            }
+            JobKind::Cluster(
+                ClusterJob::RemoveNode { cluster, .. } | ClusterJob::Upgrade { cluster, .. },
+            ) => Some(format!("cluster/{cluster}")),
             JobKind::Cluster(ClusterJob::AddNodes(spec)) => {
                 Some(format!("cluster/{}", spec.cluster))
             }
@@ -229,6 +238,7 @@ impl ClusterJob {
             ClusterJob::Plan(s) => format!("cluster plan {} ({} hosts)", s.name, s.hosts.len()),
             ClusterJob::Delete { cluster } => format!("cluster delete {cluster}"),
             ClusterJob::RemoveNode { cluster, host } => format!("node remove {cluster} {host}"),
+            ClusterJob::Upgrade { cluster, to } => format!("cluster upgrade {cluster} to {to}"),
             ClusterJob::AddNodes(s) => {
                 let role = if s.control_plane {
                     "control plane"

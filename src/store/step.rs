@@ -72,11 +72,21 @@ pub enum ClusterStep {
     ResetHosts,
     /// Forget the cluster.
     Unregister,
+    /// Whether the cluster may move to the next minor now: every node Ready and not left
+    /// half-upgraded to another minor, versions within the skew policy, containerd recent
+    /// enough for the new minor, disk free on every host.
+    CheckUpgrade,
+    /// The control planes one at a time: the first with `kubeadm upgrade apply`, the others
+    /// with `kubeadm upgrade node`; each drained, its kubelet upgraded, Ready, uncordoned.
+    UpgradeControlPlanes,
+    /// The workers in batches: `kubeadm upgrade node`, drained, kubelet upgraded, Ready,
+    /// uncordoned.
+    UpgradeWorkers,
 }
 
 impl ClusterStep {
     /// Every cluster step, in no particular flow's order.
-    pub const ALL: [ClusterStep; 27] = [
+    pub const ALL: [ClusterStep; 30] = [
         ClusterStep::Connect,
         ClusterStep::DetectOs,
         ClusterStep::GatherFacts,
@@ -104,6 +114,9 @@ impl ClusterStep {
         ClusterStep::CheckRemoval,
         ClusterStep::DrainNode,
         ClusterStep::DeleteNode,
+        ClusterStep::CheckUpgrade,
+        ClusterStep::UpgradeControlPlanes,
+        ClusterStep::UpgradeWorkers,
     ];
 
     /// The step as chat shows it.
@@ -136,6 +149,9 @@ impl ClusterStep {
             ClusterStep::DrainNode => "drain the node",
             ClusterStep::DeleteNode => "delete the node",
             ClusterStep::Unregister => "unregister cluster",
+            ClusterStep::CheckUpgrade => "check the upgrade",
+            ClusterStep::UpgradeControlPlanes => "upgrade the control planes",
+            ClusterStep::UpgradeWorkers => "upgrade the workers",
         }
     }
 }

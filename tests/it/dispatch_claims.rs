@@ -15,15 +15,15 @@ use labkube_testkit::memory_store::MemoryStore;
 use labkube_testkit::recording_sink::RecordingSink;
 use labkube_testkit::support::{RecordingChat, Sent, room_policy};
 
-struct Rig {
-    store: Arc<MemoryStore>,
+pub(crate) struct Rig {
+    pub(crate) store: Arc<MemoryStore>,
     chat: Arc<RecordingChat>,
     dispatcher: Dispatcher,
     _dir: tempfile::TempDir,
 }
 
 /// Rooms `a` and `b` on platform `t`; `ann` operates in both.
-fn rig() -> Rig {
+pub(crate) fn rig() -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(MemoryStore::new());
     let chat = Arc::new(RecordingChat::default());
@@ -84,7 +84,7 @@ fn last(chat: &RecordingChat) -> String {
     }
 }
 
-async fn say(r: &Rig, room: &str, sender: &str, event: &str, text: &str) -> String {
+pub(crate) async fn say(r: &Rig, room: &str, sender: &str, event: &str, text: &str) -> String {
     r.dispatcher.handle(&msg(room, sender, event, text)).await;
     last(&r.chat)
 }
@@ -253,7 +253,7 @@ async fn another_rooms_releases_are_not_shown() {
 }
 
 /// Room `a`'s registered cluster `lab-1`: a control plane and a worker.
-fn registered(r: &Rig, creating: Option<u64>) {
+pub(crate) fn registered(r: &Rig, creating: Option<u64>) {
     let node = |addr: &str, role: &str, name: &str| labkube::store::NodeRecord {
         addr: addr.parse().unwrap(),
         port: 22,

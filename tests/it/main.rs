@@ -20,6 +20,7 @@ mod deploy;
 mod dispatch;
 mod dispatch_claims;
 mod dispatch_faults;
+mod dispatch_upgrade;
 mod docs;
 mod ge;
 mod ha;

@@ -19,7 +19,7 @@ const HOSTS: Pos = Pos {
     about: "host addresses, control planes first, then workers",
 };
 
-const CLUSTER_NAME: Pos = Pos {
+pub(super) const CLUSTER_NAME: Pos = Pos {
     key: "name",
     placeholder: "NAME",
     noun: "cluster name",

@@ -10,6 +10,7 @@ mod ge;
 mod ge_look;
 mod general;
 mod jobs;
+mod lifecycle;
 mod node;
 mod ns;
 
@@ -22,6 +23,7 @@ pub use ns::MAX_PODS as NS_MAX_PODS;
 pub(crate) fn specs() -> impl Iterator<Item = &'static Spec> + Clone {
     cluster::SPECS
         .iter()
+        .chain(lifecycle::SPECS)
         .chain(node::SPECS)
         .chain(ge::SPECS)
         .chain(ge_look::SPECS)

@@ -176,7 +176,15 @@ impl ClusterRun {
             | HostScript::DrainNode
             | HostScript::DeleteNode
             | HostScript::Kubeconfig
-            | HostScript::Reset => None,
+            | HostScript::Reset
+            // An upgrade has no dry run: `/cluster upgrade NAME` shows its plan instead.
+            | HostScript::UpgradeCheck
+            | HostScript::UpgradeMarks
+            | HostScript::MarkUpgrade
+            | HostScript::UpgradeKubeadm
+            | HostScript::KubeadmUpgrade
+            | HostScript::UpgradeKubelet
+            | HostScript::FinishUpgrade => None,
         }
     }
 }

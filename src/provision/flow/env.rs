@@ -7,8 +7,19 @@ use crate::provision::host::Host;
 use crate::provision::scripts::{API_PROXY_ADDRESS, ClusterValues, HostScript, HostValues};
 
 impl ClusterRun {
-    /// The environment `script` gets on host `i`: the values of this cluster it works with.
+    /// The environment `script` gets on host `i`: the values of this cluster it works with
+    /// (the node its control-plane scripts act on is the leaving one, if any).
     pub(super) fn env(&self, i: usize, script: HostScript) -> Vec<(String, String)> {
+        self.env_about(i, script, self.hosts.iter().position(|h| h.leaving))
+    }
+
+    /// [`ClusterRun::env`] with host `node` as the node the control plane's scripts act on.
+    pub(super) fn env_about(
+        &self,
+        i: usize,
+        script: HostScript,
+        node: Option<usize>,
+    ) -> Vec<(String, String)> {
         let s = &self.engine.settings;
         let advertise = self.hosts[0].target.addr.to_string();
         let control_planes: String = self
@@ -39,8 +50,9 @@ impl ClusterRun {
             nodes: &nodes,
             control_planes: &control_planes,
             schedule_on_control_planes: self.hosts.iter().all(|h| h.control_plane || h.leaving),
-            leaving: &self.leaving_name(),
-            leaving_control_plane: self.hosts.iter().any(|h| h.leaving && h.control_plane),
+            node: &node.map(|n| self.node_name(n)).unwrap_or_default(),
+            node_control_plane: node.is_some_and(|n| self.hosts[n].control_plane),
+            nodes_ready_secs: s.nodes_ready_timeout.as_secs(),
             endpoint: &endpoint,
             kube_vip_version: &s.kube_vip_version,
         };
@@ -55,12 +67,10 @@ impl ClusterRun {
         script.env(&values, &host)
     }
 
-    /// The name of the node leaving the cluster (what Kubernetes calls it: the host name its
-    /// facts reported, else the registered one); empty when none leaves.
-    fn leaving_name(&self) -> String {
-        let Some(h) = self.hosts.iter().find(|h| h.leaving) else {
-            return String::new();
-        };
+    /// The name of host `n`'s node (what Kubernetes calls it: the host name its facts
+    /// reported, else the registered one).
+    pub(super) fn node_name(&self, n: usize) -> String {
+        let h = &self.hosts[n];
         h.facts
             .as_ref()
             .map(|f| f.hostname.clone())

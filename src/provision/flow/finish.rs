@@ -152,6 +152,18 @@ impl ClusterRun {
             ))?;
             return Ok(());
         }
+        if let Some(from) = &self.upgrading_from {
+            let s = &self.engine.settings;
+            self.io.summary(format!(
+                "cluster {} runs Kubernetes {version} now (was {from}): {} node(s) upgraded, each drained, upgraded, Ready and uncordoned in turn; kubeadm renewed the control planes' certificates for a year and the bot's kubeconfig was refreshed; flannel {}, local-path-provisioner {}, metrics-server {}",
+                self.name,
+                nodes.len(),
+                s.flannel_version,
+                s.local_path_version,
+                s.metrics_server_version
+            ))?;
+            return Ok(());
+        }
         if self.adding {
             let added: Vec<String> = self
                 .hosts

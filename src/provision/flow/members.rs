@@ -75,21 +75,4 @@ pub(super) fn shrunk(record: &ClusterRecord, host: std::net::IpAddr) -> Vec<Host
 }
 
 /// The Kubernetes minor of a registered version (`v1.35.5` → `1.35`), if it has one.
-pub(super) fn minor(version: &str) -> Option<String> {
-    let v = version.strip_prefix('v').unwrap_or(version);
-    let mut parts = v.split('.');
-    let (major, minor) = (parts.next()?, parts.next()?);
-    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
-    (digits(major) && digits(minor)).then(|| format!("{major}.{minor}"))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_minor_of_a_registered_version() {
-        assert_eq!(super::minor("v1.35.5").as_deref(), Some("1.35"));
-        assert_eq!(super::minor("1.36.0").as_deref(), Some("1.36"));
-        assert_eq!(super::minor(""), None);
-        assert_eq!(super::minor("vX.Y"), None);
-    }
-}
+pub(super) use crate::names::minor_of_version as minor;

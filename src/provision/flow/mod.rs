@@ -16,6 +16,8 @@ mod ownership;
 mod preflight;
 mod probe;
 mod reach;
+mod rolling;
+mod upgrade;
 
 use std::sync::Arc;
 
@@ -77,6 +79,24 @@ const REMOVE: &[ClusterStep] = &[
     ClusterStep::InstallApiProxy,
     ClusterStep::Register,
 ];
+/// Moving a registered cluster to the next minor: the safety net on every host and node,
+/// the control planes one at a time, the workers in batches, the add-ons at the releases
+/// pinned for the new minor, then readiness, the kubeconfig (kubeadm renewed its
+/// certificate) and the record's version.
+const UPGRADE: &[ClusterStep] = &[
+    ClusterStep::Connect,
+    ClusterStep::DetectOs,
+    ClusterStep::GatherFacts,
+    ClusterStep::CheckUpgrade,
+    ClusterStep::UpgradeControlPlanes,
+    ClusterStep::UpgradeWorkers,
+    ClusterStep::InstallFlannel,
+    ClusterStep::InstallStorage,
+    ClusterStep::InstallMetricsServer,
+    ClusterStep::WaitNodesReady,
+    ClusterStep::FetchKubeconfig,
+    ClusterStep::Register,
+];
 const DELETE: &[ClusterStep] = &[
     ClusterStep::Connect,
     ClusterStep::DetectOs,
@@ -102,6 +122,7 @@ pub fn plan(job: &ClusterJob) -> Vec<ClusterStep> {
         ClusterJob::Plan(_) => PLAN.to_vec(),
         ClusterJob::RemoveNode { .. } => REMOVE.to_vec(),
         ClusterJob::Delete { .. } => DELETE.to_vec(),
+        ClusterJob::Upgrade { .. } => UPGRADE.to_vec(),
     }
 }
 
@@ -135,6 +156,9 @@ fn needs_facts(step: ClusterStep) -> bool {
         | ClusterStep::InstallMetricsServer
         | ClusterStep::FetchKubeconfig
         | ClusterStep::Register
+        | ClusterStep::CheckUpgrade
+        | ClusterStep::UpgradeControlPlanes
+        | ClusterStep::UpgradeWorkers
         | ClusterStep::Plan => true,
     }
 }
@@ -156,6 +180,8 @@ pub struct ClusterRun {
     pub(super) hosts: Vec<Host>,
     pub(super) preflight_problems: Vec<String>,
     pub(super) owner: (String, String),
+    /// An upgrade: the minor the cluster had (`k8s` is the one it moves to).
+    pub(super) upgrading_from: Option<String>,
 }
 
 impl ClusterRun {
@@ -167,6 +193,7 @@ impl ClusterRun {
     ) -> Result<ClusterRun, ProvisionError> {
         let s = &engine.settings;
         let record = io.store.get(io.job)?.ok_or(StoreError::NoSuchJob(io.job))?;
+        let mut upgrading_from = None;
         let (name, k8s, pod_cidr, endpoint, hosts) = match job {
             ClusterJob::Create(spec) | ClusterJob::Plan(spec) => {
                 let n = spec.control_plane_count();
@@ -213,6 +240,19 @@ impl ClusterRun {
                     .unwrap_or_else(|| s.pod_cidr.clone());
                 (cluster.clone(), k8s, cidr, record.endpoint, hosts)
             }
+            ClusterJob::Upgrade { cluster, to } => {
+                let record = io
+                    .store
+                    .cluster(cluster)?
+                    .ok_or_else(|| UnknownCluster(cluster.clone()))?;
+                upgrading_from = members::minor(&record.k8s_version);
+                let cidr = record
+                    .pod_cidr
+                    .clone()
+                    .unwrap_or_else(|| s.pod_cidr.clone());
+                let hosts = members::registered(&record);
+                (cluster.clone(), to.clone(), cidr, record.endpoint, hosts)
+            }
             ClusterJob::Delete { cluster } => {
                 let record = io
                     .store
@@ -255,6 +295,7 @@ impl ClusterRun {
             hosts,
             preflight_problems: Vec::new(),
             owner,
+            upgrading_from,
         })
     }
 
@@ -309,6 +350,9 @@ impl ClusterRun {
             ClusterStep::DrainNode => self.on_control_plane(HostScript::DrainNode).await,
             ClusterStep::DeleteNode => self.on_control_plane(HostScript::DeleteNode).await,
             ClusterStep::Unregister => self.unregister(),
+            ClusterStep::CheckUpgrade => self.check_upgrade().await,
+            ClusterStep::UpgradeControlPlanes => self.upgrade_nodes(true, shutdown, cancel).await,
+            ClusterStep::UpgradeWorkers => self.upgrade_nodes(false, shutdown, cancel).await,
         }
     }
 

@@ -7,6 +7,8 @@ pub struct Node {
     pub name: String,
     /// `Ready` in its STATUS column.
     pub ready: bool,
+    /// `SchedulingDisabled` in its STATUS column (cordoned).
+    pub cordoned: bool,
     /// Kubelet version (`v1.33.4`).
     pub version: String,
 }
@@ -20,6 +22,7 @@ pub fn parse(out: &str) -> Vec<Node> {
             Some(Node {
                 name: name.to_ascii_lowercase(),
                 ready: status.split(',').any(|s| s == "Ready"),
+                cordoned: status.split(',').any(|s| s == "SchedulingDisabled"),
                 version: (*version).to_string(),
             })
         })
@@ -38,6 +41,7 @@ mod tests {
         let n = parse(out);
         assert_eq!(n.len(), 3);
         assert!(n[0].ready && !n[1].ready && n[2].ready);
+        assert!(!n[0].cordoned && n[2].cordoned);
         assert_eq!(n[0].version, "v1.33.4");
     }
 }

@@ -226,8 +226,9 @@ impl Lab {
             nodes: &nodes,
             control_planes: &self.hosts[0].ip,
             schedule_on_control_planes: self.hosts.len() == 1,
-            leaving: "",
-            leaving_control_plane: false,
+            node: "",
+            node_control_plane: false,
+            nodes_ready_secs: 60,
             endpoint: "",
             kube_vip_version: KUBE_VIP_VERSION,
         };

@@ -14,6 +14,7 @@ mod lab_hosts;
 mod nodes;
 mod run_markers;
 mod takeover;
+mod upgrade;
 mod vip;
 
 use std::sync::Arc;

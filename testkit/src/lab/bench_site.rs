@@ -119,9 +119,27 @@ impl BenchSite {
         }))
     }
 
+    /// An upgrade of the cluster [`BenchSite::create`] makes to minor `to`.
+    pub fn upgrade(&self, to: &str) -> JobKind {
+        JobKind::Cluster(ClusterJob::Upgrade {
+            cluster: "lab-1".into(),
+            to: to.into(),
+        })
+    }
+
     /// Queues `kind` and runs the bot's worker until it is done: the job and its wall time.
     /// Panics unless it succeeded.
     pub async fn run(&self, store: &Arc<MemoryStore>, kind: JobKind) -> (JobId, Duration) {
+        self.run_with(store, kind, self.config()).await
+    }
+
+    /// [`BenchSite::run`] with the bot built from `config` (from [`BenchSite::config`]).
+    pub async fn run_with(
+        &self,
+        store: &Arc<MemoryStore>,
+        kind: JobKind,
+        config: Config,
+    ) -> (JobId, Duration) {
         let n = store.recent(1000).unwrap().len();
         let new = NewJob {
             plan: labkube::jobs::plan(&kind),
@@ -140,7 +158,7 @@ impl BenchSite {
         let t0 = Instant::now();
         let id = store.enqueue(new, &format!("k{n}")).unwrap().job().id;
         let bot = Bot::build(
-            self.config(),
+            config,
             store.clone(),
             Policy::new(),
             Arc::new(RecordingChat::default()),

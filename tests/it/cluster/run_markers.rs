@@ -23,6 +23,15 @@ const LIMIT: Duration = Duration::from_secs(60);
 /// Runs the worker until `tool sub` shows in host `i`'s calls, then aborts it at once (no
 /// grace: the job's task and its connections are dropped mid-step). The job stays running.
 async fn abort_during(site: &Site, id: u64, i: usize, tool: &str, sub: &str) {
+    abort_when(site, id, &format!("{tool} {sub} on host {i}"), |site| {
+        !calls_of(&site.calls(i), tool, sub).is_empty()
+    })
+    .await;
+}
+
+/// Runs the worker until `seen` holds (`what` names it), then aborts it at once, as
+/// [`abort_during`] does.
+pub(super) async fn abort_when(site: &Site, id: u64, what: &str, seen: impl Fn(&Site) -> bool) {
     let bot = Bot::build(
         site.config_with(&site.key, "root"),
         site.store.clone(),
@@ -35,10 +44,10 @@ async fn abort_during(site: &Site, id: u64, i: usize, tool: &str, sub: &str) {
     let stop = CancellationToken::new();
     let task = tokio::spawn(bot.worker.run(stop.clone(), Duration::ZERO));
     let start = Instant::now();
-    while calls_of(&site.calls(i), tool, sub).is_empty() {
+    while !seen(site) {
         assert!(
             start.elapsed() < LIMIT,
-            "{tool} {sub} never ran on host {i}: {:?}",
+            "{what} never happened: {:?}",
             site.store.log_tail(id, 30)
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -74,7 +83,7 @@ fn succeeded(site: &Site, job: &Job) {
     );
 }
 
-async fn resume(site: &Site, id: u64) -> Job {
+pub(super) async fn resume(site: &Site, id: u64) -> Job {
     site.work(site.config_with(&site.key, "root"), |_| async {})
         .await;
     site.store.get(id).unwrap().unwrap()

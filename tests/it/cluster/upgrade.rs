@@ -2,11 +2,14 @@
 //! cluster in kubeadm's order (one `kubeadm upgrade apply`, on the first control plane; the
 //! others `kubeadm upgrade node`; every node drained before its kubelet moves), and a worker
 //! that does not come back Ready stopping the upgrade with the workers after it untouched,
-//! then the same upgrade going on once the worker is mended.
+//! then the same upgrade going on once the worker is mended; and the bot cut off (as by
+//! SIGKILL) in the middle of `kubeadm upgrade apply`, the resumed job following that one run;
+//! and `/cancel` stopping at a node boundary.
 
-use labkube::store::{ClusterJob, ClusterSpec, Job, JobKind, JobStore};
+use labkube::store::{ClusterJob, ClusterSpec, Job, JobKind, JobState, JobStore};
 
-use super::{Site, failure};
+use super::run_markers::{abort_when, resume};
+use super::{Site, cancel_when, failure};
 use labkube_testkit::lab::hosts::Flavour;
 
 const LINKS: [&str; 6] = [
@@ -240,4 +243,61 @@ async fn a_worker_that_does_not_come_back_stops_the_upgrade_then_it_goes_on() {
     let links = done_links(&site, &again);
     assert!(links.iter().all(|(i, _)| *i != 0), "cp1 is done: {links:?}");
     assert_all_on(&site, "v1.36.5");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_cut_off_during_kubeadm_upgrade_apply_resumes_that_run() {
+    let site = Site::new(&[Flavour::Debian, Flavour::Ubuntu, Flavour::Rocky]);
+    created(&site, None).await;
+    // The new API server takes 4 s to come up: the bot is cut off meanwhile.
+    site.lab.write(0, "/.standin/upgrade-seconds", "4");
+    let id = site.enqueue(upgrade("1.36"));
+    let applying = |site: &Site| {
+        site.calls(0)
+            .iter()
+            .any(|c| c.len() > 2 && c[0] == "kubeadm" && c[1] == "upgrade" && c[2] == "apply")
+    };
+    abort_when(&site, id, "kubeadm upgrade apply on cp1", applying).await;
+    assert_eq!(
+        node_field(&site, "cp1", "label.labkube.io/upgrade-to"),
+        "1.36"
+    );
+
+    let job = resume(&site, id).await;
+    site.assert_succeeded(&job);
+    assert_eq!(job.resumes, 1);
+    let applies = site
+        .calls(0)
+        .iter()
+        .filter(|c| c.len() > 2 && c[0] == "kubeadm" && c[1] == "upgrade" && c[2] == "apply")
+        .count();
+    assert_eq!(applies, 1, "the resumed job followed the run it started");
+    assert_all_on(&site, "v1.36.5");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_finishes_the_node_being_upgraded_and_starts_no_other() {
+    let site = Site::new(&[Flavour::Ubuntu, Flavour::Debian, Flavour::Rocky]);
+    created(&site, None).await;
+    site.lab.write(0, "/.standin/upgrade-seconds", "3");
+    let id = site.enqueue(upgrade("1.36"));
+    let store = site.store.clone();
+    site.work(site.config_with(&site.key, "root"), |handle| {
+        cancel_when(store, handle, id, |job| {
+            job.hosts
+                .first()
+                .is_some_and(|h| h.note.as_deref() == Some("kubeadm upgrade"))
+        })
+    })
+    .await;
+    let job = site.store.get(id).unwrap().unwrap();
+    assert_eq!(job.state, JobState::Cancelled, "{:?}", job.state);
+    // The control plane was not left mid-way: upgraded, Ready, uncordoned and unmarked.
+    assert_eq!(node_field(&site, "cp1", "version"), "v1.36.5");
+    assert_ne!(node_field(&site, "cp1", "cordoned"), "yes");
+    assert_eq!(node_field(&site, "cp1", "label.labkube.io/upgrade-to"), "");
+    let changed = site.take_mutating();
+    for (name, calls) in &changed[1..] {
+        assert!(calls.is_empty(), "{name} is untouched: {calls:?}");
+    }
 }

@@ -205,6 +205,7 @@ upgrade_static_pods() {
         fi
         echo "[upgrade/staticpods] Waiting for the kubelet to restart the component"
         echo "[upgrade/staticpods] This can take up to 5m0s"
+        [ "$component" != kube-apiserver ] || slow_phase upgrade
         echo "[apiclient] Found $pods Pods for label selector component=$component"
         echo "[upgrade/staticpods] Component \"$component\" upgraded successfully!"
         [ "$component" != etcd ] || echo "[upgrade/etcd] Waiting for etcd to become available"

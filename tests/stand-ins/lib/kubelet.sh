@@ -65,6 +65,7 @@ kubelet_apply_patches() {
 }
 
 # kubelet_started: systemd (re)started the kubelet unit (systemctl start/restart, enable --now).
+# With $S/kubelet-ready-seconds the node is NotReady for that long after the start.
 # It stays up unless the test made it crash-loop ($S/kubelet-crashloop, as a kubelet that cannot
 # run its new version's config): it then exits at once and systemd, as the packaged
 # kubelet.service says (Restart=always, RestartSec=10), keeps starting it again, the unit
@@ -76,6 +77,12 @@ kubelet_started() {
         return 0
     fi
     svc_set kubelet active yes
+    # A real kubelet takes a while to report Ready again (runtime and network checks): the
+    # test's $S/kubelet-ready-seconds (absent: none).
+    rm -f "$S/kubelet-ready-at"
+    if [ -f "$S/kubelet-ready-seconds" ]; then
+        echo "$(($(/bin/date +%s) + $(cat "$S/kubelet-ready-seconds")))" >"$S/kubelet-ready-at"
+    fi
     kubelet_restarted
 }
 

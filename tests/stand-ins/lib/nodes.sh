@@ -36,12 +36,15 @@ flannel_finds_ipv6() {
 }
 
 # node_ready FILE: the node's Ready condition is True: a pod network runs (flannel applied, and
-# able to start there) and its kubelet runs and was not reset.
+# able to start there) and its kubelet runs, was not reset, and has been up for the test's
+# kubelet-ready-seconds.
 node_ready() {
     flannel=$(flannel_manifest)
     [ -n "$flannel" ] || return 1
     kubelet_settle "$(node_field "$1" root)"
     [ -f "$(node_field "$1" root)/.standin/systemd/kubelet.active" ] || return 1
+    ready_at=$(cat "$(node_field "$1" root)/.standin/kubelet-ready-at" 2>/dev/null || echo 0)
+    [ "$(/bin/date +%s)" -ge "$ready_at" ] || return 1
     [ "$(node_field "$1" ready)" != no ] || return 1
     if grep -q '"EnableIPv6": true' "$flannel" &&
         ! flannel_finds_ipv6 "$(node_field "$1" root)" "$(node_field "$1" ip)"; then

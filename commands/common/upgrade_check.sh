@@ -28,9 +28,11 @@ main() {
         "" | *[!0-9]*) fail "MIN_FREE_MB must be a number of MiB" ;;
     esac
     problems=""
-    # check_containerd_version fails with its own message: run it apart and keep the message.
-    if ! message=$(check_containerd_version "or /node remove this host and /node add it again" 2>&1); then
-        problems="${message#"$STEP: "}"
+    # check_containerd_version decides (and fails with an install's advice): run it apart.
+    if ! (check_containerd_version "-" >/dev/null 2>&1); then
+        wanted=$(printf '%s' "$CONTAINERD_MINIMUMS" | sed 's/ /+, /g')
+        current=$(containerd_version)
+        problems="containerd ${current:-(none answers)} is too old for Kubernetes $K8S_MINOR: containerd recommends $wanted+ (containerd RELEASES.md, \"Kubernetes Support\"). Upgrade containerd on this host first (its package, then systemctl restart containerd), or /node remove it and /node add it again so that labkube installs containerd.io from Docker's repository"
     fi
     dir="$R/var/lib"
     [ -d "$dir" ] || dir="$R/"

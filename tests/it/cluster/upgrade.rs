@@ -301,3 +301,32 @@ async fn a_cancel_finishes_the_node_being_upgraded_and_starts_no_other() {
         assert!(calls.is_empty(), "{name} is untouched: {calls:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_check_names_every_unfit_node_and_changes_nothing() {
+    let site = Site::new(&[Flavour::Ubuntu, Flavour::Debian, Flavour::Rocky]);
+    // w1 gets containerd 1.7.28, enough for 1.35 but not for 1.36 (2.2.0+).
+    site.lab
+        .write(1, "/.standin/docker-containerd-version", "1.7.28");
+    created(&site, None).await;
+    // Someone cordoned w2 by hand.
+    let w2 = site.lab.cluster.join("nodes/w2");
+    let mut text = std::fs::read_to_string(&w2).unwrap();
+    text.push_str("cordoned=yes\n");
+    std::fs::write(&w2, text).unwrap();
+
+    let job = site.run(upgrade("1.36")).await;
+    let why = failure(&job);
+    assert!(
+        why.contains("(check the upgrade) failed: preflight found problems; nothing was changed:")
+            && why.contains("containerd 1.7.28 is too old for Kubernetes 1.36")
+            && why.contains("w2 is cordoned (SchedulingDisabled), and not by labkube"),
+        "{why}"
+    );
+    let changed = site.take_mutating();
+    assert!(
+        changed.iter().all(|(_, calls)| calls.is_empty()),
+        "{changed:?}"
+    );
+    assert_eq!(node_field(&site, "cp1", "version"), "v1.35.5");
+}

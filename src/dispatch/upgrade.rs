@@ -6,7 +6,7 @@ use crate::chat::Incoming;
 use crate::command::Command;
 use crate::names::{K8sMinor, minor_of_version, next_minor, upgrade_step};
 use crate::provision::upgrade;
-use crate::store::{ClusterJob, ClusterRecord, JobKind};
+use crate::store::{ClusterJob, ClusterRecord, JobKind, JobState};
 
 impl Dispatcher {
     /// Without `k8s`: the plan, changing nothing. With it: the checks, then a confirmation
@@ -67,6 +67,32 @@ impl Dispatcher {
         ))
     }
 
+    /// The last upgrade of `name` to a newer minor than `from` that stopped before its end
+    /// (failed or cancelled): its job number, how it ended and the minor.
+    fn stopped_upgrade(&self, name: &str, from: &str) -> Option<(u64, &'static str, String)> {
+        let jobs = match self.store.recent(200) {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read recent jobs for the upgrade plan");
+                return None;
+            }
+        };
+        jobs.into_iter().find_map(|job| {
+            let JobKind::Cluster(ClusterJob::Upgrade { cluster, to }) = &job.kind else {
+                return None;
+            };
+            if cluster != name || upgrade_step(from, to).is_err() {
+                return None;
+            }
+            let how = match job.state {
+                JobState::Failed { .. } => "failed",
+                JobState::Cancelled => "was cancelled",
+                _ => return None,
+            };
+            Some((job.id, how, to.clone()))
+        })
+    }
+
     /// What `/cluster upgrade NAME` shows: the version, the next minor and the plan.
     fn upgrade_plan(&self, name: &str, record: &ClusterRecord, from: &str, percent: u8) -> String {
         let now = format!(
@@ -77,6 +103,11 @@ impl Dispatcher {
                 _ => format!(" ({from} is past its upstream end of life)"),
             }
         );
+        if let Some((id, how, to)) = self.stopped_upgrade(name, from) {
+            return format!(
+                "{now} Its upgrade to {to} (job #{id}) {how} part-way: the nodes it finished run {to}, a node it was on stays cordoned and marked labkube.io/upgrade-to={to}, the others are as they were (/job {id} says where it stopped). /cluster upgrade {name} k8s={to} goes on from there. Nothing was changed."
+            );
+        }
         let Some(next) = next_minor(from) else {
             return format!(
                 "{now} It runs the newest minor this labkube installs: there is nothing to upgrade to. Nothing was changed."

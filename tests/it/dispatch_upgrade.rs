@@ -1,8 +1,9 @@
 //! `/cluster upgrade` through the dispatcher: the plan changes nothing, a skip or a downgrade
 //! is refused naming the way to take, another room gets nothing, and the job is queued only
-//! with the code the bot handed out for that cluster and minor.
+//! with the code the bot handed out for that cluster and minor; once that job stopped
+//! part-way, the plan says so and how to go on.
 
-use labkube::store::{ClusterJob, JobKind, JobStore};
+use labkube::store::{ClusterJob, JobKind, JobState, JobStore};
 
 use super::dispatch_claims::{registered, rig, say};
 
@@ -89,4 +90,21 @@ async fn an_upgrade_is_planned_confirmed_and_one_minor_at_a_time() {
     ));
     let audit = r.store.recent_audit(20).unwrap();
     assert!(audit.iter().all(|e| !e.command.contains(&code)));
+
+    r.store
+        .update(1, &mut |j| {
+            j.state = JobState::Failed {
+                reason: "w1 is not Ready".into(),
+            };
+            Ok(())
+        })
+        .unwrap();
+    let plan = say(&r, "a", "ann", "p2", "/cluster upgrade lab-1").await;
+    assert!(
+        plan.contains("Its upgrade to 1.36 (job #1) failed part-way")
+            && plan.contains(
+                "/cluster upgrade lab-1 k8s=1.36 goes on from there. Nothing was changed."
+            ),
+        "{plan}"
+    );
 }

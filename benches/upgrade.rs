@@ -91,7 +91,11 @@ fn main() {
             ("30 %", 30),
             ("100 %", 100),
         ] {
-            let batch = labkube::provision::upgrade::batch_size(workers, percent);
+            let batch = labkube::provision::upgrade::batch_size(
+                workers,
+                percent,
+                labkube::config::Config::default().cluster.parallel_hosts,
+            );
             rows.push((name, batch, measure(percent).await));
         }
         let reference = median(&rows[0].2);

@@ -298,7 +298,8 @@ pub struct ClusterDefaults {
     /// release tag, the tag of its image ghcr.io/kube-vip/kube-vip).
     pub kube_vip_version: String,
     /// Share of a cluster's workers `/cluster upgrade` drains and upgrades at once, in percent
-    /// of the workers (rounded down, at least one; 1-100). k0sctl's `workerDisruptionPercent`.
+    /// of the workers (rounded down, at least one, at most `parallel_hosts`; 1-100). k0sctl's
+    /// `workerDisruptionPercent`.
     pub upgrade_batch_percent: u8,
 }
 

@@ -63,7 +63,7 @@ impl Dispatcher {
         Some(format!(
             "upgrading cluster {name} from Kubernetes {} to {to} drains every node in turn (its pods move to the others meanwhile). It checks every node first, changing nothing if one is not fit; then {} To go ahead, type within 10 minutes: /cluster upgrade {name} k8s={to} confirm={code}",
             record.k8s_version,
-            upgrade::plan(&record, to, percent)
+            upgrade::plan(&record, to, percent, self.config.cluster.parallel_hosts)
         ))
     }
 
@@ -118,7 +118,7 @@ impl Dispatcher {
             .unwrap_or_default();
         format!(
             "{now} It can move to {next} (supported upstream until {eol}), one minor at a time as kubeadm requires. Such an upgrade checks every node first, then: {} Nothing was changed; to start: /cluster upgrade {name} k8s={next}",
-            upgrade::plan(record, next, percent)
+            upgrade::plan(record, next, percent, self.config.cluster.parallel_hosts)
         )
     }
 }

@@ -5,14 +5,15 @@ use crate::provision::host::role;
 use crate::store::ClusterRecord;
 
 /// Workers drained and upgraded at once: `percent` of `workers`, rounded down, at least one
-/// (k0sctl's `workerDisruptionPercent`, Kubespray's `serial`).
-pub fn batch_size(workers: usize, percent: u8) -> usize {
-    (workers * usize::from(percent) / 100).max(1)
+/// (k0sctl's `workerDisruptionPercent`, Kubespray's `serial`), and never more than `limit`
+/// (`[cluster] parallel_hosts`, as k0sctl caps its batches by its concurrency limit).
+pub fn batch_size(workers: usize, percent: u8, limit: usize) -> usize {
+    (workers * usize::from(percent) / 100).clamp(1, limit.max(1))
 }
 
 /// What an upgrade of `record` to minor `to` does, as the plan shows it: the nodes in their
-/// order, the control planes one at a time, the workers in batches.
-pub fn plan(record: &ClusterRecord, to: &str, percent: u8) -> String {
+/// order, the control planes one at a time, the workers in batches ([`batch_size`]).
+pub fn plan(record: &ClusterRecord, to: &str, percent: u8, limit: usize) -> String {
     let name = |n: &crate::store::NodeRecord| {
         if n.hostname.is_empty() {
             n.addr.to_string()
@@ -27,7 +28,7 @@ pub fn plan(record: &ClusterRecord, to: &str, percent: u8) -> String {
         "kubeadm upgrade apply"
     );
     if !workers.is_empty() {
-        let size = batch_size(workers.len(), percent);
+        let size = batch_size(workers.len(), percent, limit);
         let batches: Vec<String> = workers
             .chunks(size)
             .map(|b| b.iter().map(|n| name(n)).collect::<Vec<_>>().join(" + "))
@@ -49,11 +50,13 @@ mod tests {
 
     #[test]
     fn batches_round_down_and_take_at_least_one() {
-        assert_eq!(batch_size(10, 10), 1);
-        assert_eq!(batch_size(10, 30), 3);
-        assert_eq!(batch_size(10, 100), 10);
-        assert_eq!(batch_size(3, 10), 1);
-        assert_eq!(batch_size(7, 50), 3);
-        assert_eq!(batch_size(0, 50), 1);
+        assert_eq!(batch_size(10, 10, 50), 1);
+        assert_eq!(batch_size(10, 30, 50), 3);
+        assert_eq!(batch_size(10, 100, 50), 10);
+        assert_eq!(batch_size(3, 10, 50), 1);
+        assert_eq!(batch_size(7, 50, 50), 3);
+        assert_eq!(batch_size(0, 50, 50), 1);
+        assert_eq!(batch_size(200, 100, 50), 50);
+        assert_eq!(batch_size(5, 100, 0), 1);
     }
 }

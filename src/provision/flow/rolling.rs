@@ -67,7 +67,8 @@ impl ClusterRun {
         let size = if control_planes {
             1
         } else {
-            batch_size(ours.len(), self.engine.settings.upgrade_batch_percent)
+            let s = &self.engine.settings;
+            batch_size(ours.len(), s.upgrade_batch_percent, s.parallel_hosts)
         };
         for &i in &left {
             self.io

@@ -33,9 +33,8 @@ impl Dispatcher {
                 ),
             ));
         };
-        let percent = self.config.cluster.upgrade_batch_percent;
         let Some(to) = to else {
-            return Some(self.upgrade_plan(name, &record, &from, percent));
+            return Some(self.upgrade_plan(name, &record, &from));
         };
         let to = to.as_str();
         if let Err(why) = upgrade_step(&from, to) {
@@ -63,12 +62,12 @@ impl Dispatcher {
         Some(format!(
             "upgrading cluster {name} from Kubernetes {} to {to} drains every node in turn (its pods move to the others meanwhile). It checks every node first, changing nothing if one is not fit; then {} To go ahead, type within 10 minutes: /cluster upgrade {name} k8s={to} confirm={code}",
             record.k8s_version,
-            upgrade::plan(&record, to, percent, self.config.cluster.parallel_hosts)
+            self.upgrade_steps(&record, to)
         ))
     }
 
-    /// The last upgrade of `name` to a newer minor than `from` that stopped before its end
-    /// (failed or cancelled): its job number, how it ended and the minor.
+    /// The newest upgrade job of `name`, when it went for the minor after `from` and stopped
+    /// before its end (failed or cancelled): its job number, how it ended and the minor.
     fn stopped_upgrade(&self, name: &str, from: &str) -> Option<(u64, &'static str, String)> {
         let jobs = match self.store.recent(200) {
             Ok(jobs) => jobs,
@@ -77,24 +76,23 @@ impl Dispatcher {
                 return None;
             }
         };
-        jobs.into_iter().find_map(|job| {
-            let JobKind::Cluster(ClusterJob::Upgrade { cluster, to }) = &job.kind else {
-                return None;
-            };
-            if cluster != name || upgrade_step(from, to).is_err() {
-                return None;
+        let (job, to) = jobs.iter().find_map(|job| match &job.kind {
+            JobKind::Cluster(ClusterJob::Upgrade { cluster, to }) if cluster == name => {
+                Some((job, to))
             }
-            let how = match job.state {
-                JobState::Failed { .. } => "failed",
-                JobState::Cancelled => "was cancelled",
-                _ => return None,
-            };
-            Some((job.id, how, to.clone()))
-        })
+            _ => None,
+        })?;
+        upgrade_step(from, to).ok()?;
+        let how = match job.state {
+            JobState::Failed { .. } => "failed",
+            JobState::Cancelled => "was cancelled",
+            _ => return None,
+        };
+        Some((job.id, how, to.clone()))
     }
 
     /// What `/cluster upgrade NAME` shows: the version, the next minor and the plan.
-    fn upgrade_plan(&self, name: &str, record: &ClusterRecord, from: &str, percent: u8) -> String {
+    fn upgrade_plan(&self, name: &str, record: &ClusterRecord, from: &str) -> String {
         let now = format!(
             "cluster {name} runs Kubernetes {}{}.",
             record.k8s_version,
@@ -118,7 +116,13 @@ impl Dispatcher {
             .unwrap_or_default();
         format!(
             "{now} It can move to {next} (supported upstream until {eol}), one minor at a time as kubeadm requires. Such an upgrade checks every node first, then: {} Nothing was changed; to start: /cluster upgrade {name} k8s={next}",
-            upgrade::plan(record, next, percent, self.config.cluster.parallel_hosts)
+            self.upgrade_steps(record, next)
         )
+    }
+
+    /// What an upgrade of `record` to `to` does, with this bot's batch settings.
+    fn upgrade_steps(&self, record: &ClusterRecord, to: &str) -> String {
+        let c = &self.config.cluster;
+        upgrade::plan(record, to, c.upgrade_batch_percent, c.parallel_hosts)
     }
 }

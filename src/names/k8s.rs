@@ -123,8 +123,8 @@ pub fn next_minor(version: &str) -> Option<&'static str> {
         .map(|m| m.version)
 }
 
-/// `35` of `1.35`.
-fn minor_number(version: &str) -> u32 {
+/// `35` of `1.35` (also of `v1.35.5`); 0 when malformed.
+pub fn minor_number(version: &str) -> u32 {
     version
         .split('.')
         .nth(1)

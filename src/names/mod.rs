@@ -34,8 +34,8 @@ pub use addr::{Special, host as host_addr};
 pub use cidr::{Cidr, dual_stack, ipv6_network};
 pub use image::{ImageRepo, Version};
 pub use k8s::{
-    DEFAULT_MINOR, K8sMinor, Minor, SUPPORTED as SUPPORTED_MINORS, minor_of_version, next_minor,
-    upgrade_step,
+    DEFAULT_MINOR, K8sMinor, Minor, SUPPORTED as SUPPORTED_MINORS, minor_number, minor_of_version,
+    next_minor, upgrade_step,
 };
 pub use label::{Name, Subdomain, is_param_name};
 pub use quantity::{Cpu, Memory};

@@ -63,6 +63,17 @@ pub(super) const CONFIRM: Opt = Opt {
     about: "the code from the bot's confirmation request",
 };
 
+/// `k8s=`: the Kubernetes minor a create installs (also `/cluster upgrade`'s, which moves to it).
+pub(super) const K8S: Opt = Opt {
+    key: "k8s",
+    placeholder: "MINOR",
+    noun: "Kubernetes version",
+    kind: Kind::K8sMinor,
+    required: false,
+    fallback: Fallback::Note("the bot's configured version"),
+    about: "Kubernetes minor version to install",
+};
+
 const CLUSTER_OPTIONS: &[Opt] = &[
     Opt {
         key: "name",
@@ -75,15 +86,7 @@ const CLUSTER_OPTIONS: &[Opt] = &[
     },
     SSH_USER,
     SSH_PORT,
-    Opt {
-        key: "k8s",
-        placeholder: "MINOR",
-        noun: "Kubernetes version",
-        kind: Kind::K8sMinor,
-        required: false,
-        fallback: Fallback::Note("the bot's configured version"),
-        about: "Kubernetes minor version to install",
-    },
+    K8S,
     Opt {
         key: "pod-cidr",
         placeholder: "CIDR",

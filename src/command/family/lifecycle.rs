@@ -5,8 +5,7 @@
 use super::super::build::{Args, Built};
 use super::super::spec::{Access, Fallback, Group, Opt, Spec};
 use super::super::types::Command;
-use super::super::value::Kind;
-use super::cluster::{CLUSTER_NAME, CONFIRM};
+use super::cluster::{CLUSTER_NAME, CONFIRM, K8S};
 
 /// This family's commands, in the order `/help` lists them.
 pub(super) static SPECS: &[Spec] = &[Spec {
@@ -27,13 +26,9 @@ pub(super) static SPECS: &[Spec] = &[Spec {
     positionals: &[CLUSTER_NAME],
     options: &[
         Opt {
-            key: "k8s",
-            placeholder: "MINOR",
-            noun: "Kubernetes version",
-            kind: Kind::K8sMinor,
-            required: false,
             fallback: Fallback::Note("none: the bot shows the plan and changes nothing"),
             about: "the minor to move to: the one after the cluster's",
+            ..K8S
         },
         CONFIRM,
     ],

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use super::{ClusterRun, members, nodes};
+use crate::names::minor_number;
 use crate::provision::error::ProvisionError;
 use crate::provision::scripts::HostScript;
 
@@ -29,15 +30,6 @@ impl NodeNow {
     pub(super) fn done(&self, to: &str) -> bool {
         self.ready && self.mark.is_empty() && members::minor(&self.version).as_deref() == Some(to)
     }
-}
-
-/// `35` of `1.35` (0 when malformed).
-fn number(minor: &str) -> u32 {
-    minor
-        .split('.')
-        .nth(1)
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0)
 }
 
 impl ClusterRun {
@@ -193,14 +185,14 @@ impl ClusterRun {
                     "{name} is cordoned (SchedulingDisabled), and not by labkube: an upgrade drains and uncordons every node, so uncordon it first (kubectl uncordon {name}) or /node remove it"
                 ));
             }
-            let kubelet = members::minor(&n.version).map_or(0, |m| number(&m));
-            if kubelet + KUBELET_SKEW < number(to) {
+            let kubelet = minor_number(&n.version);
+            if kubelet + KUBELET_SKEW < minor_number(to) {
                 problems.push(format!(
                     "{name}'s kubelet is {}, more than {KUBELET_SKEW} minors older than {to}: the skew policy forbids it",
                     n.version
                 ));
             }
-            if kubelet > number(to) {
+            if kubelet > minor_number(to) {
                 problems.push(format!(
                     "{name}'s kubelet is {}, newer than {to}: the skew policy forbids a kubelet newer than its API server",
                     n.version
